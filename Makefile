@@ -1,0 +1,46 @@
+# The two README commands:
+#   make demo   set everything up, then solve a bundled QAPLIB instance end to end
+#   make test   set everything up, then run the whole test suite
+# Both install the system packages they need (Debian/Ubuntu) when missing, create .venv and
+# build + install the package into it. Helpers: make bench-cpp, make bench-scipy, make lint.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SYSTEM_PACKAGES := libeigen3-dev libbenchmark-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test setup system-deps install bench-cpp bench-scipy lint clean
+
+demo: setup
+	$(VENV)/bin/mezan solve nug12 --time 3 --seed 1
+
+test: setup
+	$(PY) -m pytest -q
+
+setup: system-deps install
+
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+install:
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check ".[dev]"
+
+bench-cpp: system-deps
+	cmake -S . -B build/bench -G Ninja -DMEZAN_BUILD_PYTHON=OFF -DMEZAN_BUILD_BENCHMARKS=ON
+	cmake --build build/bench
+	./build/bench/bench/mezan_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+
+bench-scipy: setup
+	$(PY) bench/qap_vs_scipy.py
+
+lint: setup
+	$(PY) -m ruff check python tests bench
+
+clean:
+	rm -rf build $(VENV)

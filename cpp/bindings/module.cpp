@@ -1,0 +1,190 @@
+// mezan._core: thin pybind11 bindings of mezan::core. Converts arrays, releases the GIL around
+// every solve, maps C++ errors to Python ones. No algorithm and no policy lives here.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "mezan/core/lap.hpp"
+#include "mezan/qap/bounds.hpp"
+#include "mezan/qap/qaplib.hpp"
+#include "mezan/qap/solve.hpp"
+
+namespace py = pybind11;
+using namespace mezan;
+using namespace mezan::qap;
+
+namespace {
+
+template <class T>
+using Array = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+/// The stop token and the incumbent of one solve, shared with Python for polling and cancelling.
+struct SolveControl {
+  StopToken stop;
+  Incumbent incumbent{stop};
+};
+
+template <class T>
+Instance<T> make_instance(const Array<T>& A, const Array<T>& B) {
+  if (A.ndim() != 2 || B.ndim() != 2 || A.shape(0) != A.shape(1) || B.shape(0) != B.shape(1) ||
+      A.shape(0) != B.shape(0))
+    throw std::invalid_argument("A and B must be square matrices of the same size");
+  const int n = static_cast<int>(A.shape(0));
+  const std::size_t nn = static_cast<std::size_t>(n) * n;
+  return Instance<T>(n, std::vector<T>(A.data(), A.data() + nn), std::vector<T>(B.data(), B.data() + nn));
+}
+
+std::vector<int> to_vector(const std::optional<Array<int>>& a) {
+  if (!a) return {};
+  return std::vector<int>(a->data(), a->data() + a->size());
+}
+
+py::array_t<int> to_array(const std::vector<int>& v) { return py::array_t<int>(v.size(), v.data()); }
+
+template <class T>
+py::dict solve_typed(const Array<T>& A, const Array<T>& B, const std::string& method, std::uint64_t seed,
+                     int threads, std::int64_t max_iter, double time_limit, std::optional<double> target,
+                     const std::optional<Array<int>>& initial, const std::optional<Array<int>>& fixed,
+                     SolveControl& control) {
+  const Instance<T> inst = make_instance(A, B);
+  SolveOptions opt;
+  opt.method = parse_method(method);
+  opt.seed = seed;
+  opt.threads = threads;
+  opt.max_iter = max_iter;
+  opt.initial = to_vector(initial);
+  opt.fixed = to_vector(fixed);
+  SolveReport report;
+  T value;
+  {
+    py::gil_scoped_release release;
+    control.stop.arm(time_limit);
+    if (target) control.stop.set_target(*target);
+    report = solve(inst, opt, control.stop, control.incumbent);
+    value = objective(inst, report.permutation);
+  }
+  py::dict out;
+  out["permutation"] = to_array(report.permutation);
+  out["objective"] = value;
+  out["iterations"] = report.iterations;
+  out["reason"] = to_string(report.reason);
+  out["trace"] = control.incumbent.trace();
+  return out;
+}
+
+template <class T>
+py::array_t<T> delta_table_after_swaps(const Array<T>& A, const Array<T>& B, const Array<int>& p0,
+                                       const std::vector<std::pair<int, int>>& swaps,
+                                       const std::optional<Array<int>>& fixed) {
+  const Instance<T> inst = make_instance(A, B);
+  std::vector<int> p(p0.data(), p0.data() + p0.size());
+  DeltaTable<T> table(inst, movable_facilities(inst.n(), to_vector(fixed)));
+  table.reset(p);
+  for (auto [a, b] : swaps) table.apply_swap(p, a, b);
+  const int m = table.size();
+  py::array_t<T> out({m, m});
+  auto view = out.template mutable_unchecked<2>();
+  for (int a = 0; a < m; ++a)
+    for (int b = 0; b < m; ++b) view(a, b) = a < b ? table(a, b) : T(0);
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "MEZAN C++ core (mezan::core) bindings";
+  py::register_exception<QaplibError>(m, "QaplibError", PyExc_ValueError);
+
+  py::class_<SolveControl>(m, "SolveControl")
+      .def(py::init<>())
+      .def("cancel", [](SolveControl& c) { c.stop.cancel(); })
+      .def("snapshot",
+           [](const SolveControl& c) {
+             const double best = c.incumbent.best();
+             return py::make_tuple(c.incumbent.has_solution() ? py::cast(best) : py::none(), c.stop.elapsed(),
+                                   c.incumbent.iterations());
+           },
+           "(best objective or None, elapsed seconds, iterations) — safe to call while a solve runs");
+
+  m.def("int64_safe", &int64_safe, py::arg("max_abs_a"), py::arg("max_abs_b"), py::arg("n"));
+
+#define MEZAN_BIND_TYPED(T, SUFFIX)                                                                                  \
+  m.def("solve_" SUFFIX, &solve_typed<T>, py::arg("A"), py::arg("B"), py::arg("method"), py::arg("seed"),            \
+        py::arg("threads"), py::arg("max_iter"), py::arg("time_limit"), py::arg("target"), py::arg("initial"), \
+        py::arg("fixed"), py::arg("control"));                                                                 \
+  m.def("objective_" SUFFIX, [](const Array<T>& A, const Array<T>& B, const Array<int>& p) {                          \
+    const Instance<T> inst = make_instance(A, B);                                                              \
+    return objective(inst, p.data());                                                                          \
+  });                                                                                                          \
+  m.def("swap_delta_" SUFFIX, [](const Array<T>& A, const Array<T>& B, const Array<int>& p, int r, int s) {          \
+    const Instance<T> inst = make_instance(A, B);                                                              \
+    return swap_delta(inst, p.data(), r, s);                                                                   \
+  });                                                                                                          \
+  m.def("delta_table_after_swaps_" SUFFIX, &delta_table_after_swaps<T>, py::arg("A"), py::arg("B"), py::arg("p"),    \
+        py::arg("swaps"), py::arg("fixed") = py::none());                                                      \
+  m.def("gilmore_lawler_bound_" SUFFIX, [](const Array<T>& A, const Array<T>& B) {                                    \
+    const Instance<T> inst = make_instance(A, B);                                                              \
+    py::gil_scoped_release release;                                                                            \
+    return gilmore_lawler_bound(inst);                                                                         \
+  });
+
+  // One name per value type (solve_i64, solve_f64, ...): the Python layer picks the type, so no
+  // overload resolution can silently cast real data to integers.
+  MEZAN_BIND_TYPED(std::int64_t, "i64")
+  MEZAN_BIND_TYPED(double, "f64")
+#undef MEZAN_BIND_TYPED
+
+  m.def(
+      "solve_lap",
+      [](const Array<double>& C) {
+        if (C.ndim() != 2 || C.shape(0) != C.shape(1)) throw std::invalid_argument("cost must be a square matrix");
+        LapResult r;
+        {
+          py::gil_scoped_release release;
+          r = solve_lap(C.data(), static_cast<int>(C.shape(0)));
+        }
+        return py::make_tuple(to_array(r.assignment), r.cost);
+      },
+      py::arg("cost"));
+
+  m.def(
+      "faq",
+      [](const Array<double>& A, const Array<double>& B, const Array<int>& fixed,
+         const std::optional<Array<double>>& P0, int max_iter, double tol) {
+        const int n = static_cast<int>(A.shape(0));
+        std::vector<double> p0;
+        if (P0) p0.assign(P0->data(), P0->data() + P0->size());
+        std::vector<int> fx(fixed.data(), fixed.data() + fixed.size());
+        FaqResult r;
+        {
+          py::gil_scoped_release release;
+          r = faq(A.data(), B.data(), n, fx, p0, FaqOptions{max_iter, tol});
+        }
+        py::dict out;
+        out["permutation"] = to_array(r.permutation);
+        out["objective"] = r.objective;
+        out["iterations"] = r.iterations;
+        return out;
+      },
+      py::arg("A"), py::arg("B"), py::arg("fixed"), py::arg("P0"), py::arg("max_iter"), py::arg("tol"));
+
+  m.def(
+      "faq_randomized_start",
+      [](int m, std::uint64_t seed) {
+        Rng rng(seed);
+        const std::vector<double> start = randomized_start(m, rng);
+        return py::array_t<double>(start.size(), start.data());
+      },
+      py::arg("m"), py::arg("seed"));
+
+  m.def(
+      "read_qaplib",
+      [](const std::string& path) {
+        QaplibData d = read_qaplib(path);
+        py::array_t<double> A({d.n, d.n}), B({d.n, d.n});
+        std::copy(d.a.begin(), d.a.end(), A.mutable_data());
+        std::copy(d.b.begin(), d.b.end(), B.mutable_data());
+        return py::make_tuple(A, B, d.integral);
+      },
+      py::arg("path"));
+}

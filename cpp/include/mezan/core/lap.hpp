@@ -1,0 +1,19 @@
+// Linear assignment problem (LAP): min over permutations p of sum_i C[i, p(i)].
+//
+// Shortest augmenting path with dual potentials, the Jonker–Volgenant scheme (Jonker & Volgenant,
+// Computing 38, 1987) without the initialisation heuristics: one Dijkstra-like search per row over
+// reduced costs C[i,j] - u[i] - v[j] >= 0. O(n^3) time, O(n) extra memory. Costs must be finite.
+#pragma once
+#include <vector>
+
+namespace mezan {
+
+struct LapResult {
+  std::vector<int> assignment;  // assignment[i] = column assigned to row i
+  double cost = 0.0;            // sum_i C[i, assignment[i]]
+};
+
+/// Solve a dense n x n LAP given row-major costs. Throws std::invalid_argument on non-finite costs.
+LapResult solve_lap(const double* cost, int n);
+
+}  // namespace mezan

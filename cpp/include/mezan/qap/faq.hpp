@@ -1,0 +1,41 @@
+// FAQ: Fast Approximate QAP (Vogelstein et al., "Fast approximate quadratic programming for graph
+// matching", PLOS ONE 2015) — Frank–Wolfe on the relaxation over doubly stochastic matrices.
+//
+// With P[i,k] = 1 iff facility i sits at location k, f(P) = tr(A^T P B P^T) and
+// grad f(P) = A P B^T + A^T P B. Each iteration: the Frank–Wolfe vertex Q = argmin_Q <grad, Q> is a
+// LAP; the exact line search on P + alpha (Q - P) minimises the quadratic
+//   f(P) + alpha <grad, R> + alpha^2 tr(A^T R B R^T),  alpha in [0, 1];
+// stop when ||alpha R||_F / sqrt(m) < tol or after max_iter iterations. The relaxed solution is
+// rounded to the nearest permutation by one more LAP (maximise <P, Q>).
+// Facilities with fixed[i] >= 0 stay at that location (seeded graph matching); the doubly
+// stochastic variable D lives on the m free facilities x m free locations.
+// Cost per iteration: four n x n GEMMs (Eigen) + one m x m LAP, O(n^3).
+#pragma once
+#include <vector>
+
+#include "mezan/core/rng.hpp"
+#include "mezan/core/stop_token.hpp"
+
+namespace mezan::qap {
+
+struct FaqOptions {
+  int max_iter = 30;
+  double tol = 0.03;
+};
+
+struct FaqResult {
+  std::vector<int> permutation;  // full permutation, fixed facilities included
+  double objective = 0;          // f of that permutation
+  int iterations = 0;            // Frank–Wolfe iterations done
+};
+
+/// A, B: n*n row-major. fixed: size n, location or -1. P0: m*m row-major doubly stochastic start
+/// over (free facilities x free locations) in increasing index order, or empty for the barycenter.
+FaqResult faq(const double* A, const double* B, int n, const std::vector<int>& fixed,
+              const std::vector<double>& P0, const FaqOptions& options, StopToken* stop = nullptr);
+
+/// (J + K) / 2 with J the barycenter and K a Sinkhorn-balanced random positive matrix: the
+/// "randomized" start of scipy's FAQ. m*m row-major.
+std::vector<double> randomized_start(int m, Rng& rng);
+
+}  // namespace mezan::qap

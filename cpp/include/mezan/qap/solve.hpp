@@ -1,0 +1,174 @@
+// solve(): run one QAP method as `threads` independent runs on a thread pool, sharing the stop
+// token and the incumbent, and report the best. Run k uses the seed Rng::derive(seed, k); run 0
+// starts from the caller's initial permutation when one is given, the others from random ones
+// (facilities fixed by a partial match keep their locations in every run).
+//
+// Methods: rots (robust tabu search), anneal (simulated annealing), local (multi-start
+// best-improvement descents), local_first (one first-improvement descent, scipy's "2opt"),
+// faq (Frank–Wolfe relaxation from the barycenter, then from randomised starts, each rounded).
+// With one thread and an iteration cap, the result depends only on the input and the seed.
+#pragma once
+#include <cstdint>
+#include <future>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mezan/core/thread_pool.hpp"
+#include "mezan/qap/anneal.hpp"
+#include "mezan/qap/faq.hpp"
+#include "mezan/qap/tabu.hpp"
+
+namespace mezan::qap {
+
+enum class Method { rots, anneal, local, local_first, faq };
+
+inline Method parse_method(const std::string& name) {
+  if (name == "rots") return Method::rots;
+  if (name == "anneal") return Method::anneal;
+  if (name == "local") return Method::local;
+  if (name == "local_first") return Method::local_first;
+  if (name == "faq") return Method::faq;
+  throw std::invalid_argument("unknown QAP method '" + name + "'");
+}
+
+struct SolveOptions {
+  Method method = Method::rots;
+  std::uint64_t seed = 0;
+  int threads = 1;
+  std::int64_t max_iter = -1;  // per run; <= 0: none
+  std::vector<int> initial;    // empty or a permutation of size n
+  std::vector<int> fixed;      // empty or size n: location of facility i, or -1 if free
+  TabuOptions tabu;
+  FaqOptions faq;
+};
+
+struct SolveReport {
+  std::vector<int> permutation;
+  std::int64_t iterations = 0;
+  StopReason reason = StopReason::none;
+};
+
+/// Random permutation that keeps fixed facilities at their locations.
+inline std::vector<int> random_permutation(int n, const std::vector<int>& fixed, Rng& rng) {
+  std::vector<int> p(n, -1);
+  std::vector<char> taken(n, 0);
+  if (!fixed.empty())
+    for (int i = 0; i < n; ++i)
+      if (fixed[i] >= 0) {
+        p[i] = fixed[i];
+        taken[fixed[i]] = 1;
+      }
+  std::vector<int> free_locations;
+  for (int k = 0; k < n; ++k)
+    if (!taken[k]) free_locations.push_back(k);
+  rng.shuffle(free_locations);
+  for (int i = 0, c = 0; i < n; ++i)
+    if (p[i] < 0) p[i] = free_locations[c++];
+  return p;
+}
+
+inline std::vector<int> movable_facilities(int n, const std::vector<int>& fixed) {
+  std::vector<int> movable;
+  for (int i = 0; i < n; ++i)
+    if (fixed.empty() || fixed[i] < 0) movable.push_back(i);
+  return movable;
+}
+
+namespace detail {
+
+template <class T>
+std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, StopToken& stop, Incumbent& inc) {
+  const int n = inst.n();
+  Rng rng(Rng::derive(opt.seed, static_cast<std::uint64_t>(k)));
+  const std::vector<int> movable = movable_facilities(n, opt.fixed);
+  std::vector<int> p = (k == 0 && !opt.initial.empty()) ? opt.initial : random_permutation(n, opt.fixed, rng);
+  const std::int64_t cap = opt.max_iter > 0 ? opt.max_iter : -1;
+  switch (opt.method) {
+    case Method::rots: {
+      RobustTabu<T> tabu(inst, movable, rng.next(), opt.tabu);
+      tabu.start(p);
+      return tabu.run(stop, inc, cap);
+    }
+    case Method::anneal:
+      return anneal(inst, movable, p, rng, stop, inc, cap);
+    case Method::local_first: {
+      inc.offer(static_cast<double>(objective(inst, p)), p);
+      const std::int64_t moves = first_improvement(inst, movable, p, stop, cap);
+      inc.offer(static_cast<double>(objective(inst, p)), p);
+      inc.add_iterations(moves);
+      return moves;
+    }
+    case Method::local: {
+      DeltaTable<T> table(inst, movable);
+      std::int64_t moves = 0;
+      for (bool first = true; moves != cap && !stop.should_stop(); first = false) {
+        if (!first) p = random_permutation(n, opt.fixed, rng);
+        table.reset(p);
+        const std::int64_t m = best_improvement(table, p, stop, cap > 0 ? cap - moves : -1);
+        moves += m;
+        inc.add_iterations(m);
+        inc.offer(static_cast<double>(objective(inst, p)), p);
+      }
+      return moves;
+    }
+    case Method::faq: {
+      std::vector<double> a(inst.a_data().begin(), inst.a_data().end());
+      std::vector<double> b(inst.b_data().begin(), inst.b_data().end());
+      std::vector<int> fixed = opt.fixed.empty() ? std::vector<int>(n, -1) : opt.fixed;
+      const int m = static_cast<int>(movable.size());
+      std::int64_t iters = 0;
+      for (std::int64_t start = 0; (cap < 0 || iters < cap) && !stop.should_stop(); ++start) {
+        const std::vector<double> p0 = (start == 0 && k == 0) ? std::vector<double>{} : randomized_start(m, rng);
+        const FaqResult r = faq(a.data(), b.data(), n, fixed, p0, opt.faq, &stop);
+        iters += r.iterations;
+        inc.add_iterations(r.iterations);
+        inc.offer(static_cast<double>(objective(inst, r.permutation)), r.permutation);
+        if (r.iterations == 0) break;
+      }
+      return iters;
+    }
+  }
+  return 0;
+}
+
+}  // namespace detail
+
+template <class T>
+SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& stop, Incumbent& incumbent) {
+  const int n = inst.n();
+  if (!opt.initial.empty() && static_cast<int>(opt.initial.size()) != n)
+    throw std::invalid_argument("solve: initial permutation must have n entries");
+  if (!opt.fixed.empty() && static_cast<int>(opt.fixed.size()) != n)
+    throw std::invalid_argument("solve: fixed must have n entries");
+  const int threads = opt.threads < 1 ? 1 : opt.threads;
+  bool all_hit_cap = true;
+  if (threads == 1) {
+    const std::int64_t done = detail::run_one(inst, opt, 0, stop, incumbent);
+    all_hit_cap = opt.max_iter > 0 && done >= opt.max_iter;
+  } else {
+    ThreadPool pool(static_cast<unsigned>(threads));
+    std::vector<std::future<std::int64_t>> runs;
+    for (int k = 0; k < threads; ++k)
+      runs.push_back(pool.submit([&, k] { return detail::run_one(inst, opt, k, stop, incumbent); }));
+    std::exception_ptr error;
+    for (auto& r : runs) {
+      try {
+        const std::int64_t done = r.get();
+        all_hit_cap = all_hit_cap && opt.max_iter > 0 && done >= opt.max_iter;
+      } catch (...) {
+        stop.cancel();
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+  }
+  SolveReport report;
+  report.permutation = incumbent.solution();
+  report.iterations = incumbent.iterations();
+  report.reason = stop.reason();
+  if (report.reason == StopReason::none && all_hit_cap) report.reason = StopReason::iteration_limit;
+  return report;
+}
+
+}  // namespace mezan::qap

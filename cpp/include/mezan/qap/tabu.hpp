@@ -1,0 +1,150 @@
+// Robust tabu search (RoTS) for the QAP — Taillard, "Robust taboo search for the quadratic
+// assignment problem", Parallel Computing 17 (1991) 443-455; tenure and aspiration as in Taillard's
+// 2006 reference implementation.
+//
+// Each iteration applies the best admissible swap, even if it worsens the cost:
+//  * tabu list: tabu[i][l] = the iteration until which facility i may not return to location l.
+//    After moving r and s, each is forbidden to go back to its old location for a random tenure
+//    t = floor(u^3 * tenure_max), u ~ U[0,1) (default tenure_max = 8n: short tenures are frequent,
+//    long ones possible).
+//  * a swap is authorised unless BOTH facilities would return to forbidden locations;
+//  * aspiration: a swap is taken regardless of its tabu status if it yields a new best, or if one
+//    of the two facilities has not occupied its target location for `aspiration` iterations
+//    (default 5 n^2) — a long-term diversification that overrides the best-delta choice.
+//  * if every swap is tabu and none aspires, the best swap is taken anyway.
+// The delta table (delta_table.hpp) makes each iteration O(n^2) with no allocation.
+//
+// The search object is restartable: start(p) (re)initialises it from p; run() continues from the
+// current state until the stop token fires or max_iter more iterations are done, offering every
+// improvement of its own best to the shared Incumbent.
+#pragma once
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "mezan/core/incumbent.hpp"
+#include "mezan/core/rng.hpp"
+#include "mezan/qap/delta_table.hpp"
+
+namespace mezan::qap {
+
+struct TabuOptions {
+  double tenure_max = 0;        // <= 0: 8 n
+  double aspiration = 0;        // <= 0: 5 n^2
+};
+
+template <class T>
+class RobustTabu {
+ public:
+  RobustTabu(const Instance<T>& inst, std::vector<int> movable, std::uint64_t seed, TabuOptions options = {})
+      : inst_(inst), table_(inst, std::move(movable)), rng_(seed),
+        tabu_(static_cast<std::size_t>(inst.n()) * inst.n()) {
+    const double n = inst.n();
+    tenure_max_ = options.tenure_max > 0 ? options.tenure_max : 8.0 * n;
+    aspiration_ = static_cast<std::int64_t>(options.aspiration > 0 ? options.aspiration : 5.0 * n * n);
+  }
+
+  /// (Re)start from permutation p: O(n^3) table initialisation, tabu list cleared.
+  void start(const std::vector<int>& p) {
+    const int n = inst_.n();
+    p_ = p;
+    cost_ = objective(inst_, p_);
+    best_p_ = p_;
+    best_cost_ = cost_;
+    table_.reset(p_);
+    // Distinct negative values: nothing is tabu, nothing aspires by age at the start.
+    for (int i = 0; i < n; ++i)
+      for (int l = 0; l < n; ++l) tabu_[static_cast<std::size_t>(i) * n + l] = -(static_cast<std::int64_t>(n) * i + l);
+    iteration_ = 0;
+  }
+
+  /// Continue the search. Returns the number of iterations done by this call.
+  std::int64_t run(StopToken& stop, Incumbent& incumbent, std::int64_t max_iter = -1) {
+    const int n = inst_.n();
+    const int m = table_.size();
+    const std::vector<int>& mv = table_.movable();
+    incumbent.offer(static_cast<double>(best_cost_), best_p_);
+    std::int64_t done = 0;
+    if (m < 2) return 0;
+    while (done != max_iter && !stop.should_stop()) {
+      ++iteration_;
+      const std::int64_t it = iteration_;
+      const std::int64_t old = it - aspiration_;
+      int ra = -1, rb = -1;
+      T min_delta = std::numeric_limits<T>::max();
+      bool already_aspired = false;
+      int any_a = 0, any_b = 1;  // best move ignoring tabu status (used if every move is tabu)
+      T any_delta = std::numeric_limits<T>::max();
+      for (int a = 0; a < m; ++a) {
+        const int r = mv[a];
+        const std::int64_t* tabu_r = tabu_.data() + static_cast<std::size_t>(r) * n;
+        const int pr = p_[r];
+        const T* drow = table_.row(a);
+        for (int b = a + 1; b < m; ++b) {
+          const int s = mv[b];
+          const T delta = drow[b];
+          const std::int64_t t_r = tabu_r[p_[s]];
+          const std::int64_t t_s = tabu_[static_cast<std::size_t>(s) * n + pr];
+          const bool authorised = t_r < it || t_s < it;
+          const bool aspired = t_r < old || t_s < old || cost_ + delta < best_cost_;
+          if ((aspired && (!already_aspired || delta < min_delta)) ||
+              (!aspired && !already_aspired && authorised && delta < min_delta)) {
+            ra = a;
+            rb = b;
+            min_delta = delta;
+            if (aspired) already_aspired = true;
+          }
+          if (delta < any_delta) {
+            any_delta = delta;
+            any_a = a;
+            any_b = b;
+          }
+        }
+      }
+      if (ra < 0) {  // every move tabu and none aspired: take the best one anyway
+        ra = any_a;
+        rb = any_b;
+        min_delta = any_delta;
+      }
+      const int r = mv[ra], s = mv[rb];
+      const int old_pr = p_[r], old_ps = p_[s];
+      table_.apply_swap(p_, ra, rb);
+      cost_ += min_delta;
+      tabu_[static_cast<std::size_t>(r) * n + old_pr] = it + tenure();
+      tabu_[static_cast<std::size_t>(s) * n + old_ps] = it + tenure();
+      ++done;
+      if (cost_ < best_cost_) {
+        best_cost_ = cost_;
+        best_p_ = p_;
+        incumbent.offer(static_cast<double>(best_cost_), best_p_);
+      }
+      if ((done & 255) == 0) incumbent.add_iterations(256);
+    }
+    incumbent.add_iterations(done & 255);
+    return done;
+  }
+
+  const std::vector<int>& best() const { return best_p_; }
+  T best_cost() const { return best_cost_; }
+  const std::vector<int>& current() const { return p_; }
+  T current_cost() const { return cost_; }
+  std::int64_t iteration() const { return iteration_; }
+
+ private:
+  std::int64_t tenure() {
+    const double u = rng_.uniform();
+    return static_cast<std::int64_t>(u * u * u * tenure_max_);
+  }
+
+  const Instance<T>& inst_;
+  DeltaTable<T> table_;
+  Rng rng_;
+  std::vector<std::int64_t> tabu_;
+  double tenure_max_;
+  std::int64_t aspiration_;
+  std::vector<int> p_, best_p_;
+  T cost_ = 0, best_cost_ = 0;
+  std::int64_t iteration_ = 0;
+};
+
+}  // namespace mezan::qap

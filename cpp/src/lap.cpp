@@ -1,0 +1,71 @@
+#include "mezan/core/lap.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace mezan {
+
+LapResult solve_lap(const double* cost, int n) {
+  LapResult out;
+  out.assignment.assign(n, -1);
+  if (n <= 0) return out;
+  for (long k = 0; k < static_cast<long>(n) * n; ++k)
+    if (!std::isfinite(cost[k]))
+      throw std::invalid_argument("solve_lap: cost[" + std::to_string(k / n) + "][" +
+                                  std::to_string(k % n) + "] is not finite");
+
+  const double inf = std::numeric_limits<double>::infinity();
+  // 1-based arrays; column 0 is the virtual source of each augmentation.
+  std::vector<double> u(n + 1, 0.0), v(n + 1, 0.0), min_to(n + 1);
+  std::vector<int> row_of(n + 1, 0), prev(n + 1, 0);
+  std::vector<char> used(n + 1);
+
+  for (int i = 1; i <= n; ++i) {
+    row_of[0] = i;
+    int j0 = 0;
+    std::fill(min_to.begin(), min_to.end(), inf);
+    std::fill(used.begin(), used.end(), 0);
+    // Dijkstra over columns: grow the alternating tree until a free column is reached.
+    do {
+      used[j0] = 1;
+      const int i0 = row_of[j0];
+      const double* row = cost + static_cast<long>(i0 - 1) * n;
+      double delta = inf;
+      int j1 = 0;
+      for (int j = 1; j <= n; ++j) {
+        if (used[j]) continue;
+        const double reduced = row[j - 1] - u[i0] - v[j];
+        if (reduced < min_to[j]) {
+          min_to[j] = reduced;
+          prev[j] = j0;
+        }
+        if (min_to[j] < delta) {
+          delta = min_to[j];
+          j1 = j;
+        }
+      }
+      for (int j = 0; j <= n; ++j) {
+        if (used[j]) {
+          u[row_of[j]] += delta;
+          v[j] -= delta;
+        } else {
+          min_to[j] -= delta;
+        }
+      }
+      j0 = j1;
+    } while (row_of[j0] != 0);
+    // Augment along the shortest path back to the source.
+    do {
+      const int j1 = prev[j0];
+      row_of[j0] = row_of[j1];
+      j0 = j1;
+    } while (j0 != 0);
+  }
+  for (int j = 1; j <= n; ++j) out.assignment[row_of[j] - 1] = j - 1;
+  for (int i = 0; i < n; ++i) out.cost += cost[static_cast<long>(i) * n + out.assignment[i]];
+  return out;
+}
+
+}  // namespace mezan

@@ -1,0 +1,25 @@
+"""Exception types raised by MEZAN. Every message names the argument and what is wrong with it."""
+
+
+class MezanError(Exception):
+    """Base class of every error MEZAN raises on purpose."""
+
+
+class InvalidProblemError(MezanError, ValueError):
+    """The problem data is malformed (shapes, values, sizes)."""
+
+
+class InvalidParameterError(MezanError, ValueError):
+    """A solver option has a wrong type or value (time_limit, method, threads, ...)."""
+
+
+class PartialMatchError(InvalidParameterError):
+    """partial_match (or P0 / partial_guess) is inconsistent: out of range, duplicated, or conflicting."""
+
+
+class QAPLIBFormatError(InvalidProblemError):
+    """A QAPLIB file is malformed; the message names the file and the line."""
+
+
+class InstanceTooLargeError(InvalidProblemError, MemoryError):
+    """The instance needs more memory than this machine has; the message gives the estimate."""

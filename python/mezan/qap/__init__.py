@@ -1,0 +1,29 @@
+"""QAPFlow foundation: solve the quadratic assignment problem with the C++ core.
+
+>>> from mezan.qap import solve, load
+>>> result = solve(load("nug12"), None, time_limit=1.0, seed=0)
+"""
+
+from mezan.qap import generate
+from mezan.qap.instances import best_known, load, shipped
+from mezan.qap.io import read_qaplib, read_solution, write_qaplib
+from mezan.qap.result import QAPResult
+from mezan.qap.scipy_compat import OptimizeResult, quadratic_assignment
+from mezan.qap.solve import METHODS, gilmore_lawler_bound, objective, solve
+
+__all__ = [
+    "METHODS",
+    "OptimizeResult",
+    "QAPResult",
+    "best_known",
+    "generate",
+    "gilmore_lawler_bound",
+    "load",
+    "objective",
+    "quadratic_assignment",
+    "read_qaplib",
+    "read_solution",
+    "shipped",
+    "solve",
+    "write_qaplib",
+]

@@ -1,0 +1,61 @@
+"""QAPResult: the record every QAP solve returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class QAPResult:
+    """Outcome of one QAP solve.
+
+    Attributes
+    ----------
+    permutation : numpy.ndarray of int
+        0-based; ``permutation[i]`` is the location assigned to facility ``i``.
+    objective : int or float
+        ``sum_ij A[i, j] * B[p[i], p[j]]`` of ``permutation`` (exact int for integer data).
+    lower_bound : float or None
+        A proven lower bound (Gilmore–Lawler) on the optimum, or None when not computed
+        (large n, or ``maximize=True``).
+    gap : float or None
+        ``(objective - lower_bound) / |objective|`` when a bound is known, else None.
+    status : str
+        ``"optimal"`` (objective equals the bound), ``"timeout"`` (the time limit ended the run),
+        ``"cancelled"`` (Ctrl-C, a callback or a cancel request), or ``"feasible"`` (iteration cap,
+        target reached, or a descent that converged).
+    method, seed, wall_time, iterations, trace
+        The algorithm run, the seed used (reuse it to reproduce), seconds spent, moves/iterations
+        done over all threads, and the anytime curve: list of (seconds, best objective).
+    """
+
+    permutation: np.ndarray
+    objective: float
+    lower_bound: float | None
+    gap: float | None
+    status: str
+    method: str
+    seed: int
+    wall_time: float
+    iterations: int
+    trace: list[tuple[float, float]] = field(default_factory=list)
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (permutation as a list of ints)."""
+        return {
+            "permutation": [int(x) for x in self.permutation],
+            "objective": self.objective,
+            "lower_bound": self.lower_bound,
+            "gap": self.gap,
+            "status": self.status,
+            "method": self.method,
+            "seed": self.seed,
+            "wall_time": self.wall_time,
+            "iterations": self.iterations,
+            "trace": [[float(t), v] for t, v in self.trace],
+            "message": self.message,
+        }

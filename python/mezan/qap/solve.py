@@ -1,0 +1,334 @@
+"""mezan.qap.solve: run one of the C++ QAP algorithms with a budget, progress and Ctrl-C support."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from mezan import _core
+from mezan.errors import InstanceTooLargeError, InvalidParameterError, PartialMatchError
+from mezan.problems import QAPProblem
+from mezan.qap.result import QAPResult
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("rots", "anneal", "local", "local_first", "faq")
+"""rots: robust tabu search; anneal: simulated annealing; local: multi-start best-improvement
+2-exchange; local_first: one first-improvement descent (scipy's "2opt"); faq: Frank–Wolfe relaxation."""
+
+BOUND_MAX_N = 400
+"""Gilmore–Lawler bound computed automatically up to this n (it costs O(n^3))."""
+
+POLL_SECONDS = 0.02
+
+
+def estimate_memory(n: int) -> int:
+    """Bytes a solve needs for n: A, B, their transposes, the delta and tabu tables and the input copies
+    (eight n x n arrays of 8-byte values)."""
+    return 8 * 8 * n * n
+
+
+def available_memory() -> int:
+    """Bytes of memory available to this process (MemAvailable on Linux, else physical memory)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(n: int) -> None:
+    need, have = estimate_memory(n), available_memory()
+    if need > have:
+        raise InstanceTooLargeError(
+            f"n = {n} is too large for this machine: a solve needs an estimated {need / 2**30:.1f} GiB "
+            f"(8 n^2 values of 8 bytes), only {have / 2**30:.1f} GiB is available"
+        )
+
+
+def _kernel_arrays(problem: QAPProblem, maximize: bool) -> tuple[np.ndarray, np.ndarray, str]:
+    """Pick the C++ value type: int64 when both matrices are integral and every objective/delta fits
+    (checked by the core's int64_safe), double otherwise. Maximisation negates B."""
+    A, B = problem.A, problem.B
+    n = problem.n
+    max_a = float(np.max(np.abs(A))) if A.size else 0.0
+    max_b = float(np.max(np.abs(B))) if B.size else 0.0
+    integral = all(np.issubdtype(m.dtype, np.integer) or bool(np.all(m == np.round(m))) for m in (A, B))
+    if integral and _core.int64_safe(max_a, max_b, n):
+        a, b, kind = np.ascontiguousarray(A, np.int64), np.ascontiguousarray(B, np.int64), "i64"
+    else:
+        a, b, kind = np.ascontiguousarray(A, np.float64), np.ascontiguousarray(B, np.float64), "f64"
+    if maximize:
+        b = -b
+    return a, b, kind
+
+
+def objective(A: Any, B: Any, permutation: Any) -> float:
+    """``sum_ij A[i, j] * B[p[i], p[j]]`` computed by the core (exact int for integer data).
+
+    ``A`` may be a :class:`mezan.problems.QAPProblem` with ``B=None``.
+    """
+    problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
+    p = as_permutation(permutation, problem.n, name="permutation")
+    a, b, kind = _kernel_arrays(problem, False)
+    return getattr(_core, f"objective_{kind}")(a, b, p)
+
+
+def gilmore_lawler_bound(A: Any, B: Any = None) -> float:
+    """Gilmore–Lawler lower bound on the minimum (O(n^3)); ``A`` may be a QAPProblem with ``B=None``."""
+    problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
+    a, b, kind = _kernel_arrays(problem, False)
+    return float(getattr(_core, f"gilmore_lawler_bound_{kind}")(a, b))
+
+
+def fixed_from_partial_match(partial_match: Any, n: int, name: str = "partial_match") -> np.ndarray:
+    """(m, 2) array of [facility, location] rows -> int32 array: location of each facility or -1."""
+    fixed = np.full(n, -1, dtype=np.int32)
+    if partial_match is None:
+        return fixed
+    pm = np.asarray(partial_match)
+    if pm.size == 0:
+        return fixed
+    if pm.ndim != 2 or pm.shape[1] != 2:
+        raise PartialMatchError(f"{name} must have shape (m, 2) of [facility, location] rows, got {pm.shape}")
+    if not np.issubdtype(pm.dtype, np.integer):
+        if not np.all(np.isfinite(pm)) or not np.all(pm == np.round(pm)):
+            raise PartialMatchError(f"{name} must hold integer indices")
+        pm = pm.astype(np.int64)
+    if pm.min() < 0 or pm.max() >= n:
+        raise PartialMatchError(f"{name} indices must lie in [0, {n - 1}], got {pm.min()}..{pm.max()}")
+    for col, what in ((0, "facility"), (1, "location")):
+        values, counts = np.unique(pm[:, col], return_counts=True)
+        if (counts > 1).any():
+            raise PartialMatchError(f"{name}: {what} {int(values[counts > 1][0])} appears more than once")
+    fixed[pm[:, 0]] = pm[:, 1]
+    return fixed
+
+
+def as_permutation(P0: Any, n: int, name: str = "P0") -> np.ndarray:
+    """Accept a permutation vector (p[i] = location of i) or an n x n permutation matrix."""
+    arr = np.asarray(P0)
+    if arr.ndim == 2:
+        if arr.shape != (n, n) or not np.all((arr == 0) | (arr == 1)):
+            raise InvalidParameterError(f"{name} as a matrix must be an {n}x{n} permutation matrix")
+        if not (np.all(arr.sum(axis=0) == 1) and np.all(arr.sum(axis=1) == 1)):
+            raise InvalidParameterError(f"{name} must be a permutation matrix (one 1 per row and column)")
+        return np.argmax(arr, axis=1).astype(np.int32)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise InvalidParameterError(f"{name} must be a permutation of length {n}, got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer) or not np.array_equal(np.sort(arr), np.arange(n)):
+        raise InvalidParameterError(f"{name} must be a permutation of 0..{n - 1}")
+    return arr.astype(np.int32)
+
+
+def resolve_seed(seed: Any) -> int:
+    """None -> fresh entropy; int >= 0 -> itself; numpy Generator/RandomState -> one draw from it."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63 - 1))
+    if isinstance(seed, np.random.RandomState):
+        return int(seed.randint(0, 2**31 - 1))
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidParameterError(f"seed must be a non-negative integer, a numpy Generator or None, got {seed!r}")
+    return int(seed)
+
+
+def _check_budget(time_limit: Any, max_iter: Any) -> tuple[float, int]:
+    if time_limit is None:
+        limit = 0.0
+    else:
+        if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)):
+            raise InvalidParameterError(f"time_limit must be a number of seconds, got {time_limit!r}")
+        if math.isnan(time_limit) or time_limit <= 0:
+            raise InvalidParameterError(f"time_limit must be positive, got {time_limit}")
+        limit = 0.0 if math.isinf(time_limit) else float(time_limit)
+    if max_iter is None:
+        cap = -1
+    else:
+        if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+            raise InvalidParameterError(f"max_iter must be a positive integer, got {max_iter!r}")
+        cap = int(max_iter)
+    return limit, cap
+
+
+def solve(
+    A: Any,
+    B: Any,
+    *,
+    method: str = "rots",
+    time_limit: float | None = 10.0,
+    max_iter: int | None = None,
+    seed: Any = None,
+    maximize: bool = False,
+    partial_match: Any = None,
+    P0: Any = None,
+    target: float | None = None,
+    threads: int = 1,
+    callback: Callable[[float, float], Any] | None = None,
+    lower_bound: bool | None = None,
+) -> QAPResult:
+    """Solve the quadratic assignment problem ``min_p sum_ij A[i, j] * B[p[i], p[j]]``.
+
+    Parameters
+    ----------
+    A, B : array_like, shape (n, n)
+        Flow and distance matrices (or a :class:`mezan.problems.QAPProblem` as ``A`` with ``B=None``).
+    method : {"rots", "anneal", "local", "local_first", "faq"}
+        Robust tabu search (default), simulated annealing, multi-start best-improvement 2-exchange,
+        a single first-improvement descent, or the FAQ relaxation with restarts.
+    time_limit : float or None
+        Wall-clock budget in seconds (None or inf: none; then give ``max_iter`` or ``target``).
+    max_iter : int, optional
+        Iteration cap per thread (a move for rots/anneal/local, a Frank–Wolfe step for faq). With one
+        thread and a cap, the result depends only on the input and the seed.
+    seed : int, numpy Generator or None
+        Random seed; the one used is reported in the result.
+    maximize : bool
+        Maximise instead of minimise.
+    partial_match : array_like, shape (m, 2), optional
+        Rows ``[i, k]`` fixing facility i at location k.
+    P0 : array_like, optional
+        Start permutation (vector or permutation matrix); must agree with ``partial_match``.
+    target : float, optional
+        Stop as soon as an objective at least this good is found.
+    threads : int
+        Independent runs on the C++ thread pool (different seeds), best kept.
+    callback : callable(best_objective, elapsed_seconds), optional
+        Called from the calling thread when the best objective improves (polled every 20 ms and once
+        at the end). Returning True stops the solve; an exception stops it and propagates.
+    lower_bound : bool or None
+        Compute the Gilmore–Lawler bound: None = when n <= 400 (cost O(n^3)), True/False = force.
+
+    Returns
+    -------
+    QAPResult
+        On Ctrl-C the best permutation so far is returned with status "cancelled".
+    """
+    problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
+    n = problem.n
+    if method not in METHODS:
+        raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    limit, cap = _check_budget(time_limit, max_iter)
+    if limit == 0.0 and cap < 0 and target is None and method != "local_first":
+        raise InvalidParameterError("give a finite time_limit, max_iter or target: otherwise the solve never ends")
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise InvalidParameterError(f"threads must be a positive integer, got {threads!r}")
+    if target is not None and (not isinstance(target, (int, float, np.number)) or math.isnan(target)):
+        raise InvalidParameterError(f"target must be a number, got {target!r}")
+    if callback is not None and not callable(callback):
+        raise InvalidParameterError("callback must be callable as callback(best_objective, elapsed)")
+    check_memory(n)
+    fixed = fixed_from_partial_match(partial_match, n)
+    initial = None
+    if P0 is not None:
+        initial = as_permutation(P0, n)
+        clash = np.nonzero((fixed >= 0) & (initial != fixed))[0]
+        if clash.size:
+            i = int(clash[0])
+            raise PartialMatchError(
+                f"P0 conflicts with partial_match: P0 puts facility {i} at location {initial[i]}, "
+                f"partial_match fixes it at {fixed[i]}"
+            )
+    run_seed = resolve_seed(seed)
+    sign = -1 if maximize else 1
+    a, b, kind = _kernel_arrays(problem, maximize)
+    core_target = None if target is None else sign * float(target)
+
+    control = _core.SolveControl()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = getattr(_core, f"solve_{kind}")(
+                a, b, method, run_seed, int(threads), cap, limit, core_target, initial,
+                fixed if (fixed >= 0).any() else None, control,
+            )
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome["error"] = exc
+
+    started = time.perf_counter()
+    worker = threading.Thread(target=work, name="mezan-qap-solve", daemon=True)
+    cancelled_by_user = False
+    last_reported: float | None = None
+    callback_error: BaseException | None = None
+
+    def report_progress() -> None:
+        nonlocal last_reported
+        best, elapsed, _ = control.snapshot()
+        if best is not None and (last_reported is None or best < last_reported):
+            last_reported = best
+            if callback(sign * best, elapsed) is True:
+                control.cancel()
+
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(POLL_SECONDS)
+            if callback is not None and callback_error is None:
+                try:
+                    report_progress()
+                except BaseException as exc:
+                    callback_error = exc
+                    control.cancel()
+    except KeyboardInterrupt:
+        cancelled_by_user = True
+        logger.info("interrupted: cancelling the solve and returning the best so far")
+        control.cancel()
+        worker.join()
+    if callback_error is not None:
+        worker.join()
+        raise callback_error
+    if "error" in outcome:
+        raise outcome["error"]
+    if callback is not None:
+        report_progress()
+    raw = outcome["result"]
+    wall = time.perf_counter() - started
+
+    objective = sign * raw["objective"]
+    bound = None
+    if not maximize and (lower_bound or (lower_bound is None and n <= BOUND_MAX_N)):
+        bound = gilmore_lawler_bound(problem)
+    reason = "cancelled" if cancelled_by_user else raw["reason"]
+    if bound is not None and objective <= bound + 1e-9 * max(1.0, abs(bound)):
+        status = "optimal"
+    elif reason == "cancelled":
+        status = "cancelled"
+    elif reason == "time_limit":
+        status = "timeout"
+    else:
+        status = "feasible"
+    gap = None
+    if bound is not None:
+        gap = 0.0 if objective == bound else (objective - bound) / max(abs(objective), 1e-12)
+    messages = {
+        "time_limit": "time limit reached",
+        "iteration_limit": "iteration cap reached",
+        "target": "target objective reached",
+        "cancelled": "cancelled",
+        "none": "converged (local optimum)" if method in ("local_first",) else "finished",
+    }
+    return QAPResult(
+        permutation=np.asarray(raw["permutation"], dtype=np.int64),
+        objective=objective,
+        lower_bound=bound,
+        gap=gap,
+        status=status,
+        method=method,
+        seed=run_seed,
+        wall_time=wall,
+        iterations=int(raw["iterations"]),
+        trace=[(float(t), sign * (int(v) if kind == "i64" else v)) for t, v in raw["trace"]],
+        message=messages.get(reason, reason),
+    )
