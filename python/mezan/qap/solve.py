@@ -248,6 +248,9 @@ def solve(
     control = _core.SolveControl()
     outcome: dict[str, Any] = {}
 
+    done = threading.Event()  # waited on instead of Thread.join: a Ctrl-C inside join() can leave
+    # the thread looking finished (CPython gh-90882), an interrupted Event.wait cannot.
+
     def work() -> None:
         try:
             outcome["result"] = getattr(_core, f"solve_{kind}")(
@@ -256,6 +259,8 @@ def solve(
             )
         except BaseException as exc:  # re-raised in the calling thread
             outcome["error"] = exc
+        finally:
+            done.set()
 
     started = time.perf_counter()
     worker = threading.Thread(target=work, name="mezan-qap-solve", daemon=True)
@@ -273,8 +278,7 @@ def solve(
 
     worker.start()
     try:
-        while worker.is_alive():
-            worker.join(POLL_SECONDS)
+        while not done.wait(POLL_SECONDS):
             if callback is not None and callback_error is None:
                 try:
                     report_progress()
@@ -285,9 +289,8 @@ def solve(
         cancelled_by_user = True
         logger.info("interrupted: cancelling the solve and returning the best so far")
         control.cancel()
-        worker.join()
+    done.wait()
     if callback_error is not None:
-        worker.join()
         raise callback_error
     if "error" in outcome:
         raise outcome["error"]

@@ -1,0 +1,89 @@
+"""Every bad input raises a specific mezan.errors exception naming the argument."""
+
+import numpy as np
+import pytest
+
+from mezan.errors import (
+    InstanceTooLargeError,
+    InvalidParameterError,
+    InvalidProblemError,
+    MezanError,
+    PartialMatchError,
+)
+from mezan.problems import QAPProblem
+from mezan.qap import load, solve
+from mezan.qap.solve import check_memory, estimate_memory
+
+OK = np.arange(9).reshape(3, 3)
+
+
+@pytest.mark.parametrize(
+    "A, B, message",
+    [
+        (np.ones((3, 4)), OK, r"A must be a square 2-D matrix, got shape \(3, 4\)"),
+        (OK, np.ones(3), r"B must be a square 2-D matrix, got shape \(3,\)"),
+        (OK, np.ones((4, 4)), r"A and B must have the same shape"),
+        (np.array([[np.nan, 1, 2], [0, 0, 0], [0, 0, 0]]), OK, r"A has a non-finite value \(nan\) at \[0, 0\]"),
+        (OK, np.array([[0, 1, 2], [0, np.inf, 0], [0, 0, 0]]), r"B has a non-finite value \(inf\) at \[1, 1\]"),
+        (np.zeros((0, 0)), np.zeros((0, 0)), "n >= 2"),
+        (np.ones((1, 1)), np.ones((1, 1)), r"needs n >= 2\), got n = 1"),
+        (np.array([["a", "b"], ["c", "d"]]), np.ones((2, 2)), "A must hold real numbers"),
+        ([[1, 2], [3]], np.ones((2, 2)), "A cannot be read as a matrix"),
+    ],
+)
+def test_bad_matrices(A, B, message):
+    with pytest.raises(InvalidProblemError, match=message):
+        solve(A, B, time_limit=1.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"time_limit": -1.0}, InvalidParameterError, "time_limit must be positive, got -1.0"),
+        ({"time_limit": "10"}, InvalidParameterError, "time_limit must be a number"),
+        ({"time_limit": None}, InvalidParameterError, "give a finite time_limit, max_iter or target"),
+        ({"max_iter": 0}, InvalidParameterError, "max_iter must be a positive integer"),
+        ({"method": "tabu"}, InvalidParameterError, "method must be one of"),
+        ({"threads": 0}, InvalidParameterError, "threads must be a positive integer"),
+        ({"seed": -3}, InvalidParameterError, "seed must be a non-negative integer"),
+        ({"target": float("nan")}, InvalidParameterError, "target must be a number"),
+        ({"callback": 3}, InvalidParameterError, "callback must be callable"),
+        ({"partial_match": [[0, 1, 2]]}, PartialMatchError, r"partial_match must have shape \(m, 2\)"),
+        ({"partial_match": [[0, 12]]}, PartialMatchError, r"partial_match indices must lie in \[0, 11\]"),
+        ({"partial_match": [[0, 1], [0, 2]]}, PartialMatchError, "facility 0 appears more than once"),
+        ({"P0": [0, 1, 2]}, InvalidParameterError, "P0 must be a permutation of length 12"),
+        ({"P0": [0] * 12}, InvalidParameterError, r"P0 must be a permutation of 0..11"),
+        ({"P0": list(range(12)), "partial_match": [[0, 3]]}, PartialMatchError,
+         "P0 conflicts with partial_match: P0 puts facility 0 at location 0, partial_match fixes it at 3"),
+    ],
+)
+def test_bad_options(kwargs, error, message):
+    problem = load("nug12")
+    with pytest.raises(error, match=message):
+        solve(problem, None, **kwargs)
+
+
+def test_errors_are_value_errors_and_mezan_errors():
+    for cls in (InvalidProblemError, InvalidParameterError, PartialMatchError):
+        assert issubclass(cls, ValueError) and issubclass(cls, MezanError)
+    assert issubclass(InstanceTooLargeError, MemoryError)
+
+
+def test_too_large_instances_are_refused_with_the_estimate():
+    with pytest.raises(InstanceTooLargeError, match=r"n = 1000000 is too large.*needs an estimated 59604\.6 GiB"):
+        check_memory(1_000_000)
+    assert estimate_memory(1000) < 100 * 2**20
+    check_memory(1000)  # fits
+
+
+def test_problem_record_round_trip_and_fingerprint():
+    p = load("nug12")
+    q = QAPProblem.from_dict(p.to_dict())
+    assert q.fingerprint() == p.fingerprint() and q.name == "nug12" and q.best_known == 578
+    assert QAPProblem(p.B, p.A).fingerprint() != p.fingerprint()
+    with pytest.raises(InvalidProblemError, match="missing field 'B'"):
+        QAPProblem.from_dict({"A": [[0, 1], [1, 0]]})
+    with pytest.raises(InvalidProblemError, match="type must be 'qap'"):
+        QAPProblem.from_dict({"type": "tsp", "A": [], "B": []})
+    with pytest.raises(ValueError):
+        p.A[0, 0] = 5  # records are immutable

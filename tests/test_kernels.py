@@ -1,0 +1,115 @@
+"""C++ kernels against recomputation: objective, swap delta, delta table updates, LAP, GLB."""
+
+import itertools
+
+import numpy as np
+from conftest import brute_force, numpy_objective
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mezan import _core
+
+SUFFIX = {np.int64: "i64", np.float64: "f64"}
+
+
+@st.composite
+def instances(draw, min_n=2, max_n=9):
+    n = draw(st.integers(min_n, max_n))
+    seed = draw(st.integers(0, 2**32 - 1))
+    dtype = draw(st.sampled_from([np.int64, np.float64]))
+    symmetric = draw(st.booleans())
+    rng = np.random.default_rng(seed)
+    if dtype is np.int64:
+        A, B = rng.integers(-20, 50, (n, n)), rng.integers(-20, 50, (n, n))
+    else:
+        A, B = rng.normal(size=(n, n)) * 10, rng.normal(size=(n, n)) * 10
+    if symmetric:
+        A, B = A + A.T, B + B.T
+    return A.astype(dtype), B.astype(dtype), dtype, rng
+
+
+def call(name, dtype, *args):
+    return getattr(_core, f"{name}_{SUFFIX[dtype]}")(*args)
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_objective_and_swap_delta_match_recomputation(inst):
+    A, B, dtype, rng = inst
+    n = len(A)
+    p = rng.permutation(n).astype(np.int32)
+    f = numpy_objective(A, B, p)
+    assert np.isclose(call("objective", dtype, A, B, p), f, rtol=1e-12, atol=1e-9)
+    for r, s in itertools.combinations(range(n), 2):
+        q = p.copy()
+        q[[r, s]] = q[[s, r]]
+        expected = numpy_objective(A, B, q) - f
+        got = call("swap_delta", dtype, A, B, p, r, s)
+        if dtype is np.int64:
+            assert got == expected, (r, s)
+        else:
+            assert np.isclose(got, expected, rtol=1e-9, atol=1e-8), (r, s)
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances(min_n=3), st.data())
+def test_delta_table_stays_exact_after_moves(inst, data):
+    """Taillard's O(1) update (general and symmetric) equals a fresh O(n) recomputation."""
+    A, B, dtype, rng = inst
+    n = len(A)
+    fixed = np.full(n, -1, dtype=np.int32)
+    if data.draw(st.booleans(), label="with fixed facilities") and n >= 4:
+        fixed[0] = 0  # facility 0 stays at location 0
+    p = rng.permutation(n).astype(np.int32)
+    if fixed[0] == 0:
+        p[p == 0], p[0] = p[0], 0
+    movable = np.nonzero(fixed < 0)[0]
+    m = len(movable)
+    k = data.draw(st.integers(1, 12), label="moves")
+    swaps = []
+    for _ in range(k):
+        a, b = sorted(rng.choice(m, 2, replace=False))
+        swaps.append((int(a), int(b)))
+    table = call("delta_table_after_swaps", dtype, A, B, p, swaps, fixed)
+    q = p.copy()
+    for a, b in swaps:
+        r, s = movable[a], movable[b]
+        q[[r, s]] = q[[s, r]]
+    for a, b in itertools.combinations(range(m), 2):
+        expected = call("swap_delta", dtype, A, B, q, int(movable[a]), int(movable[b]))
+        if dtype is np.int64:
+            assert table[a, b] == expected
+        else:
+            assert np.isclose(table[a, b], expected, rtol=1e-9, atol=1e-8)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 7), st.integers(0, 2**32 - 1))
+def test_lap_is_optimal(n, seed):
+    rng = np.random.default_rng(seed)
+    C = rng.integers(-5, 30, (n, n)).astype(float)
+    assignment, cost = _core.solve_lap(C)
+    assert sorted(assignment) == list(range(n))
+    assert cost == C[np.arange(n), assignment].sum()
+    best = min(C[np.arange(n), list(q)].sum() for q in itertools.permutations(range(n)))
+    assert cost == best
+
+
+def test_lap_rejects_non_finite_costs():
+    C = np.ones((3, 3))
+    C[1, 2] = np.inf
+    try:
+        _core.solve_lap(C)
+    except ValueError as exc:
+        assert "cost[1][2]" in str(exc)
+    else:
+        raise AssertionError("solve_lap accepted an infinite cost")
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances(min_n=2, max_n=7))
+def test_gilmore_lawler_bound_never_exceeds_the_optimum(inst):
+    A, B, dtype, _ = inst
+    optimum, _ = brute_force(A, B)
+    bound = call("gilmore_lawler_bound", dtype, A, B)
+    assert bound <= optimum + 1e-6 * max(1.0, abs(optimum))

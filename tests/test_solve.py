@@ -1,0 +1,188 @@
+"""mezan.qap.solve: optimality on small instances, budgets, determinism, options, cancellation."""
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import brute_force, numpy_objective
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mezan.qap import METHODS, generate, load, solve
+
+
+def is_permutation(p, n):
+    return sorted(np.asarray(p).tolist()) == list(range(n))
+
+
+@st.composite
+def small_instances(draw):
+    n = draw(st.integers(2, 8))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    A = rng.integers(0, 20, (n, n))
+    B = rng.integers(0, 20, (n, n))
+    if draw(st.booleans()):
+        A, B = A + A.T, B + B.T
+    return A, B
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_instances(), st.integers(0, 1000))
+def test_rots_finds_the_enumerated_optimum(inst, seed):
+    A, B = inst
+    optimum, _ = brute_force(A, B)
+    result = solve(A, B, method="rots", max_iter=3000, time_limit=None, seed=seed)
+    assert is_permutation(result.permutation, len(A))
+    assert result.objective == numpy_objective(A, B, result.permutation)
+    assert result.objective == optimum
+    assert result.lower_bound <= optimum
+
+
+@settings(max_examples=30, deadline=None)
+@given(small_instances(), st.sampled_from(["anneal", "local", "local_first", "faq"]))
+def test_other_methods_return_consistent_results(inst, method):
+    A, B = inst
+    optimum, _ = brute_force(A, B)
+    result = solve(A, B, method=method, max_iter=2000, time_limit=None, seed=3)
+    assert is_permutation(result.permutation, len(A))
+    assert result.objective == numpy_objective(A, B, result.permutation)
+    assert result.objective >= optimum
+    assert result.method == method
+
+
+def test_anneal_and_local_reach_the_optimum_of_nug12():
+    problem = load("nug12")
+    for method in ("anneal", "local"):
+        result = solve(problem, None, method=method, time_limit=5.0, seed=1, target=578)
+        assert result.objective == 578, method
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_same_seed_and_cap_give_the_same_result(method):
+    problem = generate.taillard_a(25, seed=4)
+    runs = [solve(problem, None, method=method, max_iter=500, time_limit=None, seed=11) for _ in range(2)]
+    assert np.array_equal(runs[0].permutation, runs[1].permutation)
+    assert runs[0].objective == runs[1].objective
+    assert runs[0].iterations == runs[1].iterations
+
+
+def test_time_limit_is_respected_and_reported():
+    problem = generate.taillard_a(60, seed=1)
+    result = solve(problem, None, time_limit=0.3, seed=0)
+    assert result.status == "timeout"
+    assert 0.25 <= result.wall_time < 0.3 + 0.5
+    assert result.iterations > 100
+    times = [t for t, _ in result.trace]
+    values = [v for _, v in result.trace]
+    assert times == sorted(times) and values == sorted(values, reverse=True)
+    assert values[-1] == result.objective
+
+
+def test_target_stops_early_and_optimal_status_from_the_bound():
+    A = np.array([[0, 1], [1, 0]])
+    B = np.array([[0, 5], [5, 0]])
+    result = solve(A, B, time_limit=5.0, seed=0)
+    assert result.status == "optimal" and result.lower_bound == result.objective == 10
+    assert result.gap == 0.0
+    problem = load("nug12")
+    result = solve(problem, None, time_limit=10.0, target=600, seed=0)
+    assert result.objective <= 600 and result.wall_time < 5.0
+    assert result.message == "target objective reached"
+
+
+def test_partial_match_is_respected():
+    problem = load("nug12")
+    pm = np.array([[0, 5], [3, 0], [11, 11]])
+    for method in METHODS:
+        result = solve(problem, None, method=method, max_iter=300, time_limit=None, seed=2, partial_match=pm)
+        assert all(result.permutation[i] == k for i, k in pm), method
+        assert is_permutation(result.permutation, 12)
+
+
+def test_P0_is_the_starting_point():
+    problem = load("nug12")
+    start = np.arange(12)[::-1].copy()
+    result = solve(problem, None, method="local_first", time_limit=None, P0=start)
+    # One first-improvement descent from P0 never ends above P0's cost.
+    assert result.objective <= numpy_objective(problem.A, problem.B, start)
+    matrix = np.eye(12, dtype=int)[start]
+    again = solve(problem, None, method="local_first", time_limit=None, P0=matrix)
+    assert np.array_equal(result.permutation, again.permutation)
+
+
+def test_maximize_finds_the_enumerated_maximum():
+    rng = np.random.default_rng(5)
+    A, B = rng.integers(0, 9, (7, 7)), rng.integers(0, 9, (7, 7))
+    worst, _ = brute_force(-A, B)
+    result = solve(A, B, maximize=True, max_iter=3000, time_limit=None, seed=1)
+    assert result.objective == -worst
+    assert result.lower_bound is None
+
+
+def test_real_valued_and_huge_integer_data_use_double_kernels():
+    rng = np.random.default_rng(0)
+    A, B = rng.random((8, 8)), rng.random((8, 8))
+    optimum, _ = brute_force(A, B)
+    result = solve(A, B, max_iter=3000, time_limit=None, seed=0)
+    assert np.isclose(result.objective, optimum)
+    big = np.full((4, 4), 2**40)  # 4 n^2 max|A| max|B| overflows int64: double kernel
+    result = solve(big, big, max_iter=100, time_limit=None, seed=0)
+    assert result.objective == pytest.approx(16 * 2.0**80)
+
+
+def test_threads_run_independent_restarts():
+    problem = generate.taillard_a(30, seed=2)
+    one = solve(problem, None, time_limit=0.4, threads=1, seed=3)
+    two = solve(problem, None, time_limit=0.4, threads=2, seed=3)
+    assert is_permutation(two.permutation, 30)
+    assert two.objective == numpy_objective(problem.A, problem.B, two.permutation)
+    # Two independent runs do about twice the iterations of one in the same wall time.
+    assert two.iterations > 1.3 * one.iterations
+
+
+def test_callback_receives_improvements_and_can_stop_the_solve():
+    problem = generate.taillard_a(40, seed=1)
+    seen = []
+
+    def callback(best, elapsed):
+        seen.append((best, elapsed))
+        return elapsed > 0.2
+
+    result = solve(problem, None, time_limit=30.0, seed=0, callback=callback)
+    assert result.status == "cancelled"
+    assert result.wall_time < 5.0
+    assert seen and [b for b, _ in seen] == sorted((b for b, _ in seen), reverse=True)
+    assert seen[-1][0] >= result.objective
+
+
+def test_callback_exception_propagates_with_its_traceback():
+    class Boom(RuntimeError):
+        pass
+
+    def callback(best, elapsed):
+        raise Boom("from the callback")
+
+    with pytest.raises(Boom, match="from the callback"):
+        solve(load("nug12"), None, time_limit=5.0, seed=0, callback=callback)
+
+
+def test_ctrl_c_cancels_and_returns_a_valid_best_so_far():
+    problem = generate.taillard_a(80, seed=3)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.perf_counter()
+    result = solve(problem, None, time_limit=60.0, seed=0)
+    assert time.perf_counter() - started < 10.0
+    assert result.status == "cancelled"
+    assert is_permutation(result.permutation, 80)
+    assert result.objective == numpy_objective(problem.A, problem.B, result.permutation)
+
+
+def test_shipped_instances_reach_their_best_known_value():
+    for name in ("nug12", "chr12a", "had12", "rou12", "tai12a", "scr12"):
+        problem = load(name)
+        result = solve(problem, None, time_limit=10.0, seed=0, target=problem.best_known)
+        assert result.objective == problem.best_known, name
