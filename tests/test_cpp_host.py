@@ -6,9 +6,10 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import REPO
 
 from mezan.qap import instances, objective
+
+from conftest import REPO
 
 pytestmark = pytest.mark.slow
 

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from conftest import brute_force, numpy_objective
 
 from mezan.errors import InvalidParameterError
 from mezan.qap import generate, solve
+
+from conftest import brute_force, numpy_objective
 
 
 def test_taillard_a_is_symmetric_uniform_and_seeded():

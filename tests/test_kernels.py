@@ -3,11 +3,12 @@
 import itertools
 
 import numpy as np
-from conftest import brute_force, numpy_objective
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mezan import _core
+
+from conftest import brute_force, numpy_objective
 
 SUFFIX = {np.int64: "i64", np.float64: "f64"}
 

@@ -5,10 +5,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import numpy_objective, qaplib_dir
 
 from mezan.errors import QAPLIBFormatError
-from mezan.qap import best_known, instances, objective, read_qaplib, read_solution, shipped, solve, write_qaplib
+from mezan.qap import (
+    best_known,
+    instances,
+    objective,
+    read_qaplib,
+    read_solution,
+    shipped,
+    solve,
+    write_qaplib,
+)
+
+from conftest import numpy_objective, qaplib_dir
 
 SHARED = qaplib_dir()
 
@@ -18,7 +28,11 @@ def shared_names(max_n=None):
         return []
     with open(SHARED / "bks.csv") as f:
         rows = list(csv.DictReader(f))
-    return [r["name"] for r in rows if (SHARED / f"{r['name']}.dat").exists() and (max_n is None or int(r["n"]) <= max_n)]
+    return [
+        r["name"]
+        for r in rows
+        if (SHARED / f"{r['name']}.dat").exists() and (max_n is None or int(r["n"]) <= max_n)
+    ]
 
 
 def test_shipped_solutions_reproduce_their_values():

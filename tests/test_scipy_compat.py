@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from conftest import brute_force, numpy_objective
 
 from mezan.errors import InvalidParameterError, PartialMatchError
 from mezan.qap import OptimizeResult, quadratic_assignment
+
+from conftest import brute_force, numpy_objective
 
 scipy_optimize = pytest.importorskip("scipy.optimize")
 
@@ -66,7 +67,8 @@ def test_partial_match_and_maximize_options():
     for method in ("faq", "2opt", "rots"):
         res = quadratic_assignment(A, B, method=method, options={"partial_match": pm, "maximize": True})
         assert res.col_ind[0] == 1 and res.col_ind[2] == 3
-        theirs = scipy_optimize.quadratic_assignment(A, B, method="faq", options={"partial_match": pm, "maximize": True})
+        options = {"partial_match": pm, "maximize": True}
+        theirs = scipy_optimize.quadratic_assignment(A, B, method="faq", options=options)
         if method != "2opt":
             assert res.fun >= theirs.fun
 

@@ -7,11 +7,12 @@ import time
 
 import numpy as np
 import pytest
-from conftest import brute_force, numpy_objective
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mezan.qap import METHODS, generate, load, solve
+
+from conftest import brute_force, numpy_objective
 
 
 def is_permutation(p, n):
