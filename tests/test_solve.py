@@ -136,12 +136,13 @@ def test_real_valued_and_huge_integer_data_use_double_kernels():
 
 def test_threads_run_independent_restarts():
     problem = generate.taillard_a(30, seed=2)
-    one = solve(problem, None, time_limit=0.4, threads=1, seed=3)
-    two = solve(problem, None, time_limit=0.4, threads=2, seed=3)
+    one = solve(problem, None, max_iter=400, time_limit=None, threads=1, seed=3)
+    two = solve(problem, None, max_iter=400, time_limit=None, threads=2, seed=3)
     assert is_permutation(two.permutation, 30)
     assert two.objective == numpy_objective(problem.A, problem.B, two.permutation)
-    # Two independent runs do about twice the iterations of one in the same wall time.
-    assert two.iterations > 1.3 * one.iterations
+    assert two.iterations == 2 * one.iterations == 800  # the cap is per run
+    # Run 0 of the pool is the single-thread run (same derived seed), so the best of two is no worse.
+    assert two.objective <= one.objective
 
 
 def test_callback_receives_improvements_and_can_stop_the_solve():
