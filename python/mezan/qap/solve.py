@@ -190,7 +190,8 @@ def solve(
     time_limit : float or None
         Wall-clock budget in seconds (None or inf: none; then give ``max_iter`` or ``target``).
     max_iter : int, optional
-        Iteration cap per thread (a move for rots/anneal/local, a Frank–Wolfe step for faq). With one
+        Iteration cap per thread (a move for rots/anneal/local_first; a move or a descent started for
+        local; a Frank–Wolfe step for faq). With one
         thread and a cap, the result depends only on the input and the seed.
     seed : int, numpy Generator or None
         Random seed; the one used is reported in the result.

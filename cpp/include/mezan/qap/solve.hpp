@@ -4,7 +4,7 @@
 // (facilities fixed by a partial match keep their locations in every run).
 //
 // Methods: rots (robust tabu search), anneal (simulated annealing), local (multi-start
-// best-improvement descents), local_first (one first-improvement descent, scipy's "2opt"),
+// best-improvement descents; an iteration is a move or a descent started), local_first (one first-improvement descent, scipy's "2opt"),
 // faq (Frank–Wolfe relaxation from the barycenter, then from randomised starts, each rounded).
 // With one thread and an iteration cap, the result depends only on the input and the seed.
 #pragma once
@@ -105,7 +105,9 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
       for (bool first = true; moves != cap && !stop.should_stop(); first = false) {
         if (!first) p = random_permutation(n, opt.fixed, rng);
         table.reset(p);
-        const std::int64_t m = best_improvement(table, p, stop, cap > 0 ? cap - moves : -1);
+        // One iteration per descent started plus one per move, so that a cap ends the loop even
+        // when every start is already a local optimum.
+        const std::int64_t m = 1 + best_improvement(table, p, stop, cap > 0 ? cap - moves - 1 : -1);
         moves += m;
         inc.add_iterations(m);
         inc.offer(static_cast<double>(objective(inst, p)), p);
