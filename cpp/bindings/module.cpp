@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "mezan/core/lap.hpp"
+#include "mezan/evo/engine.hpp"
 #include "mezan/qap/bounds.hpp"
 #include "mezan/qap/qaplib.hpp"
 #include "mezan/qap/solve.hpp"
@@ -87,6 +88,45 @@ py::array_t<T> delta_table_after_swaps(const Array<T>& A, const Array<T>& B, con
   for (int a = 0; a < m; ++a)
     for (int b = 0; b < m; ++b) view(a, b) = a < b ? table(a, b) : T(0);
   return out;
+}
+
+/// A Python callable as an objective: evaluated on the engine's thread, taking the GIL once per
+/// batch. An exception raised by the callable propagates (as error_already_set) out of evolve().
+class CallableObjective : public evo::PermutationObjective {
+ public:
+  CallableObjective(py::function fn, int n) : fn_(std::move(fn)), n_(n) {}
+  int size() const override { return n_; }
+  bool thread_safe() const override { return false; }
+  double evaluate(const int* p) const override {
+    py::gil_scoped_acquire gil;
+    return call(p);
+  }
+  void evaluate_batch(std::vector<int>& batch, int count, bool, std::vector<double>& out, StopToken&,
+                      ThreadPool*) const override {
+    py::gil_scoped_acquire gil;
+    for (int c = 0; c < count; ++c) out[c] = call(batch.data() + static_cast<std::size_t>(c) * n_);
+  }
+
+ private:
+  double call(const int* p) const {
+    py::array_t<int> perm(n_, p);
+    const double v = fn_(perm).cast<double>();
+    if (std::isnan(v)) throw py::value_error("the objective returned NaN");
+    return v;
+  }
+  py::function fn_;
+  int n_;
+};
+
+template <class T>
+std::shared_ptr<evo::PermutationObjective> qap_objective(const Array<T>& A, const Array<T>& B) {
+  return std::make_shared<evo::QAPObjective<T>>(make_instance(A, B));
+}
+
+std::vector<double> square(const Array<double>& M, const char* name, int& n) {
+  if (M.ndim() != 2 || M.shape(0) != M.shape(1)) throw std::invalid_argument(std::string(name) + " must be square");
+  n = static_cast<int>(M.shape(0));
+  return std::vector<double>(M.data(), M.data() + M.size());
 }
 
 }  // namespace
@@ -176,6 +216,102 @@ PYBIND11_MODULE(_core, m) {
         return py::array_t<double>(start.size(), start.data());
       },
       py::arg("m"), py::arg("seed"));
+
+  // ---- EvoFlow ------------------------------------------------------------------------------
+  py::class_<evo::PermutationObjective, std::shared_ptr<evo::PermutationObjective>>(m, "PermutationObjective")
+      .def_property_readonly("n", &evo::PermutationObjective::size)
+      .def_property_readonly("has_local_search", &evo::PermutationObjective::has_local_search)
+      .def("evaluate", [](const evo::PermutationObjective& o, const Array<int>& p) { return o.evaluate(p.data()); })
+      .def("improve", [](const evo::PermutationObjective& o, const Array<int>& p) {
+        std::vector<int> q(p.data(), p.data() + p.size());
+        StopToken stop;
+        const double v = o.improve(q.data(), stop);
+        return py::make_tuple(to_array(q), v);
+      });
+  m.def("qap_objective_i64", &qap_objective<std::int64_t>);
+  m.def("qap_objective_f64", &qap_objective<double>);
+  m.def("tsp_objective", [](const Array<double>& D) -> std::shared_ptr<evo::PermutationObjective> {
+    int n;
+    auto d = square(D, "D", n);
+    return std::make_shared<evo::TSPObjective>(n, std::move(d));
+  });
+  m.def("linear_ordering_objective", [](const Array<double>& W) -> std::shared_ptr<evo::PermutationObjective> {
+    int n;
+    auto w = square(W, "W", n);
+    return std::make_shared<evo::LinearOrderingObjective>(n, std::move(w));
+  });
+  m.def("callable_objective", [](py::function fn, int n) -> std::shared_ptr<evo::PermutationObjective> {
+    return std::make_shared<CallableObjective>(std::move(fn), n);
+  });
+
+  m.def(
+      "evolve",
+      [](std::shared_ptr<evo::PermutationObjective> objective, int population, std::int64_t generations,
+         std::int64_t max_evaluations, const std::string& crossover, const std::string& mutation,
+         double mutation_rate, bool local_search, const std::string& selection, int tournament_size,
+         const std::string& distance, std::uint64_t seed, int threads, double time_limit,
+         std::optional<double> target, SolveControl& control) {
+        evo::EvoOptions opt;
+        opt.population = population;
+        opt.generations = generations;
+        opt.max_evaluations = max_evaluations;
+        opt.crossover = evo::parse_crossover(crossover);
+        opt.mutation = evo::parse_mutation(mutation);
+        opt.mutation_rate = mutation_rate;
+        opt.local_search = local_search;
+        opt.selection = selection == "rank" ? evo::Selection::rank : evo::Selection::tournament;
+        opt.tournament_size = tournament_size;
+        opt.distance = distance == "position" ? evo::Distance::position : evo::Distance::hamming;
+        opt.seed = seed;
+        opt.threads = threads;
+        evo::EvoReport report;
+        {
+          py::gil_scoped_release release;
+          control.stop.arm(time_limit);
+          if (target) control.stop.set_target(*target);
+          report = evo::evolve(*objective, opt, control.stop, control.incumbent);
+        }
+        py::dict out;
+        out["permutation"] = to_array(report.best);
+        out["objective"] = report.fitness;
+        out["evaluations"] = report.evaluations;
+        out["generations"] = report.generations;
+        out["reason"] = to_string(report.reason);
+        out["trace"] = control.incumbent.trace();
+        return out;
+      },
+      py::arg("objective"), py::arg("population"), py::arg("generations"), py::arg("max_evaluations"),
+      py::arg("crossover"), py::arg("mutation"), py::arg("mutation_rate"), py::arg("local_search"),
+      py::arg("selection"), py::arg("tournament_size"), py::arg("distance"), py::arg("seed"), py::arg("threads"),
+      py::arg("time_limit"), py::arg("target"), py::arg("control"));
+
+  m.def(
+      "evo_crossover",
+      [](const std::string& kind, const Array<int>& p1, const Array<int>& p2, std::uint64_t seed, int a, int b) {
+        const int n = static_cast<int>(p1.size());
+        if (p2.size() != n) throw std::invalid_argument("parents must have the same length");
+        std::vector<int> child(n);
+        evo::Scratch scratch(n);
+        Rng rng(seed);
+        const evo::Crossover c = evo::parse_crossover(kind);
+        if (a >= 0 && c == evo::Crossover::ox)
+          evo::order_crossover(p1.data(), p2.data(), n, a, b, child.data(), scratch);
+        else if (a >= 0 && c == evo::Crossover::pmx)
+          evo::pmx(p1.data(), p2.data(), n, a, b, child.data(), scratch);
+        else
+          evo::crossover(c, p1.data(), p2.data(), n, child.data(), rng, scratch);
+        return to_array(child);
+      },
+      py::arg("kind"), py::arg("p1"), py::arg("p2"), py::arg("seed") = 0, py::arg("a") = -1, py::arg("b") = -1);
+  m.def(
+      "evo_mutate",
+      [](const std::string& kind, const Array<int>& p, std::uint64_t seed) {
+        std::vector<int> q(p.data(), p.data() + p.size());
+        Rng rng(seed);
+        evo::mutate(evo::parse_mutation(kind), q.data(), static_cast<int>(q.size()), rng);
+        return to_array(q);
+      },
+      py::arg("kind"), py::arg("p"), py::arg("seed") = 0);
 
   m.def(
       "read_qaplib",

@@ -22,7 +22,8 @@ import numpy as np
 from mezan import _core
 from mezan.errors import InvalidParameterError
 from mezan.problems import QAPProblem
-from mezan.qap.solve import _kernel_arrays, fixed_from_partial_match, objective, resolve_seed, solve
+from mezan.qap.solve import _kernel_arrays, fixed_from_partial_match, objective, solve
+from mezan.running import resolve_seed
 
 
 class OptimizeResult(dict):

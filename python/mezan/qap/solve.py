@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import os
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +13,7 @@ from mezan import _core
 from mezan.errors import InstanceTooLargeError, InvalidParameterError, PartialMatchError
 from mezan.problems import QAPProblem
 from mezan.qap.result import QAPResult
-
-logger = logging.getLogger(__name__)
+from mezan.running import check_budget, resolve_seed, run_controlled
 
 METHODS = ("rots", "anneal", "local", "local_first", "faq")
 """rots: robust tabu search; anneal: simulated annealing; local: multi-start best-improvement
@@ -25,8 +21,6 @@ METHODS = ("rots", "anneal", "local", "local_first", "faq")
 
 BOUND_MAX_N = 400
 """Gilmore–Lawler bound computed automatically up to this n (it costs O(n^3))."""
-
-POLL_SECONDS = 0.02
 
 
 def estimate_memory(n: int) -> int:
@@ -131,37 +125,6 @@ def as_permutation(P0: Any, n: int, name: str = "P0") -> np.ndarray:
     return arr.astype(np.int32)
 
 
-def resolve_seed(seed: Any) -> int:
-    """None -> fresh entropy; int >= 0 -> itself; numpy Generator/RandomState -> one draw from it."""
-    if seed is None:
-        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(0, 2**63 - 1))
-    if isinstance(seed, np.random.RandomState):
-        return int(seed.randint(0, 2**31 - 1))
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidParameterError(f"seed must be a non-negative integer, a numpy Generator or None, got {seed!r}")
-    return int(seed)
-
-
-def _check_budget(time_limit: Any, max_iter: Any) -> tuple[float, int]:
-    if time_limit is None:
-        limit = 0.0
-    else:
-        if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)):
-            raise InvalidParameterError(f"time_limit must be a number of seconds, got {time_limit!r}")
-        if math.isnan(time_limit) or time_limit <= 0:
-            raise InvalidParameterError(f"time_limit must be positive, got {time_limit}")
-        limit = 0.0 if math.isinf(time_limit) else float(time_limit)
-    if max_iter is None:
-        cap = -1
-    else:
-        if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-            raise InvalidParameterError(f"max_iter must be a positive integer, got {max_iter!r}")
-        cap = int(max_iter)
-    return limit, cap
-
-
 def solve(
     A: Any,
     B: Any,
@@ -220,7 +183,7 @@ def solve(
     n = problem.n
     if method not in METHODS:
         raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    limit, cap = _check_budget(time_limit, max_iter)
+    limit, cap = check_budget(time_limit, max_iter)
     if limit == 0.0 and cap < 0 and target is None and method != "local_first":
         raise InvalidParameterError("give a finite time_limit, max_iter or target: otherwise the solve never ends")
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
@@ -247,64 +210,19 @@ def solve(
     core_target = None if target is None else sign * float(target)
 
     control = _core.SolveControl()
-    outcome: dict[str, Any] = {}
-
-    done = threading.Event()  # waited on instead of Thread.join: a Ctrl-C inside join() can leave
-    # the thread looking finished (CPython gh-90882), an interrupted Event.wait cannot.
-
-    def work() -> None:
-        try:
-            outcome["result"] = getattr(_core, f"solve_{kind}")(
-                a, b, method, run_seed, int(threads), cap, limit, core_target, initial,
-                fixed if (fixed >= 0).any() else None, control,
-            )
-        except BaseException as exc:  # re-raised in the calling thread
-            outcome["error"] = exc
-        finally:
-            done.set()
-
-    started = time.perf_counter()
-    worker = threading.Thread(target=work, name="mezan-qap-solve", daemon=True)
-    cancelled_by_user = False
-    last_reported: float | None = None
-    callback_error: BaseException | None = None
-
-    def report_progress() -> None:
-        nonlocal last_reported
-        best, elapsed, _ = control.snapshot()
-        if best is not None and (last_reported is None or best < last_reported):
-            last_reported = best
-            if callback(sign * best, elapsed) is True:
-                control.cancel()
-
-    worker.start()
-    try:
-        while not done.wait(POLL_SECONDS):
-            if callback is not None and callback_error is None:
-                try:
-                    report_progress()
-                except BaseException as exc:
-                    callback_error = exc
-                    control.cancel()
-    except KeyboardInterrupt:
-        cancelled_by_user = True
-        logger.info("interrupted: cancelling the solve and returning the best so far")
-        control.cancel()
-    done.wait()
-    if callback_error is not None:
-        raise callback_error
-    if "error" in outcome:
-        raise outcome["error"]
-    if callback is not None:
-        report_progress()
-    raw = outcome["result"]
-    wall = time.perf_counter() - started
+    solve_kernel = getattr(_core, f"solve_{kind}")
+    run = run_controlled(
+        lambda: solve_kernel(a, b, method, run_seed, int(threads), cap, limit, core_target, initial,
+                             fixed if (fixed >= 0).any() else None, control),
+        control, callback=callback, sign=sign,
+    )
+    raw, wall = run.result, run.wall_time
 
     objective = sign * raw["objective"]
     bound = None
     if not maximize and (lower_bound or (lower_bound is None and n <= BOUND_MAX_N)):
         bound = gilmore_lawler_bound(problem)
-    reason = "cancelled" if cancelled_by_user else raw["reason"]
+    reason = "cancelled" if run.interrupted else raw["reason"]
     if bound is not None and objective <= bound + 1e-9 * max(1.0, abs(bound)):
         status = "optimal"
     elif reason == "cancelled":

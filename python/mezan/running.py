@@ -1,0 +1,120 @@
+"""Running a C++ solve from Python: seeds, budgets, progress callbacks and Ctrl-C.
+
+Every solver entry point (``mezan.qap.solve``, ``mezan.evo.evolve``) validates its budget with
+:func:`check_budget`, its seed with :func:`resolve_seed`, and runs the GIL-releasing core call
+through :func:`run_controlled`, which polls progress for the callback and turns Ctrl-C into a
+cancel request that returns the best result so far.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mezan.errors import InvalidParameterError
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.02
+
+
+def resolve_seed(seed: Any) -> int:
+    """None -> fresh entropy; int >= 0 -> itself; numpy Generator/RandomState -> one draw from it."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63 - 1))
+    if isinstance(seed, np.random.RandomState):
+        return int(seed.randint(0, 2**31 - 1))
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidParameterError(f"seed must be a non-negative integer, a numpy Generator or None, got {seed!r}")
+    return int(seed)
+
+
+def check_budget(time_limit: Any, max_iter: Any) -> tuple[float, int]:
+    if time_limit is None:
+        limit = 0.0
+    else:
+        if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)):
+            raise InvalidParameterError(f"time_limit must be a number of seconds, got {time_limit!r}")
+        if math.isnan(time_limit) or time_limit <= 0:
+            raise InvalidParameterError(f"time_limit must be positive, got {time_limit}")
+        limit = 0.0 if math.isinf(time_limit) else float(time_limit)
+    if max_iter is None:
+        cap = -1
+    else:
+        if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+            raise InvalidParameterError(f"max_iter must be a positive integer, got {max_iter!r}")
+        cap = int(max_iter)
+    return limit, cap
+
+
+@dataclass
+class ControlledRun:
+    result: Any          # what the core call returned
+    wall_time: float     # seconds, measured around the call
+    interrupted: bool    # Ctrl-C cancelled the run
+
+
+def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable | None = None,
+                   sign: int = 1) -> ControlledRun:
+    """Run ``call()`` — a core function that releases the GIL and reports to ``control`` (a
+    ``_core.SolveControl``) — on a worker thread, while this thread polls ``control.snapshot()``
+    every 20 ms and calls ``callback(sign * best, elapsed)`` when the best improves. A callback
+    returning True cancels; a callback exception cancels and is re-raised; Ctrl-C cancels and the
+    best-so-far result of ``call()`` is returned with ``interrupted=True``.
+    """
+    outcome: dict[str, Any] = {}
+    # Waited on instead of Thread.join: a Ctrl-C inside join() can leave the thread looking finished
+    # (CPython gh-90882); an interrupted Event.wait cannot.
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome["result"] = call()
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    last_reported: float | None = None
+    callback_error: BaseException | None = None
+
+    def report_progress() -> None:
+        nonlocal last_reported
+        best, elapsed, _ = control.snapshot()
+        if best is not None and (last_reported is None or best < last_reported):
+            last_reported = best
+            if callback(sign * best, elapsed) is True:
+                control.cancel()
+
+    started = time.perf_counter()
+    threading.Thread(target=work, name="mezan-solve", daemon=True).start()
+    interrupted = False
+    try:
+        while not done.wait(POLL_SECONDS):
+            if callback is not None and callback_error is None:
+                try:
+                    report_progress()
+                except BaseException as exc:
+                    callback_error = exc
+                    control.cancel()
+    except KeyboardInterrupt:
+        interrupted = True
+        logger.info("interrupted: cancelling the solve and returning the best so far")
+        control.cancel()
+    done.wait()
+    if callback_error is not None:
+        raise callback_error
+    if "error" in outcome:
+        raise outcome["error"]
+    if callback is not None:
+        report_progress()
+    return ControlledRun(outcome["result"], time.perf_counter() - started, interrupted)
