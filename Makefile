@@ -2,7 +2,7 @@
 #   make demo   set everything up, then solve a bundled QAPLIB instance end to end
 #   make test   set everything up, then run the whole test suite
 # Both install the system packages they need (Debian/Ubuntu) when missing, create .venv and
-# build + install the package into it. Helpers: make bench-cpp, make bench-scipy, make lint.
+# build + install the package into it. Helpers: make bench-cpp, bench-scipy, bench-evo, lint.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 SYSTEM_PACKAGES := libeigen3-dev libbenchmark-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup system-deps install bench-cpp bench-scipy lint clean
+.PHONY: demo test setup system-deps install bench-cpp bench-scipy bench-evo lint clean
 
 demo: setup
 	$(VENV)/bin/mezan solve nug12 --time 3 --seed 1
@@ -38,6 +38,10 @@ bench-cpp: system-deps
 
 bench-scipy: setup
 	$(PY) bench/qap_vs_scipy.py
+
+bench-evo: setup
+	$(PY) -m pip install -q --disable-pip-version-check ".[bench]"
+	$(PY) bench/evo_vs_deap.py
 
 lint: setup
 	$(PY) -m ruff check python tests bench

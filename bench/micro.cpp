@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mezan/evo/operators.hpp"
 #include "mezan/qap/tabu.hpp"
 
 using mezan::Rng;
@@ -78,6 +79,41 @@ static void BM_RotsIteration(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(state.range(1) ? "symmetric" : "asymmetric");
 }
+
+// EvoFlow operators: children (or mutated permutations) per second at n = 100 and 1,000.
+static void BM_Crossover(benchmark::State& state) {
+  const auto kind = static_cast<mezan::evo::Crossover>(state.range(0));
+  const int n = static_cast<int>(state.range(1));
+  Rng rng(5);
+  std::vector<int> p1 = identity(n), p2 = identity(n), child(n);
+  rng.shuffle(p1);
+  rng.shuffle(p2);
+  mezan::evo::Scratch scratch(n);
+  for (auto _ : state) {
+    mezan::evo::crossover(kind, p1.data(), p2.data(), n, child.data(), rng, scratch);
+    benchmark::DoNotOptimize(child.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  static const char* names[] = {"ox", "pmx", "cx", "position", "uniform"};
+  state.SetLabel(names[state.range(0)]);
+}
+
+static void BM_Mutation(benchmark::State& state) {
+  const auto kind = static_cast<mezan::evo::Mutation>(state.range(0));
+  const int n = static_cast<int>(state.range(1));
+  Rng rng(6);
+  std::vector<int> p = identity(n);
+  for (auto _ : state) {
+    mezan::evo::mutate(kind, p.data(), n, rng);
+    benchmark::DoNotOptimize(p.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  static const char* names[] = {"swap", "insert", "inversion", "scramble"};
+  state.SetLabel(names[state.range(0)]);
+}
+
+BENCHMARK(BM_Crossover)->ArgsProduct({{0, 1, 2, 3, 4}, {100, 1000}});
+BENCHMARK(BM_Mutation)->ArgsProduct({{0, 1, 2, 3}, {100, 1000}});
 
 #define SIZES ArgsProduct({{50, 100, 200, 400}, {1, 0}})
 BENCHMARK(BM_SwapDelta)->SIZES;

@@ -64,12 +64,13 @@ class ControlledRun:
 
 
 def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable | None = None,
-                   sign: int = 1) -> ControlledRun:
+                   sign: int = 1, stop: Any = None) -> ControlledRun:
     """Run ``call()`` — a core function that releases the GIL and reports to ``control`` (a
     ``_core.SolveControl``) — on a worker thread, while this thread polls ``control.snapshot()``
     every 20 ms and calls ``callback(sign * best, elapsed)`` when the best improves. A callback
-    returning True cancels; a callback exception cancels and is re-raised; Ctrl-C cancels and the
-    best-so-far result of ``call()`` is returned with ``interrupted=True``.
+    returning True cancels, and so does ``stop.is_set()`` (e.g. a ``threading.Event``); a callback
+    exception cancels and is re-raised; Ctrl-C cancels and the best-so-far result of ``call()`` is
+    returned with ``interrupted=True``.
     """
     outcome: dict[str, Any] = {}
     # Waited on instead of Thread.join: a Ctrl-C inside join() can leave the thread looking finished
@@ -100,6 +101,8 @@ def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable 
     interrupted = False
     try:
         while not done.wait(POLL_SECONDS):
+            if stop is not None and stop.is_set():
+                control.cancel()
             if callback is not None and callback_error is None:
                 try:
                     report_progress()

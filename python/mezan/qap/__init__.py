@@ -11,6 +11,26 @@ from mezan.qap.result import QAPResult
 from mezan.qap.scipy_compat import OptimizeResult, quadratic_assignment
 from mezan.qap.solve import METHODS, gilmore_lawler_bound, objective, solve
 
+
+def _register() -> None:
+    from mezan.registry import register
+
+    def runner(method: str):
+        def run(problem, *, time_limit, seed, stop=None, progress=None):
+            return solve(problem, None, method=method, time_limit=time_limit, seed=seed, stop=stop,
+                         callback=progress)
+
+        return run
+
+    for method, text in (("rots", "robust tabu search"), ("anneal", "simulated annealing"),
+                         ("local", "multi-start best-improvement 2-exchange"),
+                         ("local_first", "one first-improvement 2-exchange descent"),
+                         ("faq", "Frank–Wolfe relaxation (FAQ) with restarts")):
+        register(f"qap.{method}", "qap", runner(method), text)
+
+
+_register()
+
 __all__ = [
     "METHODS",
     "OptimizeResult",

@@ -140,6 +140,7 @@ def solve(
     threads: int = 1,
     callback: Callable[[float, float], Any] | None = None,
     lower_bound: bool | None = None,
+    stop: Any = None,
 ) -> QAPResult:
     """Solve the quadratic assignment problem ``min_p sum_ij A[i, j] * B[p[i], p[j]]``.
 
@@ -173,6 +174,8 @@ def solve(
         at the end). Returning True stops the solve; an exception stops it and propagates.
     lower_bound : bool or None
         Compute the Gilmore–Lawler bound: None = when n <= 400 (cost O(n^3)), True/False = force.
+    stop : threading.Event, optional
+        Setting it cancels the solve (status "cancelled", best so far returned).
 
     Returns
     -------
@@ -214,7 +217,7 @@ def solve(
     run = run_controlled(
         lambda: solve_kernel(a, b, method, run_seed, int(threads), cap, limit, core_target, initial,
                              fixed if (fixed >= 0).any() else None, control),
-        control, callback=callback, sign=sign,
+        control, callback=callback, sign=sign, stop=stop,
     )
     raw, wall = run.result, run.wall_time
 

@@ -74,24 +74,27 @@ class Population {
       for (int i = 0; i < n_; ++i) pos_[static_cast<std::size_t>(k) * n_ + p[i]] = i;
   }
 
-  double distance(const int* p, int k) const {
-    if (distance_ == Distance::hamming) return hamming_distance(p, member(k), n_);
-    return static_cast<double>(position_distance(p, pos_.data() + static_cast<std::size_t>(k) * n_, n_));
+  /// Distance from p to member k, computed only up to `bound`: returns a value >= bound as soon as
+  /// the distance reaches it (replacement only needs to know which members are closer than the
+  /// threshold, so most comparisons stop after about threshold positions).
+  double distance(const int* p, int k, double bound) const {
+    if (distance_ == Distance::hamming) return hamming_distance(p, member(k), n_, bound);
+    return position_distance(p, pos_.data() + static_cast<std::size_t>(k) * n_, n_, bound);
   }
 
   /// Distance-based replacement (see the header comment). Returns true if the child entered.
   bool insert(const int* child, double f) {
-    int nearest = 0;
-    double d_min = distance(child, 0);
-    for (int k = 1; k < size_ && d_min > 0; ++k) {
-      const double d = distance(child, k);
+    int nearest = -1;
+    double d_min = threshold_;
+    for (int k = 0; k < size_; ++k) {
+      const double d = distance(child, k, d_min);
       if (d < d_min) {
         d_min = d;
         nearest = k;
+        if (d == 0) return false;  // a copy of member k
       }
     }
-    if (d_min == 0) return false;
-    const int target = d_min < threshold_ ? nearest : worst();
+    const int target = nearest >= 0 ? nearest : worst();
     if (!(f < fitness_[target])) return false;
     set(target, child, f);
     return true;

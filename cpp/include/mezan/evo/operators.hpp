@@ -20,6 +20,8 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -54,6 +56,27 @@ struct Scratch {
   std::vector<int> pos;
   std::vector<char> used;
   std::vector<int> order;
+};
+
+/// Random bits drawn 64 at a time (the coin flips of position-based and uniform-like crossover).
+class CoinFlips {
+ public:
+  explicit CoinFlips(Rng& rng) : rng_(rng) {}
+  bool next() {
+    if (left_ == 0) {
+      bits_ = rng_.next();
+      left_ = 64;
+    }
+    --left_;
+    const bool bit = bits_ & 1;
+    bits_ >>= 1;
+    return bit;
+  }
+
+ private:
+  Rng& rng_;
+  std::uint64_t bits_ = 0;
+  int left_ = 0;
 };
 
 /// Two cut points 0 <= a < b <= n, drawn uniformly.
@@ -112,8 +135,9 @@ inline void cycle_crossover(const int* p1, const int* p2, int n, int* child, Scr
 
 inline void position_based_crossover(const int* p1, const int* p2, int n, int* child, Rng& rng, Scratch& s) {
   std::fill(s.used.begin(), s.used.end(), 0);  // used[v]: element v placed
+  CoinFlips coin(rng);
   for (int i = 0; i < n; ++i) {
-    if (rng.below(2)) {
+    if (coin.next()) {
       child[i] = p1[i];
       s.used[p1[i]] = 1;
     } else {
@@ -144,9 +168,10 @@ inline void uniform_like_crossover(const int* p1, const int* p2, int n, int* chi
   // Visit the open positions in random order.
   for (int k = open; k > 1; --k) std::swap(s.order[k - 1], s.order[rng.below(static_cast<std::uint32_t>(k))]);
   int left = 0;
+  CoinFlips coin(rng);
   for (int k = 0; k < open; ++k) {
     const int i = s.order[k];
-    const int first = rng.below(2) ? p1[i] : p2[i];
+    const int first = coin.next() ? p1[i] : p2[i];
     const int second = first == p1[i] ? p2[i] : p1[i];
     if (!s.used[first]) {
       child[i] = first;
@@ -244,17 +269,27 @@ inline int rank_select(const std::vector<int>& ranked, Rng& rng) {
   return ranked.back();
 }
 
-/// Number of positions where p and q differ.
-inline int hamming_distance(const int* p, const int* q, int n) {
+/// Number of positions where p and q differ. Stops counting once it reaches `bound` (then returns
+/// a value >= bound): callers that only ask "closer than bound?" pay about bound comparisons.
+inline double hamming_distance(const int* p, const int* q, int n,
+                               double bound = std::numeric_limits<double>::infinity()) {
   int d = 0;
-  for (int i = 0; i < n; ++i) d += p[i] != q[i];
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {  // blocks of 16 vectorise; the bound is checked between blocks
+    for (int j = i; j < i + 16; ++j) d += p[j] != q[j];
+    if (d >= bound) return d;
+  }
+  for (; i < n; ++i) d += p[i] != q[i];
   return d;
 }
 
-/// Sum over elements of |position in p - position in q| (pos_q: position of each element in q).
-inline long position_distance(const int* p, const int* pos_q, int n) {
-  long d = 0;
-  for (int i = 0; i < n; ++i) d += std::abs(i - pos_q[p[i]]);
+/// Sum over elements of |position in p - position in q| (pos_q: position of each element in q),
+/// with the same early stop at `bound`.
+inline double position_distance(const int* p, const int* pos_q, int n,
+                                double bound = std::numeric_limits<double>::infinity()) {
+  double d = 0;
+  for (int i = 0; i < n; ++i)
+    if ((d += std::abs(i - pos_q[p[i]])) >= bound) break;
   return d;
 }
 

@@ -1,0 +1,175 @@
+"""mezan.evo.evolve: the steady-state genetic / memetic algorithm of the C++ core."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mezan import _core
+from mezan.errors import InvalidParameterError
+from mezan.evo.problems import QAP, TSP, LinearOrdering, PermutationProblem
+from mezan.running import check_budget, resolve_seed, run_controlled
+
+CROSSOVERS = ("ox", "pmx", "cx", "position", "uniform")
+MUTATIONS = ("swap", "insert", "inversion", "scramble")
+SELECTIONS = ("tournament", "rank")
+DISTANCES = ("hamming", "position")
+
+
+@dataclass(frozen=True)
+class EvoResult:
+    """Outcome of :func:`evolve`.
+
+    ``best`` is the best permutation (numpy int array), ``fitness`` its objective value (minimised),
+    ``evaluations`` the objective evaluations (initial population included), ``generations`` the
+    batches of ``population`` children produced, ``status`` "timeout", "cancelled" or "feasible"
+    (a cap or the target ended the run), ``trace`` the anytime curve of (seconds, best fitness).
+    """
+
+    best: np.ndarray
+    fitness: float
+    evaluations: int
+    generations: int
+    wall_time: float
+    seed: int
+    status: str
+    trace: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def objective(self) -> float:  # the name every result of the registry shares
+        return self.fitness
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "best": [int(x) for x in self.best],
+            "fitness": self.fitness,
+            "evaluations": self.evaluations,
+            "generations": self.generations,
+            "wall_time": self.wall_time,
+            "seed": self.seed,
+            "status": self.status,
+            "trace": [[t, v] for t, v in self.trace],
+        }
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise InvalidParameterError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def evolve(
+    objective: Any,
+    n: int | None = None,
+    *,
+    kind: str = "permutation",
+    population: int = 64,
+    generations: int | None = None,
+    time_limit: float | None = 10.0,
+    max_evaluations: int | None = None,
+    crossover: str = "ox",
+    mutation: str = "swap",
+    mutation_rate: float = 0.2,
+    local_search: bool | None = None,
+    selection: str = "tournament",
+    tournament_size: int = 3,
+    distance: str = "hamming",
+    seed: Any = None,
+    threads: int = 1,
+    target: float | None = None,
+    callback: Callable[[float, float], Any] | None = None,
+    stop: Any = None,
+) -> EvoResult:
+    """Minimise a function of a permutation with a steady-state genetic (or memetic) algorithm.
+
+    Parameters
+    ----------
+    objective : QAP, TSP, LinearOrdering, PermutationProblem or callable
+        A built-in problem (runs entirely in C++) or ``f(permutation) -> float``; a callable needs ``n``.
+        An exception raised by the callable stops the run and propagates unchanged.
+    n : int, optional
+        Permutation length (required for a callable; checked against a built-in's size).
+    kind : {"permutation"}
+        Only permutations are supported; real vectors are out of scope (use e.g. ``cma``).
+    population, generations, time_limit, max_evaluations
+        Population size and budgets (a generation is a batch of ``population`` children); at least one
+        of time_limit / generations / max_evaluations / target must bound the run.
+    crossover : {"ox", "pmx", "cx", "position", "uniform"}
+    mutation : {"swap", "insert", "inversion", "scramble"}
+    mutation_rate : float in [0, 1]
+        Probability that a child is mutated.
+    local_search : bool or None
+        Improve every child with the problem's built-in local search (QAP: swap descent; TSP: 2-opt on
+        symmetric distances; linear ordering: insertions) — the memetic variant.
+    selection : {"tournament", "rank"}, tournament_size : int
+    distance : {"hamming", "position"}
+        The distance used for diversity-preserving replacement.
+    seed, threads, target, callback, stop
+        As in :func:`mezan.qap.solve`. The result depends only on the seed and the caps, not on
+        ``threads`` (children are evaluated in parallel but generated and inserted in order).
+    """
+    if kind != "permutation":
+        raise InvalidParameterError(
+            f"kind={kind!r} is not supported: EvoFlow optimises permutations; for real vectors use a "
+            "dedicated library such as cma"
+        )
+    if isinstance(objective, (QAP, TSP, LinearOrdering, PermutationProblem)):
+        problem = objective
+        if n is not None and n != problem.n:
+            raise InvalidParameterError(f"n = {n} does not match the problem's size {problem.n}")
+    elif callable(objective):
+        if n is None:
+            raise InvalidParameterError("n (the permutation length) is required with a callable objective")
+        problem = PermutationProblem(objective, n)
+    else:
+        raise InvalidParameterError(
+            "objective must be mezan.evo.QAP, TSP, LinearOrdering or a callable f(permutation) -> float, "
+            f"got {type(objective).__name__}"
+        )
+    pop = _positive_int("population", population, 2)
+    gens = -1 if generations is None else _positive_int("generations", generations)
+    limit, evals = check_budget(time_limit, max_evaluations)
+    if limit == 0.0 and evals < 0 and gens < 0 and target is None:
+        raise InvalidParameterError("give a finite time_limit, generations, max_evaluations or target")
+    if not isinstance(mutation_rate, (int, float, np.number)) or not 0.0 <= mutation_rate <= 1.0:
+        raise InvalidParameterError(f"mutation_rate must lie in [0, 1], got {mutation_rate!r}")
+    if local_search and not isinstance(problem, (QAP, TSP, LinearOrdering)):
+        raise InvalidParameterError("local_search needs a built-in problem (QAP, TSP or LinearOrdering)")
+    core_objective = problem.core_objective()
+    if local_search and not core_objective.has_local_search:
+        raise InvalidParameterError("local_search (2-opt) needs a symmetric distance matrix D")
+    threads = _positive_int("threads", threads)
+    run_seed = resolve_seed(seed)
+    control = _core.SolveControl()
+    run = run_controlled(
+        lambda: _core.evolve(
+            core_objective, pop, gens, evals, _choice("crossover", crossover, CROSSOVERS),
+            _choice("mutation", mutation, MUTATIONS), float(mutation_rate), bool(local_search),
+            _choice("selection", selection, SELECTIONS), _positive_int("tournament_size", tournament_size),
+            _choice("distance", distance, DISTANCES), run_seed, threads, limit,
+            None if target is None else float(target), control,
+        ),
+        control, callback=callback, stop=stop,
+    )
+    raw = run.result
+    reason = "cancelled" if run.interrupted else raw["reason"]
+    status = {"time_limit": "timeout", "cancelled": "cancelled"}.get(reason, "feasible")
+    return EvoResult(
+        best=np.asarray(raw["permutation"], dtype=np.int64),
+        fitness=float(raw["objective"]),
+        evaluations=int(raw["evaluations"]),
+        generations=int(raw["generations"]),
+        wall_time=run.wall_time,
+        seed=run_seed,
+        status=status,
+        trace=[(float(t), float(v)) for t, v in raw["trace"]],
+    )

@@ -1,0 +1,72 @@
+"""The solver suite: problem type -> solvers, behind one Solver protocol.
+
+Every solver of MEZAN registers here (QAP methods from :mod:`mezan.qap`, EvoFlow variants from
+:mod:`mezan.evo`); selectors and services dispatch through :func:`get` / :func:`solvers` only.
+A solver is called as ``solver.solve(problem, time_limit=..., seed=..., stop=None, progress=None)``
+where ``stop`` is an optional ``threading.Event`` that cancels the run when set and ``progress`` an
+optional ``progress(best_objective, elapsed)`` callback; it returns the solver family's result
+record (``QAPResult``, ``EvoResult``), whose ``objective`` field is always present.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mezan.errors import InvalidParameterError
+
+
+class Solver(Protocol):
+    name: str
+    problem_type: str
+
+    def solve(self, problem: Any, *, time_limit: float, seed: int | None, stop: Any = None,
+              progress: Callable[[float, float], Any] | None = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class RegisteredSolver:
+    """A solver of the suite: a name, the problem type it solves and the function that runs it."""
+
+    name: str
+    problem_type: str
+    description: str
+    run: Callable[..., Any]
+
+    def solve(self, problem: Any, *, time_limit: float = 10.0, seed: int | None = None, stop: Any = None,
+              progress: Callable[[float, float], Any] | None = None) -> Any:
+        return self.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress)
+
+
+_SOLVERS: dict[str, RegisteredSolver] = {}
+_BUILTIN_MODULES = ("mezan.qap", "mezan.evo")
+
+
+def register(name: str, problem_type: str, run: Callable[..., Any], description: str = "") -> RegisteredSolver:
+    """Add a solver; the name must be new (``family.variant[@problem_type]``)."""
+    if name in _SOLVERS:
+        raise InvalidParameterError(f"a solver named {name!r} is already registered")
+    solver = RegisteredSolver(name, problem_type, description, run)
+    _SOLVERS[name] = solver
+    return solver
+
+
+def _load_builtins() -> None:
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
+def solvers(problem_type: str | None = None) -> list[RegisteredSolver]:
+    """Registered solvers, optionally only those for one problem type."""
+    _load_builtins()
+    return [s for s in _SOLVERS.values() if problem_type is None or s.problem_type == problem_type]
+
+
+def get(name: str) -> RegisteredSolver:
+    _load_builtins()
+    try:
+        return _SOLVERS[name]
+    except KeyError:
+        raise InvalidParameterError(f"no solver named {name!r}; registered: {', '.join(sorted(_SOLVERS))}") from None
