@@ -4,13 +4,14 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import brute_force
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mezan import _core, registry
 from mezan.errors import InvalidParameterError, InvalidProblemError
 from mezan.evo import CROSSOVERS, MUTATIONS, QAP, TSP, LinearOrdering, evolve
+
+from conftest import brute_force
 
 
 @st.composite
@@ -179,6 +180,18 @@ def test_callable_exception_propagates_with_its_traceback():
     with pytest.raises(Boom, match="objective failed") as info:
         evolve(bad, 10, time_limit=5.0, seed=0)
     assert any(entry.name == "bad" for entry in info.traceback)
+
+
+def test_stop_event_and_bad_return_values():
+    import threading
+
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    W = np.random.default_rng(0).random((30, 30))
+    result = evolve(LinearOrdering(W), time_limit=30.0, seed=0, stop=stop)
+    assert result.status == "cancelled" and result.wall_time < 5.0 and is_permutation(result.best, 30)
+    with pytest.raises(TypeError, match="the objective must return a number, got str"):
+        evolve(lambda p: "x", 5, time_limit=1.0, seed=0)
 
 
 def test_budgets_status_and_trace():

@@ -110,7 +110,14 @@ class CallableObjective : public evo::PermutationObjective {
  private:
   double call(const int* p) const {
     py::array_t<int> perm(n_, p);
-    const double v = fn_(perm).cast<double>();
+    py::object value = fn_(perm);
+    double v;
+    try {
+      v = value.cast<double>();
+    } catch (const py::cast_error&) {
+      throw py::type_error("the objective must return a number, got " +
+                           std::string(py::str(py::type::of(value).attr("__name__"))));
+    }
     if (std::isnan(v)) throw py::value_error("the objective returned NaN");
     return v;
   }
