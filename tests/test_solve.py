@@ -74,7 +74,7 @@ def test_time_limit_is_respected_and_reported():
     problem = generate.taillard_a(60, seed=1)
     result = solve(problem, None, time_limit=0.3, seed=0)
     assert result.status == "timeout"
-    assert 0.25 <= result.wall_time < 0.3 + 0.5
+    assert 0.25 <= result.wall_time < 0.3 + 1.0
     assert result.iterations > 100
     times = [t for t, _ in result.trace]
     values = [v for _, v in result.trace]

@@ -20,7 +20,12 @@ template <class T>
 using Array = py::array_t<T, py::array::c_style | py::array::forcecast>;
 
 /// The stop token and the incumbent of one solve, shared with Python for polling and cancelling.
+/// The budget is armed at construction, before any thread reads the clock.
 struct SolveControl {
+  SolveControl(double time_limit, std::optional<double> target) {
+    stop.arm(time_limit);
+    if (target) stop.set_target(*target);
+  }
   StopToken stop;
   Incumbent incumbent{stop};
 };
@@ -44,9 +49,8 @@ py::array_t<int> to_array(const std::vector<int>& v) { return py::array_t<int>(v
 
 template <class T>
 py::dict solve_typed(const Array<T>& A, const Array<T>& B, const std::string& method, std::uint64_t seed,
-                     int threads, std::int64_t max_iter, double time_limit, std::optional<double> target,
-                     const std::optional<Array<int>>& initial, const std::optional<Array<int>>& fixed,
-                     SolveControl& control) {
+                     int threads, std::int64_t max_iter, const std::optional<Array<int>>& initial,
+                     const std::optional<Array<int>>& fixed, SolveControl& control) {
   const Instance<T> inst = make_instance(A, B);
   SolveOptions opt;
   opt.method = parse_method(method);
@@ -59,8 +63,6 @@ py::dict solve_typed(const Array<T>& A, const Array<T>& B, const std::string& me
   T value;
   {
     py::gil_scoped_release release;
-    control.stop.arm(time_limit);
-    if (target) control.stop.set_target(*target);
     report = solve(inst, opt, control.stop, control.incumbent);
     value = objective(inst, report.permutation);
   }
@@ -143,7 +145,8 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<QaplibError>(m, "QaplibError", PyExc_ValueError);
 
   py::class_<SolveControl>(m, "SolveControl")
-      .def(py::init<>())
+      .def(py::init<double, std::optional<double>>(), py::arg("time_limit"), py::arg("target") = py::none(),
+           "Arm a budget: time_limit seconds (<= 0: none) and an optional target objective")
       .def("cancel", [](SolveControl& c) { c.stop.cancel(); })
       .def("snapshot",
            [](const SolveControl& c) {
@@ -157,7 +160,7 @@ PYBIND11_MODULE(_core, m) {
 
 #define MEZAN_BIND_TYPED(T, SUFFIX)                                                                                  \
   m.def("solve_" SUFFIX, &solve_typed<T>, py::arg("A"), py::arg("B"), py::arg("method"), py::arg("seed"),            \
-        py::arg("threads"), py::arg("max_iter"), py::arg("time_limit"), py::arg("target"), py::arg("initial"), \
+        py::arg("threads"), py::arg("max_iter"), py::arg("initial"),                                           \
         py::arg("fixed"), py::arg("control"));                                                                 \
   m.def("objective_" SUFFIX, [](const Array<T>& A, const Array<T>& B, const Array<int>& p) {                          \
     const Instance<T> inst = make_instance(A, B);                                                              \
@@ -256,8 +259,7 @@ PYBIND11_MODULE(_core, m) {
       [](std::shared_ptr<evo::PermutationObjective> objective, int population, std::int64_t generations,
          std::int64_t max_evaluations, const std::string& crossover, const std::string& mutation,
          double mutation_rate, bool local_search, const std::string& selection, int tournament_size,
-         const std::string& distance, std::uint64_t seed, int threads, double time_limit,
-         std::optional<double> target, SolveControl& control) {
+         const std::string& distance, std::uint64_t seed, int threads, SolveControl& control) {
         evo::EvoOptions opt;
         opt.population = population;
         opt.generations = generations;
@@ -274,8 +276,6 @@ PYBIND11_MODULE(_core, m) {
         evo::EvoReport report;
         {
           py::gil_scoped_release release;
-          control.stop.arm(time_limit);
-          if (target) control.stop.set_target(*target);
           report = evo::evolve(*objective, opt, control.stop, control.incumbent);
         }
         py::dict out;
@@ -290,7 +290,7 @@ PYBIND11_MODULE(_core, m) {
       py::arg("objective"), py::arg("population"), py::arg("generations"), py::arg("max_evaluations"),
       py::arg("crossover"), py::arg("mutation"), py::arg("mutation_rate"), py::arg("local_search"),
       py::arg("selection"), py::arg("tournament_size"), py::arg("distance"), py::arg("seed"), py::arg("threads"),
-      py::arg("time_limit"), py::arg("target"), py::arg("control"));
+      py::arg("control"));
 
   m.def(
       "evo_crossover",

@@ -149,14 +149,13 @@ def evolve(
         raise InvalidParameterError("local_search (2-opt) needs a symmetric distance matrix D")
     threads = _positive_int("threads", threads)
     run_seed = resolve_seed(seed)
-    control = _core.SolveControl()
+    control = _core.SolveControl(limit, None if target is None else float(target))
     run = run_controlled(
         lambda: _core.evolve(
             core_objective, pop, gens, evals, _choice("crossover", crossover, CROSSOVERS),
             _choice("mutation", mutation, MUTATIONS), float(mutation_rate), bool(local_search),
             _choice("selection", selection, SELECTIONS), _positive_int("tournament_size", tournament_size),
-            _choice("distance", distance, DISTANCES), run_seed, threads, limit,
-            None if target is None else float(target), control,
+            _choice("distance", distance, DISTANCES), run_seed, threads, control,
         ),
         control, callback=callback, stop=stop,
     )

@@ -32,16 +32,21 @@ class QAP:
         return getattr(_core, f"qap_objective_{kind}")(a, b)
 
 
+def _real_matrix(name: str, value: Any, min_n: int, what: str) -> np.ndarray:
+    """A finite square float64 matrix of size >= min_n (errors name the argument)."""
+    M = as_matrix(name, value)
+    if M.shape[0] < min_n:
+        raise InvalidProblemError(f"{name} must be at least {min_n}x{min_n} ({what}), got {M.shape}")
+    return np.ascontiguousarray(M, dtype=np.float64)
+
+
 class TSP:
     """Closed tour length over a distance matrix D: p[i] is the city visited at step i."""
 
     problem_type = "tsp"
 
     def __init__(self, D: Any) -> None:
-        D = as_matrix("D", D)
-        if D.shape[0] < 3:
-            raise InvalidProblemError(f"D must be at least 3x3 (a tour needs 3 cities), got {D.shape}")
-        self.D = np.ascontiguousarray(D, dtype=np.float64)
+        self.D = _real_matrix("D", D, 3, "a tour needs 3 cities")
 
     @property
     def n(self) -> int:
@@ -58,10 +63,7 @@ class LinearOrdering:
     problem_type = "linear_ordering"
 
     def __init__(self, W: Any) -> None:
-        W = as_matrix("W", W)
-        if W.shape[0] < 2:
-            raise InvalidProblemError(f"W must be at least 2x2, got {W.shape}")
-        self.W = np.ascontiguousarray(W, dtype=np.float64)
+        self.W = _real_matrix("W", W, 2, "an order of 2 elements or more")
 
     @property
     def n(self) -> int:

@@ -212,10 +212,10 @@ def solve(
     a, b, kind = _kernel_arrays(problem, maximize)
     core_target = None if target is None else sign * float(target)
 
-    control = _core.SolveControl()
+    control = _core.SolveControl(limit, core_target)
     solve_kernel = getattr(_core, f"solve_{kind}")
     run = run_controlled(
-        lambda: solve_kernel(a, b, method, run_seed, int(threads), cap, limit, core_target, initial,
+        lambda: solve_kernel(a, b, method, run_seed, int(threads), cap, initial,
                              fixed if (fixed >= 0).any() else None, control),
         control, callback=callback, sign=sign, stop=stop,
     )
