@@ -31,9 +31,21 @@ def _pct(value):
 
 
 def _gap(objective, reference):
+    """Relative gap to a best-known value: (objective - reference) / |reference|."""
     if reference is None:
         return None
     return (objective - reference) / max(abs(reference), 1e-12) if objective != reference else 0.0
+
+
+def _bound_gap(objective, bound):
+    """Relative gap to a lower bound, as in QAPResult.gap: (objective - bound) / |objective|."""
+    if bound is None:
+        return None
+    return (objective - bound) / max(abs(objective), 1e-12) if objective != bound else 0.0
+
+
+def _number(value):
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.6g}"
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -52,8 +64,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         table = Table(title=f"mezan solve {problem.name} (n = {problem.n}, {args.method})", show_header=False)
         best = state["best"]
         table.add_row("elapsed", f"{time.perf_counter() - state['start']:.1f} s / {args.time:g} s")
-        table.add_row("best objective", "-" if best is None else f"{best:,}")
-        table.add_row("gap to bound", _pct(None if best is None or bound is None else _gap(best, bound)))
+        table.add_row("best objective", "-" if best is None else _number(best))
+        table.add_row("gap to bound", _pct(None if best is None else _bound_gap(best, bound)))
         table.add_row("gap to best known", _pct(None if best is None else _gap(best, problem.best_known)))
         return table
 
@@ -80,8 +92,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     table.add_column("field")
     table.add_column("value", overflow="fold")
     rows = [
-        ("objective", f"{result.objective:,}"),
-        ("best known", "-" if problem.best_known is None else f"{problem.best_known:,}"),
+        ("objective", _number(result.objective)),
+        ("best known", "-" if problem.best_known is None else _number(problem.best_known)),
         ("gap to best known", _pct(_gap(result.objective, problem.best_known))),
         ("lower bound (GLB)", "-" if result.lower_bound is None else f"{result.lower_bound:,.0f}"),
         ("gap to bound", _pct(result.gap)),
