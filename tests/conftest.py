@@ -1,8 +1,9 @@
+import csv
+import itertools
 import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -14,18 +15,24 @@ def qaplib_dir() -> Path | None:
     return path if (path / "bks.csv").exists() else None
 
 
-@pytest.fixture(scope="session")
-def qaplib() -> Path:
-    path = qaplib_dir()
-    if path is None:
-        pytest.skip("QAPLIB reference folder not found (set MEZAN_QAPLIB)")
-    return path
+SHARED = qaplib_dir()
+
+
+def shared_names(max_n=None):
+    """Names of the reference instances that have a .dat file, optionally only those with n <= max_n."""
+    if SHARED is None:
+        return []
+    with open(SHARED / "bks.csv") as f:
+        rows = list(csv.DictReader(f))
+    return [
+        r["name"]
+        for r in rows
+        if (SHARED / f"{r['name']}.dat").exists() and (max_n is None or int(r["n"]) <= max_n)
+    ]
 
 
 def brute_force(A, B):
-    """Exact optimum by enumeration (n <= 8): (value, permutation)."""
-    import itertools
-
+    """Exact optimum by enumeration (n <= 9): (value, permutation)."""
     n = len(A)
     best, arg = None, None
     for p in itertools.permutations(range(n)):

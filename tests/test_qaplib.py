@@ -1,6 +1,5 @@
 """QAPLIB I/O against the reference data, and RoTS against the best-known values."""
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -18,21 +17,7 @@ from mezan.qap import (
     write_qaplib,
 )
 
-from conftest import numpy_objective, qaplib_dir
-
-SHARED = qaplib_dir()
-
-
-def shared_names(max_n=None):
-    if SHARED is None:
-        return []
-    with open(SHARED / "bks.csv") as f:
-        rows = list(csv.DictReader(f))
-    return [
-        r["name"]
-        for r in rows
-        if (SHARED / f"{r['name']}.dat").exists() and (max_n is None or int(r["n"]) <= max_n)
-    ]
+from conftest import SHARED, numpy_objective, shared_names
 
 
 def test_shipped_solutions_reproduce_their_values():

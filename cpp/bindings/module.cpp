@@ -71,6 +71,7 @@ py::dict solve_typed(const Array<T>& A, const Array<T>& B, const std::string& me
   out["objective"] = value;
   out["iterations"] = report.iterations;
   out["reason"] = to_string(report.reason);
+  out["proven_optimal"] = report.proven_optimal;
   out["trace"] = control.incumbent.trace();
   return out;
 }

@@ -25,7 +25,8 @@ def _register() -> None:
     for method, text in (("rots", "robust tabu search"), ("anneal", "simulated annealing"),
                          ("local", "multi-start best-improvement 2-exchange"),
                          ("local_first", "one first-improvement 2-exchange descent"),
-                         ("faq", "Frank–Wolfe relaxation (FAQ) with restarts")):
+                         ("faq", "Frank–Wolfe relaxation (FAQ) with restarts"),
+                         ("bnb", "exact branch and bound with Gilmore–Lawler bounds")):
         register(f"qap.{method}", "qap", runner(method), text)
 
 

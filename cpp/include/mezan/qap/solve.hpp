@@ -5,7 +5,9 @@
 //
 // Methods: rots (robust tabu search), anneal (simulated annealing), local (multi-start
 // best-improvement descents; an iteration is a move or a descent started), local_first (one first-improvement descent, scipy's "2opt"),
-// faq (Frank–Wolfe relaxation from the barycenter, then from randomised starts, each rounded).
+// faq (Frank–Wolfe relaxation from the barycenter, then from randomised starts, each rounded),
+// bnb (exact branch and bound, one thread, seeded by a short RoTS run unless given a start; max_iter
+// caps its nodes).
 // With one thread and an iteration cap, the result depends only on the input and the seed.
 #pragma once
 #include <cstdint>
@@ -16,12 +18,13 @@
 
 #include "mezan/core/thread_pool.hpp"
 #include "mezan/qap/anneal.hpp"
+#include "mezan/qap/branch_bound.hpp"
 #include "mezan/qap/faq.hpp"
 #include "mezan/qap/tabu.hpp"
 
 namespace mezan::qap {
 
-enum class Method { rots, anneal, local, local_first, faq };
+enum class Method { rots, anneal, local, local_first, faq, bnb };
 
 inline Method parse_method(const std::string& name) {
   if (name == "rots") return Method::rots;
@@ -29,6 +32,7 @@ inline Method parse_method(const std::string& name) {
   if (name == "local") return Method::local;
   if (name == "local_first") return Method::local_first;
   if (name == "faq") return Method::faq;
+  if (name == "bnb") return Method::bnb;
   throw std::invalid_argument("unknown QAP method '" + name + "'");
 }
 
@@ -47,6 +51,7 @@ struct SolveReport {
   std::vector<int> permutation;
   std::int64_t iterations = 0;
   StopReason reason = StopReason::none;
+  bool proven_optimal = false;  // bnb exhausted its tree
 };
 
 /// Random permutation that keeps fixed facilities at their locations.
@@ -78,7 +83,8 @@ inline std::vector<int> movable_facilities(int n, const std::vector<int>& fixed)
 namespace detail {
 
 template <class T>
-std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, StopToken& stop, Incumbent& inc) {
+std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, StopToken& stop, Incumbent& inc,
+                     bool* proven) {
   const int n = inst.n();
   Rng rng(Rng::derive(opt.seed, static_cast<std::uint64_t>(k)));
   const std::vector<int> movable = movable_facilities(n, opt.fixed);
@@ -114,6 +120,18 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
       }
       return moves;
     }
+    case Method::bnb: {
+      if (opt.initial.empty()) {  // a good incumbent first: it is what makes pruning work
+        RobustTabu<T> tabu(inst, movable, rng.next(), opt.tabu);
+        tabu.start(p);
+        tabu.run(stop, inc, 200LL * n);
+        p = tabu.best();
+      }
+      BranchAndBound<T> bnb(inst, opt.fixed);
+      const BranchBoundReport r = bnb.run(p, stop, inc, cap);
+      *proven = r.proven;
+      return r.nodes;
+    }
     case Method::faq: {
       std::vector<double> a(inst.a_data().begin(), inst.a_data().end());
       std::vector<double> b(inst.b_data().begin(), inst.b_data().end());
@@ -143,16 +161,17 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
     throw std::invalid_argument("solve: initial permutation must have n entries");
   if (!opt.fixed.empty() && static_cast<int>(opt.fixed.size()) != n)
     throw std::invalid_argument("solve: fixed must have n entries");
-  const int threads = opt.threads < 1 ? 1 : opt.threads;
+  const int threads = opt.threads < 1 || opt.method == Method::bnb ? 1 : opt.threads;
   bool all_hit_cap = true;
+  bool proven = false;
   if (threads == 1) {
-    const std::int64_t done = detail::run_one(inst, opt, 0, stop, incumbent);
+    const std::int64_t done = detail::run_one(inst, opt, 0, stop, incumbent, &proven);
     all_hit_cap = opt.max_iter > 0 && done >= opt.max_iter;
   } else {
     ThreadPool pool(static_cast<unsigned>(threads));
     std::vector<std::future<std::int64_t>> runs;
     for (int k = 0; k < threads; ++k)
-      runs.push_back(pool.submit([&, k] { return detail::run_one(inst, opt, k, stop, incumbent); }));
+      runs.push_back(pool.submit([&, k] { return detail::run_one(inst, opt, k, stop, incumbent, nullptr); }));
     std::exception_ptr error;
     for (auto& r : runs) {
       try {
@@ -169,7 +188,8 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   report.permutation = incumbent.solution();
   report.iterations = incumbent.iterations();
   report.reason = stop.reason();
-  if (report.reason == StopReason::none && all_hit_cap) report.reason = StopReason::iteration_limit;
+  report.proven_optimal = proven;
+  if (report.reason == StopReason::none && all_hit_cap && !proven) report.reason = StopReason::iteration_limit;
   return report;
 }
 

@@ -1,0 +1,59 @@
+"""Exact branch and bound (method="bnb") against enumeration and the QAPLIB optima."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mezan.qap import generate, read_qaplib, solve
+
+from conftest import SHARED, brute_force, numpy_objective, shared_names
+
+
+@st.composite
+def small_instances(draw):
+    n = draw(st.integers(2, 9))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    real = draw(st.booleans())
+    A = rng.normal(size=(n, n)) if real else rng.integers(-5, 30, (n, n))
+    B = rng.normal(size=(n, n)) if real else rng.integers(0, 30, (n, n))
+    if draw(st.booleans()):
+        A, B = A + A.T, B + B.T
+    return A, B
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_instances(), st.booleans())
+def test_bnb_agrees_with_enumeration(inst, with_partial_match):
+    A, B = inst
+    n = len(A)
+    pm = np.array([[n - 1, 0]]) if with_partial_match else None
+    if with_partial_match:  # enumerate the constrained problem: facility n-1 at location 0
+        best = min(numpy_objective(A, B, np.array(p)) for p in itertools.permutations(range(n)) if p[n - 1] == 0)
+    else:
+        best, _ = brute_force(A, B)
+    result = solve(A, B, method="bnb", time_limit=30.0, seed=0, partial_match=pm)
+    assert result.status == "optimal"
+    assert np.isclose(result.objective, best) and np.isclose(result.lower_bound, result.objective)
+    assert np.isclose(numpy_objective(A, B, result.permutation), result.objective)
+    if with_partial_match:
+        assert result.permutation[n - 1] == 0
+
+
+def test_bnb_proves_the_lipa_optimum_and_stops_on_its_node_cap():
+    problem, _, value = generate.lipa(12, seed=4)
+    result = solve(problem, None, method="bnb", time_limit=30.0, seed=0)
+    assert result.status == "optimal" and result.objective == value
+    capped = solve(generate.taillard_a(16, seed=1), None, method="bnb", max_iter=50, time_limit=30.0, seed=0)
+    assert capped.status == "feasible" and capped.lower_bound < capped.objective
+    assert sorted(capped.permutation.tolist()) == list(range(16))
+
+
+@pytest.mark.parametrize("name", shared_names(max_n=15))
+def test_bnb_proves_the_best_known_values_up_to_n_15(name):
+    problem = read_qaplib(SHARED / f"{name}.dat")
+    result = solve(problem, None, method="bnb", time_limit=120.0, seed=0)
+    assert result.status == "optimal", f"{name}: not proven in {result.wall_time:.1f}s"
+    assert result.objective == problem.best_known == result.lower_bound
