@@ -9,7 +9,7 @@ from mezan.qap.instances import best_known, load, shipped
 from mezan.qap.io import read_qaplib, read_solution, write_qaplib
 from mezan.qap.result import QAPResult
 from mezan.qap.scipy_compat import OptimizeResult, quadratic_assignment
-from mezan.qap.solve import METHODS, gilmore_lawler_bound, objective, solve
+from mezan.qap.solve import METHODS, MODES, gilmore_lawler_bound, objective, solve
 
 
 def _register() -> None:
@@ -26,7 +26,10 @@ def _register() -> None:
                          ("local", "multi-start best-improvement 2-exchange"),
                          ("local_first", "one first-improvement 2-exchange descent"),
                          ("faq", "Frank–Wolfe relaxation (FAQ) with restarts"),
-                         ("bnb", "exact branch and bound with Gilmore–Lawler bounds")):
+                         ("bnb", "exact branch and bound with Gilmore–Lawler bounds"),
+                         ("memetic", "memetic: RoTS-improved population + EvoFlow crossovers"),
+                         ("iterated", "iterated RoTS with perturbations"),
+                         ("hybrid", "FAQ relaxation, then RoTS polish")):
         register(f"qap.{method}", "qap", runner(method), text)
 
 
@@ -34,6 +37,7 @@ _register()
 
 __all__ = [
     "METHODS",
+    "MODES",
     "OptimizeResult",
     "QAPResult",
     "best_known",

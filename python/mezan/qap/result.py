@@ -27,9 +27,10 @@ class QAPResult:
         ``"optimal"`` (objective equals the bound), ``"timeout"`` (the time limit ended the run),
         ``"cancelled"`` (Ctrl-C, a callback or a cancel request), or ``"feasible"`` (iteration cap,
         target reached, or a descent that converged).
-    method, seed, wall_time, iterations, trace
-        The algorithm run, the seed used (reuse it to reproduce), seconds spent, moves/iterations
-        done over all threads, and the anytime curve: list of (seconds, best objective).
+    method, mode, seed, wall_time, iterations, trace
+        The algorithm run (and the QAPFlow mode that chose it, if any), the seed used (reuse it to
+        reproduce), seconds spent, moves/iterations done over all threads, and the anytime curve:
+        list of (seconds, best objective).
     """
 
     permutation: np.ndarray
@@ -43,6 +44,7 @@ class QAPResult:
     iterations: int
     trace: list[tuple[float, float]] = field(default_factory=list)
     message: str = ""
+    mode: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (permutation as a list of ints)."""
@@ -53,6 +55,7 @@ class QAPResult:
             "gap": self.gap,
             "status": self.status,
             "method": self.method,
+            "mode": self.mode,
             "seed": self.seed,
             "wall_time": self.wall_time,
             "iterations": self.iterations,

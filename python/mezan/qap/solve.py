@@ -15,10 +15,19 @@ from mezan.problems import QAPProblem
 from mezan.qap.result import QAPResult
 from mezan.running import check_budget, resolve_seed, run_controlled
 
-METHODS = ("rots", "anneal", "local", "local_first", "faq", "bnb")
+METHODS = ("rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid")
 """rots: robust tabu search; anneal: simulated annealing; local: multi-start best-improvement
 2-exchange; local_first: one first-improvement descent (scipy's "2opt"); faq: Frank–Wolfe relaxation;
-bnb: exact branch and bound with Gilmore–Lawler bounds (proves optimality when it finishes)."""
+bnb: exact branch and bound with Gilmore–Lawler bounds (proves optimality when it finishes);
+memetic: population of RoTS-improved solutions recombined by EvoFlow's crossovers; iterated: RoTS
+with perturbations, threads sharing the incumbent; hybrid: FAQ relaxation, then RoTS polish."""
+
+MODES = {
+    "hybrid": "hybrid",
+    "aggressive": "iterated",
+    "enhanced": "memetic",
+}
+"""QAPFlow modes implemented so far, and the algorithm each runs (see the README)."""
 
 BOUND_MAX_N = 400
 """Gilmore–Lawler bound computed automatically up to this n (it costs O(n^3))."""
@@ -142,6 +151,7 @@ def solve(
     callback: Callable[[float, float], Any] | None = None,
     lower_bound: bool | None = None,
     stop: Any = None,
+    mode: str | None = None,
 ) -> QAPResult:
     """Solve the quadratic assignment problem ``min_p sum_ij A[i, j] * B[p[i], p[j]]``.
 
@@ -179,6 +189,10 @@ def solve(
         Compute the Gilmore–Lawler bound: None = when n <= 400 (cost O(n^3)), True/False = force.
     stop : threading.Event, optional
         Setting it cancels the solve (status "cancelled", best so far returned).
+    mode : {"hybrid", "aggressive", "enhanced"}, optional
+        A QAPFlow mode instead of a single method: hybrid = FAQ relaxation then RoTS polish,
+        aggressive = iterated RoTS on all ``threads`` sharing the incumbent, enhanced = the memetic
+        algorithm. Overrides ``method``; the result records both.
 
     Returns
     -------
@@ -187,6 +201,10 @@ def solve(
     """
     problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
     n = problem.n
+    if mode is not None:
+        if mode not in MODES:
+            raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+        method = MODES[mode]
     if method not in METHODS:
         raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     limit, cap = check_budget(time_limit, max_iter)
@@ -256,6 +274,7 @@ def solve(
         gap=gap,
         status=status,
         method=method,
+        mode=mode,
         seed=run_seed,
         wall_time=wall,
         iterations=int(raw["iterations"]),

@@ -7,7 +7,9 @@
 // best-improvement descents; an iteration is a move or a descent started), local_first (one first-improvement descent, scipy's "2opt"),
 // faq (Frank–Wolfe relaxation from the barycenter, then from randomised starts, each rounded),
 // bnb (exact branch and bound, one thread, seeded by a short RoTS run unless given a start; max_iter
-// caps its nodes).
+// caps its nodes), memetic (memetic.hpp), iterated (iterated RoTS with perturbations, sharing the
+// incumbent between threads), hybrid (FAQ from the barycenter and randomised starts for the first
+// tenth of the time budget — three starts without one — then RoTS from the best rounded solution).
 // With one thread and an iteration cap, the result depends only on the input and the seed.
 #pragma once
 #include <cstdint>
@@ -20,11 +22,12 @@
 #include "mezan/qap/anneal.hpp"
 #include "mezan/qap/branch_bound.hpp"
 #include "mezan/qap/faq.hpp"
+#include "mezan/qap/memetic.hpp"
 #include "mezan/qap/tabu.hpp"
 
 namespace mezan::qap {
 
-enum class Method { rots, anneal, local, local_first, faq, bnb };
+enum class Method { rots, anneal, local, local_first, faq, bnb, memetic, iterated, hybrid };
 
 inline Method parse_method(const std::string& name) {
   if (name == "rots") return Method::rots;
@@ -33,6 +36,9 @@ inline Method parse_method(const std::string& name) {
   if (name == "local_first") return Method::local_first;
   if (name == "faq") return Method::faq;
   if (name == "bnb") return Method::bnb;
+  if (name == "memetic") return Method::memetic;
+  if (name == "iterated") return Method::iterated;
+  if (name == "hybrid") return Method::hybrid;
   throw std::invalid_argument("unknown QAP method '" + name + "'");
 }
 
@@ -131,6 +137,35 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
       const BranchBoundReport r = bnb.run(p, stop, inc, cap);
       *proven = r.proven;
       return r.nodes;
+    }
+    case Method::memetic:
+      return memetic(inst, movable, opt.fixed, rng, stop, inc, cap, MemeticOptions{}, opt.tabu);
+    case Method::iterated:
+      return iterated_tabu(inst, movable, p, rng, stop, inc, cap, 0, opt.tabu);
+    case Method::hybrid: {
+      std::vector<double> a(inst.a_data().begin(), inst.a_data().end());
+      std::vector<double> b(inst.b_data().begin(), inst.b_data().end());
+      const std::vector<int> fixed = opt.fixed.empty() ? std::vector<int>(n, -1) : opt.fixed;
+      const int m = static_cast<int>(movable.size());
+      std::vector<int> best = p;
+      T best_cost = objective(inst, p);
+      std::int64_t iters = 0;
+      for (int start = 0; !stop.should_stop(); ++start) {
+        const bool more = stop.has_deadline() ? stop.time_fraction() < 0.1 : start < 3;
+        if (start > 0 && !more) break;
+        const std::vector<double> p0 = start == 0 ? std::vector<double>{} : randomized_start(m, rng);
+        const FaqResult r = faq(a.data(), b.data(), n, fixed, p0, opt.faq, &stop);
+        iters += r.iterations;
+        const T c = objective(inst, r.permutation);
+        if (c < best_cost) {
+          best_cost = c;
+          best = r.permutation;
+        }
+      }
+      inc.add_iterations(iters);
+      RobustTabu<T> tabu(inst, movable, rng.next(), opt.tabu);
+      tabu.start(best);
+      return iters + tabu.run(stop, inc, cap);
     }
     case Method::faq: {
       std::vector<double> a(inst.a_data().begin(), inst.a_data().end());

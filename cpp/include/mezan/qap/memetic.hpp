@@ -1,0 +1,145 @@
+// Memetic search for the QAP — a population of tabu-improved solutions recombined by permutation
+// crossovers, in the spirit of Drezner's hybrid GA (Drezner 2003, INFORMS J. Computing 15) and
+// Benlic & Hao's BMA (Benlic & Hao 2015, Computers & OR 54).
+//
+//  * population: `population` random permutations, each improved by RoTS for `improve_iters`
+//    iterations (default 300 n);
+//  * generation: two distinct parents drawn uniformly, a crossover from EvoFlow's operators
+//    (uniform-like by default; PMX and OX too), RoTS on the child, then EvoFlow's distance-based
+//    replacement (copies dropped, near-copies compete with their nearest member, otherwise the worst
+//    is replaced if beaten) — one implementation shared with mezan::evo;
+//  * breakout: after `stagnation` generations without a new best, every member but the best gets
+//    n/4 random swaps and is re-improved (keeps the population from collapsing).
+// Cost per generation: O(n) crossover + improve_iters * O(n^2). Stops on the token or after max_iter
+// RoTS iterations in total; every improvement goes to the shared Incumbent.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "mezan/evo/engine.hpp"
+#include "mezan/qap/tabu.hpp"
+
+namespace mezan::qap {
+
+struct MemeticOptions {
+  int population = 10;
+  std::int64_t improve_iters = 0;  // <= 0: 300 n
+  int stagnation = 20;
+  evo::Crossover crossover = evo::Crossover::uniform;
+};
+
+template <class T>
+std::int64_t memetic(const Instance<T>& inst, const std::vector<int>& movable, const std::vector<int>& fixed,
+                     Rng& rng, StopToken& stop, Incumbent& incumbent, std::int64_t max_iter,
+                     const MemeticOptions& opt = {}, const TabuOptions& tabu_opt = {}) {
+  const int n = inst.n();
+  const int pop = std::max(2, opt.population);
+  const std::int64_t L = opt.improve_iters > 0 ? opt.improve_iters : 300LL * n;
+  RobustTabu<T> tabu(inst, movable, rng.next(), tabu_opt);
+  std::int64_t used = 0;
+  auto budget_left = [&] { return max_iter <= 0 || used < max_iter; };
+  // Improve p in place with one RoTS run; returns its cost.
+  auto improve = [&](std::vector<int>& p) {
+    tabu.start(p);
+    const std::int64_t cap = max_iter > 0 ? std::min(L, max_iter - used) : L;
+    used += tabu.run(stop, incumbent, cap);
+    p = tabu.best();
+    return static_cast<double>(tabu.best_cost());
+  };
+  auto random_start = [&] {
+    std::vector<int> p(n, -1), free_loc;
+    std::vector<char> taken(n, 0);
+    for (int i = 0; i < n; ++i)
+      if (!fixed.empty() && fixed[i] >= 0) {
+        p[i] = fixed[i];
+        taken[fixed[i]] = 1;
+      }
+    for (int k = 0; k < n; ++k)
+      if (!taken[k]) free_loc.push_back(k);
+    rng.shuffle(free_loc);
+    for (int i = 0, c = 0; i < n; ++i)
+      if (p[i] < 0) p[i] = free_loc[c++];
+    return p;
+  };
+
+  evo::Population population(n, pop, evo::Distance::hamming);
+  std::vector<int> p;
+  for (int k = 0; k < pop && !stop.should_stop() && budget_left(); ++k) {
+    p = random_start();
+    const double f = improve(p);
+    population.set(k, p.data(), f);
+  }
+  if (stop.stop_requested() || !budget_left()) return used;
+
+  evo::Scratch scratch(n);
+  std::vector<int> child(n);
+  const int m = static_cast<int>(movable.size());
+  double best = population.fitness()[population.best()];
+  int since_best = 0;
+  while (!stop.should_stop() && budget_left()) {
+    const int a = static_cast<int>(rng.below(pop));
+    const int b = (a + 1 + static_cast<int>(rng.below(pop - 1))) % pop;
+    evo::crossover(opt.crossover, population.member(a), population.member(b), n, child.data(), rng, scratch);
+    // Crossovers work on whole permutations: put fixed facilities back where they belong.
+    if (!fixed.empty())
+      for (int i = 0; i < n; ++i)
+        if (fixed[i] >= 0 && child[i] != fixed[i]) {
+          int j = 0;
+          while (child[j] != fixed[i]) ++j;
+          std::swap(child[i], child[j]);
+        }
+    p.assign(child.begin(), child.end());
+    const double f = improve(p);
+    population.insert(p.data(), f);
+    if (f < best) {
+      best = f;
+      since_best = 0;
+    } else if (++since_best >= opt.stagnation && m >= 2) {
+      const int keep = population.best();
+      for (int k = 0; k < pop && !stop.should_stop() && budget_left(); ++k) {
+        if (k == keep) continue;
+        p.assign(population.member(k), population.member(k) + n);
+        for (int s = 0; s < std::max(1, n / 4); ++s) {
+          const int x = movable[rng.below(m)], y = movable[rng.below(m)];
+          std::swap(p[x], p[y]);
+        }
+        const double g = improve(p);
+        population.set(k, p.data(), g);
+        best = std::min(best, g);
+      }
+      since_best = 0;
+    }
+  }
+  return used;
+}
+
+/// Iterated robust tabu search: RoTS runs of `round_iters` iterations (default 200 n), each from a
+/// perturbation (n/8 to n/4 random swaps) of this run's best — or, every fourth round, of the
+/// shared incumbent, so that threads working together share what they found.
+template <class T>
+std::int64_t iterated_tabu(const Instance<T>& inst, const std::vector<int>& movable, std::vector<int> p, Rng& rng,
+                           StopToken& stop, Incumbent& incumbent, std::int64_t max_iter,
+                           std::int64_t round_iters = 0, const TabuOptions& tabu_opt = {}) {
+  const int n = inst.n();
+  const int m = static_cast<int>(movable.size());
+  const std::int64_t L = round_iters > 0 ? round_iters : 300LL * n;
+  RobustTabu<T> tabu(inst, movable, rng.next(), tabu_opt);
+  std::vector<int> own = p;
+  T own_cost = objective(inst, own);
+  std::int64_t used = 0;
+  for (int round = 0; !stop.should_stop() && (max_iter <= 0 || used < max_iter); ++round) {
+    tabu.start(p);
+    used += tabu.run(stop, incumbent, max_iter > 0 ? std::min(L, max_iter - used) : L);
+    if (tabu.best_cost() < own_cost) {
+      own_cost = tabu.best_cost();
+      own = tabu.best();
+    }
+    p = (round % 4 == 3 && incumbent.has_solution()) ? incumbent.solution() : own;
+    if (m < 2) break;
+    const int swaps = std::max(1, n / 8 + static_cast<int>(rng.below(std::max(1, n / 8))));
+    for (int s = 0; s < swaps; ++s) std::swap(p[movable[rng.below(m)]], p[movable[rng.below(m)]]);
+  }
+  return used;
+}
+
+}  // namespace mezan::qap
