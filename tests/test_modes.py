@@ -5,6 +5,7 @@ import pytest
 
 from mezan.errors import InvalidParameterError
 from mezan.qap import MODES, generate, load, solve
+from mezan.qap.solve import auto_method
 
 from conftest import numpy_objective
 
@@ -17,7 +18,8 @@ def test_modes_return_valid_permutations_within_the_time_limit(mode, problem):
     assert sorted(result.permutation.tolist()) == list(range(problem.n))
     assert result.objective == numpy_objective(problem.A, problem.B, result.permutation)
     assert result.wall_time < 0.5 + 0.5
-    assert result.mode == mode and result.method == MODES[mode]
+    expected = auto_method(problem.n, 0.5)[0] if mode == "auto" else MODES[mode]
+    assert result.mode == mode and result.method == expected and result.explanation
     assert result.to_dict()["mode"] == mode
     assert result.lower_bound <= result.objective
 
@@ -36,6 +38,18 @@ def test_enhanced_and_aggressive_reach_the_optimum_of_small_instances():
         assert result.objective == 2570, mode
 
 
+def test_auto_policy_by_size_and_budget():
+    assert auto_method(12, 10.0)[0] == "bnb"
+    assert auto_method(25, 10.0)[0] == "rots"
+    assert auto_method(60, 10.0)[0] == "memetic"
+    assert auto_method(400, 0.5)[0] == "hybrid"  # 5 table initialisations take ~0.64 s
+    assert auto_method(400, 60.0)[0] == "memetic"
+    result = solve(load("nug12"), None, mode="auto", time_limit=10.0, seed=0)
+    assert result.method == "bnb" and result.status == "optimal" and result.objective == 578
+    assert result.bound_method == "branch_and_bound" and result.lower_bound == 578
+    assert "exact branch and bound" in result.explanation
+
+
 def test_unknown_mode_is_refused():
-    with pytest.raises(InvalidParameterError, match="mode must be one of hybrid, aggressive, enhanced"):
+    with pytest.raises(InvalidParameterError, match="mode must be one of hybrid, aggressive, enhanced, auto"):
         solve(load("nug12"), None, mode="turbo")

@@ -1,6 +1,6 @@
 """The ``mezan`` command line.
 
-    mezan solve FILE [--method M] [--time S] [--seed K] [--threads T] [--json]
+    mezan solve FILE [--method M | --mode M] [--time S] [--seed K] [--threads T] [--json]
     mezan instances
 
 FILE is a QAPLIB ``.dat`` path or the name of a bundled instance (see ``mezan instances``).
@@ -61,7 +61,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     state = {"best": None, "start": time.perf_counter()}
 
     def panel() -> Table:
-        table = Table(title=f"mezan solve {problem.name} (n = {problem.n}, {args.method})", show_header=False)
+        table = Table(title=f"mezan solve {problem.name} (n = {problem.n}, {args.mode or args.method})",
+                      show_header=False)
         best = state["best"]
         table.add_row("elapsed", f"{time.perf_counter() - state['start']:.1f} s / {args.time:g} s")
         table.add_row("best objective", "-" if best is None else _number(best))
@@ -77,7 +78,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if live:
         live.start()
     try:
-        result = solve(problem, None, method=args.method, time_limit=args.time, seed=args.seed,
+        result = solve(problem, None, method=args.method, mode=args.mode, time_limit=args.time, seed=args.seed,
                        threads=args.threads, callback=on_improvement)
     finally:
         if live:
@@ -95,10 +96,12 @@ def cmd_solve(args: argparse.Namespace) -> int:
         ("objective", _number(result.objective)),
         ("best known", "-" if problem.best_known is None else _number(problem.best_known)),
         ("gap to best known", _pct(_gap(result.objective, problem.best_known))),
-        ("lower bound (GLB)", "-" if result.lower_bound is None else f"{result.lower_bound:,.0f}"),
+        ("lower bound", "-" if result.lower_bound is None
+         else f"{_number(result.lower_bound)} ({result.bound_method})"),
         ("gap to bound", _pct(result.gap)),
         ("status", f"{result.status} ({result.message})"),
-        ("method / seed / threads", f"{result.method} / {result.seed} / {args.threads}"),
+        ("mode / method", f"{result.mode or '-'} / {result.method} ({result.explanation})"),
+        ("seed / threads", f"{result.seed} / {args.threads}"),
         ("iterations", f"{result.iterations:,}"),
         ("wall time", f"{result.wall_time:.2f} s"),
         ("permutation (0-based)", " ".join(map(str, result.permutation))),
@@ -118,13 +121,14 @@ def cmd_instances(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mezan.qap import METHODS
+    from mezan.qap import METHODS, MODES
 
     parser = argparse.ArgumentParser(prog="mezan", description="MEZAN optimization platform")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("solve", help="solve a QAPLIB instance")
     p.add_argument("file", help="QAPLIB .dat file, or the name of a bundled instance")
     p.add_argument("--method", default="rots", choices=METHODS)
+    p.add_argument("--mode", default=None, choices=list(MODES), help="a QAPFlow mode (overrides --method)")
     p.add_argument("--time", type=float, default=10.0, help="time limit in seconds (default 10)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--threads", type=int, default=1)

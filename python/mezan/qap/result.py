@@ -19,16 +19,17 @@ class QAPResult:
     objective : int or float
         ``sum_ij A[i, j] * B[p[i], p[j]]`` of ``permutation`` (exact int for integer data).
     lower_bound : float or None
-        A proven lower bound (Gilmore–Lawler) on the optimum, or None when not computed
-        (large n, or ``maximize=True``).
+        A proven lower bound on the optimum, or None when not computed (large n, or
+        ``maximize=True``); ``bound_method`` says which: "gilmore_lawler" or "branch_and_bound"
+        (then it equals the proven optimum).
     gap : float or None
         ``(objective - lower_bound) / |objective|`` when a bound is known, else None.
     status : str
         ``"optimal"`` (objective equals the bound), ``"timeout"`` (the time limit ended the run),
         ``"cancelled"`` (Ctrl-C, a callback or a cancel request), or ``"feasible"`` (iteration cap,
         target reached, or a descent that converged).
-    method, mode, seed, wall_time, iterations, trace
-        The algorithm run (and the QAPFlow mode that chose it, if any), the seed used (reuse it to
+    method, mode, explanation, seed, wall_time, iterations, trace
+        The algorithm run (the QAPFlow mode that chose it, if any, and why), the seed used (reuse it to
         reproduce), seconds spent, moves/iterations done over all threads, and the anytime curve:
         list of (seconds, best objective).
     """
@@ -45,6 +46,8 @@ class QAPResult:
     trace: list[tuple[float, float]] = field(default_factory=list)
     message: str = ""
     mode: str | None = None
+    bound_method: str | None = None
+    explanation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (permutation as a list of ints)."""
@@ -56,6 +59,8 @@ class QAPResult:
             "status": self.status,
             "method": self.method,
             "mode": self.mode,
+            "bound_method": self.bound_method,
+            "explanation": self.explanation,
             "seed": self.seed,
             "wall_time": self.wall_time,
             "iterations": self.iterations,

@@ -26,8 +26,30 @@ MODES = {
     "hybrid": "hybrid",
     "aggressive": "iterated",
     "enhanced": "memetic",
+    "auto": None,  # chosen per instance by auto_method()
 }
 """QAPFlow modes implemented so far, and the algorithm each runs (see the README)."""
+
+EXACT_MAX_N = 15
+SMALL_MAX_N = 30
+
+
+def auto_method(n: int, time_limit: float | None) -> tuple[str, str]:
+    """The "auto" mode's size-based policy: (method, why).
+
+    n <= 15: exact branch and bound (proves optimality within seconds on QAPLIB-like instances, returns
+    its best and bound otherwise); n <= 30: robust tabu search (reaches the best-known values of the
+    QAPLIB instances of that size within a second); larger: the memetic algorithm (enhanced) — unless
+    the budget is shorter than about five robust-tabu table initialisations (~2e-9 n^3 s each), where a
+    relaxation first (hybrid) gets a sound solution before any search could pay.
+    """
+    if n <= EXACT_MAX_N:
+        return "bnb", f"n = {n} <= {EXACT_MAX_N}: exact branch and bound"
+    if time_limit is not None and 0 < time_limit < 5 * 2e-9 * n**3:
+        return "hybrid", f"time limit {time_limit:g} s is short for n = {n}: relaxation first, then RoTS"
+    if n <= SMALL_MAX_N:
+        return "rots", f"n = {n} <= {SMALL_MAX_N}: robust tabu search"
+    return "memetic", f"n = {n} > {SMALL_MAX_N}: memetic algorithm (enhanced)"
 
 BOUND_MAX_N = 400
 """Gilmore–Lawler bound computed automatically up to this n (it costs O(n^3))."""
@@ -189,10 +211,11 @@ def solve(
         Compute the Gilmore–Lawler bound: None = when n <= 400 (cost O(n^3)), True/False = force.
     stop : threading.Event, optional
         Setting it cancels the solve (status "cancelled", best so far returned).
-    mode : {"hybrid", "aggressive", "enhanced"}, optional
+    mode : {"hybrid", "aggressive", "enhanced", "auto"}, optional
         A QAPFlow mode instead of a single method: hybrid = FAQ relaxation then RoTS polish,
         aggressive = iterated RoTS on all ``threads`` sharing the incumbent, enhanced = the memetic
-        algorithm. Overrides ``method``; the result records both.
+        algorithm, auto = a size-based choice (:func:`auto_method`). Overrides ``method``; the result
+        records the mode, the method and why (``explanation``).
 
     Returns
     -------
@@ -201,10 +224,14 @@ def solve(
     """
     problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
     n = problem.n
+    explanation = f"method {method!r} requested"
     if mode is not None:
         if mode not in MODES:
             raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-        method = MODES[mode]
+        if mode == "auto":
+            method, explanation = auto_method(n, time_limit)
+        else:
+            method, explanation = MODES[mode], f"mode {mode!r} runs {MODES[mode]!r}"
     if method not in METHODS:
         raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     limit, cap = check_budget(time_limit, max_iter)
@@ -244,10 +271,11 @@ def solve(
 
     objective = sign * raw["objective"]
     bound = None
+    bound_method = None
     if raw["proven_optimal"] and not maximize:
-        bound = float(objective)
+        bound, bound_method = float(objective), "branch_and_bound"
     elif not maximize and (lower_bound or (lower_bound is None and n <= BOUND_MAX_N)):
-        bound = gilmore_lawler_bound(problem)
+        bound, bound_method = gilmore_lawler_bound(problem), "gilmore_lawler"
     reason = "cancelled" if run.interrupted else raw["reason"]
     if raw["proven_optimal"] or (bound is not None and objective <= bound + 1e-9 * max(1.0, abs(bound))):
         status = "optimal"
@@ -275,6 +303,8 @@ def solve(
         status=status,
         method=method,
         mode=mode,
+        bound_method=bound_method,
+        explanation=explanation,
         seed=run_seed,
         wall_time=wall,
         iterations=int(raw["iterations"]),
