@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "mezan/evo/engine.hpp"
+#include "mezan/qap/assignment.hpp"
 #include "mezan/qap/tabu.hpp"
 
 namespace mezan::qap {
@@ -46,26 +47,10 @@ std::int64_t memetic(const Instance<T>& inst, const std::vector<int>& movable, c
     p = tabu.best();
     return static_cast<double>(tabu.best_cost());
   };
-  auto random_start = [&] {
-    std::vector<int> p(n, -1), free_loc;
-    std::vector<char> taken(n, 0);
-    for (int i = 0; i < n; ++i)
-      if (!fixed.empty() && fixed[i] >= 0) {
-        p[i] = fixed[i];
-        taken[fixed[i]] = 1;
-      }
-    for (int k = 0; k < n; ++k)
-      if (!taken[k]) free_loc.push_back(k);
-    rng.shuffle(free_loc);
-    for (int i = 0, c = 0; i < n; ++i)
-      if (p[i] < 0) p[i] = free_loc[c++];
-    return p;
-  };
-
   evo::Population population(n, pop, evo::Distance::hamming);
   std::vector<int> p;
   for (int k = 0; k < pop && !stop.should_stop() && budget_left(); ++k) {
-    p = random_start();
+    p = random_permutation(n, fixed, rng);
     const double f = improve(p);
     population.set(k, p.data(), f);
   }

@@ -20,6 +20,7 @@
 
 #include "mezan/core/thread_pool.hpp"
 #include "mezan/qap/anneal.hpp"
+#include "mezan/qap/assignment.hpp"
 #include "mezan/qap/branch_bound.hpp"
 #include "mezan/qap/faq.hpp"
 #include "mezan/qap/memetic.hpp"
@@ -59,32 +60,6 @@ struct SolveReport {
   StopReason reason = StopReason::none;
   bool proven_optimal = false;  // bnb exhausted its tree
 };
-
-/// Random permutation that keeps fixed facilities at their locations.
-inline std::vector<int> random_permutation(int n, const std::vector<int>& fixed, Rng& rng) {
-  std::vector<int> p(n, -1);
-  std::vector<char> taken(n, 0);
-  if (!fixed.empty())
-    for (int i = 0; i < n; ++i)
-      if (fixed[i] >= 0) {
-        p[i] = fixed[i];
-        taken[fixed[i]] = 1;
-      }
-  std::vector<int> free_locations;
-  for (int k = 0; k < n; ++k)
-    if (!taken[k]) free_locations.push_back(k);
-  rng.shuffle(free_locations);
-  for (int i = 0, c = 0; i < n; ++i)
-    if (p[i] < 0) p[i] = free_locations[c++];
-  return p;
-}
-
-inline std::vector<int> movable_facilities(int n, const std::vector<int>& fixed) {
-  std::vector<int> movable;
-  for (int i = 0; i < n; ++i)
-    if (fixed.empty() || fixed[i] < 0) movable.push_back(i);
-  return movable;
-}
 
 namespace detail {
 
