@@ -75,7 +75,9 @@ FaqResult faq(const double* a_data, const double* b_data, int n, const std::vect
   FaqResult result;
   Matrix G(n, n), Gsub(m, m), R = Matrix::Zero(n, n), Rsub(m, m);
   for (int it = 0; it < options.max_iter && m > 1; ++it) {
-    if (stop && stop->should_stop()) break;
+    if (stop && (stop->should_stop() || (stop->has_deadline() &&
+                                          stop->time_fraction() >= options.until_time_fraction)))
+      break;
     embed(D, P);
     G.noalias() = A * P * B.transpose();
     G.noalias() += A.transpose() * P * B;

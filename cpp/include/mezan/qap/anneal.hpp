@@ -102,9 +102,10 @@ std::int64_t anneal(const Instance<T>& inst, const std::vector<int>& movable, st
   p = best;
   if (!stop.should_stop()) {
     DeltaTable<T> table(inst, movable);
-    table.reset(p);
-    best_improvement(table, p, stop);
-    incumbent.offer(static_cast<double>(objective(inst, p)), p);
+    if (table.reset(p, &stop)) {
+      best_improvement(table, p, stop);
+      incumbent.offer(static_cast<double>(objective(inst, p)), p);
+    }
   }
   return it;
 }

@@ -21,6 +21,7 @@ namespace mezan::qap {
 struct FaqOptions {
   int max_iter = 30;
   double tol = 0.03;
+  double until_time_fraction = 1.0;  // also stop once this fraction of the stop token's budget is used
 };
 
 struct FaqResult {

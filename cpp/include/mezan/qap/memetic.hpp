@@ -41,7 +41,7 @@ std::int64_t memetic(const Instance<T>& inst, const std::vector<int>& movable, c
   auto budget_left = [&] { return max_iter <= 0 || used < max_iter; };
   // Improve p in place with one RoTS run; returns its cost.
   auto improve = [&](std::vector<int>& p) {
-    tabu.start(p);
+    tabu.start(p, &stop);
     const std::int64_t cap = max_iter > 0 ? std::min(L, max_iter - used) : L;
     used += tabu.run(stop, incumbent, cap);
     p = tabu.best();
@@ -113,7 +113,7 @@ std::int64_t iterated_tabu(const Instance<T>& inst, const std::vector<int>& mova
   T own_cost = objective(inst, own);
   std::int64_t used = 0;
   for (int round = 0; !stop.should_stop() && (max_iter <= 0 || used < max_iter); ++round) {
-    tabu.start(p);
+    tabu.start(p, &stop);
     used += tabu.run(stop, incumbent, max_iter > 0 ? std::min(L, max_iter - used) : L);
     if (tabu.best_cost() < own_cost) {
       own_cost = tabu.best_cost();

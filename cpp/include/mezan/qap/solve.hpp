@@ -74,7 +74,7 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
   switch (opt.method) {
     case Method::rots: {
       RobustTabu<T> tabu(inst, movable, rng.next(), opt.tabu);
-      tabu.start(p);
+      tabu.start(p, &stop);
       return tabu.run(stop, inc, cap);
     }
     case Method::anneal:
@@ -91,7 +91,7 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
       std::int64_t moves = 0;
       for (bool first = true; moves != cap && !stop.should_stop(); first = false) {
         if (!first) p = random_permutation(n, opt.fixed, rng);
-        table.reset(p);
+        if (!table.reset(p, &stop)) break;
         // One iteration per descent started plus one per move, so that a cap ends the loop even
         // when every start is already a local optimum.
         const std::int64_t m = 1 + best_improvement(table, p, stop, cap > 0 ? cap - moves - 1 : -1);
@@ -104,7 +104,7 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
     case Method::bnb: {
       if (opt.initial.empty()) {  // a good incumbent first: it is what makes pruning work
         RobustTabu<T> tabu(inst, movable, rng.next(), opt.tabu);
-        tabu.start(p);
+        tabu.start(p, &stop);
         tabu.run(stop, inc, 200LL * n);
         p = tabu.best();
       }
@@ -125,13 +125,16 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
       std::vector<int> best = p;
       T best_cost = objective(inst, p);
       std::int64_t iters = 0;
+      FaqOptions phase = opt.faq;
+      phase.until_time_fraction = 0.1;  // the relaxation phase: a tenth of the budget
       for (int start = 0; !stop.should_stop(); ++start) {
-        const bool more = stop.has_deadline() ? stop.time_fraction() < 0.1 : start < 3;
+        const bool more = stop.has_deadline() ? stop.time_fraction() < phase.until_time_fraction : start < 3;
         if (start > 0 && !more) break;
         const std::vector<double> p0 = start == 0 ? std::vector<double>{} : randomized_start(m, rng);
-        const FaqResult r = faq(a.data(), b.data(), n, fixed, p0, opt.faq, &stop);
+        const FaqResult r = faq(a.data(), b.data(), n, fixed, p0, phase, &stop);
         iters += r.iterations;
         const T c = objective(inst, r.permutation);
+        inc.offer(static_cast<double>(c), r.permutation);
         if (c < best_cost) {
           best_cost = c;
           best = r.permutation;
@@ -139,7 +142,7 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
       }
       inc.add_iterations(iters);
       RobustTabu<T> tabu(inst, movable, rng.next(), opt.tabu);
-      tabu.start(best);
+      tabu.start(best, &stop);
       return iters + tabu.run(stop, inc, cap);
     }
     case Method::faq: {

@@ -44,14 +44,15 @@ class RobustTabu {
     aspiration_ = static_cast<std::int64_t>(options.aspiration > 0 ? options.aspiration : 5.0 * n * n);
   }
 
-  /// (Re)start from permutation p: O(n^3) table initialisation, tabu list cleared.
-  void start(const std::vector<int>& p) {
+  /// (Re)start from permutation p: O(n^3) table initialisation, tabu list cleared. If `stop` fires
+  /// during the initialisation, run() will only report p.
+  void start(const std::vector<int>& p, StopToken* stop = nullptr) {
     const int n = inst_.n();
     p_ = p;
     cost_ = objective(inst_, p_);
     best_p_ = p_;
     best_cost_ = cost_;
-    table_.reset(p_);
+    ready_ = table_.reset(p_, stop);
     // Distinct negative values: nothing is tabu, nothing aspires by age at the start.
     for (int i = 0; i < n; ++i)
       for (int l = 0; l < n; ++l) tabu_[static_cast<std::size_t>(i) * n + l] = -(static_cast<std::int64_t>(n) * i + l);
@@ -65,7 +66,7 @@ class RobustTabu {
     const std::vector<int>& mv = table_.movable();
     incumbent.offer(static_cast<double>(best_cost_), best_p_);
     std::int64_t done = 0;
-    if (m < 2) return 0;
+    if (m < 2 || !ready_) return 0;
     while (done != max_iter && !stop.should_stop()) {
       ++iteration_;
       const std::int64_t it = iteration_;
@@ -145,6 +146,7 @@ class RobustTabu {
   std::vector<int> p_, best_p_;
   T cost_ = 0, best_cost_ = 0;
   std::int64_t iteration_ = 0;
+  bool ready_ = false;  // the delta table is complete
 };
 
 }  // namespace mezan::qap
