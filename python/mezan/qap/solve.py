@@ -181,17 +181,18 @@ def solve(
     ----------
     A, B : array_like, shape (n, n)
         Flow and distance matrices (or a :class:`mezan.problems.QAPProblem` as ``A`` with ``B=None``).
-    method : {"rots", "anneal", "local", "local_first", "faq", "bnb"}
+    method : {"rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid"}
         Robust tabu search (default), simulated annealing, multi-start best-improvement 2-exchange,
-        a single first-improvement descent, the FAQ relaxation with restarts, or the exact branch and
+        a single first-improvement descent, the FAQ relaxation with restarts, the exact branch and
         bound (one thread; status "optimal" when it exhausts its tree within the budget — practical
-        up to n ~ 15 when the Gilmore–Lawler gap is moderate).
+        up to n ~ 15 when the Gilmore–Lawler gap is moderate), the memetic algorithm, iterated RoTS,
+        or FAQ followed by RoTS (see ``METHODS``).
     time_limit : float or None
         Wall-clock budget in seconds (None or inf: none; then give ``max_iter`` or ``target``).
     max_iter : int, optional
         Iteration cap per thread (a move for rots/anneal/local_first; a move or a descent started for
-        local; a Frank–Wolfe step for faq; a node for bnb). With one
-        thread and a cap, the result depends only on the input and the seed.
+        local; a Frank–Wolfe step for faq; a node for bnb; a RoTS iteration for memetic, iterated and
+        hybrid). With one thread and a cap, the result depends only on the input and the seed.
     seed : int, numpy Generator or None
         Random seed; the one used is reported in the result.
     maximize : bool
