@@ -47,8 +47,6 @@ class Incumbent {
   void add_iterations(std::int64_t k) { iterations_.fetch_add(k, std::memory_order_relaxed); }
   std::int64_t iterations() const { return iterations_.load(std::memory_order_relaxed); }
 
-  StopToken& stop() { return stop_; }
-
  private:
   StopToken& stop_;
   mutable std::mutex mutex_;
