@@ -51,5 +51,5 @@ def test_auto_policy_by_size_and_budget():
 
 
 def test_unknown_mode_is_refused():
-    with pytest.raises(InvalidParameterError, match="mode must be one of hybrid, aggressive, enhanced, auto"):
+    with pytest.raises(InvalidParameterError, match="mode must be one of hybrid, nesterov, aggressive, enhanced, auto"):
         solve(load("nug12"), None, mode="turbo")

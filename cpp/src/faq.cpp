@@ -2,7 +2,9 @@
 
 #include <Eigen/Dense>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
+#include <string>
 
 #include "mezan/core/lap.hpp"
 
@@ -21,17 +23,109 @@ std::vector<int> lap_rows(const Matrix& cost) {
   return solve_lap(c.data(), m).assignment;
 }
 
+/// The relaxation shared by FAQ and Nesterov: f(P) = tr(A^T P B P^T) over P = fixed part + the
+/// doubly stochastic block D on (free facilities x free locations); gradients, curvature along a
+/// direction, and rounding to a permutation by LAP.
+class Relaxation {
+ public:
+  Relaxation(const double* a_data, const double* b_data, int n, const std::vector<int>& fixed, const char* who)
+      : n_(n), fixed_(fixed), A_(RowMajorMap(a_data, n, n)), B_(RowMajorMap(b_data, n, n)),
+        P_(Matrix::Zero(n, n)), G_(n, n), R_(Matrix::Zero(n, n)) {
+    if (static_cast<int>(fixed.size()) != n) throw std::invalid_argument(std::string(who) + ": fixed must have n entries");
+    std::vector<char> taken(n, 0);
+    for (int i = 0; i < n; ++i) {
+      if (fixed[i] >= 0) {
+        taken[fixed[i]] = 1;
+        P_(i, fixed[i]) = 1.0;
+      } else {
+        rows_.push_back(i);
+      }
+    }
+    for (int k = 0; k < n; ++k)
+      if (!taken[k]) cols_.push_back(k);
+    if (cols_.size() != rows_.size()) throw std::invalid_argument(std::string(who) + ": fixed locations must be distinct");
+  }
+
+  int m() const { return static_cast<int>(rows_.size()); }
+
+  Matrix start(const std::vector<double>& P0, const char* who) const {
+    const int m = this->m();
+    Matrix D(m, m);
+    if (P0.empty()) {
+      D.setConstant(m > 0 ? 1.0 / m : 0.0);
+      return D;
+    }
+    if (static_cast<int>(P0.size()) != m * m) throw std::invalid_argument(std::string(who) + ": P0 must be m x m");
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < m; ++j) D(i, j) = P0[static_cast<std::size_t>(i) * m + j];
+    return D;
+  }
+
+  /// Gradient of f at (fixed part + D), restricted to the free block; returns f there.
+  double gradient(const Matrix& D, Matrix& Gsub) {
+    embed(D, P_);
+    G_.noalias() = A_ * P_ * B_.transpose();
+    G_.noalias() += A_.transpose() * P_ * B_;
+    Gsub.resize(m(), m());
+    for (int i = 0; i < m(); ++i)
+      for (int j = 0; j < m(); ++j) Gsub(i, j) = G_(rows_[i], cols_[j]);
+    return 0.5 * (P_.array() * G_.array()).sum();  // f is quadratic and homogeneous in P
+  }
+
+  /// tr(A^T R B R^T) for the direction R supported on the free block.
+  double curvature(const Matrix& Rsub) {
+    embed(Rsub, R_);
+    return (A_.array() * (R_ * B_ * R_.transpose()).array()).sum();
+  }
+
+  /// The permutation closest to D (maximise <D, Q> by LAP), fixed facilities in place, and its f.
+  FaqResult round(const Matrix& D, int iterations) const {
+    const int m = this->m();
+    const std::vector<int> q = m > 0 ? lap_rows(-D) : std::vector<int>{};
+    FaqResult result;
+    result.iterations = iterations;
+    result.permutation.assign(n_, -1);
+    for (int i = 0; i < n_; ++i)
+      if (fixed_[i] >= 0) result.permutation[i] = fixed_[i];
+    for (int i = 0; i < m; ++i) result.permutation[rows_[i]] = cols_[q[i]];
+    double f = 0;
+    for (int i = 0; i < n_; ++i)
+      for (int j = 0; j < n_; ++j) f += A_(i, j) * B_(result.permutation[i], result.permutation[j]);
+    result.objective = f;
+    return result;
+  }
+
+ private:
+  void embed(const Matrix& sub, Matrix& full) const {
+    for (int i = 0; i < m(); ++i)
+      for (int j = 0; j < m(); ++j) full(rows_[i], cols_[j]) = sub(i, j);
+  }
+
+  int n_;
+  std::vector<int> fixed_, rows_, cols_;
+  Matrix A_, B_, P_, G_, R_;
+};
+
+bool out_of_time(StopToken* stop, double until_fraction) {
+  return stop && (stop->should_stop() || (stop->has_deadline() && stop->time_fraction() >= until_fraction));
+}
+
+/// Sinkhorn–Knopp: scale the rows and columns of a positive matrix until it is doubly stochastic.
+void sinkhorn(Matrix& K, int sweeps, double tol) {
+  for (int sweep = 0; sweep < sweeps; ++sweep) {
+    K.array().colwise() /= K.rowwise().sum().array();
+    K.array().rowwise() /= K.colwise().sum().array();
+    if ((K.rowwise().sum().array() - 1.0).abs().maxCoeff() < tol) break;
+  }
+}
+
 }  // namespace
 
 std::vector<double> randomized_start(int m, Rng& rng) {
   Matrix K(m, m);
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < m; ++j) K(i, j) = rng.uniform() + 1e-3;
-  for (int sweep = 0; sweep < 500; ++sweep) {  // Sinkhorn–Knopp balancing
-    K.array().colwise() /= K.rowwise().sum().array();
-    K.array().rowwise() /= K.colwise().sum().array();
-    if ((K.rowwise().sum().array() - 1.0).abs().maxCoeff() < 1e-10) break;
-  }
+  sinkhorn(K, 500, 1e-10);
   std::vector<double> out(static_cast<std::size_t>(m) * m);
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < m; ++j) out[static_cast<std::size_t>(i) * m + j] = 0.5 * (1.0 / m + K(i, j));
@@ -40,55 +134,19 @@ std::vector<double> randomized_start(int m, Rng& rng) {
 
 FaqResult faq(const double* a_data, const double* b_data, int n, const std::vector<int>& fixed,
               const std::vector<double>& P0, const FaqOptions& options, StopToken* stop) {
-  if (static_cast<int>(fixed.size()) != n) throw std::invalid_argument("faq: fixed must have n entries");
-  const Matrix A = RowMajorMap(a_data, n, n);
-  const Matrix B = RowMajorMap(b_data, n, n);
-  std::vector<int> rows, cols;
-  std::vector<char> taken(n, 0);
-  for (int i = 0; i < n; ++i) {
-    if (fixed[i] >= 0)
-      taken[fixed[i]] = 1;
-    else
-      rows.push_back(i);
-  }
-  for (int k = 0; k < n; ++k)
-    if (!taken[k]) cols.push_back(k);
-  const int m = static_cast<int>(rows.size());
-  if (static_cast<int>(cols.size()) != m) throw std::invalid_argument("faq: fixed locations must be distinct");
-
-  Matrix D(m, m);
-  if (P0.empty()) {
-    D.setConstant(m > 0 ? 1.0 / m : 0.0);
-  } else {
-    if (static_cast<int>(P0.size()) != m * m) throw std::invalid_argument("faq: P0 must be m x m");
-    for (int i = 0; i < m; ++i)
-      for (int j = 0; j < m; ++j) D(i, j) = P0[static_cast<std::size_t>(i) * m + j];
-  }
-  Matrix P = Matrix::Zero(n, n);
-  for (int i = 0; i < n; ++i)
-    if (fixed[i] >= 0) P(i, fixed[i]) = 1.0;
-  auto embed = [&](const Matrix& sub, Matrix& full) {
-    for (int i = 0; i < m; ++i)
-      for (int j = 0; j < m; ++j) full(rows[i], cols[j]) = sub(i, j);
-  };
-
-  FaqResult result;
-  Matrix G(n, n), Gsub(m, m), R = Matrix::Zero(n, n), Rsub(m, m);
+  Relaxation relax(a_data, b_data, n, fixed, "faq");
+  const int m = relax.m();
+  Matrix D = relax.start(P0, "faq");
+  Matrix Gsub, Rsub(m, m);
+  int done = 0;
   for (int it = 0; it < options.max_iter && m > 1; ++it) {
-    if (stop && (stop->should_stop() || (stop->has_deadline() &&
-                                          stop->time_fraction() >= options.until_time_fraction)))
-      break;
-    embed(D, P);
-    G.noalias() = A * P * B.transpose();
-    G.noalias() += A.transpose() * P * B;
-    for (int i = 0; i < m; ++i)
-      for (int j = 0; j < m; ++j) Gsub(i, j) = G(rows[i], cols[j]);
+    if (out_of_time(stop, options.until_time_fraction)) break;
+    relax.gradient(D, Gsub);
     const std::vector<int> q = lap_rows(Gsub);
     Rsub = -D;
     for (int i = 0; i < m; ++i) Rsub(i, q[i]) += 1.0;
-    embed(Rsub, R);
     const double lin = (Gsub.array() * Rsub.array()).sum();
-    const double quad = (A.array() * (R * B * R.transpose()).array()).sum();
+    const double quad = relax.curvature(Rsub);
     // Minimise lin * alpha + quad * alpha^2 over [0, 1].
     double alpha = (lin + quad < 0) ? 1.0 : 0.0;
     double best = std::min(0.0, lin + quad);
@@ -96,22 +154,45 @@ FaqResult faq(const double* a_data, const double* b_data, int n, const std::vect
       const double vertex = -lin / (2 * quad);
       if (vertex > 0 && vertex < 1 && lin * vertex + quad * vertex * vertex < best) alpha = vertex;
     }
-    result.iterations = it + 1;
+    done = it + 1;
     if (alpha == 0.0) break;
     D += alpha * Rsub;
     if (alpha * Rsub.norm() / std::sqrt(static_cast<double>(m)) < options.tol) break;
   }
-  // Round: the permutation closest to D maximises <D, Q>.
-  const std::vector<int> q = m > 0 ? lap_rows(-D) : std::vector<int>{};
-  result.permutation.assign(n, -1);
-  for (int i = 0; i < n; ++i)
-    if (fixed[i] >= 0) result.permutation[i] = fixed[i];
-  for (int i = 0; i < m; ++i) result.permutation[rows[i]] = cols[q[i]];
-  double f = 0;
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) f += A(i, j) * B(result.permutation[i], result.permutation[j]);
-  result.objective = f;
-  return result;
+  return relax.round(D, done);
+}
+
+FaqResult nesterov(const double* a_data, const double* b_data, int n, const std::vector<int>& fixed,
+                   const std::vector<double>& P0, const NesterovOptions& options, StopToken* stop) {
+  Relaxation relax(a_data, b_data, n, fixed, "nesterov");
+  const int m = relax.m();
+  Matrix X = relax.start(P0, "nesterov"), X_prev = X, Y(m, m), G;
+  Matrix best_X = X;
+  double best_f = std::numeric_limits<double>::infinity(), prev_f = best_f;
+  double t = 1.0;
+  int done = 0;
+  for (int it = 0; it < options.max_iter && m > 1; ++it) {
+    if (out_of_time(stop, options.until_time_fraction)) break;
+    // Momentum point (Nesterov): Y = X + (t_{k-1} - 1) / t_k (X - X_prev), kept strictly positive.
+    const double t_next = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t * t));
+    Y = X + ((t - 1.0) / t_next) * (X - X_prev);
+    Y = Y.cwiseMax(1e-12);
+    const double f = relax.gradient(Y, G);
+    if (f < best_f) {
+      best_f = f;
+      best_X = Y;
+    }
+    // Entropic (KL) projected step: Y * exp(-step * G / max|G|), then Sinkhorn onto the polytope.
+    const double scale = G.cwiseAbs().maxCoeff();
+    X_prev = X;
+    X = Y.array() * (-(options.step / (scale > 0 ? scale : 1.0)) * G.array()).exp();
+    sinkhorn(X, options.sinkhorn_sweeps, 1e-9);
+    t = (f > prev_f) ? 1.0 : t_next;  // adaptive restart (O'Donoghue & Candes 2015) on an increase
+    prev_f = f;
+    done = it + 1;
+    if ((X - X_prev).norm() / std::sqrt(static_cast<double>(m)) < options.tol) break;
+  }
+  return relax.round(done > 0 ? best_X : X, done);
 }
 
 }  // namespace mezan::qap

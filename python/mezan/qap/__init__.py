@@ -29,7 +29,8 @@ def _register() -> None:
                          ("bnb", "exact branch and bound with Gilmore–Lawler bounds"),
                          ("memetic", "memetic: RoTS-improved population + EvoFlow crossovers"),
                          ("iterated", "iterated RoTS with perturbations"),
-                         ("hybrid", "FAQ relaxation, then RoTS polish")):
+                         ("hybrid", "FAQ relaxation, then RoTS polish"),
+                         ("nesterov", "Nesterov entropic projected gradient on the relaxation, then RoTS")):
         register(f"qap.{method}", "qap", runner(method), text)
 
 

@@ -15,15 +15,17 @@ from mezan.problems import QAPProblem
 from mezan.qap.result import QAPResult
 from mezan.running import check_budget, resolve_seed, run_controlled
 
-METHODS = ("rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid")
+METHODS = ("rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid", "nesterov")
 """rots: robust tabu search; anneal: simulated annealing; local: multi-start best-improvement
 2-exchange; local_first: one first-improvement descent (scipy's "2opt"); faq: Frank–Wolfe relaxation;
 bnb: exact branch and bound with Gilmore–Lawler bounds (proves optimality when it finishes);
 memetic: population of RoTS-improved solutions recombined by EvoFlow's crossovers; iterated: RoTS
-with perturbations, threads sharing the incumbent; hybrid: FAQ relaxation, then RoTS polish."""
+with perturbations, threads sharing the incumbent; hybrid: FAQ relaxation, then RoTS polish;
+nesterov: Nesterov-accelerated entropic (Sinkhorn) projected gradient on the relaxation, then RoTS."""
 
 MODES = {
     "hybrid": "hybrid",
+    "nesterov": "nesterov",
     "aggressive": "iterated",
     "enhanced": "memetic",
     "auto": None,  # chosen per instance by auto_method()
@@ -181,18 +183,18 @@ def solve(
     ----------
     A, B : array_like, shape (n, n)
         Flow and distance matrices (or a :class:`mezan.problems.QAPProblem` as ``A`` with ``B=None``).
-    method : {"rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid"}
+    method : {"rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid", "nesterov"}
         Robust tabu search (default), simulated annealing, multi-start best-improvement 2-exchange,
         a single first-improvement descent, the FAQ relaxation with restarts, the exact branch and
         bound (one thread; status "optimal" when it exhausts its tree within the budget — practical
         up to n ~ 15 when the Gilmore–Lawler gap is moderate), the memetic algorithm, iterated RoTS,
-        or FAQ followed by RoTS (see ``METHODS``).
+        FAQ or Nesterov followed by RoTS (see ``METHODS``).
     time_limit : float or None
         Wall-clock budget in seconds (None or inf: none; then give ``max_iter`` or ``target``).
     max_iter : int, optional
         Iteration cap per thread (a move for rots/anneal/local_first; a move or a descent started for
-        local; a Frank–Wolfe step for faq; a node for bnb; a RoTS iteration for memetic, iterated and
-        hybrid). With one thread and a cap, the result depends only on the input and the seed.
+        local; a Frank–Wolfe step for faq; a node for bnb; a RoTS iteration for memetic, iterated,
+        hybrid and nesterov). With one thread and a cap, the result depends only on the input and the seed.
     seed : int, numpy Generator or None
         Random seed; the one used is reported in the result.
     maximize : bool
@@ -212,8 +214,9 @@ def solve(
         Compute the Gilmore–Lawler bound: None = when n <= 400 (cost O(n^3)), True/False = force.
     stop : threading.Event, optional
         Setting it cancels the solve (status "cancelled", best so far returned).
-    mode : {"hybrid", "aggressive", "enhanced", "auto"}, optional
+    mode : {"hybrid", "nesterov", "aggressive", "enhanced", "auto"}, optional
         A QAPFlow mode instead of a single method: hybrid = FAQ relaxation then RoTS polish,
+        nesterov = accelerated entropic projected gradient on the relaxation then RoTS polish,
         aggressive = iterated RoTS on all ``threads`` sharing the incumbent, enhanced = the memetic
         algorithm, auto = a size-based choice (:func:`auto_method`). Overrides ``method``; the result
         records the mode, the method and why (``explanation``).

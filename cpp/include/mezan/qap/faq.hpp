@@ -1,3 +1,5 @@
+// Relaxations of the QAP over the doubly stochastic matrices (the Birkhoff polytope).
+//
 // FAQ: Fast Approximate QAP (Vogelstein et al., "Fast approximate quadratic programming for graph
 // matching", PLOS ONE 2015) — Frank–Wolfe on the relaxation over doubly stochastic matrices.
 //
@@ -10,6 +12,13 @@
 // Facilities with fixed[i] >= 0 stay at that location (seeded graph matching); the doubly
 // stochastic variable D lives on the m free facilities x m free locations.
 // Cost per iteration: four n x n GEMMs (Eigen) + one m x m LAP, O(n^3).
+//
+// Nesterov (same relaxation): accelerated projected gradient with an entropic projection — each step
+// is X <- Sinkhorn(Y * exp(-step * grad f(Y) / max|grad f(Y)|)) from the momentum point
+// Y = X + (t_{k-1} - 1)/t_k (X - X_prev) (Nesterov 1983), i.e. a KL (Bregman) projection onto the
+// doubly stochastic matrices computed by Sinkhorn–Knopp balancing, not the Euclidean one; momentum
+// restarts when f increases (O'Donoghue & Candes 2015). The best iterate is rounded by LAP.
+// Cost per iteration: four GEMMs + Sinkhorn sweeps (O(n^2) each).
 #pragma once
 #include <vector>
 
@@ -34,6 +43,18 @@ struct FaqResult {
 /// over (free facilities x free locations) in increasing index order, or empty for the barycenter.
 FaqResult faq(const double* A, const double* B, int n, const std::vector<int>& fixed,
               const std::vector<double>& P0, const FaqOptions& options, StopToken* stop = nullptr);
+
+struct NesterovOptions {
+  int max_iter = 100;
+  double tol = 1e-4;
+  double step = 5.0;                 // largest multiplicative change exp(step) per entry and step
+  int sinkhorn_sweeps = 50;
+  double until_time_fraction = 1.0;
+};
+
+/// Same conventions as faq(); FaqResult.iterations counts Nesterov steps.
+FaqResult nesterov(const double* A, const double* B, int n, const std::vector<int>& fixed,
+                   const std::vector<double>& P0, const NesterovOptions& options, StopToken* stop = nullptr);
 
 /// (J + K) / 2 with J the barycenter and K a Sinkhorn-balanced random positive matrix: the
 /// "randomized" start of scipy's FAQ. m*m row-major.

@@ -8,8 +8,8 @@
 // faq (Frank–Wolfe relaxation from the barycenter, then from randomised starts, each rounded),
 // bnb (exact branch and bound, one thread, seeded by a short RoTS run unless given a start; max_iter
 // caps its nodes), memetic (memetic.hpp), iterated (iterated RoTS with perturbations, sharing the
-// incumbent between threads), hybrid (FAQ from the barycenter and randomised starts for the first
-// tenth of the time budget — three starts without one — then RoTS from the best rounded solution).
+// incumbent between threads), hybrid and nesterov (a relaxation — FAQ or Nesterov — for the first
+// tenth of the budget, then RoTS from the best rounded solution; see relaxation_then_tabu).
 // With one thread and an iteration cap, the result depends only on the input and the seed.
 #pragma once
 #include <cstdint>
@@ -28,7 +28,7 @@
 
 namespace mezan::qap {
 
-enum class Method { rots, anneal, local, local_first, faq, bnb, memetic, iterated, hybrid };
+enum class Method { rots, anneal, local, local_first, faq, bnb, memetic, iterated, hybrid, nesterov };
 
 inline Method parse_method(const std::string& name) {
   if (name == "rots") return Method::rots;
@@ -40,6 +40,7 @@ inline Method parse_method(const std::string& name) {
   if (name == "memetic") return Method::memetic;
   if (name == "iterated") return Method::iterated;
   if (name == "hybrid") return Method::hybrid;
+  if (name == "nesterov") return Method::nesterov;
   throw std::invalid_argument("unknown QAP method '" + name + "'");
 }
 
@@ -62,6 +63,46 @@ struct SolveReport {
 };
 
 namespace detail {
+
+/// hybrid / nesterov: a relaxation (FAQ or Nesterov) from the barycenter, then from randomised
+/// starts, for the first tenth of the time budget (three starts without one), each solution rounded
+/// and offered; then RoTS from the best rounded permutation for the rest of the budget.
+template <class T>
+std::int64_t relaxation_then_tabu(const Instance<T>& inst, const SolveOptions& opt, const std::vector<int>& movable,
+                                  std::vector<int> p, Rng& rng, StopToken& stop, Incumbent& inc, std::int64_t cap) {
+  const int n = inst.n();
+  const std::vector<double> a(inst.a_data().begin(), inst.a_data().end());
+  const std::vector<double> b(inst.b_data().begin(), inst.b_data().end());
+  const std::vector<int> fixed = opt.fixed.empty() ? std::vector<int>(n, -1) : opt.fixed;
+  const int m = static_cast<int>(movable.size());
+  const double phase_end = 0.1;
+  FaqOptions faq_phase = opt.faq;
+  faq_phase.until_time_fraction = phase_end;
+  NesterovOptions nesterov_phase;
+  nesterov_phase.until_time_fraction = phase_end;
+  std::vector<int> best = p;
+  T best_cost = objective(inst, p);
+  std::int64_t iters = 0;
+  for (int start = 0; !stop.should_stop(); ++start) {
+    const bool more = stop.has_deadline() ? stop.time_fraction() < phase_end : start < 3;
+    if (start > 0 && !more) break;
+    const std::vector<double> p0 = start == 0 ? std::vector<double>{} : randomized_start(m, rng);
+    const FaqResult r = opt.method == Method::nesterov
+                            ? nesterov(a.data(), b.data(), n, fixed, p0, nesterov_phase, &stop)
+                            : faq(a.data(), b.data(), n, fixed, p0, faq_phase, &stop);
+    iters += r.iterations;
+    const T c = objective(inst, r.permutation);
+    inc.offer(static_cast<double>(c), r.permutation);
+    if (c < best_cost) {
+      best_cost = c;
+      best = r.permutation;
+    }
+  }
+  inc.add_iterations(iters);
+  RobustTabu<T> tabu(inst, movable, rng.next(), opt.tabu);
+  tabu.start(best, &stop);
+  return iters + tabu.run(stop, inc, cap);
+}
 
 template <class T>
 std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, StopToken& stop, Incumbent& inc,
@@ -117,34 +158,9 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
       return memetic(inst, movable, opt.fixed, rng, stop, inc, cap, MemeticOptions{}, opt.tabu);
     case Method::iterated:
       return iterated_tabu(inst, movable, p, rng, stop, inc, cap, 0, opt.tabu);
-    case Method::hybrid: {
-      std::vector<double> a(inst.a_data().begin(), inst.a_data().end());
-      std::vector<double> b(inst.b_data().begin(), inst.b_data().end());
-      const std::vector<int> fixed = opt.fixed.empty() ? std::vector<int>(n, -1) : opt.fixed;
-      const int m = static_cast<int>(movable.size());
-      std::vector<int> best = p;
-      T best_cost = objective(inst, p);
-      std::int64_t iters = 0;
-      FaqOptions phase = opt.faq;
-      phase.until_time_fraction = 0.1;  // the relaxation phase: a tenth of the budget
-      for (int start = 0; !stop.should_stop(); ++start) {
-        const bool more = stop.has_deadline() ? stop.time_fraction() < phase.until_time_fraction : start < 3;
-        if (start > 0 && !more) break;
-        const std::vector<double> p0 = start == 0 ? std::vector<double>{} : randomized_start(m, rng);
-        const FaqResult r = faq(a.data(), b.data(), n, fixed, p0, phase, &stop);
-        iters += r.iterations;
-        const T c = objective(inst, r.permutation);
-        inc.offer(static_cast<double>(c), r.permutation);
-        if (c < best_cost) {
-          best_cost = c;
-          best = r.permutation;
-        }
-      }
-      inc.add_iterations(iters);
-      RobustTabu<T> tabu(inst, movable, rng.next(), opt.tabu);
-      tabu.start(best, &stop);
-      return iters + tabu.run(stop, inc, cap);
-    }
+    case Method::hybrid:
+    case Method::nesterov:
+      return relaxation_then_tabu(inst, opt, movable, p, rng, stop, inc, cap);
     case Method::faq: {
       std::vector<double> a(inst.a_data().begin(), inst.a_data().end());
       std::vector<double> b(inst.b_data().begin(), inst.b_data().end());
