@@ -5,6 +5,7 @@ import pytest
 
 from mezan.errors import InvalidParameterError
 from mezan.qap import MODES, generate, load, solve
+from mezan.qap.features import adaptive_method, detect_structure, features
 from mezan.qap.solve import auto_method
 
 from conftest import numpy_objective
@@ -18,7 +19,8 @@ def test_modes_return_valid_permutations_within_the_time_limit(mode, problem):
     assert sorted(result.permutation.tolist()) == list(range(problem.n))
     assert result.objective == numpy_objective(problem.A, problem.B, result.permutation)
     assert result.wall_time < 0.5 + 0.5
-    expected = auto_method(problem.n, 0.5)[0] if mode == "auto" else MODES[mode]
+    expected = {"auto": auto_method(problem.n, 0.5)[0],
+                "instance_adaptive": adaptive_method(features(problem))[0]}.get(mode, MODES[mode])
     assert result.mode == mode and result.method == expected and result.explanation
     assert result.to_dict()["mode"] == mode
     assert result.lower_bound <= result.objective
@@ -51,5 +53,28 @@ def test_auto_policy_by_size_and_budget():
 
 
 def test_unknown_mode_is_refused():
-    with pytest.raises(InvalidParameterError, match="mode must be one of hybrid, nesterov, aggressive, enhanced, auto"):
+    modes = "hybrid, nesterov, aggressive, enhanced, instance_adaptive, auto"
+    with pytest.raises(InvalidParameterError, match=f"mode must be one of {modes}"):
         solve(load("nug12"), None, mode="turbo")
+
+
+def test_structure_detection():
+    n = 12
+    c = np.arange(n, dtype=float)
+    i, j = np.indices((n, n))
+    assert detect_structure(c[(j - i) % n]) == "circulant"
+    assert detect_structure(np.abs(i - j) * 3.0 + (i < j)) == "toeplitz"
+    assert detect_structure(generate.grid_manhattan(3, 4, seed=0).B) == "grid_manhattan"
+    y, x = np.divmod(np.arange(12), 4)
+    assert detect_structure(2.5 * np.hypot(y[:, None] - y, x[:, None] - x)) == "grid_euclidean"
+    assert detect_structure(generate.taillard_a(12, seed=0).A) == "none"
+
+
+def test_instance_adaptive_rules():
+    uniform = features(generate.taillard_a(30, seed=1))
+    assert adaptive_method(uniform)[0] == "hybrid"
+    grid = features(generate.grid_manhattan(5, 6, seed=1))
+    assert grid["structure_B"] == "grid_manhattan" and adaptive_method(grid)[0] == "memetic"
+    assert adaptive_method(features(load("nug12")))[0] == "bnb"
+    result = solve(load("nug20"), None, mode="instance_adaptive", time_limit=2.0, seed=0, target=2570)
+    assert result.method == "memetic" and "instance_adaptive" in result.explanation and result.objective == 2570

@@ -12,6 +12,7 @@ import numpy as np
 from mezan import _core
 from mezan.errors import InstanceTooLargeError, InvalidParameterError, PartialMatchError
 from mezan.problems import QAPProblem
+from mezan.qap.features import adaptive_method, features
 from mezan.qap.result import QAPResult
 from mezan.running import check_budget, resolve_seed, run_controlled
 
@@ -28,6 +29,7 @@ MODES = {
     "nesterov": "nesterov",
     "aggressive": "iterated",
     "enhanced": "memetic",
+    "instance_adaptive": None,  # chosen from instance features by features.adaptive_method()
     "auto": None,  # chosen per instance by auto_method()
 }
 """QAPFlow modes implemented so far, and the algorithm each runs (see the README)."""
@@ -214,11 +216,13 @@ def solve(
         Compute the Gilmore–Lawler bound: None = when n <= 400 (cost O(n^3)), True/False = force.
     stop : threading.Event, optional
         Setting it cancels the solve (status "cancelled", best so far returned).
-    mode : {"hybrid", "nesterov", "aggressive", "enhanced", "auto"}, optional
+    mode : {"hybrid", "nesterov", "aggressive", "enhanced", "instance_adaptive", "auto"}, optional
         A QAPFlow mode instead of a single method: hybrid = FAQ relaxation then RoTS polish,
         nesterov = accelerated entropic projected gradient on the relaxation then RoTS polish,
         aggressive = iterated RoTS on all ``threads`` sharing the incumbent, enhanced = the memetic
-        algorithm, auto = a size-based choice (:func:`auto_method`). Overrides ``method``; the result
+        algorithm, instance_adaptive = a rule set on instance features
+        (:func:`mezan.qap.features.adaptive_method`), auto = a size-based choice (:func:`auto_method`).
+        Overrides ``method``; the result
         records the mode, the method and why (``explanation``).
 
     Returns
@@ -234,6 +238,8 @@ def solve(
             raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
         if mode == "auto":
             method, explanation = auto_method(n, time_limit)
+        elif mode == "instance_adaptive":
+            method, explanation = adaptive_method(features(problem))
         else:
             method, explanation = MODES[mode], f"mode {mode!r} runs {MODES[mode]!r}"
     if method not in METHODS:
