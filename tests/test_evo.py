@@ -21,6 +21,15 @@ def parents(draw, min_n=2, max_n=40):
     return rng.permutation(n).astype(np.int32), rng.permutation(n).astype(np.int32), draw(st.integers(0, 2**32))
 
 
+@st.composite
+def parents_and_cut(draw):
+    """Two parents of length n >= 3 and a cut 0 <= a < b <= n, as OX and PMX take it."""
+    p1, p2, _ = draw(parents(min_n=3))
+    n = len(p1)
+    a = draw(st.integers(0, n - 1))
+    return p1, p2, a, draw(st.integers(a + 1, n))
+
+
 def is_permutation(p, n):
     return sorted(np.asarray(p).tolist()) == list(range(n))
 
@@ -43,12 +52,10 @@ def test_mutations_return_permutations_that_differ_little(pp, kind):
 
 
 @settings(max_examples=200, deadline=None)
-@given(parents(min_n=3), st.data())
-def test_ox_keeps_the_slice_and_the_relative_order_of_the_second_parent(pp, data):
-    p1, p2, _ = pp
+@given(parents_and_cut())
+def test_ox_keeps_the_slice_and_the_relative_order_of_the_second_parent(cut):
+    p1, p2, a, b = cut
     n = len(p1)
-    a = data.draw(st.integers(0, n - 1))
-    b = data.draw(st.integers(a + 1, n))
     child = _core.evo_crossover("ox", p1, p2, 0, a, b)
     assert np.array_equal(child[a:b], p1[a:b])
     kept = set(p1[a:b].tolist())
@@ -58,12 +65,10 @@ def test_ox_keeps_the_slice_and_the_relative_order_of_the_second_parent(pp, data
 
 
 @settings(max_examples=200, deadline=None)
-@given(parents(min_n=3), st.data())
-def test_pmx_keeps_the_mapping_section_and_the_unconflicted_genes(pp, data):
-    p1, p2, _ = pp
+@given(parents_and_cut())
+def test_pmx_keeps_the_mapping_section_and_the_unconflicted_genes(cut):
+    p1, p2, a, b = cut
     n = len(p1)
-    a = data.draw(st.integers(0, n - 1))
-    b = data.draw(st.integers(a + 1, n))
     child = _core.evo_crossover("pmx", p1, p2, 0, a, b)
     assert np.array_equal(child[a:b], p1[a:b])
     section = set(p1[a:b].tolist())
