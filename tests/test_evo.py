@@ -224,6 +224,7 @@ def test_budgets_status_and_trace():
         ((lambda p: 0.0, 5), {"local_search": True}, InvalidParameterError, "local_search needs a built-in"),
         ((TSP(np.arange(16.0).reshape(4, 4)),), {"local_search": True}, InvalidParameterError, "symmetric"),
         ((TSP(np.ones((4, 4))),), {"time_limit": None}, InvalidParameterError, "give a finite time_limit"),
+        ((TSP(np.ones((4, 4))),), {"max_evaluations": 0}, InvalidParameterError, "max_evaluations must be an integer"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(args, kwargs, error, message):

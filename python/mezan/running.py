@@ -38,7 +38,15 @@ def resolve_seed(seed: Any) -> int:
     return int(seed)
 
 
-def check_budget(time_limit: Any, max_iter: Any) -> tuple[float, int]:
+def integer_at_least(name: str, value: Any, minimum: int = 1) -> int:
+    """``value`` as an int, or InvalidParameterError naming ``name`` (bools are not integers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_budget(time_limit: Any, max_iter: Any, cap_name: str = "max_iter") -> tuple[float, int]:
+    """(seconds, 0 for none; iteration cap, -1 for none), errors naming ``time_limit`` / ``cap_name``."""
     if time_limit is None:
         limit = 0.0
     else:
@@ -50,9 +58,7 @@ def check_budget(time_limit: Any, max_iter: Any) -> tuple[float, int]:
     if max_iter is None:
         cap = -1
     else:
-        if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-            raise InvalidParameterError(f"max_iter must be a positive integer, got {max_iter!r}")
-        cap = int(max_iter)
+        cap = integer_at_least(cap_name, max_iter)
     return limit, cap
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from mezan import _core
 from mezan.errors import InvalidParameterError
 from mezan.evo.problems import QAP, TSP, LinearOrdering, PermutationProblem
-from mezan.running import check_budget, resolve_seed, run_controlled
+from mezan.running import check_budget, integer_at_least, resolve_seed, run_controlled
 
 CROSSOVERS = ("ox", "pmx", "cx", "position", "uniform")
 MUTATIONS = ("swap", "insert", "inversion", "scramble")
@@ -59,12 +59,6 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise InvalidParameterError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
     return value
-
-
-def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def evolve(
@@ -135,9 +129,9 @@ def evolve(
             "objective must be mezan.evo.QAP, TSP, LinearOrdering or a callable f(permutation) -> float, "
             f"got {type(objective).__name__}"
         )
-    pop = _positive_int("population", population, 2)
-    gens = -1 if generations is None else _positive_int("generations", generations)
-    limit, evals = check_budget(time_limit, max_evaluations)
+    pop = integer_at_least("population", population, 2)
+    gens = -1 if generations is None else integer_at_least("generations", generations)
+    limit, evals = check_budget(time_limit, max_evaluations, "max_evaluations")
     if limit == 0.0 and evals < 0 and gens < 0 and target is None:
         raise InvalidParameterError("give a finite time_limit, generations, max_evaluations or target")
     if not isinstance(mutation_rate, (int, float, np.number)) or not 0.0 <= mutation_rate <= 1.0:
@@ -147,14 +141,14 @@ def evolve(
     core_objective = problem.core_objective()
     if local_search and not core_objective.has_local_search:
         raise InvalidParameterError("local_search (2-opt) needs a symmetric distance matrix D")
-    threads = _positive_int("threads", threads)
+    threads = integer_at_least("threads", threads)
     run_seed = resolve_seed(seed)
     control = _core.SolveControl(limit, None if target is None else float(target))
     run = run_controlled(
         lambda: _core.evolve(
             core_objective, pop, gens, evals, _choice("crossover", crossover, CROSSOVERS),
             _choice("mutation", mutation, MUTATIONS), float(mutation_rate), bool(local_search),
-            _choice("selection", selection, SELECTIONS), _positive_int("tournament_size", tournament_size),
+            _choice("selection", selection, SELECTIONS), integer_at_least("tournament_size", tournament_size),
             _choice("distance", distance, DISTANCES), run_seed, threads, control,
         ),
         control, callback=callback, stop=stop,

@@ -26,9 +26,9 @@ class QAP:
         return self.problem.n
 
     def core_objective(self) -> Any:
-        from mezan.qap.solve import _kernel_arrays
+        from mezan.qap.solve import kernel_arrays
 
-        a, b, kind = _kernel_arrays(self.problem, False)
+        a, b, kind = kernel_arrays(self.problem, False)
         return getattr(_core, f"qap_objective_{kind}")(a, b)
 
 

@@ -13,12 +13,7 @@ import numpy as np
 
 from mezan.errors import InvalidParameterError
 from mezan.problems import QAPProblem
-
-
-def _check_size(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+from mezan.running import integer_at_least
 
 
 def _symmetric_uniform(rng: np.random.Generator, n: int, high: int) -> np.ndarray:
@@ -29,7 +24,7 @@ def _symmetric_uniform(rng: np.random.Generator, n: int, high: int) -> np.ndarra
 
 def taillard_a(n: int, seed: int | None = None) -> QAPProblem:
     """Uniform random instance in the style of Taillard's ``tai..a`` (values 0..99, symmetric)."""
-    n = _check_size("n", n, 2)
+    n = integer_at_least("n", n, 2)
     rng = np.random.default_rng(seed)
     return QAPProblem(_symmetric_uniform(rng, n, 99), _symmetric_uniform(rng, n, 99), name=f"taillard_a{n}")
 
@@ -37,8 +32,8 @@ def taillard_a(n: int, seed: int | None = None) -> QAPProblem:
 def grid_manhattan(rows: int, cols: int, seed: int | None = None, density: float = 0.6) -> QAPProblem:
     """Locations on a rows x cols grid with Manhattan distances (like nug/sko); flows are symmetric
     integers 1..9 on a random fraction ``density`` of the facility pairs, 0 elsewhere."""
-    rows = _check_size("rows", rows, 1)
-    cols = _check_size("cols", cols, 1)
+    rows = integer_at_least("rows", rows, 1)
+    cols = integer_at_least("cols", cols, 1)
     n = rows * cols
     if n < 2:
         raise InvalidParameterError(f"rows * cols must be >= 2, got {n}")
@@ -69,7 +64,7 @@ def lipa(n: int, seed: int | None = None) -> tuple[QAPProblem, np.ndarray, int]:
     -------
     (problem, optimal_permutation, optimal_value)
     """
-    n = _check_size("n", n, 3)
+    n = integer_at_least("n", n, 3)
     rng = np.random.default_rng(seed)
     edges = np.triu(rng.random((n, n)) < min(1.0, 3.0 / n), 1)
     # Make G connected-ish: a random Hamiltonian path guarantees every location has an edge.

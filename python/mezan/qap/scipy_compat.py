@@ -22,8 +22,8 @@ import numpy as np
 from mezan import _core
 from mezan.errors import InvalidParameterError
 from mezan.problems import QAPProblem
-from mezan.qap.solve import _kernel_arrays, fixed_from_partial_match, objective, solve
-from mezan.running import resolve_seed
+from mezan.qap.solve import fixed_from_partial_match, kernel_arrays, objective, solve
+from mezan.running import integer_at_least, resolve_seed
 
 
 class OptimizeResult(dict):
@@ -114,8 +114,7 @@ def _faq(problem: QAPProblem, maximize: bool, partial_match, seed: int, options:
     m = int((fixed < 0).sum())
     maxiter = options.get("maxiter", 30)
     tol = options.get("tol", 0.03)
-    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
-        raise InvalidParameterError(f"maxiter must be a positive integer, got {maxiter!r}")
+    maxiter = integer_at_least("maxiter", maxiter)
     if not isinstance(tol, (int, float, np.number)) or not tol > 0:
         raise InvalidParameterError(f"tol must be a positive number, got {tol!r}")
     P0 = options.get("P0", "barycenter")
@@ -133,7 +132,7 @@ def _faq(problem: QAPProblem, maximize: bool, partial_match, seed: int, options:
         if (start < 0).any() or not (np.allclose(start.sum(0), 1) and np.allclose(start.sum(1), 1)):
             raise InvalidParameterError("P0 must be doubly stochastic (non-negative, rows and columns sum to 1)")
         start = np.ascontiguousarray(start)
-    a, b, _ = _kernel_arrays(problem, maximize)
+    a, b, _ = kernel_arrays(problem, maximize)
     out = _core.faq(a.astype(np.float64), b.astype(np.float64), fixed, start, int(maxiter), float(tol))
     perm = np.asarray(out["permutation"], dtype=np.int64)
     return OptimizeResult(col_ind=perm, fun=objective(problem, None, perm), nit=int(out["iterations"]))
