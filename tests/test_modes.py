@@ -45,6 +45,8 @@ def test_auto_policy_by_size_and_budget():
     assert auto_method(25, 10.0)[0] == "rots"
     assert auto_method(60, 10.0)[0] == "memetic"
     assert auto_method(1000, 1.0)[0] == "hybrid"  # 5 table initialisations take ~3 s at n = 1,000
+    assert auto_method(1000, 1.0, ("dense", "grid_manhattan"))[0] == "fft"
+    assert auto_method(1000, 60.0, ("dense", "grid_manhattan"))[0] == "memetic"
     assert auto_method(1000, 60.0)[0] == "memetic"
     result = solve(load("nug12"), None, mode="auto", time_limit=10.0, seed=0)
     assert result.method == "bnb" and result.status == "optimal" and result.objective == 578
@@ -52,8 +54,16 @@ def test_auto_policy_by_size_and_budget():
     assert "exact branch and bound" in result.explanation
 
 
+def test_auto_is_the_default_and_method_or_mode_not_both():
+    result = solve(load("nug12"), None, time_limit=5.0, seed=0)
+    assert result.mode == "auto" and result.method == "bnb" and result.status == "optimal"
+    assert solve(load("nug12"), None, method="rots", max_iter=50, time_limit=None, seed=0).mode is None
+    with pytest.raises(InvalidParameterError, match="not both"):
+        solve(load("nug12"), None, method="rots", mode="auto")
+
+
 def test_unknown_mode_is_refused():
-    modes = "hybrid, nesterov, aggressive, enhanced, instance_adaptive, auto"
+    modes = "hybrid, nesterov, fft, aggressive, enhanced, instance_adaptive, auto"
     with pytest.raises(InvalidParameterError, match=f"mode must be one of {modes}"):
         solve(load("nug12"), None, mode="turbo")
 
@@ -67,7 +77,7 @@ def test_structure_detection():
     assert detect_structure(generate.grid_manhattan(3, 4, seed=0).B) == "grid_manhattan"
     y, x = np.divmod(np.arange(12), 4)
     assert detect_structure(2.5 * np.hypot(y[:, None] - y, x[:, None] - x)) == "grid_euclidean"
-    assert detect_structure(generate.taillard_a(12, seed=0).A) == "none"
+    assert detect_structure(generate.taillard_a(12, seed=0).A) == "dense"
 
 
 def test_instance_adaptive_rules():

@@ -118,7 +118,7 @@ def test_maximize_finds_the_enumerated_maximum():
     rng = np.random.default_rng(5)
     A, B = rng.integers(0, 9, (7, 7)), rng.integers(0, 9, (7, 7))
     worst, _ = brute_force(-A, B)
-    result = solve(A, B, maximize=True, max_iter=3000, time_limit=None, seed=1)
+    result = solve(A, B, method="rots", maximize=True, max_iter=3000, time_limit=None, seed=1)
     assert result.objective == -worst
     assert result.lower_bound is None
 
@@ -127,17 +127,17 @@ def test_real_valued_and_huge_integer_data_use_double_kernels():
     rng = np.random.default_rng(0)
     A, B = rng.random((8, 8)), rng.random((8, 8))
     optimum, _ = brute_force(A, B)
-    result = solve(A, B, max_iter=3000, time_limit=None, seed=0)
+    result = solve(A, B, method="rots", max_iter=3000, time_limit=None, seed=0)
     assert np.isclose(result.objective, optimum)
     big = np.full((4, 4), 2**40)  # 4 n^2 max|A| max|B| overflows int64: double kernel
-    result = solve(big, big, max_iter=100, time_limit=None, seed=0)
+    result = solve(big, big, method="rots", max_iter=100, time_limit=None, seed=0)
     assert result.objective == pytest.approx(16 * 2.0**80)
 
 
 def test_threads_run_independent_restarts():
     problem = generate.taillard_a(30, seed=2)
-    one = solve(problem, None, max_iter=400, time_limit=None, threads=1, seed=3)
-    two = solve(problem, None, max_iter=400, time_limit=None, threads=2, seed=3)
+    one = solve(problem, None, method="rots", max_iter=400, time_limit=None, threads=1, seed=3)
+    two = solve(problem, None, method="rots", max_iter=400, time_limit=None, threads=2, seed=3)
     assert is_permutation(two.permutation, 30)
     assert two.objective == numpy_objective(problem.A, problem.B, two.permutation)
     assert two.iterations == 2 * one.iterations == 800  # the cap is per run

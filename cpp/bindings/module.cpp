@@ -7,8 +7,13 @@
 #include "mezan/core/lap.hpp"
 #include "mezan/evo/engine.hpp"
 #include "mezan/qap/bounds.hpp"
+#include "mezan/qap/projection_bound.hpp"
 #include "mezan/qap/qaplib.hpp"
 #include "mezan/qap/solve.hpp"
+#include "mezan/qap/structured.hpp"
+
+#include <algorithm>
+#include <chrono>
 
 namespace py = pybind11;
 using namespace mezan;
@@ -46,6 +51,21 @@ std::vector<int> to_vector(const std::optional<Array<int>>& a) {
 }
 
 py::array_t<int> to_array(const std::vector<int>& v) { return py::array_t<int>(v.size(), v.data()); }
+
+/// A square float64 array as an Eigen matrix (copied; Eigen is column-major).
+Eigen::MatrixXd to_matrix(const Array<double>& M, const char* name) {
+  if (M.ndim() != 2 || M.shape(0) != M.shape(1)) throw std::invalid_argument(std::string(name) + " must be a square matrix");
+  const auto n = static_cast<Eigen::Index>(M.shape(0));
+  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(M.data(), n, n);
+}
+
+py::array_t<double> to_array(const Eigen::MatrixXd& M) {
+  py::array_t<double> out({M.rows(), M.cols()});
+  auto view = out.mutable_unchecked<2>();
+  for (Eigen::Index i = 0; i < M.rows(); ++i)
+    for (Eigen::Index j = 0; j < M.cols(); ++j) view(i, j) = M(i, j);
+  return out;
+}
 
 template <class T>
 py::dict solve_typed(const Array<T>& A, const Array<T>& B, const std::string& method, std::uint64_t seed,
@@ -199,9 +219,70 @@ PYBIND11_MODULE(_core, m) {
       py::arg("cost"));
 
   m.def(
+      "projection_bound",
+      [](const Array<double>& A, const Array<double>& B) -> std::optional<double> {
+        if (A.ndim() != 2 || B.ndim() != 2 || A.shape(0) != A.shape(1) || B.shape(0) != B.shape(1) ||
+            A.shape(0) != B.shape(0))
+          throw std::invalid_argument("A and B must be square matrices of the same size");
+        py::gil_scoped_release release;
+        return projection_bound(A.data(), B.data(), static_cast<int>(A.shape(0)));
+      },
+      py::arg("A"), py::arg("B"));
+
+  m.def(
+      "detect_structure",
+      [](const Array<double>& M, double tol) {
+        if (M.ndim() != 2 || M.shape(0) != M.shape(1)) throw std::invalid_argument("M must be a square matrix");
+        const Structure s = detect_structure(M.data(), static_cast<int>(M.shape(0)), tol);
+        return py::make_tuple(structure_name(s.kind), s.rows, s.cols);
+      },
+      py::arg("M"), py::arg("tol") = 1e-9);
+
+  m.def(
+      "fft_pays_from",
+      [](const std::string& kind) {
+        for (StructureKind k : {StructureKind::circulant, StructureKind::toeplitz, StructureKind::grid_manhattan,
+                                StructureKind::grid_euclidean})
+          if (kind == structure_name(k)) return fft_pays_from(k);
+        throw std::invalid_argument("unknown structure '" + kind + "'");
+      },
+      py::arg("kind"));
+
+  py::class_<RelaxationProducts>(m, "RelaxationProducts")
+      .def(py::init([](const Array<double>& A, const Array<double>& B, const std::string& products, double tol) {
+             return RelaxationProducts(to_matrix(A, "A"), to_matrix(B, "B"), parse_products(products), tol);
+           }),
+           py::arg("A"), py::arg("B"), py::arg("products") = "auto", py::arg("tol") = 1e-9)
+      .def("gradient",
+           [](const RelaxationProducts& r, const Array<double>& P) {
+             const Eigen::MatrixXd p = to_matrix(P, "P");
+             Eigen::MatrixXd G;
+             const double f = r.gradient(p, G);
+             return py::make_tuple(to_array(G), f);
+           })
+      .def("time_gradient",
+           [](const RelaxationProducts& r, const Array<double>& P, int repeats) {
+             // Seconds per gradient evaluation, one entry per repeat, timed around the products only.
+             const Eigen::MatrixXd p = to_matrix(P, "P");
+             Eigen::MatrixXd G;
+             std::vector<double> seconds;
+             py::gil_scoped_release release;
+             for (int k = 0; k < repeats; ++k) {
+               const auto t0 = std::chrono::steady_clock::now();
+               r.gradient(p, G);
+               seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+             }
+             return seconds;
+           },
+           py::arg("P"), py::arg("repeats"))
+      .def_property_readonly("structure_a", [](const RelaxationProducts& r) { return structure_name(r.structure_a().kind); })
+      .def_property_readonly("structure_b", [](const RelaxationProducts& r) { return structure_name(r.structure_b().kind); })
+      .def_property_readonly("path", &RelaxationProducts::path);
+
+  m.def(
       "faq",
       [](const Array<double>& A, const Array<double>& B, const Array<int>& fixed,
-         const std::optional<Array<double>>& P0, int max_iter, double tol) {
+         const std::optional<Array<double>>& P0, int max_iter, double tol, const std::string& products) {
         const int n = static_cast<int>(A.shape(0));
         std::vector<double> p0;
         if (P0) p0.assign(P0->data(), P0->data() + P0->size());
@@ -209,15 +290,21 @@ PYBIND11_MODULE(_core, m) {
         FaqResult r;
         {
           py::gil_scoped_release release;
-          r = faq(A.data(), B.data(), n, fx, p0, FaqOptions{max_iter, tol});
+          FaqOptions options;
+          options.max_iter = max_iter;
+          options.tol = tol;
+          options.products = parse_products(products);
+          r = faq(A.data(), B.data(), n, fx, p0, options);
         }
         py::dict out;
         out["permutation"] = to_array(r.permutation);
         out["objective"] = r.objective;
         out["iterations"] = r.iterations;
+        out["products"] = r.products;
         return out;
       },
-      py::arg("A"), py::arg("B"), py::arg("fixed"), py::arg("P0"), py::arg("max_iter"), py::arg("tol"));
+      py::arg("A"), py::arg("B"), py::arg("fixed"), py::arg("P0"), py::arg("max_iter"), py::arg("tol"),
+      py::arg("products") = "gemm");
 
   m.def(
       "faq_randomized_start",

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "mezan/core/lap.hpp"
+#include "mezan/qap/structured.hpp"
 
 namespace mezan::qap {
 
@@ -24,13 +25,15 @@ std::vector<int> lap_rows(const Matrix& cost) {
 }
 
 /// The relaxation shared by FAQ and Nesterov: f(P) = tr(A^T P B P^T) over P = fixed part + the
-/// doubly stochastic block D on (free facilities x free locations); gradients, curvature along a
-/// direction, and rounding to a permutation by LAP.
+/// doubly stochastic block D on (free facilities x free locations); gradients and curvature on the
+/// full n x n matrices (RelaxationProducts: GEMM, or FFT for structured matrices), rounding by LAP.
 class Relaxation {
  public:
-  Relaxation(const double* a_data, const double* b_data, int n, const std::vector<int>& fixed, const char* who)
-      : n_(n), fixed_(fixed), A_(RowMajorMap(a_data, n, n)), B_(RowMajorMap(b_data, n, n)),
-        P_(Matrix::Zero(n, n)), G_(n, n), R_(Matrix::Zero(n, n)) {
+  Relaxation(const double* a_data, const double* b_data, int n, const std::vector<int>& fixed, Products products,
+             const char* who)
+      : n_(n), a_(a_data), b_(b_data), fixed_(fixed),
+        products_(RowMajorMap(a_data, n, n), RowMajorMap(b_data, n, n), products),
+        P_(Matrix::Zero(n, n)), G_(n, n) {
     if (static_cast<int>(fixed.size()) != n) throw std::invalid_argument(std::string(who) + ": fixed must have n entries");
     std::vector<char> taken(n, 0);
     for (int i = 0; i < n; ++i) {
@@ -64,18 +67,25 @@ class Relaxation {
   /// Gradient of f at (fixed part + D), restricted to the free block; returns f there.
   double gradient(const Matrix& D, Matrix& Gsub) {
     embed(D, P_);
-    G_.noalias() = A_ * P_ * B_.transpose();
-    G_.noalias() += A_.transpose() * P_ * B_;
+    const double f = products_.gradient(P_, G_);
     Gsub.resize(m(), m());
     for (int i = 0; i < m(); ++i)
       for (int j = 0; j < m(); ++j) Gsub(i, j) = G_(rows_[i], cols_[j]);
-    return 0.5 * (P_.array() * G_.array()).sum();  // f is quadratic and homogeneous in P
+    return f;
   }
 
-  /// tr(A^T R B R^T) for the direction R supported on the free block.
-  double curvature(const Matrix& Rsub) {
-    embed(Rsub, R_);
-    return (A_.array() * (R_ * B_ * R_.transpose()).array()).sum();
+  /// f(R) = tr(A^T R B R^T) along R = Q - P from the last gradient point P to the vertex Q (the
+  /// permutation q on the free block). f is a quadratic form, so f(Q - P) = f(Q) - <grad f(P), Q> + f(P):
+  /// one QAP objective and one sum over the permutation, O(n^2), no matrix product.
+  double curvature_to_vertex(const std::vector<int>& q, double f_at_P) const {
+    std::vector<int> perm(n_);
+    double g_at_Q = 0;
+    for (int i = 0; i < n_; ++i) {
+      if (fixed_[i] >= 0) perm[i] = fixed_[i];
+    }
+    for (int i = 0; i < m(); ++i) perm[rows_[i]] = cols_[q[i]];
+    for (int i = 0; i < n_; ++i) g_at_Q += G_(i, perm[i]);
+    return objective_of(perm) - g_at_Q + f_at_P;
   }
 
   /// The permutation closest to D (maximise <D, Q> by LAP), fixed facilities in place, and its f.
@@ -84,26 +94,33 @@ class Relaxation {
     const std::vector<int> q = m > 0 ? lap_rows(-D) : std::vector<int>{};
     FaqResult result;
     result.iterations = iterations;
+    result.products = products_.path();
     result.permutation.assign(n_, -1);
     for (int i = 0; i < n_; ++i)
       if (fixed_[i] >= 0) result.permutation[i] = fixed_[i];
     for (int i = 0; i < m; ++i) result.permutation[rows_[i]] = cols_[q[i]];
-    double f = 0;
-    for (int i = 0; i < n_; ++i)
-      for (int j = 0; j < n_; ++j) f += A_(i, j) * B_(result.permutation[i], result.permutation[j]);
-    result.objective = f;
+    result.objective = objective_of(result.permutation);
     return result;
   }
 
  private:
+  double objective_of(const std::vector<int>& p) const {
+    double f = 0;
+    for (int i = 0; i < n_; ++i)
+      for (int j = 0; j < n_; ++j) f += a_[static_cast<std::size_t>(i) * n_ + j] * b_[static_cast<std::size_t>(p[i]) * n_ + p[j]];
+    return f;
+  }
+
   void embed(const Matrix& sub, Matrix& full) const {
     for (int i = 0; i < m(); ++i)
       for (int j = 0; j < m(); ++j) full(rows_[i], cols_[j]) = sub(i, j);
   }
 
   int n_;
+  const double *a_, *b_;  // row-major, owned by the caller for the relaxation's lifetime
   std::vector<int> fixed_, rows_, cols_;
-  Matrix A_, B_, P_, G_, R_;
+  RelaxationProducts products_;
+  Matrix P_, G_;  // the last gradient point (fixed part included) and the gradient there
 };
 
 bool out_of_time(StopToken* stop, double until_fraction) {
@@ -134,19 +151,19 @@ std::vector<double> randomized_start(int m, Rng& rng) {
 
 FaqResult faq(const double* a_data, const double* b_data, int n, const std::vector<int>& fixed,
               const std::vector<double>& P0, const FaqOptions& options, StopToken* stop) {
-  Relaxation relax(a_data, b_data, n, fixed, "faq");
+  Relaxation relax(a_data, b_data, n, fixed, options.products, "faq");
   const int m = relax.m();
   Matrix D = relax.start(P0, "faq");
   Matrix Gsub, Rsub(m, m);
   int done = 0;
   for (int it = 0; it < options.max_iter && m > 1; ++it) {
     if (out_of_time(stop, options.until_time_fraction)) break;
-    relax.gradient(D, Gsub);
+    const double f = relax.gradient(D, Gsub);
     const std::vector<int> q = lap_rows(Gsub);
     Rsub = -D;
     for (int i = 0; i < m; ++i) Rsub(i, q[i]) += 1.0;
     const double lin = (Gsub.array() * Rsub.array()).sum();
-    const double quad = relax.curvature(Rsub);
+    const double quad = relax.curvature_to_vertex(q, f);
     // Minimise lin * alpha + quad * alpha^2 over [0, 1].
     double alpha = (lin + quad < 0) ? 1.0 : 0.0;
     double best = std::min(0.0, lin + quad);
@@ -164,7 +181,7 @@ FaqResult faq(const double* a_data, const double* b_data, int n, const std::vect
 
 FaqResult nesterov(const double* a_data, const double* b_data, int n, const std::vector<int>& fixed,
                    const std::vector<double>& P0, const NesterovOptions& options, StopToken* stop) {
-  Relaxation relax(a_data, b_data, n, fixed, "nesterov");
+  Relaxation relax(a_data, b_data, n, fixed, options.products, "nesterov");
   const int m = relax.m();
   Matrix X = relax.start(P0, "nesterov"), X_prev = X, Y(m, m), G;
   Matrix best_X = X;

@@ -53,11 +53,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from rich.live import Live
     from rich.table import Table
 
-    from mezan.qap import gilmore_lawler_bound, solve
+    from mezan.qap import best_lower_bound, solve
 
     problem = _load(args.file)
     console = Console(stderr=True)
-    bound = gilmore_lawler_bound(problem) if problem.n <= 400 else None
+    bound = best_lower_bound(problem)[0] if problem.n <= 400 else None
     state = {"best": None, "start": time.perf_counter()}
 
     def panel() -> Table:
@@ -127,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("solve", help="solve a QAPLIB instance")
     p.add_argument("file", help="QAPLIB .dat file, or the name of a bundled instance")
-    p.add_argument("--method", default="rots", choices=METHODS)
-    p.add_argument("--mode", default=None, choices=list(MODES), help="a QAPFlow mode (overrides --method)")
+    p.add_argument("--method", default=None, choices=METHODS, help="one algorithm instead of a mode")
+    p.add_argument("--mode", default=None, choices=list(MODES), help="a QAPFlow mode (default: auto)")
     p.add_argument("--time", type=float, default=10.0, help="time limit in seconds (default 10)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--threads", type=int, default=1)

@@ -9,16 +9,16 @@ from mezan.qap.instances import best_known, load, shipped
 from mezan.qap.io import read_qaplib, read_solution, write_qaplib
 from mezan.qap.result import QAPResult
 from mezan.qap.scipy_compat import OptimizeResult, quadratic_assignment
-from mezan.qap.solve import METHODS, MODES, gilmore_lawler_bound, objective, solve
+from mezan.qap.solve import METHODS, MODES, best_lower_bound, gilmore_lawler_bound, objective, projection_bound, solve
 
 
 def _register() -> None:
+    """Every single algorithm as ``qap.<method>`` and every QAPFlow mode as ``qapflow.<mode>``."""
     from mezan.registry import register
 
-    def runner(method: str):
+    def runner(**choice):
         def run(problem, *, time_limit, seed, stop=None, progress=None):
-            return solve(problem, None, method=method, time_limit=time_limit, seed=seed, stop=stop,
-                         callback=progress)
+            return solve(problem, None, time_limit=time_limit, seed=seed, stop=stop, callback=progress, **choice)
 
         return run
 
@@ -30,8 +30,17 @@ def _register() -> None:
                          ("memetic", "memetic: RoTS-improved population + EvoFlow crossovers"),
                          ("iterated", "iterated RoTS with perturbations"),
                          ("hybrid", "FAQ relaxation, then RoTS polish"),
-                         ("nesterov", "Nesterov entropic projected gradient on the relaxation, then RoTS")):
-        register(f"qap.{method}", "qap", runner(method), text)
+                         ("nesterov", "Nesterov entropic projected gradient on the relaxation, then RoTS"),
+                         ("fft", "FAQ relaxation with FFT products for structured matrices, then RoTS")):
+        register(f"qap.{method}", "qap", runner(method=method), text)
+    for mode, text in (("hybrid", "QAPFlow hybrid: FAQ relaxation, then RoTS polish"),
+                       ("nesterov", "QAPFlow nesterov: accelerated entropic relaxation, then RoTS polish"),
+                       ("fft", "QAPFlow fft: relaxation with FFT products on structured matrices, then RoTS"),
+                       ("enhanced", "QAPFlow enhanced: memetic algorithm"),
+                       ("aggressive", "QAPFlow aggressive: iterated RoTS on all threads"),
+                       ("instance_adaptive", "QAPFlow instance_adaptive: rule set on instance features"),
+                       ("auto", "QAPFlow auto: exact for n <= 15, else by size and budget")):
+        register(f"qapflow.{mode}", "qap", runner(mode=mode), text)
 
 
 _register()
@@ -43,7 +52,9 @@ __all__ = [
     "QAPResult",
     "best_known",
     "generate",
+    "best_lower_bound",
     "gilmore_lawler_bound",
+    "projection_bound",
     "load",
     "objective",
     "quadratic_assignment",

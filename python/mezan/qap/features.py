@@ -1,7 +1,7 @@
 """Instance features of a QAP and the structure of its matrices.
 
 Used by the ``instance_adaptive`` mode (a documented rule set) and, later, by MetaFlow. Everything
-here is O(n^2) numpy work per candidate structure; no search is run.
+here is O(n^2) work; no search is run.
 """
 
 from __future__ import annotations
@@ -10,36 +10,22 @@ from typing import Any
 
 import numpy as np
 
+from mezan import _core
+from mezan.errors import InvalidProblemError
 from mezan.problems import QAPProblem
 
 
 def detect_structure(M: np.ndarray, tol: float = 1e-9) -> str:
-    """Structure of a square matrix, as the FFT products will need it:
+    """Structure of a square matrix, as the FFT products see it (detected by the C++ core):
 
     ``"circulant"`` (``M[i, j]`` depends only on ``(j - i) mod n``), ``"toeplitz"`` (only on ``j - i``),
     ``"grid_manhattan"`` / ``"grid_euclidean"`` (a multiple of the distance matrix of a rows x cols
-    lattice in row-major order, rows >= 2), or ``"none"``. ``tol`` is relative to max |M|.
+    lattice in row-major order, rows >= 2), or ``"dense"``. ``tol`` is relative to max |M|.
     """
-    M = np.asarray(M, dtype=np.float64)
-    n = M.shape[0]
-    scale = max(float(np.max(np.abs(M))), 1e-300)
-    i, j = np.indices((n, n))
-    if np.allclose(M, M[0][(j - i) % n], atol=tol * scale, rtol=0):
-        return "circulant"
-    first = np.concatenate([M[0][::-1][:-1], M[:, 0]])  # value for offset j - i, indexed by i - j + n - 1
-    if np.allclose(M, first[(i - j) + n - 1], atol=tol * scale, rtol=0):
-        return "toeplitz"
-    for rows in range(2, int(np.sqrt(n)) + 1):
-        if n % rows:
-            continue
-        for cols in (n // rows, rows):  # lattice widths
-            y, x = np.divmod(np.arange(n), cols)
-            dy, dx = np.abs(y[:, None] - y[None, :]), np.abs(x[:, None] - x[None, :])
-            for name, base in (("grid_manhattan", dy + dx), ("grid_euclidean", np.sqrt(dy**2 + dx**2))):
-                unit = M[0, 1] / base[0, 1] if base[0, 1] else 0.0
-                if unit and np.allclose(M, unit * base, atol=tol * scale, rtol=0):
-                    return name
-    return "none"
+    M = np.ascontiguousarray(M, dtype=np.float64)
+    if M.ndim != 2 or M.shape[0] != M.shape[1]:
+        raise InvalidProblemError(f"detect_structure needs a square matrix, got shape {M.shape}")
+    return _core.detect_structure(M, float(tol))[0]
 
 
 def _dominance(M: np.ndarray) -> float:

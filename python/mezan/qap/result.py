@@ -20,8 +20,8 @@ class QAPResult:
         ``sum_ij A[i, j] * B[p[i], p[j]]`` of ``permutation`` (exact int for integer data).
     lower_bound : float or None
         A proven lower bound on the optimum, or None when not computed (large n, or
-        ``maximize=True``); ``bound_method`` says which: "gilmore_lawler" or "branch_and_bound"
-        (then it equals the proven optimum).
+        ``maximize=True``); ``bound_method`` says which: "gilmore_lawler", "projection" (Hadley,
+        Rendl & Wolkowicz) or "branch_and_bound" (then it equals the proven optimum).
     gap : float or None
         ``(objective - lower_bound) / |objective|`` when a bound is known, else None.
     status : str

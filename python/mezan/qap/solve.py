@@ -12,53 +12,82 @@ import numpy as np
 from mezan import _core
 from mezan.errors import InstanceTooLargeError, InvalidParameterError, PartialMatchError
 from mezan.problems import QAPProblem
-from mezan.qap.features import adaptive_method, features
+from mezan.qap.features import adaptive_method, detect_structure, features
 from mezan.qap.result import QAPResult
 from mezan.running import check_budget, integer_at_least, resolve_seed, run_controlled
 
-METHODS = ("rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid", "nesterov")
+METHODS = ("rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid", "nesterov", "fft")
 """rots: robust tabu search; anneal: simulated annealing; local: multi-start best-improvement
 2-exchange; local_first: one first-improvement descent (scipy's "2opt"); faq: Frank–Wolfe relaxation;
 bnb: exact branch and bound with Gilmore–Lawler bounds (proves optimality when it finishes);
 memetic: population of RoTS-improved solutions recombined by EvoFlow's crossovers; iterated: RoTS
 with perturbations, threads sharing the incumbent; hybrid: FAQ relaxation, then RoTS polish;
-nesterov: Nesterov-accelerated entropic (Sinkhorn) projected gradient on the relaxation, then RoTS."""
+nesterov: Nesterov-accelerated entropic (Sinkhorn) projected gradient on the relaxation, then RoTS;
+fft: hybrid with the relaxation's products by FFT for circulant, Toeplitz and lattice matrices
+(detected automatically; GEMM for the others)."""
 
 MODES = {
     "hybrid": "hybrid",
     "nesterov": "nesterov",
+    "fft": "fft",
     "aggressive": "iterated",
     "enhanced": "memetic",
     "instance_adaptive": None,  # chosen from instance features by features.adaptive_method()
     "auto": None,  # chosen per instance by auto_method()
 }
-"""QAPFlow modes implemented so far, and the algorithm each runs (see the README)."""
+"""The seven QAPFlow modes and the algorithm each runs (see the README)."""
 
 EXACT_MAX_N = 15
 SMALL_MAX_N = 30
 TABLE_INIT_SECONDS_PER_N3 = 6e-10  # RoTS delta-table initialisation, n = 2,000 symmetric: 4.8 s
 
 
-def auto_method(n: int, time_limit: float | None) -> tuple[str, str]:
+def budget_is_short(n: int, time_limit: float | None) -> bool:
+    """True when the budget is shorter than about five robust-tabu table initialisations
+    (~6e-10 n^3 s each, measured here: 4.8 s at n = 2,000): search cannot pay before it ends."""
+    return time_limit is not None and 0 < time_limit < 5 * TABLE_INIT_SECONDS_PER_N3 * n**3
+
+
+def auto_method(n: int, time_limit: float | None, structures: tuple[str, str] = ("dense", "dense")) -> tuple[str, str]:
     """The "auto" mode's size-based policy: (method, why).
 
     n <= 15: exact branch and bound (proves optimality within seconds on QAPLIB-like instances, returns
-    its best and bound otherwise); n <= 30: robust tabu search (reaches the best-known values of the
-    QAPLIB instances of that size within a second); larger: the memetic algorithm (enhanced) — unless
-    the budget is shorter than about five robust-tabu table initialisations (~6e-10 n^3 s each, measured
-    here: 4.8 s at n = 2,000), where a
-    relaxation first (hybrid) gets a sound solution before any search could pay.
+    its best and bound otherwise); a budget too short for search (:func:`budget_is_short`): a
+    relaxation first — ``fft`` when ``structures`` (of A and B, from
+    :func:`mezan.qap.features.detect_structure`) has a structured matrix, else ``hybrid``; n <= 30:
+    robust tabu search (reaches the best-known values of the QAPLIB instances of that size within a
+    second); larger: the memetic algorithm (enhanced).
     """
     if n <= EXACT_MAX_N:
         return "bnb", f"n = {n} <= {EXACT_MAX_N}: exact branch and bound"
-    if time_limit is not None and 0 < time_limit < 5 * TABLE_INIT_SECONDS_PER_N3 * n**3:
+    if budget_is_short(n, time_limit):
+        structured = [s for s in structures if s != "dense"]
+        if structured:
+            return "fft", (f"time limit {time_limit:g} s is short for n = {n}: relaxation first with FFT products "
+                           f"({', '.join(structured)}), then RoTS")
         return "hybrid", f"time limit {time_limit:g} s is short for n = {n}: relaxation first, then RoTS"
     if n <= SMALL_MAX_N:
         return "rots", f"n = {n} <= {SMALL_MAX_N}: robust tabu search"
     return "memetic", f"n = {n} > {SMALL_MAX_N}: memetic algorithm (enhanced)"
 
+
+def fft_explanation(problem: QAPProblem) -> str:
+    """Which of A and B the fft mode multiplies by FFT, and as what (the core's automatic policy:
+    FFT for a structure only from the size where it beats GEMM, ``_core.fft_pays_from``)."""
+    parts = []
+    for name, M in (("A", problem.A), ("B", problem.B)):
+        kind = detect_structure(M)
+        if kind == "dense":
+            parts.append(f"{name} by GEMM (no structure)")
+        elif problem.n < _core.fft_pays_from(kind):
+            parts.append(f"{name} by GEMM ({kind}, FFT pays from n = {_core.fft_pays_from(kind)})")
+        else:
+            parts.append(f"{name} by FFT ({kind})")
+    return "mode 'fft': relaxation products with " + " and ".join(parts) + ", then RoTS"
+
+
 BOUND_MAX_N = 400
-"""Gilmore–Lawler bound computed automatically up to this n (it costs O(n^3))."""
+"""Lower bounds (Gilmore–Lawler and projection) computed automatically up to this n (both cost O(n^3))."""
 
 
 def estimate_memory(n: int) -> int:
@@ -123,6 +152,31 @@ def gilmore_lawler_bound(A: Any, B: Any = None) -> float:
     return float(getattr(_core, f"gilmore_lawler_bound_{kind}")(a, b))
 
 
+def projection_bound(A: Any, B: Any = None) -> float | None:
+    """Projection (eigenvalue) lower bound of Hadley, Rendl & Wolkowicz (1992), or None when neither
+    matrix is symmetric (the formula needs one; the other is symmetrised). Cost: two (n-1)-order
+    symmetric eigenproblems + one LAP, O(n^3). Rounded up for integer data. See
+    ``cpp/include/mezan/qap/projection_bound.hpp``."""
+    problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
+    a, b, kind = kernel_arrays(problem, False)
+    value = _core.projection_bound(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    if value is None:
+        return None
+    return float(math.ceil(value)) if kind == "i64" else float(value)
+
+
+def best_lower_bound(A: Any, B: Any = None) -> tuple[float, str]:
+    """The best lower bound this module computes without search: (value, method), the larger of the
+    Gilmore–Lawler bound ("gilmore_lawler") and the projection bound ("projection"). Neither
+    dominates: GLB is stronger on sparse or dominant instances (chr, els, esc, scr, most tai..a),
+    the projection bound on nug (n >= 14), had, tho, wil and tai..b — measured by bench/bounds.py."""
+    problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
+    glb, pb = gilmore_lawler_bound(problem), projection_bound(problem)
+    if pb is not None and pb > glb:
+        return pb, "projection"
+    return glb, "gilmore_lawler"
+
+
 def fixed_from_partial_match(partial_match: Any, n: int, name: str = "partial_match") -> np.ndarray:
     """(m, 2) array of [facility, location] rows -> int32 array: location of each facility or -1."""
     fixed = np.full(n, -1, dtype=np.int32)
@@ -167,7 +221,7 @@ def solve(
     A: Any,
     B: Any,
     *,
-    method: str = "rots",
+    method: str | None = None,
     time_limit: float | None = 10.0,
     max_iter: int | None = None,
     seed: Any = None,
@@ -215,7 +269,8 @@ def solve(
         Called from the calling thread when the best objective improves (polled every 20 ms and once
         at the end). Returning True stops the solve; an exception stops it and propagates.
     lower_bound : bool or None
-        Compute the Gilmore–Lawler bound: None = when n <= 400 (cost O(n^3)), True/False = force.
+        Compute a lower bound — the larger of the Gilmore–Lawler and projection bounds
+        (:func:`best_lower_bound`): None = when n <= 400 (cost O(n^3)), True/False = force.
     stop : threading.Event, optional
         Setting it cancels the solve (status "cancelled", best so far returned).
     mode : {"hybrid", "nesterov", "aggressive", "enhanced", "instance_adaptive", "auto"}, optional
@@ -234,12 +289,21 @@ def solve(
     """
     problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
     n = problem.n
+    if method is not None and mode is not None:
+        raise InvalidParameterError(f"give method (one algorithm) or mode (a QAPFlow mode), not both; got "
+                                    f"method={method!r} and mode={mode!r}")
+    if method is None and mode is None:
+        mode = "auto"
     explanation = f"method {method!r} requested"
     if mode is not None:
         if mode not in MODES:
             raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
         if mode == "auto":
-            method, explanation = auto_method(n, time_limit)
+            short = n > EXACT_MAX_N and budget_is_short(n, time_limit)
+            structures = (detect_structure(problem.A), detect_structure(problem.B)) if short else ("dense", "dense")
+            method, explanation = auto_method(n, time_limit, structures)
+        elif mode == "fft":
+            method, explanation = "fft", fft_explanation(problem)
         elif mode == "instance_adaptive":
             method, explanation = adaptive_method(features(problem))
         else:
@@ -286,7 +350,7 @@ def solve(
     if raw["proven_optimal"] and not maximize:
         bound, bound_method = float(objective), "branch_and_bound"
     elif not maximize and (lower_bound or (lower_bound is None and n <= BOUND_MAX_N)):
-        bound, bound_method = gilmore_lawler_bound(problem), "gilmore_lawler"
+        bound, bound_method = best_lower_bound(problem)
     reason = "cancelled" if run.interrupted else raw["reason"]
     if raw["proven_optimal"] or (bound is not None and objective <= bound + 1e-9 * max(1.0, abs(bound))):
         status = "optimal"

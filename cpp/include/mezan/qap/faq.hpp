@@ -6,24 +6,30 @@
 // With P[i,k] = 1 iff facility i sits at location k, f(P) = tr(A^T P B P^T) and
 // grad f(P) = A P B^T + A^T P B. Each iteration: the Frank–Wolfe vertex Q = argmin_Q <grad, Q> is a
 // LAP; the exact line search on P + alpha (Q - P) minimises the quadratic
-//   f(P) + alpha <grad, R> + alpha^2 tr(A^T R B R^T),  alpha in [0, 1];
+//   f(P) + alpha <grad, R> + alpha^2 f(R),  alpha in [0, 1],  R = Q - P,
+// where f(R) = f(Q) - <grad f(P), Q> + f(P) (f is a quadratic form) costs O(n^2), not a product;
 // stop when ||alpha R||_F / sqrt(m) < tol or after max_iter iterations. The relaxed solution is
 // rounded to the nearest permutation by one more LAP (maximise <P, Q>).
 // Facilities with fixed[i] >= 0 stay at that location (seeded graph matching); the doubly
 // stochastic variable D lives on the m free facilities x m free locations.
-// Cost per iteration: four n x n GEMMs (Eigen) + one m x m LAP, O(n^3).
+// Cost per iteration: the gradient — two n x n operator products (four when neither A nor B is
+// symmetric) — + O(n^2) + one m x m LAP. The products are GEMMs (O(n^3)),
+// or FFT convolutions (O(n^2 log n)) for circulant, Toeplitz and lattice matrices as
+// options.products says (structured.hpp) — the "fft" mode uses Products::automatic.
 //
 // Nesterov (same relaxation): accelerated projected gradient with an entropic projection — each step
 // is X <- Sinkhorn(Y * exp(-step * grad f(Y) / max|grad f(Y)|)) from the momentum point
 // Y = X + (t_{k-1} - 1)/t_k (X - X_prev) (Nesterov 1983), i.e. a KL (Bregman) projection onto the
 // doubly stochastic matrices computed by Sinkhorn–Knopp balancing, not the Euclidean one; momentum
 // restarts when f increases (O'Donoghue & Candes 2015). The best iterate is rounded by LAP.
-// Cost per iteration: four GEMMs + Sinkhorn sweeps (O(n^2) each).
+// Cost per iteration: the gradient's products + Sinkhorn sweeps (O(n^2) each).
 #pragma once
+#include <string>
 #include <vector>
 
 #include "mezan/core/rng.hpp"
 #include "mezan/core/stop_token.hpp"
+#include "mezan/qap/structured.hpp"
 
 namespace mezan::qap {
 
@@ -31,12 +37,14 @@ struct FaqOptions {
   int max_iter = 30;
   double tol = 0.03;
   double until_time_fraction = 1.0;  // also stop once this fraction of the stop token's budget is used
+  Products products = Products::gemm;  // FFT for structured matrices? (structured.hpp)
 };
 
 struct FaqResult {
   std::vector<int> permutation;  // full permutation, fixed facilities included
   double objective = 0;          // f of that permutation
   int iterations = 0;            // Frank–Wolfe iterations done
+  std::string products;          // "gemm", "fft" or "mixed" (RelaxationProducts::path)
 };
 
 /// A, B: n*n row-major. fixed: size n, location or -1. P0: m*m row-major doubly stochastic start
@@ -50,6 +58,7 @@ struct NesterovOptions {
   double step = 5.0;                 // largest multiplicative change exp(step) per entry and step
   int sinkhorn_sweeps = 50;
   double until_time_fraction = 1.0;
+  Products products = Products::gemm;
 };
 
 /// Same conventions as faq(); FaqResult.iterations counts Nesterov steps.

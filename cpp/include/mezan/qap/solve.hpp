@@ -8,8 +8,9 @@
 // faq (Frank–Wolfe relaxation from the barycenter, then from randomised starts, each rounded),
 // bnb (exact branch and bound, one thread, seeded by a short RoTS run unless given a start; max_iter
 // caps its nodes), memetic (memetic.hpp), iterated (iterated RoTS with perturbations, sharing the
-// incumbent between threads), hybrid and nesterov (a relaxation — FAQ or Nesterov — for the first
-// tenth of the budget, then RoTS from the best rounded solution; see relaxation_then_tabu).
+// incumbent between threads), hybrid, fft and nesterov (a relaxation — FAQ, FAQ with FFT products for
+// structured matrices, or Nesterov — for the first tenth of the budget, then RoTS from the best
+// rounded solution; see relaxation_then_tabu).
 // With one thread and an iteration cap, the result depends only on the input and the seed.
 #pragma once
 #include <cstdint>
@@ -28,7 +29,7 @@
 
 namespace mezan::qap {
 
-enum class Method { rots, anneal, local, local_first, faq, bnb, memetic, iterated, hybrid, nesterov };
+enum class Method { rots, anneal, local, local_first, faq, bnb, memetic, iterated, hybrid, nesterov, fft };
 
 inline Method parse_method(const std::string& name) {
   if (name == "rots") return Method::rots;
@@ -41,6 +42,7 @@ inline Method parse_method(const std::string& name) {
   if (name == "iterated") return Method::iterated;
   if (name == "hybrid") return Method::hybrid;
   if (name == "nesterov") return Method::nesterov;
+  if (name == "fft") return Method::fft;
   throw std::invalid_argument("unknown QAP method '" + name + "'");
 }
 
@@ -64,7 +66,7 @@ struct SolveReport {
 
 namespace detail {
 
-/// hybrid / nesterov: a relaxation (FAQ or Nesterov) from the barycenter, then from randomised
+/// hybrid / fft / nesterov: a relaxation (FAQ, FAQ with structured products, or Nesterov) from the barycenter, then from randomised
 /// starts, for the first tenth of the time budget (three starts without one), each solution rounded
 /// and offered; then RoTS from the best rounded permutation for the rest of the budget.
 template <class T>
@@ -78,6 +80,7 @@ std::int64_t relaxation_then_tabu(const Instance<T>& inst, const SolveOptions& o
   const double phase_end = 0.1;
   FaqOptions faq_phase = opt.faq;
   faq_phase.until_time_fraction = phase_end;
+  if (opt.method == Method::fft) faq_phase.products = Products::automatic;
   NesterovOptions nesterov_phase;
   nesterov_phase.until_time_fraction = phase_end;
   std::vector<int> best = p;
@@ -159,6 +162,7 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
     case Method::iterated:
       return iterated_tabu(inst, movable, p, rng, stop, inc, cap, 0, opt.tabu);
     case Method::hybrid:
+    case Method::fft:
     case Method::nesterov:
       return relaxation_then_tabu(inst, opt, movable, p, rng, stop, inc, cap);
     case Method::faq: {
