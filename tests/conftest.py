@@ -1,11 +1,18 @@
+import atexit
 import csv
 import itertools
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Never read or write the user's ~/.mezan: every test session gets an empty MEZAN_HOME of its own.
+os.environ["MEZAN_HOME"] = tempfile.mkdtemp(prefix="mezan-test-home-")
+atexit.register(shutil.rmtree, os.environ["MEZAN_HOME"], ignore_errors=True)
 
 
 def qaplib_dir() -> Path | None:

@@ -13,7 +13,7 @@ def test_solve_json_on_a_bundled_instance(capsys):
     assert record["instance"] == "nug12" and record["best_known"] == 578
     assert record["objective"] == 578 and record["gap_to_best_known"] == 0.0
     assert record["seed"] == 3 and sorted(record["permutation"]) == list(range(12))
-    assert record["lower_bound"] <= 578
+    assert record["mode"] == "auto" and record["method"] == "bnb" and record["lower_bound"] == 578
 
 
 def test_solve_table_on_a_file_path(tmp_path, capsys):
@@ -33,3 +33,6 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mezan.cli", "solve", "nug12", "--time", "-1"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "time_limit must be positive" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "mezan.cli", "solve", "nug12", "--method", "rots", "--mode", "auto"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "not allowed with argument" in proc.stderr

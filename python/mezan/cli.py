@@ -2,6 +2,7 @@
 
     mezan solve FILE [--method M | --mode M] [--time S] [--seed K] [--threads T] [--json]
     mezan instances
+    mezan meta status|race|tournament|train|reset ...   (see mezan.meta.commands)
 
 FILE is a QAPLIB ``.dat`` path or the name of a bundled instance (see ``mezan instances``).
 """
@@ -61,7 +62,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     state = {"best": None, "start": time.perf_counter()}
 
     def panel() -> Table:
-        table = Table(title=f"mezan solve {problem.name} (n = {problem.n}, {args.mode or args.method})",
+        table = Table(title=f"mezan solve {problem.name} (n = {problem.n}, {args.method or args.mode or 'auto'})",
                       show_header=False)
         best = state["best"]
         table.add_row("elapsed", f"{time.perf_counter() - state['start']:.1f} s / {args.time:g} s")
@@ -127,8 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("solve", help="solve a QAPLIB instance")
     p.add_argument("file", help="QAPLIB .dat file, or the name of a bundled instance")
-    p.add_argument("--method", default=None, choices=METHODS, help="one algorithm instead of a mode")
-    p.add_argument("--mode", default=None, choices=list(MODES), help="a QAPFlow mode (default: auto)")
+    choice = p.add_mutually_exclusive_group()
+    choice.add_argument("--method", default=None, choices=METHODS, help="one algorithm instead of a mode")
+    choice.add_argument("--mode", default=None, choices=list(MODES), help="a QAPFlow mode (default: auto)")
     p.add_argument("--time", type=float, default=10.0, help="time limit in seconds (default 10)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--threads", type=int, default=1)
@@ -136,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("instances", help="list the bundled QAPLIB instances and best-known values")
     p.set_defaults(func=cmd_instances)
+    from mezan.meta.commands import add_parser as add_meta
+
+    add_meta(sub)
     return parser
 
 

@@ -42,6 +42,8 @@ class RegisteredSolver:
 
 _SOLVERS: dict[str, RegisteredSolver] = {}
 _BUILTIN_MODULES = ("mezan.qap", "mezan.evo")
+_ADVISORS: dict[str, Callable[[Any], tuple[str, str] | None]] = {}
+_ADVISOR_MODULES = ("mezan.meta",)
 
 
 def register(name: str, problem_type: str, run: Callable[..., Any], description: str = "") -> RegisteredSolver:
@@ -70,3 +72,18 @@ def get(name: str) -> RegisteredSolver:
         return _SOLVERS[name]
     except KeyError:
         raise InvalidParameterError(f"no solver named {name!r}; registered: {', '.join(sorted(_SOLVERS))}") from None
+
+
+def set_advisor(problem_type: str, advisor: Callable[[Any], tuple[str, str] | None]) -> None:
+    """Install the selector that rule-based policies (QAPFlow's auto and instance_adaptive modes) ask
+    first: ``advisor(problem) -> (solver name, why)`` or None when it has nothing learned to offer.
+    MetaFlow installs itself here, so lower layers can consult it without importing it."""
+    _ADVISORS[problem_type] = advisor
+
+
+def advice(problem_type: str, problem: Any) -> tuple[str, str] | None:
+    """The installed advisor's choice for a problem, or None."""
+    for module in _ADVISOR_MODULES:
+        importlib.import_module(module)
+    advisor = _ADVISORS.get(problem_type)
+    return None if advisor is None else advisor(problem)

@@ -32,6 +32,9 @@ class QAPResult:
         The algorithm run (the QAPFlow mode that chose it, if any, and why), the seed used (reuse it to
         reproduce), seconds spent, moves/iterations done over all threads, and the anytime curve:
         list of (seconds, best objective).
+    solver : str or None
+        The registered solver name when run through the registry by :func:`mezan.solve`
+        (``qapflow.enhanced``, ``qap.rots``, ...).
     """
 
     permutation: np.ndarray
@@ -48,6 +51,7 @@ class QAPResult:
     mode: str | None = None
     bound_method: str | None = None
     explanation: str = ""
+    solver: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (permutation as a list of ints)."""
@@ -61,6 +65,7 @@ class QAPResult:
             "mode": self.mode,
             "bound_method": self.bound_method,
             "explanation": self.explanation,
+            "solver": self.solver,
             "seed": self.seed,
             "wall_time": self.wall_time,
             "iterations": self.iterations,

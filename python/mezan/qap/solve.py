@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from mezan import _core
+from mezan import _core, registry
 from mezan.errors import InstanceTooLargeError, InvalidParameterError, PartialMatchError
 from mezan.problems import QAPProblem
 from mezan.qap.features import adaptive_method, detect_structure, features
@@ -69,6 +69,27 @@ def auto_method(n: int, time_limit: float | None, structures: tuple[str, str] = 
     if n <= SMALL_MAX_N:
         return "rots", f"n = {n} <= {SMALL_MAX_N}: robust tabu search"
     return "memetic", f"n = {n} > {SMALL_MAX_N}: memetic algorithm (enhanced)"
+
+
+def method_of(solver_name: str) -> str | None:
+    """The QAP method a registered solver name runs: ``qap.<method>`` or ``qapflow.<mode>`` (concrete modes)."""
+    family, _, name = solver_name.partition(".")
+    if family == "qap" and name in METHODS:
+        return name
+    if family == "qapflow" and MODES.get(name):
+        return MODES[name]
+    return None
+
+
+def advised_method(problem: QAPProblem) -> tuple[str, str] | None:
+    """What MetaFlow's trained selector advises for the auto and instance_adaptive modes (through the
+    registry's advisor hook), or None before a model is trained."""
+    advice = registry.advice("qap", problem)
+    if advice is None:
+        return None
+    name, why = advice
+    method = method_of(name)
+    return None if method is None else (method, why)
 
 
 def fft_explanation(problem: QAPProblem) -> str:
@@ -298,7 +319,10 @@ def solve(
     if mode is not None:
         if mode not in MODES:
             raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-        if mode == "auto":
+        learned = advised_method(problem) if mode in ("auto", "instance_adaptive") else None
+        if learned is not None:
+            method, explanation = learned
+        elif mode == "auto":
             short = n > EXACT_MAX_N and budget_is_short(n, time_limit)
             structures = (detect_structure(problem.A), detect_structure(problem.B)) if short else ("dense", "dense")
             method, explanation = auto_method(n, time_limit, structures)

@@ -1,0 +1,186 @@
+"""``mezan meta ...``: MetaFlow's store, ratings, races, tournaments and training from the command line.
+
+    mezan meta status [--json]
+    mezan meta race FILE... [--solvers S...] [--time T] [--seed K] [--json]
+    mezan meta tournament FOLDER [--rounds R] [--time T] [--max-n N] [--solvers S...] [--json]
+    mezan meta train [--json]
+    mezan meta reset --yes
+
+Every command takes ``--store PATH`` (default ``$MEZAN_HOME/mezan.db``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from mezan.errors import InvalidParameterError
+
+
+def _flow(args: argparse.Namespace):
+    from mezan.meta import MetaFlow
+
+    return MetaFlow(args.store, seed=getattr(args, "seed", None))
+
+
+def _print_ratings(console, title: str, ratings: dict[str, dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("solver")
+    table.add_column("Elo", justify="right")
+    table.add_column("games", justify="right")
+    for solver, row in ratings.items():
+        table.add_row(solver, f"{row['rating']:.0f}", str(row["games"]))
+    console.print(table)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    status = _flow(args).status()
+    if args.json:
+        print(json.dumps(status, indent=1))
+        return 0
+    console = Console()
+    console.print(f"store {status['store']}: {status['records']} solves recorded on {status['instances']} "
+                  f"instances; clusters: {status['clusters'] or 'none yet'}; model trained: {status['model_trained']}")
+    for solver, count in status["solves_per_solver"].items():
+        console.print(f"  {solver}: {count} solves")
+    for scope, ratings in status["ratings"].items():
+        _print_ratings(console, f"Elo ratings ({scope})", ratings)
+    return 0
+
+
+def _problems(paths: list[str], max_n: int | None = None):
+    from mezan.qap import read_qaplib
+
+    problems = []
+    for spec in paths:
+        path = Path(spec)
+        files = sorted(path.glob("*.dat")) if path.is_dir() else [path]
+        for f in files:
+            problem = read_qaplib(f)
+            if max_n is None or problem.n <= max_n:
+                problems.append(problem)
+    if not problems:
+        raise InvalidParameterError(f"no QAPLIB instances found in {', '.join(paths)}"
+                                    + (f" with n <= {max_n}" if max_n else ""))
+    return problems
+
+
+def cmd_race(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    flow = _flow(args)
+    problems = _problems(args.files)
+    console = Console(stderr=True)
+    records = []
+    with Progress(console=console, transient=True) as progress:
+        for problem in problems:
+            solvers = args.solvers or flow.candidates(problem)
+            task = progress.add_task(f"race on {problem.name}", total=len(solvers))
+            race = flow.race(problem, solvers, args.time, seed=args.seed,
+                             progress=lambda name, result, task=task: progress.advance(task))
+            records.append({"instance": problem.name, "n": problem.n, "best_known": problem.best_known,
+                            "cluster": race.cluster, "ranking": race.ranking,
+                            "objectives": {s: r.objective for s, r in race.results.items()}})
+    if args.json:
+        print(json.dumps({"races": records, "ratings": flow.ratings()}, indent=1, default=float))
+        return 0
+    out = Console()
+    for rec in records:
+        table = Table(title=f"{rec['instance']} (n = {rec['n']}, best known {rec['best_known']}, "
+                            f"cluster {rec['cluster']})")
+        table.add_column("rank", justify="right")
+        table.add_column("solver")
+        table.add_column("objective", justify="right")
+        for rank, solver in enumerate(rec["ranking"], 1):
+            table.add_row(str(rank), solver, f"{rec['objectives'][solver]:,.6g}")
+        out.print(table)
+    _print_ratings(out, "Elo ratings (global)", {s: {"rating": r, "games": g} for s, (r, g) in
+                                                  sorted(flow.ratings().items(), key=lambda kv: -kv[1][0])})
+    return 0
+
+
+def cmd_tournament(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    flow = _flow(args)
+    problems = _problems([args.folder], args.max_n)
+    solvers = args.solvers or flow.candidates(problems[0])
+    games = args.rounds * (len(solvers) // 2)
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(f"Swiss tournament, {len(solvers)} solvers, {args.rounds} rounds", total=games)
+        result = flow.tournament(problems, solvers, args.rounds, args.time, seed=args.seed,
+                                 progress=lambda *game: progress.advance(task))
+    standings = result.standings()
+    if args.json:
+        print(json.dumps({"standings": [{"solver": s, "points": p, "rating": r} for s, p, r in standings],
+                          "games": result.games}, indent=1))
+        return 0
+    table = Table(title=f"Swiss tournament: {args.rounds} rounds on {len(problems)} instances, {args.time:g} s each")
+    for column in ("rank", "solver", "points", "Elo"):
+        table.add_column(column, justify="left" if column == "solver" else "right")
+    for rank, (solver, points, rating) in enumerate(standings, 1):
+        table.add_row(str(rank), solver, f"{points:g}", f"{rating:.0f}")
+    Console().print(table)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    report = _flow(args).train()
+    if args.json:
+        print(json.dumps(report.__dict__, indent=1))
+        return 0
+    print(f"trained on {report.observations} solves of {report.instances} instances: {report.clusters} clusters, "
+          f"selector for {', '.join(report.solvers)}")
+    print("features that mattered: " + ", ".join(f"{n} ({w:.2f})" for n, w in report.importances))
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise InvalidParameterError("mezan meta reset forgets every recorded solve, rating and model: add --yes")
+    flow = _flow(args)
+    flow.store.reset()
+    print(f"reset {flow.store.path}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Register ``mezan meta`` and its subcommands on the top-level subparsers."""
+    meta = sub.add_parser("meta", help="MetaFlow: history, ratings, races, tournaments, training")
+    commands = meta.add_subparsers(dest="meta_command", required=True)
+
+    def command(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = commands.add_parser(name, help=help_text)
+        p.add_argument("--store", default=None, help="store file (default $MEZAN_HOME/mezan.db)")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("status", cmd_status, "ratings (global and per cluster) and history counts")
+    p.add_argument("--json", action="store_true")
+    for name, func, target, help_text in (("race", cmd_race, "files", "race solvers on each instance"),
+                                           ("tournament", cmd_tournament, "folder", "Swiss tournament on a folder")):
+        p = command(name, func, help_text)
+        if target == "files":
+            p.add_argument("files", nargs="+", help="QAPLIB .dat files or folders")
+        else:
+            p.add_argument("folder", help="a folder of QAPLIB .dat files")
+            p.add_argument("--rounds", type=int, default=3)
+            p.add_argument("--max-n", type=int, default=None, help="only instances with n <= this")
+        p.add_argument("--solvers", nargs="+", default=None, help="registered solver names (default: QAPFlow modes)")
+        p.add_argument("--time", type=float, default=2.0, help="seconds per solver and instance (default 2)")
+        p.add_argument("--seed", type=int, default=None)
+        p.add_argument("--json", action="store_true")
+    p = command("train", cmd_train, "fit the clustering and the per-instance selector on the history")
+    p.add_argument("--json", action="store_true")
+    p = command("reset", cmd_reset, "forget the history, ratings and models")
+    p.add_argument("--yes", action="store_true", help="confirm")

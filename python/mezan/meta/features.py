@@ -1,0 +1,126 @@
+"""Instance features for solver selection: ``features(problem) -> dict`` of numbers.
+
+QAP (:func:`qap_features`):
+
+- size and matrix statistics (numpy, O(n^2)): ``n``, ``density_A``/``density_B`` (non-zero
+  off-diagonal fraction), ``flow_dominance``/``distance_dominance`` (coefficient of variation x 100
+  of the off-diagonal entries), ``symmetric``, ``diagonal`` (1 if A or B has a non-zero diagonal),
+  ``range_A``/``range_B`` (log10 of 1 + max - min), ``structured_A``/``structured_B`` (1 if circulant,
+  Toeplitz or a lattice distance matrix, detected by the C++ core);
+- a probe (C++, deterministic): four first-improvement 2-exchange descents from seeded random
+  permutations, each capped at 20 n moves — ``probe_improvement`` (mean relative improvement from the
+  random start to the local optimum), ``probe_moves`` (mean moves per descent / n: short descents mean
+  dense local optima), ``local_optimum_density`` (1 / (1 + moves per descent));
+- bound and relaxation ratios (C++, O(n^3), n <= 400, else NaN): ``glb_ratio`` = Gilmore–Lawler
+  bound / best probe objective, ``relaxation_ratio`` = the rounded FAQ solution (10 Frank–Wolfe
+  steps) / best probe objective.
+
+Other problem types plug in with :func:`register_features`; unknown types get ``{"n": size}`` when
+the record has an ``n``. Every value is a float (NaN when not computed), so vectors line up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from mezan import _core
+from mezan.errors import InvalidProblemError
+from mezan.problems import QAPProblem
+
+QAP_FEATURES = ("n", "density_A", "density_B", "flow_dominance", "distance_dominance", "symmetric", "diagonal",
+                "range_A", "range_B", "structured_A", "structured_B", "probe_improvement", "probe_moves",
+                "local_optimum_density", "glb_ratio", "relaxation_ratio")
+
+PROBE_DESCENTS = 4
+RATIO_MAX_N = 400
+
+_EXTRACTORS: dict[str, Callable[[Any], dict[str, float]]] = {}
+
+
+def register_features(problem_type: str, extractor: Callable[[Any], dict[str, float]]) -> None:
+    """Plug in the feature extractor of another problem type."""
+    _EXTRACTORS[problem_type] = extractor
+
+
+def problem_type(problem: Any) -> str:
+    if isinstance(problem, QAPProblem):
+        return "qap"
+    return str(getattr(problem, "problem_type", type(problem).__name__.lower()))
+
+
+def features(problem: Any) -> dict[str, float]:
+    """The feature dict of a problem record (see the module docstring)."""
+    kind = problem_type(problem)
+    if kind in _EXTRACTORS:
+        return _EXTRACTORS[kind](problem)
+    if hasattr(problem, "n"):
+        return {"n": float(problem.n)}
+    raise InvalidProblemError(f"no feature extractor for problems of type {kind!r}; register one with "
+                              "mezan.meta.features.register_features")
+
+
+def _probe(problem: QAPProblem) -> tuple[float, float, float]:
+    """(best objective, mean relative improvement, mean moves per descent) of the probe descents."""
+    from mezan.qap.solve import kernel_arrays
+
+    a, b, kind = kernel_arrays(problem, False)
+    objective = getattr(_core, f"objective_{kind}")
+    solve_kernel = getattr(_core, f"solve_{kind}")
+    rng = np.random.default_rng(0)
+    best, improvements, moves = math.inf, [], []
+    for k in range(PROBE_DESCENTS):
+        start = rng.permutation(problem.n).astype(np.int32)
+        f0 = float(objective(a, b, start))
+        control = _core.SolveControl(0.0, None)
+        raw = solve_kernel(a, b, "local_first", k, 1, 20 * problem.n, start, None, control)
+        f1 = float(raw["objective"])
+        best = min(best, f1)
+        improvements.append((f0 - f1) / abs(f0) if f0 else 0.0)
+        moves.append(float(raw["iterations"]))
+    return best, float(np.mean(improvements)), float(np.mean(moves))
+
+
+def qap_features(problem: QAPProblem) -> dict[str, float]:
+    from mezan.qap.features import features as matrix_features
+
+    A, B, n = problem.A, problem.B, problem.n
+    base = matrix_features(problem)  # densities, dominances, symmetry, structures (shared with QAPFlow)
+    out = {
+        "n": float(n),
+        "density_A": base["density_A"],
+        "density_B": base["density_B"],
+        "flow_dominance": min(base["flow_dominance"], 1e4),  # inf for an all-zero matrix
+        "distance_dominance": min(base["distance_dominance"], 1e4),
+        "symmetric": float(base["symmetric"]),
+        "diagonal": float(bool(np.any(np.diag(A)) or np.any(np.diag(B)))),
+        "range_A": float(np.log10(1.0 + float(np.ptp(A)))),
+        "range_B": float(np.log10(1.0 + float(np.ptp(B)))),
+        "structured_A": float(base["structure_A"] != "dense"),
+        "structured_B": float(base["structure_B"] != "dense"),
+    }
+    best, improvement, moves = _probe(problem)
+    out["probe_improvement"] = improvement
+    out["probe_moves"] = moves / n
+    out["local_optimum_density"] = 1.0 / (1.0 + moves)
+    out["glb_ratio"] = out["relaxation_ratio"] = math.nan
+    if n <= RATIO_MAX_N and best > 0:
+        from mezan.qap.solve import gilmore_lawler_bound
+
+        out["glb_ratio"] = gilmore_lawler_bound(problem) / best
+        a = np.ascontiguousarray(A, dtype=np.float64)
+        b = np.ascontiguousarray(B, dtype=np.float64)
+        relaxed = _core.faq(a, b, np.full(n, -1, dtype=np.int32), None, 10, 1e-3)
+        out["relaxation_ratio"] = float(relaxed["objective"]) / best
+    return out
+
+
+register_features("qap", qap_features)
+
+
+def vector(feats: dict[str, float], names: tuple[str, ...] = QAP_FEATURES) -> np.ndarray:
+    """The features in a fixed order (missing ones NaN)."""
+    return np.array([float(feats.get(k, math.nan)) for k in names], dtype=np.float64)

@@ -1,0 +1,379 @@
+"""MetaFlow: learn which solver works for which instance, online and offline, and keep it in the store.
+
+Every solve is recorded (features, solver, budget, objective, bound, time, seed, version, machine).
+Online selection is a bandit per instance cluster (:mod:`mezan.meta.policies`) over the rewards of
+:mod:`mezan.meta.reward`; offline, :meth:`MetaFlow.train` fits the clustering and a per-instance
+selector (:mod:`mezan.meta.model`) used by the ``"model"`` policy — and, once trained, by QAPFlow's
+``auto`` and ``instance_adaptive`` modes. Races (several solvers, one instance, one budget) feed Elo
+ratings, global and per cluster (:mod:`mezan.meta.elo`); :meth:`MetaFlow.tournament` schedules races
+Swiss-style. Ratings are a cache of the race history: after a re-clustering they are rebuilt by
+replaying the races in order.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mezan import registry
+from mezan.errors import InvalidParameterError
+from mezan.meta import elo
+from mezan.meta.features import QAP_FEATURES, features, problem_type, vector
+from mezan.meta.model import Clustering, Selector
+from mezan.meta.policies import BANDITS, POLICIES, Arm, choose
+from mezan.meta.reward import DEFAULT_GAP_SCALE, reference, reward
+from mezan.store import Store
+
+QAP_CANDIDATES = ("qapflow.enhanced", "qapflow.aggressive", "qapflow.hybrid", "qapflow.nesterov", "qapflow.fft")
+"""The concrete QAPFlow modes MetaFlow chooses among by default (auto and instance_adaptive are
+selectors themselves); ``qap.bnb`` joins them for n <= 15, where it proves optimality."""
+
+GLOBAL = "global"
+
+
+def cluster_scope(cluster: int) -> str:
+    return f"cluster:{cluster}"
+
+
+@dataclass
+class RaceResult:
+    """One race: each solver's result on the same instance and budget, best first."""
+
+    results: dict[str, Any]
+    ranking: list[str]
+    cluster: int
+    race_id: str
+
+
+@dataclass
+class TournamentResult:
+    """A Swiss-system tournament: points (win 1, draw 0.5, bye 1) and the games played."""
+
+    points: dict[str, float]
+    games: list[tuple[int, str, str | None, float]]  # round, a, b, a's score
+    ratings: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def standings(self) -> list[tuple[str, float, float]]:
+        """(solver, points, rating), best first."""
+        return sorted(((s, p, self.ratings.get(s, (elo.DEFAULT_RATING, 0))[0]) for s, p in self.points.items()),
+                      key=lambda t: (-t[1], -t[2], t[0]))
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    instances: int
+    observations: int
+    clusters: int
+    solvers: tuple[str, ...]
+    importances: tuple[tuple[str, float], ...]
+
+
+class MetaFlow:
+    """Solver selection that learns from every solve.
+
+    Parameters
+    ----------
+    store : Store, path or None
+        The embedded store (default: ``$MEZAN_HOME/mezan.db``); ``":memory:"`` for a throwaway one.
+    policy : {"thompson", "ucb", "greedy", "random", "model"}
+        How :meth:`select` chooses; "model" needs :meth:`train` (until then it falls back to Thompson).
+    seed : int or None
+        Seeds the policies' randomness and the clustering: selection is deterministic for a seed.
+    exploration : float
+        UCB1's constant c (default sqrt(2)).
+    thompson : {"beta", "gaussian"}
+        Thompson sampling's posterior.
+    k_factor, initial_rating : float
+        Elo parameters (defaults 32 and 1500).
+    gap_scale, time_weight : float
+        Reward parameters (:mod:`mezan.meta.reward`).
+    """
+
+    def __init__(self, store: Store | str | None = None, policy: str = "thompson", seed: int | None = None, *,
+                 exploration: float = math.sqrt(2), thompson: str = "beta", k_factor: float = elo.DEFAULT_K,
+                 initial_rating: float = elo.DEFAULT_RATING, gap_scale: float = DEFAULT_GAP_SCALE,
+                 time_weight: float = 0.0) -> None:
+        if policy not in POLICIES:
+            raise InvalidParameterError(f"policy must be one of {', '.join(POLICIES)}; got {policy!r}")
+        if not exploration >= 0:
+            raise InvalidParameterError(f"exploration must be >= 0, got {exploration!r}")
+        if thompson not in ("beta", "gaussian"):
+            raise InvalidParameterError(f"thompson must be 'beta' or 'gaussian', got {thompson!r}")
+        if not k_factor > 0:
+            raise InvalidParameterError(f"k_factor must be > 0, got {k_factor!r}")
+        if not gap_scale > 0:
+            raise InvalidParameterError(f"gap_scale must be > 0, got {gap_scale!r}")
+        if not 0 <= time_weight <= 1:
+            raise InvalidParameterError(f"time_weight must lie in [0, 1], got {time_weight!r}")
+        self.store = store if isinstance(store, Store) else Store(store)
+        self.policy, self.seed = policy, seed
+        self.exploration, self.thompson = exploration, thompson
+        self.k_factor, self.initial_rating = k_factor, initial_rating
+        self.gap_scale, self.time_weight = gap_scale, time_weight
+        self.rng = np.random.default_rng(seed)
+        self._features: dict[str, dict[str, float]] = {}
+
+    # ---- instances ----------------------------------------------------------------------------
+    def features(self, problem: Any) -> dict[str, float]:
+        """Features of a problem, computed once per fingerprint (also reused from the store)."""
+        key = problem.fingerprint()
+        if key not in self._features:
+            stored = self.store.solves(fingerprint=key)
+            self._features[key] = stored[-1].features if stored else features(problem)
+        return self._features[key]
+
+    def _clustering(self, kind: str) -> Clustering | None:
+        return self.store.get_artifact(f"clustering:{kind}")
+
+    def cluster_of(self, problem: Any) -> int:
+        """The problem's cluster under the stored clustering (0 before any clustering exists)."""
+        clustering = self._clustering(problem_type(problem))
+        return 0 if clustering is None else clustering.predict(vector(self.features(problem)))
+
+    def candidates(self, problem: Any) -> list[str]:
+        """Default candidate solvers: the concrete QAPFlow modes (+ qap.bnb for n <= 15) for a QAP,
+        every registered solver of the problem's type otherwise."""
+        kind = problem_type(problem)
+        if kind == "qap":
+            return list(QAP_CANDIDATES) + (["qap.bnb"] if problem.n <= 15 else [])
+        return [s.name for s in registry.solvers(kind)]
+
+    # ---- history → statistics --------------------------------------------------------------------
+    def rewarded_history(self, kind: str) -> list[tuple[Any, float]]:
+        """(record, reward) of every stored solve of a problem type, rewards against today's references."""
+        records = self.store.solves(problem_type=kind)
+        best_seen: dict[str, float] = {}
+        for r in records:
+            if r.objective is not None:
+                best_seen[r.fingerprint] = min(best_seen.get(r.fingerprint, math.inf), r.objective)
+        out = []
+        for r in records:
+            ref, _ = reference(r.best_known, best_seen.get(r.fingerprint), r.lower_bound)
+            out.append((r, reward(r.objective, ref, gap_scale=self.gap_scale, wall_time=r.wall_time,
+                                  time_limit=r.time_limit, time_weight=self.time_weight)))
+        return out
+
+    def arms(self, kind: str, cluster: int | None) -> dict[str, Arm]:
+        """Bandit statistics per solver over the stored history, in one cluster or all (None)."""
+        clustering = self._clustering(kind)
+        arms: dict[str, Arm] = defaultdict(Arm)
+        labels: dict[str, int] = {}
+        for record, value in self.rewarded_history(kind):
+            if cluster is not None and clustering is not None:
+                if record.fingerprint not in labels:
+                    labels[record.fingerprint] = clustering.predict(vector(record.features))
+                if labels[record.fingerprint] != cluster:
+                    continue
+            arms[record.solver].add(value)
+        return dict(arms)
+
+    # ---- selection --------------------------------------------------------------------------------
+    def select(self, problem: Any, candidates: Sequence[str] | None = None) -> tuple[str, str]:
+        """(solver name, explanation): the policy's choice for this problem among ``candidates``."""
+        kind = problem_type(problem)
+        names = list(candidates) if candidates is not None else self.candidates(problem)
+        if not names:
+            raise InvalidParameterError("candidates must name at least one solver")
+        for name in names:
+            registry.get(name)  # unknown names fail here, naming the registered ones
+        feats = self.features(problem)
+        clustering = self._clustering(kind)
+        cluster = 0 if clustering is None else clustering.predict(vector(feats))
+        where = (f"cluster {cluster} of {clustering.k} ({clustering.describe(cluster)})" if clustering is not None
+                 else "no clustering yet")
+        policy = self.policy
+        selector: Selector | None = self.store.get_artifact(f"selector:{kind}") if policy == "model" else None
+        if policy == "model" and selector is not None:
+            predicted = selector.predict(vector(feats), names)
+            if predicted:
+                pick = max(predicted, key=lambda s: predicted[s])
+                mattered = ", ".join(f"{n} ({w:.2f})" for n, w in selector.importances())
+                return pick, (f"MetaFlow model policy: predicted reward {predicted[pick]:.3f} for {pick} "
+                              f"(next best {self._next_best(predicted, pick)}); features that mattered: {mattered}; "
+                              f"{where}")
+        if policy == "model":
+            policy = "thompson"
+            note = "no trained model covers these candidates yet, so Thompson sampling: "
+        else:
+            note = ""
+        arms = self.arms(kind, cluster if clustering is not None else None)
+        pick, why = choose(policy, arms, names, self.rng, exploration=self.exploration, thompson=self.thompson)
+        ratings = self.ratings(cluster if clustering is not None else None)
+        rated = ", ".join(f"{s} {ratings[s][0]:.0f}" for s in names if s in ratings) or "no races yet"
+        return pick, f"MetaFlow {policy} policy: {note}{why}; {where}; Elo: {rated}"
+
+    @staticmethod
+    def _next_best(predicted: dict[str, float], pick: str) -> str:
+        rest = sorted(((v, s) for s, v in predicted.items() if s != pick), reverse=True)
+        return f"{rest[0][1]} {rest[0][0]:.3f}" if rest else "none"
+
+    # ---- recording --------------------------------------------------------------------------------
+    def record(self, problem: Any, solver: str, result: Any, *, time_limit: float | None = None,
+               race: str | None = None) -> float:
+        """Append a solve to the store; returns its reward (against today's reference)."""
+        objective = getattr(result, "objective", None)
+        if objective is None:
+            raise InvalidParameterError(f"result of {solver!r} has no objective to record")
+        key = problem.fingerprint()
+        bound = getattr(result, "lower_bound", None)
+        best_known = getattr(problem, "best_known", None)
+        self.store.append_solve(
+            fingerprint=key, problem_type=problem_type(problem), features=self.features(problem), solver=solver,
+            time_limit=time_limit, objective=float(objective), lower_bound=None if bound is None else float(bound),
+            best_known=None if best_known is None else float(best_known),
+            wall_time=getattr(result, "wall_time", None), seed=getattr(result, "seed", None),
+            status=getattr(result, "status", None), race=race)
+        self._maybe_recluster(problem_type(problem))
+        ref, _ = reference(best_known, self.store.best_objective(key), bound)
+        return reward(float(objective), ref, gap_scale=self.gap_scale, wall_time=getattr(result, "wall_time", None),
+                      time_limit=time_limit, time_weight=self.time_weight)
+
+    def _instances(self, kind: str) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for r in self.store.solves(problem_type=kind):
+            out[r.fingerprint] = r.features
+        return out
+
+    def _maybe_recluster(self, kind: str) -> None:
+        """Refit the clustering when the number of distinct instances has doubled since the last fit
+        (and first at 4 instances), then rebuild the per-cluster ratings."""
+        instances = self._instances(kind)
+        current = self._clustering(kind)
+        if len(instances) < 4 or (current is not None and len(instances) < 2 * current.instances):
+            return
+        self.fit_clusters(kind, instances)
+
+    def fit_clusters(self, kind: str = "qap", instances: dict[str, dict[str, float]] | None = None) -> Clustering:
+        instances = instances if instances is not None else self._instances(kind)
+        X = np.array([vector(f) for f in instances.values()])
+        clustering = Clustering(QAP_FEATURES, seed=0 if self.seed is None else self.seed).fit(X)
+        self.store.put_artifact(f"clustering:{kind}", clustering)
+        self.rebuild_ratings(kind)
+        return clustering
+
+    # ---- races, ratings, tournaments ----------------------------------------------------------------
+    def race(self, problem: Any, solvers: Sequence[str], time_limit: float, seed: int | None = None,
+             progress: Callable[[str, Any], Any] | None = None) -> RaceResult:
+        """Run every solver on the problem with the same budget and seed, record each run, and update
+        the Elo ratings (global and in the problem's cluster) from every pair."""
+        if len(solvers) < 2:
+            raise InvalidParameterError("a race needs at least two solvers")
+        if len(set(solvers)) != len(solvers):
+            raise InvalidParameterError(f"a race needs distinct solvers, got {list(solvers)}")
+        race_id = uuid.uuid4().hex
+        results = {}
+        for name in solvers:
+            results[name] = registry.get(name).solve(problem, time_limit=time_limit, seed=seed)
+            self.record(problem, name, results[name], time_limit=time_limit, race=race_id)
+            if progress is not None:
+                progress(name, results[name])
+        objectives = {s: float(r.objective) for s, r in results.items()}
+        cluster = self.cluster_of(problem)
+        clustered = self._clustering(problem_type(problem)) is not None
+        for scope in [GLOBAL] + ([cluster_scope(cluster)] if clustered else []):
+            updated = elo.rate_race(self.store.ratings(scope), objectives, k=self.k_factor,
+                                    initial=self.initial_rating)
+            self.store.set_ratings(scope, {s: updated[s] for s in objectives})
+        ranking = sorted(objectives, key=lambda s: (objectives[s], s))
+        return RaceResult(results, ranking, cluster, race_id)
+
+    def ratings(self, cluster: int | None = None) -> dict[str, tuple[float, int]]:
+        """Elo (rating, games) per solver, global or in one cluster."""
+        return self.store.ratings(GLOBAL if cluster is None else cluster_scope(cluster))
+
+    def rebuild_ratings(self, kind: str = "qap") -> None:
+        """Replay every stored race of a problem type, in order, into fresh global and cluster ratings."""
+        clustering = self._clustering(kind)
+        races: dict[str, dict[str, float]] = {}
+        cluster_of_race: dict[str, int] = {}
+        for r in self.store.solves(problem_type=kind):
+            if r.race is None or r.objective is None:
+                continue
+            races.setdefault(r.race, {})[r.solver] = r.objective
+            if r.race not in cluster_of_race:
+                cluster_of_race[r.race] = 0 if clustering is None else clustering.predict(vector(r.features))
+        scopes: dict[str, dict[str, tuple[float, int]]] = defaultdict(dict)
+        for race_id, objectives in races.items():
+            if len(objectives) < 2:
+                continue
+            names = [GLOBAL] + ([cluster_scope(cluster_of_race[race_id])] if clustering is not None else [])
+            for scope in names:
+                scopes[scope] = elo.rate_race(scopes[scope], objectives, k=self.k_factor, initial=self.initial_rating)
+        self.store.replace_ratings(dict(scopes))
+
+    def tournament(self, problems: Sequence[Any], solvers: Sequence[str], rounds: int, time_limit: float,
+                   seed: int | None = None, progress: Callable[[int, str, str | None, float], Any] | None = None,
+                   ) -> TournamentResult:
+        """A Swiss-system tournament: each round pairs solvers with equal or close points that have not
+        met (:func:`mezan.meta.elo.swiss_pairings`), each pair races on the next problem in turn; a win
+        scores 1, a draw 0.5, a bye 1. Every race is recorded and rated."""
+        if not problems:
+            raise InvalidParameterError("a tournament needs at least one problem")
+        if len(solvers) < 2 or len(set(solvers)) != len(solvers):
+            raise InvalidParameterError(f"a tournament needs at least two distinct solvers, got {list(solvers)}")
+        if not (isinstance(rounds, int) and rounds >= 1):
+            raise InvalidParameterError(f"rounds must be an integer >= 1, got {rounds!r}")
+        points = dict.fromkeys(solvers, 0.0)
+        played: list[frozenset[str]] = []
+        games: list[tuple[int, str, str | None, float]] = []
+        turn = 0
+        for round_number in range(1, rounds + 1):
+            for a, b in elo.swiss_pairings(points, played, [g[1] for g in games if g[2] is None]):
+                if b is None:
+                    points[a] += 1.0
+                    games.append((round_number, a, None, 1.0))
+                    continue
+                problem = problems[turn % len(problems)]
+                turn += 1
+                race = self.race(problem, [a, b], time_limit, seed=seed)
+                s_a = elo.score(float(race.results[a].objective), float(race.results[b].objective))
+                points[a] += s_a
+                points[b] += 1.0 - s_a
+                played.append(frozenset((a, b)))
+                games.append((round_number, a, b, s_a))
+                if progress is not None:
+                    progress(round_number, a, b, s_a)
+        return TournamentResult(points, games, self.ratings())
+
+    # ---- offline learning ---------------------------------------------------------------------------
+    def train(self, kind: str = "qap") -> TrainReport:
+        """Refit the clustering and the per-instance selector on the whole history and store both."""
+        rows = self.rewarded_history(kind)
+        if not rows:
+            raise InvalidParameterError(f"no recorded {kind} solves to train on")
+        clustering = self.fit_clusters(kind)
+        X = np.array([vector(r.features) for r, _ in rows])
+        selector = Selector(QAP_FEATURES, seed=0 if self.seed is None else self.seed)
+        selector.fit(X, [r.solver for r, _ in rows], np.array([v for _, v in rows]))
+        self.store.put_artifact(f"selector:{kind}", selector)
+        return TrainReport(instances=clustering.instances, observations=len(rows), clusters=clustering.k,
+                           solvers=tuple(sorted(selector.models)), importances=tuple(selector.importances(5)))
+
+    def status(self) -> dict[str, Any]:
+        """History counts, ratings (global and per cluster) and what has been trained."""
+        clusters = {}
+        for scope in self.store.rating_scopes():
+            clusters[scope] = {s: {"rating": r, "games": g} for s, r, g in elo.standings(self.store.ratings(scope))}
+        per_solver: dict[str, int] = defaultdict(int)
+        for r in self.store.solves():
+            per_solver[r.solver] += 1
+        clustering = self._clustering("qap")
+        return {
+            "store": str(self.store.path),
+            "records": self.store.count_solves(),
+            "instances": len(self._instances("qap")),
+            "solves_per_solver": dict(sorted(per_solver.items())),
+            "ratings": clusters,
+            "clusters": None if clustering is None else clustering.k,
+            "model_trained": self.store.artifact_time("selector:qap") is not None,
+            "policy": self.policy,
+        }
+
+
+__all__ = ["MetaFlow", "RaceResult", "TournamentResult", "TrainReport", "QAP_CANDIDATES", "BANDITS"]

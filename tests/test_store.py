@@ -1,0 +1,96 @@
+"""The embedded SQLite store: round trips, a writer killed mid-run, concurrent writers."""
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from mezan.store import Store, StoreError
+
+WRITER = textwrap.dedent("""
+    import sys
+    from mezan.store import Store
+    store = Store(sys.argv[1])
+    writer, rows = sys.argv[2], int(sys.argv[3])
+    for k in range(rows):
+        row = store.append_solve(fingerprint=f"{writer}-{k}", problem_type="qap", solver=f"solver-{writer}",
+                                 features={"n": float(k), "w": writer}, objective=1000.0 + k, time_limit=1.0,
+                                 wall_time=0.5, seed=k, status="timeout")
+        print(row, flush=True)
+""")
+
+
+def test_round_trip(tmp_path):
+    store = Store(tmp_path / "m.db")
+    row = store.append_solve(fingerprint="abc", problem_type="qap", solver="qap.rots", features={"n": 12.0},
+                             objective=578.0, lower_bound=493.0, best_known=578.0, time_limit=1.0, wall_time=0.9,
+                             seed=2**63 + 5, status="optimal", race="r1")
+    again = Store(tmp_path / "m.db")  # a second handle reads what the first wrote
+    (record,) = again.solves(fingerprint="abc")
+    assert record.id == row and record.solver == "qap.rots" and record.features == {"n": 12.0}
+    assert (record.objective, record.lower_bound, record.best_known) == (578.0, 493.0, 578.0)
+    assert record.seed == str(2**63 + 5) and record.race == "r1" and record.version and record.machine
+    assert again.best_objective("abc") == 578.0 and again.best_objective("zzz") is None
+    again.set_ratings("global", {"a": (1510.0, 3)})
+    again.put_artifact("model", {"weights": [1, 2]})
+    third = Store(tmp_path / "m.db")
+    assert third.ratings("global") == {"a": (1510.0, 3)} and third.get_artifact("model") == {"weights": [1, 2]}
+    assert third.verify() == (1, [])
+    third.reset()
+    assert third.count_solves() == 0 and third.ratings("global") == {} and third.get_artifact("model") is None
+
+
+def test_bad_rows_and_files_are_refused(tmp_path):
+    store = Store(tmp_path / "m.db")
+    with pytest.raises(StoreError, match="needs a fingerprint"):
+        store.append_solve(fingerprint="", problem_type="qap", solver="x")
+    assert store.count_solves() == 0
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="junk.db"):
+        Store(junk)
+
+
+def test_tampering_is_detected(tmp_path):
+    store = Store(tmp_path / "m.db")
+    store.append_solve(fingerprint="f", problem_type="qap", solver="s", objective=10.0)
+    store._connection().execute("UPDATE solves SET objective = 9 WHERE fingerprint = 'f'")
+    assert store.verify() == (1, [1])
+
+
+def test_a_killed_writer_loses_no_committed_row_and_tears_none(tmp_path):
+    path = tmp_path / "m.db"
+    Store(path)
+    committed = []
+    with subprocess.Popen([sys.executable, "-c", WRITER, str(path), "w", "100000"], stdout=subprocess.PIPE,
+                          text=True) as proc:
+        for line in proc.stdout:  # ids the writer saw committed
+            committed.append(int(line))
+            if len(committed) >= 300:
+                break
+        proc.kill()  # SIGKILL, mid-write
+        proc.wait()
+    store = Store(path)
+    checked, bad = store.verify()
+    assert bad == [] and checked >= len(committed)
+    ids = {r.id for r in store.solves()}
+    assert set(committed) <= ids
+    for r in store.solves():  # every row complete
+        assert r.fingerprint.startswith("w-") and r.features["w"] == "w" and r.objective is not None
+
+
+def test_concurrent_writers_keep_every_row(tmp_path):
+    path = tmp_path / "m.db"
+    Store(path)
+    writers, rows = 4, 150
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(w), str(rows)],
+                              stdout=subprocess.DEVNULL) for w in range(writers)]
+    deadline = time.time() + 120
+    for p in procs:
+        assert p.wait(timeout=max(1, deadline - time.time())) == 0
+    store = Store(path)
+    assert store.verify() == (writers * rows, [])
+    keys = sorted(r.fingerprint for r in store.solves())
+    assert keys == sorted(f"{w}-{k}" for w in range(writers) for k in range(rows))
