@@ -1,0 +1,204 @@
+"""MetaFlow evaluation: offline selector (leave-one-family-out) and online regret of the bandit policies.
+
+1. Outcome matrix (``--build``, cached in bench/results/metaflow_outcomes.json): every candidate QAPFlow
+   mode (mezan.meta.QAP_CANDIDATES) on every ../shared/qaplib instance with 12 <= n <= 80 and on
+   generated instances (Taillard-style uniform, Manhattan grids with sparse flows, Li–Pardalos-style,
+   circulant flows on a ring), --time seconds each, one thread, --jobs instances in parallel. The
+   reference of an instance is its best-known value, else the best objective any mode found; the
+   reward is mezan.meta.reward's exp(-gap / 0.01).
+2. Offline: leave-one-family-out — for each family, MetaFlow's selector (per-solver random forests on
+   the instance features) is trained on the other families' rows and picks a mode for each instance of
+   the held-out family. Reported: mean gap % of the single best solver (SBS: the mode with the lowest
+   mean gap over all instances), of the virtual best solver (VBS: the best mode per instance), and of
+   the selector; the fraction of the SBS-VBS gap closed = (SBS - selector) / (SBS - VBS).
+3. Online: a stream of --steps instances drawn from the matrix; UCB1, Thompson, greedy and random per
+   k-means cluster (mezan.meta.simulate); cumulative regret against the per-instance oracle, its
+   growth in the second half against the first, and a plot (bench/results/metaflow_regret.png).
+
+    python bench/metaflow_eval.py [--build] [--time 1] [--jobs 2] [--steps 1000] [--qaplib DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import re
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+
+
+def family(name: str) -> str:
+    if name.startswith("gen_"):
+        return name.rsplit("_", 2)[0]
+    base = re.match(r"[a-z]+", name).group(0)
+    return base + name[-1] if base == "tai" else base
+
+
+def generated():
+    """(name, problem) of the generated instances."""
+    from mezan.problems import QAPProblem
+    from mezan.qap import generate
+
+    out = []
+    for n in (30, 50, 70, 90):
+        for s in range(3):
+            out.append((f"gen_taillard_{n}_{s}", generate.taillard_a(n, seed=100 + s)))
+    for rows, cols in ((5, 6), (6, 8), (8, 10), (9, 10)):
+        for s in range(3):
+            out.append((f"gen_grid_{rows * cols}_{s}", generate.grid_manhattan(rows, cols, seed=200 + s)))
+    for n in (30, 50, 70):
+        for s in range(2):
+            problem, _, value = generate.lipa(n, seed=300 + s)
+            out.append((f"gen_lipa_{n}_{s}", dataclasses.replace(problem, best_known=float(value))))
+    for n in (40, 64, 96):
+        for s in range(2):
+            rng = np.random.default_rng(400 + s)
+            i, j = np.indices((n, n))
+            kernel = rng.integers(0, 10, n) * (rng.random(n) < 0.3)
+            kernel = kernel + np.roll(kernel[::-1], 1)
+            ring = np.minimum(np.abs(i - j), n - np.abs(i - j))
+            out.append((f"gen_circulant_{n}_{s}", QAPProblem(kernel[(j - i) % n], ring)))
+    return out
+
+
+def run_instance(task):
+    name, path, time_limit = task
+    from mezan.meta import QAP_CANDIDATES
+    from mezan.meta.features import features
+    from mezan.qap import read_qaplib, solve
+
+    problem = read_qaplib(path) if path else dict(generated())[name]
+    objectives = {}
+    for solver in QAP_CANDIDATES:
+        mode = solver.split(".", 1)[1]
+        result = solve(problem, None, mode=mode, time_limit=time_limit, seed=0, lower_bound=False)
+        objectives[solver] = float(result.objective)
+    return {"name": name, "family": family(name), "n": problem.n, "best_known": problem.best_known,
+            "features": features(problem), "objectives": objectives}
+
+
+def build(args) -> dict:
+    from mezan.meta import QAP_CANDIDATES
+    from mezan.qap import read_qaplib
+
+    tasks = []
+    for path in sorted(args.qaplib.glob("*.dat")):
+        n = read_qaplib(path).n
+        if 12 <= n <= 80:
+            tasks.append((path.stem, str(path), args.time))
+    tasks += [(name, None, args.time) for name, _ in generated()]
+    print(f"building the outcome matrix: {len(tasks)} instances x {len(QAP_CANDIDATES)} modes x {args.time:g} s "
+          f"on {args.jobs} processes")
+    rows = []
+    with ProcessPoolExecutor(args.jobs) as pool:
+        for k, row in enumerate(pool.map(run_instance, tasks), 1):
+            rows.append(row)
+            if k % 10 == 0:
+                print(f"  {k}/{len(tasks)} instances", flush=True)
+    data = {"time_limit": args.time, "solvers": list(QAP_CANDIDATES), "rows": rows}
+    args.outcomes.write_text(json.dumps(data, indent=1, default=float))
+    return data
+
+
+def gaps_and_rewards(data: dict) -> tuple[np.ndarray, np.ndarray]:
+    from mezan.meta.reward import reward
+
+    solvers = data["solvers"]
+    gaps, rewards = [], []
+    for row in data["rows"]:
+        objs = [row["objectives"][s] for s in solvers]
+        ref = row["best_known"] if row["best_known"] is not None else min(objs)
+        gaps.append([100.0 * max(0.0, o - ref) / max(abs(ref), 1e-12) for o in objs])
+        rewards.append([reward(o, ref) for o in objs])
+    return np.array(gaps), np.array(rewards)
+
+
+def offline(data: dict) -> dict:
+    from mezan.meta.features import QAP_FEATURES, vector
+    from mezan.meta.model import Selector
+
+    solvers = data["solvers"]
+    rows = data["rows"]
+    gaps, rewards = gaps_and_rewards(data)
+    X = np.array([vector(r["features"]) for r in rows])
+    families = np.array([r["family"] for r in rows])
+    sbs = int(np.argmin(gaps.mean(axis=0)))
+    chosen = np.empty(len(rows), dtype=int)
+    for fam in sorted(set(families)):
+        train = families != fam
+        Xt = np.repeat(X[train], len(solvers), axis=0)
+        names = [s for _ in range(int(train.sum())) for s in solvers]
+        selector = Selector(QAP_FEATURES, seed=0).fit(Xt, names, rewards[train].reshape(-1))
+        for i in np.nonzero(~train)[0]:
+            predicted = selector.predict(X[i], solvers)
+            chosen[i] = solvers.index(max(predicted, key=lambda s: predicted[s]))
+    sbs_gap = float(gaps[:, sbs].mean())
+    vbs_gap = float(gaps.min(axis=1).mean())
+    sel_gap = float(gaps[np.arange(len(rows)), chosen].mean())
+    closed = (sbs_gap - sel_gap) / (sbs_gap - vbs_gap) if sbs_gap > vbs_gap else math.nan
+    per_family = {}
+    for fam in sorted(set(families)):
+        m = families == fam
+        per_family[fam] = {"instances": int(m.sum()), "sbs": float(gaps[m, sbs].mean()),
+                           "vbs": float(gaps[m].min(axis=1).mean()),
+                           "selector": float(gaps[m][np.arange(int(m.sum())), chosen[m]].mean())}
+    return {"sbs_solver": solvers[sbs], "sbs_gap": sbs_gap, "vbs_gap": vbs_gap, "selector_gap": sel_gap,
+            "gap_closed": closed, "mean_gap_per_solver": dict(zip(solvers, gaps.mean(axis=0).tolist(), strict=True)),
+            "per_family": per_family}
+
+
+def online(data: dict, steps: int, seeds: int) -> dict:
+    from mezan.meta.features import vector
+    from mezan.meta.simulate import Outcomes, plot_regret, simulate_regret
+
+    _, rewards = gaps_and_rewards(data)
+    outcomes = Outcomes([r["name"] for r in data["rows"]], data["solvers"], rewards,
+                        np.array([vector(r["features"]) for r in data["rows"]]), [r["family"] for r in data["rows"]])
+    runs = [simulate_regret(outcomes, steps=steps, seed=s) for s in range(seeds)]
+    curves = {p: np.median([run[p] for run in runs], axis=0) for p in runs[0]}
+    plot_regret(curves, RESULTS / "metaflow_regret.png",
+                title=f"Cumulative regret, {steps} instances (median of {seeds} streams)")
+    half = steps // 2
+    return {p: {"final": float(c[-1]), "first_half": float(c[half - 1]), "second_half": float(c[-1] - c[half - 1]),
+                "ratio_to_random": float(c[-1] / curves["random"][-1])} for p, c in curves.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--qaplib", type=Path, default=REPO.parent / "shared" / "qaplib")
+    parser.add_argument("--build", action="store_true", help="(re)build the outcome matrix")
+    parser.add_argument("--time", type=float, default=1.0)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--seeds", type=int, default=5, help="streams replayed for the online part")
+    parser.add_argument("--outcomes", type=Path, default=RESULTS / "metaflow_outcomes.json")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    data = build(args) if args.build or not args.outcomes.exists() else json.loads(args.outcomes.read_text())
+    print(f"\noutcome matrix: {len(data['rows'])} instances x {len(data['solvers'])} modes, "
+          f"{data['time_limit']:g} s each")
+    off = offline(data)
+    print("\nmean gap % per mode: " + ", ".join(f"{s} {g:.3f}" for s, g in off["mean_gap_per_solver"].items()))
+    print(f"{'family':<16} {'inst':>4} {'SBS %':>8} {'VBS %':>8} {'selector %':>10}")
+    for fam, f in off["per_family"].items():
+        print(f"{fam:<16} {f['instances']:>4} {f['sbs']:>8.3f} {f['vbs']:>8.3f} {f['selector']:>10.3f}")
+    print(f"\nleave-one-family-out: SBS ({off['sbs_solver']}) {off['sbs_gap']:.4f} %, VBS {off['vbs_gap']:.4f} %, "
+          f"selector {off['selector_gap']:.4f} % -> SBS-VBS gap closed: {100 * off['gap_closed']:.1f} %")
+    on = online(data, args.steps, args.seeds)
+    print(f"\nonline, {args.steps} instances, median of {args.seeds} streams: cumulative regret")
+    for p, r in on.items():
+        print(f"  {p:<9} {r['final']:8.2f}  (first half {r['first_half']:.2f}, second half {r['second_half']:.2f}; "
+              f"{100 * r['ratio_to_random']:.1f} % of random)")
+    print(f"plot: {RESULTS / 'metaflow_regret.png'}")
+    (RESULTS / "metaflow_eval.json").write_text(json.dumps({"offline": off, "online": on}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
