@@ -116,6 +116,15 @@ def test_selection_is_deterministic_with_a_seed(tmp_path):
     assert all(pick in flow.candidates(problems[0]) for pick in picks[0])
 
 
+def test_cold_start_uses_qapflows_default_then_the_policy_takes_over():
+    flow = MetaFlow(":memory:", seed=0)
+    assert flow.select(load("nug12"))[0] == "qap.bnb"
+    name, why = flow.select(load("nug20"))
+    assert name == "qapflow.enhanced" and "cold start" in why
+    flow.race(load("nug20"), ["qapflow.hybrid", "qapflow.fft"], time_limit=0.05, seed=0)
+    assert "cold start" not in flow.select(load("nug20"))[1]
+
+
 def test_race_records_rates_and_ranks(tmp_path):
     flow = MetaFlow(tmp_path / "m.db", seed=0)
     problem = load("chr12a")

@@ -144,6 +144,16 @@ class MetaFlow:
             return list(QAP_CANDIDATES) + (["qap.bnb"] if problem.n <= 15 else [])
         return [s.name for s in registry.solvers(kind)]
 
+    @staticmethod
+    def cold_start(problem: Any, candidates: list[str]) -> str | None:
+        """The choice before any candidate has a recorded solve in the problem's cluster: for a QAP the
+        exact branch and bound up to n = 15, else the enhanced mode (the strongest on
+        bench/qaplib_modes.py); None (let the policy choose) for other types or candidate sets."""
+        if problem_type(problem) != "qap":
+            return None
+        preferred = "qap.bnb" if problem.n <= 15 else "qapflow.enhanced"
+        return preferred if preferred in candidates else None
+
     # ---- history → statistics --------------------------------------------------------------------
     def rewarded_history(self, kind: str) -> list[tuple[Any, float]]:
         """(record, reward) of every stored solve of a problem type, rewards against today's references."""
@@ -203,6 +213,10 @@ class MetaFlow:
         else:
             note = ""
         arms = self.arms(kind, cluster if clustering is not None else None)
+        default = self.cold_start(problem, names) if policy != "random" else None
+        if default is not None and not any(arms[c].plays for c in names if c in arms):
+            return default, (f"MetaFlow {policy} policy: {note}cold start — no solve of these candidates is recorded "
+                             f"here yet, so QAPFlow's default for n = {problem.n}; {where}")
         pick, why = choose(policy, arms, names, self.rng, exploration=self.exploration, thompson=self.thompson)
         ratings = self.ratings(cluster if clustering is not None else None)
         rated = ", ".join(f"{s} {ratings[s][0]:.0f}" for s in names if s in ratings) or "no races yet"
