@@ -208,7 +208,7 @@ def main() -> None:
     print(f"\nonline, {args.steps} instances, median of {args.seeds} streams: cumulative regret")
     for p, r in on.items():
         halves = f"first half {r['first_half']:.2f}, second half {r['second_half']:.2f}; " if "first_half" in r else ""
-        print(f"  {p:<36} {r["final"]:8.2f}  ({halves}{100 * r['ratio_to_random']:.1f} % of random)")
+        print(f"  {p:<36} {r['final']:8.2f}  ({halves}{100 * r['ratio_to_random']:.1f} % of random)")
     print(f"plot: {RESULTS / 'metaflow_regret.png'}")
     (RESULTS / "metaflow_eval.json").write_text(json.dumps({"offline": off, "online": on}, indent=1))
 
