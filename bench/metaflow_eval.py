@@ -3,9 +3,10 @@
 1. Outcome matrix (``--build``, cached in bench/results/metaflow_outcomes.json): every candidate QAPFlow
    mode (mezan.meta.QAP_CANDIDATES) on every ../shared/qaplib instance with 12 <= n <= 80 and on
    generated instances (Taillard-style uniform, Manhattan grids with sparse flows, Li–Pardalos-style,
-   circulant flows on a ring), --time seconds each, one thread, --jobs instances in parallel. The
-   reference of an instance is its best-known value, else the best objective any mode found; the
-   reward is mezan.meta.reward's exp(-gap / 0.01).
+   circulant flows on a ring), --time seconds per run, one thread, --cell-seeds runs per cell (seeds
+   0, 1, ...; a cell's gap and reward are means over them, so that luck does not make a virtual best
+   solver), --jobs instances in parallel. The reference of an instance is its best-known value, else
+   the best objective any run found; the reward is mezan.meta.reward's exp(-gap / 0.01).
 2. Offline: leave-one-family-out — for each family, MetaFlow's selector (per-solver random forests on
    the instance features) is trained on the other families' rows and picks a mode for each instance of
    the held-out family. Reported: mean gap % of the single best solver (SBS: the mode with the lowest
@@ -69,7 +70,7 @@ def generated():
 
 
 def run_instance(task):
-    name, path, time_limit = task
+    name, path, time_limit, seeds = task
     from mezan.meta import QAP_CANDIDATES
     from mezan.meta.features import features
     from mezan.qap import read_qaplib, solve
@@ -78,8 +79,8 @@ def run_instance(task):
     objectives = {}
     for solver in QAP_CANDIDATES:
         mode = solver.split(".", 1)[1]
-        result = solve(problem, None, mode=mode, time_limit=time_limit, seed=0, lower_bound=False)
-        objectives[solver] = float(result.objective)
+        objectives[solver] = [float(solve(problem, None, mode=mode, time_limit=time_limit, seed=seed,
+                                          lower_bound=False).objective) for seed in range(seeds)]
     return {"name": name, "family": family(name), "n": problem.n, "best_known": problem.best_known,
             "features": features(problem), "objectives": objectives}
 
@@ -92,17 +93,17 @@ def build(args) -> dict:
     for path in sorted(args.qaplib.glob("*.dat")):
         n = read_qaplib(path).n
         if 12 <= n <= 80:
-            tasks.append((path.stem, str(path), args.time))
-    tasks += [(name, None, args.time) for name, _ in generated()]
-    print(f"building the outcome matrix: {len(tasks)} instances x {len(QAP_CANDIDATES)} modes x {args.time:g} s "
-          f"on {args.jobs} processes")
+            tasks.append((path.stem, str(path), args.time, args.cell_seeds))
+    tasks += [(name, None, args.time, args.cell_seeds) for name, _ in generated()]
+    print(f"building the outcome matrix: {len(tasks)} instances x {len(QAP_CANDIDATES)} modes x {args.cell_seeds} "
+          f"seeds x {args.time:g} s on {args.jobs} processes")
     rows = []
     with ProcessPoolExecutor(args.jobs) as pool:
         for k, row in enumerate(pool.map(run_instance, tasks), 1):
             rows.append(row)
             if k % 10 == 0:
                 print(f"  {k}/{len(tasks)} instances", flush=True)
-    data = {"time_limit": args.time, "solvers": list(QAP_CANDIDATES), "rows": rows}
+    data = {"time_limit": args.time, "seeds": args.cell_seeds, "solvers": list(QAP_CANDIDATES), "rows": rows}
     args.outcomes.write_text(json.dumps(data, indent=1, default=float))
     return data
 
@@ -112,11 +113,11 @@ def gaps_and_rewards(data: dict) -> tuple[np.ndarray, np.ndarray]:
 
     solvers = data["solvers"]
     gaps, rewards = [], []
-    for row in data["rows"]:
-        objs = [row["objectives"][s] for s in solvers]
-        ref = row["best_known"] if row["best_known"] is not None else min(objs)
-        gaps.append([100.0 * max(0.0, o - ref) / max(abs(ref), 1e-12) for o in objs])
-        rewards.append([reward(o, ref) for o in objs])
+    for row in data["rows"]:  # a cell is the mean over its seeds (one objective per seed)
+        runs = [np.atleast_1d(row["objectives"][s]) for s in solvers]
+        ref = row["best_known"] if row["best_known"] is not None else min(float(r.min()) for r in runs)
+        gaps.append([float(np.mean([100.0 * max(0.0, o - ref) / max(abs(ref), 1e-12) for o in r])) for r in runs])
+        rewards.append([float(np.mean([reward(o, ref) for o in r])) for r in runs])
     return np.array(gaps), np.array(rewards)
 
 
@@ -189,6 +190,7 @@ def main() -> None:
     parser.add_argument("--build", action="store_true", help="(re)build the outcome matrix")
     parser.add_argument("--time", type=float, default=1.0)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--cell-seeds", type=int, default=3, help="runs (seeds) averaged per cell (--build)")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=5, help="streams replayed for the online part")
     parser.add_argument("--outcomes", type=Path, default=RESULTS / "metaflow_outcomes.json")
@@ -196,7 +198,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     data = build(args) if args.build or not args.outcomes.exists() else json.loads(args.outcomes.read_text())
     print(f"\noutcome matrix: {len(data['rows'])} instances x {len(data['solvers'])} modes, "
-          f"{data['time_limit']:g} s each")
+          f"{data['time_limit']:g} s each, mean of {data.get('seeds', 1)} seeds per cell")
     off = offline(data)
     print("\nmean gap % per mode: " + ", ".join(f"{s} {g:.3f}" for s, g in off["mean_gap_per_solver"].items()))
     print(f"{'family':<16} {'inst':>4} {'SBS %':>8} {'VBS %':>8} {'selector %':>10}")
