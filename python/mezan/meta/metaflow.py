@@ -169,18 +169,24 @@ class MetaFlow:
                                   time_limit=r.time_limit, time_weight=self.time_weight)))
         return out
 
+    @staticmethod
+    def _labels(clustering: Clustering | None, records: list[Any]) -> dict[str, int]:
+        """Cluster of every fingerprint among the records (0 without a clustering), in one batch."""
+        features_of = {r.fingerprint: r.features for r in records}
+        keys = list(features_of)
+        if clustering is None:
+            return dict.fromkeys(keys, 0)
+        labels = clustering.predict_many(np.array([vector(features_of[k]) for k in keys]))
+        return dict(zip(keys, labels.tolist(), strict=True))
+
     def arms(self, kind: str, cluster: int | None) -> dict[str, Arm]:
         """Bandit statistics per solver over the stored history, in one cluster or all (None)."""
-        clustering = self._clustering(kind)
+        history = self.rewarded_history(kind)
+        labels = self._labels(self._clustering(kind), [r for r, _ in history]) if cluster is not None else {}
         arms: dict[str, Arm] = defaultdict(Arm)
-        labels: dict[str, int] = {}
-        for record, value in self.rewarded_history(kind):
-            if cluster is not None and clustering is not None:
-                if record.fingerprint not in labels:
-                    labels[record.fingerprint] = clustering.predict(vector(record.features))
-                if labels[record.fingerprint] != cluster:
-                    continue
-            arms[record.solver].add(value)
+        for record, value in history:
+            if cluster is None or labels[record.fingerprint] == cluster:
+                arms[record.solver].add(value)
         return dict(arms)
 
     # ---- selection --------------------------------------------------------------------------------
@@ -304,14 +310,15 @@ class MetaFlow:
     def rebuild_ratings(self, kind: str = "qap") -> None:
         """Replay every stored race of a problem type, in order, into fresh global and cluster ratings."""
         clustering = self._clustering(kind)
+        records = self.store.solves(problem_type=kind)
+        labels = self._labels(clustering, records)
         races: dict[str, dict[str, float]] = {}
         cluster_of_race: dict[str, int] = {}
-        for r in self.store.solves(problem_type=kind):
+        for r in records:
             if r.race is None or r.objective is None:
                 continue
             races.setdefault(r.race, {})[r.solver] = r.objective
-            if r.race not in cluster_of_race:
-                cluster_of_race[r.race] = 0 if clustering is None else clustering.predict(vector(r.features))
+            cluster_of_race.setdefault(r.race, labels[r.fingerprint])
         scopes: dict[str, dict[str, tuple[float, int]]] = defaultdict(dict)
         for race_id, objectives in races.items():
             if len(objectives) < 2:

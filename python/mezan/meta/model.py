@@ -58,6 +58,13 @@ class Clustering:
             return 0
         return int(self.pipeline.predict(np.asarray(x, dtype=np.float64).reshape(1, -1))[0])
 
+    def predict_many(self, X: np.ndarray) -> np.ndarray:
+        """Clusters of many feature vectors at once (one call into scikit-learn)."""
+        X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        if self.pipeline is None or len(X) == 0:
+            return np.zeros(len(X), dtype=int)
+        return self.pipeline.predict(X).astype(int)
+
     def describe(self, cluster: int, top: int = 3) -> str:
         """The features that set a cluster apart: the largest |standardised center| values."""
         if self.centers is None or cluster >= len(self.centers):
