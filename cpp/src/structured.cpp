@@ -92,6 +92,7 @@ struct MatrixOperator::Fft {
   std::unique_ptr<Fft> along_rows, along_cols;  // Manhattan: |dy| on the row sums, |dx| on the column sums
   mutable Eigen::FFT<double> fft;
   mutable std::vector<cd> buf, line_in, line_out;
+  mutable std::vector<double> sums_rows, sums_cols, products_rows, products_cols;  // separable scratch
 
   Fft() = default;  // the separable (Manhattan) form: only along_rows and along_cols are used
   /// kernel(dy, dx) for |dy| < rows, |dx| < cols, wrapped into the Lr x Lc array and transformed.
@@ -123,15 +124,14 @@ struct MatrixOperator::Fft {
   }
 
   /// out_x = K x and out_y = K y (y may be null), or K^T when conj (real kernel: conjugate spectrum).
-  void apply(const double* x, const double* y, std::ptrdiff_t is, double* out_x, double* out_y, std::ptrdiff_t os,
-             bool conj) const {
-    if (along_rows) return apply_separable(x, y, is, out_x, out_y, os);
-    if (Lr == 1) return apply_1d(x, y, is, out_x, out_y, os, conj);
+  void apply(const double* x, const double* y, double* out_x, double* out_y, bool conj) const {
+    if (along_rows) return apply_separable(x, y, out_x, out_y);
+    if (Lr == 1) return apply_1d(x, y, out_x, out_y, conj);
     buf.assign(static_cast<std::size_t>(Lr) * Lc, cd(0, 0));
     line_in.resize(std::max(Lr, Lc));
     line_out.resize(std::max(Lr, Lc));
     for (int r = 0; r < rows; ++r) {  // pack x + i y and transform the non-zero rows
-      for (int c = 0; c < cols; ++c) line_in[c] = cd(x[(r * cols + c) * is], y ? y[(r * cols + c) * is] : 0.0);
+      for (int c = 0; c < cols; ++c) line_in[c] = cd(x[r * cols + c], y ? y[r * cols + c] : 0.0);
       std::fill(line_in.begin() + cols, line_in.begin() + Lc, cd(0, 0));
       fft.fwd(line_out.data(), line_in.data(), Lc);
       std::copy(line_out.begin(), line_out.begin() + Lc, buf.begin() + static_cast<std::ptrdiff_t>(r) * Lc);
@@ -149,17 +149,16 @@ struct MatrixOperator::Fft {
     for (int r = 0; r < rows; ++r) {
       fft.inv(line_out.data(), buf.data() + static_cast<std::size_t>(r) * Lc, Lc);
       for (int c = 0; c < cols; ++c) {
-        out_x[(r * cols + c) * os] = line_out[c].real();
-        if (out_y) out_y[(r * cols + c) * os] = line_out[c].imag();
+        out_x[r * cols + c] = line_out[c].real();
+        if (out_y) out_y[r * cols + c] = line_out[c].imag();
       }
     }
   }
 
-  void apply_1d(const double* x, const double* y, std::ptrdiff_t is, double* out_x, double* out_y, std::ptrdiff_t os,
-                bool conj) const {
+  void apply_1d(const double* x, const double* y, double* out_x, double* out_y, bool conj) const {
     line_in.resize(Lc);
     line_out.resize(Lc);
-    for (int c = 0; c < cols; ++c) line_in[c] = cd(x[c * is], y ? y[c * is] : 0.0);
+    for (int c = 0; c < cols; ++c) line_in[c] = cd(x[c], y ? y[c] : 0.0);
     std::fill(line_in.begin() + cols, line_in.end(), cd(0, 0));
     fft.fwd(line_out.data(), line_in.data(), Lc);
     if (conj)
@@ -167,31 +166,37 @@ struct MatrixOperator::Fft {
     else
       for (int c = 0; c < Lc; ++c) line_out[c] *= spectrum[c];
     fft.inv(line_in.data(), line_out.data(), Lc);
-    for (int c = 0; c < cols; ++c) out_x[c * os] = line_in[c].real();
+    for (int c = 0; c < cols; ++c) out_x[c] = line_in[c].real();
     if (out_y)
-      for (int c = 0; c < cols; ++c) out_y[c * os] = line_in[c].imag();
+      for (int c = 0; c < cols; ++c) out_y[c] = line_in[c].imag();
   }
 
   /// Manhattan lattice: (K x)[r, c] = (T_r s_rows)[r] + (T_c s_cols)[c] with s the row and column
   /// sums of x as a rows x cols array. The kernel is symmetric, so conj changes nothing.
-  void apply_separable(const double* x, const double* y, std::ptrdiff_t is, double* out_x, double* out_y,
-                       std::ptrdiff_t os) const {
-    std::vector<double> sr(2 * rows, 0.0), sc(2 * cols, 0.0), tr(2 * rows), tc(2 * cols);
+  void apply_separable(const double* x, const double* y, double* out_x, double* out_y) const {
+    std::vector<double>& sr = sums_rows;  // x's sums in the first half, y's in the second
+    std::vector<double>& sc = sums_cols;
+    std::vector<double>& tr = products_rows;
+    std::vector<double>& tc = products_cols;
+    sr.assign(2 * rows, 0.0);
+    sc.assign(2 * cols, 0.0);
+    tr.resize(2 * rows);
+    tc.resize(2 * cols);
     for (int r = 0; r < rows; ++r)
       for (int c = 0; c < cols; ++c) {
-        sr[r] += x[(r * cols + c) * is];
-        sc[c] += x[(r * cols + c) * is];
+        sr[r] += x[r * cols + c];
+        sc[c] += x[r * cols + c];
         if (y) {
-          sr[rows + r] += y[(r * cols + c) * is];
-          sc[cols + c] += y[(r * cols + c) * is];
+          sr[rows + r] += y[r * cols + c];
+          sc[cols + c] += y[r * cols + c];
         }
       }
-    along_rows->apply(sr.data(), sr.data() + rows, 1, tr.data(), tr.data() + rows, 1, false);
-    along_cols->apply(sc.data(), sc.data() + cols, 1, tc.data(), tc.data() + cols, 1, false);
+    along_rows->apply(sr.data(), sr.data() + rows, tr.data(), tr.data() + rows, false);
+    along_cols->apply(sc.data(), sc.data() + cols, tc.data(), tc.data() + cols, false);
     for (int r = 0; r < rows; ++r)
       for (int c = 0; c < cols; ++c) {
-        out_x[(r * cols + c) * os] = tr[r] + tc[c];
-        if (out_y) out_y[(r * cols + c) * os] = tr[rows + r] + tc[cols + c];
+        out_x[r * cols + c] = tr[r] + tc[c];
+        if (out_y) out_y[r * cols + c] = tr[rows + r] + tc[cols + c];
       }
   }
 };
@@ -254,8 +259,8 @@ void MatrixOperator::left(const Eigen::MatrixXd& X, Eigen::MatrixXd& out, bool t
   out.resize(X.rows(), X.cols());
   for (Eigen::Index j = 0; j < X.cols(); j += 2) {  // columns in pairs: one complex transform for two
     const bool pair = j + 1 < X.cols();
-    fft_->apply(X.col(j).data(), pair ? X.col(j + 1).data() : nullptr, 1, out.col(j).data(),
-                pair ? out.col(j + 1).data() : nullptr, 1, transpose);
+    fft_->apply(X.col(j).data(), pair ? X.col(j + 1).data() : nullptr, out.col(j).data(),
+                pair ? out.col(j + 1).data() : nullptr, transpose);
   }
 }
 
@@ -280,8 +285,8 @@ void MatrixOperator::right(const Eigen::MatrixXd& X, Eigen::MatrixXd& out, bool 
     block_in_.leftCols(b) = X.middleRows(i0, b).transpose();
     for (Eigen::Index r = 0; r < b; r += 2) {
       const bool pair = r + 1 < b;
-      fft_->apply(block_in_.col(r).data(), pair ? block_in_.col(r + 1).data() : nullptr, 1, block_out_.col(r).data(),
-                  pair ? block_out_.col(r + 1).data() : nullptr, 1, !transpose);
+      fft_->apply(block_in_.col(r).data(), pair ? block_in_.col(r + 1).data() : nullptr, block_out_.col(r).data(),
+                  pair ? block_out_.col(r + 1).data() : nullptr, !transpose);
     }
     out.middleRows(i0, b) = block_out_.leftCols(b).transpose();
   }

@@ -1,7 +1,8 @@
 """The solver suite: problem type -> solvers, behind one Solver protocol.
 
-Every solver of MEZAN registers here (QAP methods from :mod:`mezan.qap`, EvoFlow variants from
-:mod:`mezan.evo`); selectors and services dispatch through :func:`get` / :func:`solvers` only.
+Every solver of MEZAN registers here (QAP methods and modes from :mod:`mezan.qap`, EvoFlow variants
+from :mod:`mezan.evo`, AllocFlow from :mod:`mezan.flows`); selectors and services dispatch through
+:func:`get` / :func:`solvers` only.
 A solver is called as ``solver.solve(problem, time_limit=..., seed=..., stop=None, progress=None)``
 where ``stop`` is an optional ``threading.Event`` that cancels the run when set and ``progress`` an
 optional ``progress(best_objective, elapsed)`` callback; it returns the solver family's result
@@ -41,7 +42,7 @@ class RegisteredSolver:
 
 
 _SOLVERS: dict[str, RegisteredSolver] = {}
-_BUILTIN_MODULES = ("mezan.qap", "mezan.evo")
+_BUILTIN_MODULES = ("mezan.qap", "mezan.evo", "mezan.flows")
 _ADVISORS: dict[str, Callable[[Any], tuple[str, str] | None]] = {}
 _ADVISOR_MODULES = ("mezan.meta",)
 

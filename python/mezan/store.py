@@ -210,9 +210,10 @@ class Store:
     def count_solves(self) -> int:
         return int(self._connection().execute("SELECT COUNT(*) FROM solves").fetchone()[0])
 
-    def best_objective(self, fingerprint: str) -> float | None:
-        """The lowest objective ever recorded for a problem fingerprint."""
-        row = self._connection().execute("SELECT MIN(objective) FROM solves WHERE fingerprint = ?",
+    def best_objective(self, fingerprint: str, sense: str = "min") -> float | None:
+        """The best (lowest, or highest for sense="max") objective ever recorded for a fingerprint."""
+        aggregate = {"min": "MIN", "max": "MAX"}[sense]
+        row = self._connection().execute(f"SELECT {aggregate}(objective) FROM solves WHERE fingerprint = ?",
                                          (fingerprint,)).fetchone()
         return None if row[0] is None else float(row[0])
 

@@ -9,6 +9,7 @@ stood before the race (so the order of the pairs does not matter).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 DEFAULT_K = 32.0
@@ -28,7 +29,9 @@ def update(rating_a: float, rating_b: float, score_a: float, k: float = DEFAULT_
 
 def score(objective_a: float, objective_b: float, tolerance: float = 1e-9) -> float:
     """1 if a's objective is lower (minimisation), 0.5 within a relative tolerance, else 0."""
-    if abs(objective_a - objective_b) <= tolerance * max(1.0, abs(objective_a), abs(objective_b)):
+    if objective_a == objective_b or (
+            math.isfinite(objective_a) and math.isfinite(objective_b)
+            and abs(objective_a - objective_b) <= tolerance * max(1.0, abs(objective_a), abs(objective_b))):
         return 0.5
     return 1.0 if objective_a < objective_b else 0.0
 

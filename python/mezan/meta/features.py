@@ -39,11 +39,30 @@ PROBE_DESCENTS = 4
 RATIO_MAX_N = 400
 
 _EXTRACTORS: dict[str, Callable[[Any], dict[str, float]]] = {}
+_SENSES: dict[str, str] = {}
+_NAMES: dict[str, tuple[str, ...]] = {}
 
 
-def register_features(problem_type: str, extractor: Callable[[Any], dict[str, float]]) -> None:
-    """Plug in the feature extractor of another problem type."""
+def register_features(problem_type: str, extractor: Callable[[Any], dict[str, float]], names: tuple[str, ...],
+                      sense: str = "min") -> None:
+    """Plug in the feature extractor of a problem type, the names (in order) of the features it
+    returns, and whether its objective is minimised ("min") or maximised ("max") — rewards and Elo
+    games need to know which way is better."""
+    if sense not in ("min", "max"):
+        raise InvalidProblemError(f"sense must be 'min' or 'max', got {sense!r}")
     _EXTRACTORS[problem_type] = extractor
+    _SENSES[problem_type] = sense
+    _NAMES[problem_type] = tuple(names)
+
+
+def feature_names(problem_type: str) -> tuple[str, ...]:
+    """The feature names of a problem type, in vector order (("n",) for unregistered types)."""
+    return _NAMES.get(problem_type, ("n",))
+
+
+def sense_of(problem_type: str) -> str:
+    """"min" or "max" for a problem type (default "min")."""
+    return _SENSES.get(problem_type, "min")
 
 
 def problem_type(problem: Any) -> str:
@@ -118,9 +137,29 @@ def qap_features(problem: QAPProblem) -> dict[str, float]:
     return out
 
 
-register_features("qap", qap_features)
+register_features("qap", qap_features, QAP_FEATURES)
+
+
+def allocation_features(problem: Any) -> dict[str, float]:
+    """Size and shape of an allocation problem: items, budgets, groups, integer and utility shares,
+    and how tight the budgets are (limit / cost of every item at its max, 1 when unbounded)."""
+    items = problem.items
+    tightness = []
+    for budget, limit in problem.budgets.items():
+        full = sum(i.cost.get(budget, 0.0) * (i.max if i.max is not None else math.inf) for i in items
+                   if i.cost.get(budget, 0.0) > 0)
+        tightness.append(min(1.0, limit / full) if full and math.isfinite(full) else 1.0)
+    return {"n": float(len(items)), "budgets": float(len(problem.budgets)), "groups": float(len(problem.groups)),
+            "integer_share": float(np.mean([i.integer for i in items])),
+            "utility_share": float(np.mean([i.utility is not None for i in items])),
+            "budget_tightness": float(np.mean(tightness))}
+
+
+ALLOCATION_FEATURES = ("n", "budgets", "groups", "integer_share", "utility_share", "budget_tightness")
+register_features("allocation", allocation_features, ALLOCATION_FEATURES, sense="max")
 
 
 def vector(feats: dict[str, float], names: tuple[str, ...] = QAP_FEATURES) -> np.ndarray:
-    """The features in a fixed order (missing ones NaN)."""
+    """The features in a fixed order, ``names`` (default: the QAP features; see :func:`feature_names`),
+    missing ones NaN."""
     return np.array([float(feats.get(k, math.nan)) for k in names], dtype=np.float64)

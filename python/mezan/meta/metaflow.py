@@ -24,7 +24,7 @@ import numpy as np
 from mezan import registry
 from mezan.errors import InvalidParameterError
 from mezan.meta import elo
-from mezan.meta.features import QAP_FEATURES, features, problem_type, vector
+from mezan.meta.features import feature_names, features, problem_type, sense_of, vector
 from mezan.meta.model import Clustering, Selector
 from mezan.meta.policies import BANDITS, POLICIES, Arm, choose
 from mezan.meta.reward import DEFAULT_GAP_SCALE, reference, reward
@@ -134,7 +134,9 @@ class MetaFlow:
     def cluster_of(self, problem: Any) -> int:
         """The problem's cluster under the stored clustering (0 before any clustering exists)."""
         clustering = self._clustering(problem_type(problem))
-        return 0 if clustering is None else clustering.predict(vector(self.features(problem)))
+        if clustering is None:
+            return 0
+        return clustering.predict(vector(self.features(problem), clustering.feature_names))
 
     def candidates(self, problem: Any) -> list[str]:
         """Default candidate solvers: the concrete QAPFlow modes (+ qap.bnb for n <= 15) for a QAP,
@@ -158,14 +160,16 @@ class MetaFlow:
     def rewarded_history(self, kind: str) -> list[tuple[Any, float]]:
         """(record, reward) of every stored solve of a problem type, rewards against today's references."""
         records = self.store.solves(problem_type=kind)
+        sense = sense_of(kind)
+        better = min if sense == "min" else max
         best_seen: dict[str, float] = {}
         for r in records:
             if r.objective is not None:
-                best_seen[r.fingerprint] = min(best_seen.get(r.fingerprint, math.inf), r.objective)
+                best_seen[r.fingerprint] = better(best_seen.get(r.fingerprint, r.objective), r.objective)
         out = []
         for r in records:
-            ref, _ = reference(r.best_known, best_seen.get(r.fingerprint), r.lower_bound)
-            out.append((r, reward(r.objective, ref, gap_scale=self.gap_scale, wall_time=r.wall_time,
+            ref, _ = reference(r.best_known, best_seen.get(r.fingerprint), r.lower_bound if sense == "min" else None)
+            out.append((r, reward(r.objective, ref, sense=sense, gap_scale=self.gap_scale, wall_time=r.wall_time,
                                   time_limit=r.time_limit, time_weight=self.time_weight)))
         return out
 
@@ -176,7 +180,7 @@ class MetaFlow:
         keys = list(features_of)
         if clustering is None:
             return dict.fromkeys(keys, 0)
-        labels = clustering.predict_many(np.array([vector(features_of[k]) for k in keys]))
+        labels = clustering.predict_many(np.array([vector(features_of[k], clustering.feature_names) for k in keys]))
         return dict(zip(keys, labels.tolist(), strict=True))
 
     def arms(self, kind: str, cluster: int | None) -> dict[str, Arm]:
@@ -200,13 +204,13 @@ class MetaFlow:
             registry.get(name)  # unknown names fail here, naming the registered ones
         feats = self.features(problem)
         clustering = self._clustering(kind)
-        cluster = 0 if clustering is None else clustering.predict(vector(feats))
+        cluster = 0 if clustering is None else clustering.predict(vector(feats, clustering.feature_names))
         where = (f"cluster {cluster} of {clustering.k} ({clustering.describe(cluster)})" if clustering is not None
                  else "no clustering yet")
         policy = self.policy
         selector: Selector | None = self.store.get_artifact(f"selector:{kind}") if policy == "model" else None
         if policy == "model" and selector is not None:
-            predicted = selector.predict(vector(feats), names)
+            predicted = selector.predict(vector(feats, selector.feature_names), names)
             if predicted:
                 pick = max(predicted, key=lambda s: predicted[s])
                 mattered = ", ".join(f"{n} ({w:.2f})" for n, w in selector.importances())
@@ -237,22 +241,26 @@ class MetaFlow:
     def record(self, problem: Any, solver: str, result: Any, *, time_limit: float | None = None,
                race: str | None = None) -> float:
         """Append a solve to the store; returns its reward (against today's reference)."""
-        objective = getattr(result, "objective", None)
-        if objective is None:
-            raise InvalidParameterError(f"result of {solver!r} has no objective to record")
+        if not hasattr(result, "objective"):
+            raise InvalidParameterError(f"result of {solver!r} has no objective field to record")
+        objective = result.objective  # None for an infeasible or failed run: recorded, rewarded 0
         key = problem.fingerprint()
+        kind = problem_type(problem)
+        sense = sense_of(kind)
         bound = getattr(result, "lower_bound", None)
         best_known = getattr(problem, "best_known", None)
         self.store.append_solve(
-            fingerprint=key, problem_type=problem_type(problem), features=self.features(problem), solver=solver,
-            time_limit=time_limit, objective=float(objective), lower_bound=None if bound is None else float(bound),
+            fingerprint=key, problem_type=kind, features=self.features(problem), solver=solver, time_limit=time_limit,
+            objective=None if objective is None else float(objective),
+            lower_bound=None if bound is None else float(bound),
             best_known=None if best_known is None else float(best_known),
             wall_time=getattr(result, "wall_time", None), seed=getattr(result, "seed", None),
             status=getattr(result, "status", None), race=race)
-        self._maybe_recluster(problem_type(problem))
-        ref, _ = reference(best_known, self.store.best_objective(key), bound)
-        return reward(float(objective), ref, gap_scale=self.gap_scale, wall_time=getattr(result, "wall_time", None),
-                      time_limit=time_limit, time_weight=self.time_weight)
+        self._maybe_recluster(kind)
+        ref, _ = reference(best_known, self.store.best_objective(key, sense), bound if sense == "min" else None)
+        return reward(None if objective is None else float(objective), ref, sense=sense, gap_scale=self.gap_scale,
+                      wall_time=getattr(result, "wall_time", None), time_limit=time_limit,
+                      time_weight=self.time_weight)
 
     def _instances(self, kind: str) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
@@ -271,8 +279,9 @@ class MetaFlow:
 
     def fit_clusters(self, kind: str = "qap", instances: dict[str, dict[str, float]] | None = None) -> Clustering:
         instances = instances if instances is not None else self._instances(kind)
-        X = np.array([vector(f) for f in instances.values()])
-        clustering = Clustering(QAP_FEATURES, seed=0 if self.seed is None else self.seed).fit(X)
+        names = feature_names(kind)
+        X = np.array([vector(f, names) for f in instances.values()])
+        clustering = Clustering(names, seed=0 if self.seed is None else self.seed).fit(X)
         self.store.put_artifact(f"clustering:{kind}", clustering)
         self.rebuild_ratings(kind)
         return clustering
@@ -293,7 +302,7 @@ class MetaFlow:
             self.record(problem, name, results[name], time_limit=time_limit, race=race_id)
             if progress is not None:
                 progress(name, results[name])
-        objectives = {s: float(r.objective) for s, r in results.items()}
+        objectives = {s: self._loss(problem_type(problem), r.objective) for s, r in results.items()}
         cluster = self.cluster_of(problem)
         clustered = self._clustering(problem_type(problem)) is not None
         for scope in [GLOBAL] + ([cluster_scope(cluster)] if clustered else []):
@@ -302,6 +311,13 @@ class MetaFlow:
             self.store.set_ratings(scope, {s: updated[s] for s in objectives})
         ranking = sorted(objectives, key=lambda s: (objectives[s], s))
         return RaceResult(results, ranking, cluster, race_id)
+
+    @staticmethod
+    def _loss(kind: str, objective: float | None) -> float:
+        """What Elo games compare (lower wins): the objective, negated when maximising; inf without one."""
+        if objective is None:
+            return math.inf
+        return float(objective) if sense_of(kind) == "min" else -float(objective)
 
     def ratings(self, cluster: int | None = None) -> dict[str, tuple[float, int]]:
         """Elo (rating, games) per solver, global or in one cluster."""
@@ -315,9 +331,9 @@ class MetaFlow:
         races: dict[str, dict[str, float]] = {}
         cluster_of_race: dict[str, int] = {}
         for r in records:
-            if r.race is None or r.objective is None:
+            if r.race is None:
                 continue
-            races.setdefault(r.race, {})[r.solver] = r.objective
+            races.setdefault(r.race, {})[r.solver] = self._loss(kind, r.objective)
             cluster_of_race.setdefault(r.race, labels[r.fingerprint])
         scopes: dict[str, dict[str, tuple[float, int]]] = defaultdict(dict)
         for race_id, objectives in races.items():
@@ -353,7 +369,9 @@ class MetaFlow:
                 problem = problems[turn % len(problems)]
                 turn += 1
                 race = self.race(problem, [a, b], time_limit, seed=seed)
-                s_a = elo.score(float(race.results[a].objective), float(race.results[b].objective))
+                kind = problem_type(problem)
+                s_a = elo.score(self._loss(kind, race.results[a].objective),
+                                self._loss(kind, race.results[b].objective))
                 points[a] += s_a
                 points[b] += 1.0 - s_a
                 played.append(frozenset((a, b)))
@@ -369,8 +387,9 @@ class MetaFlow:
         if not rows:
             raise InvalidParameterError(f"no recorded {kind} solves to train on")
         clustering = self.fit_clusters(kind)
-        X = np.array([vector(r.features) for r, _ in rows])
-        selector = Selector(QAP_FEATURES, seed=0 if self.seed is None else self.seed)
+        names = feature_names(kind)
+        X = np.array([vector(r.features, names) for r, _ in rows])
+        selector = Selector(names, seed=0 if self.seed is None else self.seed)
         selector.fit(X, [r.solver for r, _ in rows], np.array([v for _, v in rows]))
         self.store.put_artifact(f"selector:{kind}", selector)
         return TrainReport(instances=clustering.instances, observations=len(rows), clusters=clustering.k,

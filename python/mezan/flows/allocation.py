@@ -1,0 +1,233 @@
+"""AllocFlow: budget and resource allocation as a linear or mixed-integer program, solved by HiGHS.
+
+Formulation (maximise): a quantity variable x_i in [min_i, max_i] per item (integer when asked); a
+linear item adds value_i x_i to the objective; an item with a concave piecewise-linear utility gets
+one segment variable per breakpoint interval, s_ik in [0, q_k - q_{k-1}], with x_i = min_i + sum_k s_ik
+and objective u_i(min_i) + sum_k slope_ik s_ik — concavity (non-increasing slopes) makes the
+optimum fill the segments in order, so the objective is the true utility. Constraints: each budget
+sum_i cost_ib x_i <= limit_b; each group min_g <= sum_{i in g} x_i <= max_g.
+
+Solved with HiGHS through scipy: ``scipy.optimize.linprog(method="highs")`` when nothing is
+integer — then the result has the shadow prices (duals) of the budgets and group limits —, else
+``scipy.optimize.milp`` (branch and cut), whose dual bound is reported as ``upper_bound``.
+Infeasible problems get a reason: a budget that cannot pay for the minimum quantities, a group
+whose limits contradict its items' bounds, or HiGHS's own verdict.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mezan.errors import InvalidParameterError
+from mezan.problems import AllocationItem, AllocationProblem
+
+TOLERANCE = 1e-7
+
+
+@dataclass
+class AllocationResult:
+    """allocation: item id -> quantity (int for integer items); objective: total value; status:
+    "optimal", "feasible" (time limit with an incumbent), "timeout" (none), "infeasible" or
+    "unbounded" — then ``reason`` says why; duals: shadow price per constraint ("budget:<name>",
+    "group:<name>:min|max": value gained per unit of relaxation) for pure LPs, None for MILPs;
+    upper_bound: proven bound on the optimum (maximisation), equal to the objective when optimal."""
+
+    allocation: dict[str, float]
+    objective: float | None
+    status: str
+    reason: str = ""
+    duals: dict[str, float] | None = None
+    upper_bound: float | None = None
+    gap: float | None = None
+    wall_time: float = 0.0
+    solver: str = "allocflow.highs"
+    mode: str | None = None
+    explanation: str = ""
+    trace: list[tuple[float, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"allocation": dict(self.allocation), "objective": self.objective, "status": self.status,
+                "reason": self.reason, "duals": self.duals, "upper_bound": self.upper_bound, "gap": self.gap,
+                "wall_time": self.wall_time, "solver": self.solver, "explanation": self.explanation}
+
+
+@dataclass
+class _Model:
+    c: np.ndarray                      # objective to minimise (= -value)
+    constant: float                    # value of the items at their min with utilities
+    lower: np.ndarray
+    upper: np.ndarray
+    integrality: np.ndarray
+    A_ub: np.ndarray
+    b_ub: np.ndarray
+    ub_names: list[str]
+    A_eq: np.ndarray
+    b_eq: np.ndarray
+    quantity: list[int]                # column of each item's quantity
+
+
+def _build(problem: AllocationProblem) -> _Model:
+    columns: list[tuple[float, float, float | None, bool]] = []  # (objective coefficient, lo, hi, integer)
+    quantity, segments, constant = [], [], 0.0
+    for item in problem.items:
+        quantity.append(len(columns))
+        if item.utility is None:
+            columns.append((-item.value, item.min, item.max, item.integer))
+            segments.append([])
+        else:
+            columns.append((0.0, item.min, item.max, item.integer))
+            constant += item.utility[0][1]
+            cols = []
+            for (q0, u0), (q1, u1) in zip(item.utility, item.utility[1:], strict=False):
+                cols.append(len(columns))
+                columns.append((-(u1 - u0) / (q1 - q0), 0.0, q1 - q0, False))
+            segments.append(cols)
+    m = len(columns)
+    c = np.array([col[0] for col in columns])
+    lower = np.array([col[1] for col in columns])
+    upper = np.array([np.inf if col[2] is None else col[2] for col in columns])
+    integrality = np.array([1 if col[3] else 0 for col in columns])
+    rows, rhs, names = [], [], []
+    for budget, limit in problem.budgets.items():
+        row = np.zeros(m)
+        for item, col in zip(problem.items, quantity, strict=True):
+            row[col] = item.cost.get(budget, 0.0)
+        rows.append(row)
+        rhs.append(limit)
+        names.append(f"budget:{budget}")
+    for group, (low, high) in problem.groups.items():
+        row = np.zeros(m)
+        for item, col in zip(problem.items, quantity, strict=True):
+            if item.group == group:
+                row[col] = 1.0
+        if high is not None:
+            rows.append(row)
+            rhs.append(high)
+            names.append(f"group:{group}:max")
+        if low is not None:
+            rows.append(-row)
+            rhs.append(-low)
+            names.append(f"group:{group}:min")
+    eq_rows, eq_rhs = [], []
+    for item, col, cols in zip(problem.items, quantity, segments, strict=True):
+        if cols:  # x_i - sum_k s_ik = min_i
+            row = np.zeros(m)
+            row[col] = 1.0
+            row[cols] = -1.0
+            eq_rows.append(row)
+            eq_rhs.append(item.min)
+    return _Model(c, constant, lower, upper, integrality, np.array(rows).reshape(len(rows), m), np.array(rhs),
+                  names, np.array(eq_rows).reshape(len(eq_rows), m), np.array(eq_rhs), quantity)
+
+
+def _usage_range(item: AllocationItem, weight: float) -> tuple[float, float]:
+    """min and max of weight * x over the item's bounds."""
+    hi = math.inf if item.max is None else item.max
+    ends = [weight * item.min, weight * hi if hi != math.inf or weight == 0 else math.copysign(math.inf, weight)]
+    return min(ends), max(ends)
+
+
+def infeasibility_reason(problem: AllocationProblem) -> str | None:
+    """A named reason when a budget or group cannot be met whatever the quantities, else None."""
+    for budget, limit in problem.budgets.items():
+        least = sum(_usage_range(item, item.cost.get(budget, 0.0))[0] for item in problem.items)
+        if least > limit + TOLERANCE * max(1.0, abs(limit)):
+            return (f"budget {budget!r} cannot pay for the items' minimum quantities: the least it can cost is "
+                    f"{least:g} > {limit:g}")
+    for group, (low, high) in problem.groups.items():
+        members = [i for i in problem.items if i.group == group]
+        most = sum(math.inf if i.max is None else i.max for i in members)
+        least = sum(i.min for i in members)
+        if low is not None and most < low - TOLERANCE:
+            return f"group {group!r} needs at least {low:g} but its items' maxima sum to {most:g}"
+        if high is not None and least > high + TOLERANCE:
+            return f"group {group!r} allows at most {high:g} but its items' minima sum to {least:g}"
+    return None
+
+
+def unboundedness_reason(problem: AllocationProblem) -> str:
+    for item in problem.items:
+        if item.max is None and item.utility is None and item.value > 0:
+            if all(item.cost.get(b, 0.0) <= 0 for b in problem.budgets) and item.group is None:
+                return f"item {item.id!r} has positive value, no max, and costs nothing in any budget"
+    return "the value can grow without limit (an item without max whose cost the budgets do not bound)"
+
+
+def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, seed: int | None = None,
+                     stop: Any = None, progress: Any = None) -> AllocationResult:
+    """Solve an allocation problem (see the module docstring). ``seed``, ``stop`` and ``progress`` are
+    accepted for the Solver protocol; HiGHS is deterministic and runs to its time limit."""
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+    if not isinstance(problem, AllocationProblem):
+        raise InvalidParameterError(f"problem must be an AllocationProblem, got {type(problem).__name__}")
+    if time_limit is None or not time_limit > 0:
+        raise InvalidParameterError(f"time_limit must be positive, got {time_limit!r}")
+    start = time.perf_counter()
+    reason = infeasibility_reason(problem)
+    if reason is not None:
+        return AllocationResult({}, None, "infeasible", reason=reason, wall_time=time.perf_counter() - start,
+                                explanation="infeasible before solving: " + reason)
+    model = _build(problem)
+    integer = bool(model.integrality.any())
+    duals = None
+    if not integer:
+        has_ub, has_eq = len(model.b_ub) > 0, len(model.b_eq) > 0
+        res = linprog(model.c, A_ub=model.A_ub if has_ub else None, b_ub=model.b_ub if has_ub else None,
+                      A_eq=model.A_eq if has_eq else None, b_eq=model.b_eq if has_eq else None,
+                      bounds=list(zip(model.lower, model.upper, strict=True)), method="highs",
+                      options={"time_limit": float(time_limit)})
+        status_code, x = res.status, res.x
+        if res.status == 0 and len(model.b_ub):
+            duals = {name: float(-m) for name, m in zip(model.ub_names, res.ineqlin.marginals, strict=True)}
+        bound = None if res.status != 0 else float(model.constant - res.fun)
+        how = "linear program (HiGHS dual simplex)"
+    else:
+        constraints = []
+        if len(model.b_ub):
+            constraints.append(LinearConstraint(model.A_ub, -np.inf, model.b_ub))
+        if len(model.b_eq):
+            constraints.append(LinearConstraint(model.A_eq, model.b_eq, model.b_eq))
+        res = milp(model.c, constraints=constraints, integrality=model.integrality,
+                   bounds=Bounds(model.lower, model.upper), options={"time_limit": float(time_limit)})
+        status_code, x = res.status, res.x
+        dual_bound = getattr(res, "mip_dual_bound", None)
+        bound = None if dual_bound is None or not np.isfinite(dual_bound) else float(model.constant - dual_bound)
+        how = "mixed-integer program (HiGHS branch and cut)"
+    wall = time.perf_counter() - start
+    if status_code == 2:
+        return AllocationResult({}, None, "infeasible", wall_time=wall, explanation=how,
+                                reason="the budgets, group limits and item bounds admit no allocation (HiGHS)")
+    if status_code == 3:
+        return AllocationResult({}, None, "unbounded", reason=unboundedness_reason(problem), wall_time=wall,
+                                explanation=how)
+    if x is None:
+        return AllocationResult({}, None, "timeout", reason="time limit reached before a feasible allocation",
+                                wall_time=wall, explanation=how)
+    allocation = {}
+    for item, col in zip(problem.items, model.quantity, strict=True):
+        q = float(x[col])
+        allocation[item.id] = int(round(q)) if item.integer else q
+    objective = sum(item.value_of(allocation[item.id]) for item in problem.items)
+    optimal = status_code == 0
+    if optimal:
+        bound = objective if bound is None else max(bound, objective)
+    gap = None if bound is None else max(0.0, bound - objective) / max(abs(objective), 1e-12)
+    return AllocationResult(allocation, objective, "optimal" if optimal else "feasible", duals=duals, upper_bound=bound,
+                            gap=gap, wall_time=wall, explanation=how, trace=[(wall, objective)])
+
+
+def knapsack(values: Any, weights: Any, capacity: float, *, time_limit: float = 10.0) -> AllocationResult:
+    """0/1 knapsack: choose items (quantity 0 or 1) maximising total value within the capacity."""
+    values, weights = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
+    if values.shape != weights.shape or values.ndim != 1:
+        raise InvalidParameterError(f"values and weights must be 1-D of the same length, got {values.shape} and "
+                                    f"{weights.shape}")
+    items = tuple(AllocationItem(id=str(k), cost={"capacity": float(w)}, value=float(v), min=0.0, max=1.0,
+                                 integer=True) for k, (v, w) in enumerate(zip(values, weights, strict=True)))
+    return solve_allocation(AllocationProblem(items, {"capacity": float(capacity)}), time_limit=time_limit)
