@@ -284,3 +284,158 @@ class AllocationProblem:
         """sha256 of the canonical JSON of the wire form (name excluded)."""
         canonical = {k: v for k, v in self.to_dict().items() if k != "name"}
         return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _scenario_stack(name: str, value: Any, square: bool) -> np.ndarray:
+    """A non-empty stack of equally shaped finite matrices (scenarios), naming ``name`` in errors."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidProblemError(f"{name} must be a list of equally shaped numeric matrices: {exc}") from exc
+    if arr.ndim != 3 or arr.shape[0] < 1:
+        raise InvalidProblemError(f"{name} must be a non-empty list of matrices, got shape {arr.shape}")
+    if square and arr.shape[1] != arr.shape[2]:
+        raise InvalidProblemError(f"{name} must hold square matrices, got {arr.shape[1]}x{arr.shape[2]}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        s, i, j = (int(k) for k in np.argwhere(bad)[0])
+        raise InvalidProblemError(f"{name}[{s}] has a non-finite value at [{i}, {j}]")
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class RobustAssignmentProblem:
+    """Min–max assignment: a permutation p minimising max_s sum_i costs[s][i, p[i]] over scenarios s.
+
+    Wire form: ``{"type": "robust_assignment", "costs": [C_0, C_1, ...], "nominal": 0}`` — one n x n
+    cost matrix per scenario; ``nominal`` is the scenario the price of robustness is measured on.
+    """
+
+    costs: np.ndarray
+    nominal: int = 0
+    name: str | None = None
+    problem_type: str = field(default="robust_assignment", init=False)
+
+    def __post_init__(self) -> None:
+        costs = _scenario_stack("costs", self.costs, square=True)
+        if not (isinstance(self.nominal, int) and 0 <= self.nominal < len(costs)):
+            raise InvalidProblemError(f"nominal must be a scenario index in [0, {len(costs) - 1}], got "
+                                      f"{self.nominal!r}")
+        object.__setattr__(self, "costs", costs)
+
+    @property
+    def n(self) -> int:
+        return int(self.costs.shape[1])
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RobustAssignmentProblem:
+        if not isinstance(data, dict) or "costs" not in data:
+            raise InvalidProblemError("a robust assignment needs 'costs': a list of n x n matrices")
+        return cls(data["costs"], nominal=data.get("nominal", 0), name=data.get("name"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.problem_type, "name": self.name, "costs": self.costs.tolist(), "nominal": self.nominal}
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(json.dumps({"type": self.problem_type, "shape": self.costs.shape,
+                                       "nominal": self.nominal}).encode())
+        h.update(np.ascontiguousarray(self.costs, dtype="<f8").tobytes())
+        return h.hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixGameProblem:
+    """A finite two-player zero-sum game: the row player receives ``payoff[i, j]`` from the column player.
+
+    Wire form: ``{"type": "matrix_game", "payoff": [[...], ...]}``.
+    """
+
+    payoff: np.ndarray
+    name: str | None = None
+    problem_type: str = field(default="matrix_game", init=False)
+
+    def __post_init__(self) -> None:
+        payoff = _scenario_stack("payoff", [self.payoff], square=False)[0]
+        object.__setattr__(self, "payoff", payoff)
+
+    @property
+    def n(self) -> int:
+        return int(max(self.payoff.shape))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MatrixGameProblem:
+        if not isinstance(data, dict) or "payoff" not in data:
+            raise InvalidProblemError("a matrix game needs 'payoff': a matrix")
+        return cls(data["payoff"], name=data.get("name"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.problem_type, "name": self.name, "payoff": self.payoff.tolist()}
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(json.dumps({"type": self.problem_type, "shape": self.payoff.shape}).encode())
+        h.update(np.ascontiguousarray(self.payoff, dtype="<f8").tobytes())
+        return h.hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class RobustAllocationProblem:
+    """Max–min allocation: the allocation of ``base`` (budgets, groups, bounds) maximising the worst
+    total value over value scenarios. Items must have linear values (no utilities).
+
+    Wire form: the allocation form plus ``"scenarios": [{"x": 3, "y": 1}, ...]`` (value per unit of each
+    item in each scenario; an item missing from a scenario keeps its base value) and ``"nominal": 0``.
+    """
+
+    base: AllocationProblem
+    scenarios: tuple[dict[str, float], ...]
+    nominal: int = 0
+    name: str | None = None
+    problem_type: str = field(default="robust_allocation", init=False)
+
+    def __post_init__(self) -> None:
+        if not self.scenarios:
+            raise InvalidProblemError("scenarios must list at least one scenario")
+        ids = {item.id for item in self.base.items}
+        for k, item in enumerate(self.base.items):
+            if item.utility is not None:
+                raise InvalidProblemError(f"items[{k}] ({item.id}) has a utility: robust allocation needs linear "
+                                          "values")
+        for s, scenario in enumerate(self.scenarios):
+            unknown = set(scenario) - ids
+            if unknown:
+                raise InvalidProblemError(f"scenarios[{s}] names unknown item(s) {sorted(unknown)}")
+            for item_id, v in scenario.items():
+                _number(f"scenarios[{s}][{item_id!r}]", v)
+        if not (isinstance(self.nominal, int) and 0 <= self.nominal < len(self.scenarios)):
+            raise InvalidProblemError(f"nominal must be a scenario index in [0, {len(self.scenarios) - 1}], got "
+                                      f"{self.nominal!r}")
+
+    @property
+    def n(self) -> int:
+        return self.base.n
+
+    def values(self, scenario: int) -> dict[str, float]:
+        """Value per unit of every item in a scenario."""
+        return {item.id: float(self.scenarios[scenario].get(item.id, item.value)) for item in self.base.items}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RobustAllocationProblem:
+        if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
+            raise InvalidProblemError("a robust allocation needs 'scenarios': a list of item -> value objects")
+        if not all(isinstance(s, dict) for s in data["scenarios"]):
+            raise InvalidProblemError("every scenario must be an object of item id -> value")
+        base = AllocationProblem.from_dict({k: v for k, v in data.items()
+                                            if k not in ("scenarios", "nominal", "type")})
+        return cls(base, tuple(dict(s) for s in data["scenarios"]), nominal=data.get("nominal", 0),
+                   name=data.get("name"))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.base.to_dict()
+        out.update(type=self.problem_type, name=self.name, scenarios=[dict(s) for s in self.scenarios],
+                   nominal=self.nominal)
+        return out
+
+    def fingerprint(self) -> str:
+        canonical = {k: v for k, v in self.to_dict().items() if k != "name"}
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

@@ -1,7 +1,15 @@
-"""The Libria suite beyond QAP. So far: AllocFlow (:mod:`mezan.flows.allocation`), registered as
-``allocflow.highs`` for problems of type "allocation"."""
+"""The Libria suite beyond QAP. So far: AllocFlow (:mod:`mezan.flows.allocation`, ``allocflow.highs``)
+and DualFlow (:mod:`mezan.flows.robust`: ``dualflow.robust_assignment``, ``dualflow.robust_allocation``,
+``dualflow.matrix_game``)."""
 
 from mezan.flows.allocation import AllocationResult, knapsack, solve_allocation
+from mezan.flows.robust import (
+    GameResult,
+    RobustResult,
+    solve_matrix_game,
+    solve_robust_allocation,
+    solve_robust_assignment,
+)
 
 
 def _register() -> None:
@@ -9,8 +17,15 @@ def _register() -> None:
 
     register("allocflow.highs", "allocation", solve_allocation,
              "AllocFlow: LP / MILP allocation with budgets, groups and concave utilities (HiGHS)")
+    register("dualflow.robust_assignment", "robust_assignment", solve_robust_assignment,
+             "DualFlow: min-max assignment over cost scenarios (HiGHS MILP)")
+    register("dualflow.robust_allocation", "robust_allocation", solve_robust_allocation,
+             "DualFlow: max-min allocation over value scenarios (HiGHS)")
+    register("dualflow.matrix_game", "matrix_game", solve_matrix_game,
+             "DualFlow: optimal mixed strategies of a zero-sum matrix game (two LPs)")
 
 
 _register()
 
-__all__ = ["AllocationResult", "knapsack", "solve_allocation"]
+__all__ = ["AllocationResult", "GameResult", "RobustResult", "knapsack", "solve_allocation", "solve_matrix_game",
+           "solve_robust_allocation", "solve_robust_assignment"]

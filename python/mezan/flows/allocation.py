@@ -57,7 +57,7 @@ class AllocationResult:
 
 
 @dataclass
-class _Model:
+class AllocationModel:
     c: np.ndarray                      # objective to minimise (= -value)
     constant: float                    # value of the items at their min with utilities
     lower: np.ndarray
@@ -71,7 +71,7 @@ class _Model:
     quantity: list[int]                # column of each item's quantity
 
 
-def _build(problem: AllocationProblem) -> _Model:
+def build_model(problem: AllocationProblem) -> AllocationModel:
     columns: list[tuple[float, float, float | None, bool]] = []  # (objective coefficient, lo, hi, integer)
     quantity, segments, constant = [], [], 0.0
     for item in problem.items:
@@ -121,7 +121,7 @@ def _build(problem: AllocationProblem) -> _Model:
             row[cols] = -1.0
             eq_rows.append(row)
             eq_rhs.append(item.min)
-    return _Model(c, constant, lower, upper, integrality, np.array(rows).reshape(len(rows), m), np.array(rhs),
+    return AllocationModel(c, constant, lower, upper, integrality, np.array(rows).reshape(len(rows), m), np.array(rhs),
                   names, np.array(eq_rows).reshape(len(eq_rows), m), np.array(eq_rhs), quantity)
 
 
@@ -173,7 +173,7 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
     if reason is not None:
         return AllocationResult({}, None, "infeasible", reason=reason, wall_time=time.perf_counter() - start,
                                 explanation="infeasible before solving: " + reason)
-    model = _build(problem)
+    model = build_model(problem)
     integer = bool(model.integrality.any())
     duals = None
     if not integer:

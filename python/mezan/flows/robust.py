@@ -1,0 +1,207 @@
+"""DualFlow: robust (min–max over a finite scenario set) and adversarial (zero-sum game) optimisation.
+
+- Robust assignment: binary x_ij (one per row and per column) and a worst-case level t; minimise t
+  subject to sum_ij C^s_ij x_ij <= t for every scenario s — a MILP solved by HiGHS
+  (``scipy.optimize.milp``). The nominal optimum is the LAP of the nominal scenario.
+- Robust allocation: AllocFlow's model with one more variable t; maximise t subject to
+  t <= sum_i v^s_i x_i for every scenario (an LP, or a MILP with integer items).
+- Matrix game: the row player's maximin mixed strategy from the LP max v s.t. p^T A >= v, sum p = 1,
+  p >= 0, and the column player's minimax strategy from the dual LP; by the minimax theorem both give
+  the game's value (von Neumann 1928).
+
+Each robust result reports the solution, its worst-case scenario and value, its value in every
+scenario, the nominal optimum and the price of robustness: how much worse than the nominal optimum
+the robust solution does in the nominal scenario.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mezan.errors import InvalidParameterError
+from mezan.flows.allocation import build_model, infeasibility_reason, solve_allocation
+from mezan.problems import (
+    AllocationItem,
+    AllocationProblem,
+    MatrixGameProblem,
+    RobustAllocationProblem,
+    RobustAssignmentProblem,
+)
+
+
+@dataclass
+class RobustResult:
+    """solution: a permutation (robust assignment) or item -> quantity (robust allocation);
+    objective: the worst-case value over the scenarios; worst_scenario: its index; scenario_values:
+    the solution's value in every scenario; nominal_optimum: the best value in the nominal scenario
+    alone; price_of_robustness: |robust solution's nominal value - nominal_optimum| (>= 0)."""
+
+    solution: Any
+    objective: float | None
+    status: str
+    worst_scenario: int | None = None
+    scenario_values: list[float] = field(default_factory=list)
+    nominal_optimum: float | None = None
+    price_of_robustness: float | None = None
+    reason: str = ""
+    wall_time: float = 0.0
+    solver: str = ""
+    mode: str | None = None
+    explanation: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        solution = self.solution.tolist() if isinstance(self.solution, np.ndarray) else self.solution
+        return {"solution": solution, "objective": self.objective, "status": self.status,
+                "worst_scenario": self.worst_scenario, "scenario_values": self.scenario_values,
+                "nominal_optimum": self.nominal_optimum, "price_of_robustness": self.price_of_robustness,
+                "reason": self.reason, "wall_time": self.wall_time, "solver": self.solver,
+                "explanation": self.explanation}
+
+
+@dataclass
+class GameResult:
+    """row_strategy / column_strategy: optimal mixed strategies; objective: the value of the game to
+    the row player (both LPs agree on it)."""
+
+    row_strategy: np.ndarray
+    column_strategy: np.ndarray
+    objective: float
+    status: str = "optimal"
+    wall_time: float = 0.0
+    solver: str = "dualflow.matrix_game"
+    mode: str | None = None
+    explanation: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row_strategy": self.row_strategy.tolist(), "column_strategy": self.column_strategy.tolist(),
+                "value": self.objective, "status": self.status, "wall_time": self.wall_time}
+
+
+def _check_budget(time_limit: Any) -> float:
+    if time_limit is None or not time_limit > 0:
+        raise InvalidParameterError(f"time_limit must be positive, got {time_limit!r}")
+    return float(time_limit)
+
+
+def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: float = 10.0, seed: int | None = None,
+                            stop: Any = None, progress: Any = None) -> RobustResult:
+    """Min–max assignment over the cost scenarios (see the module docstring)."""
+    from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
+
+    limit = _check_budget(time_limit)
+    start = time.perf_counter()
+    costs = problem.costs
+    scenarios, n = costs.shape[0], costs.shape[1]
+    m = n * n + 1  # x_ij row-major, then t
+    c = np.zeros(m)
+    c[-1] = 1.0
+    rows = np.zeros((2 * n, m))
+    for i in range(n):
+        rows[i, i * n:(i + 1) * n] = 1.0  # facility i assigned once
+        rows[n + i, i:n * n:n] = 1.0      # location i used once
+    worst = np.hstack([costs.reshape(scenarios, n * n), -np.ones((scenarios, 1))])
+    constraints = [LinearConstraint(rows, 1.0, 1.0), LinearConstraint(worst, -np.inf, 0.0)]
+    integrality = np.ones(m)
+    integrality[-1] = 0
+    lower, upper = np.zeros(m), np.ones(m)
+    lower[-1], upper[-1] = -np.inf, np.inf
+    res = milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(lower, upper),
+               options={"time_limit": limit})
+    wall = time.perf_counter() - start
+    if res.x is None:
+        return RobustResult(None, None, "timeout", reason="time limit reached before an assignment",
+                            wall_time=wall, solver="dualflow.robust_assignment")
+    x = res.x[:-1].reshape(n, n)
+    permutation = np.argmax(x, axis=1)
+    values = [float(costs[s][np.arange(n), permutation].sum()) for s in range(scenarios)]
+    rows_nominal, cols_nominal = linear_sum_assignment(costs[problem.nominal])
+    nominal_optimum = float(costs[problem.nominal][rows_nominal, cols_nominal].sum())
+    worst_scenario = int(np.argmax(values))
+    return RobustResult(permutation, max(values), "optimal" if res.status == 0 else "feasible",
+                        worst_scenario=worst_scenario, scenario_values=values, nominal_optimum=nominal_optimum,
+                        price_of_robustness=values[problem.nominal] - nominal_optimum, wall_time=wall,
+                        solver="dualflow.robust_assignment",
+                        explanation=f"min-max assignment over {scenarios} scenarios (HiGHS MILP); nominal "
+                                    f"optimum by LAP on scenario {problem.nominal}")
+
+
+def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: float = 10.0, seed: int | None = None,
+                            stop: Any = None, progress: Any = None) -> RobustResult:
+    """Max–min allocation over the value scenarios (see the module docstring)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    limit = _check_budget(time_limit)
+    start = time.perf_counter()
+    base = problem.base
+    reason = infeasibility_reason(base)
+    if reason is not None:
+        return RobustResult(None, None, "infeasible", reason=reason, solver="dualflow.robust_allocation")
+    model = build_model(base)
+    m = len(model.c) + 1  # AllocFlow's columns, then t
+    scenario_values = [problem.values(s) for s in range(len(problem.scenarios))]
+    c = np.zeros(m)
+    c[-1] = -1.0  # maximise t
+    worst = np.zeros((len(scenario_values), m))
+    for s, values in enumerate(scenario_values):  # t - sum_i v_si x_i <= 0
+        for item, col in zip(base.items, model.quantity, strict=True):
+            worst[s, col] = -values[item.id]
+        worst[s, -1] = 1.0
+    constraints = [LinearConstraint(worst, -np.inf, 0.0)]
+    if len(model.b_ub):
+        constraints.append(LinearConstraint(np.hstack([model.A_ub, np.zeros((len(model.b_ub), 1))]), -np.inf,
+                                            model.b_ub))
+    lower = np.append(model.lower, -np.inf)
+    upper = np.append(model.upper, np.inf)
+    res = milp(c, constraints=constraints, integrality=np.append(model.integrality, 0), bounds=Bounds(lower, upper),
+               options={"time_limit": limit})
+    wall = time.perf_counter() - start
+    if res.status == 2:
+        return RobustResult(None, None, "infeasible", reason="the budgets, group limits and item bounds admit no "
+                            "allocation (HiGHS)", wall_time=wall, solver="dualflow.robust_allocation")
+    if res.status == 3:
+        return RobustResult(None, None, "unbounded", reason="the worst-case value can grow without limit",
+                            wall_time=wall, solver="dualflow.robust_allocation")
+    if res.x is None:
+        return RobustResult(None, None, "timeout", reason="time limit reached before an allocation", wall_time=wall,
+                            solver="dualflow.robust_allocation")
+    allocation = {item.id: (int(round(res.x[col])) if item.integer else float(res.x[col]))
+                  for item, col in zip(base.items, model.quantity, strict=True)}
+    values = [sum(v[i] * allocation[i] for i in allocation) for v in scenario_values]
+    nominal_items = tuple(AllocationItem(id=i.id, cost=i.cost, value=scenario_values[problem.nominal][i.id],
+                                         min=i.min, max=i.max, integer=i.integer, group=i.group)
+                          for i in base.items)
+    nominal = solve_allocation(AllocationProblem(nominal_items, base.budgets, base.groups), time_limit=limit)
+    worst_scenario = int(np.argmin(values))
+    return RobustResult(allocation, min(values), "optimal" if res.status == 0 else "feasible",
+                        worst_scenario=worst_scenario, scenario_values=values, nominal_optimum=nominal.objective,
+                        price_of_robustness=(None if nominal.objective is None
+                                             else nominal.objective - values[problem.nominal]),
+                        wall_time=time.perf_counter() - start, solver="dualflow.robust_allocation",
+                        explanation=f"max-min allocation over {len(values)} scenarios (HiGHS)")
+
+
+def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, seed: int | None = None,
+                      stop: Any = None, progress: Any = None) -> GameResult:
+    """Optimal mixed strategies and value of a zero-sum matrix game, by the two LPs of the module docstring."""
+    from scipy.optimize import linprog
+
+    _check_budget(time_limit)
+    start = time.perf_counter()
+    A = problem.payoff
+    rows, cols = A.shape
+    # Row player: variables (p, v); maximise v s.t. v - (A^T p)_j <= 0, sum p = 1.
+    row = linprog(np.append(np.zeros(rows), -1.0), A_ub=np.hstack([-A.T, np.ones((cols, 1))]), b_ub=np.zeros(cols),
+                  A_eq=np.append(np.ones(rows), 0.0).reshape(1, -1), b_eq=[1.0],
+                  bounds=[(0, None)] * rows + [(None, None)], method="highs")
+    # Column player: variables (q, w); minimise w s.t. (A q)_i - w <= 0, sum q = 1.
+    col = linprog(np.append(np.zeros(cols), 1.0), A_ub=np.hstack([A, -np.ones((rows, 1))]), b_ub=np.zeros(rows),
+                  A_eq=np.append(np.ones(cols), 0.0).reshape(1, -1), b_eq=[1.0],
+                  bounds=[(0, None)] * cols + [(None, None)], method="highs")
+    value = float(-row.fun)
+    return GameResult(np.clip(row.x[:-1], 0, None), np.clip(col.x[:-1], 0, None), value,
+                      wall_time=time.perf_counter() - start,
+                      explanation=f"maximin LP value {value:.6g}, minimax LP value {float(col.fun):.6g}")
