@@ -1,8 +1,9 @@
-"""The Libria suite beyond QAP. So far: AllocFlow (:mod:`mezan.flows.allocation`, ``allocflow.highs``)
-and DualFlow (:mod:`mezan.flows.robust`: ``dualflow.robust_assignment``, ``dualflow.robust_allocation``,
-``dualflow.matrix_game``)."""
+"""The Libria suite beyond QAP. So far: AllocFlow (:mod:`mezan.flows.allocation`, ``allocflow.highs``),
+GraphFlow (:mod:`mezan.flows.graph`, ``graphflow.network``) and DualFlow (:mod:`mezan.flows.robust`:
+``dualflow.robust_assignment``, ``dualflow.robust_allocation``, ``dualflow.matrix_game``)."""
 
 from mezan.flows.allocation import AllocationResult, knapsack, solve_allocation
+from mezan.flows.graph import NetworkResult, solve_network
 from mezan.flows.robust import (
     GameResult,
     RobustResult,
@@ -17,6 +18,8 @@ def _register() -> None:
 
     register("allocflow.highs", "allocation", solve_allocation,
              "AllocFlow: LP / MILP allocation with budgets, groups and concave utilities (HiGHS)")
+    register("graphflow.network", "network_design", solve_network,
+             "GraphFlow: MST, Steiner tree (2-approximation), min-cost flow, fixed-charge design (networkx, HiGHS)")
     register("dualflow.robust_assignment", "robust_assignment", solve_robust_assignment,
              "DualFlow: min-max assignment over cost scenarios (HiGHS MILP)")
     register("dualflow.robust_allocation", "robust_allocation", solve_robust_allocation,
@@ -27,5 +30,5 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["AllocationResult", "GameResult", "RobustResult", "knapsack", "solve_allocation", "solve_matrix_game",
-           "solve_robust_allocation", "solve_robust_assignment"]
+__all__ = ["AllocationResult", "GameResult", "NetworkResult", "RobustResult", "knapsack", "solve_allocation",
+           "solve_matrix_game", "solve_network", "solve_robust_allocation", "solve_robust_assignment"]

@@ -211,7 +211,7 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
                                 wall_time=wall, explanation=how)
     allocation = {}
     for item, col in zip(problem.items, model.quantity, strict=True):
-        q = float(x[col])
+        q = float(x[col]) + 0.0  # no -0.0
         allocation[item.id] = int(round(q)) if item.integer else q
     objective = sum(item.value_of(allocation[item.id]) for item in problem.items)
     optimal = status_code == 0

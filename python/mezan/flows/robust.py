@@ -168,7 +168,7 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
     if res.x is None:
         return RobustResult(None, None, "timeout", reason="time limit reached before an allocation", wall_time=wall,
                             solver="dualflow.robust_allocation")
-    allocation = {item.id: (int(round(res.x[col])) if item.integer else float(res.x[col]))
+    allocation = {item.id: (int(round(res.x[col])) if item.integer else float(res.x[col]) + 0.0)  # no -0.0
                   for item, col in zip(base.items, model.quantity, strict=True)}
     values = [sum(v[i] * allocation[i] for i in allocation) for v in scenario_values]
     nominal_items = tuple(AllocationItem(id=i.id, cost=i.cost, value=scenario_values[problem.nominal][i.id],
@@ -201,7 +201,7 @@ def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, s
     col = linprog(np.append(np.zeros(cols), 1.0), A_ub=np.hstack([A, -np.ones((rows, 1))]), b_ub=np.zeros(rows),
                   A_eq=np.append(np.ones(cols), 0.0).reshape(1, -1), b_eq=[1.0],
                   bounds=[(0, None)] * cols + [(None, None)], method="highs")
-    value = float(-row.fun)
+    value = float(-row.fun) + 0.0
     return GameResult(np.clip(row.x[:-1], 0, None), np.clip(col.x[:-1], 0, None), value,
                       wall_time=time.perf_counter() - start,
                       explanation=f"maximin LP value {value:.6g}, minimax LP value {float(col.fun):.6g}")

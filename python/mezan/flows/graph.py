@@ -1,0 +1,180 @@
+"""GraphFlow: network topology design with networkx and HiGHS.
+
+- ``mst``: minimum spanning tree (Kruskal, ``networkx.minimum_spanning_tree``; a spanning forest when
+  the graph is disconnected). Exact: ``lower_bound`` = cost.
+- ``steiner``: Mehlhorn's algorithm (``networkx.algorithms.approximation.steiner_tree``, Mehlhorn
+  1988): a tree through every terminal costing at most 2 (1 - 1/t) times the optimum for t terminals,
+  so ``lower_bound`` = cost / (2 (1 - 1/t)) is a proven bound. Parallel edges keep the cheapest.
+- ``min_cost_flow``: network simplex (``networkx.network_simplex``) on the directed edges; exact.
+- ``fixed_charge``: capacitated fixed-charge network design as a MILP on HiGHS (``scipy.optimize.milp``):
+  per directed edge e a flow f_e >= 0 and an opening y_e in {0, 1}, f_e <= cap_e y_e (cap_e = the total
+  supply when uncapacitated), flow conservation at every node, minimise sum_e (cost_e f_e + fixed_e y_e);
+  ``lower_bound`` is HiGHS's dual bound.
+
+Edges are undirected for the tree tasks and directed (from -> to) for the flow tasks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mezan.errors import InvalidParameterError
+from mezan.problems import NetworkDesignProblem
+
+
+@dataclass
+class NetworkResult:
+    """edges: chosen edges as (from, to); objective: total cost; flows: "from->to" -> flow (flow
+    tasks); lower_bound: a proven bound on the optimum; guarantee: what the method promises."""
+
+    edges: list[tuple[str, str]]
+    objective: float | None
+    status: str
+    flows: dict[str, float] = field(default_factory=dict)
+    lower_bound: float | None = None
+    guarantee: str = ""
+    reason: str = ""
+    wall_time: float = 0.0
+    solver: str = "graphflow"
+    mode: str | None = None
+    explanation: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"edges": [list(e) for e in self.edges], "objective": self.objective, "status": self.status,
+                "flows": dict(self.flows), "lower_bound": self.lower_bound, "guarantee": self.guarantee,
+                "reason": self.reason, "wall_time": self.wall_time, "solver": self.solver}
+
+
+def _undirected(problem: NetworkDesignProblem):
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(problem.nodes)
+    for u, v, cost, _, _ in problem.edges:
+        if not graph.has_edge(u, v) or graph[u][v]["cost"] > cost:
+            graph.add_edge(u, v, cost=cost)
+    return graph
+
+
+def _tree(problem: NetworkDesignProblem, start: float) -> NetworkResult:
+    import networkx as nx
+    from networkx.algorithms.approximation import steiner_tree
+
+    graph = _undirected(problem)
+    if problem.task == "mst":
+        tree = nx.minimum_spanning_tree(graph, weight="cost", algorithm="kruskal")
+        components = nx.number_connected_components(graph)
+        cost = float(sum(d["cost"] for _, _, d in tree.edges(data=True)))
+        note = "" if components == 1 else f"; the graph has {components} components, so a spanning forest"
+        return NetworkResult(sorted(tuple(sorted(e)) for e in tree.edges()), cost, "optimal", lower_bound=cost,
+                             guarantee="exact (Kruskal)", wall_time=time.perf_counter() - start,
+                             solver="graphflow.mst", explanation="minimum spanning tree (Kruskal)" + note)
+    terminals = list(dict.fromkeys(problem.terminals))
+    component = nx.node_connected_component(graph, terminals[0])
+    cut_off = [t for t in terminals if t not in component]
+    if cut_off:
+        return NetworkResult([], None, "infeasible", reason=f"terminal {cut_off[0]!r} is not connected to terminal "
+                             f"{terminals[0]!r}", wall_time=time.perf_counter() - start, solver="graphflow.steiner")
+    if len(terminals) == 1:
+        return NetworkResult([], 0.0, "optimal", lower_bound=0.0, guarantee="exact (one terminal)",
+                             wall_time=time.perf_counter() - start, solver="graphflow.steiner")
+    # On the terminals' component only: Mehlhorn's construction needs every node reachable from a terminal.
+    tree = steiner_tree(graph.subgraph(component), terminals, weight="cost", method="mehlhorn")
+    cost = float(sum(d["cost"] for _, _, d in tree.edges(data=True)))
+    ratio = 2.0 * (1.0 - 1.0 / len(terminals))
+    return NetworkResult(sorted(tuple(sorted(e)) for e in tree.edges()), cost, "feasible", lower_bound=cost / ratio,
+                         guarantee=f"cost <= {ratio:g} x optimum (Mehlhorn's 2(1 - 1/t) for t = {len(terminals)})",
+                         wall_time=time.perf_counter() - start, solver="graphflow.steiner",
+                         explanation="Steiner tree by Mehlhorn's approximation (networkx)")
+
+
+def _min_cost_flow(problem: NetworkDesignProblem, start: float) -> NetworkResult:
+    import networkx as nx
+
+    graph = nx.MultiDiGraph()
+    for node in problem.nodes:
+        graph.add_node(node, demand=-problem.supply.get(node, 0.0))
+    for k, (u, v, cost, capacity, _) in enumerate(problem.edges):
+        attrs = {"weight": cost} if capacity is None else {"weight": cost, "capacity": capacity}
+        graph.add_edge(u, v, key=k, **attrs)
+    try:
+        cost, flow = nx.network_simplex(graph)
+    except nx.NetworkXUnfeasible as exc:
+        return NetworkResult([], None, "infeasible", reason=f"the supplies cannot be routed within the capacities "
+                             f"({exc})", wall_time=time.perf_counter() - start, solver="graphflow.min_cost_flow")
+    except nx.NetworkXUnbounded as exc:
+        return NetworkResult([], None, "unbounded", reason=f"a negative-cost cycle has unlimited capacity ({exc})",
+                             wall_time=time.perf_counter() - start, solver="graphflow.min_cost_flow")
+    flows: dict[str, float] = {}
+    edges = []
+    for k, (u, v, _, _, _) in enumerate(problem.edges):
+        f = float(flow[u][v][k])
+        if f > 0:
+            flows[f"{u}->{v}"] = flows.get(f"{u}->{v}", 0.0) + f
+            edges.append((u, v))
+    return NetworkResult(edges, float(cost), "optimal", flows=flows, lower_bound=float(cost),
+                         guarantee="exact (network simplex)", wall_time=time.perf_counter() - start,
+                         solver="graphflow.min_cost_flow", explanation="min-cost flow by network simplex (networkx)")
+
+
+def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, start: float) -> NetworkResult:
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    edges, nodes = problem.edges, list(problem.nodes)
+    m = len(edges)
+    total_supply = sum(s for s in problem.supply.values() if s > 0)
+    c = np.array([e[2] for e in edges] + [e[4] for e in edges])  # flows, then openings
+    index = {v: i for i, v in enumerate(nodes)}
+    balance = np.zeros((len(nodes), 2 * m))
+    for k, (u, v, _, _, _) in enumerate(edges):
+        balance[index[u], k] += 1.0
+        balance[index[v], k] -= 1.0
+    supply = np.array([problem.supply.get(v, 0.0) for v in nodes])
+    linking = np.zeros((m, 2 * m))  # f_e - cap_e y_e <= 0
+    for k, (_, _, _, capacity, _) in enumerate(edges):
+        linking[k, k] = 1.0
+        linking[k, m + k] = -(total_supply if capacity is None else capacity)
+    constraints = [LinearConstraint(balance, supply, supply)]
+    if m:
+        constraints.append(LinearConstraint(linking, -np.inf, 0.0))
+    integrality = np.array([0] * m + [1] * m)
+    res = milp(c, constraints=constraints, integrality=integrality,
+               bounds=Bounds(np.zeros(2 * m), np.array([np.inf] * m + [1.0] * m)), options={"time_limit": time_limit})
+    wall = time.perf_counter() - start
+    if res.status == 2:
+        return NetworkResult([], None, "infeasible", reason="the supplies cannot be routed on the edges and their "
+                             "capacities", wall_time=wall, solver="graphflow.fixed_charge")
+    if res.x is None:
+        return NetworkResult([], None, "timeout", reason="time limit reached before a design", wall_time=wall,
+                             solver="graphflow.fixed_charge")
+    flows, chosen = {}, []
+    for k, (u, v, _, _, _) in enumerate(edges):
+        if res.x[m + k] > 0.5:
+            chosen.append((u, v))
+            if res.x[k] > 1e-9:
+                flows[f"{u}->{v}"] = flows.get(f"{u}->{v}", 0.0) + float(res.x[k])
+    bound = getattr(res, "mip_dual_bound", None)
+    return NetworkResult(chosen, float(res.fun), "optimal" if res.status == 0 else "feasible", flows=flows,
+                         lower_bound=None if bound is None or not np.isfinite(bound) else float(bound),
+                         guarantee="exact MILP (HiGHS branch and cut) when status is optimal", wall_time=wall,
+                         solver="graphflow.fixed_charge",
+                         explanation="capacitated fixed-charge network design, MILP on HiGHS")
+
+
+def solve_network(problem: NetworkDesignProblem, *, time_limit: float = 10.0, seed: int | None = None,
+                  stop: Any = None, progress: Any = None) -> NetworkResult:
+    """Solve a network design problem by its ``task`` (see the module docstring)."""
+    if not isinstance(problem, NetworkDesignProblem):
+        raise InvalidParameterError(f"problem must be a NetworkDesignProblem, got {type(problem).__name__}")
+    if time_limit is None or not time_limit > 0:
+        raise InvalidParameterError(f"time_limit must be positive, got {time_limit!r}")
+    start = time.perf_counter()
+    if problem.task in ("mst", "steiner"):
+        return _tree(problem, start)
+    if problem.task == "min_cost_flow":
+        return _min_cost_flow(problem, start)
+    return _fixed_charge(problem, float(time_limit), start)
