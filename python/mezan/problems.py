@@ -544,3 +544,142 @@ class NetworkDesignProblem:
     def fingerprint(self) -> str:
         canonical = {k: v for k, v in self.to_dict().items() if k != "name"}
         return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _whole(where: str, value: Any) -> int:
+    """A non-negative whole number (CP-SAT schedules in integer time and resource units)."""
+    number = _number(where, value)
+    if number < 0 or number != int(number):
+        raise InvalidProblemError(f"{where} must be a whole number >= 0 (integer units), got {value!r}")
+    return int(number)
+
+
+@dataclass(frozen=True)
+class WorkflowTask:
+    """A task: ``duration`` time units, ``resources`` (name -> units held while it runs), and the
+    ``agent`` that performs it (an agent does one task at a time), if any."""
+
+    id: str
+    duration: int
+    resources: dict[str, int] = field(default_factory=dict)
+    agent: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class WorkflowProblem:
+    """DAG task scheduling with renewable resources (RCPSP) and agents: minimise the makespan.
+
+    Wire form::
+
+        {"type": "workflow",
+         "tasks": [{"id": "t1", "duration": 3, "resources": {"lab": 1}, "agent": 0}, ...],
+         "precedences": [["t1", "t2"], ...],          # t2 starts after t1 ends
+         "resources": {"lab": 2}}                       # capacities
+
+    A precedence cycle is an error that names the cycle.
+    """
+
+    tasks: tuple[WorkflowTask, ...]
+    precedences: tuple[tuple[str, str], ...] = ()
+    resources: dict[str, int] = field(default_factory=dict)
+    name: str | None = None
+    problem_type: str = field(default="workflow", init=False)
+
+    def __post_init__(self) -> None:
+        if not self.tasks:
+            raise InvalidProblemError("tasks must list at least one task")
+        ids = [t.id for t in self.tasks]
+        seen: set[str] = set()
+        for k, task in enumerate(self.tasks):
+            if not isinstance(task.id, str) or not task.id:
+                raise InvalidProblemError(f"tasks[{k}].id must be a non-empty string")
+            if task.id in seen:
+                raise InvalidProblemError(f"tasks[{k}].id {task.id!r} is used twice")
+            seen.add(task.id)
+            for resource in task.resources:
+                if resource not in self.resources:
+                    raise InvalidProblemError(f"tasks[{k}] ({task.id}) uses resource {resource!r}, which is not in "
+                                              f"resources ({', '.join(self.resources) or 'none'})")
+        for k, (a, b) in enumerate(self.precedences):
+            for end, task_id in (("first", a), ("second", b)):
+                if task_id not in seen:
+                    raise InvalidProblemError(f"precedences[{k}] names unknown task {task_id!r} ({end} of the pair)")
+        cycle = self._cycle(ids)
+        if cycle:
+            raise InvalidProblemError("precedences form a cycle: " + " -> ".join(cycle + [cycle[0]]))
+
+    def _cycle(self, ids: list[str]) -> list[str]:
+        """A precedence cycle (task ids in order), or [] — depth-first search with colours."""
+        successors: dict[str, list[str]] = {t: [] for t in ids}
+        for a, b in self.precedences:
+            successors[a].append(b)
+        colour = dict.fromkeys(ids, 0)  # 0 new, 1 on the stack, 2 done
+        stack: list[str] = []
+
+        def visit(node: str) -> list[str]:
+            colour[node] = 1
+            stack.append(node)
+            for nxt in successors[node]:
+                if colour[nxt] == 1:
+                    return stack[stack.index(nxt):]
+                if colour[nxt] == 0:
+                    found = visit(nxt)
+                    if found:
+                        return found
+            stack.pop()
+            colour[node] = 2
+            return []
+
+        for node in ids:
+            if colour[node] == 0:
+                found = visit(node)
+                if found:
+                    return list(found)
+        return []
+
+    @property
+    def n(self) -> int:
+        return len(self.tasks)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkflowProblem:
+        if not isinstance(data, dict):
+            raise InvalidProblemError(f"a workflow problem must be a JSON object, got {type(data).__name__}")
+        if data.get("type", "workflow") != "workflow":
+            raise InvalidProblemError(f"type must be 'workflow', got {data.get('type')!r}")
+        resources_raw = data.get("resources") or {}
+        if not isinstance(resources_raw, dict):
+            raise InvalidProblemError("resources must be an object of name -> capacity")
+        resources = {str(r): _whole(f"resources[{r!r}]", c) for r, c in resources_raw.items()}
+        if not isinstance(data.get("tasks"), list):
+            raise InvalidProblemError("tasks must be a list of objects")
+        tasks = []
+        for k, raw in enumerate(data["tasks"]):
+            where = f"tasks[{k}]"
+            if not isinstance(raw, dict) or "id" not in raw or "duration" not in raw:
+                raise InvalidProblemError(f"{where} needs 'id' and 'duration'")
+            unknown = set(raw) - {"id", "duration", "resources", "agent"}
+            if unknown:
+                raise InvalidProblemError(f"{where} has unknown field(s) {sorted(unknown)}")
+            uses = raw.get("resources") or {}
+            if not isinstance(uses, dict):
+                raise InvalidProblemError(f"{where}.resources must be an object of name -> units")
+            tasks.append(WorkflowTask(str(raw["id"]), _whole(f"{where}.duration", raw["duration"]),
+                                      {str(r): _whole(f"{where}.resources[{r!r}]", u) for r, u in uses.items()},
+                                      None if raw.get("agent") is None else str(raw["agent"])))
+        precedences = []
+        for k, pair in enumerate(data.get("precedences") or []):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise InvalidProblemError(f"precedences[{k}] must be a pair [before, after]")
+            precedences.append((str(pair[0]), str(pair[1])))
+        return cls(tuple(tasks), tuple(precedences), resources, name=data.get("name"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.problem_type, "name": self.name,
+                "tasks": [{"id": t.id, "duration": t.duration, "resources": dict(t.resources), "agent": t.agent}
+                          for t in self.tasks],
+                "precedences": [list(p) for p in self.precedences], "resources": dict(self.resources)}
+
+    def fingerprint(self) -> str:
+        canonical = {k: v for k, v in self.to_dict().items() if k != "name"}
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

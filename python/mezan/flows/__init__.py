@@ -1,4 +1,5 @@
-"""The Libria suite beyond QAP. So far: AllocFlow (:mod:`mezan.flows.allocation`, ``allocflow.highs``),
+"""The Libria suite beyond QAP: WorkFlow (:mod:`mezan.flows.workflow`, ``workflow.schedule``), AllocFlow
+(:mod:`mezan.flows.allocation`, ``allocflow.highs``),
 GraphFlow (:mod:`mezan.flows.graph`, ``graphflow.network``) and DualFlow (:mod:`mezan.flows.robust`:
 ``dualflow.robust_assignment``, ``dualflow.robust_allocation``, ``dualflow.matrix_game``)."""
 
@@ -11,6 +12,7 @@ from mezan.flows.robust import (
     solve_robust_allocation,
     solve_robust_assignment,
 )
+from mezan.flows.workflow import WorkflowResult, solve_workflow
 
 
 def _register() -> None:
@@ -18,6 +20,8 @@ def _register() -> None:
 
     register("allocflow.highs", "allocation", solve_allocation,
              "AllocFlow: LP / MILP allocation with budgets, groups and concave utilities (HiGHS)")
+    register("workflow.schedule", "workflow", solve_workflow,
+             "WorkFlow: RCPSP with agents — critical-path list scheduling + justification, then CP-SAT")
     register("graphflow.network", "network_design", solve_network,
              "GraphFlow: MST, Steiner tree (2-approximation), min-cost flow, fixed-charge design (networkx, HiGHS)")
     register("dualflow.robust_assignment", "robust_assignment", solve_robust_assignment,
@@ -30,5 +34,6 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["AllocationResult", "GameResult", "NetworkResult", "RobustResult", "knapsack", "solve_allocation",
-           "solve_matrix_game", "solve_network", "solve_robust_allocation", "solve_robust_assignment"]
+__all__ = ["AllocationResult", "GameResult", "NetworkResult", "RobustResult", "WorkflowResult", "knapsack",
+           "solve_allocation", "solve_matrix_game", "solve_network", "solve_robust_allocation",
+           "solve_robust_assignment", "solve_workflow"]
