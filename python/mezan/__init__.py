@@ -10,11 +10,26 @@ from mezan import errors
 from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
 
 __version__ = "0.1.0"
-__all__ = ["errors", "MezanError", "InvalidProblemError", "InvalidParameterError", "solve", "__version__"]
+__all__ = ["errors", "MezanError", "InvalidProblemError", "InvalidParameterError", "compile", "solve", "__version__"]
 
 
 def solve(problem, B=None, **options):
-    """Solve any problem record with the solver MetaFlow selects; see :func:`mezan.meta.solve.solve`."""
+    """Solve a problem: a problem record or QAP matrices ``A, B`` (MetaFlow picks the solver; see
+    :func:`mezan.meta.solve.solve`), a single wire-form dict (``{"type": "qap", ...}``), or a composite
+    request (``{"type": "composite", ...}``, run by C2SC: :func:`mezan.c2sc.run`)."""
+    if isinstance(problem, dict):
+        from mezan import c2sc
+
+        if problem.get("type") == "composite":
+            return c2sc.run(problem, **options)
+        problem = c2sc.from_wire(problem)
     from mezan.meta.solve import solve as meta_solve
 
     return meta_solve(problem, B, **options)
+
+
+def compile(request):  # noqa: A001 - the name the issue asks for
+    """Compile a composite request into a plan (C2SC): see :func:`mezan.c2sc.compile`."""
+    from mezan.c2sc import compile as compile_request
+
+    return compile_request(request)

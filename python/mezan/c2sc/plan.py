@@ -1,0 +1,226 @@
+"""Compiling a composite request into a :class:`Plan` (see :mod:`mezan.c2sc`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mezan import registry
+from mezan.errors import InvalidProblemError, MezanError
+from mezan.problems import (
+    AllocationProblem,
+    MatrixGameProblem,
+    NetworkDesignProblem,
+    QAPProblem,
+    RobustAllocationProblem,
+    RobustAssignmentProblem,
+    WorkflowProblem,
+)
+
+# type -> (problem record, default solver, fields the solver's result produces, required request fields)
+TYPES: dict[str, tuple[type, str, tuple[str, ...], tuple[str, ...]]] = {
+    "qap": (QAPProblem, "qapflow.auto", ("solution", "permutation", "objective", "lower_bound", "gap", "status"),
+            ("A", "B")),
+    "workflow": (WorkflowProblem, "workflow.schedule",
+                 ("start", "makespan", "critical_path", "lower_bound", "gap", "status"), ("tasks",)),
+    "allocation": (AllocationProblem, "allocflow.highs",
+                   ("allocation", "objective", "duals", "upper_bound", "gap", "status"), ("items",)),
+    "network_design": (NetworkDesignProblem, "graphflow.network",
+                       ("edges", "objective", "flows", "lower_bound", "status"), ("task", "nodes", "edges")),
+    "robust_assignment": (RobustAssignmentProblem, "dualflow.robust_assignment",
+                          ("solution", "objective", "worst_scenario", "scenario_values", "nominal_optimum",
+                           "price_of_robustness", "status"), ("costs",)),
+    "robust_allocation": (RobustAllocationProblem, "dualflow.robust_allocation",
+                          ("solution", "objective", "worst_scenario", "scenario_values", "nominal_optimum",
+                           "price_of_robustness", "status"), ("items", "scenarios")),
+    "matrix_game": (MatrixGameProblem, "dualflow.matrix_game", ("row_strategy", "column_strategy", "value", "status"),
+                    ("payoff",)),
+}
+OUTPUTS = {kind: spec[2] for kind, spec in TYPES.items()}
+"""The result fields a reference may name, per subproblem type."""
+
+CONTROL_FIELDS = ("type", "id", "depends_on", "solver", "time_limit")
+_REFERENCE = re.compile(r"^\$([A-Za-z_][\w-]*)\.(.+)$")
+_SEGMENT = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
+
+
+class PlanError(InvalidProblemError):
+    """A composite request that cannot be compiled: the message names the subproblem and field."""
+
+
+def parse_path(path: str) -> list[str | int]:
+    """``"solution[3]"`` -> ["solution", 3]; ``"start.t1"`` -> ["start", "t1"]."""
+    parts: list[str | int] = []
+    position = 0
+    while position < len(path):
+        match = _SEGMENT.match(path, position)
+        if match is None or match.end() == position:
+            raise PlanError(f"cannot read the reference path {path!r} at character {position}")
+        parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        position = match.end()
+    return parts
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference found in a subproblem: ``where`` (the field's path in the request) = ``$source.path``."""
+
+    subproblem: str
+    where: str
+    source: str
+    path: tuple[str | int, ...]
+    text: str
+
+
+def references(value: Any, where: str = "") -> list[tuple[str, str, str]]:
+    """Every reference string inside a request value: (field path, source id, source path)."""
+    found = []
+    if isinstance(value, str):
+        match = _REFERENCE.match(value)
+        if match:
+            found.append((where, match.group(1), match.group(2)))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            found += references(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += references(v, f"{where}[{i}]")
+    return found
+
+
+@dataclass
+class Plan:
+    """A compiled request: the subproblems by id, a topological order, the stages (lists of ids whose
+    dependencies all lie in earlier stages: each stage may run concurrently), and the references."""
+
+    subproblems: dict[str, dict[str, Any]]
+    order: list[str]
+    stages: list[list[str]]
+    depends_on: dict[str, list[str]]
+    references: list[Reference] = field(default_factory=list)
+
+    def solver_of(self, subproblem: str) -> str:
+        spec = self.subproblems[subproblem]
+        return spec.get("solver") or TYPES[spec["type"]][1]
+
+
+def _label(k: int, spec: Any) -> str:
+    return f"subproblems[{k}]" + (f" (id {spec['id']!r})" if isinstance(spec, dict) and "id" in spec else "")
+
+
+def compile(request: dict[str, Any]) -> Plan:  # noqa: A001 - the name the issue asks for
+    """Validate a composite request and order it into a :class:`Plan` (see :mod:`mezan.c2sc`)."""
+    if not isinstance(request, dict) or request.get("type") != "composite":
+        raise PlanError("a composite request is an object with \"type\": \"composite\" and \"subproblems\"")
+    subs = request.get("subproblems")
+    if not isinstance(subs, list) or not subs:
+        raise PlanError("subproblems must be a non-empty list")
+    specs: dict[str, dict[str, Any]] = {}
+    labels: dict[str, str] = {}
+    for k, spec in enumerate(subs):
+        label = _label(k, spec)
+        if not isinstance(spec, dict):
+            raise PlanError(f"{label} must be an object")
+        if not isinstance(spec.get("id"), str) or not spec["id"]:
+            raise PlanError(f"{label}: missing field 'id' (a non-empty string)")
+        if spec["id"] in specs:
+            raise PlanError(f"{label}: id {spec['id']!r} is used twice")
+        if spec.get("type") not in TYPES:
+            raise PlanError(f"{label}: unknown type {spec.get('type')!r} (known: {', '.join(TYPES)})")
+        solver = spec.get("solver")
+        if solver is not None:
+            try:
+                registered = registry.get(solver)
+            except MezanError as exc:
+                raise PlanError(f"{label}, field solver: {exc}") from None
+            if registered.problem_type != spec["type"]:
+                raise PlanError(f"{label}, field solver: {solver!r} solves {registered.problem_type!r} problems, "
+                                f"not {spec['type']!r}")
+        if "time_limit" in spec and not (isinstance(spec["time_limit"], (int, float)) and spec["time_limit"] > 0):
+            raise PlanError(f"{label}, field time_limit: must be a positive number, got {spec['time_limit']!r}")
+        for required in TYPES[spec["type"]][3]:
+            if required not in spec:
+                raise PlanError(f"{label}: missing field {required!r} for a {spec['type']!r} subproblem")
+        specs[spec["id"]] = spec
+        labels[spec["id"]] = label
+    depends: dict[str, list[str]] = {}
+    for sid, spec in specs.items():
+        raw = spec.get("depends_on", [])
+        parents = [raw] if isinstance(raw, str) else raw
+        if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+            raise PlanError(f"{labels[sid]}, field depends_on: must be an id or a list of ids")
+        for p in parents:
+            if p not in specs:
+                raise PlanError(f"{labels[sid]}, field depends_on: unknown subproblem {p!r}")
+            if p == sid:
+                raise PlanError(f"{labels[sid]}, field depends_on: a subproblem cannot depend on itself")
+        depends[sid] = list(dict.fromkeys(parents))
+    cycle = _cycle(depends)
+    if cycle:
+        raise PlanError("dependency cycle (each depends on the next): " + " -> ".join(cycle + [cycle[0]]))
+    refs = []
+    for sid, spec in specs.items():
+        body = {k: v for k, v in spec.items() if k not in CONTROL_FIELDS}
+        for where, source, path in references(body):
+            text = f"${source}.{path}"
+            if source not in depends[sid]:
+                raise PlanError(f"{labels[sid]}, field {where}: reference {text} names {source!r}, which is not a "
+                                f"dependency (depends_on: {', '.join(depends[sid]) or 'none'})")
+            parts = parse_path(path)
+            produced = OUTPUTS[specs[source]["type"]]
+            if not isinstance(parts[0], str) or parts[0] not in produced:
+                raise PlanError(f"{labels[sid]}, field {where}: reference {text} names field {parts[0]!r}, which a "
+                                f"{specs[source]['type']!r} solver does not produce ({', '.join(produced)})")
+            refs.append(Reference(sid, where, source, tuple(parts), text))
+        if not any(r.subproblem == sid for r in refs):
+            record_of(spec, labels[sid])  # no reference: validate the whole subproblem now
+    stages, placed = [], set()
+    while len(placed) < len(specs):
+        stage = [sid for sid in specs if sid not in placed and all(p in placed for p in depends[sid])]
+        stages.append(stage)
+        placed.update(stage)
+    return Plan(specs, [sid for stage in stages for sid in stage], stages, depends, refs)
+
+
+def record_of(spec: dict[str, Any], label: str) -> Any:
+    """The typed problem record of a (resolved) subproblem; errors name the subproblem."""
+    body = {k: v for k, v in spec.items() if k not in CONTROL_FIELDS or k == "type"}
+    try:
+        return TYPES[spec["type"]][0].from_dict(body)
+    except InvalidProblemError as exc:
+        raise PlanError(f"{label}: {exc}") from None
+
+
+def _cycle(depends: dict[str, list[str]]) -> list[str]:
+    colour = dict.fromkeys(depends, 0)
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        colour[node] = 1
+        stack.append(node)
+        for parent in depends[node]:
+            if colour[parent] == 1:
+                return stack[stack.index(parent):]
+            if colour[parent] == 0:
+                found = visit(parent)
+                if found:
+                    return found
+        stack.pop()
+        colour[node] = 2
+        return []
+
+    for node in depends:
+        if colour[node] == 0:
+            found = visit(node)
+            if found:
+                return found
+    return []
+
+
+def from_wire(data: dict[str, Any]) -> Any:
+    """The problem record of a single wire-form problem (``{"type": "qap", ...}`` and the others above)."""
+    if not isinstance(data, dict) or data.get("type") not in TYPES:
+        kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+        raise PlanError(f"unknown problem type {kind!r} (known: {', '.join(TYPES)}, composite)")
+    return TYPES[data["type"]][0].from_dict(data)
