@@ -116,3 +116,23 @@ def test_dualflow_solvers_are_registered():
     assert {"dualflow.robust_assignment", "dualflow.robust_allocation", "dualflow.matrix_game"} <= names
     game = registry.get("dualflow.matrix_game").solve(MatrixGameProblem([[1, -1], [-1, 1]]), time_limit=1.0)
     assert game.to_dict()["value"] == pytest.approx(0.0)
+
+
+def test_robust_qap_finds_the_enumerated_min_max_on_small_instances():
+    from mezan.flows import solve_robust_qap
+    from mezan.problems import RobustQAPProblem
+
+    rng = np.random.default_rng(7)
+    n = 6
+    A = rng.integers(0, 9, (n, n))
+    Bs = [rng.integers(0, 9, (n, n)) for _ in range(3)]
+    problem = RobustQAPProblem([A], Bs, nominal=1)
+    result = solve_robust_qap(problem, time_limit=2.0, seed=0)
+    perms = [np.array(p) for p in itertools.permutations(range(n))]
+    values = [[(A * B[np.ix_(p, p)]).sum() for B in Bs] for p in perms]
+    assert result.objective == min(max(v) for v in values)
+    assert result.lower_bound <= result.objective
+    assert result.nominal_optimum == min(v[1] for v in values) and result.price_of_robustness >= 0
+    assert result.scenario_values[result.worst_scenario] == result.objective
+    with pytest.raises(InvalidProblemError, match="flows has 2 scenarios and distances 3"):
+        RobustQAPProblem([A, A], Bs)

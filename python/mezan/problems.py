@@ -683,3 +683,64 @@ class WorkflowProblem:
     def fingerprint(self) -> str:
         canonical = {k: v for k, v in self.to_dict().items() if k != "name"}
         return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class RobustQAPProblem:
+    """Min–max QAP: a permutation p minimising max_s sum_ij A_s[i, j] B_s[p[i], p[j]] over scenarios s.
+
+    Wire form: ``{"type": "robust_qap", "flows": [A_0, ...], "distances": [B_0, ...], "nominal": 0}`` —
+    either list may hold a single matrix shared by every scenario.
+    """
+
+    flows: np.ndarray
+    distances: np.ndarray
+    nominal: int = 0
+    name: str | None = None
+    problem_type: str = field(default="robust_qap", init=False)
+
+    def __post_init__(self) -> None:
+        flows = _scenario_stack("flows", self.flows, square=True)
+        distances = _scenario_stack("distances", self.distances, square=True)
+        if flows.shape[1] != distances.shape[1]:
+            raise InvalidProblemError(f"flows and distances must be n x n with the same n, got {flows.shape[1]} and "
+                                      f"{distances.shape[1]}")
+        if flows.shape[1] < 2:
+            raise InvalidProblemError("a QAP needs n >= 2")
+        if len(flows) > 1 and len(distances) > 1 and len(flows) != len(distances):
+            raise InvalidProblemError(f"flows has {len(flows)} scenarios and distances {len(distances)}: give the same "
+                                      f"number, or one matrix to share")
+        if not (isinstance(self.nominal, int) and 0 <= self.nominal < max(len(flows), len(distances))):
+            raise InvalidProblemError(f"nominal must be a scenario index in [0, {max(len(flows), len(distances)) - 1}]"
+                                      f", got {self.nominal!r}")
+        object.__setattr__(self, "flows", flows)
+        object.__setattr__(self, "distances", distances)
+
+    @property
+    def n(self) -> int:
+        return int(self.flows.shape[1])
+
+    @property
+    def scenarios(self) -> int:
+        return max(len(self.flows), len(self.distances))
+
+    def scenario(self, s: int) -> QAPProblem:
+        """Scenario s as a QAP."""
+        return QAPProblem(self.flows[min(s, len(self.flows) - 1)], self.distances[min(s, len(self.distances) - 1)])
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RobustQAPProblem:
+        if not isinstance(data, dict) or "flows" not in data or "distances" not in data:
+            raise InvalidProblemError("a robust QAP needs 'flows' and 'distances': lists of n x n matrices")
+        return cls(data["flows"], data["distances"], nominal=data.get("nominal", 0), name=data.get("name"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.problem_type, "name": self.name, "flows": self.flows.tolist(),
+                "distances": self.distances.tolist(), "nominal": self.nominal}
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(json.dumps({"type": self.problem_type, "flows": self.flows.shape,
+                                       "distances": self.distances.shape, "nominal": self.nominal}).encode())
+        for m in (self.flows, self.distances):
+            h.update(np.ascontiguousarray(m, dtype="<f8").tobytes())
+        return h.hexdigest()

@@ -15,6 +15,7 @@ from mezan.problems import (
     QAPProblem,
     RobustAllocationProblem,
     RobustAssignmentProblem,
+    RobustQAPProblem,
     WorkflowProblem,
 )
 
@@ -31,6 +32,9 @@ TYPES: dict[str, tuple[type, str, tuple[str, ...], tuple[str, ...]]] = {
     "robust_assignment": (RobustAssignmentProblem, "dualflow.robust_assignment",
                           ("solution", "objective", "worst_scenario", "scenario_values", "nominal_optimum",
                            "price_of_robustness", "status"), ("costs",)),
+    "robust_qap": (RobustQAPProblem, "dualflow.robust_qap",
+                   ("solution", "objective", "worst_scenario", "scenario_values", "nominal_optimum",
+                    "price_of_robustness", "status"), ("flows", "distances")),
     "robust_allocation": (RobustAllocationProblem, "dualflow.robust_allocation",
                           ("solution", "objective", "worst_scenario", "scenario_values", "nominal_optimum",
                            "price_of_robustness", "status"), ("items", "scenarios")),

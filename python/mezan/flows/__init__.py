@@ -1,7 +1,8 @@
 """The Libria suite beyond QAP: WorkFlow (:mod:`mezan.flows.workflow`, ``workflow.schedule``), AllocFlow
 (:mod:`mezan.flows.allocation`, ``allocflow.highs``),
 GraphFlow (:mod:`mezan.flows.graph`, ``graphflow.network``) and DualFlow (:mod:`mezan.flows.robust`:
-``dualflow.robust_assignment``, ``dualflow.robust_allocation``, ``dualflow.matrix_game``)."""
+``dualflow.robust_assignment``, ``dualflow.robust_qap``, ``dualflow.robust_allocation``,
+``dualflow.matrix_game``)."""
 
 from mezan.flows.allocation import AllocationResult, knapsack, solve_allocation
 from mezan.flows.graph import NetworkResult, solve_network
@@ -11,6 +12,7 @@ from mezan.flows.robust import (
     solve_matrix_game,
     solve_robust_allocation,
     solve_robust_assignment,
+    solve_robust_qap,
 )
 from mezan.flows.workflow import WorkflowResult, solve_workflow
 
@@ -28,6 +30,8 @@ def _register() -> None:
              "DualFlow: min-max assignment over cost scenarios (HiGHS MILP)")
     register("dualflow.robust_allocation", "robust_allocation", solve_robust_allocation,
              "DualFlow: max-min allocation over value scenarios (HiGHS)")
+    register("dualflow.robust_qap", "robust_qap", solve_robust_qap,
+             "DualFlow: min-max QAP over flow/distance scenarios (EvoFlow GA on the worst case)")
     register("dualflow.matrix_game", "matrix_game", solve_matrix_game,
              "DualFlow: optimal mixed strategies of a zero-sum matrix game (two LPs)")
 
@@ -36,4 +40,4 @@ _register()
 
 __all__ = ["AllocationResult", "GameResult", "NetworkResult", "RobustResult", "WorkflowResult", "knapsack",
            "solve_allocation", "solve_matrix_game", "solve_network", "solve_robust_allocation",
-           "solve_robust_assignment", "solve_workflow"]
+           "solve_robust_assignment", "solve_robust_qap", "solve_workflow"]
