@@ -18,7 +18,11 @@ from mezan.flows.workflow import WorkflowResult, solve_workflow
 
 
 def _register() -> None:
+    from mezan.meta.features import register_features
     from mezan.registry import register
+
+    # MetaFlow records these solves too; a robust allocation maximises its worst case.
+    register_features("robust_allocation", lambda problem: {"n": float(problem.n)}, ("n",), sense="max")
 
     register("allocflow.highs", "allocation", solve_allocation,
              "AllocFlow: LP / MILP allocation with budgets, groups and concave utilities (HiGHS)")
