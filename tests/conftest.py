@@ -7,10 +7,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Never read or write the user's ~/.mezan: every test session gets an empty MEZAN_HOME of its own.
+# Never read or write the user's ~/.mezan: the session (and any subprocess) gets an empty MEZAN_HOME,
+# and the autouse fixture below gives every test one of its own.
 os.environ["MEZAN_HOME"] = tempfile.mkdtemp(prefix="mezan-test-home-")
 atexit.register(shutil.rmtree, os.environ["MEZAN_HOME"], ignore_errors=True)
 
@@ -53,3 +55,9 @@ def brute_force(A, B):
 def numpy_objective(A, B, p):
     p = np.asarray(p)
     return (np.asarray(A) * np.asarray(B)[np.ix_(p, p)]).sum()
+
+
+@pytest.fixture(autouse=True)
+def private_mezan_home(tmp_path, monkeypatch):
+    """Each test gets an empty MEZAN_HOME: what one test records or trains cannot steer another."""
+    monkeypatch.setenv("MEZAN_HOME", str(tmp_path / "mezan-home"))

@@ -159,7 +159,7 @@ def test_tournament_is_swiss_and_rebuilt_ratings_match_replayed_races(tmp_path):
 
 
 def test_train_then_model_policy_and_qapflow_auto_ask_metaflow():
-    flow = MetaFlow(seed=0)  # the default store under the test session's MEZAN_HOME
+    flow = MetaFlow(seed=0)  # the default store, under this test's private MEZAN_HOME
     problems = [generate.taillard_a(16, seed=s) for s in range(2)] + [generate.grid_manhattan(4, 4, seed=1)]
     for p in problems:
         for _ in range(2):
@@ -170,7 +170,7 @@ def test_train_then_model_policy_and_qapflow_auto_ask_metaflow():
     assert name in ("qapflow.hybrid", "qap.rots") and "features that mattered" in why
     result = solve(problems[0], None, mode="auto", time_limit=0.2, seed=0)
     assert "asked by QAPFlow" in result.explanation and result.method in ("hybrid", "rots")
-    flow.store.reset()  # leave the session store empty for the other tests
+    flow.store.reset()  # forgetting the model: auto is rule-based again
     assert solve(problems[0], None, mode="auto", time_limit=0.2, seed=0).method == "rots"
 
 
