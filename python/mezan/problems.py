@@ -546,6 +546,19 @@ class NetworkDesignProblem:
         return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def find_cycle(nodes: Any, edges: Any) -> list[str]:
+    """The nodes of a directed cycle, in order (networkx's depth-first ``find_cycle``), or []."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(edges)
+    try:
+        return [u for u, _ in nx.find_cycle(graph)]
+    except nx.NetworkXNoCycle:
+        return []
+
+
 def _whole(where: str, value: Any) -> int:
     """A non-negative whole number (CP-SAT schedules in integer time and resource units)."""
     number = _number(where, value)
@@ -604,38 +617,9 @@ class WorkflowProblem:
             for end, task_id in (("first", a), ("second", b)):
                 if task_id not in seen:
                     raise InvalidProblemError(f"precedences[{k}] names unknown task {task_id!r} ({end} of the pair)")
-        cycle = self._cycle(ids)
+        cycle = find_cycle(ids, self.precedences)
         if cycle:
             raise InvalidProblemError("precedences form a cycle: " + " -> ".join(cycle + [cycle[0]]))
-
-    def _cycle(self, ids: list[str]) -> list[str]:
-        """A precedence cycle (task ids in order), or [] — depth-first search with colours."""
-        successors: dict[str, list[str]] = {t: [] for t in ids}
-        for a, b in self.precedences:
-            successors[a].append(b)
-        colour = dict.fromkeys(ids, 0)  # 0 new, 1 on the stack, 2 done
-        stack: list[str] = []
-
-        def visit(node: str) -> list[str]:
-            colour[node] = 1
-            stack.append(node)
-            for nxt in successors[node]:
-                if colour[nxt] == 1:
-                    return stack[stack.index(nxt):]
-                if colour[nxt] == 0:
-                    found = visit(nxt)
-                    if found:
-                        return found
-            stack.pop()
-            colour[node] = 2
-            return []
-
-        for node in ids:
-            if colour[node] == 0:
-                found = visit(node)
-                if found:
-                    return list(found)
-        return []
 
     @property
     def n(self) -> int:

@@ -17,6 +17,7 @@ from mezan.problems import (
     RobustAssignmentProblem,
     RobustQAPProblem,
     WorkflowProblem,
+    find_cycle,
 )
 
 # type -> (problem record, default solver, fields the solver's result produces, required request fields)
@@ -160,7 +161,7 @@ def compile(request: dict[str, Any]) -> Plan:  # noqa: A001 - the name the issue
             if p == sid:
                 raise PlanError(f"{labels[sid]}, field depends_on: a subproblem cannot depend on itself")
         depends[sid] = list(dict.fromkeys(parents))
-    cycle = _cycle(depends)
+    cycle = find_cycle(depends, [(child, parent) for child, parents in depends.items() for parent in parents])
     if cycle:
         raise PlanError("dependency cycle (each depends on the next): " + " -> ".join(cycle + [cycle[0]]))
     refs = []
@@ -194,32 +195,6 @@ def record_of(spec: dict[str, Any], label: str) -> Any:
         return TYPES[spec["type"]][0].from_dict(body)
     except InvalidProblemError as exc:
         raise PlanError(f"{label}: {exc}") from None
-
-
-def _cycle(depends: dict[str, list[str]]) -> list[str]:
-    colour = dict.fromkeys(depends, 0)
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str]:
-        colour[node] = 1
-        stack.append(node)
-        for parent in depends[node]:
-            if colour[parent] == 1:
-                return stack[stack.index(parent):]
-            if colour[parent] == 0:
-                found = visit(parent)
-                if found:
-                    return found
-        stack.pop()
-        colour[node] = 2
-        return []
-
-    for node in depends:
-        if colour[node] == 0:
-            found = visit(node)
-            if found:
-                return found
-    return []
 
 
 def from_wire(data: dict[str, Any]) -> Any:
