@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import mezan
+from mezan import registry
 from mezan.c2sc import PlanError, compile, run
 from mezan.problems import WorkflowProblem
 
@@ -63,6 +64,20 @@ def test_a_failed_parent_skips_its_dependents_and_names_it():
     assert result.results["after"] == {"status": "skipped",
                                        "reason": "not run: parent 'broke' ended with status 'infeasible'"}
     assert result.results["fine"]["status"] in ("optimal", "feasible", "timeout") and result.status == "partial"
+
+
+def test_a_solver_error_fails_only_its_subproblem(monkeypatch):
+    from mezan.errors import InvalidParameterError
+
+    def refuse(problem, **options):
+        raise InvalidParameterError("this solver refuses everything")
+
+    monkeypatch.setitem(registry._SOLVERS, "allocflow.highs",
+                        registry.RegisteredSolver("allocflow.highs", "allocation", "refuses", refuse))
+    result = run(composite({**ALLOC, "id": "m"}, {**QAP, "id": "q"}), time_limit=0.5)
+    assert result.results["m"] == {"status": "error",
+                                   "reason": "subproblem 'm': this solver refuses everything"}
+    assert result.results["q"]["status"] != "error" and result.status == "partial"
 
 
 def test_a_reference_that_fails_at_run_time_is_an_error_naming_the_field():

@@ -11,6 +11,7 @@ from typing import Any
 
 from mezan import registry
 from mezan.c2sc.plan import CONTROL_FIELDS, Plan, PlanError, compile, parse_path, record_of, references
+from mezan.errors import MezanError
 
 FAILED = ("infeasible", "unbounded", "error", "skipped", "cancelled")
 
@@ -85,6 +86,8 @@ def _run_one(plan: Plan, sid: str, done: dict[str, dict[str, Any]], time_limit: 
         return out
     except PlanError as exc:
         return {"status": "error", "reason": str(exc)}
+    except MezanError as exc:  # the solver refused its input: this subproblem fails, the others go on
+        return {"status": "error", "reason": f"subproblem {sid!r}: {exc}"}
 
 
 def run(request_or_plan: dict[str, Any] | Plan, *, time_limit: float = 10.0, seed: int | None = None,
