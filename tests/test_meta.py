@@ -70,6 +70,8 @@ def test_policies_refuse_bad_arguments():
         MetaFlow(":memory:", policy="best")
     with pytest.raises(InvalidParameterError, match="exploration must be >= 0"):
         MetaFlow(":memory:", exploration=-1)
+    with pytest.raises(InvalidParameterError, match="'allocflow.highs' solves 'allocation' problems, not 'qap'"):
+        MetaFlow(":memory:").select(load("nug12"), ["qap.rots", "allocflow.highs"])
 
 
 # ---- reward, clustering, features ------------------------------------------------------------

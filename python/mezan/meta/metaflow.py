@@ -200,8 +200,7 @@ class MetaFlow:
         names = list(candidates) if candidates is not None else self.candidates(problem)
         if not names:
             raise InvalidParameterError("candidates must name at least one solver")
-        for name in names:
-            registry.get(name)  # unknown names fail here, naming the registered ones
+        self._check_solvers(names, kind)
         feats = self.features(problem)
         clustering = self._clustering(kind)
         cluster = 0 if clustering is None else clustering.predict(vector(feats, clustering.feature_names))
@@ -231,6 +230,14 @@ class MetaFlow:
         ratings = self.ratings(cluster if clustering is not None else None)
         rated = ", ".join(f"{s} {ratings[s][0]:.0f}" for s in names if s in ratings) or "no races yet"
         return pick, f"MetaFlow {policy} policy: {note}{why}; {where}; Elo: {rated}"
+
+    @staticmethod
+    def _check_solvers(names: Sequence[str], kind: str) -> None:
+        """Every name is a registered solver of this problem type (the registry names the known ones)."""
+        for name in names:
+            solver = registry.get(name)
+            if solver.problem_type != kind:
+                raise InvalidParameterError(f"solver {name!r} solves {solver.problem_type!r} problems, not {kind!r}")
 
     @staticmethod
     def _next_best(predicted: dict[str, float], pick: str) -> str:
@@ -295,6 +302,7 @@ class MetaFlow:
             raise InvalidParameterError("a race needs at least two solvers")
         if len(set(solvers)) != len(solvers):
             raise InvalidParameterError(f"a race needs distinct solvers, got {list(solvers)}")
+        self._check_solvers(solvers, problem_type(problem))
         race_id = uuid.uuid4().hex
         results = {}
         for name in solvers:
