@@ -124,3 +124,20 @@ def test_generated_rcpsp_instances_are_valid_and_scheduled():
     result = solve_workflow(problem, time_limit=5.0, method="heuristic")
     assert feasible(problem, result.start) and result.lower_bound <= result.makespan
     assert generate_rcpsp(30, 4, seed=1, strength=0.2).fingerprint() == problem.fingerprint()
+
+
+def test_cp_sat_leaves_ctrl_c_to_python():
+    import os
+    import signal
+    import time
+
+    problem = WorkflowProblem.from_dict({
+        "tasks": [{"id": "t1", "duration": 3, "resources": {"lab": 1}, "agent": 0},
+                  {"id": "t2", "duration": 2, "resources": {"lab": 2}},
+                  {"id": "t3", "duration": 4, "resources": {"lab": 1}, "agent": 0}],
+        "precedences": [["t1", "t2"]], "resources": {"lab": 2}})
+    assert "CP-SAT" in solve_workflow(problem, time_limit=2.0).explanation  # CP-SAT really ran
+    # Had CP-SAT kept its own SIGINT handler, this signal would kill the test process.
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(2)

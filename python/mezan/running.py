@@ -62,6 +62,13 @@ def check_budget(time_limit: Any, max_iter: Any, cap_name: str = "max_iter") -> 
     return limit, cap
 
 
+def time_limit_seconds(time_limit: Any) -> float:
+    """The budget of a solver that takes one number of seconds: positive, ``math.inf`` for None or inf;
+    the same checks and messages as :func:`check_budget`."""
+    limit, _ = check_budget(time_limit, None)
+    return math.inf if limit == 0.0 else limit
+
+
 @dataclass
 class ControlledRun:
     result: Any          # what the core call returned

@@ -25,6 +25,7 @@ import numpy as np
 
 from mezan.errors import InvalidParameterError
 from mezan.problems import AllocationItem, AllocationProblem
+from mezan.running import time_limit_seconds
 
 TOLERANCE = 1e-7
 
@@ -166,8 +167,7 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
 
     if not isinstance(problem, AllocationProblem):
         raise InvalidParameterError(f"problem must be an AllocationProblem, got {type(problem).__name__}")
-    if time_limit is None or not time_limit > 0:
-        raise InvalidParameterError(f"time_limit must be positive, got {time_limit!r}")
+    time_limit = time_limit_seconds(time_limit)
     start = time.perf_counter()
     reason = infeasibility_reason(problem)
     if reason is not None:
@@ -181,7 +181,7 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
         res = linprog(model.c, A_ub=model.A_ub if has_ub else None, b_ub=model.b_ub if has_ub else None,
                       A_eq=model.A_eq if has_eq else None, b_eq=model.b_eq if has_eq else None,
                       bounds=list(zip(model.lower, model.upper, strict=True)), method="highs",
-                      options={"time_limit": float(time_limit)})
+                      options={"time_limit": time_limit})
         status_code, x = res.status, res.x
         if res.status == 0 and len(model.b_ub):
             duals = {name: float(-m) for name, m in zip(model.ub_names, res.ineqlin.marginals, strict=True)}
@@ -194,7 +194,7 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
         if len(model.b_eq):
             constraints.append(LinearConstraint(model.A_eq, model.b_eq, model.b_eq))
         res = milp(model.c, constraints=constraints, integrality=model.integrality,
-                   bounds=Bounds(model.lower, model.upper), options={"time_limit": float(time_limit)})
+                   bounds=Bounds(model.lower, model.upper), options={"time_limit": time_limit})
         status_code, x = res.status, res.x
         dual_bound = getattr(res, "mip_dual_bound", None)
         bound = None if dual_bound is None or not np.isfinite(dual_bound) else float(model.constant - dual_bound)

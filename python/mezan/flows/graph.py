@@ -24,6 +24,7 @@ import numpy as np
 
 from mezan.errors import InvalidParameterError
 from mezan.problems import NetworkDesignProblem
+from mezan.running import time_limit_seconds
 
 
 @dataclass
@@ -170,11 +171,10 @@ def solve_network(problem: NetworkDesignProblem, *, time_limit: float = 10.0, se
     """Solve a network design problem by its ``task`` (see the module docstring)."""
     if not isinstance(problem, NetworkDesignProblem):
         raise InvalidParameterError(f"problem must be a NetworkDesignProblem, got {type(problem).__name__}")
-    if time_limit is None or not time_limit > 0:
-        raise InvalidParameterError(f"time_limit must be positive, got {time_limit!r}")
+    time_limit = time_limit_seconds(time_limit)
     start = time.perf_counter()
     if problem.task in ("mst", "steiner"):
         return _tree(problem, start)
     if problem.task == "min_cost_flow":
         return _min_cost_flow(problem, start)
-    return _fixed_charge(problem, float(time_limit), start)
+    return _fixed_charge(problem, time_limit, start)

@@ -20,6 +20,7 @@ the robust solution does in the nominal scenario.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from mezan.problems import (
     RobustAssignmentProblem,
     RobustQAPProblem,
 )
+from mezan.running import time_limit_seconds
 
 
 @dataclass
@@ -88,18 +90,12 @@ class GameResult:
                 "value": self.objective, "status": self.status, "wall_time": self.wall_time}
 
 
-def _check_budget(time_limit: Any) -> float:
-    if time_limit is None or not time_limit > 0:
-        raise InvalidParameterError(f"time_limit must be positive, got {time_limit!r}")
-    return float(time_limit)
-
-
 def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: float = 10.0, seed: int | None = None,
                             stop: Any = None, progress: Any = None) -> RobustResult:
     """Min–max assignment over the cost scenarios (see the module docstring)."""
     from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
-    limit = _check_budget(time_limit)
+    limit = time_limit_seconds(time_limit)
     start = time.perf_counter()
     costs = problem.costs
     scenarios, n = costs.shape[0], costs.shape[1]
@@ -141,7 +137,7 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
     """Max–min allocation over the value scenarios (see the module docstring)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    limit = _check_budget(time_limit)
+    limit = time_limit_seconds(time_limit)
     start = time.perf_counter()
     base = problem.base
     reason = infeasibility_reason(base)
@@ -196,7 +192,7 @@ def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, s
     """Optimal mixed strategies and value of a zero-sum matrix game, by the two LPs of the module docstring."""
     from scipy.optimize import linprog
 
-    _check_budget(time_limit)
+    time_limit_seconds(time_limit)  # validated for the protocol; the two LPs are solved exactly
     start = time.perf_counter()
     A = problem.payoff
     rows, cols = A.shape
@@ -221,7 +217,9 @@ def solve_robust_qap(problem: RobustQAPProblem, *, time_limit: float = 10.0, see
     from mezan.evo import evolve
     from mezan.qap import gilmore_lawler_bound, solve
 
-    limit = _check_budget(time_limit)
+    limit = time_limit_seconds(time_limit)
+    if math.isinf(limit):
+        raise InvalidParameterError("the robust QAP is a heuristic: give it a finite time_limit")
     start = time.perf_counter()
     pairs = [(np.ascontiguousarray(q.A, dtype=np.float64), np.ascontiguousarray(q.B, dtype=np.float64))
              for q in (problem.scenario(s) for s in range(problem.scenarios))]

@@ -24,6 +24,7 @@ from typing import Any
 
 from mezan.errors import InvalidParameterError
 from mezan.problems import WorkflowProblem, WorkflowTask
+from mezan.running import time_limit_seconds
 
 METHODS = ("auto", "cpsat", "heuristic")
 
@@ -243,6 +244,9 @@ def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.01, time_limit)
     solver.parameters.num_workers = 2
+    # CP-SAT otherwise installs its own SIGINT handler, after which Ctrl-C kills the whole process
+    # instead of reaching Python (and MEZAN's cancel-and-return-the-best handling).
+    solver.parameters.catch_sigint_signal = False
     solver.parameters.random_seed = 0 if seed is None else int(seed) % (2**31)
     status = solver.solve(model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -257,8 +261,7 @@ def solve_workflow(problem: WorkflowProblem, *, time_limit: float = 10.0, seed: 
     "cpsat" (the same; named for clarity) or "heuristic" (no CP-SAT)."""
     if not isinstance(problem, WorkflowProblem):
         raise InvalidParameterError(f"problem must be a WorkflowProblem, got {type(problem).__name__}")
-    if time_limit is None or not time_limit > 0:
-        raise InvalidParameterError(f"time_limit must be positive, got {time_limit!r}")
+    time_limit = time_limit_seconds(time_limit)
     if method not in METHODS:
         raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     start_clock = time.perf_counter()
