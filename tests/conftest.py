@@ -1,9 +1,15 @@
 import atexit
 import csv
 import itertools
+import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +67,29 @@ def numpy_objective(A, B, p):
 def private_mezan_home(tmp_path, monkeypatch):
     """Each test gets an empty MEZAN_HOME: what one test records or trains cannot steer another."""
     monkeypatch.setenv("MEZAN_HOME", str(tmp_path / "mezan-home"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(store, port, *extra):
+    """`mezan serve` on a store and port, once /health answers; output in ``proc.log``."""
+    log = store.parent / f"server-{port}.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "mezan.cli", "serve", "--port", str(port), "--store",
+                                 str(store), "--workers", "1", *extra], stdout=out, stderr=subprocess.STDOUT)
+    proc.log = log
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                if json.loads(r.read())["status"] == "ok":
+                    return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    raise AssertionError(f"server did not start: {log.read_text()[-2000:]}")

@@ -1,7 +1,8 @@
 """The embedded store: one SQLite file under ``$MEZAN_HOME`` (default ``~/.mezan/``) holding MEZAN's state.
 
 MetaFlow's history (every solve), ratings and trained artifacts (clusterings, selector models) live
-here; later components add their own tables to the same file.
+here; later components (the service's API keys and jobs) add their own tables to the same file
+through :meth:`Store.define`, :meth:`Store.transaction` and :meth:`Store.query`.
 
 Durability and concurrency: WAL journal, ``synchronous=NORMAL`` (a committed transaction survives the
 death of the process that wrote it), ``busy_timeout`` of 30 s so that several processes can write at
@@ -160,6 +161,19 @@ class Store:
             raise
         else:
             db.execute("COMMIT")
+
+    def define(self, schema: str) -> None:
+        """Create a component's own tables (idempotent ``CREATE ... IF NOT EXISTS`` statements)."""
+        self._connection().executescript(schema)
+
+    def transaction(self):
+        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error) for a
+        component's own tables: ``with store.transaction() as db: db.execute(...)``."""
+        return self._transaction()
+
+    def query(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read-only statement."""
+        return self._connection().execute(sql, args).fetchall()
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)

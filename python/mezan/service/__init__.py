@@ -1,0 +1,20 @@
+"""The HTTP service (``mezan serve``; the ``[service]`` extra: FastAPI, uvicorn, prometheus-client).
+
+- :mod:`mezan.service.app` — the application: routes, API keys, rate limits, size limits, errors;
+- :mod:`mezan.service.routes` — what each solve route accepts and runs;
+- :mod:`mezan.service.jobs` — the bounded solver pool and persistent jobs;
+- :mod:`mezan.service.keys`, :mod:`mezan.service.ratelimit`, :mod:`mezan.service.metrics`,
+  :mod:`mezan.service.page`, :mod:`mezan.service.config`.
+"""
+
+from mezan.service.config import SCOPES, ServiceConfig
+
+
+def create_app(config=None, store=None):
+    """The FastAPI app (imported lazily: the service's packages are an optional extra)."""
+    from mezan.service.app import create_app as build
+
+    return build(config, store)
+
+
+__all__ = ["SCOPES", "ServiceConfig", "create_app"]

@@ -1,0 +1,201 @@
+"""``mezan serve``, ``mezan keys ...`` and ``mezan jobs ...`` (a client of a running server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from mezan.errors import InvalidParameterError, MezanError
+
+
+class ServerError(MezanError):
+    """A server answered with an error (or could not be reached)."""
+
+
+def request(method: str, url: str, key: str | None, body: Any = None, timeout: float = 30.0) -> dict[str, Any]:
+    """One JSON request to a MEZAN server; errors carry the server's own message."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {key}"} if key else {})
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method), timeout=timeout) as r:
+            return json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = json.loads(exc.read()).get("detail")
+        except (ValueError, AttributeError):
+            detail = exc.reason
+        raise ServerError(f"{method} {url}: HTTP {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ServerError(f"{method} {url}: cannot reach the server: {getattr(exc, 'reason', exc)}") from None
+
+
+def _print(value: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(value))
+        return
+    from rich.console import Console
+    from rich.pretty import Pretty
+
+    Console().print(Pretty(value))
+
+
+def add_commands(app) -> None:
+    import typer
+
+    from mezan.service.config import SCOPES
+
+    store_option = typer.Option(None, "--store", help="store file (default $MEZAN_HOME/mezan.db)")
+    json_option = typer.Option(False, "--json", help="print JSON")
+
+    @app.command("serve")
+    def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8080, "--port"),
+              workers: int = typer.Option(None, "--workers", help="solver threads (default: one per core)"),
+              queue_limit: int = typer.Option(64, "--queue-limit", help="solves waiting beyond the workers"),
+              rate: float = typer.Option(120.0, "--rate", help="requests per minute per key (default)"),
+              max_time: float = typer.Option(300.0, "--max-time", help="cap on a request's time_limit (s)"),
+              max_body: int = typer.Option(8 * 1024 * 1024, "--max-body", help="largest request body (bytes)"),
+              cors: list[str] = typer.Option(None, "--cors", help="allowed CORS origin (repeat; default: CORS off)"),
+              no_auth: bool = typer.Option(False, "--no-auth", help="no API keys: for local use only"),
+              store: str = store_option):
+        """Run the HTTP service (FastAPI on uvicorn)."""
+        try:
+            import uvicorn
+        except ImportError:
+            raise InvalidParameterError("mezan serve needs the service extra: pip install 'mezan[service]'") from None
+        from mezan.service import ServiceConfig, create_app
+        from mezan.store import Store
+
+        config = ServiceConfig(auth=not no_auth, workers=workers or max(1, os.cpu_count() or 1),
+                               queue_limit=queue_limit, rate_per_minute=rate, max_time_limit=max_time,
+                               max_body_bytes=max_body, cors_origins=tuple(cors or ()))
+        if no_auth:
+            from rich.console import Console
+
+            Console(stderr=True).print("[bold red]WARNING: --no-auth: every request is an admin, with no key and no "
+                                       "rate limit. Anyone who can reach "
+                                       f"{host}:{port} can run solves. Use it on your own machine only.[/]")
+        app_ = create_app(config, Store(store))
+        uvicorn.run(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+        return 0
+
+    keys = typer.Typer(help="API keys of the service (stored hashed; a new key is printed once)",
+                       no_args_is_help=True)
+
+    @keys.command("create")
+    def create(scope: str = typer.Option(..., "--scope", help=" | ".join(SCOPES)),
+               name: str = typer.Option(None, "--name"),
+               rate: float = typer.Option(None, "--rate", help="requests per minute (default: the server's)"),
+               store: str = store_option, json_: bool = json_option):
+        """Create a key and print it (it cannot be shown again)."""
+        from mezan.service.keys import KeyStore
+        from mezan.store import Store
+
+        secret, key = KeyStore(Store(store)).create(scope, name, rate)
+        if json_:
+            print(json.dumps({"key": secret, **key.to_dict()}))
+        else:
+            print(secret)
+            print(f"id {key.id}, scope {key.scope}, name {key.name!r}: store the key now, it is not shown again",
+                  file=sys.stderr)
+        return 0
+
+    @keys.command("list")
+    def list_keys(store: str = store_option, json_: bool = json_option):
+        """Every key (id, name, scope, limits, revoked or not); never the secrets."""
+        from mezan.service.keys import KeyStore
+        from mezan.store import Store
+
+        rows = [k.to_dict() for k in KeyStore(Store(store)).list()]
+        if json_:
+            print(json.dumps(rows))
+            return 0
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="API keys")
+        for column in ("id", "name", "scope", "rate/min", "created", "revoked"):
+            table.add_column(column)
+        def when(t):
+            return "" if t is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+        for k in rows:
+            rate = "server" if k["rate_per_minute"] is None else f"{k['rate_per_minute']:g}"
+            table.add_row(k["id"], k["name"], k["scope"], rate, when(k["created"]), when(k["revoked"]))
+        Console().print(table)
+        return 0
+
+    @keys.command("revoke")
+    def revoke(key_id: str = typer.Argument(..., help="the key's id (mezan keys list)"), store: str = store_option):
+        """Revoke a key: requests with it get 401 from then on."""
+        from mezan.service.keys import KeyStore
+        from mezan.store import Store
+
+        key = KeyStore(Store(store)).revoke(key_id)
+        print(f"revoked {key.id} ({key.name}, {key.scope})")
+        return 0
+
+    jobs = typer.Typer(help="Jobs on a running server", no_args_is_help=True)
+    server_option = typer.Option(os.environ.get("MEZAN_SERVER", "http://127.0.0.1:8080"), "--server",
+                                 help="server URL (or $MEZAN_SERVER)")
+    key_option = typer.Option(None, "--key", help="API key (default $MEZAN_KEY)")
+
+    def key_of(key: str | None) -> str | None:
+        return key or os.environ.get("MEZAN_KEY")
+
+    @jobs.command("submit")
+    def submit(file: str = typer.Argument(..., help="JSON solve body"),
+               route: str = typer.Option(None, "--route", help="qapflow, workflow, ... (default: the body's "
+                                                               "'route', else mezan)"),
+               wait: bool = typer.Option(False, "--wait", help="poll until the job ends, with a progress line"),
+               server: str = server_option, key: str = key_option, json_: bool = json_option):
+        """Submit a job; prints its id (or, with --wait, its final state)."""
+        try:
+            body = json.loads(Path(file).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidParameterError(f"{file}: not a readable JSON body: {exc}") from None
+        if not isinstance(body, dict):
+            raise InvalidParameterError(f"{file}: the body must be a JSON object")
+        body = {**body, "route": route or body.get("route", "mezan")}
+        created = request("POST", f"{server.rstrip('/')}/jobs", key_of(key), body)
+        if not wait:
+            _print(created, json_)
+            return 0
+        return _wait(server, key_of(key), created["id"], json_)
+
+    def _wait(server: str, key: str | None, job_id: str, as_json: bool) -> int:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        with console.status(f"job {job_id}") as status:
+            while True:
+                job = request("GET", f"{server.rstrip('/')}/jobs/{job_id}", key)
+                best = job["progress"]["best_objective"]
+                status.update(f"job {job_id}: {job['status']}, best {best}, {job['progress']['elapsed'] or 0:.1f} s")
+                if job["status"] not in ("queued", "running"):
+                    break
+                time.sleep(0.5)
+        _print(job, as_json)
+        return 0 if job["status"] == "done" else 1
+
+    @jobs.command("status")
+    def status(job_id: str = typer.Argument(...), server: str = server_option, key: str = key_option,
+               json_: bool = json_option):
+        """A job's status, progress and result."""
+        _print(request("GET", f"{server.rstrip('/')}/jobs/{job_id}", key_of(key)), json_)
+        return 0
+
+    @jobs.command("cancel")
+    def cancel(job_id: str = typer.Argument(...), server: str = server_option, key: str = key_option,
+               json_: bool = json_option):
+        """Cancel a job (a running one keeps its best-so-far)."""
+        _print(request("DELETE", f"{server.rstrip('/')}/jobs/{job_id}", key_of(key)), json_)
+        return 0
+
+    app.add_typer(keys, name="keys")
+    app.add_typer(jobs, name="jobs")
