@@ -8,6 +8,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 SYSTEM_PACKAGES := libeigen3-dev libbenchmark-dev
+# the test suite also needs a browser for the web page's test (tests/test_service_page.py)
+TEST_PACKAGES   := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test setup system-deps install bench-cpp bench-scipy bench-evo lint clean
@@ -16,6 +18,7 @@ demo: setup
 	$(VENV)/bin/mezan solve nug12 --time 3 --seed 1
 
 test: setup
+	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(TEST_PACKAGES)"
 	$(PY) -m pytest -q
 
 setup: system-deps install

@@ -35,4 +35,4 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
     assert proc.returncode == 2 and "time_limit must be positive" in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "mezan.cli", "solve", "nug12", "--method", "rots", "--mode", "auto"],
                           capture_output=True, text=True)
-    assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
+    assert proc.returncode == 2 and "--method and --mode are mutually exclusive" in proc.stderr

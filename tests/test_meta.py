@@ -222,11 +222,11 @@ def test_meta_cli_status_race_train_reset(tmp_path, capsys):
     for s in range(2):
         p = generate.taillard_a(10, seed=s)
         write_qaplib(folder / f"t{s}.dat", p.A, p.B)
-    assert main(["meta", "race", str(folder / "t0.dat"), "--solvers", *FAST, "--time", "0.05",
+    assert main(["meta", "race", str(folder / "t0.dat"), "--solvers", ",".join(FAST), "--time", "0.05",
                  "--store", store, "--json"]) == 0
     race = json.loads(capsys.readouterr().out)
     assert race["races"][0]["ranking"] and set(race["ratings"]) == set(FAST)
-    assert main(["meta", "tournament", str(folder), "--solvers", *FAST, "--rounds", "2", "--time", "0.05",
+    assert main(["meta", "tournament", str(folder), "--solvers", ",".join(FAST), "--rounds", "2", "--time", "0.05",
                  "--store", store]) == 0
     assert "Swiss tournament" in capsys.readouterr().out
     assert main(["meta", "status", "--json", "--store", store]) == 0

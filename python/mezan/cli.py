@@ -1,10 +1,16 @@
-"""The ``mezan`` command line.
+"""The ``mezan`` command line (typer + rich; ``mezan --help``, ``mezan --install-completion``).
 
     mezan solve FILE [--method M | --mode M] [--time S] [--seed K] [--threads T] [--json]
     mezan instances
+    mezan bench [FOLDER] [--modes M,M...] [--time S] [--max-n N] [--plot PATH] [--json]
     mezan meta status|race|tournament|train|reset ...   (see mezan.meta.commands)
+    mezan serve [--host H] [--port P] [--workers N] [--no-auth] ...
+    mezan keys create|list|revoke ...
+    mezan jobs submit|status|cancel ... --server URL
 
-FILE is a QAPLIB ``.dat`` path or the name of a bundled instance (see ``mezan instances``).
+FILE is a QAPLIB ``.dat`` path, the name of a bundled instance (see ``mezan instances``), or a JSON
+file: a wire-form problem (``{"type": "workflow", ...}``; MetaFlow picks the solver) or a composite
+request (``{"type": "composite", ...}``, run by C2SC).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from mezan.errors import MezanError
+from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
 
 
 def _load(spec: str):
@@ -49,7 +55,46 @@ def _number(value):
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,.6g}"
 
 
+def cmd_solve_json(args: argparse.Namespace) -> int:
+    """A wire-form problem or a composite request from a JSON file, through ``mezan.solve``."""
+    import mezan
+
+    try:
+        data = json.loads(Path(args.file).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidProblemError(f"{args.file}: not a readable JSON problem: {exc}") from None
+    options = {"time_limit": args.time, "seed": args.seed}
+    if args.method or args.mode:
+        if not isinstance(data, dict) or data.get("type") != "qap":
+            raise InvalidParameterError("--method and --mode apply to QAP problems only")
+        options["solver"] = f"qap.{args.method}" if args.method else f"qapflow.{args.mode}"
+    result = mezan.solve(data, **options)
+    record = result.to_dict()
+    if args.json:
+        print(json.dumps(record, default=_jsonable))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{args.file}: result")
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    for k, v in record.items():
+        table.add_row(k, json.dumps(v, default=_jsonable) if isinstance(v, (dict, list)) else str(v))
+    Console().print(table)
+    return 0
+
+
+def _jsonable(value):
+    import numpy as np
+
+    return value.tolist() if isinstance(value, np.ndarray) else (value.item() if isinstance(value, np.generic)
+                                                                 else str(value))
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
+    if args.file.endswith(".json"):
+        return cmd_solve_json(args)
     from rich.console import Console
     from rich.live import Live
     from rich.table import Table
@@ -116,41 +161,165 @@ def cmd_solve(args: argparse.Namespace) -> int:
 def cmd_instances(args: argparse.Namespace) -> int:
     from mezan.qap import best_known, shipped
 
+    if args.json:
+        print(json.dumps({name: best_known(name) for name in shipped()}))
+        return 0
     for name in shipped():
         print(f"{name}\t{best_known(name)}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Every mode on every instance of a folder (default: the bundled QAPLIB set): a table of gaps and
+    times, and plots (PNG and SVG) of the gap per instance when --plot is given."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from mezan.qap import MODES, instances, read_qaplib, solve
+
+    modes = [m for v in args.modes or ["auto"] for m in v.split(",") if m]
+    for m in modes:
+        if m not in MODES:
+            raise InvalidParameterError(f"--modes: unknown mode {m!r}; modes: {', '.join(MODES)}")
+    if args.folder:
+        files = sorted(Path(args.folder).glob("*.dat"))
+        if not files:
+            raise InvalidParameterError(f"{args.folder}: no QAPLIB .dat files there")
+    else:
+        files = [instances.instance_path(name) for name in instances.shipped()]
+    problems = [p for p in (read_qaplib(f) for f in files) if args.max_n is None or p.n <= args.max_n]
+    if not problems:
+        raise InvalidParameterError(f"no instance with n <= {args.max_n}")
+    rows = []
+    with Progress(console=Console(stderr=True), transient=True, disable=args.json) as progress:
+        task = progress.add_task(f"{len(problems)} instances x {len(modes)} modes, {args.time:g} s each",
+                                 total=len(problems) * len(modes))
+        for problem in problems:
+            for mode in modes:
+                r = solve(problem, None, mode=mode, time_limit=args.time, seed=args.seed)
+                rows.append({"instance": problem.name, "n": problem.n, "mode": mode, "method": r.method,
+                             "objective": float(r.objective), "best_known": problem.best_known,
+                             "gap_to_best_known": _gap(float(r.objective), problem.best_known),
+                             "wall_time": r.wall_time, "status": r.status})
+                progress.advance(task)
+    plots = _bench_plots(rows, modes, args.plot) if args.plot else []
+    if args.json:
+        print(json.dumps({"rows": rows, "plots": plots}))
+        return 0
+    table = Table(title=f"mezan bench: {len(problems)} instances, {args.time:g} s per run")
+    for column in ("instance", "n", "mode", "method", "objective", "best known", "gap", "time (s)"):
+        table.add_column(column, justify="left" if column in ("instance", "mode", "method") else "right")
+    for r in rows:
+        table.add_row(r["instance"], str(r["n"]), r["mode"], r["method"], _number(r["objective"]),
+                      "-" if r["best_known"] is None else _number(r["best_known"]), _pct(r["gap_to_best_known"]),
+                      f"{r['wall_time']:.2f}")
+    Console().print(table)
+    for path in plots:
+        print(f"plot: {path}")
+    return 0
+
+
+def _bench_plots(rows: list[dict], modes: list[str], stem: str) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise InvalidParameterError("--plot needs matplotlib (pip install 'mezan[plot]')") from None
+    names = list(dict.fromkeys(r["instance"] for r in rows))
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(names)), 4))
+    width = 0.8 / len(modes)
+    for k, mode in enumerate(modes):
+        gaps = {r["instance"]: 100 * (r["gap_to_best_known"] or 0.0) for r in rows if r["mode"] == mode}
+        ax.bar([i + k * width for i in range(len(names))], [gaps.get(n, 0.0) for n in names], width, label=mode)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(names))], names, rotation=60, ha="right")
+    ax.set_ylabel("gap to best known (%)")
+    ax.legend()
+    fig.tight_layout()
+    base = Path(stem).with_suffix("")
+    paths = [str(base.with_suffix(".png")), str(base.with_suffix(".svg"))]
+    for path in paths:
+        fig.savefig(path)
+    plt.close(fig)
+    return paths
+
+
+def build_app():
+    """The typer application (commands of other modules are added here)."""
+    import typer
+
     from mezan.qap import METHODS, MODES
 
-    parser = argparse.ArgumentParser(prog="mezan", description="MEZAN optimization platform")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("solve", help="solve a QAPLIB instance")
-    p.add_argument("file", help="QAPLIB .dat file, or the name of a bundled instance")
-    choice = p.add_mutually_exclusive_group()
-    choice.add_argument("--method", default=None, choices=METHODS, help="one algorithm instead of a mode")
-    choice.add_argument("--mode", default=None, choices=list(MODES), help="a QAPFlow mode (default: auto)")
-    p.add_argument("--time", type=float, default=10.0, help="time limit in seconds (default 10)")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--json", action="store_true", help="print the result record as JSON")
-    p.set_defaults(func=cmd_solve)
-    p = sub.add_parser("instances", help="list the bundled QAPLIB instances and best-known values")
-    p.set_defaults(func=cmd_instances)
-    from mezan.meta.commands import add_parser as add_meta
+    app = typer.Typer(name="mezan", help="MEZAN optimization platform", no_args_is_help=True,
+                      context_settings={"help_option_names": ["-h", "--help"]})
+    json_option = typer.Option(False, "--json", help="print the result as JSON")
 
-    add_meta(sub)
-    return parser
+    @app.command("solve")
+    def solve(file: str = typer.Argument(..., help="QAPLIB .dat file, a bundled instance's name, or a JSON problem "
+                                                   "or composite request"),
+              method: str = typer.Option(None, "--method",
+                                         help=f"one algorithm instead of a mode: {', '.join(METHODS)}"),
+              mode: str = typer.Option(None, "--mode", help=f"a QAPFlow mode (default auto): {', '.join(MODES)}"),
+              time: float = typer.Option(10.0, "--time", help="time limit in seconds"),
+              seed: int = typer.Option(None, "--seed"), threads: int = typer.Option(1, "--threads"),
+              json_: bool = json_option):
+        """Solve a problem; a live panel shows the best objective while a QAP runs."""
+        if method and mode:
+            raise typer.BadParameter("--method and --mode are mutually exclusive: give one", param_hint="--method")
+        if method and method not in METHODS:
+            raise typer.BadParameter(f"{method!r}; methods: {', '.join(METHODS)}", param_hint="--method")
+        if mode and mode not in MODES:
+            raise typer.BadParameter(f"{mode!r}; modes: {', '.join(MODES)}", param_hint="--mode")
+        return cmd_solve(argparse.Namespace(file=file, method=method, mode=mode, time=time, seed=seed,
+                                            threads=threads, json=json_))
+
+    @app.command("instances")
+    def list_instances(json_: bool = json_option):
+        """The bundled QAPLIB instances and their best-known values."""
+        return cmd_instances(argparse.Namespace(json=json_))
+
+    @app.command("bench")
+    def bench(folder: str = typer.Argument(None, help="a folder of QAPLIB .dat files (default: the bundled set)"),
+              modes: list[str] = typer.Option(None, "--modes", help="QAPFlow modes, comma-separated (default auto)"),
+              time: float = typer.Option(1.0, "--time", help="seconds per run"),
+              max_n: int = typer.Option(None, "--max-n", help="only instances with n <= this"),
+              seed: int = typer.Option(0, "--seed"),
+              plot: str = typer.Option(None, "--plot", help="save the gap chart as PATH.png and PATH.svg"),
+              json_: bool = json_option):
+        """Run modes over a set of instances: a table of gaps and times, plots on request."""
+        return cmd_bench(argparse.Namespace(folder=folder, modes=modes, time=time, max_n=max_n, seed=seed, plot=plot,
+                                            json=json_))
+
+    from mezan.meta.commands import add_commands as add_meta
+    from mezan.service.commands import add_commands as add_service
+
+    add_meta(app)
+    add_service(app)
+    return app
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit code (2 for bad input, with a one-line message)."""
+    import typer
+    import typer.main
+
+    command = typer.main.get_command(build_app())
     try:
-        return args.func(args)
+        result = command.main(args=argv, prog_name="mezan", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        print("mezan: aborted", file=sys.stderr)
+        return 130
+    except typer.TyperException as exc:  # usage errors: typer prints the usage line and the message
+        exc.show()
+        return getattr(exc, "exit_code", 2)
     except MezanError as exc:
         print(f"mezan: error: {exc}", file=sys.stderr)
         return 2
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """``mezan meta ...``: MetaFlow's store, ratings, races, tournaments and training from the command line.
 
     mezan meta status [--json]
-    mezan meta race FILE... [--solvers S...] [--time T] [--seed K] [--json]
-    mezan meta tournament FOLDER [--rounds R] [--time T] [--max-n N] [--solvers S...] [--json]
+    mezan meta race FILE... [--solvers S,S...] [--time T] [--seed K] [--json]
+    mezan meta tournament FOLDER [--rounds R] [--time T] [--max-n N] [--solvers S,S...] [--json]
     mezan meta train [--json]
     mezan meta reset --yes
 
@@ -154,33 +154,50 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(sub) -> None:
-    """Register ``mezan meta`` and its subcommands on the top-level subparsers."""
-    meta = sub.add_parser("meta", help="MetaFlow: history, ratings, races, tournaments, training")
-    commands = meta.add_subparsers(dest="meta_command", required=True)
+def add_commands(app) -> None:
+    """``mezan meta ...`` as a typer sub-application (the functions above do the work)."""
+    import typer
 
-    def command(name: str, func, help_text: str) -> argparse.ArgumentParser:
-        p = commands.add_parser(name, help=help_text)
-        p.add_argument("--store", default=None, help="store file (default $MEZAN_HOME/mezan.db)")
-        p.set_defaults(func=func)
-        return p
+    meta = typer.Typer(help="MetaFlow: history, ratings, races, tournaments, training", no_args_is_help=True)
+    store_option = typer.Option(None, "--store", help="store file (default $MEZAN_HOME/mezan.db)")
+    solvers_option = typer.Option(None, "--solvers", help="registered solver names, comma-separated or repeated "
+                                                          "(default: MetaFlow's candidates)")
 
-    p = command("status", cmd_status, "ratings (global and per cluster) and history counts")
-    p.add_argument("--json", action="store_true")
-    for name, func, target, help_text in (("race", cmd_race, "files", "race solvers on each instance"),
-                                           ("tournament", cmd_tournament, "folder", "Swiss tournament on a folder")):
-        p = command(name, func, help_text)
-        if target == "files":
-            p.add_argument("files", nargs="+", help="QAPLIB .dat files or folders")
-        else:
-            p.add_argument("folder", help="a folder of QAPLIB .dat files")
-            p.add_argument("--rounds", type=int, default=3)
-            p.add_argument("--max-n", type=int, default=None, help="only instances with n <= this")
-        p.add_argument("--solvers", nargs="+", default=None, help="registered solver names (default: QAPFlow modes)")
-        p.add_argument("--time", type=float, default=2.0, help="seconds per solver and instance (default 2)")
-        p.add_argument("--seed", type=int, default=None)
-        p.add_argument("--json", action="store_true")
-    p = command("train", cmd_train, "fit the clustering and the per-instance selector on the history")
-    p.add_argument("--json", action="store_true")
-    p = command("reset", cmd_reset, "forget the history, ratings and models")
-    p.add_argument("--yes", action="store_true", help="confirm")
+    def names(values):
+        return [s for v in values or [] for s in v.split(",") if s] or None
+
+    @meta.command("status")
+    def status(json_: bool = typer.Option(False, "--json"), store: str = store_option):
+        """Ratings (global and per cluster) and history counts."""
+        return cmd_status(argparse.Namespace(json=json_, store=store))
+
+    @meta.command("race")
+    def race(files: list[str] = typer.Argument(..., help="QAPLIB .dat files or folders"),
+             solvers: list[str] = solvers_option, time: float = typer.Option(2.0, "--time", help="seconds per run"),
+             seed: int = typer.Option(None, "--seed"), json_: bool = typer.Option(False, "--json"),
+             store: str = store_option):
+        """Race solvers on each instance (all pairwise games update the Elo ratings)."""
+        return cmd_race(argparse.Namespace(files=files, solvers=names(solvers), time=time, seed=seed, json=json_,
+                                           store=store))
+
+    @meta.command("tournament")
+    def tournament(folder: str = typer.Argument(..., help="a folder of QAPLIB .dat files"),
+                   rounds: int = typer.Option(3, "--rounds"), max_n: int = typer.Option(None, "--max-n"),
+                   solvers: list[str] = solvers_option, time: float = typer.Option(2.0, "--time"),
+                   seed: int = typer.Option(None, "--seed"), json_: bool = typer.Option(False, "--json"),
+                   store: str = store_option):
+        """Swiss-system tournament on a folder of instances; prints the standings."""
+        return cmd_tournament(argparse.Namespace(folder=folder, rounds=rounds, max_n=max_n, solvers=names(solvers),
+                                                 time=time, seed=seed, json=json_, store=store))
+
+    @meta.command("train")
+    def train(json_: bool = typer.Option(False, "--json"), store: str = store_option):
+        """Fit the clustering and the per-instance selector on the history."""
+        return cmd_train(argparse.Namespace(json=json_, store=store))
+
+    @meta.command("reset")
+    def reset(yes: bool = typer.Option(False, "--yes", help="confirm"), store: str = store_option):
+        """Forget the history, ratings and models."""
+        return cmd_reset(argparse.Namespace(yes=yes, store=store))
+
+    app.add_typer(meta, name="meta")

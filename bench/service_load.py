@@ -1,0 +1,128 @@
+"""Load test of the HTTP service on loopback with wrk (Debian's ``wrk``; installed when missing).
+
+A real ``mezan serve`` process (API keys on: every request is authenticated and rate-limited, with a
+key whose own limit is high enough not to throttle the test) answers ``POST /qapflow/solve`` with
+nug12 (n = 12) and ``time_limit`` 0.01 from --connections concurrent clients for --duration seconds;
+repeated --repeats times. wrk's Lua ``done`` hook prints the latency percentiles and the error counts
+(connection errors, timeouts, non-2xx answers). Reported: each run and the median over runs.
+
+    python bench/service_load.py [--connections 16] [--duration 30] [--repeats 3] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+
+LUA = """
+wrk.method = "POST"
+wrk.body = [==[%(body)s]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(key)s"
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT requests=%%d duration_us=%%d p50_us=%%d p95_us=%%d p99_us=%%d max_us=%%d "
+    .. "connect=%%d read=%%d write=%%d timeout=%%d status=%%d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    latency.max, summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout,
+    summary.errors.status))
+end
+"""
+
+
+def ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True)
+        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True,
+                       env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"})
+        path = shutil.which("wrk")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--duration", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="the server's solver threads")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+
+    from mezan.qap import instances, read_qaplib
+    from mezan.service.keys import KeyStore
+    from mezan.store import Store
+
+    problem = read_qaplib(instances.instance_path("nug12"))
+    body = json.dumps({"A": problem.A.tolist(), "B": problem.B.tolist(), "mode": "auto", "time_limit": 0.01})
+    home = Path(tempfile.mkdtemp(prefix="mezan-load-"))
+    store = home / "mezan.db"
+    key = KeyStore(Store(store)).create("solve", "load-test", rate_per_minute=1e9)[0]
+    script = home / "post.lua"
+    script.write_text(LUA % {"body": body, "key": key})
+    port = free_port()
+    log = open(home / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "mezan.cli", "serve", "--port", str(port), "--store", str(store),
+                               "--workers", str(args.workers)], stdout=log, stderr=subprocess.STDOUT,
+                              env=os.environ | {"MEZAN_HOME": str(home)})
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    runs = []
+    try:
+        subprocess.run([wrk, "-t1", "-c2", "-d3s", "-s", str(script), f"{url}/qapflow/solve"], capture_output=True)
+        for k in range(args.repeats):
+            out = subprocess.run([wrk, f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{args.duration}s",
+                                  "--timeout", "10s", "-s", str(script), f"{url}/qapflow/solve"],
+                                 capture_output=True, text=True, check=True).stdout
+            line = next(x for x in out.splitlines() if x.startswith("RESULT"))
+            r = {kv.split("=")[0]: int(kv.split("=")[1]) for kv in line.split()[1:]}
+            r["throughput"] = r["requests"] / (r["duration_us"] / 1e6)
+            r["errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"] + r["status"]
+            runs.append(r)
+            ms = {q: r[f"{q}_us"] / 1e3 for q in ("p50", "p95", "p99", "max")}
+            print(f"run {k + 1}: {r['requests']} requests, {r['throughput']:.1f} req/s, p50 {ms['p50']:.1f} ms, "
+                  f"p95 {ms['p95']:.1f} ms, p99 {ms['p99']:.1f} ms, max {ms['max']:.1f} ms, errors {r['errors']} "
+                  f"(non-2xx {r['status']}, timeouts {r['timeout']})", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    med = {k: statistics.median(r[k] for r in runs) for k in ("throughput", "p50_us", "p95_us", "p99_us")}
+    total_errors = sum(r["errors"] for r in runs)
+    print(f"\nPOST /qapflow/solve, nug12, time_limit 0.01, {args.connections} connections x {args.duration} s, "
+          f"server --workers {args.workers}, {os.cpu_count()} cores; median of {len(runs)} runs:")
+    print(f"  throughput {med['throughput']:.1f} req/s, p50 {med['p50_us'] / 1e3:.1f} ms, "
+          f"p95 {med['p95_us'] / 1e3:.1f} ms, p99 {med['p99_us'] / 1e3:.1f} ms; errors in all runs: {total_errors}")
+    met = med["p95_us"] < 100e3 and total_errors == 0
+    print(f"  target p95 < 100 ms and zero errors: {'met' if met else 'NOT met'}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "service_load.json").write_text(json.dumps({"runs": runs, "median": med, "args": vars(args)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
