@@ -36,3 +36,47 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mezan.cli", "solve", "nug12", "--method", "rots", "--mode", "auto"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "--method and --mode are mutually exclusive" in proc.stderr
+
+
+def test_solve_json_problem_and_composite_request(tmp_path, capsys):
+    from pathlib import Path
+
+    problem = tmp_path / "schedule.json"
+    tasks = [{"id": "a", "duration": 2}, {"id": "b", "duration": 4}]
+    problem.write_text(json.dumps({"type": "workflow", "tasks": tasks, "precedences": [["a", "b"]]}))
+    assert main(["solve", str(problem), "--time", "2", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["makespan"] == 6 and record["start"] == {"a": 0, "b": 2} and record["solver"] == "workflow.schedule"
+    request = Path(__file__).resolve().parents[1] / "examples" / "composite" / "request.json"
+    assert main(["solve", str(request), "--time", "2", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["status"] == "ok" and record["stages"] == [["assignment"], ["scheduling"], ["budget"]]
+    assert main(["solve", str(problem), "--mode", "hybrid"]) == 2
+    assert "--method and --mode apply to QAP problems only" in capsys.readouterr().err
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    assert main(["solve", str(broken)]) == 2 and "not a readable JSON problem" in capsys.readouterr().err
+
+
+def test_bench_table_json_and_plots_through_typers_runner(tmp_path):
+    from typer.testing import CliRunner
+
+    from mezan.cli import build_app
+    from mezan.errors import InvalidParameterError
+
+    runner = CliRunner()
+    result = runner.invoke(build_app(), ["bench", "--modes", "auto,hybrid", "--time", "0.05", "--max-n", "12",
+                                         "--plot", str(tmp_path / "gaps"), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    names = {r["instance"] for r in out["rows"]}
+    assert names and all(r["n"] <= 12 for r in out["rows"]) and {r["mode"] for r in out["rows"]} == {"auto", "hybrid"}
+    assert len(out["rows"]) == 2 * len(names)
+    for r in out["rows"]:
+        assert r["objective"] >= r["best_known"] and r["gap_to_best_known"] >= 0
+    assert out["plots"] == [str(tmp_path / "gaps.png"), str(tmp_path / "gaps.svg")]
+    assert (tmp_path / "gaps.png").read_bytes()[:4] == b"\x89PNG" and b"<svg" in (tmp_path / "gaps.svg").read_bytes()
+    result = runner.invoke(build_app(), ["bench", "--modes", "fastest"])  # main() turns this into exit 2
+    assert isinstance(result.exception, InvalidParameterError) and "unknown mode 'fastest'" in str(result.exception)
+    result = runner.invoke(build_app(), ["instances", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["nug12"] == 578
