@@ -1,12 +1,13 @@
 """MetaFlow evaluation: offline selector (leave-one-family-out) and online regret of the bandit policies.
 
-1. Outcome matrix (``--build``, cached in bench/results/metaflow_outcomes.json): every candidate QAPFlow
-   mode (mezan.meta.QAP_CANDIDATES) on every ../shared/qaplib instance with 12 <= n <= 80 and on
-   generated instances (Taillard-style uniform, Manhattan grids with sparse flows, Li–Pardalos-style,
-   circulant flows on a ring), --time seconds per run, one thread, --cell-seeds runs per cell (seeds
-   0, 1, ...; a cell's gap and reward are means over them, so that luck does not make a virtual best
-   solver), --jobs instances in parallel. The reference of an instance is its best-known value, else
-   the best objective any run found; the reward is mezan.meta.reward's exp(-gap / 0.01).
+1. Outcome matrix (``--build``, cached in bench/results/metaflow_outcomes.json): every candidate of
+   MetaFlow's QAP portfolio (mezan.meta.QAP_CANDIDATES: the QAPFlow modes, RoTS and annealing) on
+   every ../shared/qaplib instance with 12 <= n <= 80 and on generated instances (Taillard-style
+   uniform, Manhattan grids with sparse flows, Li–Pardalos-style, circulant flows on a ring), --time
+   seconds per run, one thread, --cell-seeds runs per cell (seeds 0, 1, ...; a cell's gap and reward
+   are means over them, so that luck does not make a virtual best solver), --jobs instances in
+   parallel. The reference of an instance is its best-known value, else the best objective any run
+   found; the reward is mezan.meta.reward's exp(-gap / 0.01).
 2. Offline: leave-one-family-out — for each family, MetaFlow's selector (per-solver random forests on
    the instance features) is trained on the other families' rows and picks a mode for each instance of
    the held-out family. Reported: mean gap % of the single best solver (SBS: the mode with the lowest
@@ -74,12 +75,12 @@ def run_instance(task):
     from mezan.meta import QAP_CANDIDATES
     from mezan.meta.features import features
     from mezan.qap import read_qaplib, solve
+    from mezan.qap.solve import method_of
 
     problem = read_qaplib(path) if path else dict(generated())[name]
     objectives = {}
     for solver in QAP_CANDIDATES:
-        mode = solver.split(".", 1)[1]
-        objectives[solver] = [float(solve(problem, None, mode=mode, time_limit=time_limit, seed=seed,
+        objectives[solver] = [float(solve(problem, None, method=method_of(solver), time_limit=time_limit, seed=seed,
                                           lower_bound=False).objective) for seed in range(seeds)]
     return {"name": name, "family": family(name), "n": problem.n, "best_known": problem.best_known,
             "features": features(problem), "objectives": objectives}

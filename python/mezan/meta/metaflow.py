@@ -30,9 +30,13 @@ from mezan.meta.policies import BANDITS, POLICIES, Arm, choose
 from mezan.meta.reward import DEFAULT_GAP_SCALE, reference, reward
 from mezan.store import Store
 
-QAP_CANDIDATES = ("qapflow.enhanced", "qapflow.aggressive", "qapflow.hybrid", "qapflow.nesterov", "qapflow.fft")
-"""The concrete QAPFlow modes MetaFlow chooses among by default (auto and instance_adaptive are
-selectors themselves); ``qap.bnb`` joins them for n <= 15, where it proves optimality."""
+QAP_CANDIDATES = ("qapflow.enhanced", "qapflow.aggressive", "qapflow.hybrid", "qapflow.nesterov", "qapflow.fft",
+                  "qap.rots", "qap.anneal")
+"""The QAP portfolio MetaFlow chooses among by default: the concrete QAPFlow modes (auto and
+instance_adaptive are selectors themselves) plus the two searches that complement them most — plain
+robust tabu search (strongest on uniform random, Taillard-a-like instances at short budgets) and
+simulated annealing (strongest on structured lattice and ring instances, weakest on sparse trees);
+``qap.bnb`` joins them for n <= 15, where it proves optimality."""
 
 GLOBAL = "global"
 
@@ -139,7 +143,7 @@ class MetaFlow:
         return clustering.predict(vector(self.features(problem), clustering.feature_names))
 
     def candidates(self, problem: Any) -> list[str]:
-        """Default candidate solvers: the concrete QAPFlow modes (+ qap.bnb for n <= 15) for a QAP,
+        """Default candidate solvers: :data:`QAP_CANDIDATES` (+ qap.bnb for n <= 15) for a QAP,
         every registered solver of the problem's type otherwise."""
         kind = problem_type(problem)
         if kind == "qap":
