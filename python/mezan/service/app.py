@@ -27,7 +27,7 @@ from mezan.service.routes import ROUTE_TYPES, Work, parse
 from mezan.service.schemas import ERRORS, EXAMPLES, JOB_ERRORS, JobCreated, QAPRequest, QAPResponse, wire_model
 from mezan.store import Store
 
-log = logging.getLogger("mezan.service")
+log = logging.getLogger(__name__)
 LOCAL = ApiKey("local", "--no-auth", "admin", None, 0.0, None)
 
 
