@@ -92,7 +92,10 @@ def test_keys_and_jobs_through_the_cli_and_jobs_survive_a_killed_server(tmp_path
                                "--key", key)
         assert code == 0 and json.loads(out)["status"] == "interrupted"  # already ended: cancelling changes nothing
         keys = json.loads(run_cli(capsys, "keys", "list", "--json", "--store", str(store))[1])
-        assert run_cli(capsys, "keys", "revoke", keys[0]["id"], "--store", str(store))[0] == 0
+        code, out, _ = run_cli(capsys, "keys", "revoke", keys[0]["id"], "--json", "--store", str(store))
+        assert code == 0 and json.loads(out)["revoked"] is not None
+        code, _, err = run_cli(capsys, "keys", "revoke", keys[0]["id"], "--store", str(store))
+        assert code == 2 and "already revoked" in err
         code, _, err = run_cli(capsys, "jobs", "status", running, "--server", f"http://127.0.0.1:{port}", "--key", key)
         assert code == 2 and "HTTP 401" in err and "revoked" in err
     finally:

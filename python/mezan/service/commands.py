@@ -131,13 +131,14 @@ def add_commands(app) -> None:
         return 0
 
     @keys.command("revoke")
-    def revoke(key_id: str = typer.Argument(..., help="the key's id (mezan keys list)"), store: str = store_option):
+    def revoke(key_id: str = typer.Argument(..., help="the key's id (mezan keys list)"), store: str = store_option,
+               json_: bool = json_option):
         """Revoke a key: requests with it get 401 from then on."""
         from mezan.service.keys import KeyStore
         from mezan.store import Store
 
         key = KeyStore(Store(store)).revoke(key_id)
-        print(f"revoked {key.id} ({key.name}, {key.scope})")
+        print(json.dumps(key.to_dict()) if json_ else f"revoked {key.id} ({key.name}, {key.scope})")
         return 0
 
     jobs = typer.Typer(help="Jobs on a running server", no_args_is_help=True)
