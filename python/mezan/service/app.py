@@ -181,9 +181,7 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         except MezanError as exc:
             raise HTTPException(422, str(exc)) from None
 
-    solve_responses = {k: v for k, v in ERRORS.items()}
-
-    @app.post("/qapflow/solve", response_model=QAPResponse, responses=solve_responses, tags=["solve"])
+    @app.post("/qapflow/solve", response_model=QAPResponse, responses=ERRORS, tags=["solve"])
     async def qapflow_solve(body: QAPRequest, key: ApiKey = solve_key):
         """Solve a quadratic assignment problem ``min sum A[i,j] B[p(i),p(j)]`` with a QAPFlow mode."""
         return await run_now(admit("qapflow", body.model_dump(), key))
@@ -198,12 +196,12 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
 
         endpoint.__doc__ = (f"Solve a {' / '.join(ROUTE_TYPES[route])} problem given in its wire form "
                             f"(see the example and the README).")
-        app.post(f"/{route}/solve", responses=solve_responses, tags=["solve"], name=f"{route}_solve")(endpoint)
+        app.post(f"/{route}/solve", responses=ERRORS, tags=["solve"], name=f"{route}_solve")(endpoint)
 
     for route in ("workflow", "allocflow", "graphflow", "dualflow", "evoflow", "mezan"):
         wire_route(route)
 
-    @app.post("/jobs", response_model=JobCreated, status_code=202, responses=solve_responses, tags=["jobs"])
+    @app.post("/jobs", response_model=JobCreated, status_code=202, responses=ERRORS, tags=["jobs"])
     async def submit_job(body: dict[str, Any] = Body(openapi_examples={"qapflow": {"value": {
             "route": "qapflow", **EXAMPLES["qapflow"]}}}), key: ApiKey = solve_key):
         """Run any solve body asynchronously: the body plus ``"route"`` (qapflow, workflow, allocflow,

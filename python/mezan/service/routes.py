@@ -23,6 +23,7 @@ import numpy as np
 
 from mezan import registry
 from mezan.errors import InvalidParameterError, InvalidProblemError
+from mezan.running import resolve_seed, time_limit_seconds
 
 ROUTE_TYPES: dict[str, tuple[str, ...]] = {
     "qapflow": ("qap",),
@@ -52,17 +53,13 @@ class Work:
 
 
 def _time_limit(body: dict[str, Any], default: float, cap: float) -> float:
-    value = body.get("time_limit", default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise InvalidParameterError(f"time_limit must be a positive number of seconds, got {value!r}")
-    return float(min(value, cap))
+    """The request's time limit (the solvers' own check and message), capped by the server's."""
+    return min(time_limit_seconds(body.get("time_limit", default)), cap)
 
 
 def _seed(body: dict[str, Any]) -> int | None:
     seed = body.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
-        raise InvalidParameterError(f"seed must be a non-negative integer or null, got {seed!r}")
-    return seed
+    return None if seed is None else resolve_seed(seed)
 
 
 def _number(x: Any) -> float | None:
@@ -121,10 +118,7 @@ def _evoflow(body: dict[str, Any], time_limit: float, seed: int | None) -> Work:
     variant = body.get("variant", "memetic")
     if variant not in ("ga", "memetic"):
         raise InvalidParameterError(f"variant must be 'ga' or 'memetic'; got {variant!r}")
-    for key in EVO_MATRICES[kind]:
-        if key not in body:
-            raise InvalidProblemError(f"missing field {key!r} (a {kind} problem needs {', '.join(EVO_MATRICES[kind])})")
-    matrices = [np.asarray(body[k], dtype=np.float64) if _is_matrix(body[k], k) else None for k in EVO_MATRICES[kind]]
+    matrices = [_matrix(body, key, kind) for key in EVO_MATRICES[kind]]
     problem = {"qap": QAP, "tsp": TSP, "linear_ordering": LinearOrdering}[kind](*matrices)
 
     def run(stop, progress):
@@ -137,12 +131,16 @@ def _evoflow(body: dict[str, Any], time_limit: float, seed: int | None) -> Work:
     return Work("evoflow", kind, f"evo.{variant}@{kind}", time_limit, seed, ("n", problem.n), run)
 
 
-def _is_matrix(value: Any, name: str) -> bool:
+def _matrix(body: dict[str, Any], name: str, kind: str) -> np.ndarray:
+    """A square matrix field of an EvoFlow body (EvoFlow's problems check values and sizes further)."""
+    if name not in body:
+        raise InvalidProblemError(f"missing field {name!r} (a {kind} problem needs {', '.join(EVO_MATRICES[kind])})")
+    value = body[name]
     if not isinstance(value, list) or not value or not all(isinstance(r, list) and len(r) == len(value) for r in value):
         raise InvalidProblemError(f"{name} must be a non-empty square matrix (a list of equal-length rows)")
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for r in value for x in r):
         raise InvalidProblemError(f"{name} must hold numbers only")
-    return True
+    return np.asarray(value, dtype=np.float64)
 
 
 def _typed(route: str, body: dict[str, Any], time_limit: float, seed: int | None, metaflow: Any) -> Work:
