@@ -155,7 +155,7 @@ class JobQueue:
         return task.job_id, task.future
 
     def retry_after(self) -> int:
-        """Seconds a refused client should wait: about one solve of those running."""
+        """Seconds a refused client should wait: the shortest time limit among the waiting solves, + 1."""
         with self._cond:
             limits = [t.work.time_limit for t in self._waiting] or [1.0]
         return max(1, int(min(limits)) + 1)
@@ -170,9 +170,12 @@ class JobQueue:
         values["result"] = None if values["result"] is None else json.loads(values["result"])
         job = Job(**values)
         task = self._live.get(job_id)
-        if task is not None and task.curve and job.status == "running":  # fresher than the last write
-            job.curve = list(task.curve)
-            job.elapsed, job.best = task.curve[-1]
+        if task is not None and job.status == "running":  # fresher than the last write
+            if task.curve:
+                job.curve = list(task.curve)
+                job.best = task.curve[-1][1]
+            if task.started is not None:
+                job.elapsed = time.monotonic() - task.started
         return job
 
     def recent(self, limit: int = 20) -> list[Job]:
