@@ -58,6 +58,7 @@ def _number(value):
 def cmd_solve_json(args: argparse.Namespace) -> int:
     """A wire-form problem or a composite request from a JSON file, through ``mezan.solve``."""
     import mezan
+    from mezan.service.routes import jsonable  # numpy and non-finite values to plain JSON
 
     try:
         data = json.loads(Path(args.file).read_text())
@@ -69,9 +70,9 @@ def cmd_solve_json(args: argparse.Namespace) -> int:
             raise InvalidParameterError("--method and --mode apply to QAP problems only")
         options["solver"] = f"qap.{args.method}" if args.method else f"qapflow.{args.mode}"
     result = mezan.solve(data, **options)
-    record = result.to_dict()
+    record = jsonable(result.to_dict())
     if args.json:
-        print(json.dumps(record, default=_jsonable))
+        print(json.dumps(record))
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -80,16 +81,9 @@ def cmd_solve_json(args: argparse.Namespace) -> int:
     table.add_column("field")
     table.add_column("value", overflow="fold")
     for k, v in record.items():
-        table.add_row(k, json.dumps(v, default=_jsonable) if isinstance(v, (dict, list)) else str(v))
+        table.add_row(k, json.dumps(v) if isinstance(v, (dict, list)) else str(v))
     Console().print(table)
     return 0
-
-
-def _jsonable(value):
-    import numpy as np
-
-    return value.tolist() if isinstance(value, np.ndarray) else (value.item() if isinstance(value, np.generic)
-                                                                 else str(value))
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
