@@ -1,13 +1,14 @@
 """MetaFlow evaluation: offline selector (leave-one-family-out) and online regret of the bandit policies.
 
 1. Outcome matrix (``--build``, cached in bench/results/metaflow_outcomes.json): every candidate of
-   MetaFlow's QAP portfolio (mezan.meta.QAP_CANDIDATES: the QAPFlow modes, RoTS and annealing) on
-   every ../shared/qaplib instance with 12 <= n <= 80 and on generated instances (Taillard-style
-   uniform, Manhattan grids with sparse flows, Li–Pardalos-style, circulant flows on a ring), --time
-   seconds per run, one thread, --cell-seeds runs per cell (seeds 0, 1, ...; a cell's gap and reward
-   are means over them, so that luck does not make a virtual best solver), --jobs instances in
-   parallel. The reference of an instance is its best-known value, else the best objective any run
-   found; the reward is mezan.meta.reward's exp(-gap / 0.01).
+   MetaFlow's QAP portfolio (mezan.meta.QAP_CANDIDATES: tabu, annealing, relaxation-first and
+   memetic) on every ../shared/qaplib instance with 12 <= n <= 80 and on generated instances of five
+   structural kinds up to n = 150 (Taillard-a uniform, Taillard-b clustered/sparse, Manhattan grids
+   with sparse and with dense flows, circulant flows on a ring) and Li–Pardalos-style instances;
+   --time seconds per run, one thread, --cell-seeds runs per cell (seeds 0, 1, ...; a cell's gap and
+   reward are means over them, so that luck does not make a virtual best solver), --jobs instances
+   in parallel. The reference of an instance is its best-known value, else the best objective any
+   run found; the reward is mezan.meta.reward's exp(-gap / 0.01).
 2. Offline: leave-one-family-out — for each family, MetaFlow's selector (per-solver random forests on
    the instance features) is trained on the other families' rows and picks a mode for each instance of
    the held-out family. Reported: mean gap % of the single best solver (SBS: the mode with the lowest
@@ -15,7 +16,11 @@
    the selector; the fraction of the SBS-VBS gap closed = (SBS - selector) / (SBS - VBS).
 3. Online: a stream of --steps instances drawn from the matrix; UCB1, Thompson, greedy and random per
    k-means cluster (mezan.meta.simulate); cumulative regret against the per-instance oracle, its
-   growth in the second half against the first, and a plot (bench/results/metaflow_regret.png).
+   growth in the second half against the first, and a plot (bench/results/metaflow_regret.png). For
+   scale, what hindsight allows: the best single solver, the best solver of each family and of each
+   of the simulator's clusters, and the last plus one play of every solver in every cluster (no
+   per-cluster policy can end below the cluster line; one that must try each solver once cannot end
+   below the last).
 
     python bench/metaflow_eval.py [--build] [--time 1] [--jobs 2] [--steps 1000] [--qaplib DIR]
 """
@@ -34,6 +39,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
+PER_SIZE = 4  # generated instances per kind and size
 
 
 def family(name: str) -> str:
@@ -44,29 +50,28 @@ def family(name: str) -> str:
 
 
 def generated():
-    """(name, problem) of the generated instances."""
-    from mezan.problems import QAPProblem
+    """(name, problem) of the generated instances: five structural kinds at sizes up to 150 (QAPLIB's
+    instances here stop at n = 80), plus Li–Pardalos-style instances with a
+    known optimum. PER_SIZE instances of each kind and size."""
     from mezan.qap import generate
 
+    grids = ((6, 8), (8, 10), (10, 12), (12, 12))
+    kinds = {
+        "taillard_a": [(n, lambda n, s: generate.taillard_a(n, seed=s)) for n in (30, 60, 100, 150)],
+        "taillard_b": [(n, lambda n, s: generate.taillard_b(n, seed=s)) for n in (40, 80, 120, 150)],
+        "grid": [(r * c, lambda n, s, r=r, c=c: generate.grid_manhattan(r, c, seed=s)) for r, c in grids],
+        "grid_dense": [(r * c, lambda n, s, r=r, c=c: generate.grid_manhattan(r, c, seed=s, density=1.0))
+                       for r, c in grids],
+        "ring": [(n, lambda n, s: generate.ring_circulant(n, seed=s)) for n in (40, 64, 96, 150)],
+    }
     out = []
-    for n in (30, 50, 70, 90):
-        for s in range(3):
-            out.append((f"gen_taillard_{n}_{s}", generate.taillard_a(n, seed=100 + s)))
-    for rows, cols in ((5, 6), (6, 8), (8, 10), (9, 10)):
-        for s in range(3):
-            out.append((f"gen_grid_{rows * cols}_{s}", generate.grid_manhattan(rows, cols, seed=200 + s)))
+    for kind, sizes in kinds.items():
+        for n, make in sizes:
+            out += [(f"gen_{kind}_{n}_{s}", make(n, 100 + s)) for s in range(PER_SIZE)]
     for n in (30, 50, 70):
-        for s in range(2):
+        for s in range(PER_SIZE):
             problem, _, value = generate.lipa(n, seed=300 + s)
             out.append((f"gen_lipa_{n}_{s}", dataclasses.replace(problem, best_known=float(value))))
-    for n in (40, 64, 96):
-        for s in range(2):
-            rng = np.random.default_rng(400 + s)
-            i, j = np.indices((n, n))
-            kernel = rng.integers(0, 10, n) * (rng.random(n) < 0.3)
-            kernel = kernel + np.roll(kernel[::-1], 1)
-            ring = np.minimum(np.abs(i - j), n - np.abs(i - j))
-            out.append((f"gen_circulant_{n}_{s}", QAPProblem(kernel[(j - i) % n], ring)))
     return out
 
 
@@ -157,7 +162,8 @@ def offline(data: dict) -> dict:
 
 
 def online(data: dict, steps: int, seeds: int) -> dict:
-    from mezan.meta.features import vector
+    from mezan.meta.features import QAP_FEATURES, vector
+    from mezan.meta.model import Clustering
     from mezan.meta.simulate import Outcomes, plot_regret, simulate_regret
 
     _, rewards = gaps_and_rewards(data)
@@ -178,9 +184,24 @@ def online(data: dict, steps: int, seeds: int) -> dict:
     for fam in set(families):
         m = families == fam
         per_family[m] = oracle[m] - rewards[m][:, rewards[m].mean(axis=0).argmax()]
+    # The floor of any per-cluster policy on the simulator's own k-means clusters: the best solver of
+    # each cluster in hindsight, and that plus one play of every solver in every cluster at its mean cost.
+    per_cluster, explore_once = [], []
+    for s in range(seeds):
+        labels = Clustering(QAP_FEATURES, seed=s).fit(outcomes.features).pipeline.predict(outcomes.features)
+        rate = cost = 0.0
+        for c in set(labels):
+            m = labels == c
+            means = rewards[m].mean(axis=0)
+            rate += m.sum() / len(oracle) * (oracle[m].mean() - means.max())
+            cost += float((means.max() - means).sum())
+        per_cluster.append(rate)
+        explore_once.append(rate + cost / steps)
     random_rate = float(np.mean(oracle - rewards.mean(axis=1)))
     for name, rate in (("best single solver (hindsight)", float(np.min(np.mean(oracle[:, None] - rewards, axis=0)))),
-                       ("best solver per family (hindsight)", float(per_family.mean()))):
+                       ("best solver per family (hindsight)", float(per_family.mean())),
+                       ("best solver per cluster (hindsight)", float(np.median(per_cluster))),
+                       ("per cluster + each solver once", float(np.median(explore_once)))):
         out[name] = {"final": rate * steps, "ratio_to_random": rate / random_rate}
     return out
 
@@ -191,7 +212,7 @@ def main() -> None:
     parser.add_argument("--build", action="store_true", help="(re)build the outcome matrix")
     parser.add_argument("--time", type=float, default=1.0)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--cell-seeds", type=int, default=3, help="runs (seeds) averaged per cell (--build)")
+    parser.add_argument("--cell-seeds", type=int, default=4, help="runs (seeds) averaged per cell (--build)")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=5, help="streams replayed for the online part")
     parser.add_argument("--outcomes", type=Path, default=RESULTS / "metaflow_outcomes.json")

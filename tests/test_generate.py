@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from mezan.errors import InvalidParameterError
+from mezan.meta import features
 from mezan.qap import generate, solve
+from mezan.qap.features import detect_structure
 
 from conftest import brute_force, numpy_objective
 
@@ -23,6 +25,28 @@ def test_grid_manhattan_distances():
     # cell 0 = (0,0), cell 11 = (2,3): distance 5
     assert p.B[0, 11] == 5 and p.B[1, 4] == 2 and np.array_equal(p.B, p.B.T)
     assert np.array_equal(p.A, p.A.T) and p.A.max() <= 9
+
+
+def test_ring_circulant_is_circulant_on_a_ring():
+    p = generate.ring_circulant(12, seed=3)
+    assert p.B[0, 6] == 6 and p.B[0, 7] == 5 and p.B[2, 11] == 3 and np.all(np.diag(p.B) == 0)
+    for i in range(12):  # A[i, j] depends on (j - i) mod n only, and A is symmetric
+        assert np.array_equal(np.roll(p.A[0], i), p.A[i])
+    assert np.array_equal(p.A, p.A.T) and np.all(np.diag(p.A) == 0) and p.A.max() <= 18
+    assert detect_structure(p.A) == "circulant" and detect_structure(p.B) == "circulant"
+    assert np.array_equal(p.A, generate.ring_circulant(12, seed=3).A)
+
+
+def test_taillard_b_is_sparse_heavy_tailed_and_euclidean():
+    p = generate.taillard_b(60, seed=1)
+    assert np.array_equal(p.A, p.A.T) and np.array_equal(p.B, p.B.T)
+    assert np.all(np.diag(p.A) == 0) and np.all(np.diag(p.B) == 0)
+    nonzero = p.A[np.triu_indices(60, 1)] > 0
+    assert 0.2 < nonzero.mean() < 0.4 and p.A.max() < 1000
+    # rounded Euclidean distances satisfy the triangle inequality up to rounding
+    B = p.B.astype(float)
+    assert np.all(B[:, None, :] <= B[:, :, None] + B[None, :, :] + 1)  # d(i, k) <= d(i, j) + d(j, k)
+    assert features(p)["flow_dominance"] > features(generate.taillard_a(60, seed=1))["flow_dominance"]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -47,3 +71,7 @@ def test_generator_arguments_are_checked():
         generate.grid_manhattan(3, 3, density=0)
     with pytest.raises(InvalidParameterError, match="rows must be an integer"):
         generate.grid_manhattan("3", 3)
+    with pytest.raises(InvalidParameterError, match="density must lie in"):
+        generate.ring_circulant(10, density=1.5)
+    with pytest.raises(InvalidParameterError, match="n must be an integer >= 2"):
+        generate.taillard_b(1)

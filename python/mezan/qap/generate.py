@@ -4,6 +4,10 @@
   uniformly from 0..99, zero diagonals (hard, flat landscapes).
 - :func:`grid_manhattan`: "nug/sko" style — Manhattan distances between the cells of a rows x cols
   grid, sparse symmetric integer flows.
+- :func:`ring_circulant`: locations on a ring (circular distances), circulant flows — both matrices
+  structured, the case the fft mode multiplies by FFT.
+- :func:`taillard_b`: Taillard's "real-life-like" ``tai..b`` style — Euclidean distances between
+  clustered points, sparse heavy-tailed flows (high flow dominance).
 - :func:`lipa`: an instance with a known optimal permutation, returned with it.
 """
 
@@ -45,6 +49,36 @@ def grid_manhattan(rows: int, cols: int, seed: int | None = None, density: float
     mask = np.triu(rng.random((n, n)) < density, 1)
     flows = np.triu(rng.integers(1, 10, size=(n, n), dtype=np.int64), 1) * mask
     return QAPProblem(flows + flows.T, B.astype(np.int64), name=f"grid{rows}x{cols}")
+
+
+def ring_circulant(n: int, seed: int | None = None, density: float = 0.3) -> QAPProblem:
+    """n locations on a ring, distance min(|k - l|, n - |k - l|); circulant symmetric flows
+    ``A[i, j] = w[(j - i) mod n]`` with w integer 1..9 on a random fraction ``density`` of the offsets."""
+    n = integer_at_least("n", n, 3)
+    if not 0 < density <= 1:
+        raise InvalidParameterError(f"density must lie in (0, 1], got {density}")
+    rng = np.random.default_rng(seed)
+    w = rng.integers(1, 10, n) * (rng.random(n) < density)
+    w[0] = 0
+    w = w + np.roll(w[::-1], 1)  # w[d] = w[n - d]: symmetric flows
+    i, j = np.indices((n, n))
+    ring = np.minimum(np.abs(i - j), n - np.abs(i - j))
+    return QAPProblem(w[(j - i) % n].astype(np.int64), ring.astype(np.int64), name=f"ring{n}")
+
+
+def taillard_b(n: int, seed: int | None = None) -> QAPProblem:
+    """In the style of Taillard's ``tai..b`` (1995): locations are points in clusters of about 8
+    around uniform centres in a 1000 x 1000 square, distances their rounded Euclidean distances;
+    flows are symmetric, zero for 70 % of the pairs and ``floor(10 ** U(0, 3))`` otherwise (few
+    large flows dominate). Not a byte-for-byte reproduction of Taillard's generator."""
+    n = integer_at_least("n", n, 2)
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 1000, size=(max(1, n // 8), 2))
+    points = centres[rng.integers(len(centres), size=n)] + rng.normal(0, 40, size=(n, 2))
+    B = np.rint(np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))).astype(np.int64)
+    flows = np.floor(10.0 ** rng.uniform(0, 3, size=(n, n))).astype(np.int64) * (rng.random((n, n)) < 0.3)
+    flows = np.triu(flows, 1)
+    return QAPProblem(flows + flows.T, B, name=f"taillard_b{n}")
 
 
 def lipa(n: int, seed: int | None = None) -> tuple[QAPProblem, np.ndarray, int]:
