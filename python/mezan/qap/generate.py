@@ -53,7 +53,8 @@ def grid_manhattan(rows: int, cols: int, seed: int | None = None, density: float
 
 def ring_circulant(n: int, seed: int | None = None, density: float = 0.3) -> QAPProblem:
     """n locations on a ring, distance min(|k - l|, n - |k - l|); circulant symmetric flows
-    ``A[i, j] = w[(j - i) mod n]`` with w integer 1..9 on a random fraction ``density`` of the offsets."""
+    ``A[i, j] = w[(j - i) mod n]`` with ``w[d] = u[d] + u[n - d]`` (so that A is symmetric), u integer
+    1..9 on a random fraction ``density`` of the offsets d = 1..n-1 and 0 elsewhere."""
     n = integer_at_least("n", n, 3)
     if not 0 < density <= 1:
         raise InvalidParameterError(f"density must lie in (0, 1], got {density}")
