@@ -45,6 +45,27 @@ Instance<T> make_instance(const Array<T>& A, const Array<T>& B) {
   return Instance<T>(n, std::vector<T>(A.data(), A.data() + nn), std::vector<T>(B.data(), B.data() + nn));
 }
 
+/// Every entry point that reads a permutation goes through this: a 1-D array of n distinct values in
+/// [0, n) — otherwise std::invalid_argument naming the argument (never an out-of-bounds read).
+const int* require_permutation(const Array<int>& p, int n, const char* name) {
+  if (p.ndim() != 1 || p.shape(0) != n)
+    throw std::invalid_argument(std::string(name) + " must be a permutation of length " + std::to_string(n));
+  std::vector<char> seen(static_cast<std::size_t>(n), 0);
+  for (int i = 0; i < n; ++i) {
+    const int v = p.data()[i];
+    if (v < 0 || v >= n || seen[v]) throw std::invalid_argument(std::string(name) + " must be a permutation of 0.." +
+                                                                 std::to_string(n - 1));
+    seen[v] = 1;
+  }
+  return p.data();
+}
+
+/// An index argument in [0, n).
+int require_index(int k, int n, const char* name) {
+  if (k < 0 || k >= n) throw std::invalid_argument(std::string(name) + " must lie in [0, " + std::to_string(n - 1) + "]");
+  return k;
+}
+
 std::vector<int> to_vector(const std::optional<Array<int>>& a) {
   if (!a) return {};
   return std::vector<int>(a->data(), a->data() + a->size());
@@ -101,10 +122,18 @@ py::array_t<T> delta_table_after_swaps(const Array<T>& A, const Array<T>& B, con
                                        const std::vector<std::pair<int, int>>& swaps,
                                        const std::optional<Array<int>>& fixed) {
   const Instance<T> inst = make_instance(A, B);
-  std::vector<int> p(p0.data(), p0.data() + p0.size());
-  DeltaTable<T> table(inst, movable_facilities(inst.n(), to_vector(fixed)));
+  const int* start = require_permutation(p0, inst.n(), "p");
+  std::vector<int> p(start, start + inst.n());
+  const std::vector<int> fx = to_vector(fixed);
+  if (!fx.empty() && static_cast<int>(fx.size()) != inst.n())
+    throw std::invalid_argument("fixed must have one entry per facility");
+  DeltaTable<T> table(inst, movable_facilities(inst.n(), fx));
   table.reset(p);
-  for (auto [a, b] : swaps) table.apply_swap(p, a, b);
+  for (auto [a, b] : swaps) {
+    require_index(a, table.size(), "swap index");
+    require_index(b, table.size(), "swap index");
+    if (a != b) table.apply_swap(p, a < b ? a : b, a < b ? b : a);
+  }
   const int m = table.size();
   py::array_t<T> out({m, m});
   auto view = out.template mutable_unchecked<2>();
@@ -172,12 +201,13 @@ PYBIND11_MODULE(_core, m) {
       .def("snapshot",
            [](const SolveControl& c) {
              const double best = c.incumbent.best();
-             return py::make_tuple(c.incumbent.has_solution() ? py::cast(best) : py::none(), c.stop.elapsed(),
+             return py::make_tuple(c.incumbent.has_solution() && std::isfinite(best) ? py::cast(best) : py::none(), c.stop.elapsed(),
                                    c.incumbent.iterations());
            },
            "(best objective or None, elapsed seconds, iterations) — safe to call while a solve runs");
 
   m.def("int64_safe", &int64_safe, py::arg("max_abs_a"), py::arg("max_abs_b"), py::arg("n"));
+  m.attr("MAX_OBJECTIVE_SCALE") = kMaxObjectiveScale;
 
 #define MEZAN_BIND_TYPED(T, SUFFIX)                                                                                  \
   m.def("solve_" SUFFIX, &solve_typed<T>, py::arg("A"), py::arg("B"), py::arg("method"), py::arg("seed"),            \
@@ -185,11 +215,12 @@ PYBIND11_MODULE(_core, m) {
         py::arg("fixed"), py::arg("control"));                                                                 \
   m.def("objective_" SUFFIX, [](const Array<T>& A, const Array<T>& B, const Array<int>& p) {                          \
     const Instance<T> inst = make_instance(A, B);                                                              \
-    return objective(inst, p.data());                                                                          \
+    return objective(inst, require_permutation(p, inst.n(), "p"));                                             \
   });                                                                                                          \
   m.def("swap_delta_" SUFFIX, [](const Array<T>& A, const Array<T>& B, const Array<int>& p, int r, int s) {          \
     const Instance<T> inst = make_instance(A, B);                                                              \
-    return swap_delta(inst, p.data(), r, s);                                                                   \
+    return swap_delta(inst, require_permutation(p, inst.n(), "p"), require_index(r, inst.n(), "r"),           \
+                      require_index(s, inst.n(), "s"));                                                        \
   });                                                                                                          \
   m.def("delta_table_after_swaps_" SUFFIX, &delta_table_after_swaps<T>, py::arg("A"), py::arg("B"), py::arg("p"),    \
         py::arg("swaps"), py::arg("fixed") = py::none());                                                      \
@@ -283,7 +314,14 @@ PYBIND11_MODULE(_core, m) {
       "faq",
       [](const Array<double>& A, const Array<double>& B, const Array<int>& fixed,
          const std::optional<Array<double>>& P0, int max_iter, double tol, const std::string& products) {
+        if (A.ndim() != 2 || B.ndim() != 2 || A.shape(0) != A.shape(1) || B.shape(0) != B.shape(1) ||
+            A.shape(0) != B.shape(0))
+          throw std::invalid_argument("A and B must be square matrices of the same size");
         const int n = static_cast<int>(A.shape(0));
+        if (fixed.ndim() != 1 || fixed.shape(0) != n) throw std::invalid_argument("fixed must have n entries");
+        for (int i = 0; i < n; ++i)
+          if (fixed.data()[i] < -1 || fixed.data()[i] >= n)
+            throw std::invalid_argument("fixed[i] must be -1 (free) or a location in [0, n)");
         std::vector<double> p0;
         if (P0) p0.assign(P0->data(), P0->data() + P0->size());
         std::vector<int> fx(fixed.data(), fixed.data() + fixed.size());
@@ -319,9 +357,12 @@ PYBIND11_MODULE(_core, m) {
   py::class_<evo::PermutationObjective, std::shared_ptr<evo::PermutationObjective>>(m, "PermutationObjective")
       .def_property_readonly("n", &evo::PermutationObjective::size)
       .def_property_readonly("has_local_search", &evo::PermutationObjective::has_local_search)
-      .def("evaluate", [](const evo::PermutationObjective& o, const Array<int>& p) { return o.evaluate(p.data()); })
+      .def("evaluate", [](const evo::PermutationObjective& o, const Array<int>& p) {
+        return o.evaluate(require_permutation(p, o.size(), "p"));
+      })
       .def("improve", [](const evo::PermutationObjective& o, const Array<int>& p) {
-        std::vector<int> q(p.data(), p.data() + p.size());
+        const int* start = require_permutation(p, o.size(), "p");
+        std::vector<int> q(start, start + o.size());
         StopToken stop;
         const double v = o.improve(q.data(), stop);
         return py::make_tuple(to_array(q), v);
@@ -384,7 +425,10 @@ PYBIND11_MODULE(_core, m) {
       "evo_crossover",
       [](const std::string& kind, const Array<int>& p1, const Array<int>& p2, std::uint64_t seed, int a, int b) {
         const int n = static_cast<int>(p1.size());
-        if (p2.size() != n) throw std::invalid_argument("parents must have the same length");
+        require_permutation(p1, n, "p1");
+        require_permutation(p2, n, "p2");
+        if (a >= 0 && (a > n || b < a || b > n))  // the slice [a, b) of the first parent
+          throw std::invalid_argument("the cut points must satisfy 0 <= a <= b <= n");
         std::vector<int> child(n);
         evo::Scratch scratch(n);
         Rng rng(seed);
@@ -401,7 +445,8 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "evo_mutate",
       [](const std::string& kind, const Array<int>& p, std::uint64_t seed) {
-        std::vector<int> q(p.data(), p.data() + p.size());
+        const int* start = require_permutation(p, static_cast<int>(p.size()), "p");
+        std::vector<int> q(start, start + p.size());
         Rng rng(seed);
         evo::mutate(evo::parse_mutation(kind), q.data(), static_cast<int>(q.size()), rng);
         return to_array(q);

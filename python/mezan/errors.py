@@ -23,3 +23,7 @@ class QAPLIBFormatError(InvalidProblemError):
 
 class InstanceTooLargeError(InvalidProblemError, MemoryError):
     """The instance needs more memory than this machine has; the message gives the estimate."""
+
+
+class SolverFailedError(MezanError, RuntimeError):
+    """A solver run in an isolated worker process ended without an answer (it crashed or was killed)."""

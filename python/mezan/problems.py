@@ -16,6 +16,38 @@ import numpy as np
 
 from mezan.errors import InvalidProblemError
 
+MAX_OBJECTIVE_SCALE = 1e300
+"""Largest n^2 max|A| max|B| (QAP and EvoFlow's permutation problems) the C++ core accepts
+(``kMaxObjectiveScale`` in ``mezan/qap/instance.hpp``): every objective, swap delta, relaxation product and
+LAP potential then stays finite in double with a factor 1e8 to spare."""
+
+MAX_LP_VALUE = 1e12
+"""Largest magnitude of a number in the linear-programming families (allocation, network design, robust
+assignment and allocation, matrix games, workflow durations and capacities). HiGHS treats 1e20 as infinite
+and its tolerances are relative to about 1e-9, so beyond this its answers are not reliable; data this large
+should be rescaled (e.g. to thousands)."""
+
+
+def check_scale(names: str, scale_terms: list[float], limit: float = MAX_OBJECTIVE_SCALE, what: str = "") -> None:
+    """Refuse data whose objective scale (the product of ``scale_terms``, computed in logs: it may overflow)
+    exceeds ``limit``, naming the fields (``names``) and the bound."""
+    if any(t == 0 for t in scale_terms):
+        return
+    log_scale = float(sum(np.log10(abs(t)) for t in scale_terms))
+    if not np.isfinite(log_scale) or log_scale > np.log10(limit):
+        raise InvalidProblemError(
+            f"{names}: {what or 'the objective scale'} is about 1e{log_scale:.0f}, beyond {limit:.0e}, the largest "
+            f"MEZAN computes reliably in double precision; rescale the data")
+
+
+def check_magnitude(name: str, arr: np.ndarray, limit: float = MAX_LP_VALUE) -> None:
+    """Refuse an array with an entry beyond ``limit`` in magnitude, naming the first such entry."""
+    if arr.size and float(np.max(np.abs(arr))) > limit:
+        index = tuple(int(k) for k in np.argwhere(np.abs(arr) > limit)[0])
+        where = "".join(f"[{k}]" for k in index)
+        raise InvalidProblemError(f"{name}{where} = {arr[index]:g} exceeds {limit:.0e} in magnitude, the largest value "
+                                  f"the LP solver handles reliably; rescale the data")
+
 
 def as_matrix(name: str, value: Any) -> np.ndarray:
     """Convert ``value`` to a finite, numeric, square 2-D array, naming ``name`` in every error."""
@@ -64,6 +96,9 @@ class QAPProblem:
             raise InvalidProblemError(f"A and B must have the same shape, got A {A.shape} and B {B.shape}")
         if A.shape[0] < 2:
             raise InvalidProblemError(f"A and B must be at least 2x2 (a QAP needs n >= 2), got n = {A.shape[0]}")
+        n = A.shape[0]
+        check_scale("A and B", [n, n, float(np.max(np.abs(A))), float(np.max(np.abs(B)))],
+                    what="n^2 max|A| max|B| (a bound on every objective)")
         A.setflags(write=False)
         B.setflags(write=False)
         object.__setattr__(self, "A", A)
@@ -110,6 +145,9 @@ def _number(where: str, value: Any, *, allow_none: bool = False) -> float | None
         raise InvalidProblemError(f"{where} must be a number, got {value!r}")
     if not np.isfinite(value):
         raise InvalidProblemError(f"{where} must be finite, got {value!r}")
+    if abs(value) > MAX_LP_VALUE:
+        raise InvalidProblemError(f"{where} = {float(value):g} exceeds {MAX_LP_VALUE:.0e} in magnitude, the largest "
+                                  f"value the LP solver handles reliably; rescale the data")
     return float(value)
 
 
@@ -166,9 +204,22 @@ class AllocationProblem:
     def __post_init__(self) -> None:
         if not self.items:
             raise InvalidProblemError("items must list at least one item")
+        for budget, amount in self.budgets.items():
+            _number(f"budgets[{budget!r}]", amount)
+        for group, (low, high) in self.groups.items():
+            _number(f"groups[{group!r}].min", low, allow_none=True)
+            _number(f"groups[{group!r}].max", high, allow_none=True)
         seen: set[str] = set()
         for k, item in enumerate(self.items):
             where = f"items[{k}]"
+            _number(f"{where}.value", item.value)
+            _number(f"{where}.min", item.min)
+            _number(f"{where}.max", item.max, allow_none=True)
+            for budget, c in item.cost.items():
+                _number(f"{where}.cost[{budget!r}]", c)
+            for j, (q, u) in enumerate(item.utility or ()):
+                _number(f"{where}.utility[{j}][0]", q)
+                _number(f"{where}.utility[{j}][1]", u)
             if not isinstance(item.id, str) or not item.id:
                 raise InvalidProblemError(f"{where}.id must be a non-empty string")
             if item.id in seen:
@@ -319,6 +370,7 @@ class RobustAssignmentProblem:
 
     def __post_init__(self) -> None:
         costs = _scenario_stack("costs", self.costs, square=True)
+        check_magnitude("costs", costs)
         if not (isinstance(self.nominal, int) and 0 <= self.nominal < len(costs)):
             raise InvalidProblemError(f"nominal must be a scenario index in [0, {len(costs) - 1}], got "
                                       f"{self.nominal!r}")
@@ -357,6 +409,7 @@ class MatrixGameProblem:
 
     def __post_init__(self) -> None:
         payoff = _scenario_stack("payoff", [self.payoff], square=False)[0]
+        check_magnitude("payoff", payoff)
         object.__setattr__(self, "payoff", payoff)
 
     @property
@@ -479,7 +532,10 @@ class NetworkDesignProblem:
         if len(set(self.nodes)) != len(self.nodes):
             raise InvalidProblemError("nodes: a node id is used twice")
         known = set(self.nodes)
-        for k, (u, v, cost, capacity, _fixed_cost) in enumerate(self.edges):
+        for k, (u, v, cost, capacity, fixed_cost) in enumerate(self.edges):
+            _number(f"edges[{k}].cost", cost)
+            _number(f"edges[{k}].capacity", capacity, allow_none=True)
+            _number(f"edges[{k}].fixed_cost", fixed_cost)
             for end, node in (("from", u), ("to", v)):
                 if node not in known:
                     raise InvalidProblemError(f"edges[{k}].{end} names unknown node {node!r}")
@@ -489,9 +545,10 @@ class NetworkDesignProblem:
                 raise InvalidProblemError(f"edges[{k}].capacity must be >= 0, got {capacity:g}")
             if self.task in ("mst", "steiner") and cost < 0:
                 raise InvalidProblemError(f"edges[{k}].cost must be >= 0 for a tree, got {cost:g}")
-        for node in self.supply:
+        for node, amount in self.supply.items():
             if node not in known:
                 raise InvalidProblemError(f"supply names unknown node {node!r}")
+            _number(f"supply[{node!r}]", amount)
         if self.task in ("min_cost_flow", "fixed_charge"):
             total = sum(self.supply.values())
             if abs(total) > 1e-9 * max(1.0, sum(abs(s) for s in self.supply.values())):
@@ -609,10 +666,15 @@ class WorkflowProblem:
             if task.id in seen:
                 raise InvalidProblemError(f"tasks[{k}].id {task.id!r} is used twice")
             seen.add(task.id)
+            _whole(f"tasks[{k}].duration", task.duration)
+            for resource, units in task.resources.items():
+                _whole(f"tasks[{k}].resources[{resource!r}]", units)
             for resource in task.resources:
                 if resource not in self.resources:
                     raise InvalidProblemError(f"tasks[{k}] ({task.id}) uses resource {resource!r}, which is not in "
                                               f"resources ({', '.join(self.resources) or 'none'})")
+        for resource, capacity in self.resources.items():
+            _whole(f"resources[{resource!r}]", capacity)
         for k, (a, b) in enumerate(self.precedences):
             for end, task_id in (("first", a), ("second", b)):
                 if task_id not in seen:
@@ -691,6 +753,9 @@ class RobustQAPProblem:
                                       f"{distances.shape[1]}")
         if flows.shape[1] < 2:
             raise InvalidProblemError("a QAP needs n >= 2")
+        n = flows.shape[1]
+        check_scale("flows and distances", [n, n, float(np.max(np.abs(flows))), float(np.max(np.abs(distances)))],
+                    what="n^2 max|flows| max|distances| (a bound on every scenario's objective)")
         if len(flows) > 1 and len(distances) > 1 and len(flows) != len(distances):
             raise InvalidProblemError(f"flows has {len(flows)} scenarios and distances {len(distances)}: give the same "
                                       f"number, or one matrix to share")

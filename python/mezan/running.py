@@ -4,6 +4,7 @@ Every solver entry point (``mezan.qap.solve``, ``mezan.evo.evolve``) validates i
 :func:`check_budget`, its seed with :func:`resolve_seed`, and runs the GIL-releasing core call
 through :func:`run_controlled`, which polls progress for the callback and turns Ctrl-C into a
 cancel request that returns the best result so far.
+Third-party calls that cannot be interrupted run through :func:`mezan.isolated.run_isolated` instead.
 """
 
 from __future__ import annotations
@@ -134,3 +135,4 @@ def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable 
     if callback is not None:
         report_progress()
     return ControlledRun(outcome["result"], time.perf_counter() - started, interrupted)
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,19 @@ TYPES: dict[str, tuple[type, str, tuple[str, ...], tuple[str, ...]]] = {
 }
 OUTPUTS = {kind: spec[2] for kind, spec in TYPES.items()}
 """The result fields a reference may name, per subproblem type."""
+
+OUTPUT_SHAPES: dict[str, str] = {
+    "solution": "list", "permutation": "list", "critical_path": "list", "edges": "list", "scenario_values": "list",
+    "row_strategy": "list", "column_strategy": "list", "start": "dict", "allocation": "dict", "duals": "dict",
+    "flows": "dict", "status": "string",
+}
+"""What each result field holds when it is not a number: a reference may index into a list with [k] and into
+a dict with .key, and into nothing else (checked at compile time; values are checked again after resolution)."""
+
+Admit = Callable[[Any, float], float]
+"""A caller's admission hook: ``admit(problem_record, time_limit) -> time_limit to use``; it raises a
+:class:`mezan.errors.MezanError` to refuse a subproblem (too large for the caller, ...). The service passes the
+same check it applies to a direct request, so a composite request is just another caller."""
 
 CONTROL_FIELDS = ("type", "id", "depends_on", "solver", "time_limit")
 _REFERENCE = re.compile(r"^\$([A-Za-z_][\w-]*)\.(.+)$")
@@ -114,8 +128,34 @@ def _label(k: int, spec: Any) -> str:
     return f"subproblems[{k}]" + (f" (id {spec['id']!r})" if isinstance(spec, dict) and "id" in spec else "")
 
 
-def compile(request: dict[str, Any]) -> Plan:  # noqa: A001 - the name the issue asks for
-    """Validate a composite request and order it into a :class:`Plan` (see :mod:`mezan.c2sc`)."""
+def _check_path(parts: list[str | int], label: str) -> None:
+    """A reference may go one level into a list result (``[k]``) or a dict result (``.key``), no further."""
+    shape = OUTPUT_SHAPES.get(str(parts[0]), "number")
+    if len(parts) == 1:
+        return
+    if len(parts) > 2 or shape not in ("list", "dict"):
+        raise PlanError(f"{label}: {parts[0]!r} holds a {shape}, which cannot be indexed by {parts[1:]!r}")
+    if shape == "list" and not isinstance(parts[1], int):
+        raise PlanError(f"{label}: {parts[0]!r} is a list; index it with [k], not .{parts[1]}")
+    if shape == "dict" and not isinstance(parts[1], str):
+        raise PlanError(f"{label}: {parts[0]!r} is keyed by names; use .key, not [{parts[1]}]")
+
+
+def admit_subproblem(admit: Admit, problem: Any, spec: dict[str, Any], label: str, default_time_limit: float) -> float:
+    """Run the caller's admission hook on one subproblem; its refusal becomes a PlanError naming the subproblem."""
+    try:
+        return float(admit(problem, float(spec.get("time_limit", default_time_limit))))
+    except MezanError as exc:
+        raise PlanError(f"{label}: {exc}") from None
+
+
+def compile(request: dict[str, Any], *, admit: Admit | None = None,  # noqa: A001 - the name the issue asks for
+            default_time_limit: float = 10.0) -> Plan:
+    """Validate a composite request and order it into a :class:`Plan` (see :mod:`mezan.c2sc`).
+
+    ``admit``: the caller's admission hook (:data:`Admit`), applied here to every subproblem without
+    references (with its own ``time_limit`` or ``default_time_limit``) and by :func:`mezan.c2sc.run` to the others
+    once resolved."""
     if not isinstance(request, dict) or request.get("type") != "composite":
         raise PlanError("a composite request is an object with \"type\": \"composite\" and \"subproblems\"")
     subs = request.get("subproblems")
@@ -177,9 +217,12 @@ def compile(request: dict[str, Any]) -> Plan:  # noqa: A001 - the name the issue
             if not isinstance(parts[0], str) or parts[0] not in produced:
                 raise PlanError(f"{labels[sid]}, field {where}: reference {text} names field {parts[0]!r}, which a "
                                 f"{specs[source]['type']!r} solver does not produce ({', '.join(produced)})")
+            _check_path(parts, f"{labels[sid]}, field {where}: reference {text}")
             refs.append(Reference(sid, where, source, tuple(parts), text))
         if not any(r.subproblem == sid for r in refs):
-            record_of(spec, labels[sid])  # no reference: validate the whole subproblem now
+            problem = record_of(spec, labels[sid])  # no reference: validate the whole subproblem now
+            if admit is not None:
+                admit_subproblem(admit, problem, spec, labels[sid], default_time_limit)
     stages, placed = [], set()
     while len(placed) < len(specs):
         stage = [sid for sid in specs if sid not in placed and all(p in placed for p in depends[sid])]
@@ -195,6 +238,9 @@ def record_of(spec: dict[str, Any], label: str) -> Any:
         return TYPES[spec["type"]][0].from_dict(body)
     except InvalidProblemError as exc:
         raise PlanError(f"{label}: {exc}") from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        # a value of the wrong kind where the record expected another (e.g. a resolved reference)
+        raise PlanError(f"{label}: malformed {spec['type']} problem: {exc}") from None
 
 
 def from_wire(data: dict[str, Any]) -> Any:

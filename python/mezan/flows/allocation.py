@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mezan.errors import InvalidParameterError
+from mezan.flows import highs
 from mezan.problems import AllocationItem, AllocationProblem
 from mezan.running import time_limit_seconds
 
@@ -159,11 +160,18 @@ def unboundedness_reason(problem: AllocationProblem) -> str:
     return "the value can grow without limit (an item without max whose cost the budgets do not bound)"
 
 
+def _stopped(why: str | None, start: float, how: str) -> AllocationResult:
+    status = "cancelled" if why == "cancelled" else "timeout"
+    return AllocationResult({}, None, status, reason=f"HiGHS was stopped ({why}) before it returned an allocation",
+                            wall_time=time.perf_counter() - start, explanation=how)
+
+
 def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, seed: int | None = None,
                      stop: Any = None, progress: Any = None) -> AllocationResult:
-    """Solve an allocation problem (see the module docstring). ``seed``, ``stop`` and ``progress`` are
-    accepted for the Solver protocol; HiGHS is deterministic and runs to its time limit."""
-    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+    """Solve an allocation problem (see the module docstring). HiGHS runs in an isolated worker
+    (:mod:`mezan.flows.highs`): ``stop`` cancels it (status "cancelled", no allocation), and it ends within
+    ``time_limit``; ``seed`` and ``progress`` are accepted for the Solver protocol (HiGHS is deterministic)."""
+    from scipy.optimize import Bounds, LinearConstraint
 
     if not isinstance(problem, AllocationProblem):
         raise InvalidParameterError(f"problem must be an AllocationProblem, got {type(problem).__name__}")
@@ -178,10 +186,13 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
     duals = None
     if not integer:
         has_ub, has_eq = len(model.b_ub) > 0, len(model.b_eq) > 0
-        res = linprog(model.c, A_ub=model.A_ub if has_ub else None, b_ub=model.b_ub if has_ub else None,
-                      A_eq=model.A_eq if has_eq else None, b_eq=model.b_eq if has_eq else None,
-                      bounds=list(zip(model.lower, model.upper, strict=True)), method="highs",
-                      options={"time_limit": time_limit})
+        res, stopped = highs.linprog(c=model.c, A_ub=model.A_ub if has_ub else None,
+                                     b_ub=model.b_ub if has_ub else None, A_eq=model.A_eq if has_eq else None,
+                                     b_eq=model.b_eq if has_eq else None,
+                                     bounds=list(zip(model.lower, model.upper, strict=True)), time_limit=time_limit,
+                                     stop=stop)
+        if res is None:
+            return _stopped(stopped, start, "linear program (HiGHS dual simplex)")
         status_code, x = res.status, res.x
         if res.status == 0 and len(model.b_ub):
             duals = {name: float(-m) for name, m in zip(model.ub_names, res.ineqlin.marginals, strict=True)}
@@ -193,8 +204,10 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
             constraints.append(LinearConstraint(model.A_ub, -np.inf, model.b_ub))
         if len(model.b_eq):
             constraints.append(LinearConstraint(model.A_eq, model.b_eq, model.b_eq))
-        res = milp(model.c, constraints=constraints, integrality=model.integrality,
-                   bounds=Bounds(model.lower, model.upper), options={"time_limit": time_limit})
+        res, stopped = highs.milp(c=model.c, constraints=constraints, integrality=model.integrality,
+                                  bounds=Bounds(model.lower, model.upper), time_limit=time_limit, stop=stop)
+        if res is None:
+            return _stopped(stopped, start, "mixed-integer program (HiGHS branch and cut)")
         status_code, x = res.status, res.x
         dual_bound = getattr(res, "mip_dual_bound", None)
         bound = None if dual_bound is None or not np.isfinite(dual_bound) else float(model.constant - dual_bound)

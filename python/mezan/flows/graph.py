@@ -5,7 +5,8 @@
 - ``steiner``: Mehlhorn's algorithm (``networkx.algorithms.approximation.steiner_tree``, Mehlhorn
   1988): a tree through every terminal costing at most 2 (1 - 1/t) times the optimum for t terminals,
   so ``lower_bound`` = cost / (2 (1 - 1/t)) is a proven bound. Parallel edges keep the cheapest.
-- ``min_cost_flow``: network simplex (``networkx.network_simplex``) on the directed edges; exact.
+- ``min_cost_flow``: the flow LP on the directed edges, by HiGHS's dual simplex (exact: a vertex, integral
+  for integral data; networkx's network simplex may loop forever on floating-point data, so it is not used).
 - ``fixed_charge``: capacitated fixed-charge network design as a MILP on HiGHS (``scipy.optimize.milp``):
   per directed edge e a flow f_e >= 0 and an opening y_e in {0, 1}, f_e <= cap_e y_e (cap_e = the total
   supply when uncapacitated), flow conservation at every node, minimise sum_e (cost_e f_e + fixed_e y_e);
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mezan.errors import InvalidParameterError
+from mezan.flows import highs
 from mezan.problems import NetworkDesignProblem
 from mezan.running import time_limit_seconds
 
@@ -93,37 +95,53 @@ def _tree(problem: NetworkDesignProblem, start: float) -> NetworkResult:
                          explanation="Steiner tree by Mehlhorn's approximation (networkx)")
 
 
-def _min_cost_flow(problem: NetworkDesignProblem, start: float) -> NetworkResult:
-    import networkx as nx
+def _min_cost_flow(problem: NetworkDesignProblem, time_limit: float, stop: Any, start: float) -> NetworkResult:
+    from scipy.sparse import coo_matrix
 
-    graph = nx.MultiDiGraph()
-    for node in problem.nodes:
-        graph.add_node(node, demand=-problem.supply.get(node, 0.0))
-    for k, (u, v, cost, capacity, _) in enumerate(problem.edges):
-        attrs = {"weight": cost} if capacity is None else {"weight": cost, "capacity": capacity}
-        graph.add_edge(u, v, key=k, **attrs)
-    try:
-        cost, flow = nx.network_simplex(graph)
-    except nx.NetworkXUnfeasible as exc:
-        return NetworkResult([], None, "infeasible", reason=f"the supplies cannot be routed within the capacities "
-                             f"({exc})", wall_time=time.perf_counter() - start, solver="graphflow.min_cost_flow")
-    except nx.NetworkXUnbounded as exc:
-        return NetworkResult([], None, "unbounded", reason=f"a negative-cost cycle has unlimited capacity ({exc})",
+    edges, nodes = problem.edges, list(problem.nodes)
+    m = len(edges)
+    index = {v: i for i, v in enumerate(nodes)}
+    rows = [index[u] for u, _, _, _, _ in edges] + [index[v] for _, v, _, _, _ in edges]
+    balance = coo_matrix(([1.0] * m + [-1.0] * m, (rows, list(range(m)) * 2)), shape=(len(nodes), m)).tocsr()
+    supply = np.array([problem.supply.get(v, 0.0) for v in nodes])
+    if m == 0:
+        status = "optimal" if not np.any(supply) else "infeasible"
+        return NetworkResult([], 0.0 if status == "optimal" else None, status, lower_bound=0.0 if not np.any(supply)
+                             else None, reason="" if status == "optimal" else "the supplies cannot be routed: no edges",
                              wall_time=time.perf_counter() - start, solver="graphflow.min_cost_flow")
+    res, stopped = highs.linprog(c=np.array([e[2] for e in edges], dtype=float), A_eq=balance, b_eq=supply,
+                                 bounds=[(0.0, e[3]) for e in edges], method="highs-ds", time_limit=time_limit,
+                                 stop=stop)
+    wall = time.perf_counter() - start
+    if res is None or res.status == 2:
+        if stopped in ("cancelled", "time_limit"):
+            return NetworkResult([], None, "cancelled" if stopped == "cancelled" else "timeout",
+                                 reason=f"the LP was stopped ({stopped}) before a flow", wall_time=wall,
+                                 solver="graphflow.min_cost_flow")
+        return NetworkResult([], None, "infeasible", reason="the supplies cannot be routed within the capacities",
+                             wall_time=wall, solver="graphflow.min_cost_flow")
+    if res.status == 3:
+        return NetworkResult([], None, "unbounded", reason="a negative-cost cycle has unlimited capacity",
+                             wall_time=wall, solver="graphflow.min_cost_flow")
+    if res.x is None:
+        return NetworkResult([], None, "timeout", reason="time limit reached before a flow", wall_time=wall,
+                             solver="graphflow.min_cost_flow")
     flows: dict[str, float] = {}
-    edges = []
-    for k, (u, v, _, _, _) in enumerate(problem.edges):
-        f = float(flow[u][v][k])
-        if f > 0:
+    chosen = []
+    for k, (u, v, _, _, _) in enumerate(edges):
+        f = float(res.x[k])
+        if f > 1e-9 * max(1.0, abs(f)):
             flows[f"{u}->{v}"] = flows.get(f"{u}->{v}", 0.0) + f
-            edges.append((u, v))
-    return NetworkResult(edges, float(cost), "optimal", flows=flows, lower_bound=float(cost),
-                         guarantee="exact (network simplex)", wall_time=time.perf_counter() - start,
-                         solver="graphflow.min_cost_flow", explanation="min-cost flow by network simplex (networkx)")
+            chosen.append((u, v))
+    cost = float(res.fun) + 0.0
+    return NetworkResult(chosen, cost, "optimal", flows=flows, lower_bound=cost,
+                         guarantee="exact (LP, HiGHS dual simplex: a vertex, integral for integral data)",
+                         wall_time=wall, solver="graphflow.min_cost_flow",
+                         explanation="min-cost flow as a linear program (HiGHS dual simplex)")
 
 
-def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, start: float) -> NetworkResult:
-    from scipy.optimize import Bounds, LinearConstraint, milp
+def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, start: float) -> NetworkResult:
+    from scipy.optimize import Bounds, LinearConstraint
 
     edges, nodes = problem.edges, list(problem.nodes)
     m = len(edges)
@@ -143,9 +161,14 @@ def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, start: float
     if m:
         constraints.append(LinearConstraint(linking, -np.inf, 0.0))
     integrality = np.array([0] * m + [1] * m)
-    res = milp(c, constraints=constraints, integrality=integrality,
-               bounds=Bounds(np.zeros(2 * m), np.array([np.inf] * m + [1.0] * m)), options={"time_limit": time_limit})
+    res, stopped = highs.milp(c=c, constraints=constraints, integrality=integrality,
+                              bounds=Bounds(np.zeros(2 * m), np.array([np.inf] * m + [1.0] * m)),
+                              time_limit=time_limit, stop=stop)
     wall = time.perf_counter() - start
+    if res is None:
+        return NetworkResult([], None, "cancelled" if stopped == "cancelled" else "timeout",
+                             reason=f"HiGHS was stopped ({stopped}) before a design", wall_time=wall,
+                             solver="graphflow.fixed_charge")
     if res.status == 2:
         return NetworkResult([], None, "infeasible", reason="the supplies cannot be routed on the edges and their "
                              "capacities", wall_time=wall, solver="graphflow.fixed_charge")
@@ -176,5 +199,5 @@ def solve_network(problem: NetworkDesignProblem, *, time_limit: float = 10.0, se
     if problem.task in ("mst", "steiner"):
         return _tree(problem, start)
     if problem.task == "min_cost_flow":
-        return _min_cost_flow(problem, start)
-    return _fixed_charge(problem, time_limit, start)
+        return _min_cost_flow(problem, time_limit, stop, start)
+    return _fixed_charge(problem, time_limit, stop, start)

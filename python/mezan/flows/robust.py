@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from mezan.errors import InvalidParameterError
+from mezan.flows import highs
 from mezan.flows.allocation import build_model, infeasibility_reason, solve_allocation
 from mezan.problems import (
     AllocationItem,
@@ -76,9 +77,9 @@ class GameResult:
     """row_strategy / column_strategy: optimal mixed strategies; objective: the value of the game to
     the row player (both LPs agree on it)."""
 
-    row_strategy: np.ndarray
-    column_strategy: np.ndarray
-    objective: float
+    row_strategy: np.ndarray | None
+    column_strategy: np.ndarray | None
+    objective: float | None
     status: str = "optimal"
     wall_time: float = 0.0
     solver: str = "dualflow.matrix_game"
@@ -86,14 +87,15 @@ class GameResult:
     explanation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row_strategy": self.row_strategy.tolist(), "column_strategy": self.column_strategy.tolist(),
+        return {"row_strategy": None if self.row_strategy is None else self.row_strategy.tolist(),
+                "column_strategy": None if self.column_strategy is None else self.column_strategy.tolist(),
                 "value": self.objective, "status": self.status, "wall_time": self.wall_time}
 
 
 def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: float = 10.0, seed: int | None = None,
                             stop: Any = None, progress: Any = None) -> RobustResult:
     """Min–max assignment over the cost scenarios (see the module docstring)."""
-    from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
+    from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment
 
     limit = time_limit_seconds(time_limit)
     start = time.perf_counter()
@@ -112,11 +114,12 @@ def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: flo
     integrality[-1] = 0
     lower, upper = np.zeros(m), np.ones(m)
     lower[-1], upper[-1] = -np.inf, np.inf
-    res = milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(lower, upper),
-               options={"time_limit": limit})
+    res, stopped = highs.milp(c=c, constraints=constraints, integrality=integrality, bounds=Bounds(lower, upper),
+                              time_limit=limit, stop=stop)
     wall = time.perf_counter() - start
-    if res.x is None:
-        return RobustResult(None, None, "timeout", reason="time limit reached before an assignment",
+    if res is None or res.x is None:
+        return RobustResult(None, None, "cancelled" if stopped == "cancelled" else "timeout",
+                            reason=f"HiGHS stopped ({stopped or 'time limit'}) before an assignment",
                             wall_time=wall, solver="dualflow.robust_assignment")
     x = res.x[:-1].reshape(n, n)
     permutation = np.argmax(x, axis=1)
@@ -135,7 +138,7 @@ def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: flo
 def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: float = 10.0, seed: int | None = None,
                             stop: Any = None, progress: Any = None) -> RobustResult:
     """Max–min allocation over the value scenarios (see the module docstring)."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, LinearConstraint
 
     limit = time_limit_seconds(time_limit)
     start = time.perf_counter()
@@ -159,9 +162,13 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
                                             model.b_ub))
     lower = np.append(model.lower, -np.inf)
     upper = np.append(model.upper, np.inf)
-    res = milp(c, constraints=constraints, integrality=np.append(model.integrality, 0), bounds=Bounds(lower, upper),
-               options={"time_limit": limit})
+    res, stopped = highs.milp(c=c, constraints=constraints, integrality=np.append(model.integrality, 0),
+                              bounds=Bounds(lower, upper), time_limit=limit, stop=stop)
     wall = time.perf_counter() - start
+    if res is None:
+        return RobustResult(None, None, "cancelled" if stopped == "cancelled" else "timeout",
+                            reason=f"HiGHS stopped ({stopped}) before an allocation", wall_time=wall,
+                            solver="dualflow.robust_allocation")
     if res.status == 2:
         return RobustResult(None, None, "infeasible", reason="the budgets, group limits and item bounds admit no "
                             "allocation (HiGHS)", wall_time=wall, solver="dualflow.robust_allocation")
@@ -177,7 +184,8 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
     nominal_items = tuple(AllocationItem(id=i.id, cost=i.cost, value=scenario_values[problem.nominal][i.id],
                                          min=i.min, max=i.max, integer=i.integer, group=i.group)
                           for i in base.items)
-    nominal = solve_allocation(AllocationProblem(nominal_items, base.budgets, base.groups), time_limit=limit)
+    left = max(0.05, limit - (time.perf_counter() - start))
+    nominal = solve_allocation(AllocationProblem(nominal_items, base.budgets, base.groups), time_limit=left, stop=stop)
     worst_scenario = int(np.argmin(values))
     return RobustResult(allocation, min(values), "optimal" if res.status == 0 else "feasible",
                         worst_scenario=worst_scenario, scenario_values=values, nominal_optimum=nominal.objective,
@@ -190,20 +198,26 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
 def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, seed: int | None = None,
                       stop: Any = None, progress: Any = None) -> GameResult:
     """Optimal mixed strategies and value of a zero-sum matrix game, by the two LPs of the module docstring."""
-    from scipy.optimize import linprog
-
-    time_limit_seconds(time_limit)  # validated for the protocol; the two LPs are solved exactly
+    limit = time_limit_seconds(time_limit)
     start = time.perf_counter()
     A = problem.payoff
     rows, cols = A.shape
     # Row player: variables (p, v); maximise v s.t. v - (A^T p)_j <= 0, sum p = 1.
-    row = linprog(np.append(np.zeros(rows), -1.0), A_ub=np.hstack([-A.T, np.ones((cols, 1))]), b_ub=np.zeros(cols),
-                  A_eq=np.append(np.ones(rows), 0.0).reshape(1, -1), b_eq=[1.0],
-                  bounds=[(0, None)] * rows + [(None, None)], method="highs")
+    row, stopped = highs.linprog(c=np.append(np.zeros(rows), -1.0), A_ub=np.hstack([-A.T, np.ones((cols, 1))]),
+                                 b_ub=np.zeros(cols), A_eq=np.append(np.ones(rows), 0.0).reshape(1, -1), b_eq=[1.0],
+                                 bounds=[(0, None)] * rows + [(None, None)], time_limit=limit, stop=stop)
     # Column player: variables (q, w); minimise w s.t. (A q)_i - w <= 0, sum q = 1.
-    col = linprog(np.append(np.zeros(cols), 1.0), A_ub=np.hstack([A, -np.ones((rows, 1))]), b_ub=np.zeros(rows),
-                  A_eq=np.append(np.ones(cols), 0.0).reshape(1, -1), b_eq=[1.0],
-                  bounds=[(0, None)] * cols + [(None, None)], method="highs")
+    col = None
+    if row is not None:
+        left = max(0.05, limit - (time.perf_counter() - start))
+        col, stopped = highs.linprog(c=np.append(np.zeros(cols), 1.0), A_ub=np.hstack([A, -np.ones((rows, 1))]),
+                                     b_ub=np.zeros(rows), A_eq=np.append(np.ones(cols), 0.0).reshape(1, -1),
+                                     b_eq=[1.0], bounds=[(0, None)] * cols + [(None, None)], time_limit=left,
+                                     stop=stop)
+    if row is None or col is None or row.x is None or col.x is None:
+        why = stopped or "HiGHS found no optimal strategy"
+        return GameResult(None, None, None, status="cancelled" if stopped == "cancelled" else "timeout",
+                          wall_time=time.perf_counter() - start, explanation=f"the game's LPs were not solved ({why})")
     value = float(-row.fun) + 0.0
     return GameResult(np.clip(row.x[:-1], 0, None), np.clip(col.x[:-1], 0, None), value,
                       wall_time=time.perf_counter() - start,
@@ -233,7 +247,7 @@ def solve_robust_qap(problem: RobustQAPProblem, *, time_limit: float = 10.0, see
     best = np.asarray(evo.best, dtype=np.int64)
     values = [float(_core.objective_f64(A, B, best.astype(np.int32))) for A, B in pairs]
     nominal_problem = problem.scenario(problem.nominal)
-    nominal = solve(nominal_problem, None, time_limit=max(0.05, 0.2 * limit), seed=seed, lower_bound=False)
+    nominal = solve(nominal_problem, None, time_limit=max(0.05, 0.2 * limit), seed=seed, lower_bound=False, stop=stop)
     nominal_best = min(float(nominal.objective), values[problem.nominal])
     bound = max(gilmore_lawler_bound(problem.scenario(s)) for s in range(problem.scenarios))
     worst_scenario = int(np.argmax(values))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,7 +214,10 @@ def heuristic_schedule(inst: _Instance) -> list[int]:
         start, best = improved, makespan
 
 
-def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed: int | None):
+def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed: int | None, stop: Any = None,
+           progress: Any = None, started: float = 0.0):
+    """CP-SAT from the heuristic's schedule: (start times or None, proven optimal, bound). ``stop`` set ends the
+    search (a watcher thread calls ``stop_search``); ``progress(makespan, elapsed)`` on every improving solution."""
     from ortools.sat.python import cp_model
 
     model = cp_model.CpModel()
@@ -248,7 +252,28 @@ def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed
     # instead of reaching Python (and MEZAN's cancel-and-return-the-best handling).
     solver.parameters.catch_sigint_signal = False
     solver.parameters.random_seed = 0 if seed is None else int(seed) % (2**31)
-    status = solver.solve(model)
+
+
+    class Improvements(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            if progress is not None:
+                progress(float(self.objective_value), time.perf_counter() - started)
+
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.wait(0.02):
+            if stop is not None and stop.is_set():
+                solver.stop_search()
+                return
+
+    watcher = threading.Thread(target=watch, name="mezan-cpsat-stop", daemon=True)
+    watcher.start()
+    try:
+        status = solver.solve(model, Improvements())
+    finally:
+        finished.set()
+        watcher.join()
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         bound = int(math.ceil(solver.best_objective_bound - 1e-9))
         return [solver.value(s) for s in starts], status == cp_model.OPTIMAL, bound
@@ -279,8 +304,10 @@ def solve_workflow(problem: WorkflowProblem, *, time_limit: float = 10.0, seed: 
     optimal = makespan == bound
     if not optimal and method != "heuristic":
         left = time_limit - (time.perf_counter() - start_clock)
-        if left > 0.05:
-            exact, proven, cp_bound = _cpsat(inst, start, makespan, left, seed)
+        if progress is not None:
+            progress(float(makespan), time.perf_counter() - start_clock)
+        if left > 0.05 and not (stop is not None and stop.is_set()):
+            exact, proven, cp_bound = _cpsat(inst, start, makespan, left, seed, stop, progress, start_clock)
             how += f", then CP-SAT ({left:.2g} s)"
             if exact is not None:
                 exact_makespan = max((s + d for s, d in zip(exact, inst.duration, strict=True)), default=0)
@@ -292,8 +319,10 @@ def solve_workflow(problem: WorkflowProblem, *, time_limit: float = 10.0, seed: 
         bound = makespan
     gap = 0.0 if makespan == bound else (makespan - bound) / max(makespan, 1)
     critical = [inst.ids[i] for i in inst.critical_path()]
-    return WorkflowResult({inst.ids[i]: int(s) for i, s in enumerate(start)}, int(makespan),
-                          "optimal" if optimal else "feasible", critical_path=critical, lower_bound=int(bound), gap=gap,
+    cancelled = stop is not None and stop.is_set() and not optimal
+    status = "optimal" if optimal else ("cancelled" if cancelled else "feasible")
+    return WorkflowResult({inst.ids[i]: int(s) for i, s in enumerate(start)}, int(makespan), status,
+                          critical_path=critical, lower_bound=int(bound), gap=gap,
                           wall_time=time.perf_counter() - start_clock, solver="workflow", explanation=how)
 
 

@@ -6,6 +6,7 @@
 // mutex when they cannot improve. Readers (the Python progress display) poll snapshot().
 #pragma once
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -20,20 +21,27 @@ class Incumbent {
  public:
   explicit Incumbent(StopToken& stop) : stop_(stop) {}
 
-  /// Offer a candidate; returns true if it became the new global best.
+  /// Offer a candidate; returns true if it became the new global best. The first candidate is always
+  /// kept, whatever its value (so a solve always has a solution to report); a NaN objective never
+  /// replaces a kept one and never enters the trace.
   bool offer(double objective, const std::vector<int>& solution) {
-    if (!(objective < best_.load(std::memory_order_relaxed))) return false;
+    if (has_solution_.load(std::memory_order_acquire) && !(objective < best_.load(std::memory_order_relaxed)))
+      return false;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!(objective < best_.load())) return false;
-    best_.store(objective);
+    const bool first = !has_solution_.load();
+    if (!first && !(objective < best_.load())) return false;
     solution_ = solution;
+    has_solution_.store(true, std::memory_order_release);
+    if (std::isnan(objective)) return first;
+    best_.store(objective);
     trace_.emplace_back(stop_.elapsed(), objective);
     if (objective <= stop_.target()) stop_.request_stop(StopReason::target);
     return true;
   }
 
+  /// The best objective offered (+inf before any finite one).
   double best() const { return best_.load(); }
-  bool has_solution() const { return best_.load() < std::numeric_limits<double>::infinity(); }
+  bool has_solution() const { return has_solution_.load(std::memory_order_acquire); }
 
   std::vector<int> solution() const {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -51,6 +59,7 @@ class Incumbent {
   StopToken& stop_;
   mutable std::mutex mutex_;
   std::atomic<double> best_{std::numeric_limits<double>::infinity()};
+  std::atomic<bool> has_solution_{false};
   std::vector<int> solution_;
   std::vector<std::pair<double, double>> trace_;
   std::atomic<std::int64_t> iterations_{0};

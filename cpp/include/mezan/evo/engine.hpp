@@ -132,7 +132,7 @@ inline EvoReport evolve(const PermutationObjective& objective, const EvoOptions&
   for (int c = 0; c < pop; ++c) population.set(c, batch.data() + static_cast<std::size_t>(c) * n, values[c]);
   auto publish = [&] {
     const int b = population.best();
-    if (!(population.fitness()[b] < incumbent.best())) return;
+    if (incumbent.has_solution() && !(population.fitness()[b] < incumbent.best())) return;
     const int* p = population.member(b);
     incumbent.offer(population.fitness()[b], std::vector<int>(p, p + n));
   };

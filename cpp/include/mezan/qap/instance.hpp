@@ -7,6 +7,7 @@
 // symmetric formulas. T is std::int64_t for integer data (callers must check int64_safe() first)
 // or double for real data.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -23,6 +24,21 @@ namespace mezan::qap {
 inline bool int64_safe(double max_abs_a, double max_abs_b, int n) {
   const double bound = 4.0 * static_cast<double>(n) * n * max_abs_a * max_abs_b;
   return bound < 9.2e18;
+}
+
+/// The representable range of real data: every objective is bounded by n^2 max|A| max|B|, every swap
+/// delta by 4 n max|A| max|B|, a relaxation's gradient entry (A X B^T + A^T X B) by 2 n max|A| max|B|
+/// and the dual potentials of a LAP on it by a few times that. Requiring n^2 max|A| max|B| <= 1e300
+/// (DBL_MAX is 1.8e308) leaves a factor 1e8 of headroom for all of these intermediate sums, so no
+/// kernel ever produces an infinity or a NaN from finite data. Data beyond it is refused.
+inline constexpr double kMaxObjectiveScale = 1e300;
+
+/// True if n^2 max|A| max|B| <= kMaxObjectiveScale (computed in logs: the product itself may overflow).
+inline bool objective_representable(double max_abs_a, double max_abs_b, int n) {
+  if (max_abs_a == 0 || max_abs_b == 0) return true;
+  if (!std::isfinite(max_abs_a) || !std::isfinite(max_abs_b)) return false;
+  const double log_scale = 2.0 * std::log10(static_cast<double>(n)) + std::log10(max_abs_a) + std::log10(max_abs_b);
+  return log_scale <= std::log10(kMaxObjectiveScale);
 }
 
 template <class T>
@@ -42,10 +58,16 @@ class Instance {
                                   " values, got " + std::to_string(a_.size()) + " and " +
                                   std::to_string(b_.size()));
     if constexpr (std::is_same_v<T, double>) {
+      double max_a = 0, max_b = 0;
       for (std::size_t k = 0; k < nn; ++k) {
         if (!std::isfinite(a_[k])) throw std::invalid_argument("QAP instance: A has a non-finite entry");
         if (!std::isfinite(b_[k])) throw std::invalid_argument("QAP instance: B has a non-finite entry");
+        max_a = std::max(max_a, std::abs(a_[k]));
+        max_b = std::max(max_b, std::abs(b_[k]));
       }
+      if (!objective_representable(max_a, max_b, n))
+        throw std::invalid_argument("QAP instance: n^2 max|A| max|B| exceeds 1e300, the range in which every objective "
+                                "and intermediate sum is representable in double");
     }
     symmetric_ = is_symmetric(a_) && is_symmetric(b_);
     if (!symmetric_) {

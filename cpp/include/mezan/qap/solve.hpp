@@ -219,6 +219,13 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   }
   SolveReport report;
   report.permutation = incumbent.solution();
+  if (static_cast<int>(report.permutation.size()) != n) {  // stopped before any run offered a solution
+    report.permutation = opt.initial;
+    if (report.permutation.empty()) {
+      Rng rng(opt.seed);
+      report.permutation = random_permutation(n, opt.fixed, rng);
+    }
+  }
   report.iterations = incumbent.iterations();
   report.reason = stop.reason();
   report.proven_optimal = proven;
