@@ -21,6 +21,11 @@ def solve(problem, B=None, **options):
         from mezan import c2sc
 
         if problem.get("type") == "composite":
+            known = ("time_limit", "seed", "workers", "stop", "progress", "admit")
+            unknown = sorted(set(options) - set(known))
+            if unknown:
+                raise InvalidParameterError(f"a composite request takes the options {', '.join(known)}; got "
+                                            f"{', '.join(unknown)}")
             return c2sc.run(problem, **options)
         problem = c2sc.from_wire(problem)
     from mezan.meta.solve import solve as meta_solve

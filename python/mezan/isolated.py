@@ -141,6 +141,8 @@ def run_isolated(fn: Callable[..., Any], *args: Any, time_limit: float = math.in
     raised here; a worker that dies without answering raises :class:`mezan.errors.SolverFailedError`."""
     name = getattr(fn, "__qualname__", repr(fn))
     started = time.perf_counter()
+    if stop is not None and stop.is_set():  # cancelled before it began: no worker is taken
+        return IsolatedRun(None, "cancelled", 0.0)
     deadline = started + time_limit + grace
     worker = _pool.take()
     stopped: str | None = None

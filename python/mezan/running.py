@@ -34,15 +34,24 @@ def resolve_seed(seed: Any) -> int:
         return int(seed.integers(0, 2**63 - 1))
     if isinstance(seed, np.random.RandomState):
         return int(seed.randint(0, 2**31 - 1))
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidParameterError(f"seed must be a non-negative integer, a numpy Generator or None, got {seed!r}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_INT64:
+        raise InvalidParameterError(f"seed must be an integer in [0, 2**63 - 1], a numpy Generator or None, "
+                                    f"got {seed!r}")
     return int(seed)
 
 
-def integer_at_least(name: str, value: Any, minimum: int = 1) -> int:
-    """``value`` as an int, or InvalidParameterError naming ``name`` (bools are not integers here)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+MAX_INT64 = 2**63 - 1
+MAX_THREADS = 1024
+"""The largest ``threads`` any solver accepts (each thread holds its own search state)."""
+
+
+def integer_at_least(name: str, value: Any, minimum: int = 1, maximum: int = MAX_INT64) -> int:
+    """``value`` as an int in [minimum, maximum], or InvalidParameterError naming ``name`` (bools are not
+    integers here; the default maximum is what the C++ core's 64-bit counters hold)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not (
+            minimum <= value <= maximum):
+        bound = f">= {minimum}" if maximum == MAX_INT64 else f"in [{minimum}, {maximum}]"
+        raise InvalidParameterError(f"{name} must be an integer {bound}, got {value!r}")
     return int(value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,10 +172,12 @@ def compile(request: dict[str, Any], *, admit: Admit | None = None,  # noqa: A00
             raise PlanError(f"{label}: missing field 'id' (a non-empty string)")
         if spec["id"] in specs:
             raise PlanError(f"{label}: id {spec['id']!r} is used twice")
-        if spec.get("type") not in TYPES:
+        if not isinstance(spec.get("type"), str) or spec["type"] not in TYPES:
             raise PlanError(f"{label}: unknown type {spec.get('type')!r} (known: {', '.join(TYPES)})")
         solver = spec.get("solver")
         if solver is not None:
+            if not isinstance(solver, str):
+                raise PlanError(f"{label}, field solver: must be a registered solver's name, got {solver!r}")
             try:
                 registered = registry.get(solver)
             except MezanError as exc:
@@ -182,7 +185,8 @@ def compile(request: dict[str, Any], *, admit: Admit | None = None,  # noqa: A00
             if registered.problem_type != spec["type"]:
                 raise PlanError(f"{label}, field solver: {solver!r} solves {registered.problem_type!r} problems, "
                                 f"not {spec['type']!r}")
-        if "time_limit" in spec and not (isinstance(spec["time_limit"], (int, float)) and spec["time_limit"] > 0):
+        if "time_limit" in spec and (isinstance(spec["time_limit"], bool) or not isinstance(spec["time_limit"], (
+                int, float)) or not 0 < spec["time_limit"] < math.inf):
             raise PlanError(f"{label}, field time_limit: must be a positive number, got {spec['time_limit']!r}")
         for required in TYPES[spec["type"]][3]:
             if required not in spec:
@@ -245,7 +249,13 @@ def record_of(spec: dict[str, Any], label: str) -> Any:
 
 def from_wire(data: dict[str, Any]) -> Any:
     """The problem record of a single wire-form problem (``{"type": "qap", ...}`` and the others above)."""
-    if not isinstance(data, dict) or data.get("type") not in TYPES:
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str) or data["type"] not in TYPES:
         kind = data.get("type") if isinstance(data, dict) else type(data).__name__
         raise PlanError(f"unknown problem type {kind!r} (known: {', '.join(TYPES)}, composite)")
-    return TYPES[data["type"]][0].from_dict(data)
+    try:
+        return TYPES[data["type"]][0].from_dict(data)
+    except InvalidProblemError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        # a field of the wrong kind that the record's parser tripped over before naming it
+        raise InvalidProblemError(f"malformed {data['type']} problem: {type(exc).__name__}: {exc}") from None

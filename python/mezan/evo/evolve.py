@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,12 +12,14 @@ import numpy as np
 from mezan import _core
 from mezan.errors import InvalidParameterError
 from mezan.evo.problems import QAP, TSP, LinearOrdering, PermutationProblem
-from mezan.running import check_budget, integer_at_least, resolve_seed, run_controlled
+from mezan.running import MAX_THREADS, check_budget, integer_at_least, resolve_seed, run_controlled
 
 CROSSOVERS = ("ox", "pmx", "cx", "position", "uniform")
 MUTATIONS = ("swap", "insert", "inversion", "scramble")
 SELECTIONS = ("tournament", "rank")
 DISTANCES = ("hamming", "position")
+MAX_POPULATION = 100_000
+"""The largest population accepted (the engine holds population x n genes and a batch as large)."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def evolve(
             "objective must be mezan.evo.QAP, TSP, LinearOrdering or a callable f(permutation) -> float, "
             f"got {type(objective).__name__}"
         )
-    pop = integer_at_least("population", population, 2)
+    pop = integer_at_least("population", population, 2, MAX_POPULATION)
     gens = -1 if generations is None else integer_at_least("generations", generations)
     limit, evals = check_budget(time_limit, max_evaluations, "max_evaluations")
     if limit == 0.0 and evals < 0 and gens < 0 and target is None:
@@ -141,14 +144,18 @@ def evolve(
     core_objective = problem.core_objective()
     if local_search and not core_objective.has_local_search:
         raise InvalidParameterError("local_search (2-opt) needs a symmetric distance matrix D")
-    threads = integer_at_least("threads", threads)
+    threads = integer_at_least("threads", threads, 1, MAX_THREADS)
+    tournament = integer_at_least("tournament_size", tournament_size, 1, pop)
+    if target is not None and (isinstance(target, bool) or not isinstance(target, (int, float, np.number))
+                               or math.isnan(target)):
+        raise InvalidParameterError(f"target must be a number, got {target!r}")
     run_seed = resolve_seed(seed)
     control = _core.SolveControl(limit, None if target is None else float(target))
     run = run_controlled(
         lambda: _core.evolve(
             core_objective, pop, gens, evals, _choice("crossover", crossover, CROSSOVERS),
             _choice("mutation", mutation, MUTATIONS), float(mutation_rate), bool(local_search),
-            _choice("selection", selection, SELECTIONS), integer_at_least("tournament_size", tournament_size),
+            _choice("selection", selection, SELECTIONS), tournament,
             _choice("distance", distance, DISTANCES), run_seed, threads, control,
         ),
         control, callback=callback, stop=stop,

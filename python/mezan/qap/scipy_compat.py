@@ -68,7 +68,7 @@ def quadratic_assignment(A, B, method: str = "rots", options: dict | None = None
     OptimizeResult
         ``col_ind`` (int array), ``fun`` (objective), ``nit`` (iterations).
     """
-    if method not in _OPTIONS:
+    if not isinstance(method, str) or method not in _OPTIONS:
         raise InvalidParameterError(f"method must be one of {', '.join(_OPTIONS)}; got {method!r}")
     options = dict(options or {})
     unknown = sorted(set(options) - _OPTIONS[method])

@@ -14,7 +14,7 @@ from mezan.errors import InstanceTooLargeError, InvalidParameterError, PartialMa
 from mezan.problems import QAPProblem
 from mezan.qap.features import adaptive_method, detect_structure, features
 from mezan.qap.result import QAPResult
-from mezan.running import check_budget, integer_at_least, resolve_seed, run_controlled
+from mezan.running import MAX_THREADS, check_budget, integer_at_least, resolve_seed, run_controlled
 
 METHODS = ("rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid", "nesterov", "fft")
 """rots: robust tabu search; anneal: simulated annealing; local: multi-start best-improvement
@@ -317,7 +317,7 @@ def solve(
         mode = "auto"
     explanation = f"method {method!r} requested"
     if mode is not None:
-        if mode not in MODES:
+        if not isinstance(mode, str) or mode not in MODES:
             raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
         learned = advised_method(problem) if mode in ("auto", "instance_adaptive") else None
         if learned is not None:
@@ -332,12 +332,12 @@ def solve(
             method, explanation = adaptive_method(features(problem))
         else:
             method, explanation = MODES[mode], f"mode {mode!r} runs {MODES[mode]!r}"
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     limit, cap = check_budget(time_limit, max_iter)
     if limit == 0.0 and cap < 0 and target is None and method != "local_first":
         raise InvalidParameterError("give a finite time_limit, max_iter or target: otherwise the solve never ends")
-    threads = integer_at_least("threads", threads)
+    threads = integer_at_least("threads", threads, 1, MAX_THREADS)
     if target is not None and (not isinstance(target, (int, float, np.number)) or math.isnan(target)):
         raise InvalidParameterError(f"target must be a number, got {target!r}")
     if callback is not None and not callable(callback):
