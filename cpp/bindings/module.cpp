@@ -425,6 +425,7 @@ PYBIND11_MODULE(_core, m) {
       "evo_crossover",
       [](const std::string& kind, const Array<int>& p1, const Array<int>& p2, std::uint64_t seed, int a, int b) {
         const int n = static_cast<int>(p1.size());
+        if (n < 2) throw std::invalid_argument("parents must be permutations of at least 2 elements");
         require_permutation(p1, n, "p1");
         require_permutation(p2, n, "p2");
         if (a >= 0 && (a > n || b < a || b > n))  // the slice [a, b) of the first parent
@@ -445,6 +446,7 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "evo_mutate",
       [](const std::string& kind, const Array<int>& p, std::uint64_t seed) {
+        if (p.size() < 2) throw std::invalid_argument("p must be a permutation of at least 2 elements");
         const int* start = require_permutation(p, static_cast<int>(p.size()), "p");
         std::vector<int> q(start, start + p.size());
         Rng rng(seed);

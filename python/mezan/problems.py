@@ -7,6 +7,7 @@ with a message naming the field; ``to_dict``/``from_dict`` give the JSON wire fo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -28,6 +29,15 @@ and its tolerances are relative to about 1e-9, so beyond this its answers are no
 should be rescaled (e.g. to thousands)."""
 
 
+def max_abs(arr: np.ndarray) -> float:
+    """max |entry| as a float, exact for integer arrays (np.abs wraps -2**63 to itself in int64); 0 if empty."""
+    if arr.size == 0:
+        return 0.0
+    if np.issubdtype(arr.dtype, np.integer):
+        return float(max(abs(int(arr.min())), abs(int(arr.max()))))
+    return float(np.max(np.abs(arr)))
+
+
 def check_scale(names: str, scale_terms: list[float], limit: float = MAX_OBJECTIVE_SCALE, what: str = "") -> None:
     """Refuse data whose objective scale (the product of ``scale_terms``, computed in logs: it may overflow)
     exceeds ``limit``, naming the fields (``names``) and the bound."""
@@ -42,19 +52,38 @@ def check_scale(names: str, scale_terms: list[float], limit: float = MAX_OBJECTI
 
 def check_magnitude(name: str, arr: np.ndarray, limit: float = MAX_LP_VALUE) -> None:
     """Refuse an array with an entry beyond ``limit`` in magnitude, naming the first such entry."""
-    if arr.size and float(np.max(np.abs(arr))) > limit:
+    if max_abs(arr) > limit:
         index = tuple(int(k) for k in np.argwhere(np.abs(arr) > limit)[0])
         where = "".join(f"[{k}]" for k in index)
         raise InvalidProblemError(f"{name}{where} = {arr[index]:g} exceeds {limit:.0e} in magnitude, the largest value "
                                   f"the LP solver handles reliably; rescale the data")
 
 
+def wire_form(parse: Any) -> Any:
+    """Decorate a record's ``from_dict``: a field of the wrong kind that the parser trips over before naming it
+    (a bool where a list belongs, a list where a name belongs, ...) is an InvalidProblemError too, never a bare
+    TypeError/ValueError/KeyError from the depths of the parser."""
+
+    @functools.wraps(parse)
+    def guarded(cls: Any, data: Any) -> Any:
+        try:
+            return parse(cls, data)
+        except InvalidProblemError:
+            raise
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            kind = getattr(cls, "problem_type", cls.__name__)
+            raise InvalidProblemError(f"malformed {kind} problem: {type(exc).__name__}: {exc}") from None
+
+    return guarded
+
+
 def as_matrix(name: str, value: Any) -> np.ndarray:
     """Convert ``value`` to a finite, numeric, square 2-D array, naming ``name`` in every error."""
     try:
         arr = np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
-        raise InvalidProblemError(f"{name} cannot be read as a matrix: {exc}") from exc
+    except (ValueError, TypeError, OverflowError):  # ragged lists and the like
+        raise InvalidProblemError(f"{name} cannot be read as a matrix: give a list of equally long rows of "
+                                  f"numbers") from None
     if arr.dtype == bool:
         arr = arr.astype(np.int64)
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
@@ -97,7 +126,7 @@ class QAPProblem:
         if A.shape[0] < 2:
             raise InvalidProblemError(f"A and B must be at least 2x2 (a QAP needs n >= 2), got n = {A.shape[0]}")
         n = A.shape[0]
-        check_scale("A and B", [n, n, float(np.max(np.abs(A))), float(np.max(np.abs(B)))],
+        check_scale("A and B", [n, n, max_abs(A), max_abs(B)],
                     what="n^2 max|A| max|B| (a bound on every objective)")
         A.setflags(write=False)
         B.setflags(write=False)
@@ -118,6 +147,7 @@ class QAPProblem:
         }
 
     @classmethod
+    @wire_form
     def from_dict(cls, data: dict[str, Any]) -> QAPProblem:
         if not isinstance(data, dict):
             raise InvalidProblemError(f"a QAP problem must be a JSON object, got {type(data).__name__}")
@@ -143,10 +173,10 @@ def _number(where: str, value: Any, *, allow_none: bool = False) -> float | None
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InvalidProblemError(f"{where} must be a number, got {value!r}")
-    if not np.isfinite(value):
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
         raise InvalidProblemError(f"{where} must be finite, got {value!r}")
-    if abs(value) > MAX_LP_VALUE:
-        raise InvalidProblemError(f"{where} = {float(value):g} exceeds {MAX_LP_VALUE:.0e} in magnitude, the largest "
+    if abs(value) > MAX_LP_VALUE:  # Python ints of any size compare exactly
+        raise InvalidProblemError(f"{where} = {value:g} exceeds {MAX_LP_VALUE:.0e} in magnitude, the largest "
                                   f"value the LP solver handles reliably; rescale the data")
     return float(value)
 
@@ -231,7 +261,7 @@ class AllocationProblem:
                                               f"({', '.join(self.budgets)})")
             if item.max is not None and item.min > item.max:
                 raise InvalidProblemError(f"{where} ({item.id}): min {item.min:g} > max {item.max:g}")
-            if item.group is not None and item.group not in self.groups:
+            if item.group is not None and (not isinstance(item.group, str) or item.group not in self.groups):
                 raise InvalidProblemError(f"{where}.group {item.group!r} is not in groups")
             if item.utility is not None:
                 qs = [q for q, _ in item.utility]
@@ -254,6 +284,7 @@ class AllocationProblem:
         return len(self.items)
 
     @classmethod
+    @wire_form
     def from_dict(cls, data: dict[str, Any]) -> AllocationProblem:
         if not isinstance(data, dict):
             raise InvalidProblemError(f"an allocation problem must be a JSON object, got {type(data).__name__}")
@@ -268,6 +299,8 @@ class AllocationProblem:
                 raise InvalidProblemError("budgets must be a non-empty object of name -> limit")
             budgets = {str(k): _number(f"budgets[{k!r}]", v) for k, v in data["budgets"].items()}
         groups = {}
+        if not isinstance(data.get("groups") or {}, dict):
+            raise InvalidProblemError("groups must be an object of name -> {\"min\", \"max\"}")
         for name, spec in (data.get("groups") or {}).items():
             if not isinstance(spec, dict) or set(spec) - {"min", "max"}:
                 raise InvalidProblemError(f"groups[{name!r}] must be an object with 'min' and/or 'max'")
@@ -337,6 +370,11 @@ class AllocationProblem:
         return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def _is_index(value: Any, count: int) -> bool:
+    """An int (not a bool) in [0, count)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and 0 <= value < count
+
+
 def _scenario_stack(name: str, value: Any, square: bool) -> np.ndarray:
     """A non-empty stack of equally shaped finite matrices (scenarios), naming ``name`` in errors."""
     try:
@@ -371,7 +409,7 @@ class RobustAssignmentProblem:
     def __post_init__(self) -> None:
         costs = _scenario_stack("costs", self.costs, square=True)
         check_magnitude("costs", costs)
-        if not (isinstance(self.nominal, int) and 0 <= self.nominal < len(costs)):
+        if not _is_index(self.nominal, len(costs)):
             raise InvalidProblemError(f"nominal must be a scenario index in [0, {len(costs) - 1}], got "
                                       f"{self.nominal!r}")
         object.__setattr__(self, "costs", costs)
@@ -381,6 +419,7 @@ class RobustAssignmentProblem:
         return int(self.costs.shape[1])
 
     @classmethod
+    @wire_form
     def from_dict(cls, data: dict[str, Any]) -> RobustAssignmentProblem:
         if not isinstance(data, dict) or "costs" not in data:
             raise InvalidProblemError("a robust assignment needs 'costs': a list of n x n matrices")
@@ -417,6 +456,7 @@ class MatrixGameProblem:
         return int(max(self.payoff.shape))
 
     @classmethod
+    @wire_form
     def from_dict(cls, data: dict[str, Any]) -> MatrixGameProblem:
         if not isinstance(data, dict) or "payoff" not in data:
             raise InvalidProblemError("a matrix game needs 'payoff': a matrix")
@@ -460,7 +500,7 @@ class RobustAllocationProblem:
                 raise InvalidProblemError(f"scenarios[{s}] names unknown item(s) {sorted(unknown)}")
             for item_id, v in scenario.items():
                 _number(f"scenarios[{s}][{item_id!r}]", v)
-        if not (isinstance(self.nominal, int) and 0 <= self.nominal < len(self.scenarios)):
+        if not _is_index(self.nominal, len(self.scenarios)):
             raise InvalidProblemError(f"nominal must be a scenario index in [0, {len(self.scenarios) - 1}], got "
                                       f"{self.nominal!r}")
 
@@ -473,6 +513,7 @@ class RobustAllocationProblem:
         return {item.id: float(self.scenarios[scenario].get(item.id, item.value)) for item in self.base.items}
 
     @classmethod
+    @wire_form
     def from_dict(cls, data: dict[str, Any]) -> RobustAllocationProblem:
         if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
             raise InvalidProblemError("a robust allocation needs 'scenarios': a list of item -> value objects")
@@ -565,6 +606,7 @@ class NetworkDesignProblem:
         return len(self.nodes)
 
     @classmethod
+    @wire_form
     def from_dict(cls, data: dict[str, Any]) -> NetworkDesignProblem:
         if not isinstance(data, dict):
             raise InvalidProblemError(f"a network design problem must be a JSON object, got {type(data).__name__}")
@@ -588,7 +630,9 @@ class NetworkDesignProblem:
             edges.append((str(raw["from"]), str(raw["to"]), _number(f"edges[{k}].cost", raw.get("cost", 0.0)),
                           _number(f"edges[{k}].capacity", raw.get("capacity"), allow_none=True),
                           _number(f"edges[{k}].fixed_cost", raw.get("fixed_cost", 0.0))))
-        terminals = tuple(str(t) for t in data.get("terminals", ()))
+        if not isinstance(data.get("terminals") or [], list):
+            raise InvalidProblemError("terminals must be a list of node ids")
+        terminals = tuple(str(t) for t in data.get("terminals") or ())
         return cls(str(data.get("task")), tuple(nodes), tuple(edges), supply, terminals, name=data.get("name"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -688,6 +732,7 @@ class WorkflowProblem:
         return len(self.tasks)
 
     @classmethod
+    @wire_form
     def from_dict(cls, data: dict[str, Any]) -> WorkflowProblem:
         if not isinstance(data, dict):
             raise InvalidProblemError(f"a workflow problem must be a JSON object, got {type(data).__name__}")
@@ -714,6 +759,8 @@ class WorkflowProblem:
                                       {str(r): _whole(f"{where}.resources[{r!r}]", u) for r, u in uses.items()},
                                       None if raw.get("agent") is None else str(raw["agent"])))
         precedences = []
+        if not isinstance(data.get("precedences") or [], list):
+            raise InvalidProblemError("precedences must be a list of [before, after] pairs")
         for k, pair in enumerate(data.get("precedences") or []):
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                 raise InvalidProblemError(f"precedences[{k}] must be a pair [before, after]")
@@ -754,12 +801,12 @@ class RobustQAPProblem:
         if flows.shape[1] < 2:
             raise InvalidProblemError("a QAP needs n >= 2")
         n = flows.shape[1]
-        check_scale("flows and distances", [n, n, float(np.max(np.abs(flows))), float(np.max(np.abs(distances)))],
+        check_scale("flows and distances", [n, n, max_abs(flows), max_abs(distances)],
                     what="n^2 max|flows| max|distances| (a bound on every scenario's objective)")
         if len(flows) > 1 and len(distances) > 1 and len(flows) != len(distances):
             raise InvalidProblemError(f"flows has {len(flows)} scenarios and distances {len(distances)}: give the same "
                                       f"number, or one matrix to share")
-        if not (isinstance(self.nominal, int) and 0 <= self.nominal < max(len(flows), len(distances))):
+        if not _is_index(self.nominal, max(len(flows), len(distances))):
             raise InvalidProblemError(f"nominal must be a scenario index in [0, {max(len(flows), len(distances)) - 1}]"
                                       f", got {self.nominal!r}")
         object.__setattr__(self, "flows", flows)
@@ -778,6 +825,7 @@ class RobustQAPProblem:
         return QAPProblem(self.flows[min(s, len(self.flows) - 1)], self.distances[min(s, len(self.distances) - 1)])
 
     @classmethod
+    @wire_form
     def from_dict(cls, data: dict[str, Any]) -> RobustQAPProblem:
         if not isinstance(data, dict) or "flows" not in data or "distances" not in data:
             raise InvalidProblemError("a robust QAP needs 'flows' and 'distances': lists of n x n matrices")

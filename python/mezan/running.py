@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -40,9 +41,55 @@ def resolve_seed(seed: Any) -> int:
     return int(seed)
 
 
+def available_memory() -> int:
+    """Bytes of memory available to this process (MemAvailable on Linux, else physical memory)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 MAX_INT64 = 2**63 - 1
 MAX_THREADS = 1024
 """The largest ``threads`` any solver accepts (each thread holds its own search state)."""
+
+
+def boolean(name: str, value: Any) -> bool:
+    """``value`` as a bool, or InvalidParameterError naming ``name`` (no truthiness of arrays, strings or numbers)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def real_number(name: str, value: Any, *, finite: bool = True) -> float:
+    """``value`` as a float (ints of any size, numpy reals), or InvalidParameterError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidParameterError(f"{name} must be a real number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidParameterError(f"{name} is out of the range of a double, got {value!r}") from None
+    if math.isnan(number):
+        raise InvalidParameterError(f"{name} must be a number, got {value!r}")
+    if finite and math.isinf(number):
+        raise InvalidParameterError(f"{name} must be finite, got {value!r}")
+    return number
+
+
+def numeric_array(name: str, value: Any) -> np.ndarray:
+    """``value`` as a real (integer or float) numpy array, or InvalidParameterError naming ``name`` (ragged
+    lists, strings, complex and object values are refused, never passed on to a kernel)."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError, OverflowError):
+        raise InvalidParameterError(f"{name} must be an array of numbers with a regular shape") from None
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise InvalidParameterError(f"{name} must hold real numbers, got {arr.dtype} values")
+    return arr
 
 
 def integer_at_least(name: str, value: Any, minimum: int = 1, maximum: int = MAX_INT64) -> int:
@@ -62,7 +109,8 @@ def check_budget(time_limit: Any, max_iter: Any, cap_name: str = "max_iter") -> 
     else:
         if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)):
             raise InvalidParameterError(f"time_limit must be a number of seconds, got {time_limit!r}")
-        if math.isnan(time_limit) or time_limit <= 0:
+        time_limit = real_number("time_limit", time_limit, finite=False)
+        if time_limit <= 0:
             raise InvalidParameterError(f"time_limit must be positive, got {time_limit}")
         limit = 0.0 if math.isinf(time_limit) else float(time_limit)
     if max_iter is None:

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from mezan import _core
-from mezan.errors import InvalidParameterError
+from mezan.errors import InstanceTooLargeError, InvalidParameterError
 from mezan.evo.problems import QAP, TSP, LinearOrdering, PermutationProblem
-from mezan.running import MAX_THREADS, check_budget, integer_at_least, resolve_seed, run_controlled
+from mezan.running import MAX_THREADS, available_memory, check_budget, integer_at_least, resolve_seed, run_controlled
 
 CROSSOVERS = ("ox", "pmx", "cx", "position", "uniform")
 MUTATIONS = ("swap", "insert", "inversion", "scramble")
@@ -133,6 +133,11 @@ def evolve(
             f"got {type(objective).__name__}"
         )
     pop = integer_at_least("population", population, 2, MAX_POPULATION)
+    need = 16 * pop * problem.n  # population genes + a batch of children (int32) and the engine's scratch
+    if need > available_memory():
+        raise InstanceTooLargeError(f"n = {problem.n} with population = {pop} needs an estimated "
+                                    f"{need / 2**30:.1f} GiB (16 bytes per gene), only "
+                                    f"{available_memory() / 2**30:.1f} GiB is available")
     gens = -1 if generations is None else integer_at_least("generations", generations)
     limit, evals = check_budget(time_limit, max_evaluations, "max_evaluations")
     if limit == 0.0 and evals < 0 and gens < 0 and target is None:

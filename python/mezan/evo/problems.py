@@ -10,7 +10,7 @@ import numpy as np
 
 from mezan import _core
 from mezan.errors import InvalidProblemError
-from mezan.problems import QAPProblem, as_matrix, check_scale
+from mezan.problems import QAPProblem, as_matrix, check_scale, max_abs
 
 
 class QAP:
@@ -47,7 +47,7 @@ class TSP:
 
     def __init__(self, D: Any) -> None:
         self.D = _real_matrix("D", D, 3, "a tour needs 3 cities")
-        check_scale("D", [self.n, float(np.max(np.abs(self.D)))], what="n max|D| (a bound on every tour length)")
+        check_scale("D", [self.n, max_abs(self.D)], what="n max|D| (a bound on every tour length)")
 
     @property
     def n(self) -> int:
@@ -65,7 +65,7 @@ class LinearOrdering:
 
     def __init__(self, W: Any) -> None:
         self.W = _real_matrix("W", W, 2, "an order of 2 elements or more")
-        check_scale("W", [self.n, self.n, float(np.max(np.abs(self.W)))],
+        check_scale("W", [self.n, self.n, max_abs(self.W)],
                     what="n^2 max|W| (a bound on every order's weight)")
 
     @property

@@ -145,6 +145,12 @@ def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, s
 
     edges, nodes = problem.edges, list(problem.nodes)
     m = len(edges)
+    if m == 0:  # nothing to open: feasible only when nothing has to move
+        feasible = not any(problem.supply.values())
+        return NetworkResult([], 0.0 if feasible else None, "optimal" if feasible else "infeasible",
+                             lower_bound=0.0 if feasible else None,
+                             reason="" if feasible else "the supplies cannot be routed: no edges",
+                             wall_time=time.perf_counter() - start, solver="graphflow.fixed_charge")
     total_supply = sum(s for s in problem.supply.values() if s > 0)
     c = np.array([e[2] for e in edges] + [e[4] for e in edges])  # flows, then openings
     index = {v: i for i, v in enumerate(nodes)}

@@ -128,45 +128,53 @@ class _Instance:
 
 
 class _Profile:
-    """Resource and agent usage over time, for the schedule-generation scheme."""
+    """The tasks placed so far as intervals [start, end), for the schedule-generation scheme.
 
-    def __init__(self, inst: _Instance, horizon: int) -> None:
+    Usage of a resource only rises at the start of a placed interval, so a task fits at ``start`` when its
+    demand fits at ``start`` and at every placed start inside its interval; and the earliest start that fits,
+    from a given time on, is that time or the end of a placed interval. Both are exact and cost O(placed) per
+    check, whatever the durations (a time-indexed profile would cost O(horizon) memory and time).
+    """
+
+    def __init__(self, inst: _Instance) -> None:
         self.inst = inst
-        self.used = [[0] * (horizon + 1) for _ in inst.capacity]
-        self.busy: dict[str, list[tuple[int, int]]] = {}
+        self.intervals: list[tuple[int, int, int]] = []  # (start, end, task) of placed tasks with duration > 0
 
     def fits(self, i: int, start: int) -> bool:
         inst = self.inst
         end = start + inst.duration[i]
+        if end == start:
+            return True
+        overlapping = [(s, e, j) for s, e, j in self.intervals if s < end and start < e]
+        agent = inst.agent[i]
+        if agent is not None and any(inst.agent[j] == agent for _, _, j in overlapping):
+            return False
+        points = [start] + [s for s, _, _ in overlapping if s > start]
         for k, cap in enumerate(inst.capacity):
             need = inst.demand[i][k]
-            if need and any(self.used[k][t] + need > cap for t in range(start, end)):
-                return False
-        agent = inst.agent[i]
-        if agent is not None and inst.duration[i] > 0:
-            if any(s < end and start < e for s, e in self.busy.get(agent, [])):
+            if need and any(need + sum(inst.demand[j][k] for s, e, j in overlapping if s <= p < e) > cap
+                            for p in points):
                 return False
         return True
 
+    def next_start(self, t: int) -> int:
+        """The next time after ``t`` at which a placed interval ends (where a task may newly fit)."""
+        return min((e for _, e, _ in self.intervals if e > t), default=t + 1)
+
     def place(self, i: int, start: int) -> None:
-        inst = self.inst
-        for k in range(len(inst.capacity)):
-            for t in range(start, start + inst.duration[i]):
-                self.used[k][t] += inst.demand[i][k]
-        if inst.agent[i] is not None and inst.duration[i] > 0:
-            self.busy.setdefault(inst.agent[i], []).append((start, start + inst.duration[i]))
+        if self.inst.duration[i] > 0:
+            self.intervals.append((start, start + self.inst.duration[i], i))
 
 
 def _serial_sgs(inst: _Instance, order: list[int], earliest: list[int] | None = None) -> list[int]:
     """Serial schedule generation in a precedence-feasible ``order``: each task at the first time >= its
     predecessors' finish (and ``earliest``) where resources and agent fit."""
-    horizon = sum(inst.duration) + max(earliest or [0]) + 1
-    profile = _Profile(inst, horizon)
+    profile = _Profile(inst)
     start = [0] * len(order)
     for i in order:
         t = max([start[p] + inst.duration[p] for p in inst.pred[i]] + [earliest[i] if earliest else 0])
         while not profile.fits(i, t):
-            t += 1
+            t = profile.next_start(t)
         start[i] = t
         profile.place(i, t)
     return start

@@ -116,8 +116,8 @@ def qap_features(problem: QAPProblem) -> dict[str, float]:
         "distance_dominance": min(base["distance_dominance"], 1e4),
         "symmetric": float(base["symmetric"]),
         "diagonal": float(bool(np.any(np.diag(A)) or np.any(np.diag(B)))),
-        "range_A": float(np.log10(1.0 + float(np.ptp(A)))),
-        "range_B": float(np.log10(1.0 + float(np.ptp(B)))),
+        "range_A": float(np.log10(1.0 + (float(A.max()) - float(A.min())))),  # in float: an int64 ptp may wrap
+        "range_B": float(np.log10(1.0 + (float(B.max()) - float(B.min())))),
         "structured_A": float(base["structure_A"] != "dense"),
         "structured_B": float(base["structure_B"] != "dense"),
     }

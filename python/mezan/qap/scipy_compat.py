@@ -23,7 +23,7 @@ from mezan import _core
 from mezan.errors import InvalidParameterError
 from mezan.problems import QAPProblem
 from mezan.qap.solve import fixed_from_partial_match, kernel_arrays, objective, solve
-from mezan.running import integer_at_least, resolve_seed
+from mezan.running import boolean, integer_at_least, numeric_array, real_number, resolve_seed
 
 
 class OptimizeResult(dict):
@@ -78,7 +78,7 @@ def quadratic_assignment(A, B, method: str = "rots", options: dict | None = None
         )
     problem = QAPProblem(A, B)
     n = problem.n
-    maximize = bool(options.get("maximize", False))
+    maximize = boolean("maximize", options.get("maximize", False))
     partial_match = options.get("partial_match")
     seed = resolve_seed(options.get("rng"))
 
@@ -114,8 +114,8 @@ def _faq(problem: QAPProblem, maximize: bool, partial_match, seed: int, options:
     m = int((fixed < 0).sum())
     maxiter = options.get("maxiter", 30)
     tol = options.get("tol", 0.03)
-    maxiter = integer_at_least("maxiter", maxiter)
-    if not isinstance(tol, (int, float, np.number)) or not tol > 0:
+    maxiter = integer_at_least("maxiter", maxiter, 1, 2**31 - 1)  # the core's Frank-Wolfe counter is an int
+    if real_number("tol", tol, finite=False) <= 0:
         raise InvalidParameterError(f"tol must be a positive number, got {tol!r}")
     P0 = options.get("P0", "barycenter")
     if isinstance(P0, str):
@@ -126,7 +126,7 @@ def _faq(problem: QAPProblem, maximize: bool, partial_match, seed: int, options:
         else:
             raise InvalidParameterError(f"P0 must be 'barycenter', 'randomized' or a matrix, got {P0!r}")
     else:
-        start = np.asarray(P0, dtype=np.float64)
+        start = numeric_array("P0", P0).astype(np.float64)
         if start.shape != (m, m):
             raise InvalidParameterError(f"P0 must have shape ({m}, {m}) (free nodes only), got {start.shape}")
         if (start < 0).any() or not (np.allclose(start.sum(0), 1) and np.allclose(start.sum(1), 1)):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -11,10 +10,20 @@ import numpy as np
 
 from mezan import _core, registry
 from mezan.errors import InstanceTooLargeError, InvalidParameterError, PartialMatchError
-from mezan.problems import QAPProblem
+from mezan.problems import QAPProblem, max_abs
 from mezan.qap.features import adaptive_method, detect_structure, features
 from mezan.qap.result import QAPResult
-from mezan.running import MAX_THREADS, check_budget, integer_at_least, resolve_seed, run_controlled
+from mezan.running import (
+    MAX_THREADS,
+    available_memory,
+    boolean,
+    check_budget,
+    integer_at_least,
+    numeric_array,
+    real_number,
+    resolve_seed,
+    run_controlled,
+)
 
 METHODS = ("rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid", "nesterov", "fft")
 """rots: robust tabu search; anneal: simulated annealing; local: multi-start best-improvement
@@ -117,18 +126,6 @@ def estimate_memory(n: int) -> int:
     return 8 * 8 * n * n
 
 
-def available_memory() -> int:
-    """Bytes of memory available to this process (MemAvailable on Linux, else physical memory)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
 def check_memory(n: int) -> None:
     need, have = estimate_memory(n), available_memory()
     if need > have:
@@ -143,10 +140,9 @@ def kernel_arrays(problem: QAPProblem, maximize: bool) -> tuple[np.ndarray, np.n
     (checked by the core's int64_safe), double otherwise. Maximisation negates B."""
     A, B = problem.A, problem.B
     n = problem.n
-    max_a = float(np.max(np.abs(A))) if A.size else 0.0
-    max_b = float(np.max(np.abs(B))) if B.size else 0.0
+    max_a, max_b = max_abs(A), max_abs(B)
     integral = all(np.issubdtype(m.dtype, np.integer) or bool(np.all(m == np.round(m))) for m in (A, B))
-    if integral and _core.int64_safe(max_a, max_b, n):
+    if integral and max(max_a, max_b) < 2**62 and _core.int64_safe(max_a, max_b, n):  # every entry fits int64
         a, b, kind = np.ascontiguousarray(A, np.int64), np.ascontiguousarray(B, np.int64), "i64"
     else:
         a, b, kind = np.ascontiguousarray(A, np.float64), np.ascontiguousarray(B, np.float64), "f64"
@@ -203,7 +199,7 @@ def fixed_from_partial_match(partial_match: Any, n: int, name: str = "partial_ma
     fixed = np.full(n, -1, dtype=np.int32)
     if partial_match is None:
         return fixed
-    pm = np.asarray(partial_match)
+    pm = numeric_array(name, partial_match)
     if pm.size == 0:
         return fixed
     if pm.ndim != 2 or pm.shape[1] != 2:
@@ -211,8 +207,10 @@ def fixed_from_partial_match(partial_match: Any, n: int, name: str = "partial_ma
     if not np.issubdtype(pm.dtype, np.integer):
         if not np.all(np.isfinite(pm)) or not np.all(pm == np.round(pm)):
             raise PartialMatchError(f"{name} must hold integer indices")
+        if np.abs(pm).max() > n:  # out of range whatever it is: refused before a cast could overflow
+            raise PartialMatchError(f"{name} indices must lie in [0, {n - 1}], got {pm.min():g}..{pm.max():g}")
         pm = pm.astype(np.int64)
-    if pm.min() < 0 or pm.max() >= n:
+    if pm.min() < 0 or pm.max() >= n:  # int64 here: any value out of range is caught, never cast
         raise PartialMatchError(f"{name} indices must lie in [0, {n - 1}], got {pm.min()}..{pm.max()}")
     for col, what in ((0, "facility"), (1, "location")):
         values, counts = np.unique(pm[:, col], return_counts=True)
@@ -224,7 +222,7 @@ def fixed_from_partial_match(partial_match: Any, n: int, name: str = "partial_ma
 
 def as_permutation(P0: Any, n: int, name: str = "P0") -> np.ndarray:
     """Accept a permutation vector (p[i] = location of i) or an n x n permutation matrix."""
-    arr = np.asarray(P0)
+    arr = numeric_array(name, P0)
     if arr.ndim == 2:
         if arr.shape != (n, n) or not np.all((arr == 0) | (arr == 1)):
             raise InvalidParameterError(f"{name} as a matrix must be an {n}x{n} permutation matrix")
@@ -338,8 +336,9 @@ def solve(
     if limit == 0.0 and cap < 0 and target is None and method != "local_first":
         raise InvalidParameterError("give a finite time_limit, max_iter or target: otherwise the solve never ends")
     threads = integer_at_least("threads", threads, 1, MAX_THREADS)
-    if target is not None and (not isinstance(target, (int, float, np.number)) or math.isnan(target)):
-        raise InvalidParameterError(f"target must be a number, got {target!r}")
+    if target is not None:
+        target = real_number("target", target)
+    maximize = boolean("maximize", maximize)
     if callback is not None and not callable(callback):
         raise InvalidParameterError("callback must be callable as callback(best_objective, elapsed)")
     check_memory(n)

@@ -13,6 +13,7 @@
 // rounded solution; see relaxation_then_tabu).
 // With one thread and an iteration cap, the result depends only on the input and the seed.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <future>
 #include <stdexcept>
@@ -194,6 +195,20 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
     throw std::invalid_argument("solve: initial permutation must have n entries");
   if (!opt.fixed.empty() && static_cast<int>(opt.fixed.size()) != n)
     throw std::invalid_argument("solve: fixed must have n entries");
+  // Every index below is used to address arrays: check values, not only sizes.
+  std::vector<char> seen(static_cast<std::size_t>(n), 0);
+  for (int i = 0; i < static_cast<int>(opt.fixed.size()); ++i) {
+    const int l = opt.fixed[i];
+    if (l < -1 || l >= n) throw std::invalid_argument("solve: fixed[i] must be -1 (free) or a location in [0, n)");
+    if (l >= 0 && seen[l]++) throw std::invalid_argument("solve: two facilities are fixed at the same location");
+  }
+  std::fill(seen.begin(), seen.end(), 0);
+  for (int i = 0; i < static_cast<int>(opt.initial.size()); ++i) {
+    const int l = opt.initial[i];
+    if (l < 0 || l >= n || seen[l]++) throw std::invalid_argument("solve: initial must be a permutation of 0..n-1");
+    if (!opt.fixed.empty() && opt.fixed[i] >= 0 && opt.fixed[i] != l)
+      throw std::invalid_argument("solve: initial must put each fixed facility at its fixed location");
+  }
   const int threads = opt.threads < 1 || opt.method == Method::bnb ? 1 : opt.threads;
   bool all_hit_cap = true;
   bool proven = false;
