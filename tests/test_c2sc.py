@@ -120,3 +120,157 @@ def test_single_wire_forms_go_through_mezan_solve():
         mezan.solve({"type": "tsp"})
     assert isinstance(WorkflowProblem.from_dict({"tasks": [{"id": "a", "duration": 1}]}), WorkflowProblem)
     assert np.isfinite(mezan.solve(ALLOC, time_limit=1.0).objective)
+
+
+# ---- the caller's admission hook, stop, reference shapes (issue 13) ----
+
+def refuse_larger_than(n_max, seen=None):
+    """An admission hook refusing problems with more than n_max items/facilities; records what it was given."""
+    from mezan.errors import InvalidProblemError
+
+    def admit(problem, time_limit):
+        if seen is not None:
+            seen.append((type(problem).__name__, problem.n, time_limit))
+        if problem.n > n_max:
+            raise InvalidProblemError(f"n = {problem.n} is larger than this caller allows ({n_max})")
+        return time_limit
+
+    return admit
+
+
+def spy_on(monkeypatch, name, calls, before=None):
+    """Replace a registered solver by one that records its time_limit (and runs ``before``), then solves."""
+    real = registry.get(name)
+
+    def run_spy(problem, *, time_limit, seed, stop=None, progress=None):
+        calls.append(time_limit)
+        if before is not None:
+            before()
+        return real.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress)
+
+    monkeypatch.setitem(registry._SOLVERS, name, registry.RegisteredSolver(name, real.problem_type, "spy", run_spy))
+
+
+BIG_QAP = {"type": "qap", "A": np.ones((5, 5)).tolist(), "B": np.eye(5).tolist()}
+
+
+def test_admit_refuses_a_too_large_subproblem_at_compile_time_naming_it():
+    seen = []
+    request = composite({**QAP, "id": "small"}, {**BIG_QAP, "id": "big"})
+    with pytest.raises(PlanError, match=r"subproblems\[1\] \(id 'big'\): n = 5 is larger than this caller allows"):
+        compile(request, admit=refuse_larger_than(4, seen))
+    assert ("QAPProblem", 3, 10.0) in seen  # the small one was admitted first, with the default time limit
+    with pytest.raises(PlanError, match="id 'big'"):
+        run(request, time_limit=1.0, admit=refuse_larger_than(4))  # run compiles with the same hook
+    assert compile(request, admit=refuse_larger_than(5)).order == ["small", "big"]
+
+
+def test_admit_caps_the_time_limit_every_subproblem_is_solved_with(monkeypatch):
+    given, used = [], []
+
+    def cap(problem, time_limit):
+        given.append(time_limit)
+        return min(time_limit, 0.25)
+
+    spy_on(monkeypatch, "allocflow.highs", used)
+    request = composite({**ALLOC, "id": "own", "time_limit": 7}, {**ALLOC, "id": "default"})
+    result = run(request, time_limit=3.0, admit=cap)
+    assert result.status == "ok"
+    assert used == [0.25, 0.25]  # the solver got the admitted limit, not 7 or 3
+    assert sorted(set(given)) == [3.0, 7.0]  # the hook saw each subproblem's own limit, or the run's default
+
+
+def test_admit_refuses_at_run_time_a_subproblem_whose_references_resolved_too_large():
+    from mezan.errors import InvalidProblemError
+
+    seen = []
+
+    def admit(problem, time_limit):
+        seen.append(type(problem).__name__)
+        if getattr(problem, "budgets", {}).get("budget", 0) > 15:
+            raise InvalidProblemError(f"budget {problem.budgets['budget']:g} is more than this caller allows")
+        return time_limit
+
+    request = composite({**QAP, "id": "q"},
+                        {**ALLOC, "id": "m", "depends_on": "q", "budget": "$q.objective"},
+                        {**ALLOC, "id": "after", "depends_on": "m"},
+                        {**ALLOC, "id": "free", "budget": 3})
+    plan = compile(request, admit=admit)  # m has a reference: admitted only once it is resolved
+    assert seen == ["QAPProblem", "AllocationProblem", "AllocationProblem"]  # q, after, free
+    result = run(plan, time_limit=1.0, seed=0, admit=admit)
+    q, m, after, free = (result.results[k] for k in ("q", "m", "after", "free"))
+    assert q["objective"] == 22 and q["status"] == "optimal"  # brute force: 2 (3*1 + 2*2 + 1*4)
+    assert m == {"status": "error", "reason": "subproblem 'm': budget 22 is more than this caller allows"}
+    assert after == {"status": "skipped", "reason": "not run: parent 'm' ended with status 'error'"}
+    assert free["status"] == "optimal" and result.status == "partial"
+
+
+def test_a_stop_set_before_the_run_cancels_every_subproblem():
+    import threading
+
+    stop = threading.Event()
+    stop.set()
+    request = composite({**QAP, "id": "q"}, {**ALLOC, "id": "m"}, {**ALLOC, "id": "after", "depends_on": "q"})
+    result = run(request, time_limit=5.0, stop=stop)
+    assert result.status == "failed"
+    assert result.results == dict.fromkeys(
+        ["q", "m", "after"], {"status": "cancelled", "reason": "not run: the composite request was cancelled"})
+
+
+def test_once_stop_is_set_no_further_subproblem_starts(monkeypatch):
+    import threading
+
+    stop, used = threading.Event(), []
+    spy_on(monkeypatch, "allocflow.highs", used, before=stop.set)  # the first stage sets stop while it runs
+    request = composite({**ALLOC, "id": "first"}, {**QAP, "id": "second", "depends_on": "first"})
+    result = run(request, time_limit=5.0, stop=stop)
+    assert len(used) == 1
+    assert result.results["first"]["status"] in ("cancelled", "optimal")  # HiGHS saw the stop, or beat the poll
+    assert result.results["second"] == {"status": "cancelled",
+                                        "reason": "not run: the composite request was cancelled"}
+
+
+@pytest.mark.parametrize("reference, message", [
+    ("$q.objective[3]", r"'objective' holds a number, which cannot be indexed by \[3\]"),
+    ("$q.solution.x", r"'solution' is a list; index it with \[k\], not \.x"),
+    ("$q.solution[0][1]", r"'solution' holds a list, which cannot be indexed by \[0, 1\]"),
+    ("$q.status.x", r"'status' holds a string, which cannot be indexed"),
+])
+def test_references_of_the_wrong_shape_are_rejected_at_compile_time(reference, message):
+    request = composite({**QAP, "id": "q"}, {**ALLOC, "id": "m", "depends_on": "q", "budget": reference})
+    with pytest.raises(PlanError, match=r"subproblems\[1\] \(id 'm'\), field budget: reference .*" + message):
+        compile(request)
+
+
+def test_a_dict_result_is_indexed_by_name_only():
+    workflow = {"type": "workflow", "id": "w", "tasks": [{"id": "t1", "duration": 2}]}
+    with pytest.raises(PlanError, match=r"'start' is keyed by names; use \.key, not \[0\]"):
+        compile(composite(workflow, {**ALLOC, "id": "m", "depends_on": "w", "budget": "$w.start[0]"}))
+    plan = compile(composite(workflow, {**ALLOC, "id": "m", "depends_on": "w", "budget": "$w.start.t1"}))
+    assert [r.text for r in plan.references] == ["$w.start.t1"]
+
+
+@pytest.mark.parametrize("field, reference", [
+    ("budget", "$q.solution"),        # a list where a number belongs
+    ("budget", "$q.status"),          # a string where a number belongs
+    ("items", "$q.objective"),        # a number where a list of objects belongs
+    ("items", "$q.solution"),         # a list of numbers where a list of objects belongs
+    ("groups", "$q.solution"),        # a list where an object belongs
+])
+def test_a_reference_resolving_to_a_wrong_typed_value_fails_that_subproblem(field, reference):
+    request = composite({**QAP, "id": "q"}, {**ALLOC, "id": "m", "depends_on": "q", field: reference},
+                        {**ALLOC, "id": "other"})
+    result = run(request, time_limit=1.0, seed=0)
+    m = result.results["m"]
+    assert m["status"] == "error" and "subproblem 'm'" in m["reason"]
+    assert "internal error" not in m["reason"]  # refused by validation, not a TypeError caught as a defect
+    assert result.results["q"]["status"] == "optimal" and result.results["other"]["status"] == "optimal"
+    assert result.status == "partial"
+
+
+def test_a_reference_resolving_to_a_wrong_typed_value_in_a_workflow_fails_that_subproblem():
+    request = composite({**QAP, "id": "q"},
+                        {"type": "workflow", "id": "w", "depends_on": "q", "tasks": [{"id": "t1", "duration": 2}],
+                         "precedences": "$q.objective"})
+    w = run(request, time_limit=1.0, seed=0).results["w"]
+    assert w["status"] == "error" and "subproblem 'w'" in w["reason"] and "internal error" not in w["reason"]
