@@ -1,7 +1,10 @@
 """Load test of the HTTP service on loopback with wrk (Debian's ``wrk``; installed when missing).
 
 A real ``mezan serve`` process (API keys on: every request is authenticated and rate-limited, with a
-key whose own limit is high enough not to throttle the test) answers ``POST /qapflow/solve`` with
+key whose own rate limit is high enough not to throttle the test, and whose own quota of queued + running
+solves covers two solves per connection); each run starts once the server is idle again (wrk drops its
+connections mid-request at the end of a run; the server stops those solves, and they would otherwise still
+count against the key's quota as the next run starts) answers ``POST /qapflow/solve`` with
 nug12 (n = 12) and ``time_limit`` 0.01 from --connections concurrent clients for --duration seconds;
 repeated --repeats times. wrk's Lua ``done`` hook prints the latency percentiles and the error counts
 (connection errors, timeouts, non-2xx answers). Reported: each run and the median over runs.
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -59,6 +63,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_idle(url: str, timeout: float = 60.0) -> None:
+    """Until no solve runs or waits on the server (the previous run's abandoned requests have ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=5) as r:
+                health = json.loads(r.read())
+        except urllib.error.HTTPError as exc:  # 503 "degraded" still reports the counts
+            health = json.loads(exc.read())
+        if health["in_flight"] == 0 and health["queue_depth"] == 0:
+            return
+        time.sleep(0.1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connections", type=int, default=16)
@@ -77,7 +95,7 @@ def main() -> None:
     body = json.dumps({"A": problem.A.tolist(), "B": problem.B.tolist(), "mode": "auto", "time_limit": 0.01})
     home = Path(tempfile.mkdtemp(prefix="mezan-load-"))
     store = home / "mezan.db"
-    key = KeyStore(Store(store)).create("solve", "load-test", rate_per_minute=1e9)[0]
+    key = KeyStore(Store(store)).create("solve", "load-test", rate_per_minute=1e9, quota=2 * args.connections)[0]
     script = home / "post.lua"
     script.write_text(LUA % {"body": body, "key": key})
     port = free_port()
@@ -96,6 +114,7 @@ def main() -> None:
     try:
         subprocess.run([wrk, "-t1", "-c2", "-d3s", "-s", str(script), f"{url}/qapflow/solve"], capture_output=True)
         for k in range(args.repeats):
+            wait_idle(url)
             out = subprocess.run([wrk, f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{args.duration}s",
                                   "--timeout", "10s", "-s", str(script), f"{url}/qapflow/solve"],
                                  capture_output=True, text=True, check=True).stdout

@@ -51,10 +51,11 @@ class Server:
     def get(self, path, scope="read"):
         return self.client.get(path, headers=self.auth(scope))
 
-    def wait(self, job_id, until=("done", "failed", "cancelled", "interrupted"), timeout=30):
+    def wait(self, job_id, until=("done", "failed", "cancelled", "interrupted"), timeout=30, scope="solve"):
+        """Poll a job (as the key that created it: jobs are private to it and admins)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            job = self.get(f"/jobs/{job_id}").json()
+            job = self.get(f"/jobs/{job_id}", scope=scope).json()
             if job["status"] in until:
                 return job
             time.sleep(0.05)
@@ -245,7 +246,7 @@ def test_jobs_progress_cancel_and_keep_the_best(server):
     job_id = r.json()["id"]
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        job = server.get(f"/jobs/{job_id}").json()
+        job = server.get(f"/jobs/{job_id}", scope="solve").json()
         if job["status"] == "running" and job["progress"]["best_objective"] is not None:
             break
         time.sleep(0.05)
@@ -270,7 +271,7 @@ def test_a_finished_job_serves_its_result_and_the_page_shows_it(server):
     assert r.status_code == 422 and "route must be one of" in json.dumps(r.json())
     r = server.post("/jobs", {"route": "qapflow", "A": [[0]]})
     assert r.status_code == 422 and "body.B" in json.dumps(r.json())
-    page = server.client.get(f"/?key={server.secret['read']}&job={job['id']}")
+    page = server.client.get(f"/?key={server.secret['solve']}&job={job['id']}")  # the job's owner: logs in
     assert page.status_code == 200 and job["id"] in page.text and "<table id=jobs>" in page.text
 
 
@@ -287,7 +288,7 @@ def test_a_full_queue_answers_503_with_retry_after(tmp_path):
         r = s.post("/qapflow/solve", {k: v for k, v in body.items() if k != "route"})
         assert r.status_code == 503
         assert s.client.delete(f"/jobs/{second}", headers=s.auth()).json()["status"] == "cancelled"
-        assert s.get(f"/jobs/{second}").json()["error"] == "cancelled before it started"
+        assert s.get(f"/jobs/{second}", scope="solve").json()["error"] == "cancelled before it started"
         assert s.client.delete(f"/jobs/{first}", headers=s.auth()).json()["status"] == "cancelled"
     finally:
         s.app.state.queue.close()
@@ -338,8 +339,8 @@ def test_shutdown_interrupts_jobs_and_keeps_the_running_ones_best(tmp_path):
     start = time.monotonic()
     s.app.state.queue.close()
     assert time.monotonic() - start < 10
-    job = s.get(f"/jobs/{running}").json()
+    job = s.get(f"/jobs/{running}", scope="solve").json()
     assert job["status"] == "interrupted" and sorted(job["result"]["solution"]) == list(range(50))
     assert job["result"]["objective_value"] == qap_objective(A, B, job["result"]["solution"])
-    job = s.get(f"/jobs/{queued}").json()
+    job = s.get(f"/jobs/{queued}", scope="solve").json()
     assert job["status"] == "interrupted" and job["result"] is None and "before this job started" in job["error"]

@@ -60,6 +60,19 @@ def add_commands(app) -> None:
               rate: float = typer.Option(120.0, "--rate", help="requests per minute per key (default)"),
               max_time: float = typer.Option(300.0, "--max-time", help="cap on a request's time_limit (s)"),
               max_body: int = typer.Option(8 * 1024 * 1024, "--max-body", help="largest request body (bytes)"),
+              body_timeout: float = typer.Option(30.0, "--body-timeout",
+                                                 help="seconds a client has to send its whole body (else 408)"),
+              key_quota: int = typer.Option(16, "--key-quota", help="solves one key may have queued + running at "
+                                                                    "once (default; a key may set its own)"),
+              reserved: int = typer.Option(None, "--reserved-slots",
+                                           help="last queue slots kept for keys with no solve in progress "
+                                                "(default: a quarter of --queue-limit)"),
+              stuck_grace: float = typer.Option(5.0, "--stuck-grace",
+                                                help="seconds past its time limit (at least; or half the limit) "
+                                                     "before a solve is called stuck and its worker replaced"),
+              busy_limit: float = typer.Option(None, "--busy-limit",
+                                               help="/health answers 503 once no worker has been free for this "
+                                                    "many seconds (default: --max-time + its grace)"),
               cors: list[str] = typer.Option(None, "--cors", help="allowed CORS origin (repeat; default: CORS off)"),
               no_auth: bool = typer.Option(False, "--no-auth", help="no API keys: for local use only"),
               store: str = store_option):
@@ -69,11 +82,14 @@ def add_commands(app) -> None:
         except ImportError:
             raise InvalidParameterError("mezan serve needs the service extra: pip install 'mezan[service]'") from None
         from mezan.service import ServiceConfig, create_app
+        from mezan.service.app import install_log_redaction
         from mezan.store import Store
 
         config = ServiceConfig(auth=not no_auth, workers=workers or max(1, os.cpu_count() or 1),
                                queue_limit=queue_limit, rate_per_minute=rate, max_time_limit=max_time,
-                               max_body_bytes=max_body, cors_origins=tuple(cors or ()))
+                               max_body_bytes=max_body, body_timeout=body_timeout, key_quota=key_quota,
+                               reserved_slots=reserved, stuck_grace_min=stuck_grace, health_busy_limit=busy_limit,
+                               cors_origins=tuple(cors or ()))
         if no_auth:
             from rich.console import Console
 
@@ -81,6 +97,7 @@ def add_commands(app) -> None:
                                        "rate limit. Anyone who can reach "
                                        f"{host}:{port} can run solves. Use it on your own machine only.[/]")
         app_ = create_app(config, Store(store))
+        install_log_redaction()  # keys never reach the access log (a ?key= link, a pasted header)
         uvicorn.run(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
         return 0
 
@@ -91,12 +108,14 @@ def add_commands(app) -> None:
     def create(scope: str = typer.Option(..., "--scope", help=" | ".join(SCOPES)),
                name: str = typer.Option(None, "--name"),
                rate: float = typer.Option(None, "--rate", help="requests per minute (default: the server's)"),
+               quota: int = typer.Option(None, "--quota", help="solves queued + running at once (default: the "
+                                                               "server's --key-quota)"),
                store: str = store_option, json_: bool = json_option):
         """Create a key and print it (it cannot be shown again)."""
         from mezan.service.keys import KeyStore
         from mezan.store import Store
 
-        secret, key = KeyStore(Store(store)).create(scope, name, rate)
+        secret, key = KeyStore(Store(store)).create(scope, name, rate, quota)
         if json_:
             print(json.dumps({"key": secret, **key.to_dict()}))
         else:
@@ -119,14 +138,15 @@ def add_commands(app) -> None:
         from rich.table import Table
 
         table = Table(title="API keys")
-        for column in ("id", "name", "scope", "rate/min", "created", "revoked"):
+        for column in ("id", "name", "scope", "rate/min", "quota", "created", "revoked"):
             table.add_column(column)
         def when(t):
             return "" if t is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
 
         for k in rows:
             rate = "server" if k["rate_per_minute"] is None else f"{k['rate_per_minute']:g}"
-            table.add_row(k["id"], k["name"], k["scope"], rate, when(k["created"]), when(k["revoked"]))
+            quota = "server" if k["quota"] is None else str(k["quota"])
+            table.add_row(k["id"], k["name"], k["scope"], rate, quota, when(k["created"]), when(k["revoked"]))
         Console().print(table)
         return 0
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import sys
 from dataclasses import dataclass, field
 
 from mezan.errors import InvalidParameterError
@@ -23,10 +25,22 @@ class ServiceConfig:
     auth: API keys required (``mezan serve --no-auth`` turns it off for local use: every request is
     then an admin and unlimited). workers: solver threads of the bounded pool; queue_limit: solves
     waiting beyond them before the server answers 503 with Retry-After. rate_per_minute: each key's
-    token bucket unless the key sets its own. max_body_bytes: larger bodies get 413.
-    max_time_limit: a request's time_limit is capped to it (seconds). max_size: the largest problem per
-    scope (QAP n, number of tasks, items, nodes, ...), larger gets 422 naming the limit.
+    token bucket unless the key sets its own. max_body_bytes: larger bodies get 413 (however they are
+    framed); body_timeout: seconds a client has to send its whole body (else 408 and the connection is
+    closed). max_time_limit: a request's time_limit — and each subproblem's of a composite — is capped to
+    it (seconds). max_size: the largest problem per scope (QAP n, number of tasks, items, nodes, ...),
+    larger gets 422 naming the limit (every subproblem of a composite is checked the same way).
     cors_origins: empty = CORS off (the default).
+
+    Fairness: key_quota: solves (queued + running) one key may hold at once unless the key sets its own
+    (``mezan keys create --quota``), more gets 429 with Retry-After; reserved_slots: the last queue slots,
+    which a key already holding a solve cannot take (None: a quarter of queue_limit) — so one key never
+    fills the queue for the others. auth_failures_per_minute: unknown keys and failed logins allowed per
+    client address before 429. session_seconds: lifetime of a page login (``POST /login``).
+
+    Watchdog: a solve still running ``stuck_grace_min`` or ``stuck_grace_factor`` x its time limit
+    (the larger) past its time limit is failed and its worker replaced; health_busy_limit: /health
+    answers 503 once no worker has been free for this long (None: max_time_limit + its grace).
     """
 
     auth: bool = True
@@ -34,20 +48,58 @@ class ServiceConfig:
     queue_limit: int = 64
     rate_per_minute: float = 120.0
     max_body_bytes: int = 8 * 1024 * 1024
+    body_timeout: float = 30.0
     max_time_limit: float = 300.0
     max_size: dict[str, int] = field(default_factory=lambda: {"read": 0, "solve": 1000, "admin": 5000})
     cors_origins: tuple[str, ...] = ()
     recent_jobs: int = 20
+    key_quota: int = 16
+    reserved_slots: int | None = None
+    auth_failures_per_minute: float = 20.0
+    session_seconds: float = 1800.0
+    stuck_grace_min: float = 5.0
+    stuck_grace_factor: float = 0.5
+    health_busy_limit: float | None = None
+
+    def reserve(self) -> int:
+        """Queue slots kept for keys that hold no solve yet."""
+        return self.queue_limit // 4 if self.reserved_slots is None else self.reserved_slots
+
+    def grace(self, time_limit: float) -> float:
+        """How long past its time limit a solve may run before the watchdog calls it stuck."""
+        return max(self.stuck_grace_min, self.stuck_grace_factor * time_limit)
+
+    def busy_limit(self) -> float:
+        """Seconds with no free worker after which /health reports not-ready."""
+        if self.health_busy_limit is not None:
+            return self.health_busy_limit
+        return self.max_time_limit + self.grace(self.max_time_limit)
 
     def __post_init__(self) -> None:
-        for name in ("workers", "queue_limit", "max_body_bytes"):
+        for name in ("workers", "queue_limit", "max_body_bytes", "key_quota"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InvalidParameterError(f"{name} must be a positive integer, got {value!r}")
         for name in ("rate_per_minute", "max_time_limit"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-                raise InvalidParameterError(f"{name} must be a positive number, got {value!r}")
+            _positive(name, getattr(self, name), finite=False)
+        for name in ("body_timeout", "auth_failures_per_minute", "session_seconds", "stuck_grace_min"):
+            _positive(name, getattr(self, name))
+        if self.health_busy_limit is not None:
+            _positive("health_busy_limit", self.health_busy_limit)
+        if (isinstance(self.stuck_grace_factor, bool) or not isinstance(self.stuck_grace_factor, (int, float))
+                or not 0 <= self.stuck_grace_factor < math.inf):
+            raise InvalidParameterError(f"stuck_grace_factor must be a number >= 0, got {self.stuck_grace_factor!r}")
+        reserved = self.reserved_slots
+        if reserved is not None and (isinstance(reserved, bool) or not isinstance(reserved, int)
+                                     or not 0 <= reserved < self.queue_limit):
+            raise InvalidParameterError(f"reserved_slots must be an integer from 0 to queue_limit - 1 "
+                                        f"({self.queue_limit - 1}), got {reserved!r}")
         unknown = set(self.max_size) - set(SCOPES)
         if unknown:
             raise InvalidParameterError(f"max_size has unknown scopes {sorted(unknown)}; scopes: {', '.join(SCOPES)}")
+
+
+def _positive(name: str, value: object, finite: bool = True) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= (
+            math.inf if not finite else sys.float_info.max):
+        raise InvalidParameterError(f"{name} must be a positive number, got {value!r}")

@@ -2,6 +2,14 @@
 
 ``workers`` threads run solves (the C++ core releases the GIL); at most ``queue_limit`` solves wait
 beyond them — one more is refused with :class:`QueueFull` (the HTTP layer answers 503 + Retry-After).
+Each solve belongs to an owner (the API key that sent it): an owner may hold at most its ``quota`` of
+queued + running solves, and one that already holds a solve cannot take the last ``reserved`` queue
+slots — both refused with :class:`QuotaExceeded` (429) — so no key can fill the queue for the others.
+
+A watchdog thread fails a solve still running ``grace(time_limit)`` seconds past its time limit
+("stuck": its future gets :class:`SolverStuck`, its stop flag is set), abandons the thread that runs it
+and starts a replacement, so a solver that never returns costs a thread, never the pool's capacity; a
+worker thread that died is replaced the same way.
 A job is a row of the ``jobs`` table from submission on: status queued -> running -> done | failed |
 cancelled | interrupted, its progress (best objective, elapsed, the anytime curve) written at most
 every ``PROGRESS_EVERY`` seconds while it runs. A server that shuts down marks its queued and running
@@ -13,10 +21,12 @@ from the table after any restart.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,16 +52,33 @@ CREATE TABLE IF NOT EXISTS jobs (
     owner TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created);
 """
 FINAL = ("done", "failed", "cancelled", "interrupted")
 PROGRESS_EVERY = 0.5
 CANCEL_WAIT = 10.0  # seconds DELETE /jobs/{id} waits for a running solver to hand back its best
+WATCH_EVERY = 0.2  # seconds between two rounds of the watchdog
+STUCK = "stuck: exceeded time limit + grace; the worker was replaced"
+log = logging.getLogger(__name__)
 _COLUMNS = ("id", "route", "solver", "status", "created", "started", "finished", "best", "elapsed", "curve", "result",
             "error", "owner")
 
 
 class QueueFull(MezanError):
     """Every worker is busy and the queue is at its limit."""
+
+
+class QuotaExceeded(MezanError):
+    """The owner already holds its quota of solves, or only reserved queue slots are left (``retry_after``:
+    seconds until one of its solves should have ended)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SolverStuck(MezanError):
+    """The solver did not stop within its time limit + grace; the watchdog gave up on it."""
 
 
 class JobNotFound(InvalidParameterError):
@@ -84,21 +111,29 @@ class Job:
                          "curve": self.curve, "result": self.result, "error": self.error})
 
 
-@dataclass
+@dataclass(eq=False)
 class _Task:
     work: Work
     future: Future
     job_id: str | None
+    owner: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     curve: list[list[float]] = field(default_factory=list)
     written: float = 0.0
     started: float | None = None  # time.monotonic() when a worker took it
+    thread: threading.Thread | None = None
+    settled: bool = False  # its outcome is recorded (by its worker, the watchdog, a cancel or a shutdown)
+    stuck: bool = False  # the watchdog gave up on it and replaced its thread
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class JobQueue:
-    def __init__(self, store: Store, workers: int = 2, queue_limit: int = 64, on_finish=None) -> None:
+    def __init__(self, store: Store, workers: int = 2, queue_limit: int = 64, on_finish=None, *, reserved: int = 0,
+                 grace: Callable[[float], float] = lambda limit: max(5.0, 0.5 * limit)) -> None:
         self.store = store
         self.queue_limit = queue_limit
+        self.reserved = reserved
+        self.grace = grace
         self.on_finish = on_finish or (lambda solver, status: None)
         store.define(_SCHEMA)
         with store.transaction() as db:
@@ -106,23 +141,41 @@ class JobQueue:
                 "UPDATE jobs SET status = 'interrupted', finished = ?, error = 'the server stopped before this job "
                 "finished; its best-so-far is kept' WHERE status IN ('queued', 'running')", (time.time(),)).rowcount
         self._waiting: deque[_Task] = deque()
+        self._active: set[_Task] = set()  # running now
         self._live: dict[str, _Task] = {}
+        self._held: dict[str | None, int] = {}  # owner -> solves queued or running
         self._running = 0
         self._cond = threading.Condition()
         self._closed = False
         self._workers = workers
         self._threads: list[threading.Thread] = []
+        self._abandoned: list[threading.Thread] = []  # threads of stuck solves, left to finish (or not) alone
+        self._spawned = 0
+        self.replaced_stuck = 0
+        self.replaced_lost = 0
+        self._last_free = time.monotonic()
+        self._watch_stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
         self.open()
 
     def open(self) -> None:
-        """Start the worker threads (again, after :meth:`close`)."""
+        """Start the worker threads and the watchdog (again, after :meth:`close`)."""
         with self._cond:
             self._closed = False
             self._threads = [t for t in self._threads if t.is_alive()]
             while len(self._threads) < self._workers:
-                t = threading.Thread(target=self._worker, name=f"mezan-solver-{len(self._threads)}", daemon=True)
-                t.start()
-                self._threads.append(t)
+                self._spawn()
+            if self._watchdog is None or not self._watchdog.is_alive():
+                self._watch_stop = threading.Event()
+                self._watchdog = threading.Thread(target=self._watch, args=(self._watch_stop,),
+                                                  name="mezan-watchdog", daemon=True)
+                self._watchdog.start()
+
+    def _spawn(self) -> None:
+        t = threading.Thread(target=self._worker, name=f"mezan-solver-{self._spawned}", daemon=True)
+        self._spawned += 1
+        t.start()
+        self._threads.append(t)
 
     # ---- state ------------------------------------------------------------------------------
     def depth(self) -> int:
@@ -132,33 +185,72 @@ class JobQueue:
         return self._running
 
     def workers_alive(self) -> int:
+        """Worker threads serving the queue (not counting the abandoned threads of stuck solves)."""
         return sum(t.is_alive() for t in self._threads)
 
+    def workers_stuck(self) -> int:
+        """Abandoned threads still inside a stuck solve."""
+        with self._cond:
+            self._abandoned = [t for t in self._abandoned if t.is_alive()]
+            return len(self._abandoned)
+
+    def busy_for(self) -> float:
+        """Seconds since a worker was last free (0 while one is)."""
+        with self._cond:
+            return 0.0 if self._running < self._workers else time.monotonic() - self._last_free
+
+    def held(self, owner: str | None) -> int:
+        """Solves of this owner queued or running."""
+        with self._cond:
+            return self._held.get(owner, 0)
+
     # ---- submitting -------------------------------------------------------------------------
-    def submit(self, work: Work, *, job: bool = False, owner: str | None = None) -> tuple[str | None, Future]:
-        """Queue a solve; ``job=True`` persists it as a job (returns its id). Raises QueueFull."""
-        task = _Task(work, Future(), secrets.token_hex(8) if job else None)
+    def submit(self, work: Work, *, job: bool = False, owner: str | None = None,
+               quota: int | None = None) -> tuple[str | None, Future]:
+        """Queue a solve; ``job=True`` persists it as a job (returns its id). ``quota``: the most solves the
+        owner may hold (queued + running; None: no quota and no reserve — the local, no-auth use). Raises
+        QueueFull or QuotaExceeded."""
+        task = _Task(work, Future(), secrets.token_hex(8) if job else None, owner)
         with self._cond:
             if self._closed:
                 raise QueueFull("the server is shutting down")
             if len(self._waiting) >= self.queue_limit:
                 raise QueueFull(f"{self._running} solves running and {len(self._waiting)} waiting "
                                 f"(queue limit {self.queue_limit})")
+            held = self._held.get(owner, 0)
+            if quota is not None and held >= quota:
+                raise QuotaExceeded(f"quota exceeded: this key already has {held} solves queued or running (its "
+                                    f"quota is {quota})", self._retry_after_locked(owner))
+            free = self.queue_limit - len(self._waiting)
+            if quota is not None and held >= 1 and free <= self.reserved:
+                raise QuotaExceeded(f"server nearly full: the last {self.reserved} queue slots are kept for keys "
+                                    f"with no solve in progress, and this key has {held}",
+                                    self._retry_after_locked(owner))
             if task.job_id:
                 with self.store.transaction() as db:
                     db.execute("INSERT INTO jobs (id, route, solver, status, created, curve, owner) "
                                "VALUES (?, ?, ?, 'queued', ?, '[]', ?)",
                                (task.job_id, work.route, work.solver, time.time(), owner))
                 self._live[task.job_id] = task
+            self._held[owner] = held + 1
             self._waiting.append(task)
             self._cond.notify()
         return task.job_id, task.future
 
-    def retry_after(self) -> int:
-        """Seconds a refused client should wait: the shortest time limit among the waiting solves, + 1."""
+    def retry_after(self, owner: str | None = None) -> int:
+        """Seconds a refused client should wait: for an owner, until the first of its solves should end;
+        else the shortest time limit among the waiting solves; + 1."""
         with self._cond:
-            limits = [t.work.time_limit for t in self._waiting] or [1.0]
-        return max(1, int(min(limits)) + 1)
+            return self._retry_after_locked(owner)
+
+    def _retry_after_locked(self, owner: str | None) -> int:
+        now = time.monotonic()
+        if owner is not None:
+            mine = [t for t in (*self._active, *self._waiting) if t.owner == owner]
+            limits = [t.work.time_limit - (now - t.started if t.started is not None else 0.0) for t in mine]
+        else:
+            limits = [t.work.time_limit for t in self._waiting]
+        return max(1, int(min(limits or [1.0])) + 1)
 
     # ---- jobs -------------------------------------------------------------------------------
     def get(self, job_id: str) -> Job:
@@ -178,8 +270,13 @@ class JobQueue:
                 job.elapsed = time.monotonic() - task.started
         return job
 
-    def recent(self, limit: int = 20) -> list[Job]:
-        rows = self.store.query("SELECT id FROM jobs ORDER BY created DESC LIMIT ?", (limit,))
+    def recent(self, limit: int = 20, owner: str | None = None) -> list[Job]:
+        """The newest jobs, of one owner (None: of everyone)."""
+        if owner is None:
+            rows = self.store.query("SELECT id FROM jobs ORDER BY created DESC LIMIT ?", (limit,))
+        else:
+            rows = self.store.query("SELECT id FROM jobs WHERE owner = ? ORDER BY created DESC LIMIT ?",
+                                    (owner, limit))
         return [self.get(r[0]) for r in rows]
 
     def cancel(self, job_id: str) -> Job:
@@ -189,60 +286,120 @@ class JobQueue:
             return job
         with self._cond:
             task = self._live.get(job_id)
-            if task is not None and task in self._waiting:
+            queued = task is not None and task in self._waiting
+            if queued:
                 self._waiting.remove(task)
-                self._finish(task, "cancelled", None, "cancelled before it started")
-                return self.get(job_id)
+        if queued:
+            self._settle(task, "cancelled", None, "cancelled before it started")
+            return self.get(job_id)
         if task is not None:
             task.stop.set()
             wait([task.future], timeout=CANCEL_WAIT)  # the solver returns its best (solvers poll stop often)
         return self.get(job_id)
 
+    def abandon(self, future: Future) -> None:
+        """The client of a synchronous solve went away: drop the solve if it is still queued, stop it if it
+        runs (its result is then thrown away)."""
+        with self._cond:
+            task = next((t for t in (*self._waiting, *self._active) if t.future is future), None)
+            if task is None:
+                return
+            task.stop.set()
+            queued = task in self._waiting
+            if queued:
+                self._waiting.remove(task)
+        if queued:
+            self._settle(task, "cancelled", None, "the client went away before it started")
+
     # ---- running ----------------------------------------------------------------------------
     def _worker(self) -> None:
+        me = threading.current_thread()
         while True:
             with self._cond:
                 while not self._waiting and not self._closed:
+                    self._last_free = time.monotonic()
                     self._cond.wait()
                 if self._closed and not self._waiting:
                     return
                 task = self._waiting.popleft()
-                self._running += 1
+                dropped = task.stop.is_set()  # its client went away (or it was cancelled) while it waited
+                if not dropped:
+                    self._running += 1
+                    task.thread, task.started = me, time.monotonic()
+                    self._active.add(task)
+            if dropped:
+                self._settle(task, "cancelled", None, "the client went away before it started")
+                continue
             try:
                 self._run(task)
-            finally:
-                with self._cond:
-                    self._running -= 1
+            except BaseException:  # never let one solve end a worker
+                log.exception("worker error on %s", task.work.solver)
+                self._settle(task, "failed", None, f"internal error in {task.work.solver}",
+                             RuntimeError("internal error"))
+            with self._cond:
+                if task.stuck:  # the watchdog gave up on this solve and started a replacement for this thread
+                    return
+                self._running -= 1
+                self._active.discard(task)
+                self._last_free = time.monotonic()
 
     def _progress(self, task: _Task):
         def progress(best: float, elapsed: float) -> None:
+            if task.settled:
+                return
             task.curve.append([float(elapsed), float(best)])
             now = time.monotonic()
             if task.job_id and now - task.written >= PROGRESS_EVERY:
                 task.written = now
                 with self.store.transaction() as db:
-                    db.execute("UPDATE jobs SET best = ?, elapsed = ?, curve = ? WHERE id = ?",
+                    db.execute("UPDATE jobs SET best = ?, elapsed = ?, curve = ? WHERE id = ? AND status = 'running'",
                                (float(best), float(elapsed), json.dumps(task.curve), task.job_id))
         return progress
 
     def _run(self, task: _Task) -> None:
-        task.started = time.monotonic()
         if task.job_id:
             with self.store.transaction() as db:
                 db.execute("UPDATE jobs SET status = 'running', started = ? WHERE id = ?", (time.time(), task.job_id))
         try:
             result = jsonable(task.work.run(task.stop, self._progress(task)))
         except MezanError as exc:
-            self._finish(task, "failed", None, str(exc))
-            task.future.set_exception(exc)
+            self._settle(task, "failed", None, str(exc), exc)
             return
         except Exception as exc:  # a bug: the job fails with a plain message, the server lives on
-            self._finish(task, "failed", None, f"internal error in {task.work.solver}: {type(exc).__name__}")
-            task.future.set_exception(exc)
+            log.exception("solver %s failed", task.work.solver)
+            self._settle(task, "failed", None, f"internal error in {task.work.solver}: {type(exc).__name__}", exc)
             return
         status = "done" if not task.stop.is_set() else ("interrupted" if self._closed else "cancelled")
-        self._finish(task, status, result, None)
-        task.future.set_result(result)
+        self._settle(task, status, result, None)
+
+    def _settle(self, task: _Task, status: str, result: dict[str, Any] | None, error: str | None,
+                exc: BaseException | None = None) -> bool:
+        """Record a solve's outcome once (its worker, the watchdog, a cancel and a shutdown may race for it):
+        the job row, the metrics, the owner's count and the future. False if it was already settled."""
+        with task.lock:
+            if task.settled:
+                return False
+            task.settled = True
+        try:
+            self._finish(task, status, result, error)
+        except Exception:
+            log.exception("could not record the end of %s", task.job_id or task.work.solver)
+        finally:
+            with self._cond:
+                left = self._held.get(task.owner, 0) - 1
+                if left > 0:
+                    self._held[task.owner] = left
+                else:
+                    self._held.pop(task.owner, None)
+            if task.job_id:
+                self._live.pop(task.job_id, None)
+            if exc is not None:
+                task.future.set_exception(exc)
+            elif result is not None:
+                task.future.set_result(result)
+            else:
+                task.future.cancel()
+        return True
 
     def _finish(self, task: _Task, status: str, result: dict[str, Any] | None, error: str | None) -> None:
         self.on_finish(task.work.solver, status if result is None else str(result.get("status", status)))
@@ -258,11 +415,55 @@ class JobQueue:
         with self.store.transaction() as db:
             db.execute("UPDATE jobs SET status = ?, finished = ?, best = ?, elapsed = ?, curve = ?, result = ?, "
                        "error = ? WHERE id = ?",
-                       (status, time.time(), best, elapsed, json.dumps(task.curve),
-                        None if result is None else json.dumps(result), error, task.job_id))
-        self._live.pop(task.job_id, None)
-        if result is None and not task.future.done() and status in ("cancelled", "interrupted"):
-            task.future.cancel()
+                       (status, time.time(), best if isinstance(best, (int, float)) else None, elapsed,
+                        json.dumps(task.curve), None if result is None else json.dumps(result, default=str), error,
+                        task.job_id))
+
+    # ---- the watchdog -----------------------------------------------------------------------
+    def _watch(self, stop: threading.Event) -> None:
+        while not stop.wait(WATCH_EVERY):
+            try:
+                self._check()
+            except Exception:  # the watchdog must outlive anything it finds
+                log.exception("watchdog error")
+
+    def _check(self) -> None:
+        """One round: fail the solves that overran their time limit + grace and replace their threads;
+        replace worker threads that died."""
+        now = time.monotonic()
+        stuck, lost = [], []
+        with self._cond:
+            if self._closed:
+                return
+            for task in list(self._active):
+                limit = task.work.time_limit
+                if not task.settled and now - task.started > limit + self.grace(limit):
+                    task.stuck = True
+                    self._active.discard(task)
+                    self._running -= 1
+                    self._last_free = now
+                    if task.thread in self._threads:
+                        self._threads.remove(task.thread)
+                        self._abandoned.append(task.thread)
+                    self.replaced_stuck += 1
+                    stuck.append(task)
+            for t in [t for t in self._threads if not t.is_alive()]:
+                self._threads.remove(t)
+                self.replaced_lost += 1
+                lost.extend(task for task in self._active if task.thread is t)
+            for task in lost:
+                self._active.discard(task)
+                self._running -= 1
+            while len(self._threads) < self._workers:
+                self._spawn()
+        for task in stuck:
+            task.stop.set()
+            log.error("solve %s (%s) still running %.1f s past its time limit of %.1f s: failed, worker replaced",
+                      task.job_id or "(synchronous)", task.work.solver, now - task.started - task.work.time_limit,
+                      task.work.time_limit)
+            self._settle(task, "failed", None, STUCK, SolverStuck(STUCK))
+        for task in lost:
+            self._settle(task, "failed", None, "the worker running this solve died", RuntimeError("worker died"))
 
     def close(self, wait: float = 10.0) -> None:
         """Shut down: waiting solves never start (their jobs become ``interrupted``), running ones are
@@ -272,9 +473,14 @@ class JobQueue:
             self._closed = True
             waiting, self._waiting = list(self._waiting), deque()
             self._cond.notify_all()
+            self._watch_stop.set()
         for task in waiting:
-            self._finish(task, "interrupted", None, "the server stopped before this job started")
+            self._settle(task, "interrupted", None, "the server stopped before this job started")
         for task in list(self._live.values()):
+            task.stop.set()
+        with self._cond:
+            running = list(self._active)
+        for task in running:
             task.stop.set()
         deadline = time.monotonic() + wait
         for t in self._threads:

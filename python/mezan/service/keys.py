@@ -1,13 +1,21 @@
-"""API keys: created once and shown once, stored only as sha256 hashes in the MEZAN store.
+"""API keys: created once and shown once, stored only as sha256 hashes in the MEZAN store; and the page's
+login sessions.
 
 A key is ``mzn_`` + 32 random bytes (URL-safe base64): with that much entropy a plain sha256 is a
 safe hash (no dictionary to attack) and lets a request be authenticated with one indexed lookup.
+
+A browser logs in once (``POST /login`` with the key as a form field) and gets a session cookie: a
+random id, mapped in this process's memory to the key's id until it expires, so the key itself is never
+in a URL, a link or a log line. A session stands for its key only while the key is live (revoking the
+key ends its sessions at their next request).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 
@@ -23,16 +31,19 @@ CREATE TABLE IF NOT EXISTS api_keys (
     hash TEXT NOT NULL UNIQUE,
     rate_per_minute REAL,
     created REAL NOT NULL,
-    revoked REAL
+    revoked REAL,
+    quota INTEGER
 );
 """
+_COLUMNS = "id, name, scope, rate_per_minute, created, revoked, quota"
 
 PREFIX = "mzn_"
 
 
 @dataclass(frozen=True)
 class ApiKey:
-    """A stored key (never the secret): id, name, scope, its own rate limit (None: the server's)."""
+    """A stored key (never the secret): id, name, scope, its own rate limit and its own quota of queued +
+    running solves (None: the server's)."""
 
     id: str
     name: str
@@ -40,37 +51,57 @@ class ApiKey:
     rate_per_minute: float | None
     created: float
     revoked: float | None
+    quota: int | None = None
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "scope": self.scope, "rate_per_minute": self.rate_per_minute,
-                "created": self.created, "revoked": self.revoked}
+                "quota": self.quota, "created": self.created, "revoked": self.revoked}
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _migrate(store: Store) -> None:
+    """Add the columns later versions introduced to a key table created by an earlier one (idempotent, safe
+    when several processes open the same store at once)."""
+    with store.transaction() as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(api_keys)")}
+        if "quota" not in columns:
+            try:
+                db.execute("ALTER TABLE api_keys ADD COLUMN quota INTEGER")
+            except sqlite3.OperationalError as exc:  # another process added it between our read and write
+                if "duplicate column" not in str(exc):
+                    raise
+
+
 class KeyStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         store.define(_SCHEMA)
+        _migrate(store)
 
-    def create(self, scope: str, name: str | None = None, rate_per_minute: float | None = None) -> tuple[str, ApiKey]:
+    def create(self, scope: str, name: str | None = None, rate_per_minute: float | None = None,
+               quota: int | None = None) -> tuple[str, ApiKey]:
         """A new key: (the secret — shown once, not stored —, its record)."""
         if scope not in SCOPES:
             raise InvalidParameterError(f"scope must be one of {', '.join(SCOPES)}; got {scope!r}")
-        if rate_per_minute is not None and not (isinstance(rate_per_minute, (int, float)) and rate_per_minute > 0):
+        if rate_per_minute is not None and not (isinstance(rate_per_minute, (int, float))
+                                                and not isinstance(rate_per_minute, bool) and rate_per_minute > 0):
             raise InvalidParameterError(f"rate_per_minute must be a positive number, got {rate_per_minute!r}")
+        if quota is not None and (isinstance(quota, bool) or not isinstance(quota, int) or quota < 1):
+            raise InvalidParameterError(f"quota must be a positive integer (solves queued or running at once), "
+                                        f"got {quota!r}")
         secret = PREFIX + secrets.token_urlsafe(32)
-        key = ApiKey(secrets.token_hex(4), name or scope, scope, rate_per_minute, time.time(), None)
+        key = ApiKey(secrets.token_hex(4), name or scope, scope, rate_per_minute, time.time(), None, quota)
         with self.store.transaction() as db:
-            db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (key.id, key.name, key.scope, digest(secret), key.rate_per_minute, key.created, None))
+            db.execute(f"INSERT INTO api_keys ({_COLUMNS}, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (key.id, key.name, key.scope, key.rate_per_minute, key.created, None, key.quota,
+                        digest(secret)))
         return secret, key
 
     def list(self) -> list[ApiKey]:
-        rows = self.store.query("SELECT id, name, scope, rate_per_minute, created, revoked FROM api_keys "
-                                "ORDER BY created")
+        rows = self.store.query(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created")
         return [ApiKey(*r) for r in rows]
 
     def revoke(self, key_id: str) -> ApiKey:
@@ -88,6 +119,47 @@ class KeyStore:
         """The live key with this secret, or None (unknown or revoked)."""
         if not secret.startswith(PREFIX):
             return None
-        rows = self.store.query("SELECT id, name, scope, rate_per_minute, created, revoked FROM api_keys "
-                                "WHERE hash = ? AND revoked IS NULL", (digest(secret),))
+        rows = self.store.query(f"SELECT {_COLUMNS} FROM api_keys WHERE hash = ? AND revoked IS NULL",
+                                (digest(secret),))
         return ApiKey(*rows[0]) if rows else None
+
+    def live(self, key_id: str) -> ApiKey | None:
+        """The key with this id if it is not revoked (a session's key, checked at every request)."""
+        rows = self.store.query(f"SELECT {_COLUMNS} FROM api_keys WHERE id = ? AND revoked IS NULL", (key_id,))
+        return ApiKey(*rows[0]) if rows else None
+
+
+class Sessions:
+    """Login sessions of the page: random id -> (key id, expiry), in memory (a restart logs everyone out).
+
+    At most ``limit`` sessions are kept; beyond that the one closest to expiry is dropped first."""
+
+    def __init__(self, lifetime: float, limit: int = 10_000, clock=time.monotonic) -> None:
+        self.lifetime, self.limit, self._clock = lifetime, limit, clock
+        self._sessions: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def create(self, key_id: str) -> str:
+        session = secrets.token_urlsafe(32)
+        now = self._clock()
+        with self._lock:
+            self._sessions = {s: v for s, v in self._sessions.items() if v[1] > now}
+            while len(self._sessions) >= self.limit:
+                del self._sessions[min(self._sessions, key=lambda s: self._sessions[s][1])]
+            self._sessions[session] = (key_id, now + self.lifetime)
+        return session
+
+    def key_id(self, session: str) -> str | None:
+        """The key id a live session stands for, or None (unknown or expired)."""
+        with self._lock:
+            entry = self._sessions.get(session)
+            if entry is None:
+                return None
+            if entry[1] <= self._clock():
+                del self._sessions[session]
+                return None
+            return entry[0]
+
+    def drop(self, session: str) -> None:
+        with self._lock:
+            self._sessions.pop(session, None)

@@ -20,6 +20,8 @@ class Metrics:
                               registry=self.registry)
         self.queue_depth = Gauge("mezan_queue_depth", "solves waiting for a worker", registry=self.registry)
         self.in_flight = Gauge("mezan_solves_in_flight", "solves running now", registry=self.registry)
+        self.stuck = Gauge("mezan_workers_stuck", "abandoned worker threads still inside a solve that overran its "
+                           "time limit + grace (each was replaced)", registry=self.registry)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()
@@ -28,7 +30,8 @@ class Metrics:
     def solved(self, solver: str, status: str) -> None:
         self.solves.labels(solver, status).inc()
 
-    def render(self, queue_depth: int, in_flight: int) -> bytes:
+    def render(self, queue_depth: int, in_flight: int, stuck: int = 0) -> bytes:
         self.queue_depth.set(queue_depth)
         self.in_flight.set(in_flight)
+        self.stuck.set(stuck)
         return generate_latest(self.registry)

@@ -1,8 +1,11 @@
 """The live page at ``GET /``: server-rendered HTML, charts as inline SVG, no front-end build.
 
-It shows the recent jobs with their status (the page reloads itself every 2 s while one is queued
-or running), the anytime curve (best objective vs elapsed seconds) of the selected job, and
-MetaFlow's Elo tables.
+It shows the caller's recent jobs (an admin's: everyone's) with their status (the page reloads itself
+every 2 s while one is queued or running), the anytime curve (best objective vs elapsed seconds) of the
+selected job, and MetaFlow's Elo tables. A browser logs in at ``/login`` (the key as a form field, traded
+for a session cookie): no key is ever part of a link. The pages need no script, no external resource and
+no frame: the app serves them with a Content-Security-Policy that allows only their inline style
+(:data:`CSP`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 WIDTH, HEIGHT, MARGIN, LEFT = 600, 260, 40, 96  # LEFT: room for the objective labels
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; "
+       "frame-ancestors 'none'")
+STYLE = ("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}"
+         "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}.running .status{color:#1f6feb}"
+         ".done .status{color:#1a7f37}.failed .status,.interrupted .status{color:#cf222e}"
+         "form.logout{float:right}.error{color:#cf222e}")
 
 
 def curve_svg(curve: list[list[float]], title: str, until: float | None = None) -> str:
@@ -54,19 +63,21 @@ def curve_svg(curve: list[list[float]], title: str, until: float | None = None) 
             f'{dots}</svg>')
 
 
-def _link(job_id: str, key: str | None) -> str:
-    query = {"job": job_id} | ({"key": key} if key else {})
-    return "/?" + urlencode(query)
+def _link(job_id: str) -> str:
+    return "/?" + urlencode({"job": job_id})
 
 
-def render(queue: Any, metaflow: Any, *, selected: str | None, limit: int = 20, key: str | None = None) -> str:
-    jobs = queue.recent(limit)
+def render(queue: Any, metaflow: Any, *, selected: str | None, limit: int = 20, owner: str | None = None,
+           logout: bool = False) -> str:
+    """The page for one caller: ``owner`` the key id whose jobs it shows (None: every job, for an admin);
+    ``logout`` adds the log-out button (a browser session)."""
+    jobs = queue.recent(limit, owner=owner)
     live = any(j.status in ("queued", "running") for j in jobs)
     rows = []
     for j in jobs:
         best = "" if j.best is None else f"{j.best:.6g}"
         elapsed = "" if j.elapsed is None else f"{j.elapsed:.2f}"
-        rows.append(f'<tr class="job {escape(j.status)}"><td><a href="{escape(_link(j.id, key))}">{escape(j.id)}</a>'
+        rows.append(f'<tr class="job {escape(j.status)}"><td><a href="{escape(_link(j.id))}">{escape(j.id)}</a>'
                     f"</td><td>{escape(j.route)}</td><td>{escape(j.solver)}</td><td class=status>{escape(j.status)}"
                     f"</td><td>{best}</td><td>{elapsed}</td></tr>")
     job_table = ("<table id=jobs><tr><th>job</th><th>route</th><th>solver</th><th>status</th><th>best</th>"
@@ -76,6 +87,8 @@ def render(queue: Any, metaflow: Any, *, selected: str | None, limit: int = 20, 
     if chosen:
         try:
             job = queue.get(chosen)
+            if owner is not None and job.owner != owner:  # someone else's: as if it did not exist
+                raise LookupError(chosen)
             chart = (f"<h2>Anytime curve of job {escape(job.id)} ({escape(job.status)})</h2>"
                      + curve_svg(job.curve, job.id, until=job.elapsed))
         except Exception:
@@ -87,10 +100,19 @@ def render(queue: Any, metaflow: Any, *, selected: str | None, limit: int = 20, 
         ratings.append(f"<h3>{escape(str(scope))}</h3><table class=ratings><tr><th>solver</th><th>Elo</th>"
                        f"<th>games</th></tr>{body}</table>")
     refresh = '<meta http-equiv="refresh" content="2">' if live else ""
-    return (f"<!doctype html><html><head><meta charset=utf-8>{refresh}<title>MEZAN</title><style>"
-            "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}"
-            "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}.running .status{color:#1f6feb}"
-            ".done .status{color:#1a7f37}.failed .status,.interrupted .status{color:#cf222e}"
-            "</style></head><body><h1>MEZAN</h1><h2>Recent jobs</h2>" + job_table + chart +
+    button = ('<form class=logout method=post action="/logout"><button type=submit>log out</button></form>'
+              if logout else "")
+    return (f"<!doctype html><html><head><meta charset=utf-8>{refresh}<title>MEZAN</title><style>{STYLE}"
+            f"</style></head><body>{button}<h1>MEZAN</h1><h2>Recent jobs</h2>" + job_table + chart +
             "<h2>MetaFlow ratings</h2>" + ("".join(ratings) or "<p class=empty>no races recorded yet</p>") +
             "</body></html>")
+
+
+def login(error: str | None = None) -> str:
+    """The log-in form: the key is sent once, in a POST body, and traded for a session cookie."""
+    message = f"<p class=error>{escape(error)}</p>" if error else ""
+    return (f"<!doctype html><html><head><meta charset=utf-8><title>MEZAN: log in</title><style>{STYLE}</style>"
+            f"</head><body><h1>MEZAN</h1>{message}<form method=post action=\"/login\"><label>API key "
+            "<input type=password name=key autocomplete=current-password required size=50></label> "
+            "<button type=submit>log in</button></form><p>A key with scope read or higher (<code>mezan keys "
+            "create</code>). The page then shows your own jobs.</p></body></html>")

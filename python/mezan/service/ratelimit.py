@@ -1,4 +1,5 @@
-"""Per-key token buckets: ``rate`` requests per minute, bursts up to ``rate``."""
+"""Token buckets: ``rate`` requests per minute, bursts up to ``rate`` — one per API key, and one per client
+address for failed authentications."""
 
 from __future__ import annotations
 
@@ -25,12 +26,19 @@ class Decision:
 
 
 class RateLimiter:
-    """Token buckets by key id; refill continuously at rate / 60 tokens per second."""
+    """Token buckets by name (a key id, a client address); refill continuously at rate / 60 tokens per second.
 
-    def __init__(self, clock=time.monotonic) -> None:
+    A bucket untouched for a minute is full again, the same as no bucket: such buckets are dropped once
+    more than ``keep`` are held, so a stream of new names (addresses) cannot grow memory without bound."""
+
+    def __init__(self, clock=time.monotonic, keep: int = 10_000) -> None:
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, time of last update)
         self._lock = threading.Lock()
         self._clock = clock
+        self._keep = keep
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     def take(self, key: str, rate_per_minute: float) -> Decision:
         per_second = rate_per_minute / 60.0
@@ -42,5 +50,7 @@ class RateLimiter:
             if allowed:
                 tokens -= 1.0
             self._buckets[key] = (tokens, now)
+            if len(self._buckets) > self._keep:
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60.0}
         return Decision(allowed, int(rate_per_minute), int(tokens), (rate_per_minute - tokens) / per_second,
                         0.0 if allowed else (1.0 - tokens) / per_second)

@@ -10,6 +10,10 @@ Routes and their bodies (the wire forms of the suite; ``time_limit`` and ``seed`
 - ``evoflow``: ``{"type": "qap"|"tsp"|"linear_ordering", "A", "B" | "D" | "W", "variant": "ga"|"memetic"}``
 - ``mezan``: any single wire-form problem (MetaFlow picks the solver and records the solve) or a
   composite request (``"type": "composite"``, run by C2SC).
+
+Every problem passes one admission check before it is solved (:class:`Admission`: its size within the
+caller's limit, its time limit capped by the server's) — a direct request's problem and each subproblem of
+a composite request alike (C2SC calls the same check through its ``admit`` hook).
 """
 
 from __future__ import annotations
@@ -22,8 +26,7 @@ from typing import Any
 import numpy as np
 
 from mezan import registry
-from mezan.errors import InvalidParameterError, InvalidProblemError
-from mezan.running import resolve_seed, time_limit_seconds
+from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
 
 ROUTE_TYPES: dict[str, tuple[str, ...]] = {
     "qapflow": ("qap",),
@@ -37,6 +40,8 @@ ROUTE_TYPES: dict[str, tuple[str, ...]] = {
 }
 ROUTES = tuple(ROUTE_TYPES)
 EVO_MATRICES = {"qap": ("A", "B"), "tsp": ("D",), "linear_ordering": ("W",)}
+MAX_SEED = 2**63 - 1
+COMPOSITE_WORKERS = 2  # subproblems of one stage a composite request runs at once
 
 
 @dataclass
@@ -52,14 +57,54 @@ class Work:
     run: Callable[[Any, Callable[[float, float], Any] | None], dict[str, Any]]
 
 
-def _time_limit(body: dict[str, Any], default: float, cap: float) -> float:
-    """The request's time limit (the solvers' own check and message), capped by the server's."""
-    return min(time_limit_seconds(body.get("time_limit", default)), cap)
+class ProblemTooLarge(InvalidProblemError):
+    """A problem (or a subproblem) larger than the caller's scope allows."""
 
 
-def _seed(body: dict[str, Any]) -> int | None:
-    seed = body.get("seed")
-    return None if seed is None else resolve_seed(seed)
+def checked_time_limit(value: Any, name: str = "time_limit") -> float:
+    """A time limit as sent: a finite number of seconds > 0 (no bool, no string: JSON ``true`` or ``"1"`` are
+    mistakes, not 1 s)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise InvalidParameterError(f"{name} must be a positive, finite number of seconds, got {value!r}")
+    return float(value)
+
+
+def checked_seed(value: Any, name: str = "seed") -> int | None:
+    """A seed as sent: None or an integer from 0 to 2**63 - 1 (no bool, no float, no string)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise InvalidParameterError(f"{name} must be an integer from 0 to 2**63 - 1, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The one check every problem passes before it is solved: a direct request's problem and each subproblem
+    of a composite request (passed to C2SC as its ``admit`` hook) alike.
+
+    ``admission(problem, time_limit)`` raises :class:`ProblemTooLarge` when the problem's size (see
+    :func:`problem_size`) exceeds ``max_size`` — the limit of the caller's ``scope`` — and returns the time
+    limit to use: the one asked for, checked, capped to ``max_time_limit``."""
+
+    max_size: int
+    scope: str
+    max_time_limit: float
+
+    def __call__(self, problem: Any, time_limit: Any) -> float:
+        self.check_size(*problem_size(problem))
+        return self.cap(time_limit)
+
+    def check_size(self, what: str, size: int) -> None:
+        if size > self.max_size:
+            raise ProblemTooLarge(f"problem too large: {what} = {size} exceeds the limit of {self.max_size} for "
+                                  f"scope {self.scope!r}")
+
+    def cap(self, time_limit: Any) -> float:
+        return min(checked_time_limit(time_limit), self.max_time_limit)
+
+
+UNLIMITED = Admission(2**62, "admin", math.inf)
 
 
 def _number(x: Any) -> float | None:
@@ -89,7 +134,7 @@ def problem_size(problem: Any) -> tuple[str, int]:
     return "n", int(problem.n)
 
 
-def _qapflow(body: dict[str, Any], time_limit: float, seed: int | None) -> Work:
+def _qapflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: int | None) -> Work:
     from mezan.problems import QAPProblem
     from mezan.qap import solve
     from mezan.qap.solve import MODES
@@ -98,6 +143,7 @@ def _qapflow(body: dict[str, Any], time_limit: float, seed: int | None) -> Work:
     if mode not in MODES:
         raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     problem = QAPProblem.from_dict({"A": body.get("A"), "B": body.get("B")} if "A" in body and "B" in body else body)
+    time_limit = admit(problem, time_limit)
 
     def run(stop, progress):
         r = solve(problem, None, mode=mode, time_limit=time_limit, seed=seed, stop=stop, callback=progress)
@@ -109,7 +155,7 @@ def _qapflow(body: dict[str, Any], time_limit: float, seed: int | None) -> Work:
     return Work("qapflow", "qap", f"qapflow.{mode}", time_limit, seed, problem_size(problem), run)
 
 
-def _evoflow(body: dict[str, Any], time_limit: float, seed: int | None) -> Work:
+def _evoflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: int | None) -> Work:
     from mezan.evo import QAP, TSP, LinearOrdering, evolve
 
     kind = body.get("type", "qap")
@@ -120,6 +166,7 @@ def _evoflow(body: dict[str, Any], time_limit: float, seed: int | None) -> Work:
         raise InvalidParameterError(f"variant must be 'ga' or 'memetic'; got {variant!r}")
     matrices = [_matrix(body, key, kind) for key in EVO_MATRICES[kind]]
     problem = {"qap": QAP, "tsp": TSP, "linear_ordering": LinearOrdering}[kind](*matrices)
+    time_limit = admit(problem, time_limit)
 
     def run(stop, progress):
         r = evolve(problem, time_limit=time_limit, seed=seed, local_search=(variant == "memetic") or None, stop=stop,
@@ -128,7 +175,7 @@ def _evoflow(body: dict[str, Any], time_limit: float, seed: int | None) -> Work:
         out["objective"] = out["fitness"]
         return out
 
-    return Work("evoflow", kind, f"evo.{variant}@{kind}", time_limit, seed, ("n", problem.n), run)
+    return Work("evoflow", kind, f"evo.{variant}@{kind}", time_limit, seed, problem_size(problem), run)
 
 
 def _matrix(body: dict[str, Any], name: str, kind: str) -> np.ndarray:
@@ -143,7 +190,8 @@ def _matrix(body: dict[str, Any], name: str, kind: str) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def _typed(route: str, body: dict[str, Any], time_limit: float, seed: int | None, metaflow: Any) -> Work:
+def _typed(route: str, body: dict[str, Any], admit: Admission, time_limit: float, seed: int | None,
+           metaflow: Any) -> Work:
     from mezan import c2sc
     from mezan.c2sc.plan import TYPES
     from mezan.c2sc.run import outputs
@@ -152,10 +200,9 @@ def _typed(route: str, body: dict[str, Any], time_limit: float, seed: int | None
     if kind not in ROUTE_TYPES[route]:
         raise InvalidProblemError(f"type must be one of {', '.join(ROUTE_TYPES[route])} on this route; got {kind!r}")
     if kind == "composite":
-        plan = c2sc.compile(body)
-        return Work(route, kind, "c2sc", time_limit, seed, ("subproblems", len(plan.order)),
-                    lambda stop, progress: c2sc.run(plan, time_limit=time_limit, seed=seed).to_dict())
+        return _composite(route, body, admit, time_limit, seed)
     problem = c2sc.from_wire({**body, "type": kind})
+    time_limit = admit(problem, time_limit)
     solver = body.get("solver", "auto" if route == "mezan" else TYPES[kind][1])
     if solver != "auto":
         if not isinstance(solver, str) or solver not in {s.name for s in registry.solvers(kind)}:
@@ -178,6 +225,34 @@ def _typed(route: str, body: dict[str, Any], time_limit: float, seed: int | None
     return Work(route, kind, solver, time_limit, seed, problem_size(problem), run)
 
 
+def _composite(route: str, body: dict[str, Any], admit: Admission, time_limit: float, seed: int | None) -> Work:
+    """A composite request: every subproblem admitted like a direct request (at compile time when it has no
+    references, once resolved otherwise). The Work's time limit — what the watchdog and Retry-After count on —
+    is the sum over the stages of each stage's longest admitted subproblem time limit (a stage with more
+    subproblems than C2SC runs at once: Graham's bound for its list schedule, sum / w + (1 - 1 / w) max)."""
+    from mezan import c2sc
+
+    default = admit.cap(time_limit)
+    plan = c2sc.compile(body, admit=admit, default_time_limit=default)
+    admit.check_size("subproblems", len(plan.order))
+    total = 0.0
+    for stage in plan.stages:
+        limits = []
+        for sid in stage:
+            spec = plan.subproblems[sid]
+            if "time_limit" in spec:
+                checked_time_limit(spec["time_limit"], f"subproblem {sid!r}, field time_limit")
+            limits.append(admit.cap(spec["time_limit"]) if "time_limit" in spec else default)
+        w = COMPOSITE_WORKERS
+        total += max(limits) if len(limits) <= w else sum(limits) / w + (1 - 1 / w) * max(limits)
+
+    def run(stop, progress):
+        return c2sc.run(plan, time_limit=default, seed=seed, workers=COMPOSITE_WORKERS, stop=stop, progress=progress,
+                        admit=admit).to_dict()
+
+    return Work(route, "composite", "c2sc", total, seed, ("subproblems", len(plan.order)), run)
+
+
 def jsonable(value: Any) -> Any:
     """A result as plain JSON: numpy scalars and arrays to Python, non-finite floats to null."""
     if isinstance(value, dict):
@@ -193,23 +268,24 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def parse(route: str, body: Any, *, max_time_limit: float, default_time_limit: float = 10.0,
+def parse(route: str, body: Any, *, admit: Admission = UNLIMITED, default_time_limit: float = 10.0,
           metaflow: Any = None) -> Work:
-    """Validate a request body for a route; every error names the field (InvalidProblemError or
-    InvalidParameterError); anything else the problem records raise on garbage is reported the same way."""
-    if route not in ROUTE_TYPES:
+    """Validate a request body for a route and admit its problem (``admit``: the caller's :class:`Admission`);
+    every error names the field (InvalidProblemError or InvalidParameterError); anything else the problem
+    records raise on garbage is reported the same way."""
+    if not isinstance(route, str) or route not in ROUTE_TYPES:
         raise InvalidParameterError(f"route must be one of {', '.join(ROUTES)}; got {route!r}")
     if not isinstance(body, dict):
         raise InvalidProblemError(f"the request body must be a JSON object, got {type(body).__name__}")
-    time_limit = _time_limit(body, default_time_limit, max_time_limit)
-    seed = _seed(body)
+    time_limit = checked_time_limit(body.get("time_limit", default_time_limit))
+    seed = checked_seed(body.get("seed"))
     try:
         if route == "qapflow":
-            return _qapflow(body, time_limit, seed)
+            return _qapflow(body, admit, time_limit, seed)
         if route == "evoflow":
-            return _evoflow(body, time_limit, seed)
-        return _typed(route, body, time_limit, seed, metaflow)
-    except (InvalidProblemError, InvalidParameterError):
+            return _evoflow(body, admit, time_limit, seed)
+        return _typed(route, body, admit, time_limit, seed, metaflow)
+    except MezanError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
         raise InvalidProblemError(f"malformed {route} problem: {exc}") from None

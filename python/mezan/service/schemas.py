@@ -3,11 +3,12 @@ Pydantic checks types and ranges (422 naming the field); the problem records che
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mezan.qap.solve import MODES
+from mezan.service.routes import MAX_SEED
 
 QAP_EXAMPLE = {"A": [[0, 5, 2], [5, 0, 3], [2, 3, 0]], "B": [[0, 8, 15], [8, 0, 13], [15, 13, 0]], "mode": "auto",
                "time_limit": 1, "seed": 1}
@@ -33,15 +34,24 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A finite JSON number (an integer is one; ``true`` and ``"1"`` are not)."""
+
+
 class Limits(BaseModel):
-    time_limit: float = Field(10.0, gt=0, description="seconds; capped by the server's max_time_limit")
-    seed: int | None = Field(None, ge=0, description="makes the run reproducible")
+    """The budget fields every solve body shares, strictly typed: a bool or a string is a mistake, never a
+    number."""
+
+    time_limit: float = Field(10.0, gt=0, strict=True, allow_inf_nan=False,
+                              description="seconds; capped by the server's max_time_limit")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, strict=True,
+                             description="an integer from 0 to 2**63 - 1; makes the run reproducible")
 
 
 class QAPRequest(Limits):
     model_config = ConfigDict(json_schema_extra={"examples": [QAP_EXAMPLE]})
-    A: list[list[float]] = Field(description="flow matrix, n x n")
-    B: list[list[float]] = Field(description="distance matrix, n x n")
+    A: list[list[Number]] = Field(description="flow matrix, n x n")
+    B: list[list[Number]] = Field(description="distance matrix, n x n")
     mode: Literal[tuple(MODES)] = Field("auto", description="QAPFlow mode")  # type: ignore[valid-type]
 
 
@@ -86,6 +96,11 @@ class Problem(BaseModel):
 
 ERRORS = {code: {"model": Problem, "description": text} for code, text in (
     (401, "no API key, or an unknown or revoked one"), (403, "the key's scope does not allow this route"),
+    (408, "the request body did not arrive within the server's body timeout"),
     (413, "request body too large"), (422, "malformed JSON, a wrong field, or a problem over the size limit"),
-    (429, "rate limit exceeded (see Retry-After)"), (503, "the solver queue is full (see Retry-After)"))}
+    (429, "rate limit or the key's quota of queued + running solves exceeded, or too many failed "
+          "authentications from this address (see Retry-After)"),
+    (503, "the solver queue is full (see Retry-After)"))}
+SOLVE_ERRORS = ERRORS | {504: {"model": Problem, "description": "the solver did not stop within its time limit + "
+                                                                "grace (the server replaced its worker)"}}
 JOB_ERRORS = ERRORS | {404: {"model": Problem, "description": "no job with that id"}}
