@@ -24,7 +24,7 @@ import pytest
 
 import mezan.qap as qap
 from mezan import _core
-from mezan.errors import InvalidProblemError
+from mezan.errors import InvalidParameterError, InvalidProblemError
 from mezan.evo import QAP, TSP, LinearOrdering, evolve
 from mezan.flows import (
     solve_allocation,
@@ -582,3 +582,11 @@ def test_evo_problems_refuse_their_own_scale():
     assert np.isfinite(evolve(TSP(np.full((3, 3), 1e299 / 3)), time_limit=0.05, seed=0).fitness)
     with pytest.raises(InvalidProblemError, match="A and B"):
         QAP(np.full((3, 3), 1e151), np.full((3, 3), 1e149))
+
+
+@pytest.mark.parametrize("time_limit", [{}, "1", [1.0], True])
+def test_the_auto_mode_checks_the_budget_before_reading_it(time_limit):
+    # bench/fuzz.py found it: mode "auto" compared time_limit with a number (TypeError) before validating it.
+    A = np.arange(400.0).reshape(20, 20) % 7
+    with pytest.raises(InvalidParameterError, match="time_limit"):
+        qap.solve(A, A.T, mode="auto", time_limit=time_limit)

@@ -311,6 +311,8 @@ def solve(
     if method is not None and mode is not None:
         raise InvalidParameterError(f"give method (one algorithm) or mode (a QAPFlow mode), not both; got "
                                     f"method={method!r} and mode={mode!r}")
+    limit, cap = check_budget(time_limit, max_iter)  # first: the mode policies below read the budget
+    time_limit = None if limit == 0.0 else limit
     if method is None and mode is None:
         mode = "auto"
     explanation = f"method {method!r} requested"
@@ -332,7 +334,6 @@ def solve(
             method, explanation = MODES[mode], f"mode {mode!r} runs {MODES[mode]!r}"
     if not isinstance(method, str) or method not in METHODS:
         raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    limit, cap = check_budget(time_limit, max_iter)
     if limit == 0.0 and cap < 0 and target is None and method != "local_first":
         raise InvalidParameterError("give a finite time_limit, max_iter or target: otherwise the solve never ends")
     threads = integer_at_least("threads", threads, 1, MAX_THREADS)
