@@ -33,7 +33,6 @@ import math
 import os
 import random
 import select
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,9 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from local_server import local_server  # noqa: E402
+
 GRACE = 10.0        # seconds beyond a case's time limit before it counts as a hang
 TIME_LIMIT = 0.05   # the time limit the valid-looking cases ask for
 
@@ -341,31 +343,21 @@ def service_body(rng: random.Random) -> tuple[str, str, bytes, dict]:
     return "POST", path, json.dumps(body, allow_nan=True).encode(), headers
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_service(seed: int, count: int, workers: int = 2) -> dict:
     from mezan.service.keys import KeyStore
     from mezan.store import Store
 
-    home = Path(tempfile.mkdtemp(prefix="mezan-fuzz-"))
-    store = home / "mezan.db"
-    key = KeyStore(Store(store)).create("admin", "fuzz", rate_per_minute=1e9)[0]
-    port = free_port()
-    log = open(home / "server.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "mezan.cli", "serve", "--port", str(port), "--store", str(store),
-                               "--workers", str(workers), "--max-time", "1"], stdout=log, stderr=subprocess.STDOUT,
-                              env=os.environ | {"MEZAN_HOME": str(home)})
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    keys: list[str] = []
+
+    def create_key(store: Path) -> None:
+        keys.append(KeyStore(Store(store)).create("admin", "fuzz", rate_per_minute=1e9)[0])
+
+    with local_server("--workers", str(workers), "--max-time", "1", prefix="mezan-fuzz-",
+                      before_start=create_key) as server:
+        return _fuzz_routes(seed, count, workers, server.url, keys[0], server.process)
+
+
+def _fuzz_routes(seed: int, count: int, workers: int, url: str, key: str, server: subprocess.Popen) -> dict:
     stats = {"requests": 0, "5xx": 0, "hangs": 0, "crashes": 0, "lost_workers": 0, "2xx": 0, "4xx": 0,
              "slowest_refusal": 0.0, "slowest_refusal_request": None, "status_counts": {}, "examples": []}
 
@@ -378,65 +370,57 @@ def run_service(seed: int, count: int, workers: int = 2) -> dict:
         except OSError:
             return 0, {}
 
-    try:
-        for index in range(count):
-            rng = random.Random(f"{seed}:service:{index}")
-            method, path, body, headers = service_body(rng)
-            headers = {**headers, "Authorization": f"Bearer {key}"}
-            request = urllib.request.Request(f"{url}{path}", data=body if method == "POST" else None, method=method,
-                                             headers=headers)
-            t0 = time.perf_counter()
-            try:
-                with urllib.request.urlopen(request, timeout=1.0 + GRACE) as r:
-                    status = r.status
-                    r.read()
-            except urllib.error.HTTPError as e:
-                status = e.code
-                e.read()
-            except TimeoutError:
-                status = "hang"
-            except OSError as exc:
-                status = f"connection error: {exc}"
-            seconds = time.perf_counter() - t0
-            stats["requests"] += 1
-            key_name = str(status)
-            stats["status_counts"][key_name] = stats["status_counts"].get(key_name, 0) + 1
-            if status == "hang":
-                stats["hangs"] += 1
-            elif isinstance(status, str):
-                stats["crashes"] += 1
-            elif status >= 500:
-                stats["5xx"] += 1
-            elif status >= 400:
-                stats["4xx"] += 1
-                if seconds > stats["slowest_refusal"]:
-                    stats["slowest_refusal"] = seconds
-                    stats["slowest_refusal_request"] = f"{method} {path} -> {status}"
-            else:
-                stats["2xx"] += 1
-            if (status == "hang" or isinstance(status, str) or status >= 500) and len(stats["examples"]) < 20:
-                stats["examples"].append({"request": index, "path": path, "status": status, "body": body[:300].decode(
-                    "utf-8", "replace")})
-            if server.poll() is not None:
-                stats["crashes"] += 1
-                break
-            if (index + 1) % 500 == 0:
-                code, info = health()
-                if code != 200 or info.get("workers") != workers:
-                    stats["lost_workers"] += 1
-                print(f"  service: {index + 1} requests", flush=True)
-        time.sleep(2.0)  # let the last jobs end
-        code, info = health()
-        if code != 200 or info.get("workers") != workers or info.get("workers_stuck", 0):
-            stats["lost_workers"] += 1
-        stats["final_health"] = info
-    finally:
-        server.terminate()
+    for index in range(count):
+        rng = random.Random(f"{seed}:service:{index}")
+        method, path, body, headers = service_body(rng)
+        headers = {**headers, "Authorization": f"Bearer {key}"}
+        request = urllib.request.Request(f"{url}{path}", data=body if method == "POST" else None, method=method,
+                                         headers=headers)
+        t0 = time.perf_counter()
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            with urllib.request.urlopen(request, timeout=1.0 + GRACE) as r:
+                status = r.status
+                r.read()
+        except urllib.error.HTTPError as e:
+            status = e.code
+            e.read()
+        except TimeoutError:
+            status = "hang"
+        except OSError as exc:
+            status = f"connection error: {exc}"
+        seconds = time.perf_counter() - t0
+        stats["requests"] += 1
+        key_name = str(status)
+        stats["status_counts"][key_name] = stats["status_counts"].get(key_name, 0) + 1
+        if status == "hang":
+            stats["hangs"] += 1
+        elif isinstance(status, str):
+            stats["crashes"] += 1
+        elif status >= 500:
+            stats["5xx"] += 1
+        elif status >= 400:
+            stats["4xx"] += 1
+            if seconds > stats["slowest_refusal"]:
+                stats["slowest_refusal"] = seconds
+                stats["slowest_refusal_request"] = f"{method} {path} -> {status}"
+        else:
+            stats["2xx"] += 1
+        if (status == "hang" or isinstance(status, str) or status >= 500) and len(stats["examples"]) < 20:
+            stats["examples"].append({"request": index, "path": path, "status": status, "body": body[:300].decode(
+                "utf-8", "replace")})
+        if server.poll() is not None:
+            stats["crashes"] += 1
+            break
+        if (index + 1) % 500 == 0:
+            code, info = health()
+            if code != 200 or info.get("workers") != workers:
+                stats["lost_workers"] += 1
+            print(f"  service: {index + 1} requests", flush=True)
+    time.sleep(2.0)  # let the last jobs end
+    code, info = health()
+    if code != 200 or info.get("workers") != workers or info.get("workers_stuck", 0):
+        stats["lost_workers"] += 1
+    stats["final_health"] = info
     return stats
 
 

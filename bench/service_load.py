@@ -18,11 +18,9 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +28,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
+sys.path.insert(0, str(REPO / "bench"))
+from local_server import local_server  # noqa: E402
 
 LUA = """
 wrk.method = "POST"
@@ -55,12 +55,6 @@ def ensure_wrk() -> str:
                        env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"})
         path = shutil.which("wrk")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_idle(url: str, timeout: float = 60.0) -> None:
@@ -93,25 +87,17 @@ def main() -> None:
 
     problem = read_qaplib(instances.instance_path("nug12"))
     body = json.dumps({"A": problem.A.tolist(), "B": problem.B.tolist(), "mode": "auto", "time_limit": 0.01})
-    home = Path(tempfile.mkdtemp(prefix="mezan-load-"))
-    store = home / "mezan.db"
-    key = KeyStore(Store(store)).create("solve", "load-test", rate_per_minute=1e9, quota=2 * args.connections)[0]
-    script = home / "post.lua"
-    script.write_text(LUA % {"body": body, "key": key})
-    port = free_port()
-    log = open(home / "server.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "mezan.cli", "serve", "--port", str(port), "--store", str(store),
-                               "--workers", str(args.workers)], stdout=log, stderr=subprocess.STDOUT,
-                              env=os.environ | {"MEZAN_HOME": str(home)})
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    keys: list[str] = []
+
+    def create_key(store: Path) -> None:
+        keys.append(KeyStore(Store(store)).create("solve", "load-test", rate_per_minute=1e9,
+                                                  quota=2 * args.connections)[0])
+
     runs = []
-    try:
+    with local_server("--workers", str(args.workers), prefix="mezan-load-", before_start=create_key) as server:
+        url = server.url
+        script = server.home / "post.lua"
+        script.write_text(LUA % {"body": body, "key": keys[0]})
         subprocess.run([wrk, "-t1", "-c2", "-d3s", "-s", str(script), f"{url}/qapflow/solve"], capture_output=True)
         for k in range(args.repeats):
             wait_idle(url)
@@ -127,10 +113,6 @@ def main() -> None:
             print(f"run {k + 1}: {r['requests']} requests, {r['throughput']:.1f} req/s, p50 {ms['p50']:.1f} ms, "
                   f"p95 {ms['p95']:.1f} ms, p99 {ms['p99']:.1f} ms, max {ms['max']:.1f} ms, errors {r['errors']} "
                   f"(non-2xx {r['status']}, timeouts {r['timeout']})", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
     med = {k: statistics.median(r[k] for r in runs) for k in ("throughput", "p50_us", "p95_us", "p99_us")}
     total_errors = sum(r["errors"] for r in runs)
     print(f"\nPOST /qapflow/solve, nug12, time_limit 0.01, {args.connections} connections x {args.duration} s, "
