@@ -4,10 +4,13 @@ under the same limits as direct ones, the watchdog, and the protocol edges (bodi
 clients that go away, keys in logs, the login form, security headers, failed authentications)."""
 
 import http.client
+import io
 import json
 import logging
+import math
 import socket
 import sqlite3
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -21,10 +24,11 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 import mezan.service.app as service_app  # noqa: E402
 from mezan.cli import main  # noqa: E402
-from mezan.errors import InvalidProblemError  # noqa: E402
+from mezan.errors import InvalidParameterError, InvalidProblemError  # noqa: E402
 from mezan.service import ServiceConfig, create_app  # noqa: E402
 from mezan.service.jobs import STUCK, JobQueue  # noqa: E402
 from mezan.service.keys import KeyStore, Sessions  # noqa: E402
+from mezan.service.protocol import RedactKeys, redact  # noqa: E402
 from mezan.service.routes import Admission, Work, parse  # noqa: E402
 from mezan.service.schemas import EXAMPLES  # noqa: E402
 from mezan.store import Store  # noqa: E402
@@ -504,11 +508,10 @@ def test_html_responses_carry_the_security_headers(make_server):
 def test_the_log_filter_redacts_keys():
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
                                ("127.0.0.1:5", "GET", "/?job=1&key=mzn_abc-DEF_1&x=2", "1.1", 303), None)
-    service_app.RedactKeys().filter(record)
+    RedactKeys().filter(record)
     line = record.getMessage()
     assert "mzn_abc" not in line and "key=[redacted]&x=2" in line
-    assert service_app.redact("Authorization: Bearer sk-123 and mzn_q") == ("Authorization: Bearer [redacted] and "
-                                                                            "mzn_[redacted]")
+    assert redact("Authorization: Bearer sk-123 and mzn_q") == "Authorization: Bearer [redacted] and mzn_[redacted]"
 
 
 def test_a_chunked_body_over_the_limit_gets_413_in_the_test_client(make_server):
@@ -656,3 +659,27 @@ def test_the_new_limits_are_checked_when_the_server_is_configured():
             ServiceConfig(**bad)
     config = ServiceConfig(queue_limit=64, max_time_limit=10, stuck_grace_min=5, stuck_grace_factor=0.5)
     assert config.reserve() == 16 and config.grace(4) == 5 and config.grace(20) == 10 and config.busy_limit() == 15
+
+
+def test_a_key_from_a_package_logger_is_redacted_by_the_handlers():
+    # A filter on the "mezan" logger does not see records of its children; the handlers' filters do.
+    from mezan.service.protocol import install_log_redaction
+
+    handler = logging.StreamHandler(io.StringIO())
+    logging.getLogger().addHandler(handler)
+    try:
+        install_log_redaction()
+        logging.getLogger("mezan.service.jobs").warning("key mzn_abcdefghijklmnop in a message")
+        assert "mzn_abcdefghijklmnop" not in handler.stream.getvalue()
+        assert "in a message" in handler.stream.getvalue()
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+def test_limits_that_would_break_the_server_are_refused_at_configuration():
+    with pytest.raises(InvalidParameterError, match="rate_per_minute"):
+        ServiceConfig(rate_per_minute=math.inf)
+    with pytest.raises(InvalidParameterError, match="missing: read, solve, admin"):
+        ServiceConfig(max_size={})
+    with pytest.raises(InvalidParameterError, match="rate_per_minute"):
+        KeyStore(Store(Path(tempfile.mkdtemp()) / "k.db")).create("solve", rate_per_minute=math.inf)

@@ -33,3 +33,14 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 def test_generated_requests_get_no_5xx_and_conform_to_the_schema(case):
     case.call_and_validate(headers=AUTH, checks=[not_a_server_error, status_code_conformance,
                                                  content_type_conformance, response_schema_conformance])
+
+
+negative = schemathesis.openapi.from_asgi("/openapi.json", APP)
+negative.config.generation.update(modes=[schemathesis.GenerationMode.NEGATIVE])
+
+
+@negative.parametrize()
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
+def test_requests_that_break_the_schema_get_a_4xx_never_a_5xx(case):
+    response = case.call(headers=AUTH)
+    assert response.status_code < 500, (case.method, case.path, case.body, response.status_code, response.text[:300])

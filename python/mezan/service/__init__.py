@@ -1,6 +1,8 @@
 """The HTTP service (``mezan serve``; the ``[service]`` extra: FastAPI, uvicorn, prometheus-client).
 
-- :mod:`mezan.service.app` — the application: routes, API keys, rate limits, size limits, errors;
+- :mod:`mezan.service.app` — the application: routes, size limits, quotas, errors;
+- :mod:`mezan.service.auth` — who is asking: API keys, login sessions, scopes, rate limits;
+- :mod:`mezan.service.protocol` — the ASGI layer: body limits, metrics, security headers, log redaction;
 - :mod:`mezan.service.routes` — what each solve route accepts and runs;
 - :mod:`mezan.service.jobs` — the bounded solver pool and persistent jobs;
 - :mod:`mezan.service.keys`, :mod:`mezan.service.ratelimit`, :mod:`mezan.service.metrics`,

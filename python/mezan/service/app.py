@@ -1,6 +1,7 @@
-"""The FastAPI application: routes, authentication, rate limits and quotas, body and problem size limits,
-metrics, security headers and error handling. ``create_app(config, store)`` builds one; ``mezan serve``
-runs it.
+"""The FastAPI application: ``create_app(config, store)`` wires the pieces together and holds the routes —
+solves, jobs, health, metrics, solvers, the page and its login — with their error handling, problem size and
+time limits, and per-key quotas. ``mezan serve`` runs it. Who is asking is :mod:`mezan.service.auth`'s job;
+body limits, metrics, security headers and log redaction are :mod:`mezan.service.protocol`'s.
 
 Hostile input never crashes, hangs, bypasses a limit or reaches another key's data: every bad value is a
 4xx naming the field (an unexpected error is a bare 500 "internal error"); a body over the limit is 413
@@ -13,28 +14,25 @@ logs, and failed authentications are rate-limited per client address.
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
-import re
-import time
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mezan import __version__, registry
 from mezan.errors import MezanError
 from mezan.service import page
-from mezan.service.config import ServiceConfig, scope_allows
+from mezan.service.auth import LOCAL, SESSION_COOKIE, Auth
+from mezan.service.config import ServiceConfig
 from mezan.service.jobs import Job, JobNotFound, JobQueue, QueueFull, QuotaExceeded, SolverStuck
 from mezan.service.keys import ApiKey, KeyStore, Sessions
 from mezan.service.metrics import Metrics
+from mezan.service.protocol import BodyLimit, Observe, install_log_redaction
 from mezan.service.ratelimit import RateLimiter
 from mezan.service.routes import ROUTE_TYPES, Admission, Work, parse
 from mezan.service.schemas import (
@@ -49,177 +47,18 @@ from mezan.service.schemas import (
 )
 from mezan.store import Store
 
-log = logging.getLogger(__name__)
-LOCAL = ApiKey("local", "--no-auth", "admin", None, 0.0, None)
-SESSION_COOKIE = "mezan_session"
 DISCONNECT_POLL = 0.2  # seconds between two checks that a synchronous solve's client is still there
 WIRE_ROUTES = ("workflow", "allocflow", "graphflow", "dualflow", "evoflow", "mezan")
-DOCS_CSP = ("default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'unsafe-inline' "
-            "https://cdn.jsdelivr.net https://fonts.googleapis.com; font-src https://fonts.gstatic.com; img-src 'self' "
-            "data: https://fastapi.tiangolo.com https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; "
-            "frame-ancestors 'none'")
 
 
-# ---- keys never in logs -----------------------------------------------------------------------------
-_KEY_PARAMETER = re.compile(r"(?i)((?:[?&;]|%3F|%26)key=)[^&\s\"]*")
-_SECRET = re.compile(r"mzn_[A-Za-z0-9_\-]+")
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',]+")
-
-
-def redact(text: str) -> str:
-    """``text`` with every API key, ``key=`` query value and bearer token replaced by ``[redacted]``."""
-    text = _KEY_PARAMETER.sub(r"\1[redacted]", text)
-    text = _SECRET.sub("mzn_[redacted]", text)
-    return _BEARER.sub(r"\1[redacted]", text)
-
-
-class RedactKeys(logging.Filter):
-    """A logging filter that redacts keys from a record's message and arguments (uvicorn's access log line
-    holds the path with its query string)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
-        return True
-
-
-def install_log_redaction() -> None:
-    """Put :class:`RedactKeys` on uvicorn's loggers and this package's (idempotent; uvicorn's own logging
-    configuration keeps a logger's filters)."""
-    for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "mezan"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactKeys) for f in logger.filters):
-            logger.addFilter(RedactKeys())
-
-
-# ---- ASGI middleware ----------------------------------------------------------------------------------
-class _Refused(Exception):
-    """Raised inside ``receive`` to abandon a body that is too large or too slow."""
-
-
-class BodyLimit:
-    """ASGI middleware: 413 for a body over ``limit`` bytes — by Content-Length or as it streams in, chunked or
-    not — and 408 for one that has not fully arrived ``timeout`` seconds after the request started; both close
-    the connection. When the limit is crossed inside the app's body read, the app's own answer (a parse error)
-    is dropped and replaced by ours."""
-
-    def __init__(self, app, limit: int, timeout: float) -> None:
-        self.app, self.limit, self.timeout = app, limit, timeout
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            return await self._too_large(send)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        state = {"seen": 0, "complete": False, "refusal": None, "started": False}
-
-        async def guarded_receive():
-            if state["complete"]:  # after the body: disconnect checks, no deadline
-                return await receive()
-            try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
-            except asyncio.TimeoutError:
-                state["refusal"] = self._too_slow
-                raise _Refused from None
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                state["complete"] = True
-            state["seen"] += len(message.get("body", b""))
-            if state["seen"] > self.limit:
-                state["refusal"] = self._too_large
-                raise _Refused
-            return message
-
-        async def guarded_send(message):
-            if state["refusal"] is not None:  # the app's answer to a body it could not read: replaced below
-                return
-            if message["type"] == "http.response.start":
-                state["started"] = True
-            await send(message)
-
-        try:
-            await self.app(scope, guarded_receive, guarded_send)
-        except _Refused:
-            pass
-        if state["refusal"] is not None and not state["started"]:
-            await state["refusal"](send)
-
-    async def _too_large(self, send):
-        await _answer(send, 413, f"request body larger than the server's limit of {self.limit} bytes")
-
-    async def _too_slow(self, send):
-        await _answer(send, 408, f"request body not received within {self.timeout:g} s")
-
-
-async def _answer(send, status: int, detail: str) -> None:
-    """A JSON error sent straight from the middleware, closing the connection (the rest of the body is unread)."""
-    body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
-
-
-class Observe:
-    """ASGI middleware around everything: metrics by route template; the rate-limit headers of the request's
-    key and the security headers on every response (``nosniff`` everywhere; on HTML, a Content-Security-Policy,
-    no framing, no referrer, no caching); and a plain 500 ``internal error`` — never a stack trace — for an
-    error nothing else handled."""
-
-    def __init__(self, app, metrics: Metrics, docs_paths: tuple[str, ...]) -> None:
-        self.app, self.metrics, self.docs_paths = app, metrics, docs_paths
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        start = time.perf_counter()
-        outcome = {"status": 500, "started": False}
-
-        async def observed_send(message):
-            if message["type"] == "http.response.start":
-                outcome["status"], outcome["started"] = message["status"], True
-                headers = MutableHeaders(scope=message)
-                for name, value in (scope.get("state") or {}).get("rate_headers", {}).items():
-                    headers.setdefault(name, value)
-                self._secure(scope, headers)
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observed_send)
-        except Exception:  # never a stack trace in a response
-            log.exception("unhandled error on %s", scope.get("path"))
-            if not outcome["started"]:
-                await JSONResponse({"detail": "internal error"}, status_code=500)(scope, receive, observed_send)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.observe(route, scope.get("method", ""), outcome["status"], time.perf_counter() - start)
-
-    def _secure(self, scope, headers: MutableHeaders) -> None:
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        if headers.get("content-type", "").startswith("text/html"):
-            docs = scope.get("path") in self.docs_paths
-            headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else page.CSP)
-            headers.setdefault("X-Frame-Options", "DENY")
-            headers.setdefault("Referrer-Policy", "no-referrer")
-            headers.setdefault("Cache-Control", "no-store")
-
-
-# ---- the application ---------------------------------------------------------------------------------
 def create_app(config: ServiceConfig | None = None, store: Store | None = None) -> FastAPI:
     config = config or ServiceConfig()
     store = store or Store()
     install_log_redaction()
     metrics = Metrics()
     keys = KeyStore(store)
-    limiter = RateLimiter()
-    failures = RateLimiter()  # failed authentications, by client address
     sessions = Sessions(config.session_seconds)
+    auth = Auth(config, keys, sessions, limiter=RateLimiter(), failures=RateLimiter())  # failures: by client address
     queue = JobQueue(store, config.workers, config.queue_limit, on_finish=metrics.solved, reserved=config.reserve(),
                      grace=config.grace)
     from mezan.meta import MetaFlow
@@ -228,9 +67,12 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        install_log_redaction()  # again: the server has configured its log handlers by now
         queue.open()
-        yield
-        queue.close()  # queued jobs never start; running ones stop and keep their best; all marked "interrupted"
+        try:
+            yield
+        finally:
+            queue.close()  # queued jobs never start; running ones stop and keep their best; all marked "interrupted"
 
     app = FastAPI(title="MEZAN", lifespan=lifespan, version=__version__,
                   description="Meta-learning optimization: QAPFlow, WorkFlow, AllocFlow, GraphFlow, DualFlow, "
@@ -264,77 +106,7 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
                                 status_code=422)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    # ---- who is asking ----------------------------------------------------------------------------
-    def failed_authentication(request: Request, message: str) -> HTTPException:
-        """401 for an unknown or revoked key — or 429 once this client address has failed too often."""
-        address = request.client.host if request.client else "unknown"
-        decision = failures.take(address, config.auth_failures_per_minute)
-        if not decision.allowed:
-            return HTTPException(429, f"too many failed authentications from {address}: retry later",
-                                 headers={"Retry-After": decision.headers()["Retry-After"]})
-        return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
-
-    def identify(request: Request, secret: str) -> ApiKey:
-        key = keys.authenticate(secret)
-        if key is None:
-            raise failed_authentication(request, "unknown or revoked API key")
-        return key
-
-    def admitted(request: Request, key: ApiKey, scope: str) -> ApiKey:
-        """The key may use a route of ``scope`` and is within its rate limit (its headers go on the response)."""
-        if not scope_allows(key.scope, scope):
-            raise HTTPException(403, f"this route needs scope {scope!r}; the key {key.id} has {key.scope!r}")
-        decision = limiter.take(key.id, key.rate_per_minute or config.rate_per_minute)
-        request.state.rate_headers = decision.headers()
-        if not decision.allowed:
-            raise HTTPException(429, f"rate limit of {decision.limit} requests per minute exceeded",
-                                headers=decision.headers())
-        return key
-
-    def missing_key(request: Request, page_route: bool = False) -> HTTPException:
-        if page_route and "text/html" in request.headers.get("accept", ""):  # a browser: to the login form
-            return HTTPException(303, "log in at /login", headers={"Location": "/login"})
-        return HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'"
-                                  + (" or log in at /login" if page_route else ""),
-                             headers={"WWW-Authenticate": "Bearer"})
-
-    def bearer(request: Request) -> str | None:
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("bearer "):
-            return None
-        return header[7:].strip() or None
-
-    def require(scope: str):
-        def check(request: Request) -> ApiKey:
-            if not config.auth:
-                return LOCAL
-            secret = bearer(request)
-            if not secret:
-                raise missing_key(request)
-            return admitted(request, identify(request, secret), scope)
-        return check
-
-    def page_user(request: Request) -> ApiKey:
-        """The page's caller: a bearer key, else the key of a live login session."""
-        if not config.auth:
-            return LOCAL
-        if bearer(request):
-            return require("read")(request)
-        session = request.cookies.get(SESSION_COOKIE)
-        key_id = sessions.key_id(session) if session else None
-        key = keys.live(key_id) if key_id else None
-        if key is None:
-            raise missing_key(request, page_route=True)
-        return admitted(request, key, "read")
-
-    def logged_in(request: Request, key: ApiKey, target: str) -> Response:
-        """A redirect to ``target`` that sets a new session cookie for ``key``."""
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(SESSION_COOKIE, sessions.create(key.id), max_age=int(config.session_seconds), path="/",
-                            httponly=True, samesite="strict", secure=request.url.scheme == "https")
-        return response
-
-    solve_key, read_key = Depends(require("solve")), Depends(require("read"))
+    solve_key, read_key = Depends(auth.require("solve")), Depends(auth.require("read"))
 
     # ---- admission ----------------------------------------------------------------------------------
     def admission(key: ApiKey) -> Admission:
@@ -494,9 +266,9 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         browser logs in at ``/login``; an old ``?key=`` link logs in and redirects to the same page without it."""
         secret = request.query_params.get("key")
         if secret is not None:
-            key = admitted(request, identify(request, secret), "read") if config.auth else LOCAL
-            return logged_in(request, key, "/" + (f"?{urlencode({'job': job})}" if job else ""))
-        key = page_user(request)
+            key = auth.admitted(request, auth.identify(request, secret), "read") if config.auth else LOCAL
+            return auth.logged_in(request, key, "/" + (f"?{urlencode({'job': job})}" if job else ""))
+        key = auth.page_user(request)
         owner = None if key.scope == "admin" else key.id
         return HTMLResponse(page.render(queue, metaflow, selected=job, limit=config.recent_jobs, owner=owner,
                                         logout=SESSION_COOKIE in request.cookies))
@@ -517,23 +289,18 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
             form = {}
         secret = (form.get("key") or [""])[0].strip()
         if not config.auth:
-            return logged_in(request, LOCAL, "/")
+            return auth.logged_in(request, LOCAL, "/")
         if not secret:
             return HTMLResponse(page.login("enter an API key"), status_code=400)
         try:
-            key = admitted(request, identify(request, secret), "read")
+            key = auth.admitted(request, auth.identify(request, secret), "read")
         except HTTPException as exc:
             return HTMLResponse(page.login(str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
-        return logged_in(request, key, "/")
+        return auth.logged_in(request, key, "/")
 
     @app.post("/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
-        session = request.cookies.get(SESSION_COOKIE)
-        if session:
-            sessions.drop(session)
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-        return response
+        return auth.logged_out(request)
 
     return app
 

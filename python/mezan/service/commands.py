@@ -82,7 +82,7 @@ def add_commands(app) -> None:
         except ImportError:
             raise InvalidParameterError("mezan serve needs the service extra: pip install 'mezan[service]'") from None
         from mezan.service import ServiceConfig, create_app
-        from mezan.service.app import install_log_redaction
+        from mezan.service.protocol import install_log_redaction
         from mezan.store import Store
 
         config = ServiceConfig(auth=not no_auth, workers=workers or max(1, os.cpu_count() or 1),

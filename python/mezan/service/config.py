@@ -80,8 +80,8 @@ class ServiceConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InvalidParameterError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("rate_per_minute", "max_time_limit"):
-            _positive(name, getattr(self, name), finite=False)
+        _positive("rate_per_minute", self.rate_per_minute)  # a token bucket needs a finite rate
+        _positive("max_time_limit", self.max_time_limit, finite=False)
         for name in ("body_timeout", "auth_failures_per_minute", "session_seconds", "stuck_grace_min"):
             _positive(name, getattr(self, name))
         if self.health_busy_limit is not None:
@@ -97,6 +97,13 @@ class ServiceConfig:
         unknown = set(self.max_size) - set(SCOPES)
         if unknown:
             raise InvalidParameterError(f"max_size has unknown scopes {sorted(unknown)}; scopes: {', '.join(SCOPES)}")
+        missing = [scope for scope in SCOPES if scope not in self.max_size]
+        if missing:
+            raise InvalidParameterError(f"max_size must give a limit for every scope ({', '.join(SCOPES)}); "
+                                        f"missing: {', '.join(missing)}")
+        for scope, limit in self.max_size.items():
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                raise InvalidParameterError(f"max_size[{scope!r}] must be an integer >= 0, got {limit!r}")
 
 
 def _positive(name: str, value: object, finite: bool = True) -> None:

@@ -13,6 +13,7 @@ key ends its sessions at their next request).
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import sqlite3
 import threading
@@ -87,7 +88,8 @@ class KeyStore:
         if scope not in SCOPES:
             raise InvalidParameterError(f"scope must be one of {', '.join(SCOPES)}; got {scope!r}")
         if rate_per_minute is not None and not (isinstance(rate_per_minute, (int, float))
-                                                and not isinstance(rate_per_minute, bool) and rate_per_minute > 0):
+                                                and not isinstance(rate_per_minute, bool)
+                                                and 0 < rate_per_minute < math.inf):
             raise InvalidParameterError(f"rate_per_minute must be a positive number, got {rate_per_minute!r}")
         if quota is not None and (isinstance(quota, bool) or not isinstance(quota, int) or quota < 1):
             raise InvalidParameterError(f"quota must be a positive integer (solves queued or running at once), "
