@@ -7,6 +7,8 @@ that unpickles the function by reference, and this test module is not importable
 import math
 import operator
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -129,3 +131,42 @@ def test_concurrent_calls_from_three_threads_each_get_their_own_value():
     assert not errors
     assert results == {k: [k**e for e in range(1, 6)] for k in (2, 3, 5)}
     assert len(isolated._pool.idle) <= isolated.MAX_IDLE_WORKERS
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def test_a_busy_worker_does_not_outlive_a_killed_caller():
+    # The caller is SIGKILLed in the middle of a call: its worker (a session of its own, so no signal of the
+    # caller's reaches it) notices that its parent is gone and ends itself instead of running on as an orphan.
+    code = "import time; from mezan.isolated import run_isolated; run_isolated(time.sleep, 60)"
+    caller = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 20
+        workers: list[int] = []
+        while not workers and time.monotonic() < deadline:
+            time.sleep(0.1)
+            workers = _children(caller.pid)
+        assert workers, "the caller started no worker"
+        assert os.getsid(workers[0]) != os.getsid(caller.pid), "the worker shares its caller's session"
+    finally:
+        caller.kill()
+        caller.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{workers[0]}"):
+        with open(f"/proc/{workers[0]}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":  # a zombie has ended
+                break
+        time.sleep(0.1)
+    else:
+        assert not os.path.exists(f"/proc/{workers[0]}"), "the orphaned worker still runs"

@@ -394,6 +394,54 @@ def test_a_solver_that_ignores_stop_is_failed_and_its_worker_replaced(make_serve
     assert s.client.get("/health").json()["workers_stuck"] == 0  # the abandoned threads ended; nothing re-ran
 
 
+def test_a_stuck_solve_keeps_its_owners_slot_until_its_thread_ends(make_server, gate, fake_solves):
+    # The watchdog fails the solve and replaces the worker, but the abandoned thread still runs: its owner may
+    # not start another one in its place (one key could otherwise pile up runaway threads within its quota).
+    s = make_server(workers=1, key_quota=1, stuck_grace_min=0.2, stuck_grace_factor=0.0)
+    s.key("alice")
+    s.key("bob")
+    fake_solves["qapflow"] = lambda: blocking(gate, time_limit=0.1, honours_stop=False)
+    assert s.post("/qapflow/solve", TINY_QAP, "alice").status_code == 504
+    del fake_solves["qapflow"]
+    refused = s.post("/qapflow/solve", TINY_QAP, "alice")
+    assert refused.status_code == 429 and "quota" in refused.json()["detail"]
+    assert s.post("/qapflow/solve", TINY_QAP, "bob").status_code == 200  # others are served by the replacement
+    gate.set()
+    deadline = time.monotonic() + 10
+    while s.client.get("/health").json()["workers_stuck"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert s.post("/qapflow/solve", TINY_QAP, "alice").status_code == 200  # the thread ended: the slot is back
+
+
+def test_workers_take_waiting_solves_round_robin_over_keys(tmp_path):
+    # alice queues three solves, then bob one: with one worker bob's runs second, not after all of alice's.
+    queue = JobQueue(Store(tmp_path / "q.db"), workers=1)
+    started: list[str] = []
+    gate = threading.Event()
+
+    def work(name):
+        def run(stop, progress):
+            started.append(name)
+            gate.wait(10)
+            return {"objective": 0.0, "status": "feasible"}
+        return Work("qapflow", "qap", "fake", 1.0, None, ("n", 2), run)
+
+    try:
+        futures = [queue.submit(work("a1"), owner="alice")[1]]
+        deadline = time.monotonic() + 5
+        while not started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        futures += [queue.submit(work(name), owner="alice")[1] for name in ("a2", "a3")]
+        futures.append(queue.submit(work("b1"), owner="bob")[1])
+        gate.set()
+        for future in futures:
+            future.result(timeout=10)
+        assert started == ["a1", "b1", "a2", "a3"]
+    finally:
+        gate.set()
+        queue.close()
+
+
 def test_health_is_not_ready_while_no_worker_has_been_free_for_too_long(make_server, gate, fake_solves):
     s = make_server(workers=1, health_busy_limit=0.3)
     s.key("alice")
@@ -488,6 +536,22 @@ def test_an_old_key_link_trades_the_key_for_a_cookie_and_drops_it_from_the_url(m
     r = s.client.get(f"/?key={secret}&job=abc", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/?job=abc" and "mezan_session=" in r.headers["set-cookie"]
     assert s.client.get("/?key=mzn_wrong&job=abc", follow_redirects=False).status_code == 401
+    # A link on another site does not log the browser in (login CSRF): it is sent to the form, key dropped.
+    r = s.client.get(f"/?key={secret}", headers={"Sec-Fetch-Site": "cross-site"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login" and "set-cookie" not in r.headers
+
+
+def test_the_login_form_refuses_posts_from_other_origins(make_server):
+    s = make_server()
+    secret = s.key("alice")
+    for headers in ({"Origin": "null"}, {"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        r = s.client.post("/login", content=f"key={secret}", follow_redirects=False,
+                          headers={"Content-Type": "application/x-www-form-urlencoded", **headers})
+        assert r.status_code == 403 and "set-cookie" not in r.headers, headers
+    r = s.client.post("/login", content=f"key={secret}", follow_redirects=False,
+                      headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://testserver",
+                               "Sec-Fetch-Site": "same-origin"})
+    assert r.status_code == 303 and "mezan_session=" in r.headers["set-cookie"]
 
 
 def test_html_responses_carry_the_security_headers(make_server):

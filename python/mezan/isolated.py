@@ -5,11 +5,13 @@ on pathological input. :func:`run_isolated` runs such a call in a worker process
 process when ``stop`` is set or when the budget plus a grace period has passed, so every solve ends
 within its budget and honours cancel, whatever the library does.
 
-Workers are plain interpreters started as ``python -m mezan.isolated`` (never forked from a process that
-runs solver or service threads, and never re-importing the caller's ``__main__``), kept in a small pool
-of idle workers and reused: a call costs a pickle round trip, the first one also an interpreter start.
-A worker that was stopped, crashed or failed is discarded. Protocol: length-prefixed pickles of
-``(fn, args, kwargs)`` on the worker's stdin and of ``(ok, value or exception)`` on its original stdout
+Workers are plain interpreters started as ``python -m mezan.isolated`` in a session of their own (never
+forked from a process that runs solver or service threads, never re-importing the caller's ``__main__``,
+never reached by a terminal's Ctrl-C), kept in a small pool of idle workers and reused: a call costs a
+pickle round trip, the first one also an interpreter start (not counted in the call's budget). A worker
+that was stopped, crashed or failed is discarded; busy ones are killed when the caller exits, and a worker
+whose caller died ends itself. Protocol: length-prefixed pickles of ``(fn, args, kwargs)`` on the worker's
+stdin; on its original stdout ``"started"`` when it begins the call, then ``(ok, value or exception)``
 (the worker's own prints go to stderr).
 """
 
@@ -40,6 +42,7 @@ before its worker is terminated."""
 POLL_SECONDS = 0.02
 MAX_IDLE_WORKERS = 4
 _HEADER = struct.Struct("!Q")
+_STARTED = "started"  # the worker's first message for a call: it has read it and starts it now
 _PRELOAD: list[str] = []
 
 
@@ -50,8 +53,11 @@ def preload(module: str) -> None:
 
 
 def _write(stream: BinaryIO, value: Any) -> None:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    data = memoryview(_HEADER.pack(len(payload)) + payload)
+    while data:  # an unbuffered pipe may take a large message in several writes
+        written = stream.write(data)
+        data = data[written or 0:]
     stream.flush()
 
 
@@ -73,8 +79,10 @@ def _read(stream: BinaryIO) -> Any:
 
 class _Worker:
     def __init__(self) -> None:
+        # A session of its own: a terminal's Ctrl-C reaches the caller (which stops the call), not the worker.
         self.process = subprocess.Popen([sys.executable, "-m", "mezan.isolated", *_PRELOAD], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, bufsize=0)
+                                        stdout=subprocess.PIPE, bufsize=0, start_new_session=True)
+        self.reused = False
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -89,27 +97,45 @@ class _Worker:
 
 
 class _Pool:
+    """Idle workers to reuse, and the busy ones (so that exit can end them: a worker never outlives its caller)."""
+
     def __init__(self) -> None:
         self.idle: list[_Worker] = []
+        self.busy: set[_Worker] = set()
         self.lock = threading.Lock()
 
-    def take(self) -> _Worker:
+    def take(self, fresh: bool = False) -> _Worker:
         with self.lock:
-            while self.idle:
+            while self.idle and not fresh:
                 worker = self.idle.pop()
                 if worker.alive():
+                    worker.reused = True
+                    self.busy.add(worker)
                     return worker
                 worker.kill()
-        return _Worker()
+        worker = _Worker()
+        with self.lock:
+            self.busy.add(worker)
+        return worker
 
     def give_back(self, worker: _Worker) -> None:
         with self.lock:
+            self.busy.discard(worker)
             if len(self.idle) < MAX_IDLE_WORKERS and worker.alive():
                 self.idle.append(worker)
                 return
         worker.kill()
 
+    def discard(self, worker: _Worker) -> None:
+        with self.lock:
+            self.busy.discard(worker)
+        worker.kill()
+
     def close(self) -> None:
+        with self.lock:
+            busy, self.busy = list(self.busy), set()
+        for worker in busy:  # in the middle of a call: it would only run on, orphaned
+            worker.kill()
         with self.lock:
             idle, self.idle = self.idle, []
         for worker in idle:
@@ -143,18 +169,29 @@ def run_isolated(fn: Callable[..., Any], *args: Any, time_limit: float = math.in
     started = time.perf_counter()
     if stop is not None and stop.is_set():  # cancelled before it began: no worker is taken
         return IsolatedRun(None, "cancelled", 0.0)
-    deadline = started + time_limit + grace
-    worker = _pool.take()
+    deadline = math.inf  # armed when the worker starts the call: its own start-up is not the call's budget
     stopped: str | None = None
     outcome: tuple[bool, Any] | None = None
     failure = ""
+    worker = _pool.take()
     try:
-        assert worker.process.stdin is not None and worker.process.stdout is not None
-        _write(worker.process.stdin, (fn, args, kwargs))
+        try:
+            _write(worker.process.stdin, (fn, args, kwargs))
+        except OSError:  # a reused worker that died while idle: one fresh try
+            if not worker.reused:
+                raise
+            _pool.discard(worker)
+            worker = _pool.take(fresh=True)
+            _write(worker.process.stdin, (fn, args, kwargs))
+        poller = select.poll()  # not select(): it fails on descriptors >= 1024, which a busy server reaches
+        poller.register(worker.process.stdout, select.POLLIN)
         while True:
-            ready, _, _ = select.select([worker.process.stdout], [], [], POLL_SECONDS)
-            if ready:
-                outcome = _read(worker.process.stdout)
+            if poller.poll(POLL_SECONDS * 1000):
+                message = _read(worker.process.stdout)
+                if message == _STARTED:
+                    deadline = time.perf_counter() + time_limit + grace
+                    continue
+                outcome = message
                 break
             if stop is not None and stop.is_set():
                 stopped = "cancelled"
@@ -168,7 +205,7 @@ def run_isolated(fn: Callable[..., Any], *args: Any, time_limit: float = math.in
         failure = f"{type(exc).__name__}: {exc}"
     finally:
         if outcome is None:
-            worker.kill()
+            _pool.discard(worker)
         else:
             _pool.give_back(worker)
     wall = time.perf_counter() - started
@@ -184,8 +221,17 @@ def run_isolated(fn: Callable[..., Any], *args: Any, time_limit: float = math.in
     return IsolatedRun(payload, None, wall)
 
 
+def _watch_parent(parent: int) -> None:
+    """End this worker when its caller is gone (killed, or exited without closing the pipe): never an orphan."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 def _serve() -> None:
-    """The worker's loop: read a call, run it, write its outcome; exit at the end of input."""
+    """The worker's loop: read a call, say it started, run it, write its outcome; exit at the end of input."""
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     for module in sys.argv[1:]:
         __import__(module)
     requests = sys.stdin.buffer
@@ -197,9 +243,10 @@ def _serve() -> None:
             fn, args, kwargs = _read(requests)
         except EOFError:
             return
+        _write(replies, _STARTED)
         try:
             outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))
-        except BaseException as exc:  # sent to the caller, which re-raises it
+        except Exception as exc:  # sent to the caller, which re-raises it
             outcome = (False, exc)
         try:
             _write(replies, outcome)

@@ -167,6 +167,15 @@ class QAPProblem:
         return h.hexdigest()
 
 
+def _show(value: Any) -> str:
+    """A number for a message (an int too large for a float is shown by its digits)."""
+    try:
+        return f"{value:g}"
+    except OverflowError:
+        digits = str(value)
+        return f"{digits[:6]}... ({len(digits.lstrip('-'))} digits)"
+
+
 def _number(where: str, value: Any, *, allow_none: bool = False) -> float | None:
     """A finite real number (bools refused), naming ``where`` in the error."""
     if value is None and allow_none:
@@ -176,7 +185,7 @@ def _number(where: str, value: Any, *, allow_none: bool = False) -> float | None
     if isinstance(value, (float, np.floating)) and not np.isfinite(value):
         raise InvalidProblemError(f"{where} must be finite, got {value!r}")
     if abs(value) > MAX_LP_VALUE:  # Python ints of any size compare exactly
-        raise InvalidProblemError(f"{where} = {value:g} exceeds {MAX_LP_VALUE:.0e} in magnitude, the largest "
+        raise InvalidProblemError(f"{where} = {_show(value)} exceeds {MAX_LP_VALUE:.0e} in magnitude, the largest "
                                   f"value the LP solver handles reliably; rescale the data")
     return float(value)
 
@@ -379,6 +388,8 @@ def _scenario_stack(name: str, value: Any, square: bool) -> np.ndarray:
     """A non-empty stack of equally shaped finite matrices (scenarios), naming ``name`` in errors."""
     try:
         arr = np.asarray(value, dtype=np.float64)
+    except OverflowError:
+        raise InvalidProblemError(f"{name} holds a number beyond the range of a double") from None
     except (TypeError, ValueError) as exc:
         raise InvalidProblemError(f"{name} must be a list of equally shaped numeric matrices: {exc}") from exc
     if arr.ndim != 3 or arr.shape[0] < 1:
@@ -648,16 +659,46 @@ class NetworkDesignProblem:
 
 
 def find_cycle(nodes: Any, edges: Any) -> list[str]:
-    """The nodes of a directed cycle, in order (networkx's depth-first ``find_cycle``), or []."""
-    import networkx as nx
+    """The nodes of a directed cycle, in order (each has an edge to the next, the last to the first), or [].
 
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from(edges)
-    try:
-        return [u for u, _ in nx.find_cycle(graph)]
-    except nx.NetworkXNoCycle:
+    Kahn's algorithm removes every node that no cycle passes through, in O(nodes + edges); a cycle is then walked
+    among the nodes left (each keeps an in-edge from another one left). Linear time matters here: this check
+    runs on every workflow and composite request before any size limit can apply to its solve.
+    """
+    nodes = list(dict.fromkeys(nodes))
+    successors: dict[Any, list[Any]] = {v: [] for v in nodes}
+    predecessors: dict[Any, list[Any]] = {v: [] for v in nodes}
+    indegree: dict[Any, int] = dict.fromkeys(nodes, 0)
+    for u, v in edges:
+        for end in (u, v):
+            if end not in successors:
+                successors[end], predecessors[end], indegree[end] = [], [], 0
+        successors[u].append(v)
+        predecessors[v].append(u)
+        indegree[v] += 1
+    ready = [v for v, d in indegree.items() if d == 0]
+    while ready:
+        u = ready.pop()
+        for v in successors[u]:
+            indegree[v] -= 1
+            if indegree[v] == 0:
+                ready.append(v)
+    left = {v for v, d in indegree.items() if d > 0}
+    if not left:
         return []
+    # Every node left has a predecessor left: walk predecessors until a node repeats; that loop is a cycle.
+    seen: dict[Any, int] = {}
+    walk: list[Any] = []
+    v = next(u for u in successors if u in left)
+    while v not in seen:
+        seen[v] = len(walk)
+        walk.append(v)
+        v = next(u for u in predecessors[v] if u in left)
+    cycle = walk[seen[v]:]
+    cycle.reverse()  # walked against the edges
+    position = {u: k for k, u in enumerate(successors)}  # the given order: report from its earliest node
+    first = min(range(len(cycle)), key=lambda k: position[cycle[k]])
+    return cycle[first:] + cycle[:first]
 
 
 def _whole(where: str, value: Any) -> int:

@@ -80,13 +80,16 @@ def real_number(name: str, value: Any, *, finite: bool = True) -> float:
     return number
 
 
-def numeric_array(name: str, value: Any) -> np.ndarray:
+def numeric_array(name: str, value: Any, *, allow_bool: bool = False) -> np.ndarray:
     """``value`` as a real (integer or float) numpy array, or InvalidParameterError naming ``name`` (ragged
-    lists, strings, complex and object values are refused, never passed on to a kernel)."""
+    lists, strings, complex and object values are refused, never passed on to a kernel; booleans become 0/1
+    where ``allow_bool``, e.g. a permutation matrix)."""
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError, OverflowError):
         raise InvalidParameterError(f"{name} must be an array of numbers with a regular shape") from None
+    if arr.dtype == bool and allow_bool:
+        arr = arr.astype(np.int64)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise InvalidParameterError(f"{name} must hold real numbers, got {arr.dtype} values")
     return arr

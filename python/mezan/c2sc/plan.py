@@ -211,7 +211,8 @@ def compile(request: dict[str, Any], *, admit: Admit | None = None,  # noqa: A00
     refs = []
     for sid, spec in specs.items():
         body = {k: v for k, v in spec.items() if k not in CONTROL_FIELDS}
-        for where, source, path in references(body):
+        found = references(body)
+        for where, source, path in found:
             text = f"${source}.{path}"
             if source not in depends[sid]:
                 raise PlanError(f"{labels[sid]}, field {where}: reference {text} names {source!r}, which is not a "
@@ -223,15 +224,29 @@ def compile(request: dict[str, Any], *, admit: Admit | None = None,  # noqa: A00
                                 f"{specs[source]['type']!r} solver does not produce ({', '.join(produced)})")
             _check_path(parts, f"{labels[sid]}, field {where}: reference {text}")
             refs.append(Reference(sid, where, source, tuple(parts), text))
-        if not any(r.subproblem == sid for r in refs):
+        if not found:
             problem = record_of(spec, labels[sid])  # no reference: validate the whole subproblem now
             if admit is not None:
                 admit_subproblem(admit, problem, spec, labels[sid], default_time_limit)
-    stages, placed = [], set()
-    while len(placed) < len(specs):
-        stage = [sid for sid in specs if sid not in placed and all(p in placed for p in depends[sid])]
-        stages.append(stage)
-        placed.update(stage)
+    # Stage k holds the subproblems whose longest chain of dependencies has k links (request order within a
+    # stage); computed in topological order, O(subproblems + dependencies).
+    level: dict[str, int] = {}
+    children: dict[str, list[str]] = {sid: [] for sid in specs}
+    waiting = {sid: len(parents) for sid, parents in depends.items()}
+    for sid, parents in depends.items():
+        for parent in parents:
+            children[parent].append(sid)
+    ready = [sid for sid, count in waiting.items() if count == 0]
+    while ready:
+        sid = ready.pop()
+        level[sid] = max((level[p] + 1 for p in depends[sid]), default=0)
+        for child in children[sid]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    stages: list[list[str]] = [[] for _ in range(max(level.values()) + 1)]
+    for sid in specs:
+        stages[level[sid]].append(sid)
     return Plan(specs, [sid for stage in stages for sid in stage], stages, depends, refs)
 
 

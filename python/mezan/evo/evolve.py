@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +11,15 @@ import numpy as np
 from mezan import _core
 from mezan.errors import InstanceTooLargeError, InvalidParameterError
 from mezan.evo.problems import QAP, TSP, LinearOrdering, PermutationProblem
-from mezan.running import MAX_THREADS, available_memory, check_budget, integer_at_least, resolve_seed, run_controlled
+from mezan.running import (
+    MAX_THREADS,
+    available_memory,
+    check_budget,
+    integer_at_least,
+    real_number,
+    resolve_seed,
+    run_controlled,
+)
 
 CROSSOVERS = ("ox", "pmx", "cx", "position", "uniform")
 MUTATIONS = ("swap", "insert", "inversion", "scramble")
@@ -150,10 +157,9 @@ def evolve(
     if local_search and not core_objective.has_local_search:
         raise InvalidParameterError("local_search (2-opt) needs a symmetric distance matrix D")
     threads = integer_at_least("threads", threads, 1, MAX_THREADS)
-    tournament = integer_at_least("tournament_size", tournament_size, 1, pop)
-    if target is not None and (isinstance(target, bool) or not isinstance(target, (int, float, np.number))
-                               or math.isnan(target)):
-        raise InvalidParameterError(f"target must be a number, got {target!r}")
+    tournament = integer_at_least("tournament_size", tournament_size, 1, MAX_POPULATION)  # drawn with replacement
+    if target is not None:
+        target = real_number("target", target, finite=False)
     run_seed = resolve_seed(seed)
     control = _core.SolveControl(limit, None if target is None else float(target))
     run = run_controlled(

@@ -123,8 +123,9 @@ def _min_cost_flow(problem: NetworkDesignProblem, time_limit: float, stop: Any, 
     if res.status == 3:
         return NetworkResult([], None, "unbounded", reason="a negative-cost cycle has unlimited capacity",
                              wall_time=wall, solver="graphflow.min_cost_flow")
-    if res.x is None:
-        return NetworkResult([], None, "timeout", reason="time limit reached before a flow", wall_time=wall,
+    if res.status != 0 or res.x is None:  # 1: HiGHS hit its time or iteration limit; 4: numerical trouble
+        return NetworkResult([], None, "timeout" if res.status == 1 else "error",
+                             reason=f"HiGHS ended without an optimal flow ({res.message})", wall_time=wall,
                              solver="graphflow.min_cost_flow")
     flows: dict[str, float] = {}
     chosen = []

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
 import math
 import threading
@@ -128,42 +129,66 @@ class _Instance:
 
 
 class _Profile:
-    """The tasks placed so far as intervals [start, end), for the schedule-generation scheme.
+    """Resource and agent usage over time as a step function, for the schedule-generation scheme.
 
-    Usage of a resource only rises at the start of a placed interval, so a task fits at ``start`` when its
-    demand fits at ``start`` and at every placed start inside its interval; and the earliest start that fits,
-    from a given time on, is that time or the end of a placed interval. Both are exact and cost O(placed) per
-    check, whatever the durations (a time-indexed profile would cost O(horizon) memory and time).
+    ``times`` are the breakpoints (sorted) and ``usage[k]`` the units of each resource, then of each agent
+    (capacity 1), used on [times[k], times[k + 1]) — the last segment runs to infinity and is empty once every
+    placed task has ended. The earliest start of a task from time t on: scan the segments its interval would
+    cover; at the first one where it does not fit, no start before that segment's end can fit either (the
+    interval would still cover part of it), so jump there. Exact (the first feasible integer start, as a
+    unit-by-unit scan finds), and O(breakpoints) per scan and placement whatever the durations.
     """
 
     def __init__(self, inst: _Instance) -> None:
         self.inst = inst
-        self.intervals: list[tuple[int, int, int]] = []  # (start, end, task) of placed tasks with duration > 0
+        agents = sorted({a for a in inst.agent if a is not None})
+        agent_slot = {a: len(inst.capacity) + k for k, a in enumerate(agents)}
+        self.capacity = list(inst.capacity) + [1] * len(agents)
+        self.need = [demand + [0] * len(agents) for demand in inst.demand]
+        for i, a in enumerate(inst.agent):
+            if a is not None:
+                self.need[i][agent_slot[a]] = 1
+        self.times = [0]
+        self.usage = [[0] * len(self.capacity)]
 
-    def fits(self, i: int, start: int) -> bool:
-        inst = self.inst
-        end = start + inst.duration[i]
-        if end == start:
-            return True
-        overlapping = [(s, e, j) for s, e, j in self.intervals if s < end and start < e]
-        agent = inst.agent[i]
-        if agent is not None and any(inst.agent[j] == agent for _, _, j in overlapping):
-            return False
-        points = [start] + [s for s, _, _ in overlapping if s > start]
-        for k, cap in enumerate(inst.capacity):
-            need = inst.demand[i][k]
-            if need and any(need + sum(inst.demand[j][k] for s, e, j in overlapping if s <= p < e) > cap
-                            for p in points):
-                return False
-        return True
+    def earliest(self, i: int, t: int) -> int:
+        """The first start >= t at which task i fits."""
+        duration = self.inst.duration[i]
+        if duration == 0:
+            return t
+        need = [(r, n) for r, n in enumerate(self.need[i]) if n]
+        times, usage, capacity = self.times, self.usage, self.capacity
+        while True:
+            k = bisect.bisect_right(times, t) - 1
+            end = t + duration
+            conflict = -1
+            while k < len(times) and times[k] < end:
+                if any(usage[k][r] + n > capacity[r] for r, n in need):
+                    conflict = k
+                    break
+                k += 1
+            if conflict < 0:
+                return t
+            t = times[conflict + 1]  # the last segment never conflicts (demands within capacity are checked first)
 
-    def next_start(self, t: int) -> int:
-        """The next time after ``t`` at which a placed interval ends (where a task may newly fit)."""
-        return min((e for _, e, _ in self.intervals if e > t), default=t + 1)
+    def _split(self, t: int) -> int:
+        """Make t a breakpoint; its index."""
+        k = bisect.bisect_right(self.times, t) - 1
+        if self.times[k] == t:
+            return k
+        self.times.insert(k + 1, t)
+        self.usage.insert(k + 1, list(self.usage[k]))
+        return k + 1
 
     def place(self, i: int, start: int) -> None:
-        if self.inst.duration[i] > 0:
-            self.intervals.append((start, start + self.inst.duration[i], i))
+        duration = self.inst.duration[i]
+        if duration == 0:
+            return
+        first, last = self._split(start), self._split(start + duration)
+        for k in range(first, last):
+            row = self.usage[k]
+            for r, n in enumerate(self.need[i]):
+                row[r] += n
 
 
 def _serial_sgs(inst: _Instance, order: list[int], earliest: list[int] | None = None) -> list[int]:
@@ -173,8 +198,7 @@ def _serial_sgs(inst: _Instance, order: list[int], earliest: list[int] | None = 
     start = [0] * len(order)
     for i in order:
         t = max([start[p] + inst.duration[p] for p in inst.pred[i]] + [earliest[i] if earliest else 0])
-        while not profile.fits(i, t):
-            t = profile.next_start(t)
+        t = profile.earliest(i, t)
         start[i] = t
         profile.place(i, t)
     return start
@@ -194,8 +218,9 @@ def _justify(inst: _Instance, start: list[int]) -> list[int]:
     return _serial_sgs(inst, by_start)
 
 
-def heuristic_schedule(inst: _Instance) -> list[int]:
-    """Critical-path-priority serial SGS, then forward-backward improvement until no gain."""
+def heuristic_schedule(inst: _Instance, should_stop: Any = None) -> list[int]:
+    """Critical-path-priority serial SGS, then forward-backward improvement until no gain or until
+    ``should_stop()`` (the budget or a cancel) says to return the best so far."""
     finish = inst.earliest_finish()
     horizon = max(finish, default=0)
     latest_finish = [horizon] * len(finish)
@@ -214,12 +239,13 @@ def heuristic_schedule(inst: _Instance) -> list[int]:
         remaining.remove(i)
     start = _serial_sgs(inst, order)
     best = max((s + d for s, d in zip(start, inst.duration, strict=True)), default=0)
-    while True:
+    while should_stop is None or not should_stop():
         improved = _justify(inst, start)
         makespan = max((s + d for s, d in zip(improved, inst.duration, strict=True)), default=0)
         if makespan >= best:
             return start
         start, best = improved, makespan
+    return start
 
 
 def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed: int | None, stop: Any = None,
@@ -269,11 +295,10 @@ def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed
 
     finished = threading.Event()
 
-    def watch() -> None:
+    def watch() -> None:  # stop_search() is a no-op until solve() has started: repeat it until the solve ends
         while not finished.wait(0.02):
             if stop is not None and stop.is_set():
                 solver.stop_search()
-                return
 
     watcher = threading.Thread(target=watch, name="mezan-cpsat-stop", daemon=True)
     watcher.start()
@@ -306,7 +331,8 @@ def solve_workflow(problem: WorkflowProblem, *, time_limit: float = 10.0, seed: 
                                       f"units of {resource!r}, whose capacity is {inst.capacity[k]}",
                                       wall_time=time.perf_counter() - start_clock, solver="workflow")
     bound = inst.lower_bound()
-    start = heuristic_schedule(inst)
+    start = heuristic_schedule(inst, lambda: (stop is not None and stop.is_set())
+                               or time.perf_counter() - start_clock > time_limit)
     makespan = max((s + d for s, d in zip(start, inst.duration, strict=True)), default=0)
     how = "critical-path serial SGS + forward-backward improvement"
     optimal = makespan == bound

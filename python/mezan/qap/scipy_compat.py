@@ -78,7 +78,10 @@ def quadratic_assignment(A, B, method: str = "rots", options: dict | None = None
         )
     problem = QAPProblem(A, B)
     n = problem.n
-    maximize = boolean("maximize", options.get("maximize", False))
+    maximize = options.get("maximize", False)
+    if isinstance(maximize, (int, np.integer)) and not isinstance(maximize, (bool, np.bool_)) and maximize in (0, 1):
+        maximize = bool(maximize)  # scipy takes any truthy value; 0 and 1 are the unambiguous ones
+    maximize = boolean("maximize", maximize)
     partial_match = options.get("partial_match")
     seed = resolve_seed(options.get("rng"))
 

@@ -222,7 +222,7 @@ def fixed_from_partial_match(partial_match: Any, n: int, name: str = "partial_ma
 
 def as_permutation(P0: Any, n: int, name: str = "P0") -> np.ndarray:
     """Accept a permutation vector (p[i] = location of i) or an n x n permutation matrix."""
-    arr = numeric_array(name, P0)
+    arr = numeric_array(name, P0, allow_bool=True)
     if arr.ndim == 2:
         if arr.shape != (n, n) or not np.all((arr == 0) | (arr == 1)):
             raise InvalidParameterError(f"{name} as a matrix must be an {n}x{n} permutation matrix")
@@ -338,7 +338,7 @@ def solve(
         raise InvalidParameterError("give a finite time_limit, max_iter or target: otherwise the solve never ends")
     threads = integer_at_least("threads", threads, 1, MAX_THREADS)
     if target is not None:
-        target = real_number("target", target)
+        target = real_number("target", target, finite=False)  # -inf: never reached; +inf: any solution will do
     maximize = boolean("maximize", maximize)
     if callback is not None and not callable(callback):
         raise InvalidParameterError("callback must be callable as callback(best_objective, elapsed)")

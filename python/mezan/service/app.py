@@ -20,12 +20,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mezan import __version__, registry
-from mezan.errors import MezanError
+from mezan.errors import MezanError, SolverFailedError
 from mezan.service import page
 from mezan.service.auth import LOCAL, SESSION_COOKIE, Auth
 from mezan.service.config import ServiceConfig
@@ -143,6 +143,8 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         except SolverStuck:
             raise HTTPException(504, "solver did not stop within its budget (time limit + grace); the server "
                                      "replaced its worker") from None
+        except SolverFailedError:  # a solver worker process died (logged by the queue): not the request's fault
+            raise HTTPException(500, "internal error") from None
         except MezanError as exc:
             raise HTTPException(422, str(exc)) from None
         except Exception:
@@ -152,7 +154,7 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
     @app.post("/qapflow/solve", response_model=QAPResponse, responses=SOLVE_ERRORS, tags=["solve"])
     async def qapflow_solve(request: Request, body: QAPRequest, key: ApiKey = solve_key):
         """Solve a quadratic assignment problem ``min sum A[i,j] B[p(i),p(j)]`` with a QAPFlow mode."""
-        return await run_now(admit("qapflow", body.model_dump(), key), key, request)
+        return await run_now(await asyncio.to_thread(admit, "qapflow", body.model_dump(), key), key, request)
 
     models: dict[str, type[BaseModel]] = {"qapflow": QAPRequest}
 
@@ -160,7 +162,8 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         model = models[route] = wire_model(route, ROUTE_TYPES[route])
 
         async def endpoint(request, body, key: ApiKey = solve_key) -> dict[str, Any]:
-            return await run_now(admit(route, body.model_dump(exclude_none=True), key), key, request)
+            work = await asyncio.to_thread(admit, route, body.model_dump(exclude_none=True), key)
+            return await run_now(work, key, request)
 
         endpoint.__annotations__ = {"request": Request, "body": model, "key": ApiKey, "return": dict[str, Any]}
 
@@ -198,7 +201,7 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         graphflow, dualflow, evoflow or mezan). The job is visible to this key (and admins) only."""
         body = dict(body)
         route = body.pop("route", None)
-        work = admit(route, validated(route, body), key)
+        work = await asyncio.to_thread(admit, route, validated(route, body), key)
         job_id, _ = enqueue(work, key, job=True)
         return {"id": job_id, "status": "queued"}
 
@@ -236,9 +239,12 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
             reasons.append(f"{config.workers - alive} of {config.workers} workers lost")
         if busy > config.busy_limit():
             reasons.append(f"no worker free for {busy:.0f} s")
+        stuck = queue.workers_stuck()
+        if stuck > config.workers:  # more runaway solves than workers: they take the cores from the live ones
+            reasons.append(f"{stuck} abandoned solver threads still running (replaced, but using the cores)")
         ready = not reasons
         return JSONResponse({"status": "ok" if ready else "degraded", "store": store_ok, "workers": alive,
-                             "workers_expected": config.workers, "workers_stuck": queue.workers_stuck(),
+                             "workers_expected": config.workers, "workers_stuck": stuck,
                              "workers_replaced": queue.replaced_stuck + queue.replaced_lost,
                              "queue_depth": queue.depth(), "in_flight": queue.in_flight(),
                              "busy_for": round(busy, 3), "reasons": reasons, "version": __version__},
@@ -266,8 +272,11 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         browser logs in at ``/login``; an old ``?key=`` link logs in and redirects to the same page without it."""
         secret = request.query_params.get("key")
         if secret is not None:
+            target = "/" + (f"?{urlencode({'job': job})}" if job else "")
+            if not _navigated_here_directly(request):  # a link on another site: no log-in (login CSRF)
+                return RedirectResponse("/login", status_code=303)
             key = auth.admitted(request, auth.identify(request, secret), "read") if config.auth else LOCAL
-            return auth.logged_in(request, key, "/" + (f"?{urlencode({'job': job})}" if job else ""))
+            return auth.logged_in(request, key, target)
         key = auth.page_user(request)
         owner = None if key.scope == "admin" else key.id
         return HTMLResponse(page.render(queue, metaflow, selected=job, limit=config.recent_jobs, owner=owner,
@@ -281,7 +290,8 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
     async def login(request: Request) -> Response:
         """Trade a key (form field ``key``) for a session cookie: HttpOnly, SameSite=Strict, short-lived."""
         origin = request.headers.get("origin")
-        if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+        if (origin is not None and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host"))) \
+                or request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             raise HTTPException(403, "log in from this server's own /login page")
         try:
             form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=8)
@@ -303,6 +313,12 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         return auth.logged_out(request)
 
     return app
+
+
+def _navigated_here_directly(request: Request) -> bool:
+    """A browser says where a navigation came from (Sec-Fetch-Site): typed, bookmarked ("none") or from this
+    server's own pages ("same-origin"); a client that does not say is not a browser following a foreign link."""
+    return request.headers.get("sec-fetch-site", "none") in ("none", "same-origin")
 
 
 def _fields(errors, prefix: tuple[str, ...] = ()) -> list[dict[str, str]]:

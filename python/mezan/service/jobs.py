@@ -4,7 +4,8 @@
 beyond them — one more is refused with :class:`QueueFull` (the HTTP layer answers 503 + Retry-After).
 Each solve belongs to an owner (the API key that sent it): an owner may hold at most its ``quota`` of
 queued + running solves, and one that already holds a solve cannot take the last ``reserved`` queue
-slots — both refused with :class:`QuotaExceeded` (429) — so no key can fill the queue for the others.
+slots — both refused with :class:`QuotaExceeded` (429) — so no key can fill the queue for the others;
+and workers take the waiting solves round-robin over owners, so no key's backlog delays the others' solves.
 
 A watchdog thread fails a solve still running ``grace(time_limit)`` seconds past its time limit
 ("stuck": its future gets :class:`SolverStuck`, its stop flag is set), abandons the thread that runs it
@@ -31,7 +32,7 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from mezan.errors import InvalidParameterError, MezanError
+from mezan.errors import InvalidParameterError, MezanError, SolverFailedError
 from mezan.service.routes import Work, jsonable
 from mezan.store import Store
 
@@ -124,6 +125,7 @@ class _Task:
     thread: threading.Thread | None = None
     settled: bool = False  # its outcome is recorded (by its worker, the watchdog, a cancel or a shutdown)
     stuck: bool = False  # the watchdog gave up on it and replaced its thread
+    released: bool = False  # its owner's slot is given back (once: when it settles, or when a stuck one ends)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -144,6 +146,8 @@ class JobQueue:
         self._active: set[_Task] = set()  # running now
         self._live: dict[str, _Task] = {}
         self._held: dict[str | None, int] = {}  # owner -> solves queued or running
+        self._served: dict[str | None, int] = {}  # owner -> ticket of its latest solve started (round-robin)
+        self._ticket = 0
         self._running = 0
         self._cond = threading.Condition()
         self._closed = False
@@ -321,7 +325,7 @@ class JobQueue:
                     self._cond.wait()
                 if self._closed and not self._waiting:
                     return
-                task = self._waiting.popleft()
+                task = self._next_task()
                 dropped = task.stop.is_set()  # its client went away (or it was cancelled) while it waited
                 if not dropped:
                     self._running += 1
@@ -336,12 +340,30 @@ class JobQueue:
                 log.exception("worker error on %s", task.work.solver)
                 self._settle(task, "failed", None, f"internal error in {task.work.solver}",
                              RuntimeError("internal error"))
+            if task.stuck:  # the watchdog gave up on this solve and replaced this thread, which ends now
+                self._release(task)  # the slot it kept while it ran on
+                return
             with self._cond:
-                if task.stuck:  # the watchdog gave up on this solve and started a replacement for this thread
-                    return
                 self._running -= 1
                 self._active.discard(task)
                 self._last_free = time.monotonic()
+
+    def _next_task(self) -> _Task:
+        """Take the next solve (under the lock): round-robin over owners — the oldest waiting solve of the owner
+        with the fewest solves running, then the one served longest ago — so one key's backlog never holds
+        another key's solve behind all of it."""
+        running: dict[str | None, int] = {}
+        for t in self._active:
+            running[t.owner] = running.get(t.owner, 0) + 1
+        first: dict[str | None, int] = {}
+        for k, t in enumerate(self._waiting):
+            first.setdefault(t.owner, k)
+        owner = min(first, key=lambda o: (running.get(o, 0), self._served.get(o, -1), first[o]))
+        task = self._waiting[first[owner]]
+        del self._waiting[first[owner]]
+        self._ticket += 1
+        self._served[owner] = self._ticket
+        return task
 
     def _progress(self, task: _Task):
         def progress(best: float, elapsed: float) -> None:
@@ -362,6 +384,10 @@ class JobQueue:
                 db.execute("UPDATE jobs SET status = 'running', started = ? WHERE id = ?", (time.time(), task.job_id))
         try:
             result = jsonable(task.work.run(task.stop, self._progress(task)))
+        except SolverFailedError as exc:  # the solver's worker process died: an internal error, logged
+            log.error("solver %s: %s", task.work.solver, exc)
+            self._settle(task, "failed", None, f"internal error in {task.work.solver}", exc)
+            return
         except MezanError as exc:
             self._settle(task, "failed", None, str(exc), exc)
             return
@@ -385,12 +411,8 @@ class JobQueue:
         except Exception:
             log.exception("could not record the end of %s", task.job_id or task.work.solver)
         finally:
-            with self._cond:
-                left = self._held.get(task.owner, 0) - 1
-                if left > 0:
-                    self._held[task.owner] = left
-                else:
-                    self._held.pop(task.owner, None)
+            if not task.stuck:  # a stuck solve's thread still runs: its owner keeps the slot until it ends
+                self._release(task)
             if task.job_id:
                 self._live.pop(task.job_id, None)
             if exc is not None:
@@ -400,6 +422,19 @@ class JobQueue:
             else:
                 task.future.cancel()
         return True
+
+    def _release(self, task: _Task) -> None:
+        """Give the task's owner its slot back, once."""
+        with task.lock:
+            if task.released:
+                return
+            task.released = True
+        with self._cond:
+            left = self._held.get(task.owner, 0) - 1
+            if left > 0:
+                self._held[task.owner] = left
+            else:
+                self._held.pop(task.owner, None)
 
     def _finish(self, task: _Task, status: str, result: dict[str, Any] | None, error: str | None) -> None:
         self.on_finish(task.work.solver, status if result is None else str(result.get("status", status)))

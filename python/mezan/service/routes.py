@@ -233,8 +233,10 @@ def _composite(route: str, body: dict[str, Any], admit: Admission, time_limit: f
     from mezan import c2sc
 
     default = admit.cap(time_limit)
+    subproblems = body.get("subproblems")
+    if isinstance(subproblems, list):  # before compiling: compiling costs time in the request's size
+        admit.check_size("subproblems", len(subproblems))
     plan = c2sc.compile(body, admit=admit, default_time_limit=default)
-    admit.check_size("subproblems", len(plan.order))
     total = 0.0
     for stage in plan.stages:
         limits = []
