@@ -47,6 +47,7 @@ from mezan.service.schemas import (
 )
 from mezan.store import Store
 
+INLINE_ADMISSION_BYTES = 64 * 1024  # bodies up to this size are admitted on the event loop itself
 DISCONNECT_POLL = 0.2  # seconds between two checks that a synchronous solve's client is still there
 WIRE_ROUTES = ("workflow", "allocflow", "graphflow", "dualflow", "evoflow", "mezan")
 
@@ -117,6 +118,14 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
     def admit(route: str, body: dict[str, Any], key: ApiKey) -> Work:
         return parse(route, body, admit=admission(key), metaflow=metaflow)
 
+    async def admit_async(request: Request, route: str, body: dict[str, Any], key: ApiKey) -> Work:
+        """Admission of a request: inline for a small body (parsing it costs less than a thread hop), on a thread
+        for a large one, whose parsing and compiling (a composite) must not hold the event loop."""
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) <= INLINE_ADMISSION_BYTES:
+            return admit(route, body, key)
+        return await asyncio.to_thread(admit, route, body, key)
+
     def enqueue(work: Work, key: ApiKey, job: bool = False):
         quota = (key.quota or config.key_quota) if config.auth else None
         try:
@@ -154,7 +163,7 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
     @app.post("/qapflow/solve", response_model=QAPResponse, responses=SOLVE_ERRORS, tags=["solve"])
     async def qapflow_solve(request: Request, body: QAPRequest, key: ApiKey = solve_key):
         """Solve a quadratic assignment problem ``min sum A[i,j] B[p(i),p(j)]`` with a QAPFlow mode."""
-        return await run_now(await asyncio.to_thread(admit, "qapflow", body.model_dump(), key), key, request)
+        return await run_now(await admit_async(request, "qapflow", body.model_dump(), key), key, request)
 
     models: dict[str, type[BaseModel]] = {"qapflow": QAPRequest}
 
@@ -162,7 +171,7 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         model = models[route] = wire_model(route, ROUTE_TYPES[route])
 
         async def endpoint(request, body, key: ApiKey = solve_key) -> dict[str, Any]:
-            work = await asyncio.to_thread(admit, route, body.model_dump(exclude_none=True), key)
+            work = await admit_async(request, route, body.model_dump(exclude_none=True), key)
             return await run_now(work, key, request)
 
         endpoint.__annotations__ = {"request": Request, "body": model, "key": ApiKey, "return": dict[str, Any]}
@@ -195,13 +204,13 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         return job
 
     @app.post("/jobs", response_model=JobCreated, status_code=202, responses=ERRORS, tags=["jobs"])
-    async def submit_job(body: dict[str, Any] = Body(openapi_examples={"qapflow": {"value": {
+    async def submit_job(request: Request, body: dict[str, Any] = Body(openapi_examples={"qapflow": {"value": {
             "route": "qapflow", **EXAMPLES["qapflow"]}}}), key: ApiKey = solve_key):
         """Run any solve body asynchronously: the body plus ``"route"`` (qapflow, workflow, allocflow,
         graphflow, dualflow, evoflow or mezan). The job is visible to this key (and admins) only."""
         body = dict(body)
         route = body.pop("route", None)
-        work = await asyncio.to_thread(admit, route, validated(route, body), key)
+        work = await admit_async(request, route, validated(route, body), key)
         job_id, _ = enqueue(work, key, job=True)
         return {"id": job_id, "status": "queued"}
 

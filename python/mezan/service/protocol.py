@@ -91,7 +91,7 @@ class BodyLimit:
             if state["complete"]:  # after the body: disconnect checks, no deadline
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+                message = await _within(receive(), deadline)
             except asyncio.TimeoutError:
                 state["refusal"] = self._too_slow
                 raise _Refused from None
@@ -122,6 +122,16 @@ class BodyLimit:
 
     async def _too_slow(self, send):
         await _answer(send, 408, f"request body not received within {self.timeout:g} s")
+
+
+async def _within(awaitable, deadline: float):
+    """``await awaitable`` or raise TimeoutError at the loop time ``deadline`` — with a timer only (asyncio.timeout
+    on Python >= 3.11), not a task per call as asyncio.wait_for costs on every body read."""
+    timeout_at = getattr(asyncio, "timeout_at", None)
+    if timeout_at is None:  # Python 3.10
+        return await asyncio.wait_for(awaitable, max(0.0, deadline - asyncio.get_running_loop().time()))
+    async with timeout_at(deadline):
+        return await awaitable
 
 
 async def _answer(send, status: int, detail: str) -> None:
