@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import mezan
+from mezan import registry
 from mezan.cli import main
 from mezan.errors import InvalidParameterError
 from mezan.meta import MetaFlow, elo
@@ -160,7 +161,7 @@ def test_tournament_is_swiss_and_rebuilt_ratings_match_replayed_races(tmp_path):
                                                                                             before[s][0]))
 
 
-def test_train_then_model_policy_and_qapflow_auto_ask_metaflow():
+def test_train_then_model_policy_and_qapflow_auto_asks_an_advisor_it_is_given():
     flow = MetaFlow(seed=0)  # the default store, under this test's private MEZAN_HOME
     problems = [generate.taillard_a(16, seed=s) for s in range(2)] + [generate.grid_manhattan(4, 4, seed=1)]
     for p in problems:
@@ -170,10 +171,16 @@ def test_train_then_model_policy_and_qapflow_auto_ask_metaflow():
     assert report.observations == 12 and set(report.solvers) == {"qapflow.hybrid", "qap.rots"}
     name, why = MetaFlow(policy="model", seed=0).select(problems[0], ["qapflow.hybrid", "qap.rots"])
     assert name in ("qapflow.hybrid", "qap.rots") and "features that mattered" in why
-    result = solve(problems[0], None, mode="auto", time_limit=0.2, seed=0)
-    assert "asked by QAPFlow" in result.explanation and result.method in ("hybrid", "rots")
-    flow.store.reset()  # forgetting the model: auto is rule-based again
-    assert solve(problems[0], None, mode="auto", time_limit=0.2, seed=0).method == "rots"
+    # A library solve reads nothing from disk: with a trained model stored, auto is still rule-based ...
+    rule_based = solve(problems[0], None, mode="auto", time_limit=0.2, seed=0)
+    assert rule_based.method == "rots" and "asked by" not in rule_based.explanation
+    # ... unless the caller passes the advisor explicitly (as mezan.solve does).
+    result = solve(problems[0], None, mode="auto", time_limit=0.2, seed=0, advisor=flow.advisor())
+    assert "asked by the solver's own policy" in result.explanation and result.method in ("hybrid", "rots")
+    via_registry = registry.get("qapflow.auto").solve(problems[0], time_limit=0.2, seed=0, advisor=flow.advisor())
+    assert "asked by the solver's own policy" in via_registry.explanation
+    flow.store.reset()  # forgetting the model: the advisor has nothing to offer, auto is rule-based again
+    assert solve(problems[0], None, mode="auto", time_limit=0.2, seed=0, advisor=flow.advisor()).method == "rots"
 
 
 def test_mezan_solve_selects_records_and_explains(tmp_path):
@@ -231,7 +238,7 @@ def test_meta_cli_status_race_train_reset(tmp_path, capsys):
     assert "Swiss tournament" in capsys.readouterr().out
     assert main(["meta", "status", "--json", "--store", store]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["records"] == 6 and status["ratings"]["global"]
+    assert status["records"] == 6 and status["ratings"]["qap:global"]
     assert main(["meta", "train", "--store", store]) == 0
     assert "trained on 6 solves" in capsys.readouterr().out
     assert main(["meta", "reset", "--store", store]) == 2  # refuses without --yes
@@ -240,3 +247,30 @@ def test_meta_cli_status_race_train_reset(tmp_path, capsys):
     assert "reset" in capsys.readouterr().out
     assert main(["meta", "status", "--json", "--store", store]) == 0
     assert json.loads(capsys.readouterr().out)["records"] == 0
+
+
+def test_rating_scopes_carry_the_problem_type_and_a_rebuild_touches_only_its_own(tmp_path):
+    # Re-clustering one problem type used to delete every rating row (every other type's Elo erased), and
+    # "cluster:N" scopes of different types collided.
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    flow.store.set_ratings("matrix_game:global", {"dualflow.matrix_game": (1600.0, 7)})
+    flow.store.set_ratings("matrix_game:cluster:0", {"dualflow.matrix_game": (1610.0, 3)})
+    for s in range(4):  # the fourth QAP instance triggers the first QAP clustering, hence a QAP rebuild
+        flow.race(generate.taillard_a(8, seed=s), ["qap.rots", "qap.anneal"], time_limit=0.02, seed=0)
+    assert flow._clustering("qap") is not None
+    assert flow.ratings(problem_type="matrix_game") == {"dualflow.matrix_game": (1600.0, 7)}
+    assert flow.ratings(0, problem_type="matrix_game") == {"dualflow.matrix_game": (1610.0, 3)}
+    assert set(flow.ratings(problem_type="qap")) == {"qap.rots", "qap.anneal"}
+    assert set(flow.ratings()) == {"qap.rots", "qap.anneal", "dualflow.matrix_game"}
+    assert all(scope.split(":")[0] in ("qap", "matrix_game") for scope in flow.store.rating_scopes())
+
+
+def test_an_older_store_with_untyped_rating_scopes_is_migrated_from_its_races(tmp_path):
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    flow.race(generate.taillard_a(8, seed=1), ["qap.rots", "qap.anneal"], time_limit=0.02, seed=0)
+    expected = flow.ratings(problem_type="qap")
+    store = flow.store
+    store.replace_ratings({"global": expected, "cluster:0": expected})  # what an older version wrote
+    migrated = MetaFlow(store, seed=0)
+    assert set(store.rating_scopes()) == {"qap:global"}
+    assert migrated.ratings(problem_type="qap") == expected and sum(g for _, g in expected.values()) == 2

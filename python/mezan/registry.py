@@ -35,23 +35,29 @@ class RegisteredSolver:
     problem_type: str
     description: str
     run: Callable[..., Any]
+    takes_advisor: bool = False  # a rule-based policy that asks a learned selector first (QAPFlow auto)
 
     def solve(self, problem: Any, *, time_limit: float = 10.0, seed: int | None = None, stop: Any = None,
-              progress: Callable[[float, float], Any] | None = None) -> Any:
+              progress: Callable[[float, float], Any] | None = None,
+              advisor: Callable[[Any], tuple[str, str] | None] | None = None) -> Any:
+        """Run the solver. ``advisor`` (``advisor(problem) -> (solver name, why)`` or None) reaches only solvers
+        that take one; the others ignore it. Nothing else is consulted: no store, no global state."""
+        if self.takes_advisor:
+            return self.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress, advisor=advisor)
         return self.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress)
 
 
 _SOLVERS: dict[str, RegisteredSolver] = {}
 _BUILTIN_MODULES = ("mezan.qap", "mezan.evo", "mezan.flows")
-_ADVISORS: dict[str, Callable[[Any], tuple[str, str] | None]] = {}
-_ADVISOR_MODULES = ("mezan.meta",)
 
 
-def register(name: str, problem_type: str, run: Callable[..., Any], description: str = "") -> RegisteredSolver:
-    """Add a solver; the name must be new (``family.variant[@problem_type]``)."""
+def register(name: str, problem_type: str, run: Callable[..., Any], description: str = "", *,
+             takes_advisor: bool = False) -> RegisteredSolver:
+    """Add a solver; the name must be new (``family.variant[@problem_type]``). ``takes_advisor``: ``run`` accepts
+    an ``advisor`` keyword (see :meth:`RegisteredSolver.solve`)."""
     if name in _SOLVERS:
         raise InvalidParameterError(f"a solver named {name!r} is already registered")
-    solver = RegisteredSolver(name, problem_type, description, run)
+    solver = RegisteredSolver(name, problem_type, description, run, takes_advisor)
     _SOLVERS[name] = solver
     return solver
 
@@ -73,18 +79,3 @@ def get(name: str) -> RegisteredSolver:
         return _SOLVERS[name]
     except KeyError:
         raise InvalidParameterError(f"no solver named {name!r}; registered: {', '.join(sorted(_SOLVERS))}") from None
-
-
-def set_advisor(problem_type: str, advisor: Callable[[Any], tuple[str, str] | None]) -> None:
-    """Install the selector that rule-based policies (QAPFlow's auto and instance_adaptive modes) ask
-    first: ``advisor(problem) -> (solver name, why)`` or None when it has nothing learned to offer.
-    MetaFlow installs itself here, so lower layers can consult it without importing it."""
-    _ADVISORS[problem_type] = advisor
-
-
-def advice(problem_type: str, problem: Any) -> tuple[str, str] | None:
-    """The installed advisor's choice for a problem, or None."""
-    for module in _ADVISOR_MODULES:
-        importlib.import_module(module)
-    advisor = _ADVISORS.get(problem_type)
-    return None if advisor is None else advisor(problem)

@@ -259,13 +259,20 @@ class Store:
             db.executemany("INSERT OR REPLACE INTO ratings VALUES (?, ?, ?, ?)",
                            [(scope, s, float(r), int(g)) for s, (r, g) in ratings.items()])
 
-    def replace_ratings(self, scopes: dict[str, dict[str, tuple[float, int]]]) -> None:
-        """Replace every rating by ``scopes`` (scope -> solver -> (rating, games)) in one transaction."""
+    def replace_ratings(self, scopes: dict[str, dict[str, tuple[float, int]]], prefix: str = "") -> None:
+        """Replace the ratings of every scope starting with ``prefix`` (e.g. ``"qap:"``: one problem type's; ""
+        every scope) by ``scopes`` (scope -> solver -> (rating, games)), in one transaction."""
+        if any(not scope.startswith(prefix) for scope in scopes):
+            raise ValueError(f"replace_ratings: every scope must start with {prefix!r}")
         with self._transaction() as db:
-            db.execute("DELETE FROM ratings")
+            db.execute("DELETE FROM ratings WHERE substr(scope, 1, ?) = ?", (len(prefix), prefix))
             db.executemany("INSERT INTO ratings VALUES (?, ?, ?, ?)",
                            [(scope, s, float(r), int(g)) for scope, ratings in scopes.items()
                             for s, (r, g) in ratings.items()])
+
+    def delete_rating_scopes(self, scopes: list[str]) -> None:
+        with self._transaction() as db:
+            db.executemany("DELETE FROM ratings WHERE scope = ?", [(scope,) for scope in scopes])
 
     # ---- artifacts (clusterings, trained models) --------------------------------------------
     def put_artifact(self, name: str, value: Any) -> None:

@@ -39,11 +39,21 @@ same RoTS as these and measured within seed noise of them at a 1 s budget, so th
 to explore and luck to the virtual best solver, not skill (bench/metaflow_eval.py); they stay
 selectable by name. ``qap.bnb`` joins for n <= 15, where it proves optimality."""
 
-GLOBAL = "global"
+def global_scope(kind: str) -> str:
+    """The rating scope of every race of one problem type (``qap:global``)."""
+    return f"{kind}:global"
 
 
-def cluster_scope(cluster: int) -> str:
-    return f"cluster:{cluster}"
+def cluster_scope(kind: str, cluster: int) -> str:
+    """The rating scope of one cluster of one problem type (``qap:cluster:3``): clusters are per type."""
+    return f"{kind}:cluster:{cluster}"
+
+
+def _typed_scope(scope: str) -> bool:
+    """A scope of this version (``<type>:global``, ``<type>:cluster:<k>``); older stores held ``global`` and
+    ``cluster:<k>`` for every type at once."""
+    head, _, rest = scope.partition(":")
+    return bool(rest) and head != "cluster"
 
 
 @dataclass
@@ -123,6 +133,15 @@ class MetaFlow:
         self.gap_scale, self.time_weight = gap_scale, time_weight
         self.rng = np.random.default_rng(seed)
         self._features: dict[str, dict[str, float]] = {}
+        if any(not _typed_scope(scope) for scope in self.store.rating_scopes()):
+            self._migrate_ratings()
+
+    def _migrate_ratings(self) -> None:
+        """Ratings of an older store, whose scopes mixed every problem type: replayed per type from the stored
+        races (the races are the record; ratings are derived from them), the untyped scopes removed."""
+        for kind in sorted({r.problem_type for r in self.store.solves()}):
+            self.rebuild_ratings(kind)
+        self.store.delete_rating_scopes([scope for scope in self.store.rating_scopes() if not _typed_scope(scope)])
 
     # ---- instances ----------------------------------------------------------------------------
     def features(self, problem: Any) -> dict[str, float]:
@@ -142,6 +161,20 @@ class MetaFlow:
         if clustering is None:
             return 0
         return clustering.predict(vector(self.features(problem), clustering.feature_names))
+
+    def advisor(self) -> Callable[[Any], tuple[str, str] | None]:
+        """The advisor a rule-based policy may ask first (QAPFlow's auto and instance_adaptive modes, through
+        ``qap.solve(..., advisor=...)`` or :meth:`mezan.registry.RegisteredSolver.solve`): ``advisor(problem)`` is
+        the trained selector's choice among this MetaFlow's candidates, or None while no selector is trained for
+        the problem's type. Learned state reaches a library solve only this way, explicitly."""
+
+        def advise(problem: Any) -> tuple[str, str] | None:
+            if self.store.artifact_time(f"selector:{problem_type(problem)}") is None:
+                return None
+            name, why = MetaFlow(self.store, policy="model", seed=0).select(problem, self.candidates(problem))
+            return name, f"{why} (asked by the solver's own policy)"
+
+        return advise
 
     def candidates(self, problem: Any) -> list[str]:
         """Default candidate solvers: :data:`QAP_CANDIDATES` (+ qap.bnb for n <= 15) for a QAP,
@@ -232,7 +265,7 @@ class MetaFlow:
             return default, (f"MetaFlow {policy} policy: {note}cold start — no solve of these candidates is recorded "
                              f"here yet, so QAPFlow's default for n = {problem.n}; {where}")
         pick, why = choose(policy, arms, names, self.rng, exploration=self.exploration, thompson=self.thompson)
-        ratings = self.ratings(cluster if clustering is not None else None)
+        ratings = self.ratings(cluster if clustering is not None else None, problem_type=kind)
         rated = ", ".join(f"{s} {ratings[s][0]:.0f}" for s in names if s in ratings) or "no races yet"
         return pick, f"MetaFlow {policy} policy: {note}{why}; {where}; Elo: {rated}"
 
@@ -315,10 +348,11 @@ class MetaFlow:
             self.record(problem, name, results[name], time_limit=time_limit, race=race_id)
             if progress is not None:
                 progress(name, results[name])
-        objectives = {s: self._loss(problem_type(problem), r.objective) for s, r in results.items()}
+        kind = problem_type(problem)
+        objectives = {s: self._loss(kind, r.objective) for s, r in results.items()}
         cluster = self.cluster_of(problem)
-        clustered = self._clustering(problem_type(problem)) is not None
-        for scope in [GLOBAL] + ([cluster_scope(cluster)] if clustered else []):
+        clustered = self._clustering(kind) is not None
+        for scope in [global_scope(kind)] + ([cluster_scope(kind, cluster)] if clustered else []):
             updated = elo.rate_race(self.store.ratings(scope), objectives, k=self.k_factor,
                                     initial=self.initial_rating)
             self.store.set_ratings(scope, {s: updated[s] for s in objectives})
@@ -332,9 +366,19 @@ class MetaFlow:
             return math.inf
         return float(objective) if sense_of(kind) == "min" else -float(objective)
 
-    def ratings(self, cluster: int | None = None) -> dict[str, tuple[float, int]]:
-        """Elo (rating, games) per solver, global or in one cluster."""
-        return self.store.ratings(GLOBAL if cluster is None else cluster_scope(cluster))
+    def ratings(self, cluster: int | None = None, problem_type: str | None = None) -> dict[str, tuple[float, int]]:
+        """Elo (rating, games) per solver: over every race of ``problem_type`` (None: of every type — a solver
+        solves one type, so the union is well defined), or in one of its clusters (then the type defaults to
+        "qap")."""
+        if cluster is not None:
+            return self.store.ratings(cluster_scope(problem_type or "qap", cluster))
+        if problem_type is not None:
+            return self.store.ratings(global_scope(problem_type))
+        merged: dict[str, tuple[float, int]] = {}
+        for scope in self.store.rating_scopes():
+            if scope.endswith(":global"):
+                merged.update(self.store.ratings(scope))
+        return merged
 
     def rebuild_ratings(self, kind: str = "qap") -> None:
         """Replay every stored race of a problem type, in order, into fresh global and cluster ratings."""
@@ -352,10 +396,11 @@ class MetaFlow:
         for race_id, objectives in races.items():
             if len(objectives) < 2:
                 continue
-            names = [GLOBAL] + ([cluster_scope(cluster_of_race[race_id])] if clustering is not None else [])
+            names = [global_scope(kind)] + ([cluster_scope(kind, cluster_of_race[race_id])]
+                                            if clustering is not None else [])
             for scope in names:
                 scopes[scope] = elo.rate_race(scopes[scope], objectives, k=self.k_factor, initial=self.initial_rating)
-        self.store.replace_ratings(dict(scopes))
+        self.store.replace_ratings(dict(scopes), prefix=f"{kind}:")  # this type's scopes only
 
     def tournament(self, problems: Sequence[Any], solvers: Sequence[str], rounds: int, time_limit: float,
                    seed: int | None = None, progress: Callable[[int, str, str | None, float], Any] | None = None,

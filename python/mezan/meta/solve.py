@@ -60,7 +60,8 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
         if not isinstance(solver, str):
             raise InvalidParameterError(f"solver must be 'auto' or a registered solver name, got {solver!r}")
         name, why = solver, f"solver {solver!r} requested"
-    result = registry.get(name).solve(problem, time_limit=time_limit, seed=seed, stop=stop, progress=callback)
+    result = registry.get(name).solve(problem, time_limit=time_limit, seed=seed, stop=stop, progress=callback,
+                                      advisor=flow.advisor())
     if record:
         flow.record(problem, name, result, time_limit=time_limit)
     if dataclasses.is_dataclass(result) and hasattr(result, "explanation"):

@@ -17,8 +17,9 @@ def _register() -> None:
     from mezan.registry import register
 
     def runner(**choice):
-        def run(problem, *, time_limit, seed, stop=None, progress=None):
-            return solve(problem, None, time_limit=time_limit, seed=seed, stop=stop, callback=progress, **choice)
+        def run(problem, *, time_limit, seed, stop=None, progress=None, advisor=None):
+            return solve(problem, None, time_limit=time_limit, seed=seed, stop=stop, callback=progress,
+                         advisor=advisor, **choice)
 
         return run
 
@@ -40,7 +41,7 @@ def _register() -> None:
                        ("aggressive", "QAPFlow aggressive: iterated RoTS on all threads"),
                        ("instance_adaptive", "QAPFlow instance_adaptive: rule set on instance features"),
                        ("auto", "QAPFlow auto: exact for n <= 15, else by size and budget")):
-        register(f"qapflow.{mode}", "qap", runner(mode=mode), text)
+        register(f"qapflow.{mode}", "qap", runner(mode=mode), text, takes_advisor=mode in ("auto", "instance_adaptive"))
 
 
 _register()

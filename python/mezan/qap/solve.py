@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mezan import _core, registry
+from mezan import _core
 from mezan.errors import InstanceTooLargeError, InvalidParameterError, PartialMatchError
 from mezan.problems import QAPProblem, max_abs
 from mezan.qap.features import adaptive_method, detect_structure, features
@@ -90,10 +90,12 @@ def method_of(solver_name: str) -> str | None:
     return None
 
 
-def advised_method(problem: QAPProblem) -> tuple[str, str] | None:
-    """What MetaFlow's trained selector advises for the auto and instance_adaptive modes (through the
-    registry's advisor hook), or None before a model is trained."""
-    advice = registry.advice("qap", problem)
+def advised_method(problem: QAPProblem, advisor: Callable[[Any], Any] | None) -> tuple[str, str] | None:
+    """What an advisor (e.g. MetaFlow's trained selector, :meth:`mezan.meta.MetaFlow.advisor`) chooses for the auto
+    and instance_adaptive modes, as (method, why); None without an advisor or when it has nothing to offer."""
+    if advisor is None:
+        return None
+    advice = advisor(problem)
     if advice is None:
         return None
     name, why = advice
@@ -253,6 +255,7 @@ def solve(
     lower_bound: bool | None = None,
     stop: Any = None,
     mode: str | None = None,
+    advisor: Callable[[Any], tuple[str, str] | None] | None = None,
 ) -> QAPResult:
     """Solve the quadratic assignment problem ``min_p sum_ij A[i, j] * B[p[i], p[j]]``.
 
@@ -300,6 +303,10 @@ def solve(
         (:func:`mezan.qap.features.adaptive_method`), auto = a size-based choice (:func:`auto_method`).
         Overrides ``method``; the result
         records the mode, the method and why (``explanation``).
+    advisor : callable(problem) -> (solver name, why) or None, optional
+        Asked first by the auto and instance_adaptive modes (MetaFlow passes its trained selector,
+        :meth:`mezan.meta.MetaFlow.advisor`); without one the modes' own rules decide. This function reads
+        nothing else: the same arguments and seed give the same result, whatever is stored on disk.
 
     Returns
     -------
@@ -319,7 +326,7 @@ def solve(
     if mode is not None:
         if not isinstance(mode, str) or mode not in MODES:
             raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-        learned = advised_method(problem) if mode in ("auto", "instance_adaptive") else None
+        learned = advised_method(problem, advisor) if mode in ("auto", "instance_adaptive") else None
         if learned is not None:
             method, explanation = learned
         elif mode == "auto":
