@@ -6,10 +6,15 @@ The C++ core (``mezan._core``) holds every algorithm; this package adds the Pyth
 ``mezan.solve``), ``mezan.problems`` (typed problem records) and the ``mezan`` command line.
 """
 
+from importlib import metadata as _metadata
+
 from mezan import errors
 from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
 
-__version__ = "0.1.0"
+try:  # the version is written once, in pyproject.toml; the installed metadata carries it
+    __version__ = _metadata.version("mezan")
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 __all__ = ["errors", "MezanError", "InvalidProblemError", "InvalidParameterError", "compile", "solve", "__version__"]
 
 
