@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from mezan.cli import main
 
 
@@ -72,8 +74,11 @@ def test_bench_table_json_and_plots_through_typers_runner(tmp_path):
     names = {r["instance"] for r in out["rows"]}
     assert names and all(r["n"] <= 12 for r in out["rows"]) and {r["mode"] for r in out["rows"]} == {"auto", "hybrid"}
     assert len(out["rows"]) == 2 * len(names)
-    for r in out["rows"]:
-        assert r["objective"] >= r["best_known"] and r["gap_to_best_known"] >= 0
+    for r in out["rows"]:  # the gap is the row's own objective against the table's best-known value
+        assert r["gap_to_best_known"] == pytest.approx((r["objective"] - r["best_known"]) / r["best_known"], abs=1e-12)
+        assert r["objective"] >= r["best_known"]  # these are proven optima: nothing can beat them
+        if r["status"] == "optimal":  # a proof of optimality must land on the known optimum
+            assert r["objective"] == r["best_known"]
     assert out["plots"] == [str(tmp_path / "gaps.png"), str(tmp_path / "gaps.svg")]
     assert (tmp_path / "gaps.png").read_bytes()[:4] == b"\x89PNG" and b"<svg" in (tmp_path / "gaps.svg").read_bytes()
     result = runner.invoke(build_app(), ["bench", "--modes", "fastest"])  # main() turns this into exit 2

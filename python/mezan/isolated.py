@@ -82,6 +82,10 @@ class _Worker:
         # A session of its own: a terminal's Ctrl-C reaches the caller (which stops the call), not the worker.
         self.process = subprocess.Popen([sys.executable, "-m", "mezan.isolated", *_PRELOAD], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, bufsize=0, start_new_session=True)
+        if self.process.stdin is None or self.process.stdout is None:  # cannot happen with PIPE; for the types
+            raise SolverFailedError("the worker process has no pipes")
+        self.requests: BinaryIO = self.process.stdin  # type: ignore[assignment]  # unbuffered: a raw file
+        self.replies: BinaryIO = self.process.stdout  # type: ignore[assignment]
         self.reused = False
 
     def alive(self) -> bool:
@@ -176,18 +180,18 @@ def run_isolated(fn: Callable[..., Any], *args: Any, time_limit: float = math.in
     worker = _pool.take()
     try:
         try:
-            _write(worker.process.stdin, (fn, args, kwargs))
+            _write(worker.requests, (fn, args, kwargs))
         except OSError:  # a reused worker that died while idle: one fresh try
             if not worker.reused:
                 raise
             _pool.discard(worker)
             worker = _pool.take(fresh=True)
-            _write(worker.process.stdin, (fn, args, kwargs))
+            _write(worker.requests, (fn, args, kwargs))
         poller = select.poll()  # not select(): it fails on descriptors >= 1024, which a busy server reaches
-        poller.register(worker.process.stdout, select.POLLIN)
+        poller.register(worker.replies, select.POLLIN)
         while True:
             if poller.poll(POLL_SECONDS * 1000):
-                message = _read(worker.process.stdout)
+                message = _read(worker.replies)
                 if message == _STARTED:
                     deadline = time.perf_counter() + time_limit + grace
                     continue

@@ -9,6 +9,8 @@ Third-party calls that cannot be interrupted run through :func:`mezan.isolated.r
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import math
 import os
@@ -167,7 +169,7 @@ def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable 
         best, elapsed, _ = control.snapshot()
         if best is not None and (last_reported is None or best < last_reported):
             last_reported = best
-            if callback(sign * best, elapsed) is True:
+            if callback is not None and callback(sign * best, elapsed) is True:
                 control.cancel()
 
     started = time.perf_counter()
@@ -196,3 +198,22 @@ def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable 
         report_progress()
     return ControlledRun(outcome["result"], time.perf_counter() - started, interrupted)
 
+
+
+def reports_final_objective(solve: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a solver whose library works in one call (HiGHS, networkx): ``progress(objective, wall_time)``
+    is called once with the objective it returns, so every solver of the suite reports the objective it found
+    (solvers that improve step by step call ``progress`` themselves as they go)."""
+
+    @functools.wraps(solve)
+    def reporting(*args: Any, progress: Callable[[float, float], Any] | None = None, **kwargs: Any) -> Any:
+        if "progress" in inspect.signature(solve).parameters:
+            result = solve(*args, progress=progress, **kwargs)
+        else:
+            result = solve(*args, **kwargs)
+        objective = getattr(result, "objective", None)
+        if progress is not None and objective is not None and math.isfinite(objective):
+            progress(float(objective), float(getattr(result, "wall_time", 0.0) or 0.0))
+        return result
+
+    return reporting

@@ -116,10 +116,10 @@ class Store:
     """
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
-        self.path = default_path() if path is None else (path if path == ":memory:" else Path(path))
+        self.path: Path | str = default_path() if path is None else (path if path == ":memory:" else Path(path))
         self._local = threading.local()
         self._memory: sqlite3.Connection | None = None
-        if self.path != ":memory:":
+        if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connection().executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
         with self._transaction() as db:
@@ -200,7 +200,7 @@ class Store:
         with self._transaction() as db:
             cursor = db.execute(f"INSERT INTO solves ({columns}) VALUES ({', '.join('?' * len(row))})",
                                 tuple(row.values()))
-            return int(cursor.lastrowid)
+            return int(cursor.lastrowid or 0)
 
     def solves(self, *, fingerprint: str | None = None, problem_type: str | None = None) -> list[SolveRecord]:
         query, args = "SELECT id, " + ", ".join(SOLVE_FIELDS) + " FROM solves", []

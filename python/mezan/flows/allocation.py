@@ -26,7 +26,7 @@ import numpy as np
 from mezan.errors import InvalidParameterError
 from mezan.flows import highs
 from mezan.problems import AllocationItem, AllocationProblem
-from mezan.running import time_limit_seconds
+from mezan.running import reports_final_objective, time_limit_seconds
 
 TOLERANCE = 1e-7
 
@@ -166,6 +166,7 @@ def _stopped(why: str | None, start: float, how: str) -> AllocationResult:
                             wall_time=time.perf_counter() - start, explanation=how)
 
 
+@reports_final_objective
 def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, seed: int | None = None,
                      stop: Any = None, progress: Any = None) -> AllocationResult:
     """Solve an allocation problem (see the module docstring). HiGHS runs in an isolated worker

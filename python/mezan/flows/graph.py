@@ -26,7 +26,7 @@ import numpy as np
 from mezan.errors import InvalidParameterError
 from mezan.flows import highs
 from mezan.problems import NetworkDesignProblem
-from mezan.running import time_limit_seconds
+from mezan.running import reports_final_objective, time_limit_seconds
 
 
 @dataclass
@@ -196,6 +196,7 @@ def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, s
                          explanation="capacitated fixed-charge network design, MILP on HiGHS")
 
 
+@reports_final_objective
 def solve_network(problem: NetworkDesignProblem, *, time_limit: float = 10.0, seed: int | None = None,
                   stop: Any = None, progress: Any = None) -> NetworkResult:
     """Solve a network design problem by its ``task`` (see the module docstring)."""

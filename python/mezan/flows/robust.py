@@ -38,7 +38,7 @@ from mezan.problems import (
     RobustAssignmentProblem,
     RobustQAPProblem,
 )
-from mezan.running import time_limit_seconds
+from mezan.running import reports_final_objective, time_limit_seconds
 
 
 @dataclass
@@ -92,6 +92,7 @@ class GameResult:
                 "value": self.objective, "status": self.status, "wall_time": self.wall_time}
 
 
+@reports_final_objective
 def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: float = 10.0, seed: int | None = None,
                             stop: Any = None, progress: Any = None) -> RobustResult:
     """Min–max assignment over the cost scenarios (see the module docstring)."""
@@ -135,6 +136,7 @@ def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: flo
                                     f"optimum by LAP on scenario {problem.nominal}")
 
 
+@reports_final_objective
 def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: float = 10.0, seed: int | None = None,
                             stop: Any = None, progress: Any = None) -> RobustResult:
     """Max–min allocation over the value scenarios (see the module docstring)."""
@@ -195,6 +197,7 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
                         explanation=f"max-min allocation over {len(values)} scenarios (HiGHS)")
 
 
+@reports_final_objective
 def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, seed: int | None = None,
                       stop: Any = None, progress: Any = None) -> GameResult:
     """Optimal mixed strategies and value of a zero-sum matrix game, by the two LPs of the module docstring."""
@@ -224,6 +227,7 @@ def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, s
                       explanation=f"maximin LP value {value:.6g}, minimax LP value {float(col.fun):.6g}")
 
 
+@reports_final_objective
 def solve_robust_qap(problem: RobustQAPProblem, *, time_limit: float = 10.0, seed: int | None = None,
                      stop: Any = None, progress: Any = None) -> RobustResult:
     """Min–max QAP over the scenarios (see the module docstring)."""

@@ -26,7 +26,7 @@ from typing import Any
 
 from mezan.errors import InvalidParameterError
 from mezan.problems import WorkflowProblem, WorkflowTask
-from mezan.running import time_limit_seconds
+from mezan.running import reports_final_objective, time_limit_seconds
 
 METHODS = ("auto", "cpsat", "heuristic")
 
@@ -313,6 +313,7 @@ def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed
     return None, False, None
 
 
+@reports_final_objective
 def solve_workflow(problem: WorkflowProblem, *, time_limit: float = 10.0, seed: int | None = None, stop: Any = None,
                    progress: Any = None, method: str = "auto") -> WorkflowResult:
     """Schedule a workflow: ``method`` "auto" (heuristic, then CP-SAT for the rest of the budget),
