@@ -1,7 +1,7 @@
 """Relaxation-gradient time, FFT products against GEMM, on structured instances (one thread).
 
 The gradient A P B^T + A^T P B of the relaxation at a random dense P (what every FAQ / Nesterov
-iteration computes), timed inside C++ (mezan._core.RelaxationProducts.time_gradient), GEMM and FFT
+iteration computes), timed inside C++ (mezan._core._testing.time_gradient), GEMM and FFT
 repeats interleaved so that machine noise hits both alike; medians reported, with the largest
 relative difference between the two gradients, and which products the fft mode's automatic policy
 picks at that size ("fft", "mixed" or "gemm").
@@ -73,8 +73,8 @@ def main() -> None:
             diff = float(np.max(np.abs(g_fft - g_ref)) / np.max(np.abs(g_ref)))
             t_gemm, t_fft = [], []
             for _ in range(args.repeats):  # interleaved
-                t_gemm += gemm.time_gradient(P, 1)
-                t_fft += fft.time_gradient(P, 1)
+                t_gemm += _core._testing.time_gradient(gemm, P, 1)
+                t_fft += _core._testing.time_gradient(fft, P, 1)
             mg, mf = statistics.median(t_gemm), statistics.median(t_fft)
             structures = f"{fft.structure_a}, {fft.structure_b}"
             mode_path = _core.RelaxationProducts(A, B, "auto").path  # what the fft mode uses at this n

@@ -9,6 +9,7 @@ import pytest
 import mezan
 from mezan import registry
 from mezan.c2sc import PlanError, compile, run
+from mezan.errors import InvalidProblemError
 from mezan.problems import WorkflowProblem
 
 from conftest import REPO
@@ -93,7 +94,8 @@ def test_a_reference_that_fails_at_run_time_is_an_error_naming_the_field():
     ([], "subproblems must be a non-empty list"),
     ([{**QAP}], r"subproblems\[0\]: missing field 'id'"),
     ([{**QAP, "id": "a"}, {**QAP, "id": "a"}], "id 'a' is used twice"),
-    ([{"type": "tsp", "id": "a"}], r"subproblems\[0\] \(id 'a'\): unknown type 'tsp'"),
+    ([{"type": "knapsack", "id": "a"}], r"subproblems\[0\] \(id 'a'\): unknown type 'knapsack'"),
+    ([{"type": "tsp", "id": "a"}], r"subproblems\[0\] \(id 'a'\): missing field 'D' for a 'tsp' subproblem"),
     ([{"type": "qap", "id": "a", "A": [[0]]}], "missing field 'B' for a 'qap' subproblem"),
     ([{**QAP, "id": "a", "depends_on": "ghost"}], "field depends_on: unknown subproblem 'ghost'"),
     ([{**QAP, "id": "a", "depends_on": "b"}, {**QAP, "id": "b", "depends_on": "a"}],
@@ -116,7 +118,9 @@ def test_compile_errors_name_the_subproblem_and_field(subs, message):
 def test_single_wire_forms_go_through_mezan_solve():
     result = mezan.solve({**QAP, "name": "tiny"}, time_limit=0.5, seed=0)
     assert sorted(result.permutation.tolist()) == [0, 1, 2]
-    with pytest.raises(PlanError, match="unknown problem type 'tsp'"):
+    with pytest.raises(PlanError, match="unknown problem type 'knapsack'"):
+        mezan.solve({"type": "knapsack"})
+    with pytest.raises(InvalidProblemError, match="missing field 'D'"):
         mezan.solve({"type": "tsp"})
     assert isinstance(WorkflowProblem.from_dict({"tasks": [{"id": "a", "duration": 1}]}), WorkflowProblem)
     assert np.isfinite(mezan.solve(ALLOC, time_limit=1.0).objective)
@@ -126,7 +130,6 @@ def test_single_wire_forms_go_through_mezan_solve():
 
 def refuse_larger_than(n_max, seen=None):
     """An admission hook refusing problems with more than n_max items/facilities; records what it was given."""
-    from mezan.errors import InvalidProblemError
 
     def admit(problem, time_limit):
         if seen is not None:
@@ -181,8 +184,6 @@ def test_admit_caps_the_time_limit_every_subproblem_is_solved_with(monkeypatch):
 
 
 def test_admit_refuses_at_run_time_a_subproblem_whose_references_resolved_too_large():
-    from mezan.errors import InvalidProblemError
-
     seen = []
 
     def admit(problem, time_limit):

@@ -38,14 +38,14 @@ def is_permutation(p, n):
 @given(parents(), st.sampled_from(CROSSOVERS))
 def test_crossovers_return_permutations(pp, kind):
     p1, p2, seed = pp
-    assert is_permutation(_core.evo_crossover(kind, p1, p2, seed), len(p1))
+    assert is_permutation(_core._testing.evo_crossover(kind, p1, p2, seed), len(p1))
 
 
 @settings(max_examples=200, deadline=None)
 @given(parents(), st.sampled_from(MUTATIONS))
 def test_mutations_return_permutations_that_differ_little(pp, kind):
     p, _, seed = pp
-    q = _core.evo_mutate(kind, p, seed)
+    q = _core._testing.evo_mutate(kind, p, seed)
     assert is_permutation(q, len(p))
     if kind == "swap":
         assert (q != p).sum() in (0, 2)
@@ -56,7 +56,7 @@ def test_mutations_return_permutations_that_differ_little(pp, kind):
 def test_ox_keeps_the_slice_and_the_relative_order_of_the_second_parent(cut):
     p1, p2, a, b = cut
     n = len(p1)
-    child = _core.evo_crossover("ox", p1, p2, 0, a, b)
+    child = _core._testing.evo_crossover("ox", p1, p2, 0, a, b)
     assert np.array_equal(child[a:b], p1[a:b])
     kept = set(p1[a:b].tolist())
     order_from_b = [int(child[(b + k) % n]) for k in range(n - (b - a))]
@@ -69,7 +69,7 @@ def test_ox_keeps_the_slice_and_the_relative_order_of_the_second_parent(cut):
 def test_pmx_keeps_the_mapping_section_and_the_unconflicted_genes(cut):
     p1, p2, a, b = cut
     n = len(p1)
-    child = _core.evo_crossover("pmx", p1, p2, 0, a, b)
+    child = _core._testing.evo_crossover("pmx", p1, p2, 0, a, b)
     assert np.array_equal(child[a:b], p1[a:b])
     section = set(p1[a:b].tolist())
     for i in itertools.chain(range(a), range(b, n)):
@@ -86,7 +86,7 @@ def test_pmx_keeps_the_mapping_section_and_the_unconflicted_genes(cut):
 @given(parents())
 def test_cx_keeps_cycle_positions(pp):
     p1, p2, _ = pp
-    child = _core.evo_crossover("cx", p1, p2)
+    child = _core._testing.evo_crossover("cx", p1, p2)
     assert all(c in (x, y) for c, x, y in zip(child, p1, p2, strict=True))
     # The first cycle (through position 0) comes from p1, whole.
     pos = {int(v): i for i, v in enumerate(p1)}
@@ -102,9 +102,9 @@ def test_cx_keeps_cycle_positions(pp):
 @given(parents(min_n=3))
 def test_uniform_and_position_crossovers_keep_common_genes_or_parent_genes(pp):
     p1, p2, seed = pp
-    uni = _core.evo_crossover("uniform", p1, p2, seed)
+    uni = _core._testing.evo_crossover("uniform", p1, p2, seed)
     assert all(u == x for u, x, y in zip(uni, p1, p2, strict=True) if x == y)
-    pos = _core.evo_crossover("position", p1, p2, seed)
+    pos = _core._testing.evo_crossover("position", p1, p2, seed)
     from_p1 = pos == p1
     rest = [int(v) for v in p2 if v not in set(pos[from_p1].tolist())]
     assert pos[~from_p1].tolist() == rest  # the others in p2's order

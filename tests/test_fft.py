@@ -118,11 +118,11 @@ def test_structured_faq_follows_the_dense_faq():
         start = _core.faq_randomized_start(m, 7).reshape(m, m)
         dense = _core.faq(A, B, f, start, 30, 1e-6, products="gemm")
         fast = _core.faq(A, B, f, start, 30, 1e-6, products="fft")
-        assert dense["products"] == "gemm" and fast["products"] == "fft"
-        assert np.array_equal(dense["permutation"], fast["permutation"])
-        assert fast["iterations"] == dense["iterations"] > 1
-        assert fast["objective"] == pytest.approx(dense["objective"], rel=1e-9)
-        assert fast["objective"] == pytest.approx(numpy_objective(A, B, fast["permutation"]), rel=1e-12)
+        assert dense.products == "gemm" and fast.products == "fft"
+        assert np.array_equal(dense.permutation, fast.permutation)
+        assert fast.iterations == dense.iterations > 1
+        assert fast.objective == pytest.approx(dense.objective, rel=1e-9)
+        assert fast.objective == pytest.approx(numpy_objective(A, B, fast.permutation), rel=1e-12)
 
 
 def test_automatic_products_use_fft_only_where_it_pays():

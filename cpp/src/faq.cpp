@@ -1,4 +1,5 @@
 #include "mezan/qap/faq.hpp"
+#include "mezan/core/errors.hpp"
 
 #include <Eigen/Dense>
 #include <cmath>
@@ -34,7 +35,7 @@ class Relaxation {
       : n_(n), a_(a_data), b_(b_data), fixed_(fixed),
         products_(RowMajorMap(a_data, n, n), RowMajorMap(b_data, n, n), products),
         P_(Matrix::Zero(n, n)), G_(n, n) {
-    if (static_cast<int>(fixed.size()) != n) throw std::invalid_argument(std::string(who) + ": fixed must have n entries");
+    if (static_cast<int>(fixed.size()) != n) throw InvalidParameter(std::string(who) + ": fixed must have n entries");
     std::vector<char> taken(n, 0);
     for (int i = 0; i < n; ++i) {
       if (fixed[i] >= 0) {
@@ -46,7 +47,7 @@ class Relaxation {
     }
     for (int k = 0; k < n; ++k)
       if (!taken[k]) cols_.push_back(k);
-    if (cols_.size() != rows_.size()) throw std::invalid_argument(std::string(who) + ": fixed locations must be distinct");
+    if (cols_.size() != rows_.size()) throw InvalidParameter(std::string(who) + ": fixed locations must be distinct");
   }
 
   int m() const { return static_cast<int>(rows_.size()); }
@@ -58,7 +59,7 @@ class Relaxation {
       D.setConstant(m > 0 ? 1.0 / m : 0.0);
       return D;
     }
-    if (static_cast<int>(P0.size()) != m * m) throw std::invalid_argument(std::string(who) + ": P0 must be m x m");
+    if (static_cast<int>(P0.size()) != m * m) throw InvalidParameter(std::string(who) + ": P0 must be m x m");
     for (int i = 0; i < m; ++i)
       for (int j = 0; j < m; ++j) D(i, j) = P0[static_cast<std::size_t>(i) * m + j];
     return D;

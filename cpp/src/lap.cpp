@@ -1,4 +1,5 @@
 #include "mezan/core/lap.hpp"
+#include "mezan/core/errors.hpp"
 
 #include <cmath>
 #include <limits>
@@ -13,8 +14,8 @@ LapResult solve_lap(const double* cost, int n) {
   if (n <= 0) return out;
   for (long k = 0; k < static_cast<long>(n) * n; ++k)
     if (!std::isfinite(cost[k]))
-      throw std::invalid_argument("solve_lap: cost[" + std::to_string(k / n) + "][" +
-                                  std::to_string(k % n) + "] is not finite");
+      throw InvalidProblem("solve_lap: cost[" + std::to_string(k / n) + "][" +
+                           std::to_string(k % n) + "] is not finite");
 
   const double inf = std::numeric_limits<double>::infinity();
   // 1-based arrays; column 0 is the virtual source of each augmentation.

@@ -1,4 +1,5 @@
 #include "mezan/qap/structured.hpp"
+#include "mezan/core/errors.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -21,6 +22,13 @@ const char* structure_name(StructureKind kind) {
     case StructureKind::dense: break;
   }
   return "dense";
+}
+
+StructureKind parse_structure_kind(const std::string& name) {
+  for (StructureKind k : {StructureKind::dense, StructureKind::circulant, StructureKind::toeplitz,
+                          StructureKind::grid_manhattan, StructureKind::grid_euclidean})
+    if (name == structure_name(k)) return k;
+  throw unknown_name("structure", name, {"dense", "circulant", "toeplitz", "grid_manhattan", "grid_euclidean"});
 }
 
 namespace {
@@ -203,7 +211,7 @@ struct MatrixOperator::Fft {
 
 MatrixOperator::MatrixOperator(const Eigen::MatrixXd& M, Structure structure) : structure_(structure) {
   const int n = static_cast<int>(M.rows());
-  if (M.cols() != n) throw std::invalid_argument("MatrixOperator: the matrix must be square");
+  if (M.cols() != n) throw InvalidProblem("MatrixOperator: the matrix must be square");
   switch (structure.kind) {
     case StructureKind::dense:
       dense_ = M;
@@ -219,7 +227,7 @@ MatrixOperator::MatrixOperator(const Eigen::MatrixXd& M, Structure structure) : 
     case StructureKind::grid_euclidean: {
       const int rows = structure.rows, cols = structure.cols;
       if (rows * cols != n || rows < 1 || cols < 1)
-        throw std::invalid_argument("MatrixOperator: lattice shape does not match n");
+        throw InvalidProblem("MatrixOperator: lattice shape does not match n");
       // Kernel K(dy, dx) = M[(y1, x1), (y2, x2)] with y1 - y2 = dy, x1 - x2 = dx, read from M itself.
       auto K = [&, cols](int dy, int dx) {
         const int i = (dy >= 0 ? dy : 0) * cols + (dx >= 0 ? dx : 0);
@@ -310,7 +318,7 @@ Products parse_products(const std::string& name) {
   if (name == "gemm") return Products::gemm;
   if (name == "fft") return Products::fft;
   if (name == "auto") return Products::automatic;
-  throw std::invalid_argument("products must be 'gemm', 'fft' or 'auto', got '" + name + "'");
+  throw InvalidParameter("products must be 'gemm', 'fft' or 'auto', got '" + name + "'");
 }
 
 int fft_pays_from(StructureKind kind) {
@@ -328,7 +336,8 @@ RelaxationProducts::RelaxationProducts(const Eigen::MatrixXd& A, const Eigen::Ma
                                        double tol)
     : a_(A, structure_of(A, products, tol)), b_(B, structure_of(B, products, tol)) {
   if (A.rows() != A.cols() || B.rows() != B.cols() || A.rows() != B.rows())
-    throw std::invalid_argument("RelaxationProducts: A and B must be square and of the same size");
+    throw InvalidProblem("RelaxationProducts: A and B must be square and of the same size");
+  n_ = static_cast<int>(A.rows());
   const bool sym_a = A == A.transpose(), sym_b = B == B.transpose();
   if (sym_a && sym_b) {
     form_ = Form::both_symmetric;
@@ -346,6 +355,9 @@ RelaxationProducts::RelaxationProducts(const Eigen::MatrixXd& A, const Eigen::Ma
 }
 
 double RelaxationProducts::gradient(const Eigen::MatrixXd& P, Eigen::MatrixXd& G) const {
+  if (P.rows() != n_ || P.cols() != n_)
+    throw InvalidParameter("RelaxationProducts::gradient: P must be " + std::to_string(n_) + " x " +
+                           std::to_string(n_));
   switch (form_) {
     case Form::both_symmetric:  // A P B^T + A^T P B = 2 A P B
       b_.right(P, t1_);

@@ -6,10 +6,16 @@ The C++ core (``mezan._core``) holds every algorithm; this package adds the Pyth
 ``mezan.solve``), ``mezan.problems`` (typed problem records) and the ``mezan`` command line.
 """
 
+from __future__ import annotations
+
 from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any
 
 from mezan import errors
 from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
+
+if TYPE_CHECKING:
+    from mezan.c2sc import Plan
 
 try:  # the version is written once, in pyproject.toml; the installed metadata carries it
     __version__ = _metadata.version("mezan")
@@ -18,7 +24,7 @@ except _metadata.PackageNotFoundError:  # run from a source tree that was never 
 __all__ = ["errors", "MezanError", "InvalidProblemError", "InvalidParameterError", "compile", "solve", "__version__"]
 
 
-def solve(problem, B=None, **options):
+def solve(problem: Any, B: Any = None, **options: Any) -> Any:
     """Solve a problem: a problem record or QAP matrices ``A, B`` (MetaFlow picks the solver; see
     :func:`mezan.meta.solve.solve`), a single wire-form dict (``{"type": "qap", ...}``), or a composite
     request (``{"type": "composite", ...}``, run by C2SC: :func:`mezan.c2sc.run`)."""
@@ -38,8 +44,9 @@ def solve(problem, B=None, **options):
     return meta_solve(problem, B, **options)
 
 
-def compile(request):  # noqa: A001 - the name the issue asks for
-    """Compile a composite request into a plan (C2SC): see :func:`mezan.c2sc.compile`."""
+def compile(request: dict[str, Any], **options: Any) -> Plan:  # noqa: A001 - the name the issue asks for
+    """Compile a composite request into a plan (C2SC): see :func:`mezan.c2sc.compile` (``admit``,
+    ``default_time_limit``)."""
     from mezan.c2sc import compile as compile_request
 
-    return compile_request(request)
+    return compile_request(request, **options)

@@ -27,3 +27,15 @@ class InstanceTooLargeError(InvalidProblemError, MemoryError):
 
 class SolverFailedError(MezanError, RuntimeError):
     """A solver run in an isolated worker process ended without an answer (it crashed or was killed)."""
+
+
+def _hand_down_to_core() -> None:
+    """Tell the compiled core which types its errors become (it never imports this higher layer):
+    errors about the instance data are InvalidProblemError, errors about options and arguments
+    InvalidParameterError. Called once, at import."""
+    from mezan import _core
+
+    _core._set_error_types(invalid_problem=InvalidProblemError, invalid_parameter=InvalidParameterError)
+
+
+_hand_down_to_core()

@@ -12,6 +12,7 @@ record (``QAPResult``, ``EvoResult``), whose ``objective`` field is always prese
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -49,6 +50,8 @@ class RegisteredSolver:
 
 _SOLVERS: dict[str, RegisteredSolver] = {}
 _BUILTIN_MODULES = ("mezan.qap", "mezan.evo", "mezan.flows")
+_LOADED = False
+_LOCK = threading.Lock()
 
 
 def register(name: str, problem_type: str, run: Callable[..., Any], description: str = "", *,
@@ -63,8 +66,19 @@ def register(name: str, problem_type: str, run: Callable[..., Any], description:
 
 
 def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
+    """Register the solvers the built-in packages offer (``solver_entries()`` of each), once. The registry imports
+    them — never the reverse: the solver packages sit below it and know nothing of it."""
+    global _LOADED
+    if _LOADED:
+        return
+    with _LOCK:
+        if _LOADED:
+            return
+        for module in _BUILTIN_MODULES:
+            for entry in importlib.import_module(module).solver_entries():
+                if entry["name"] not in _SOLVERS:
+                    register(**entry)
+        _LOADED = True
 
 
 def solvers(problem_type: str | None = None) -> list[RegisteredSolver]:

@@ -10,41 +10,10 @@ from typing import Any
 
 from mezan import registry
 from mezan.errors import InvalidProblemError, MezanError
-from mezan.problems import (
-    AllocationProblem,
-    MatrixGameProblem,
-    NetworkDesignProblem,
-    QAPProblem,
-    RobustAllocationProblem,
-    RobustAssignmentProblem,
-    RobustQAPProblem,
-    WorkflowProblem,
-    find_cycle,
-)
+from mezan.problems import TYPES, find_cycle
+from mezan.problems import from_wire as record_from_wire
 
-# type -> (problem record, default solver, fields the solver's result produces, required request fields)
-TYPES: dict[str, tuple[type, str, tuple[str, ...], tuple[str, ...]]] = {
-    "qap": (QAPProblem, "qapflow.auto", ("solution", "permutation", "objective", "lower_bound", "gap", "status"),
-            ("A", "B")),
-    "workflow": (WorkflowProblem, "workflow.schedule",
-                 ("start", "makespan", "critical_path", "lower_bound", "gap", "status"), ("tasks",)),
-    "allocation": (AllocationProblem, "allocflow.highs",
-                   ("allocation", "objective", "duals", "upper_bound", "gap", "status"), ("items",)),
-    "network_design": (NetworkDesignProblem, "graphflow.network",
-                       ("edges", "objective", "flows", "lower_bound", "status"), ("task", "nodes", "edges")),
-    "robust_assignment": (RobustAssignmentProblem, "dualflow.robust_assignment",
-                          ("solution", "objective", "worst_scenario", "scenario_values", "nominal_optimum",
-                           "price_of_robustness", "status"), ("costs",)),
-    "robust_qap": (RobustQAPProblem, "dualflow.robust_qap",
-                   ("solution", "objective", "worst_scenario", "scenario_values", "nominal_optimum",
-                    "price_of_robustness", "status"), ("flows", "distances")),
-    "robust_allocation": (RobustAllocationProblem, "dualflow.robust_allocation",
-                          ("solution", "objective", "worst_scenario", "scenario_values", "nominal_optimum",
-                           "price_of_robustness", "status"), ("items", "scenarios")),
-    "matrix_game": (MatrixGameProblem, "dualflow.matrix_game", ("row_strategy", "column_strategy", "value", "status"),
-                    ("payoff",)),
-}
-OUTPUTS = {kind: spec[2] for kind, spec in TYPES.items()}
+OUTPUTS = {kind: spec.outputs for kind, spec in TYPES.items()}
 """The result fields a reference may name, per subproblem type."""
 
 OUTPUT_SHAPES: dict[str, str] = {
@@ -122,7 +91,7 @@ class Plan:
 
     def solver_of(self, subproblem: str) -> str:
         spec = self.subproblems[subproblem]
-        return spec.get("solver") or TYPES[spec["type"]][1]
+        return spec.get("solver") or TYPES[spec["type"]].solver
 
 
 def _label(k: int, spec: Any) -> str:
@@ -188,7 +157,7 @@ def compile(request: dict[str, Any], *, admit: Admit | None = None,  # noqa: A00
         if "time_limit" in spec and (isinstance(spec["time_limit"], bool) or not isinstance(spec["time_limit"], (
                 int, float)) or not 0 < spec["time_limit"] < math.inf):
             raise PlanError(f"{label}, field time_limit: must be a positive number, got {spec['time_limit']!r}")
-        for required in TYPES[spec["type"]][3]:
+        for required in TYPES[spec["type"]].required:
             if required not in spec:
                 raise PlanError(f"{label}: missing field {required!r} for a {spec['type']!r} subproblem")
         specs[spec["id"]] = spec
@@ -254,7 +223,7 @@ def record_of(spec: dict[str, Any], label: str) -> Any:
     """The typed problem record of a (resolved) subproblem; errors name the subproblem."""
     body = {k: v for k, v in spec.items() if k not in CONTROL_FIELDS or k == "type"}
     try:
-        return TYPES[spec["type"]][0].from_dict(body)
+        return TYPES[spec["type"]].record.from_dict(body)
     except InvalidProblemError as exc:
         raise PlanError(f"{label}: {exc}") from None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
@@ -263,12 +232,13 @@ def record_of(spec: dict[str, Any], label: str) -> Any:
 
 
 def from_wire(data: dict[str, Any]) -> Any:
-    """The problem record of a single wire-form problem (``{"type": "qap", ...}`` and the others above)."""
+    """The problem record of a single wire-form problem (``{"type": "qap", ...}``, any type of
+    :data:`mezan.problems.TYPES`)."""
     if not isinstance(data, dict) or not isinstance(data.get("type"), str) or data["type"] not in TYPES:
         kind = data.get("type") if isinstance(data, dict) else type(data).__name__
         raise PlanError(f"unknown problem type {kind!r} (known: {', '.join(TYPES)}, composite)")
     try:
-        return TYPES[data["type"]][0].from_dict(data)
+        return record_from_wire(data)
     except InvalidProblemError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:

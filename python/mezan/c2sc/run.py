@@ -44,10 +44,14 @@ class CompositeResult:
 
 
 def outputs(kind: str, result: Any) -> dict[str, Any]:
-    """A solver result as the fields references can name (``solution`` for a QAP is its permutation)."""
+    """A solver result as the fields references can name (``solution`` for a QAP is its permutation; for an
+    EvoFlow result, ``solution`` and ``objective`` are its best permutation and fitness)."""
     out = result.to_dict()
-    if kind == "qap":
+    if kind == "qap" and "permutation" in out:
         out["solution"] = list(out["permutation"])
+    if "best" in out and "fitness" in out:  # EvoFlow (TSP, linear ordering, or a QAP given to an evo solver)
+        out.setdefault("solution", list(out["best"]))
+        out.setdefault("objective", out["fitness"])
     return out
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from mezan import _core
 from mezan.errors import InstanceTooLargeError, InvalidParameterError
-from mezan.evo.problems import QAP, TSP, LinearOrdering, PermutationProblem
+from mezan.evo.problems import QAP, TSP, LinearOrdering, PermutationProblem, native
 from mezan.running import (
     MAX_THREADS,
     available_memory,
@@ -97,8 +97,9 @@ def evolve(
 
     Parameters
     ----------
-    objective : QAP, TSP, LinearOrdering, PermutationProblem or callable
-        A built-in problem (runs entirely in C++) or ``f(permutation) -> float``; a callable needs ``n``.
+    objective : QAP, TSP, LinearOrdering, PermutationProblem, a problem record or callable
+        A built-in problem (runs entirely in C++; a :class:`mezan.problems.QAPProblem`, ``TSPProblem`` or
+        ``LinearOrderingProblem`` too) or ``f(permutation) -> float``; a callable needs ``n``.
         An exception raised by the callable stops the run and propagates unchanged.
     n : int, optional
         Permutation length (required for a callable; checked against a built-in's size).
@@ -126,6 +127,7 @@ def evolve(
             f"kind={kind!r} is not supported: EvoFlow optimises permutations; for real vectors use a "
             "dedicated library such as cma"
         )
+    objective = native(objective)  # a QAP, TSP or linear-ordering record of mezan.problems too
     if isinstance(objective, (QAP, TSP, LinearOrdering, PermutationProblem)):
         problem = objective
         if n is not None and n != problem.n:
@@ -172,15 +174,15 @@ def evolve(
         control, callback=callback, stop=stop,
     )
     raw = run.result
-    reason = "cancelled" if run.interrupted else raw["reason"]
+    reason = "cancelled" if run.interrupted else raw.reason.name
     status = {"time_limit": "timeout", "cancelled": "cancelled"}.get(reason, "feasible")
     return EvoResult(
-        best=np.asarray(raw["permutation"], dtype=np.int64),
-        fitness=float(raw["objective"]),
-        evaluations=int(raw["evaluations"]),
-        generations=int(raw["generations"]),
+        best=np.asarray(raw.permutation, dtype=np.int64),
+        fitness=float(raw.objective),
+        evaluations=int(raw.evaluations),
+        generations=int(raw.generations),
         wall_time=run.wall_time,
         seed=run_seed,
         status=status,
-        trace=[(float(t), float(v)) for t, v in raw["trace"]],
+        trace=[(float(t), float(v)) for t, v in raw.trace],
     )

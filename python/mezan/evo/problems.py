@@ -1,4 +1,9 @@
-"""Problems EvoFlow solves natively in C++ (and a wrapper for Python callables)."""
+"""Problems EvoFlow solves natively in C++ (and a wrapper for Python callables).
+
+:class:`TSP` and :class:`LinearOrdering` are the problem records :class:`mezan.problems.TSPProblem` and
+:class:`mezan.problems.LinearOrderingProblem` with the C++ objective attached; :class:`QAP` wraps a
+:class:`mezan.problems.QAPProblem`. :func:`native` turns any of these records into EvoFlow's form.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ import numpy as np
 
 from mezan import _core
 from mezan.errors import InvalidProblemError
-from mezan.problems import QAPProblem, as_matrix, check_scale, max_abs
+from mezan.problems import LinearOrderingProblem, QAPProblem, TSPProblem
+from mezan.qap.solve import kernel_arrays
 
 
 class QAP:
@@ -26,51 +32,25 @@ class QAP:
         return self.problem.n
 
     def core_objective(self) -> Any:
-        from mezan.qap.solve import kernel_arrays
 
         a, b, kind = kernel_arrays(self.problem, False)
         return getattr(_core, f"qap_objective_{kind}")(a, b)
 
 
-def _real_matrix(name: str, value: Any, min_n: int, what: str) -> np.ndarray:
-    """A finite square float64 matrix of size >= min_n (errors name the argument)."""
-    M = as_matrix(name, value)
-    if M.shape[0] < min_n:
-        raise InvalidProblemError(f"{name} must be at least {min_n}x{min_n} ({what}), got {M.shape}")
-    return np.ascontiguousarray(M, dtype=np.float64)
-
-
-class TSP:
-    """Closed tour length over a distance matrix D: p[i] is the city visited at step i."""
-
-    problem_type = "tsp"
-
-    def __init__(self, D: Any) -> None:
-        self.D = _real_matrix("D", D, 3, "a tour needs 3 cities")
-        check_scale("D", [self.n, max_abs(self.D)], what="n max|D| (a bound on every tour length)")
-
-    @property
-    def n(self) -> int:
-        return int(self.D.shape[0])
+@dataclass(frozen=True, eq=False)
+class TSP(TSPProblem):
+    """Closed tour length over a distance matrix D: p[i] is the city visited at step i (a
+    :class:`mezan.problems.TSPProblem`)."""
 
     def core_objective(self) -> Any:
         return _core.tsp_objective(self.D)
 
 
-class LinearOrdering:
+@dataclass(frozen=True, eq=False)
+class LinearOrdering(LinearOrderingProblem):
     """Linear ordering: order the elements to maximise the forward weight sum_{i<j} W[p_i, p_j];
-    EvoFlow minimises the equivalent backward weight sum_{i<j} W[p_j, p_i]."""
-
-    problem_type = "linear_ordering"
-
-    def __init__(self, W: Any) -> None:
-        self.W = _real_matrix("W", W, 2, "an order of 2 elements or more")
-        check_scale("W", [self.n, self.n, max_abs(self.W)],
-                    what="n^2 max|W| (a bound on every order's weight)")
-
-    @property
-    def n(self) -> int:
-        return int(self.W.shape[0])
+    EvoFlow minimises the equivalent backward weight sum_{i<j} W[p_j, p_i] (a
+    :class:`mezan.problems.LinearOrderingProblem`)."""
 
     def core_objective(self) -> Any:
         return _core.linear_ordering_objective(self.W)
@@ -92,3 +72,20 @@ class PermutationProblem:
 
     def core_objective(self) -> Any:
         return _core.callable_objective(self.function, int(self.n))
+
+
+NATIVE = (QAP, TSP, LinearOrdering, PermutationProblem)
+
+
+def native(problem: Any) -> Any:
+    """EvoFlow's form of a problem: its own classes as they are, a QAP, TSP or linear-ordering record
+    wrapped (anything else is returned unchanged, for the caller to refuse)."""
+    if isinstance(problem, NATIVE):
+        return problem
+    if isinstance(problem, TSPProblem):
+        return TSP(problem.D, name=problem.name)
+    if isinstance(problem, LinearOrderingProblem):
+        return LinearOrdering(problem.W, name=problem.name)
+    if isinstance(problem, QAPProblem):
+        return QAP(problem.A, problem.B)
+    return problem

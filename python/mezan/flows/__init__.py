@@ -17,30 +17,26 @@ from mezan.flows.robust import (
 from mezan.flows.workflow import WorkflowResult, solve_workflow
 
 
-def _register() -> None:
-    from mezan.meta.features import register_features
-    from mezan.registry import register
+def solver_entries() -> list[dict]:
+    """The solvers this package offers the registry (:mod:`mezan.registry` registers them)."""
+    return [
+        {"name": "allocflow.highs", "problem_type": "allocation", "run": solve_allocation,
+         "description": "AllocFlow: LP / MILP allocation with budgets, groups and concave utilities (HiGHS)"},
+        {"name": "workflow.schedule", "problem_type": "workflow", "run": solve_workflow,
+         "description": "WorkFlow: RCPSP with agents — critical-path list scheduling + justification, then CP-SAT"},
+        {"name": "graphflow.network", "problem_type": "network_design", "run": solve_network,
+         "description": "GraphFlow: MST, Steiner tree (2-approximation), min-cost flow, fixed-charge design "
+                        "(networkx, HiGHS)"},
+        {"name": "dualflow.robust_assignment", "problem_type": "robust_assignment", "run": solve_robust_assignment,
+         "description": "DualFlow: min-max assignment over cost scenarios (HiGHS MILP)"},
+        {"name": "dualflow.robust_allocation", "problem_type": "robust_allocation", "run": solve_robust_allocation,
+         "description": "DualFlow: max-min allocation over value scenarios (HiGHS)"},
+        {"name": "dualflow.robust_qap", "problem_type": "robust_qap", "run": solve_robust_qap,
+         "description": "DualFlow: min-max QAP over flow/distance scenarios (EvoFlow GA on the worst case)"},
+        {"name": "dualflow.matrix_game", "problem_type": "matrix_game", "run": solve_matrix_game,
+         "description": "DualFlow: optimal mixed strategies of a zero-sum matrix game (two LPs)"},
+    ]
 
-    # MetaFlow records these solves too; a robust allocation maximises its worst case.
-    register_features("robust_allocation", lambda problem: {"n": float(problem.n)}, ("n",), sense="max")
-
-    register("allocflow.highs", "allocation", solve_allocation,
-             "AllocFlow: LP / MILP allocation with budgets, groups and concave utilities (HiGHS)")
-    register("workflow.schedule", "workflow", solve_workflow,
-             "WorkFlow: RCPSP with agents — critical-path list scheduling + justification, then CP-SAT")
-    register("graphflow.network", "network_design", solve_network,
-             "GraphFlow: MST, Steiner tree (2-approximation), min-cost flow, fixed-charge design (networkx, HiGHS)")
-    register("dualflow.robust_assignment", "robust_assignment", solve_robust_assignment,
-             "DualFlow: min-max assignment over cost scenarios (HiGHS MILP)")
-    register("dualflow.robust_allocation", "robust_allocation", solve_robust_allocation,
-             "DualFlow: max-min allocation over value scenarios (HiGHS)")
-    register("dualflow.robust_qap", "robust_qap", solve_robust_qap,
-             "DualFlow: min-max QAP over flow/distance scenarios (EvoFlow GA on the worst case)")
-    register("dualflow.matrix_game", "matrix_game", solve_matrix_game,
-             "DualFlow: optimal mixed strategies of a zero-sum matrix game (two LPs)")
-
-
-_register()
 
 __all__ = ["AllocationResult", "GameResult", "NetworkResult", "RobustResult", "WorkflowResult", "knapsack",
            "solve_allocation", "solve_matrix_game", "solve_network", "solve_robust_allocation",

@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from mezan import _core
 from mezan.errors import InvalidParameterError
+from mezan.evo import evolve
 from mezan.flows import highs
 from mezan.flows.allocation import build_model, infeasibility_reason, solve_allocation
 from mezan.problems import (
@@ -38,6 +40,7 @@ from mezan.problems import (
     RobustAssignmentProblem,
     RobustQAPProblem,
 )
+from mezan.qap import gilmore_lawler_bound, solve
 from mezan.running import reports_final_objective, time_limit_seconds
 
 
@@ -96,6 +99,8 @@ class GameResult:
 def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: float = 10.0, seed: int | None = None,
                             stop: Any = None, progress: Any = None) -> RobustResult:
     """Min–max assignment over the cost scenarios (see the module docstring)."""
+    if not isinstance(problem, RobustAssignmentProblem):
+        raise InvalidParameterError(f"problem must be a RobustAssignmentProblem, got {type(problem).__name__}")
     from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment
 
     limit = time_limit_seconds(time_limit)
@@ -140,6 +145,8 @@ def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: flo
 def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: float = 10.0, seed: int | None = None,
                             stop: Any = None, progress: Any = None) -> RobustResult:
     """Max–min allocation over the value scenarios (see the module docstring)."""
+    if not isinstance(problem, RobustAllocationProblem):
+        raise InvalidParameterError(f"problem must be a RobustAllocationProblem, got {type(problem).__name__}")
     from scipy.optimize import Bounds, LinearConstraint
 
     limit = time_limit_seconds(time_limit)
@@ -201,6 +208,8 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
 def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, seed: int | None = None,
                       stop: Any = None, progress: Any = None) -> GameResult:
     """Optimal mixed strategies and value of a zero-sum matrix game, by the two LPs of the module docstring."""
+    if not isinstance(problem, MatrixGameProblem):
+        raise InvalidParameterError(f"problem must be a MatrixGameProblem, got {type(problem).__name__}")
     limit = time_limit_seconds(time_limit)
     start = time.perf_counter()
     A = problem.payoff
@@ -231,9 +240,8 @@ def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, s
 def solve_robust_qap(problem: RobustQAPProblem, *, time_limit: float = 10.0, seed: int | None = None,
                      stop: Any = None, progress: Any = None) -> RobustResult:
     """Min–max QAP over the scenarios (see the module docstring)."""
-    from mezan import _core
-    from mezan.evo import evolve
-    from mezan.qap import gilmore_lawler_bound, solve
+    if not isinstance(problem, RobustQAPProblem):
+        raise InvalidParameterError(f"problem must be a RobustQAPProblem, got {type(problem).__name__}")
 
     limit = time_limit_seconds(time_limit)
     if math.isinf(limit):

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from mezan.errors import InvalidParameterError
+from mezan.meta.metaflow import MetaFlow
+from mezan.qap import read_qaplib
 
 
 def _flow(args: argparse.Namespace):
-    from mezan.meta import MetaFlow
 
     return MetaFlow(args.store, seed=getattr(args, "seed", None))
 
@@ -55,7 +56,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _problems(paths: list[str], max_n: int | None = None):
-    from mezan.qap import read_qaplib
 
     problems = []
     for spec in paths:

@@ -30,6 +30,8 @@ import numpy as np
 from mezan import _core
 from mezan.errors import InvalidProblemError
 from mezan.problems import QAPProblem
+from mezan.qap.features import features as matrix_features
+from mezan.qap.solve import gilmore_lawler_bound, kernel_arrays
 
 QAP_FEATURES = ("n", "density_A", "density_B", "flow_dominance", "distance_dominance", "symmetric", "diagonal",
                 "range_A", "range_B", "structured_A", "structured_B", "probe_improvement", "probe_moves",
@@ -84,7 +86,6 @@ def features(problem: Any) -> dict[str, float]:
 
 def _probe(problem: QAPProblem) -> tuple[float, float, float]:
     """(best objective, mean relative improvement, mean moves per descent) of the probe descents."""
-    from mezan.qap.solve import kernel_arrays
 
     a, b, kind = kernel_arrays(problem, False)
     objective = getattr(_core, f"objective_{kind}")
@@ -96,15 +97,14 @@ def _probe(problem: QAPProblem) -> tuple[float, float, float]:
         f0 = float(objective(a, b, start))
         control = _core.SolveControl(0.0, None)
         raw = solve_kernel(a, b, "local_first", k, 1, 20 * problem.n, start, None, control)
-        f1 = float(raw["objective"])
+        f1 = float(raw.objective)
         best = min(best, f1)
         improvements.append((f0 - f1) / abs(f0) if f0 else 0.0)
-        moves.append(float(raw["iterations"]))
+        moves.append(float(raw.iterations))
     return best, float(np.mean(improvements)), float(np.mean(moves))
 
 
 def qap_features(problem: QAPProblem) -> dict[str, float]:
-    from mezan.qap.features import features as matrix_features
 
     A, B, n = problem.A, problem.B, problem.n
     base = matrix_features(problem)  # densities, dominances, symmetry, structures (shared with QAPFlow)
@@ -127,13 +127,12 @@ def qap_features(problem: QAPProblem) -> dict[str, float]:
     out["local_optimum_density"] = 1.0 / (1.0 + moves)
     out["glb_ratio"] = out["relaxation_ratio"] = math.nan
     if n <= RATIO_MAX_N and best > 0:
-        from mezan.qap.solve import gilmore_lawler_bound
 
         out["glb_ratio"] = gilmore_lawler_bound(problem) / best
         a = np.ascontiguousarray(A, dtype=np.float64)
         b = np.ascontiguousarray(B, dtype=np.float64)
         relaxed = _core.faq(a, b, np.full(n, -1, dtype=np.int32), None, 10, 1e-3)
-        out["relaxation_ratio"] = float(relaxed["objective"]) / best
+        out["relaxation_ratio"] = float(relaxed.objective) / best
     return out
 
 
@@ -157,6 +156,11 @@ def allocation_features(problem: Any) -> dict[str, float]:
 
 ALLOCATION_FEATURES = ("n", "budgets", "groups", "integer_share", "utility_share", "budget_tightness")
 register_features("allocation", allocation_features, ALLOCATION_FEATURES, sense="max")
+
+# EvoFlow's permutation problems: their size (both are minimised: the tour length, the backward weight).
+register_features("robust_allocation", lambda problem: {"n": float(problem.n)}, ("n",), sense="max")  # max-min
+register_features("tsp", lambda problem: {"n": float(problem.n)}, ("n",))
+register_features("linear_ordering", lambda problem: {"n": float(problem.n)}, ("n",))
 
 
 def vector(feats: dict[str, float], names: tuple[str, ...] = QAP_FEATURES) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 
 from mezan.errors import InvalidParameterError
 from mezan.meta.features import QAP_FEATURES, vector
+from mezan.meta.metaflow import MetaFlow
 from mezan.meta.model import Clustering
 from mezan.meta.policies import BANDITS, Arm, choose
 
@@ -53,7 +54,6 @@ class Outcomes:
     @classmethod
     def from_store(cls, store, solvers: list[str], problem_type: str = "qap") -> Outcomes:
         """The mean reward of each solver on each stored instance where every solver in ``solvers`` ran."""
-        from mezan.meta.metaflow import MetaFlow
 
         flow = MetaFlow(store)
         cells: dict[str, dict[str, list[float]]] = {}

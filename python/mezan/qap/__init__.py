@@ -5,16 +5,18 @@
 """
 
 from mezan.qap import generate
-from mezan.qap.instances import best_known, load, shipped
+from mezan.qap.best_known import best_known
+from mezan.qap.instances import load, shipped
 from mezan.qap.io import read_qaplib, read_solution, write_qaplib
 from mezan.qap.result import QAPResult
 from mezan.qap.scipy_compat import OptimizeResult, quadratic_assignment
 from mezan.qap.solve import METHODS, MODES, best_lower_bound, gilmore_lawler_bound, objective, projection_bound, solve
 
 
-def _register() -> None:
-    """Every single algorithm as ``qap.<method>`` and every QAPFlow mode as ``qapflow.<mode>``."""
-    from mezan.registry import register
+def solver_entries() -> list[dict]:
+    """The solvers this package offers the registry (:mod:`mezan.registry` registers them; this layer does not
+    import it): every single algorithm as ``qap.<method>`` and every QAPFlow mode as ``qapflow.<mode>``."""
+    entries = []
 
     def runner(**choice):
         def run(problem, *, time_limit, seed, stop=None, progress=None, advisor=None):
@@ -33,7 +35,8 @@ def _register() -> None:
                          ("hybrid", "FAQ relaxation, then RoTS polish"),
                          ("nesterov", "Nesterov entropic projected gradient on the relaxation, then RoTS"),
                          ("fft", "FAQ relaxation with FFT products for structured matrices, then RoTS")):
-        register(f"qap.{method}", "qap", runner(method=method), text)
+        entries.append({"name": f"qap.{method}", "problem_type": "qap", "run": runner(method=method),
+                        "description": text})
     for mode, text in (("hybrid", "QAPFlow hybrid: FAQ relaxation, then RoTS polish"),
                        ("nesterov", "QAPFlow nesterov: accelerated entropic relaxation, then RoTS polish"),
                        ("fft", "QAPFlow fft: relaxation with FFT products on structured matrices, then RoTS"),
@@ -41,10 +44,9 @@ def _register() -> None:
                        ("aggressive", "QAPFlow aggressive: iterated RoTS on all threads"),
                        ("instance_adaptive", "QAPFlow instance_adaptive: rule set on instance features"),
                        ("auto", "QAPFlow auto: exact for n <= 15, else by size and budget")):
-        register(f"qapflow.{mode}", "qap", runner(mode=mode), text, takes_advisor=mode in ("auto", "instance_adaptive"))
-
-
-_register()
+        entries.append({"name": f"qapflow.{mode}", "problem_type": "qap", "run": runner(mode=mode), "description": text,
+                        "takes_advisor": mode in ("auto", "instance_adaptive")})
+    return entries
 
 __all__ = [
     "METHODS",

@@ -1,33 +1,13 @@
-"""QAPLIB instances shipped with the package, and the best-known value table.
-
-The package ships a few small instances (for examples and tests) and the best-known objective of
-every instance in the QAPLIB reference set (``data/bks.csv``: name, n, best-known value).
-"""
+"""QAPLIB instances shipped with the package (a few small ones, for examples and tests); the best-known
+value table is :mod:`mezan.qap.best_known` (re-exported here)."""
 
 from __future__ import annotations
 
-import csv
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from mezan.errors import InvalidParameterError
-
-DATA = resources.files("mezan.qap") / "data"
-
-
-@lru_cache(maxsize=1)
-def best_known_table() -> dict[str, float]:
-    with (DATA / "bks.csv").open() as f:
-        return {row["name"]: float(row["bks"]) for row in csv.DictReader(f)}
-
-
-def best_known(name: str) -> float | None:
-    """Best-known objective of a QAPLIB instance by name (e.g. ``"nug12"``), or None if unknown."""
-    value = best_known_table().get(name)
-    if value is None:
-        return None
-    return int(value) if value == int(value) else value
+from mezan.qap.best_known import DATA
+from mezan.qap.io import read_qaplib
 
 
 def shipped() -> list[str]:
@@ -45,6 +25,5 @@ def instance_path(name: str) -> Path:
 
 def load(name: str):
     """Load a bundled QAPLIB instance as a :class:`mezan.problems.QAPProblem`."""
-    from mezan.qap.io import read_qaplib
 
     return read_qaplib(instance_path(name))

@@ -11,7 +11,7 @@ import numpy as np
 from mezan import _core
 from mezan.errors import QAPLIBFormatError
 from mezan.problems import QAPProblem
-from mezan.qap.instances import best_known
+from mezan.qap.best_known import best_known
 
 
 def read_qaplib(path: str | os.PathLike) -> QAPProblem:

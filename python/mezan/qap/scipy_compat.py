@@ -137,5 +137,5 @@ def _faq(problem: QAPProblem, maximize: bool, partial_match, seed: int, options:
         start = np.ascontiguousarray(start)
     a, b, _ = kernel_arrays(problem, maximize)
     out = _core.faq(a.astype(np.float64), b.astype(np.float64), fixed, start, int(maxiter), float(tol))
-    perm = np.asarray(out["permutation"], dtype=np.int64)
-    return OptimizeResult(col_ind=perm, fun=objective(problem, None, perm), nit=int(out["iterations"]))
+    perm = np.asarray(out.permutation, dtype=np.int64)
+    return OptimizeResult(col_ind=perm, fun=objective(problem, None, perm), nit=int(out.iterations))

@@ -375,15 +375,15 @@ def solve(
     )
     raw, wall = run.result, run.wall_time
 
-    objective = sign * raw["objective"]
+    objective = sign * raw.objective
     bound = None
     bound_method = None
-    if raw["proven_optimal"] and not maximize:
+    if raw.proven_optimal and not maximize:
         bound, bound_method = float(objective), "branch_and_bound"
     elif not maximize and (lower_bound or (lower_bound is None and n <= BOUND_MAX_N)):
         bound, bound_method = best_lower_bound(problem)
-    reason = "cancelled" if run.interrupted else raw["reason"]
-    if raw["proven_optimal"] or (bound is not None and objective <= bound + 1e-9 * max(1.0, abs(bound))):
+    reason = "cancelled" if run.interrupted else raw.reason.name
+    if raw.proven_optimal or (bound is not None and objective <= bound + 1e-9 * max(1.0, abs(bound))):
         status = "optimal"
     elif reason == "cancelled":
         status = "cancelled"
@@ -402,7 +402,7 @@ def solve(
         "none": {"local_first": "converged (local optimum)", "bnb": "search tree exhausted"}.get(method, "finished"),
     }
     return QAPResult(
-        permutation=np.asarray(raw["permutation"], dtype=np.int64),
+        permutation=np.asarray(raw.permutation, dtype=np.int64),
         objective=objective,
         lower_bound=bound,
         gap=gap,
@@ -413,7 +413,7 @@ def solve(
         explanation=explanation,
         seed=run_seed,
         wall_time=wall,
-        iterations=int(raw["iterations"]),
-        trace=[(float(t), sign * (int(v) if kind == "i64" else v)) for t, v in raw["trace"]],
+        iterations=int(raw.iterations),
+        trace=[(float(t), sign * (int(v) if kind == "i64" else v)) for t, v in raw.trace],
         message=messages.get(reason, reason),
     )

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mezan import __version__, registry
 from mezan.errors import MezanError, SolverFailedError
+from mezan.meta import MetaFlow
 from mezan.service import page
 from mezan.service.auth import LOCAL, SESSION_COOKIE, Auth
 from mezan.service.config import ServiceConfig
@@ -62,7 +63,6 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
     auth = Auth(config, keys, sessions, limiter=RateLimiter(), failures=RateLimiter())  # failures: by client address
     queue = JobQueue(store, config.workers, config.queue_limit, on_finish=metrics.solved, reserved=config.reserve(),
                      grace=config.grace)
-    from mezan.meta import MetaFlow
 
     metaflow = MetaFlow(store)
 

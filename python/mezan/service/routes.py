@@ -25,21 +25,22 @@ from typing import Any
 
 import numpy as np
 
-from mezan import registry
+from mezan import c2sc, registry
+from mezan.c2sc.run import outputs
 from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
+from mezan.evo import QAP, TSP, LinearOrdering, evolve
+from mezan.meta.solve import solve as meta_solve
+from mezan.problems import ROUTES as PROBLEM_ROUTES
+from mezan.problems import TYPES, QAPProblem, problem_size, types_on_route
+from mezan.qap import solve
+from mezan.qap.solve import MODES
 
 ROUTE_TYPES: dict[str, tuple[str, ...]] = {
-    "qapflow": ("qap",),
-    "workflow": ("workflow",),
-    "allocflow": ("allocation",),
-    "graphflow": ("network_design",),
-    "dualflow": ("robust_assignment", "robust_qap", "robust_allocation", "matrix_game"),
-    "evoflow": ("qap", "tsp", "linear_ordering"),
-    "mezan": ("qap", "workflow", "allocation", "network_design", "robust_assignment", "robust_qap",
-              "robust_allocation", "matrix_game", "composite"),
-}
+    route: types_on_route(route) + (("composite",) if route == "mezan" else ()) for route in PROBLEM_ROUTES}
+"""The problem types each route accepts (read from :data:`mezan.problems.TYPES`; ``/mezan/solve`` also takes a
+composite request)."""
 ROUTES = tuple(ROUTE_TYPES)
-EVO_MATRICES = {"qap": ("A", "B"), "tsp": ("D",), "linear_ordering": ("W",)}
+EVO_MATRICES = {kind: TYPES[kind].required for kind in ROUTE_TYPES["evoflow"]}
 MAX_SEED = 2**63 - 1
 COMPOSITE_WORKERS = 2  # subproblems of one stage a composite request runs at once
 
@@ -114,30 +115,7 @@ def _number(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def problem_size(problem: Any) -> tuple[str, int]:
-    """What the per-scope size limit counts for a problem."""
-    kind = getattr(problem, "problem_type", "qap")
-    if kind == "workflow":
-        return "tasks", len(problem.tasks)
-    if kind == "allocation":
-        return "items", len(problem.items)
-    if kind == "robust_allocation":
-        return "items", len(problem.base.items)
-    if kind == "network_design":
-        return "nodes", len(problem.nodes)
-    if kind == "robust_assignment":
-        return "n", int(problem.costs.shape[-1])
-    if kind == "robust_qap":
-        return "n", int(problem.flows.shape[-1])
-    if kind == "matrix_game":
-        return "strategies", int(max(problem.payoff.shape))
-    return "n", int(problem.n)
-
-
 def _qapflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: int | None) -> Work:
-    from mezan.problems import QAPProblem
-    from mezan.qap import solve
-    from mezan.qap.solve import MODES
 
     mode = body.get("mode", "auto")
     if mode not in MODES:
@@ -156,7 +134,6 @@ def _qapflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: in
 
 
 def _evoflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: int | None) -> Work:
-    from mezan.evo import QAP, TSP, LinearOrdering, evolve
 
     kind = body.get("type", "qap")
     if kind not in EVO_MATRICES:
@@ -192,9 +169,6 @@ def _matrix(body: dict[str, Any], name: str, kind: str) -> np.ndarray:
 
 def _typed(route: str, body: dict[str, Any], admit: Admission, time_limit: float, seed: int | None,
            metaflow: Any) -> Work:
-    from mezan import c2sc
-    from mezan.c2sc.plan import TYPES
-    from mezan.c2sc.run import outputs
 
     kind = body.get("type", ROUTE_TYPES[route][0])
     if kind not in ROUTE_TYPES[route]:
@@ -203,7 +177,7 @@ def _typed(route: str, body: dict[str, Any], admit: Admission, time_limit: float
         return _composite(route, body, admit, time_limit, seed)
     problem = c2sc.from_wire({**body, "type": kind})
     time_limit = admit(problem, time_limit)
-    solver = body.get("solver", "auto" if route == "mezan" else TYPES[kind][1])
+    solver = body.get("solver", "auto" if route == "mezan" else TYPES[kind].solver)
     if solver != "auto":
         if not isinstance(solver, str) or solver not in {s.name for s in registry.solvers(kind)}:
             names = ", ".join(s.name for s in registry.solvers(kind))
@@ -211,7 +185,6 @@ def _typed(route: str, body: dict[str, Any], admit: Admission, time_limit: float
 
     def run(stop, progress):
         if route == "mezan":
-            from mezan.meta.solve import solve as meta_solve
 
             result = meta_solve(problem, time_limit=time_limit, solver=solver, seed=seed, metaflow=metaflow,
                                 stop=stop, callback=progress)
@@ -230,7 +203,6 @@ def _composite(route: str, body: dict[str, Any], admit: Admission, time_limit: f
     references, once resolved otherwise). The Work's time limit — what the watchdog and Retry-After count on —
     is the sum over the stages of each stage's longest admitted subproblem time limit (a stage with more
     subproblems than C2SC runs at once: Graham's bound for its list schedule, sum / w + (1 - 1 / w) max)."""
-    from mezan import c2sc
 
     default = admit.cap(time_limit)
     subproblems = body.get("subproblems")

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "mezan/core/incumbent.hpp"
@@ -30,6 +31,18 @@ namespace mezan::evo {
 
 enum class Selection { tournament, rank };
 enum class Distance { hamming, position };
+
+inline Selection parse_selection(const std::string& s) {
+  if (s == "tournament") return Selection::tournament;
+  if (s == "rank") return Selection::rank;
+  throw unknown_name("selection", s, {"tournament", "rank"});
+}
+
+inline Distance parse_distance(const std::string& s) {
+  if (s == "hamming") return Distance::hamming;
+  if (s == "position") return Distance::position;
+  throw unknown_name("distance", s, {"hamming", "position"});
+}
 
 struct EvoOptions {
   int population = 64;

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "mezan/core/errors.hpp"
 #include "mezan/core/rng.hpp"
 
 namespace mezan::evo {
@@ -39,7 +40,7 @@ inline Crossover parse_crossover(const std::string& s) {
   if (s == "cx") return Crossover::cx;
   if (s == "position") return Crossover::position;
   if (s == "uniform") return Crossover::uniform;
-  throw std::invalid_argument("unknown crossover '" + s + "'");
+  throw unknown_name("crossover", s, {"ox", "pmx", "cx", "position", "uniform"});
 }
 
 inline Mutation parse_mutation(const std::string& s) {
@@ -47,7 +48,7 @@ inline Mutation parse_mutation(const std::string& s) {
   if (s == "insert") return Mutation::insert;
   if (s == "inversion") return Mutation::inversion;
   if (s == "scramble") return Mutation::scramble;
-  throw std::invalid_argument("unknown mutation '" + s + "'");
+  throw unknown_name("mutation", s, {"swap", "insert", "inversion", "scramble"});
 }
 
 /// Per-thread work buffers of size n (positions, used-marks, an order list).

@@ -16,6 +16,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "mezan/core/errors.hpp"
+
 namespace mezan::qap {
 
 /// True if every objective and swap delta of an integer instance fits in int64 with a margin:
@@ -49,25 +51,25 @@ class Instance {
  public:
   using value_type = T;
 
-  /// a, b: n*n row-major. Throws std::invalid_argument naming the problem.
+  /// a, b: n*n row-major. Throws InvalidProblem (a std::invalid_argument) naming the problem.
   Instance(int n, std::vector<T> a, std::vector<T> b) : n_(n), a_(std::move(a)), b_(std::move(b)) {
-    if (n < 2) throw std::invalid_argument("QAP instance: n must be >= 2, got " + std::to_string(n));
+    if (n < 2) throw InvalidProblem("QAP instance: n must be >= 2, got " + std::to_string(n));
     const std::size_t nn = static_cast<std::size_t>(n) * n;
     if (a_.size() != nn || b_.size() != nn)
-      throw std::invalid_argument("QAP instance: A and B must both hold n*n = " + std::to_string(nn) +
-                                  " values, got " + std::to_string(a_.size()) + " and " +
-                                  std::to_string(b_.size()));
+      throw InvalidProblem("QAP instance: A and B must both hold n*n = " + std::to_string(nn) +
+                           " values, got " + std::to_string(a_.size()) + " and " +
+                           std::to_string(b_.size()));
     if constexpr (std::is_same_v<T, double>) {
       double max_a = 0, max_b = 0;
       for (std::size_t k = 0; k < nn; ++k) {
-        if (!std::isfinite(a_[k])) throw std::invalid_argument("QAP instance: A has a non-finite entry");
-        if (!std::isfinite(b_[k])) throw std::invalid_argument("QAP instance: B has a non-finite entry");
+        if (!std::isfinite(a_[k])) throw InvalidProblem("QAP instance: A has a non-finite entry");
+        if (!std::isfinite(b_[k])) throw InvalidProblem("QAP instance: B has a non-finite entry");
         max_a = std::max(max_a, std::abs(a_[k]));
         max_b = std::max(max_b, std::abs(b_[k]));
       }
       if (!objective_representable(max_a, max_b, n))
-        throw std::invalid_argument("QAP instance: n^2 max|A| max|B| exceeds 1e300, the range in which every objective "
-                                "and intermediate sum is representable in double");
+        throw InvalidProblem("QAP instance: n^2 max|A| max|B| exceeds 1e300, the range in which every objective "
+                           "and intermediate sum is representable in double");
     }
     symmetric_ = is_symmetric(a_) && is_symmetric(b_);
     if (!symmetric_) {

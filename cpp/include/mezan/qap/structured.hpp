@@ -37,6 +37,9 @@ struct Structure {
 /// "dense", "circulant", "toeplitz", "grid_manhattan" or "grid_euclidean".
 const char* structure_name(StructureKind kind);
 
+/// The kind named by structure_name(); anything else throws InvalidParameter listing the names.
+StructureKind parse_structure_kind(const std::string& name);
+
 /// The structure of the n x n row-major matrix M (tol relative to max |M|; see the header comment).
 /// Order of preference: circulant, Toeplitz, Manhattan lattice, Euclidean lattice (the cheapest product first).
 Structure detect_structure(const double* M, int n, double tol = 1e-9);
@@ -71,10 +74,10 @@ class MatrixOperator {
 /// Toeplitz from n = 256, Euclidean lattices (2-D transforms, no separable shortcut) from n = 512.
 enum class Products { gemm, fft, automatic };
 
-/// "gemm", "fft" or "auto"; anything else throws std::invalid_argument.
+/// "gemm", "fft" or "auto"; anything else throws InvalidParameter (a std::invalid_argument).
 Products parse_products(const std::string& name);
 
-/// The smallest n from which Products::automatic uses FFT for a structure of this kind.
+/// The smallest n from which Products::automatic uses FFT for a structure of this kind (INT_MAX for dense).
 int fft_pays_from(StructureKind kind);
 
 /// The gradient A P B^T + A^T P B of the relaxation f(P) = tr(A^T P B P^T) over n x n matrices P.
@@ -84,7 +87,10 @@ int fft_pays_from(StructureKind kind);
 class RelaxationProducts {
  public:
   RelaxationProducts(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, Products products, double tol = 1e-9);
-  /// G = grad f(P); returns f(P) = <P, G> / 2 (f is homogeneous of degree 2).
+  /// The size n of A and B.
+  int n() const { return n_; }
+  /// G = grad f(P); returns f(P) = <P, G> / 2 (f is homogeneous of degree 2). P must be n x n
+  /// (InvalidParameter otherwise).
   double gradient(const Eigen::MatrixXd& P, Eigen::MatrixXd& G) const;
   /// Structures of A and B as the operators see them.
   Structure structure_a() const { return a_.structure(); }
@@ -95,6 +101,7 @@ class RelaxationProducts {
  private:
   enum class Form { both_symmetric, a_symmetric, b_symmetric, general };
   Form form_;
+  int n_ = 0;
   MatrixOperator a_, b_;
   std::unique_ptr<MatrixOperator> sum_;  // B + B^T (a_symmetric) or A + A^T (b_symmetric)
   mutable Eigen::MatrixXd t1_, t2_;

@@ -1,0 +1,113 @@
+"""The one table of problem types: what C2SC, the service and ``mezan.solve`` know about each type.
+
+Adding a problem type is one entry in :data:`TYPES` (and its record): C2SC's subproblem types, default solvers
+and reference fields (:mod:`mezan.c2sc.plan`), the wire forms accepted by :func:`from_wire` (``mezan.solve``,
+``/mezan/solve``), the service's routes and size limits (:mod:`mezan.service.routes`) all read it. Solvers
+register themselves for a type by its name (:mod:`mezan.registry`).
+
+Not in the table: ``"permutation"`` — EvoFlow's callable objective (:class:`mezan.evo.PermutationProblem`): its
+data is a Python function, which has no wire form, no fingerprint and no size a service could admit; it is reached
+only through :func:`mezan.evo.evolve` or ``registry.get("evo.ga@permutation")`` (see :data:`LIBRARY_ONLY_TYPES`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mezan.errors import InvalidProblemError
+from mezan.problems.allocation import AllocationProblem
+from mezan.problems.network import NetworkDesignProblem
+from mezan.problems.permutation import LinearOrderingProblem, TSPProblem
+from mezan.problems.qap import QAPProblem
+from mezan.problems.robust import (
+    MatrixGameProblem,
+    RobustAllocationProblem,
+    RobustAssignmentProblem,
+    RobustQAPProblem,
+)
+from mezan.problems.workflow import WorkflowProblem
+
+ROUTES = ("qapflow", "workflow", "allocflow", "graphflow", "dualflow", "evoflow", "mezan")
+"""The service's solve routes (``/<route>/solve``), in the order it lists them; ``mezan`` takes every type."""
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """One problem type.
+
+    ``record``: its problem record class (``from_dict``/``to_dict``/``fingerprint``); ``solver``: the registered
+    solver C2SC and the family routes use by default; ``outputs``: the result fields a C2SC reference may name
+    (``$id.field``); ``required``: the wire fields a subproblem must carry even when its other fields are
+    references; ``routes``: the service routes that accept it; ``size``: what the record's ``n`` counts, the
+    quantity a caller's size limit applies to."""
+
+    name: str
+    record: Any  # the record class (a dataclass with from_dict/to_dict/fingerprint)
+    solver: str
+    outputs: tuple[str, ...]
+    required: tuple[str, ...]
+    routes: tuple[str, ...]
+    size: str
+
+
+_ROBUST_OUTPUTS = ("solution", "objective", "worst_scenario", "scenario_values", "nominal_optimum",
+                   "price_of_robustness", "status")
+_PERMUTATION_OUTPUTS = ("solution", "objective", "status")
+
+TYPES: dict[str, ProblemType] = {t.name: t for t in (
+    ProblemType("qap", QAPProblem, "qapflow.auto",
+                ("solution", "permutation", "objective", "lower_bound", "gap", "status"), ("A", "B"),
+                ("qapflow", "evoflow", "mezan"), "n"),
+    ProblemType("workflow", WorkflowProblem, "workflow.schedule",
+                ("start", "makespan", "critical_path", "lower_bound", "gap", "status"), ("tasks",),
+                ("workflow", "mezan"), "tasks"),
+    ProblemType("allocation", AllocationProblem, "allocflow.highs",
+                ("allocation", "objective", "duals", "upper_bound", "gap", "status"), ("items",),
+                ("allocflow", "mezan"), "items"),
+    ProblemType("network_design", NetworkDesignProblem, "graphflow.network",
+                ("edges", "objective", "flows", "lower_bound", "status"), ("task", "nodes", "edges"),
+                ("graphflow", "mezan"), "nodes"),
+    ProblemType("robust_assignment", RobustAssignmentProblem, "dualflow.robust_assignment", _ROBUST_OUTPUTS,
+                ("costs",), ("dualflow", "mezan"), "n"),
+    ProblemType("robust_qap", RobustQAPProblem, "dualflow.robust_qap", _ROBUST_OUTPUTS, ("flows", "distances"),
+                ("dualflow", "mezan"), "n"),
+    ProblemType("robust_allocation", RobustAllocationProblem, "dualflow.robust_allocation", _ROBUST_OUTPUTS,
+                ("items", "scenarios"), ("dualflow", "mezan"), "items"),
+    ProblemType("matrix_game", MatrixGameProblem, "dualflow.matrix_game",
+                ("row_strategy", "column_strategy", "value", "status"), ("payoff",), ("dualflow", "mezan"),
+                "strategies"),
+    ProblemType("tsp", TSPProblem, "evo.memetic@tsp", _PERMUTATION_OUTPUTS, ("D",), ("evoflow", "mezan"), "n"),
+    ProblemType("linear_ordering", LinearOrderingProblem, "evo.memetic@linear_ordering", _PERMUTATION_OUTPUTS,
+                ("W",), ("evoflow", "mezan"), "n"),
+)}
+
+LIBRARY_ONLY_TYPES = {"permutation": "a Python callable objective (mezan.evo.PermutationProblem): no wire form"}
+"""Problem types solvers register for that are not in :data:`TYPES`, and why."""
+
+
+def types_on_route(route: str) -> tuple[str, ...]:
+    """The problem types a service route accepts, in table order."""
+    return tuple(name for name, spec in TYPES.items() if route in spec.routes)
+
+
+def problem_size(problem: Any) -> tuple[str, int]:
+    """(what, how many): the quantity a size limit counts for a problem (its ``n``, named by the table)."""
+    spec = TYPES.get(getattr(problem, "problem_type", ""))
+    return (spec.size if spec is not None else "n"), int(problem.n)
+
+
+def from_wire(data: Any) -> Any:
+    """The problem record of a wire-form problem (``{"type": "qap", ...}``, any type of :data:`TYPES`)."""
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str) or data["type"] not in TYPES:
+        kind = data.get("type") if isinstance(data, dict) else type(data).__name__
+        raise InvalidProblemError(f"unknown problem type {kind!r} (known: {', '.join(TYPES)})")
+    return TYPES[data["type"]].record.from_dict(data)
+
+
+def to_wire(problem: Any) -> dict[str, Any]:
+    """The wire form of a problem record (``{"type": ..., ...}``; :func:`from_wire` reads it back)."""
+    if getattr(problem, "problem_type", None) not in TYPES:
+        raise InvalidProblemError(f"{type(problem).__name__} is not a problem record with a wire form (types: "
+                                  f"{', '.join(TYPES)})")
+    return problem.to_dict()
