@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,6 +57,27 @@ def brute_force(A, B):
         if best is None or v < best:
             best, arg = v, p
     return best, arg
+
+
+@st.composite
+def qap_instances(draw, min_n=2, max_n=9, values=("int", "real"), low=-20, high=50,
+                  symmetry=("both", "neither")):
+    """The one hypothesis strategy for small QAP instances (brute force checks them): n in [min_n, max_n],
+    integer entries in [low, high) or real ones (normal x 10), made symmetric on ``"both"`` sides, ``"A"``,
+    ``"B"`` or ``"neither"``. Returns (A, B, kind, symmetry, rng) — the seeded rng for whatever a test draws next."""
+    n = draw(st.integers(min_n, max_n))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(st.sampled_from(values))
+    if kind == "int":
+        A, B = rng.integers(low, high, (n, n)), rng.integers(low, high, (n, n))
+    else:
+        A, B = rng.normal(size=(n, n)) * 10, rng.normal(size=(n, n)) * 10
+    which = draw(st.sampled_from(symmetry))
+    if which in ("both", "A"):
+        A = A + A.T
+    if which in ("both", "B"):
+        B = B + B.T
+    return A, B, kind, which, rng
 
 
 def numpy_objective(A, B, p):

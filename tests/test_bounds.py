@@ -5,33 +5,17 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from mezan import _core
 from mezan.qap import best_lower_bound, gilmore_lawler_bound, load, projection_bound, read_qaplib, solve
 
-from conftest import SHARED, brute_force, shared_names
-
-
-@st.composite
-def small_instances(draw):
-    n = draw(st.integers(2, 7))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    integral = draw(st.booleans())
-    A = rng.integers(-5, 20, (n, n)) if integral else rng.normal(size=(n, n)) * 10
-    B = rng.integers(-5, 20, (n, n)) if integral else rng.normal(size=(n, n)) * 10
-    which = draw(st.sampled_from(["both", "A", "B", "neither"]))
-    if which in ("both", "A"):
-        A = A + A.T
-    if which in ("both", "B"):
-        B = B + B.T
-    return A, B, which
+from conftest import SHARED, brute_force, qap_instances, shared_names
 
 
 @settings(max_examples=150, deadline=None)
-@given(small_instances())
+@given(qap_instances(2, 7, low=-5, high=20, symmetry=("both", "A", "B", "neither")))
 def test_projection_bound_never_exceeds_the_optimum(inst):
-    A, B, which = inst
+    A, B, _, which, _ = inst
     optimum, _ = brute_force(A, B)
     bound = projection_bound(A, B)
     if not (np.array_equal(A, A.T) or np.array_equal(B, B.T)):  # "neither" can draw a symmetric one

@@ -9,25 +9,13 @@ from hypothesis import strategies as st
 
 from mezan.qap import generate, read_qaplib, solve
 
-from conftest import SHARED, brute_force, numpy_objective, shared_names
-
-
-@st.composite
-def small_instances(draw):
-    n = draw(st.integers(2, 9))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    real = draw(st.booleans())
-    A = rng.normal(size=(n, n)) if real else rng.integers(-5, 30, (n, n))
-    B = rng.normal(size=(n, n)) if real else rng.integers(0, 30, (n, n))
-    if draw(st.booleans()):
-        A, B = A + A.T, B + B.T
-    return A, B
+from conftest import SHARED, brute_force, numpy_objective, qap_instances, shared_names
 
 
 @settings(max_examples=60, deadline=None)
-@given(small_instances(), st.booleans())
+@given(qap_instances(2, 9, low=-5, high=30), st.booleans())
 def test_bnb_agrees_with_enumeration(inst, with_partial_match):
-    A, B = inst
+    A, B, *_ = inst
     n = len(A)
     pm = np.array([[n - 1, 0]]) if with_partial_match else None
     if with_partial_match:  # enumerate the constrained problem: facility n-1 at location 0

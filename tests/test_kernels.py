@@ -8,25 +8,18 @@ from hypothesis import strategies as st
 
 from mezan import _core
 
-from conftest import brute_force, numpy_objective
+from conftest import brute_force, numpy_objective, qap_instances
 
 SUFFIX = {np.int64: "i64", np.float64: "f64"}
 
 
-@st.composite
-def instances(draw, min_n=2, max_n=9):
-    n = draw(st.integers(min_n, max_n))
-    seed = draw(st.integers(0, 2**32 - 1))
-    dtype = draw(st.sampled_from([np.int64, np.float64]))
-    symmetric = draw(st.booleans())
-    rng = np.random.default_rng(seed)
-    if dtype is np.int64:
-        A, B = rng.integers(-20, 50, (n, n)), rng.integers(-20, 50, (n, n))
-    else:
-        A, B = rng.normal(size=(n, n)) * 10, rng.normal(size=(n, n)) * 10
-    if symmetric:
-        A, B = A + A.T, B + B.T
-    return A.astype(dtype), B.astype(dtype), dtype, rng
+def instances(min_n=2, max_n=9):
+    """The shared QAP strategy as (A, B, dtype, rng): int64 or float64 data, symmetric or not."""
+    return qap_instances(min_n, max_n).map(
+        lambda i: (i[0].astype(DTYPES[i[2]]), i[1].astype(DTYPES[i[2]]), DTYPES[i[2]], i[4]))
+
+
+DTYPES = {"int": np.int64, "real": np.float64}
 
 
 def call(name, dtype, *args):

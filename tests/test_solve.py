@@ -12,28 +12,17 @@ from hypothesis import strategies as st
 
 from mezan.qap import METHODS, generate, load, solve
 
-from conftest import brute_force, numpy_objective
+from conftest import brute_force, numpy_objective, qap_instances
 
 
 def is_permutation(p, n):
     return sorted(np.asarray(p).tolist()) == list(range(n))
 
 
-@st.composite
-def small_instances(draw):
-    n = draw(st.integers(2, 8))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    A = rng.integers(0, 20, (n, n))
-    B = rng.integers(0, 20, (n, n))
-    if draw(st.booleans()):
-        A, B = A + A.T, B + B.T
-    return A, B
-
-
 @settings(max_examples=60, deadline=None)
-@given(small_instances(), st.integers(0, 1000))
+@given(qap_instances(2, 8, values=("int",), low=0, high=20), st.integers(0, 1000))
 def test_rots_finds_the_enumerated_optimum(inst, seed):
-    A, B = inst
+    A, B, *_ = inst
     optimum, _ = brute_force(A, B)
     result = solve(A, B, method="rots", max_iter=3000, time_limit=None, seed=seed)
     assert is_permutation(result.permutation, len(A))
@@ -43,9 +32,9 @@ def test_rots_finds_the_enumerated_optimum(inst, seed):
 
 
 @settings(max_examples=30, deadline=None)
-@given(small_instances(), st.sampled_from(["anneal", "local", "local_first", "faq"]))
+@given(qap_instances(2, 8, values=("int",), low=0, high=20), st.sampled_from(["anneal", "local", "local_first", "faq"]))
 def test_other_methods_return_consistent_results(inst, method):
-    A, B = inst
+    A, B, *_ = inst
     optimum, _ = brute_force(A, B)
     result = solve(A, B, method=method, max_iter=2000, time_limit=None, seed=3)
     assert is_permutation(result.permutation, len(A))
