@@ -40,6 +40,9 @@ GRACE_SECONDS = 2.0
 """Seconds an isolated call may run past its budget (the library's own time limit normally ends it first)
 before its worker is terminated."""
 POLL_SECONDS = 0.02
+STARTUP_SECONDS = 60.0
+"""How long a new worker may take to start (an interpreter and scipy's import, on a loaded machine) on top of
+the call's budget before the call counts as timed out."""
 MAX_IDLE_WORKERS = 4
 _HEADER = struct.Struct("!Q")
 _STARTED = "started"  # the worker's first message for a call: it has read it and starts it now
@@ -173,7 +176,9 @@ def run_isolated(fn: Callable[..., Any], *args: Any, time_limit: float = math.in
     started = time.perf_counter()
     if stop is not None and stop.is_set():  # cancelled before it began: no worker is taken
         return IsolatedRun(None, "cancelled", 0.0)
-    deadline = math.inf  # armed when the worker starts the call: its own start-up is not the call's budget
+    # Re-armed when the worker starts the call (its own start-up is not the call's budget); until then a worker
+    # that cannot even start is bounded too.
+    deadline = started + time_limit + grace + STARTUP_SECONDS
     stopped: str | None = None
     outcome: tuple[bool, Any] | None = None
     failure = ""
