@@ -205,9 +205,11 @@ def reports_final_objective(solve: Callable[..., Any]) -> Callable[..., Any]:
     is called once with the objective it returns, so every solver of the suite reports the objective it found
     (solvers that improve step by step call ``progress`` themselves as they go)."""
 
+    takes_progress = "progress" in inspect.signature(solve).parameters  # read once, at decoration
+
     @functools.wraps(solve)
     def reporting(*args: Any, progress: Callable[[float, float], Any] | None = None, **kwargs: Any) -> Any:
-        if "progress" in inspect.signature(solve).parameters:
+        if takes_progress:
             result = solve(*args, progress=progress, **kwargs)
         else:
             result = solve(*args, **kwargs)
