@@ -13,6 +13,7 @@ the median over repeats of evaluations per second and final tour length.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import statistics
 import time
@@ -35,7 +36,7 @@ def deap_ga(D: np.ndarray, population: int, budget: float, seed: int) -> tuple[f
 
     def eval_tsp(individual):  # as in DEAP's TSP example
         distance = distance_map[individual[-1]][individual[0]]
-        for gene1, gene2 in zip(individual[0:-1], individual[1:], strict=True):
+        for gene1, gene2 in itertools.pairwise(individual):
             distance += distance_map[gene1][gene2]
         return (distance,)
 

@@ -92,7 +92,7 @@ def option(rng: random.Random, good: object) -> object:
 def wire_problem(rng: random.Random) -> dict:
     """A wire-form problem of a random type with hostile values in random fields."""
     kind = rng.choice(["qap", "workflow", "allocation", "network_design", "robust_assignment", "robust_qap",
-                       "robust_allocation", "matrix_game", "composite", rng.choice(WEIRD + ["nope"])])
+                       "robust_allocation", "matrix_game", "composite", rng.choice([*WEIRD, "nope"])])
     n = rng.choice([1, 2, 3, 4])
     if kind == "qap":
         return {"type": "qap", "A": matrix(rng), "B": matrix(rng)}
@@ -309,7 +309,7 @@ ROUTES = ["qapflow", "workflow", "allocflow", "graphflow", "dualflow", "evoflow"
 
 def service_body(rng: random.Random) -> tuple[str, str, bytes, dict]:
     """(method, path, body bytes, headers) of one hostile request."""
-    route = rng.choice(ROUTES + ["jobs", "jobs", "raw"])
+    route = rng.choice([*ROUTES, "jobs", "jobs", "raw"])
     headers = {"Content-Type": "application/json"}
     if route == "raw":
         body = rng.choice([b'{"A": [[NaN, 1], [1, 0]], "B": [[0, 1], [1, 0]]}', b'{"A": [[1e999]]}', b"{", b"[]",

@@ -27,7 +27,7 @@ def test_the_wire_form_of_the_issue():
     result = solve_allocation(problem)
     # x: 3/10 per unit of budget, y: 2/7 — best is x = 5 (50), then y = 7 (49): value 29
     assert result.status == "optimal" and result.allocation == {"x": 5, "y": 7} and result.objective == 29
-    assert result.to_dict()["allocation"] == {"x": 5, "y": 7} and result.upper_bound == pytest.approx(29)
+    assert result.to_dict()["solution"] == {"x": 5, "y": 7} and result.upper_bound == pytest.approx(29)
     again = AllocationProblem.from_dict(problem.to_dict())
     assert again.fingerprint() == problem.fingerprint()
 
@@ -127,7 +127,7 @@ def test_infeasible_and_unbounded_say_why():
     assert free.status == "unbounded" and "'gift'" in free.reason
 
 
-@pytest.mark.parametrize("data, message", [
+@pytest.mark.parametrize(("data", "message"), [
     ({"budget": 1, "items": []}, "at least one item"),
     ({"budget": 1, "items": [{"id": "a", "cost": 1, "value": 1, "colour": "red"}]}, r"items\[0\] has unknown"),
     ({"budget": 1, "items": [{"id": "a", "cost": 1, "min": 3, "max": 2}]}, r"items\[0\] \(a\): min 3 > max 2"),

@@ -31,12 +31,13 @@ def test_the_shipped_example_runs_end_to_end():
     assert sorted(researcher) == [0, 1, 2, 3]
     # The schedule used the QAP's researchers as agents: no researcher does two tasks at once.
     tasks = request["subproblems"][1]["tasks"]
-    spans = {t["id"]: (scheduling["start"][t["id"]], scheduling["start"][t["id"]] + t["duration"]) for t in tasks}
+    start = scheduling["solution"]  # the common field (a schedule's solution: task id -> start)
+    spans = {t["id"]: (start[t["id"]], start[t["id"]] + t["duration"]) for t in tasks}
     for i, a in enumerate(tasks):
         for j, b in enumerate(tasks[:i]):
             if researcher[i] == researcher[j]:
                 assert spans[a["id"]][1] <= spans[b["id"]][0] or spans[b["id"]][1] <= spans[a["id"]][0]
-    assert 0 <= budget["allocation"]["lab_hours"] <= scheduling["makespan"]
+    assert 0 <= budget["solution"]["lab_hours"] <= scheduling["objective"]
     assert budget["status"] == "optimal"
 
 
@@ -52,7 +53,7 @@ def test_independent_subproblems_share_a_stage_and_references_resolve():
     q1, q2, money = (result.results[k] for k in ("q1", "q2", "money"))
     assert result.status == "ok"
     expected = min(q2["solution"][0], 5)  # the budget allows 5 units
-    assert money["allocation"]["a"] == pytest.approx(expected)
+    assert money["solution"]["a"] == pytest.approx(expected)
     assert money["objective"] == pytest.approx(q1["objective"] * expected)
 
 
@@ -76,8 +77,9 @@ def test_a_solver_error_fails_only_its_subproblem(monkeypatch):
     monkeypatch.setitem(registry._SOLVERS, "allocflow.highs",
                         registry.RegisteredSolver("allocflow.highs", "allocation", "refuses", refuse))
     result = run(composite({**ALLOC, "id": "m"}, {**QAP, "id": "q"}), time_limit=0.5)
-    assert result.results["m"] == {"status": "error",
-                                   "reason": "subproblem 'm': this solver refuses everything"}
+    m = result.results["m"]
+    assert (m["status"], m["reason"], m["solution"]) == (
+        "error", "subproblem 'm': this solver refuses everything", None)
     assert result.results["q"]["status"] != "error" and result.status == "partial"
 
 
@@ -90,7 +92,7 @@ def test_a_reference_that_fails_at_run_time_is_an_error_naming_the_field():
     assert "field items[0].max" in result.results["a"]["reason"] and "7" in result.results["a"]["reason"]
 
 
-@pytest.mark.parametrize("subs, message", [
+@pytest.mark.parametrize(("subs", "message"), [
     ([], "subproblems must be a non-empty list"),
     ([{**QAP}], r"subproblems\[0\]: missing field 'id'"),
     ([{**QAP, "id": "a"}, {**QAP, "id": "a"}], "id 'a' is used twice"),
@@ -201,7 +203,8 @@ def test_admit_refuses_at_run_time_a_subproblem_whose_references_resolved_too_la
     result = run(plan, time_limit=1.0, seed=0, admit=admit)
     q, m, after, free = (result.results[k] for k in ("q", "m", "after", "free"))
     assert q["objective"] == 22 and q["status"] == "optimal"  # brute force: 2 (3*1 + 2*2 + 1*4)
-    assert m == {"status": "error", "reason": "subproblem 'm': budget 22 is more than this caller allows"}
+    assert (m["status"], m["reason"], m["solution"]) == (
+        "error", "subproblem 'm': budget 22 is more than this caller allows", None)
     assert after == {"status": "skipped", "reason": "not run: parent 'm' ended with status 'error'"}
     assert free["status"] == "optimal" and result.status == "partial"
 
@@ -214,8 +217,9 @@ def test_a_stop_set_before_the_run_cancels_every_subproblem():
     request = composite({**QAP, "id": "q"}, {**ALLOC, "id": "m"}, {**ALLOC, "id": "after", "depends_on": "q"})
     result = run(request, time_limit=5.0, stop=stop)
     assert result.status == "failed"
-    assert result.results == dict.fromkeys(
-        ["q", "m", "after"], {"status": "cancelled", "reason": "not run: the composite request was cancelled"})
+    assert result.results == {
+        sid: {"status": "cancelled", "reason": "not run: the composite request was cancelled"}
+        for sid in ["q", "m", "after"]}
 
 
 def test_once_stop_is_set_no_further_subproblem_starts(monkeypatch):
@@ -231,7 +235,7 @@ def test_once_stop_is_set_no_further_subproblem_starts(monkeypatch):
                                         "reason": "not run: the composite request was cancelled"}
 
 
-@pytest.mark.parametrize("reference, message", [
+@pytest.mark.parametrize(("reference", "message"), [
     ("$q.objective[3]", r"'objective' holds a number, which cannot be indexed by \[3\]"),
     ("$q.solution.x", r"'solution' is a list; index it with \[k\], not \.x"),
     ("$q.solution[0][1]", r"'solution' holds a list, which cannot be indexed by \[0, 1\]"),
@@ -251,7 +255,7 @@ def test_a_dict_result_is_indexed_by_name_only():
     assert [r.text for r in plan.references] == ["$w.start.t1"]
 
 
-@pytest.mark.parametrize("field, reference", [
+@pytest.mark.parametrize(("field", "reference"), [
     ("budget", "$q.solution"),        # a list where a number belongs
     ("budget", "$q.status"),          # a string where a number belongs
     ("items", "$q.objective"),        # a number where a list of objects belongs

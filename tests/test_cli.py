@@ -14,7 +14,7 @@ def test_solve_json_on_a_bundled_instance(capsys):
     record = json.loads(capsys.readouterr().out)
     assert record["instance"] == "nug12" and record["best_known"] == 578
     assert record["objective"] == 578 and record["gap_to_best_known"] == 0.0
-    assert record["seed"] == 3 and sorted(record["permutation"]) == list(range(12))
+    assert record["seed"] == 3 and sorted(record["solution"]) == list(range(12))
     assert record["mode"] == "auto" and record["method"] == "bnb" and record["lower_bound"] == 578
 
 
@@ -48,7 +48,8 @@ def test_solve_json_problem_and_composite_request(tmp_path, capsys):
     problem.write_text(json.dumps({"type": "workflow", "tasks": tasks, "precedences": [["a", "b"]]}))
     assert main(["solve", str(problem), "--time", "2", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
-    assert record["makespan"] == 6 and record["start"] == {"a": 0, "b": 2} and record["solver"] == "workflow.schedule"
+    assert record["objective"] == 6 and record["solution"] == {"a": 0, "b": 2}
+    assert record["solver"] == "workflow.schedule"
     request = Path(__file__).resolve().parents[1] / "examples" / "composite" / "request.json"
     assert main(["solve", str(request), "--time", "2", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)

@@ -18,7 +18,7 @@ OK = np.arange(9).reshape(3, 3)
 
 
 @pytest.mark.parametrize(
-    "A, B, message",
+    ("A", "B", "message"),
     [
         (np.ones((3, 4)), OK, r"A must be a square 2-D matrix, got shape \(3, 4\)"),
         (OK, np.ones(3), r"B must be a square 2-D matrix, got shape \(3,\)"),
@@ -37,7 +37,7 @@ def test_bad_matrices(A, B, message):
 
 
 @pytest.mark.parametrize(
-    "kwargs, error, message",
+    ("kwargs", "error", "message"),
     [
         ({"time_limit": -1.0}, InvalidParameterError, "time_limit must be positive, got -1.0"),
         ({"time_limit": "10"}, InvalidParameterError, "time_limit must be a number"),
@@ -85,5 +85,5 @@ def test_problem_record_round_trip_and_fingerprint():
         QAPProblem.from_dict({"A": [[0, 1], [1, 0]]})
     with pytest.raises(InvalidProblemError, match="type must be 'qap'"):
         QAPProblem.from_dict({"type": "tsp", "A": [], "B": []})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="assignment destination is read-only"):
         p.A[0, 0] = 5  # records are immutable

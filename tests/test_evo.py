@@ -119,7 +119,7 @@ def test_ga_finds_the_optimal_tour_of_small_instances(seed):
     rng = np.random.default_rng(seed)
     pts = rng.random((8, 2))
     D = np.sqrt(((pts[:, None] - pts[None]) ** 2).sum(-1))
-    best = min(tour_length(D, (0,) + q) for q in itertools.permutations(range(1, 8)))
+    best = min(tour_length(D, (0, *q)) for q in itertools.permutations(range(1, 8)))
     result = evolve(TSP(D), generations=300, time_limit=None, seed=seed, mutation="inversion")
     assert np.isclose(result.fitness, best) and np.isclose(tour_length(D, result.best), result.fitness)
 
@@ -211,7 +211,7 @@ def test_budgets_status_and_trace():
 
 
 @pytest.mark.parametrize(
-    "args, kwargs, error, message",
+    ("args", "kwargs", "error", "message"),
     [
         ((lambda p: 0.0,), {}, InvalidParameterError, "n .* is required"),
         ((lambda p: 0.0, 1), {}, InvalidProblemError, "n must be an integer >= 2"),

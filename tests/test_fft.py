@@ -51,7 +51,7 @@ def dense_gradient(A, B, P):
 def structured_pairs(draw):
     rows, cols = draw(st.integers(2, 6)), draw(st.integers(2, 7))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    kinds = [draw(st.sampled_from(KINDS + ("dense",))) for _ in range(2)]
+    kinds = [draw(st.sampled_from((*KINDS, "dense"))) for _ in range(2)]
     mats = []
     for kind in kinds:
         if kind == "dense":

@@ -150,7 +150,7 @@ def test_wire_form_and_a_disconnected_mst():
     assert NetworkDesignProblem.from_dict(problem.to_dict()).fingerprint() == problem.fingerprint()
 
 
-@pytest.mark.parametrize("data, message", [
+@pytest.mark.parametrize(("data", "message"), [
     ({"task": "tsp", "nodes": [{"id": "a"}], "edges": []}, "task must be one of"),
     ({"task": "mst", "nodes": [{"id": "a"}], "edges": [{"from": "a", "to": "z"}]}, r"edges\[0\].to names unknown"),
     ({"task": "mst", "nodes": [{"id": "a"}, {"id": "b"}], "edges": [{"from": "a", "to": "b", "cost": -1}]},

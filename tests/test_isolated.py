@@ -43,7 +43,7 @@ def test_the_value_of_fn_comes_back():
     assert run_isolated(os.getpid).value != os.getpid()  # it really ran in another process
 
 
-@pytest.mark.parametrize("fn, args, kind, message", [
+@pytest.mark.parametrize(("fn", "args", "kind", "message"), [
     (int, ("not a number",), ValueError, "invalid literal"),
     (operator.truediv, (1, 0), ZeroDivisionError, "division"),
     (operator.getitem, ({}, "missing"), KeyError, "missing"),

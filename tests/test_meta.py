@@ -47,7 +47,7 @@ def test_swiss_pairings_avoid_rematches_and_give_byes():
 
 
 # ---- bandits ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("policy, variant", [("ucb", "beta"), ("thompson", "beta"), ("thompson", "gaussian")])
+@pytest.mark.parametrize(("policy", "variant"), [("ucb", "beta"), ("thompson", "beta"), ("thompson", "gaussian")])
 def test_bandits_find_the_best_arm(policy, variant):
     means = {"low": 0.3, "mid": 0.5, "best": 0.7}
     found = 0
@@ -71,7 +71,7 @@ def test_policies_refuse_bad_arguments():
         MetaFlow(":memory:", policy="best")
     with pytest.raises(InvalidParameterError, match="exploration must be >= 0"):
         MetaFlow(":memory:", exploration=-1)
-    with pytest.raises(InvalidParameterError, match="'allocflow.highs' solves 'allocation' problems, not 'qap'"):
+    with pytest.raises(InvalidParameterError, match=r"'allocflow\.highs' solves 'allocation' problems, not 'qap'"):
         MetaFlow(":memory:").select(load("nug12"), ["qap.rots", "allocflow.highs"])
 
 
@@ -140,7 +140,7 @@ def test_race_records_rates_and_ranks(tmp_path):
     assert flow.store.count_solves() == 2 and {r.race for r in flow.store.solves()} == {race.race_id}
     with pytest.raises(InvalidParameterError, match="at least two"):
         flow.race(problem, ["qap.rots"], time_limit=0.1)
-    with pytest.raises(InvalidParameterError, match="no solver named 'qap.nope'"):
+    with pytest.raises(InvalidParameterError, match=r"no solver named 'qap\.nope'"):
         flow.race(problem, ["qap.rots", "qap.nope"], time_limit=0.1)
 
 
@@ -157,7 +157,7 @@ def test_tournament_is_swiss_and_rebuilt_ratings_match_replayed_races(tmp_path):
     after = flow.ratings()
     assert set(after) == set(before) and all(after[s][1] == before[s][1] for s in before)
     assert all(after[s][0] == pytest.approx(before[s][0]) for s in before)
-    assert [s for s, _, _ in result.standings()][0] == max(result.points, key=lambda s: (result.points[s],
+    assert next(s for s, _, _ in result.standings()) == max(result.points, key=lambda s: (result.points[s],
                                                                                             before[s][0]))
 
 

@@ -16,6 +16,7 @@ from mezan.c2sc.plan import TYPES as C2SC_TYPES
 from mezan.errors import InvalidProblemError
 from mezan.evo import TSP, LinearOrdering, evolve
 from mezan.problems import (
+    COMMON_OUTPUTS,
     LIBRARY_ONLY_TYPES,
     ROUTES,
     TYPES,
@@ -30,6 +31,7 @@ from mezan.problems import (
     types_on_route,
 )
 from mezan.qap.instances import load
+from mezan.results import Result
 from mezan.service.routes import EVO_MATRICES, ROUTE_TYPES, parse
 
 SMALL_A = [[0, 1, 2], [1, 0, 3], [2, 3, 0]]
@@ -66,6 +68,16 @@ WIRE_FORMS = {
 
 def test_every_type_of_the_table_has_a_sample_here():
     assert set(WIRE_FORMS) == set(TYPES)
+
+
+@pytest.mark.parametrize("kind", sorted(TYPES))
+def test_every_field_a_reference_may_name_is_a_field_of_the_default_solvers_result(kind):
+    result = registry.get(TYPES[kind].solver).solve(from_wire(copy.deepcopy(WIRE_FORMS[kind])), time_limit=2.0, seed=0)
+    assert isinstance(result, Result) and result.has_solution, result
+    for name in COMMON_OUTPUTS + TYPES[kind].outputs:
+        assert hasattr(result, name), (kind, name)
+    shape = {"list": (list, np.ndarray), "dict": dict}[TYPES[kind].solution_shape]
+    assert isinstance(result.solution, shape)
 
 
 @pytest.mark.parametrize("kind", sorted(TYPES))
@@ -150,13 +162,13 @@ def test_the_table_covers_every_registered_problem_type():
         solver = registry.get(spec.solver)
         assert solver.problem_type == kind
         assert set(spec.routes) <= set(ROUTES) and "mezan" in spec.routes
-        assert "status" in spec.outputs and set(spec.required) <= set(WIRE_FORMS[kind])
+        assert set(spec.required) <= set(WIRE_FORMS[kind]) and spec.solution_shape in ("list", "dict")
         assert problem_size(from_wire(copy.deepcopy(WIRE_FORMS[kind])))[0] == spec.size
 
 
 def test_c2sc_and_the_service_read_the_table():
     assert C2SC_TYPES is TYPES
-    assert OUTPUTS == {kind: spec.outputs for kind, spec in TYPES.items()}
+    assert OUTPUTS == {kind: COMMON_OUTPUTS + spec.outputs for kind, spec in TYPES.items()}
     assert tuple(ROUTE_TYPES) == ROUTES
     for route in ROUTES:
         assert ROUTE_TYPES[route] == types_on_route(route) + (("composite",) if route == "mezan" else ())
@@ -199,7 +211,7 @@ def test_evoflow_classes_are_the_records():
     tour = TSP(DISTANCES)
     assert isinstance(tour, TSPProblem) and tour.n == 4 and tour.D.dtype == np.float64
     assert isinstance(LinearOrdering(WEIGHTS), LinearOrderingProblem)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="assignment destination is read-only"):
         tour.D[0, 1] = 7  # the record owns read-only data
     record_run = evolve(TSPProblem(DISTANCES), generations=20, time_limit=None, seed=3)
     class_run = evolve(TSP(DISTANCES), generations=20, time_limit=None, seed=3)
@@ -244,7 +256,7 @@ def test_c2sc_and_the_mezan_route_accept_tsp_and_linear_ordering():
     assert sorted(result.results["order"]["solution"]) == [0, 1, 2]
     work = parse("mezan", {"type": "tsp", "D": DISTANCES, "time_limit": 0.2, "seed": 0})
     assert work.kind == "tsp" and work.size == ("n", 4)
-    out = work.run(None, None)
+    out = work.respond(None, None)
     assert sorted(out["solution"]) == [0, 1, 2, 3] and out["objective"] == pytest.approx(18.0)
     evo_work = parse("evoflow", {"type": "linear_ordering", "W": WEIGHTS, "time_limit": 0.2, "seed": 0})
     assert evo_work.solver == "evo.memetic@linear_ordering" and evo_work.size == ("n", 3)

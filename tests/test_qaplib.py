@@ -58,7 +58,7 @@ def test_write_then_read_round_trips(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text, message",
+    ("text", "message"),
     [
         ("", "empty file"),
         ("3\n1 2 3\n4 x 6\n", r"x\.dat:3: 'x' is not a finite number"),

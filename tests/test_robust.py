@@ -35,7 +35,7 @@ def test_one_scenario_costs_nothing_to_be_robust():
     assert result.objective == result.nominal_optimum == 5.0 and result.price_of_robustness == 0.0
 
 
-@pytest.mark.parametrize("payoff, value, row, column", [
+@pytest.mark.parametrize(("payoff", "value", "row", "column"), [
     ([[1, -1], [-1, 1]], 0.0, [0.5, 0.5], [0.5, 0.5]),                              # matching pennies
     ([[0, -1, 1], [1, 0, -1], [-1, 1, 0]], 0.0, [1 / 3] * 3, [1 / 3] * 3),         # rock-paper-scissors
     ([[3, 1], [4, 2]], 2.0, [0, 1], [0, 1]),                                        # saddle point
@@ -94,7 +94,7 @@ def test_robust_allocation_hedges_and_reports_its_price():
     assert solve_robust_allocation(one).objective == pytest.approx(solve_allocation(one.base).objective)
 
 
-@pytest.mark.parametrize("build, message", [
+@pytest.mark.parametrize(("build", "message"), [
     (lambda: RobustAssignmentProblem(np.ones((2, 3, 4))), "square"),
     (lambda: RobustAssignmentProblem(np.ones((2, 3, 3)), nominal=2), r"nominal must be a scenario index in \[0, 1\]"),
     (lambda: RobustAssignmentProblem([[[1, np.nan], [0, 1]]]), r"costs\[0\] has a non-finite value"),
@@ -115,7 +115,7 @@ def test_dualflow_solvers_are_registered():
     names = {s.name for s in registry.solvers()}
     assert {"dualflow.robust_assignment", "dualflow.robust_allocation", "dualflow.matrix_game"} <= names
     game = registry.get("dualflow.matrix_game").solve(MatrixGameProblem([[1, -1], [-1, 1]]), time_limit=1.0)
-    assert game.to_dict()["value"] == pytest.approx(0.0)
+    assert game.to_dict()["objective"] == pytest.approx(0.0) == game.value
 
 
 def test_robust_qap_finds_the_enumerated_min_max_on_small_instances():

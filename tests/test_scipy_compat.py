@@ -84,7 +84,7 @@ def test_faq_P0_options():
 
 
 def test_option_errors_name_the_option():
-    with pytest.raises(InvalidParameterError, match="unknown option.*'maxiterr'"):
+    with pytest.raises(InvalidParameterError, match=r"unknown option.*'maxiterr'"):
         quadratic_assignment(A, B, method="faq", options={"maxiterr": 3})
     with pytest.raises(InvalidParameterError, match="method must be one of"):
         quadratic_assignment(A, B, method="bogus")

@@ -10,12 +10,12 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from mezan.service import ServiceConfig, create_app  # noqa: E402
-from mezan.service.keys import KeyStore  # noqa: E402
-from mezan.service.schemas import EXAMPLES  # noqa: E402
-from mezan.store import Store  # noqa: E402
+from mezan.service import ServiceConfig, create_app
+from mezan.service.keys import KeyStore
+from mezan.service.schemas import EXAMPLES
+from mezan.store import Store
 
 
 def qap_objective(A, B, p):
@@ -94,14 +94,14 @@ def test_every_wire_route_solves_its_documented_example(server, route):
     assert r.status_code == 200, r.text
     out = r.json()
     expected = {
-        "workflow": lambda o: o["makespan"] == 8 and o["start"] == {"design": 0, "build": 3},
-        "allocflow": lambda o: o["objective"] == 15 and o["allocation"] == {"a": 1, "b": 1, "c": 0},
-        "graphflow": lambda o: o["objective"] == 35 and o["edges"] == [["plant", "city"]],
-        "dualflow": lambda o: abs(o["value"]) < 1e-9 and np.allclose(o["row_strategy"], [1 / 3] * 3),
+        "workflow": lambda o: o["objective"] == 8 and o["solution"] == {"design": 0, "build": 3},
+        "allocflow": lambda o: o["objective"] == 15 and o["solution"] == {"a": 1, "b": 1, "c": 0},
+        "graphflow": lambda o: o["objective"] == 35 and o["solution"] == [["plant", "city"]],
+        "dualflow": lambda o: abs(o["objective"]) < 1e-9 and np.allclose(o["solution"], [1 / 3] * 3),
         "evoflow": lambda o: (o["objective"] == brute_tsp(EXAMPLES["evoflow"]["D"])
-                              and sorted(o["best"]) == [0, 1, 2, 3]),
+                              and sorted(o["solution"]) == [0, 1, 2, 3]),
         "mezan": lambda o: o["objective"] == qap_objective(EXAMPLES["mezan"]["A"], EXAMPLES["mezan"]["B"],
-                                                           o["permutation"]) and "MetaFlow" in o["explanation"],
+                                                           o["solution"]) and "MetaFlow" in o["explanation"],
     }[route]
     assert expected(out), out
 
@@ -266,7 +266,7 @@ def test_jobs_progress_cancel_and_keep_the_best(server):
 def test_a_finished_job_serves_its_result_and_the_page_shows_it(server):
     r = server.post("/jobs", {"route": "workflow", **EXAMPLES["workflow"]})
     job = server.wait(r.json()["id"])
-    assert job["status"] == "done" and job["result"]["makespan"] == 8
+    assert job["status"] == "done" and job["result"]["objective"] == 8 and job["progress"]["best_objective"] == 8
     r = server.post("/jobs", {"route": "nowhere"})
     assert r.status_code == 422 and "route must be one of" in json.dumps(r.json())
     r = server.post("/jobs", {"route": "qapflow", "A": [[0]]})

@@ -10,13 +10,13 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from fastapi.testclient import TestClient  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from mezan.service import ServiceConfig, create_app  # noqa: E402
-from mezan.service.keys import KeyStore  # noqa: E402
-from mezan.store import Store  # noqa: E402
+from mezan.service import ServiceConfig, create_app
+from mezan.service.keys import KeyStore
+from mezan.store import Store
 
 STORE = Store(Path(tempfile.mkdtemp(prefix="mezan-route-fuzz-")) / "mezan.db")
 CLIENT = TestClient(create_app(ServiceConfig(workers=2, rate_per_minute=1e6, max_time_limit=0.05, key_quota=64,

@@ -20,20 +20,21 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-import mezan.service.app as service_app  # noqa: E402
-from mezan.cli import main  # noqa: E402
-from mezan.errors import InvalidParameterError, InvalidProblemError  # noqa: E402
-from mezan.service import ServiceConfig, create_app  # noqa: E402
-from mezan.service.jobs import STUCK, JobQueue  # noqa: E402
-from mezan.service.keys import KeyStore, Sessions  # noqa: E402
-from mezan.service.protocol import RedactKeys, redact  # noqa: E402
-from mezan.service.routes import Admission, Work, parse  # noqa: E402
-from mezan.service.schemas import EXAMPLES  # noqa: E402
-from mezan.store import Store  # noqa: E402
+import mezan.service.app as service_app
+from mezan.cli import main
+from mezan.errors import InvalidParameterError, InvalidProblemError
+from mezan.results import Result
+from mezan.service import ServiceConfig, create_app
+from mezan.service.jobs import STUCK, JobQueue
+from mezan.service.keys import KeyStore, Sessions
+from mezan.service.protocol import RedactKeys, redact
+from mezan.service.routes import Admission, Work, parse
+from mezan.service.schemas import EXAMPLES
+from mezan.store import Store
 
-from conftest import free_port, start_server  # noqa: E402
+from conftest import free_port, start_server
 
 TINY_QAP = {"A": [[0, 1], [1, 0]], "B": [[0, 2], [2, 0]], "time_limit": 0.1}
 FINAL = ("done", "failed", "cancelled", "interrupted")
@@ -102,7 +103,7 @@ def blocking(gate, time_limit=10.0, honours_stop=True, solver="fake"):
         progress(5.0, 0.0)
         while not gate.is_set() and not (honours_stop and stop.is_set()):
             gate.wait(0.01)
-        return {"objective": 5.0, "status": "cancelled" if stop.is_set() else "feasible"}
+        return Result(solution=[0, 1], objective=5.0, status="cancelled" if stop.is_set() else "feasible")
     return Work("qapflow", "qap", solver, time_limit, None, ("n", 2), run)
 
 
@@ -423,7 +424,7 @@ def test_workers_take_waiting_solves_round_robin_over_keys(tmp_path):
         def run(stop, progress):
             started.append(name)
             gate.wait(10)
-            return {"objective": 0.0, "status": "feasible"}
+            return Result(solution=[0, 1], objective=0.0, status="feasible")
         return Work("qapflow", "qap", "fake", 1.0, None, ("n", 2), run)
 
     try:

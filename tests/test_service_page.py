@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from mezan.service.keys import KeyStore  # noqa: E402
-from mezan.store import Store  # noqa: E402
+from mezan.service.keys import KeyStore
+from mezan.store import Store
 
-from conftest import free_port, start_server  # noqa: E402
+from conftest import free_port, start_server
 
 CURVE_BLUE = (0x1F, 0x6F, 0xEB)
 
@@ -62,7 +62,7 @@ def test_page_shows_jobs_and_the_anytime_curve_in_chromium(tmp_path):
         pixels = (matplotlib.image.imread(shot)[..., :3] * 255).round().astype(int)
         blue = np.all(np.abs(pixels - np.array(CURVE_BLUE)) <= 8, axis=-1)
         assert blue.sum() > 200, f"the curve's line is not on the screenshot ({blue.sum()} blue pixels)"
-        rows, cols = np.nonzero(blue)
+        _rows, cols = np.nonzero(blue)
         assert cols.max() - cols.min() > 200  # a line across the chart, not a dot
     finally:
         proc.terminate()

@@ -13,9 +13,9 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from mezan.cli import main  # noqa: E402
+from mezan.cli import main
 
-from conftest import free_port, start_server  # noqa: E402
+from conftest import free_port, start_server
 
 
 def run_cli(capsys, *argv):
@@ -45,7 +45,7 @@ def test_keys_and_jobs_through_the_cli_and_jobs_survive_a_killed_server(tmp_path
         code, out, _ = run_cli(capsys, "jobs", "submit", str(quick), "--route", "workflow", "--wait", "--json",
                                "--server", server, "--key", key)
         done = json.loads(out)
-        assert code == 0 and done["status"] == "done" and done["result"]["makespan"] == 5
+        assert code == 0 and done["status"] == "done" and done["result"]["objective"] == 5
         rng = np.random.default_rng(7)
         A, B = rng.integers(0, 10, (2, 70, 70)).tolist()
         long = tmp_path / "long.json"
@@ -78,7 +78,7 @@ def test_keys_and_jobs_through_the_cli_and_jobs_survive_a_killed_server(tmp_path
         queue = restarted.state.queue
         assert queue.interrupted == 1
         kept = queue.get(done["id"])
-        assert kept.status == "done" and kept.result["makespan"] == 5
+        assert kept.status == "done" and kept.result["objective"] == 5
         lost = queue.get(running)
         assert lost.status == "interrupted" and "best-so-far is kept" in lost.error
         assert lost.best is not None and lost.curve and lost.curve[-1][1] == lost.best

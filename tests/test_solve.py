@@ -80,7 +80,7 @@ def test_target_stops_early_and_optimal_status_from_the_bound():
     problem = load("nug12")
     result = solve(problem, None, time_limit=10.0, target=600, seed=0)
     assert result.objective <= 600 and result.wall_time < 5.0
-    assert result.message == "target objective reached"
+    assert result.reason == "target objective reached"
 
 
 def test_partial_match_is_respected():

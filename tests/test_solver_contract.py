@@ -11,6 +11,8 @@ whatever the solver, ``solver.solve(problem, time_limit=, seed=, stop=, progress
 Every registered solver is covered: a new one without an instance here fails ``test_every_type_has_instances``.
 """
 
+import dataclasses
+import json
 import threading
 import time
 
@@ -32,8 +34,10 @@ from mezan.problems import (
     TSPProblem,
     WorkflowProblem,
 )
+from mezan.results import Result, Status
 
 STATUSES = {"optimal", "feasible", "timeout", "cancelled", "infeasible", "unbounded", "error"}
+assert set(STATUSES) == {s.value for s in Status}  # the vocabulary of the issue, exactly
 OVERHEAD = 3.0  # seconds a solve may take beyond its time limit (start-up, bounds, a worker process)
 STOP_AFTER = 0.3
 
@@ -127,8 +131,13 @@ def test_a_solve_returns_a_result_in_the_vocabulary_within_its_budget_and_report
     started = time.perf_counter()
     result = solver.solve(small, time_limit=0.5, seed=0, progress=lambda best, elapsed: reported.append(best))
     assert time.perf_counter() - started < 0.5 + OVERHEAD
-    assert result.status in STATUSES
-    assert hasattr(result, "objective")
+    assert isinstance(result, Result) and isinstance(result.status, Status) and result.status in STATUSES
+    assert result.solver == solver.name and result.has_solution == (result.objective is not None)
+    wire = result.to_dict()
+    assert json.loads(json.dumps(wire)) == wire  # JSON-ready as it is
+    assert type(result).from_dict(wire).to_dict() == wire  # and read back by its own class
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.objective = 0.0  # type: ignore[misc]
     if result.objective is not None and result.status in ("optimal", "feasible", "timeout"):
         assert reported, "progress was never called although the solver found a solution"
         assert reported[-1] == pytest.approx(result.objective, rel=1e-9, abs=1e-9)

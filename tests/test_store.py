@@ -49,7 +49,7 @@ def test_bad_rows_and_files_are_refused(tmp_path):
     assert store.count_solves() == 0
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StoreError, match="junk.db"):
+    with pytest.raises(StoreError, match=r"junk\.db"):
         Store(junk)
 
 

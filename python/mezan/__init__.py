@@ -21,7 +21,7 @@ try:  # the version is written once, in pyproject.toml; the installed metadata c
     __version__ = _metadata.version("mezan")
 except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
     __version__ = "0+unknown"
-__all__ = ["errors", "MezanError", "InvalidProblemError", "InvalidParameterError", "compile", "solve", "__version__"]
+__all__ = ["InvalidParameterError", "InvalidProblemError", "MezanError", "__version__", "compile", "errors", "solve"]
 
 
 def solve(problem: Any, B: Any = None, **options: Any) -> Any:
@@ -44,7 +44,7 @@ def solve(problem: Any, B: Any = None, **options: Any) -> Any:
     return meta_solve(problem, B, **options)
 
 
-def compile(request: dict[str, Any], **options: Any) -> Plan:  # noqa: A001 - the name the issue asks for
+def compile(request: dict[str, Any], **options: Any) -> Plan:
     """Compile a composite request into a plan (C2SC): see :func:`mezan.c2sc.compile` (``admit``,
     ``default_time_limit``)."""
     from mezan.c2sc import compile as compile_request

@@ -110,7 +110,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         table.add_row("gap to best known", _pct(None if best is None else _gap(best, problem.best_known)))
         return table
 
-    def on_improvement(best, elapsed):
+    def on_improvement(best, elapsed):  # noqa: ARG001 - the callback's signature; the panel keeps its own clock
         state["best"] = best
 
     live = None if args.json or not console.is_terminal else Live(panel(), console=console,
@@ -139,7 +139,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         ("lower bound", "-" if result.lower_bound is None
          else f"{_number(result.lower_bound)} ({result.bound_method})"),
         ("gap to bound", _pct(result.gap)),
-        ("status", f"{result.status} ({result.message})"),
+        ("status", f"{result.status} ({result.reason})"),
         ("mode / method", f"{result.mode or '-'} / {result.method} ({result.explanation})"),
         ("seed / threads", f"{result.seed} / {args.threads}"),
         ("iterations", f"{result.iterations:,}"),

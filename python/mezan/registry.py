@@ -5,12 +5,13 @@ from :mod:`mezan.evo`, AllocFlow from :mod:`mezan.flows`); selectors and service
 :func:`get` / :func:`solvers` only.
 A solver is called as ``solver.solve(problem, time_limit=..., seed=..., stop=None, progress=None)``
 where ``stop`` is an optional ``threading.Event`` that cancels the run when set and ``progress`` an
-optional ``progress(best_objective, elapsed)`` callback; it returns the solver family's result
-record (``QAPResult``, ``EvoResult``), whose ``objective`` field is always present.
+optional ``progress(best_objective, elapsed)`` callback; it returns its family's result record, a
+:class:`mezan.results.Result` (``QAPResult``, ``EvoResult``, ...), with ``solver`` set to the registered name.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import threading
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mezan.errors import InvalidParameterError
+from mezan.results import Result
 
 
 class Solver(Protocol):
@@ -25,7 +27,7 @@ class Solver(Protocol):
     problem_type: str
 
     def solve(self, problem: Any, *, time_limit: float, seed: int | None, stop: Any = None,
-              progress: Callable[[float, float], Any] | None = None) -> Any: ...
+              progress: Callable[[float, float], Any] | None = None) -> Result: ...
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,16 @@ class RegisteredSolver:
 
     def solve(self, problem: Any, *, time_limit: float = 10.0, seed: int | None = None, stop: Any = None,
               progress: Callable[[float, float], Any] | None = None,
-              advisor: Callable[[Any], tuple[str, str] | None] | None = None) -> Any:
+              advisor: Callable[[Any], tuple[str, str] | None] | None = None) -> Result:
         """Run the solver. ``advisor`` (``advisor(problem) -> (solver name, why)`` or None) reaches only solvers
         that take one; the others ignore it. Nothing else is consulted: no store, no global state."""
         if self.takes_advisor:
-            return self.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress, advisor=advisor)
-        return self.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress)
+            result = self.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress, advisor=advisor)
+        else:
+            result = self.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress)
+        if not isinstance(result, Result):
+            raise TypeError(f"solver {self.name!r} returned {type(result).__name__}, not a mezan.results.Result")
+        return result if result.solver == self.name else dataclasses.replace(result, solver=self.name)
 
 
 _SOLVERS: dict[str, RegisteredSolver] = {}

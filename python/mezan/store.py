@@ -216,7 +216,7 @@ class Store:
         rows = self._connection().execute(query + " ORDER BY id", args).fetchall()
         out = []
         for r in rows:
-            values = dict(zip(("id",) + SOLVE_FIELDS, r, strict=True))
+            values = dict(zip(("id", *SOLVE_FIELDS), r, strict=True))
             values["features"] = json.loads(values["features"])
             out.append(SolveRecord(**values))
         return out
@@ -240,7 +240,7 @@ class Store:
         bad = []
         rows = db.execute("SELECT id, " + ", ".join(SOLVE_FIELDS) + ", checksum FROM solves").fetchall()
         for r in rows:
-            values = dict(zip(("id",) + SOLVE_FIELDS + ("checksum",), r, strict=True))
+            values = dict(zip(("id", *SOLVE_FIELDS, "checksum"), r, strict=True))
             if checksum(values) != values["checksum"]:
                 bad.append(values["id"])
         return len(rows), bad

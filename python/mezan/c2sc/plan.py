@@ -10,14 +10,14 @@ from typing import Any
 
 from mezan import registry
 from mezan.errors import InvalidProblemError, MezanError
-from mezan.problems import TYPES, find_cycle
+from mezan.problems import COMMON_OUTPUTS, TYPES, find_cycle
 from mezan.problems import from_wire as record_from_wire
 
-OUTPUTS = {kind: spec.outputs for kind, spec in TYPES.items()}
+OUTPUTS = {kind: COMMON_OUTPUTS + spec.outputs for kind, spec in TYPES.items()}
 """The result fields a reference may name, per subproblem type."""
 
 OUTPUT_SHAPES: dict[str, str] = {
-    "solution": "list", "permutation": "list", "critical_path": "list", "edges": "list", "scenario_values": "list",
+    "permutation": "list", "best": "list", "critical_path": "list", "edges": "list", "scenario_values": "list",
     "row_strategy": "list", "column_strategy": "list", "start": "dict", "allocation": "dict", "duals": "dict",
     "flows": "dict", "status": "string",
 }
@@ -98,9 +98,9 @@ def _label(k: int, spec: Any) -> str:
     return f"subproblems[{k}]" + (f" (id {spec['id']!r})" if isinstance(spec, dict) and "id" in spec else "")
 
 
-def _check_path(parts: list[str | int], label: str) -> None:
+def _check_path(parts: list[str | int], label: str, kind: str) -> None:
     """A reference may go one level into a list result (``[k]``) or a dict result (``.key``), no further."""
-    shape = OUTPUT_SHAPES.get(str(parts[0]), "number")
+    shape = TYPES[kind].solution_shape if parts[0] == "solution" else OUTPUT_SHAPES.get(str(parts[0]), "number")
     if len(parts) == 1:
         return
     if len(parts) > 2 or shape not in ("list", "dict"):
@@ -119,7 +119,7 @@ def admit_subproblem(admit: Admit, problem: Any, spec: dict[str, Any], label: st
         raise PlanError(f"{label}: {exc}") from None
 
 
-def compile(request: dict[str, Any], *, admit: Admit | None = None,  # noqa: A001 - the name the issue asks for
+def compile(request: dict[str, Any], *, admit: Admit | None = None,
             default_time_limit: float = 10.0) -> Plan:
     """Validate a composite request and order it into a :class:`Plan` (see :mod:`mezan.c2sc`).
 
@@ -176,7 +176,7 @@ def compile(request: dict[str, Any], *, admit: Admit | None = None,  # noqa: A00
         depends[sid] = list(dict.fromkeys(parents))
     cycle = find_cycle(depends, [(child, parent) for child, parents in depends.items() for parent in parents])
     if cycle:
-        raise PlanError("dependency cycle (each depends on the next): " + " -> ".join(cycle + [cycle[0]]))
+        raise PlanError("dependency cycle (each depends on the next): " + " -> ".join([*cycle, cycle[0]]))
     refs = []
     for sid, spec in specs.items():
         body = {k: v for k, v in spec.items() if k not in CONTROL_FIELDS}
@@ -191,7 +191,7 @@ def compile(request: dict[str, Any], *, admit: Admit | None = None,  # noqa: A00
             if not isinstance(parts[0], str) or parts[0] not in produced:
                 raise PlanError(f"{labels[sid]}, field {where}: reference {text} names field {parts[0]!r}, which a "
                                 f"{specs[source]['type']!r} solver does not produce ({', '.join(produced)})")
-            _check_path(parts, f"{labels[sid]}, field {where}: reference {text}")
+            _check_path(parts, f"{labels[sid]}, field {where}: reference {text}", specs[source]["type"])
             refs.append(Reference(sid, where, source, tuple(parts), text))
         if not found:
             problem = record_of(spec, labels[sid])  # no reference: validate the whole subproblem now

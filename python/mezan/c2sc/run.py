@@ -24,15 +24,18 @@ from mezan.c2sc.plan import (
     references,
 )
 from mezan.errors import MezanError
+from mezan.results import Result, Status, to_plain
 
 logger = logging.getLogger(__name__)
 FAILED = ("infeasible", "unbounded", "error", "skipped", "cancelled")
 
 
-@dataclass
+@dataclass(frozen=True)
 class CompositeResult:
-    """results: subproblem id -> its result (the solver's wire-form dict, plus "status");
-    status: "ok" (every subproblem solved), "partial" or "failed"; wall_time: seconds in all."""
+    """results: subproblem id -> its result's wire form (:meth:`mezan.results.Result.to_dict`: the common fields
+    and the family's own), or ``{"status": "skipped" | "cancelled", "reason": ...}`` for a subproblem that did not
+    run (a parent without a solution; a cancelled request); status: "ok" (every subproblem solved), "partial" or
+    "failed"; wall_time: seconds in all."""
 
     results: dict[str, dict[str, Any]]
     status: str
@@ -43,25 +46,20 @@ class CompositeResult:
         return {"results": self.results, "status": self.status, "wall_time": self.wall_time, "stages": self.stages}
 
 
-def outputs(kind: str, result: Any) -> dict[str, Any]:
-    """A solver result as the fields references can name (``solution`` for a QAP is its permutation; for an
-    EvoFlow result, ``solution`` and ``objective`` are its best permutation and fitness)."""
-    out = result.to_dict()
-    if kind == "qap" and "permutation" in out:
-        out["solution"] = list(out["permutation"])
-    if "best" in out and "fitness" in out:  # EvoFlow (TSP, linear ordering, or a QAP given to an evo solver)
-        out.setdefault("solution", list(out["best"]))
-        out.setdefault("objective", out["fitness"])
-    return out
-
-
-def solved(out: dict[str, Any]) -> bool:
+def solved(result: Result | None) -> bool:
     """Did a subproblem produce a solution its dependents can use?"""
-    return out["status"] not in FAILED and any(out.get(k) is not None for k in ("objective", "makespan", "value"))
+    return result is not None and result.has_solution and result.status not in FAILED
 
 
-def _lookup(value: Any, path: tuple[str | int, ...], text: str) -> Any:
-    for part in path:
+def _lookup(record: Result, path: tuple[str | int, ...], text: str) -> Any:
+    """A reference's value: the first part names a field of the parent's record (a common field such as
+    ``solution``, or the family's own name for it: ``makespan``, ``start``, ``permutation``), the rest index
+    into it."""
+    first, rest = path[0], path[1:]
+    if not isinstance(first, str) or first.startswith("_") or not hasattr(record, first):
+        raise PlanError(f"reference {text}: the parent's result has no field {first!r}")
+    value = to_plain(getattr(record, first))
+    for part in rest:
         try:
             value = value[part]
         except (KeyError, IndexError, TypeError):
@@ -79,21 +77,24 @@ def _resolve(value: Any, lookup: dict[str, Any]) -> Any:
     return value
 
 
-def _run_one(plan: Plan, sid: str, done: dict[str, dict[str, Any]], time_limit: float, seed: int | None,
-             stop: Any, progress: Callable[[float, float], Any] | None, admit: Admit | None):
+def _run_one(plan: Plan, sid: str, done: dict[str, Result | dict[str, Any]], time_limit: float, seed: int | None,
+             stop: Any, progress: Callable[[float, float], Any] | None,
+             admit: Admit | None) -> Result | dict[str, Any]:
+    """The subproblem's result record, or the reason it did not run."""
     spec = plan.subproblems[sid]
     if stop is not None and stop.is_set():
         return {"status": "cancelled", "reason": "not run: the composite request was cancelled"}
-    failed_parents = [p for p in plan.depends_on[sid] if not solved(done[p])]
+    failed_parents = [p for p in plan.depends_on[sid] if not solved(_record(done[p]))]
     if failed_parents:
         p = failed_parents[0]
-        return {"status": "skipped", "reason": f"not run: parent {p!r} ended with status {done[p]['status']!r}"}
+        return {"status": "skipped", "reason": f"not run: parent {p!r} ended with status {_status(done[p])!r}"}
+    solver = plan.solver_of(sid)
     try:
         lookup = {}
         for where, source, path in references({k: v for k, v in spec.items() if k not in CONTROL_FIELDS}):
             text = f"${source}.{path}"
             try:
-                lookup[text] = _lookup(done[source], tuple(parse_path(path)), text)
+                lookup[text] = _lookup(done[source], tuple(parse_path(path)), text)  # type: ignore[arg-type]
             except PlanError as exc:
                 raise PlanError(f"subproblem {sid!r}, field {where}: {exc}") from None
         resolved = _resolve(copy.deepcopy(spec), lookup)
@@ -101,20 +102,23 @@ def _run_one(plan: Plan, sid: str, done: dict[str, dict[str, Any]], time_limit: 
         limit = float(spec.get("time_limit", time_limit))
         if admit is not None:
             limit = admit_subproblem(admit, problem, spec, f"subproblem {sid!r}", time_limit)
-        result = registry.get(plan.solver_of(sid)).solve(problem, time_limit=limit, seed=seed, stop=stop,
-                                                         progress=progress)
-        out = outputs(spec["type"], result)
-        out.setdefault("status", getattr(result, "status", "feasible"))
-        out["solver"] = plan.solver_of(sid)
-        return out
+        return registry.get(solver).solve(problem, time_limit=limit, seed=seed, stop=stop, progress=progress)
     except PlanError as exc:
-        return {"status": "error", "reason": str(exc)}
+        return Result(status=Status.ERROR, reason=str(exc), solver=solver)
     except MezanError as exc:  # the solver refused its input: this subproblem fails, the others go on
-        return {"status": "error", "reason": f"subproblem {sid!r}: {exc}"}
+        return Result(status=Status.ERROR, reason=f"subproblem {sid!r}: {exc}", solver=solver)
     except Exception as exc:  # a defect in a solver: this subproblem fails (logged), the others go on
-        logger.exception("subproblem %r: %s failed", sid, plan.solver_of(sid))
-        return {"status": "error", "reason": f"subproblem {sid!r}: internal error in {plan.solver_of(sid)} "
-                                             f"({type(exc).__name__})"}
+        logger.exception("subproblem %r: %s failed", sid, solver)
+        return Result(status=Status.ERROR, solver=solver,
+                      reason=f"subproblem {sid!r}: internal error in {solver} ({type(exc).__name__})")
+
+
+def _record(outcome: Result | dict[str, Any]) -> Result | None:
+    return outcome if isinstance(outcome, Result) else None
+
+
+def _status(outcome: Result | dict[str, Any]) -> str:
+    return outcome.status.value if isinstance(outcome, Result) else outcome["status"]
 
 
 def run(request_or_plan: dict[str, Any] | Plan, *, time_limit: float = 10.0, seed: int | None = None,
@@ -131,13 +135,18 @@ def run(request_or_plan: dict[str, Any] | Plan, *, time_limit: float = 10.0, see
     plan = (request_or_plan if isinstance(request_or_plan, Plan)
             else compile(request_or_plan, admit=admit, default_time_limit=time_limit))
     start = time.perf_counter()
-    done: dict[str, dict[str, Any]] = {}
+    done: dict[str, Result | dict[str, Any]] = {}
     for stage in plan.stages:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(stage)))) as pool:
             futures = {sid: pool.submit(_run_one, plan, sid, done, time_limit, seed, stop, progress, admit)
                        for sid in stage}
             for sid, future in futures.items():
                 done[sid] = future.result()
-    bad = [sid for sid, r in done.items() if not solved(r)]
+    bad = [sid for sid, r in done.items() if not solved(_record(r))]
     status = "ok" if not bad else ("failed" if len(bad) == len(done) else "partial")
-    return CompositeResult({sid: done[sid] for sid in plan.order}, status, time.perf_counter() - start, plan.stages)
+    results = {sid: _wire(done[sid]) for sid in plan.order}
+    return CompositeResult(results, status, time.perf_counter() - start, plan.stages)
+
+
+def _wire(outcome: Result | dict[str, Any]) -> dict[str, Any]:
+    return outcome.to_dict() if isinstance(outcome, Result) else outcome

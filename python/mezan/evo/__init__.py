@@ -38,5 +38,14 @@ def solver_entries() -> list[dict]:
                                                                 "search (TSP: 2-opt when D is symmetric)"})
     return entries
 
-__all__ = ["CROSSOVERS", "MUTATIONS", "EvoResult", "LinearOrdering", "PermutationProblem", "QAP", "TSP", "evolve",
-           "native"]
+__all__ = [
+    "CROSSOVERS",
+    "MUTATIONS",
+    "QAP",
+    "TSP",
+    "EvoResult",
+    "LinearOrdering",
+    "PermutationProblem",
+    "evolve",
+    "native",
+]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from mezan import _core
 from mezan.errors import InstanceTooLargeError, InvalidParameterError
 from mezan.evo.problems import QAP, TSP, LinearOrdering, PermutationProblem, native
+from mezan.results import Result
 from mezan.running import (
     MAX_THREADS,
     available_memory,
@@ -25,44 +26,37 @@ CROSSOVERS = ("ox", "pmx", "cx", "position", "uniform")
 MUTATIONS = ("swap", "insert", "inversion", "scramble")
 SELECTIONS = ("tournament", "rank")
 DISTANCES = ("hamming", "position")
+_REASONS = {"time_limit": "time limit reached", "iteration_limit": "generation or evaluation cap reached",
+            "target": "target objective reached", "cancelled": "cancelled", "none": "finished"}
 MAX_POPULATION = 100_000
 """The largest population accepted (the engine holds population x n genes and a batch as large)."""
 
 
-@dataclass(frozen=True)
-class EvoResult:
-    """Outcome of :func:`evolve`.
+@dataclass(frozen=True, kw_only=True)
+class EvoResult(Result):
+    """Outcome of :func:`evolve`: the common fields of :class:`mezan.results.Result` and EvoFlow's own.
 
-    ``best`` is the best permutation (numpy int array), ``fitness`` its objective value (minimised),
-    ``evaluations`` the objective evaluations (initial population included), ``generations`` the
-    batches of ``population`` children produced, ``status`` "timeout", "cancelled" or "feasible"
-    (a cap or the target ended the run), ``trace`` the anytime curve of (seconds, best fitness).
+    ``solution`` is the best permutation (numpy int array; also read as ``best``), ``objective`` its value
+    (minimised; also read as ``fitness``), ``evaluations`` the objective evaluations (initial population
+    included; also ``iterations``), ``generations`` the batches of ``population`` children produced, ``status``
+    "timeout", "cancelled" or "feasible" (a cap or the target ended the run), ``trace`` the anytime curve of
+    (seconds, best fitness).
     """
 
-    best: np.ndarray
-    fitness: float
-    evaluations: int
-    generations: int
-    wall_time: float
-    seed: int
-    status: str
-    trace: list[tuple[float, float]] = field(default_factory=list)
+    evaluations: int = 0
+    generations: int = 0
+
+    ARRAY_FIELDS: ClassVar[tuple[str, ...]] = ("solution",)
 
     @property
-    def objective(self) -> float:  # the name every result of the registry shares
-        return self.fitness
+    def best(self) -> np.ndarray:
+        """The solution under its EvoFlow name."""
+        return self.solution
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "best": [int(x) for x in self.best],
-            "fitness": self.fitness,
-            "evaluations": self.evaluations,
-            "generations": self.generations,
-            "wall_time": self.wall_time,
-            "seed": self.seed,
-            "status": self.status,
-            "trace": [[t, v] for t, v in self.trace],
-        }
+    @property
+    def fitness(self) -> float:
+        """The objective under its EvoFlow name."""
+        return self.objective  # type: ignore[return-value]  # an EvoResult always has a solution
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -176,13 +170,18 @@ def evolve(
     raw = run.result
     reason = "cancelled" if run.interrupted else raw.reason.name
     status = {"time_limit": "timeout", "cancelled": "cancelled"}.get(reason, "feasible")
+    variant = "memetic (children improved by local search)" if local_search else "genetic"
     return EvoResult(
-        best=np.asarray(raw.permutation, dtype=np.int64),
-        fitness=float(raw.objective),
+        solution=np.asarray(raw.permutation, dtype=np.int64),
+        objective=float(raw.objective),
+        iterations=int(raw.evaluations),
         evaluations=int(raw.evaluations),
         generations=int(raw.generations),
         wall_time=run.wall_time,
         seed=run_seed,
         status=status,
         trace=[(float(t), float(v)) for t, v in raw.trace],
+        explanation=f"steady-state {variant} algorithm: population {pop}, {crossover} crossover, {mutation} "
+                    f"mutation, {selection} selection",
+        reason=_REASONS.get(reason, reason),
     )

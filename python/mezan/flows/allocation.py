@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,36 +26,31 @@ import numpy as np
 from mezan.errors import InvalidParameterError
 from mezan.flows import highs
 from mezan.problems import AllocationItem, AllocationProblem
+from mezan.results import Result
 from mezan.running import reports_final_objective, time_limit_seconds
 
 TOLERANCE = 1e-7
 
 
-@dataclass
-class AllocationResult:
-    """allocation: item id -> quantity (int for integer items); objective: total value; status:
-    "optimal", "feasible" (time limit with an incumbent), "timeout" (none), "infeasible" or
-    "unbounded" — then ``reason`` says why; duals: shadow price per constraint ("budget:<name>",
-    "group:<name>:min|max": value gained per unit of relaxation) for pure LPs, None for MILPs;
-    upper_bound: proven bound on the optimum (maximisation), equal to the objective when optimal."""
+@dataclass(frozen=True, kw_only=True)
+class AllocationResult(Result):
+    """Outcome of :func:`solve_allocation`: the common fields of :class:`mezan.results.Result` and AllocFlow's own.
 
-    allocation: dict[str, float]
-    objective: float | None
-    status: str
-    reason: str = ""
+    ``solution``: item id -> quantity (int for integer items; also read as ``allocation``), or None; ``objective``:
+    total value (maximised); ``status`` "optimal", "timeout" (the time limit stopped HiGHS: the best allocation it
+    had, or none), "feasible" (HiGHS stopped otherwise without a proof), "cancelled", "infeasible" or "unbounded"
+    (``reason`` says why); ``duals``: shadow price per constraint ("budget:<name>", "group:<name>:min|max": value
+    gained per unit of relaxation) for pure LPs, None for MILPs; ``upper_bound``: proven bound on the optimum,
+    equal to the objective when optimal; ``lower_bound``: the objective (a maximisation's solution bounds its
+    optimum from below)."""
+
     duals: dict[str, float] | None = None
-    upper_bound: float | None = None
-    gap: float | None = None
-    wall_time: float = 0.0
-    solver: str = "allocflow.highs"
-    mode: str | None = None
-    explanation: str = ""
-    trace: list[tuple[float, float]] = field(default_factory=list)
+    solver: str | None = "allocflow.highs"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"allocation": dict(self.allocation), "objective": self.objective, "status": self.status,
-                "reason": self.reason, "duals": self.duals, "upper_bound": self.upper_bound, "gap": self.gap,
-                "wall_time": self.wall_time, "solver": self.solver, "explanation": self.explanation}
+    @property
+    def allocation(self) -> dict[str, float] | None:
+        """The solution under its allocation name."""
+        return self.solution
 
 
 @dataclass
@@ -162,7 +157,7 @@ def unboundedness_reason(problem: AllocationProblem) -> str:
 
 def _stopped(why: str | None, start: float, how: str) -> AllocationResult:
     status = "cancelled" if why == "cancelled" else "timeout"
-    return AllocationResult({}, None, status, reason=f"HiGHS was stopped ({why}) before it returned an allocation",
+    return AllocationResult(status=status, reason=f"HiGHS was stopped ({why}) before it returned an allocation",
                             wall_time=time.perf_counter() - start, explanation=how)
 
 
@@ -176,11 +171,12 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
 
     if not isinstance(problem, AllocationProblem):
         raise InvalidParameterError(f"problem must be an AllocationProblem, got {type(problem).__name__}")
+    del seed, progress  # the Solver protocol's: HiGHS is deterministic; @reports_final_objective reports progress
     time_limit = time_limit_seconds(time_limit)
     start = time.perf_counter()
     reason = infeasibility_reason(problem)
     if reason is not None:
-        return AllocationResult({}, None, "infeasible", reason=reason, wall_time=time.perf_counter() - start,
+        return AllocationResult(status="infeasible", reason=reason, wall_time=time.perf_counter() - start,
                                 explanation="infeasible before solving: " + reason)
     model = build_model(problem)
     integer = bool(model.integrality.any())
@@ -215,25 +211,26 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
         how = "mixed-integer program (HiGHS branch and cut)"
     wall = time.perf_counter() - start
     if status_code == 2:
-        return AllocationResult({}, None, "infeasible", wall_time=wall, explanation=how,
+        return AllocationResult(status="infeasible", wall_time=wall, explanation=how,
                                 reason="the budgets, group limits and item bounds admit no allocation (HiGHS)")
     if status_code == 3:
-        return AllocationResult({}, None, "unbounded", reason=unboundedness_reason(problem), wall_time=wall,
+        return AllocationResult(status="unbounded", reason=unboundedness_reason(problem), wall_time=wall,
                                 explanation=how)
     if x is None:
-        return AllocationResult({}, None, "timeout", reason="time limit reached before a feasible allocation",
+        return AllocationResult(status="timeout", reason="time limit reached before a feasible allocation",
                                 wall_time=wall, explanation=how)
     allocation = {}
     for item, col in zip(problem.items, model.quantity, strict=True):
         q = float(x[col]) + 0.0  # no -0.0
-        allocation[item.id] = int(round(q)) if item.integer else q
+        allocation[item.id] = round(q) if item.integer else q
     objective = sum(item.value_of(allocation[item.id]) for item in problem.items)
     optimal = status_code == 0
     if optimal:
         bound = objective if bound is None else max(bound, objective)
     gap = None if bound is None else max(0.0, bound - objective) / max(abs(objective), 1e-12)
-    return AllocationResult(allocation, objective, "optimal" if optimal else "feasible", duals=duals, upper_bound=bound,
-                            gap=gap, wall_time=wall, explanation=how, trace=[(wall, objective)])
+    status = "optimal" if optimal else "timeout" if status_code == 1 else "feasible"
+    return AllocationResult(solution=allocation, objective=objective, status=status, duals=duals, upper_bound=bound,
+                            lower_bound=objective, gap=gap, wall_time=wall, explanation=how, trace=[(wall, objective)])
 
 
 def knapsack(values: Any, weights: Any, capacity: float, *, time_limit: float = 10.0) -> AllocationResult:

@@ -26,30 +26,32 @@ import numpy as np
 from mezan.errors import InvalidParameterError
 from mezan.flows import highs
 from mezan.problems import NetworkDesignProblem
+from mezan.results import Result
 from mezan.running import reports_final_objective, time_limit_seconds
 
 
-@dataclass
-class NetworkResult:
-    """edges: chosen edges as (from, to); objective: total cost; flows: "from->to" -> flow (flow
-    tasks); lower_bound: a proven bound on the optimum; guarantee: what the method promises."""
+@dataclass(frozen=True, kw_only=True)
+class NetworkResult(Result):
+    """Outcome of :func:`solve_network`: the common fields of :class:`mezan.results.Result` and GraphFlow's own.
 
-    edges: list[tuple[str, str]]
-    objective: float | None
-    status: str
+    ``solution``: the chosen edges as (from, to) (also read as ``edges``), or None; ``objective``: total cost;
+    ``flows``: "from->to" -> flow (flow tasks); ``lower_bound``: a proven bound on the optimum; ``guarantee``: what
+    the method promises."""
+
     flows: dict[str, float] = field(default_factory=dict)
-    lower_bound: float | None = None
     guarantee: str = ""
-    reason: str = ""
-    wall_time: float = 0.0
-    solver: str = "graphflow"
-    mode: str | None = None
-    explanation: str = ""
+    solver: str | None = "graphflow"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"edges": [list(e) for e in self.edges], "objective": self.objective, "status": self.status,
-                "flows": dict(self.flows), "lower_bound": self.lower_bound, "guarantee": self.guarantee,
-                "reason": self.reason, "wall_time": self.wall_time, "solver": self.solver}
+    @property
+    def edges(self) -> list[tuple[str, str]] | None:
+        """The solution under its network name."""
+        return self.solution
+
+    @classmethod
+    def _decode(cls, values: dict[str, Any]) -> dict[str, Any]:
+        if values.get("solution") is not None:
+            values["solution"] = [tuple(e) for e in values["solution"]]
+        return values
 
 
 def _undirected(problem: NetworkDesignProblem):
@@ -73,23 +75,26 @@ def _tree(problem: NetworkDesignProblem, start: float) -> NetworkResult:
         components = nx.number_connected_components(graph)
         cost = float(sum(d["cost"] for _, _, d in tree.edges(data=True)))
         note = "" if components == 1 else f"; the graph has {components} components, so a spanning forest"
-        return NetworkResult(sorted(tuple(sorted(e)) for e in tree.edges()), cost, "optimal", lower_bound=cost,
+        return NetworkResult(solution=sorted(tuple(sorted(e)) for e in tree.edges()), objective=cost, status="optimal",
+                             lower_bound=cost, upper_bound=cost,
                              guarantee="exact (Kruskal)", wall_time=time.perf_counter() - start,
                              solver="graphflow.mst", explanation="minimum spanning tree (Kruskal)" + note)
     terminals = list(dict.fromkeys(problem.terminals))
     component = nx.node_connected_component(graph, terminals[0])
     cut_off = [t for t in terminals if t not in component]
     if cut_off:
-        return NetworkResult([], None, "infeasible", reason=f"terminal {cut_off[0]!r} is not connected to terminal "
+        return NetworkResult(status="infeasible", reason=f"terminal {cut_off[0]!r} is not connected to terminal "
                              f"{terminals[0]!r}", wall_time=time.perf_counter() - start, solver="graphflow.steiner")
     if len(terminals) == 1:
-        return NetworkResult([], 0.0, "optimal", lower_bound=0.0, guarantee="exact (one terminal)",
+        return NetworkResult(solution=[], objective=0.0, status="optimal", lower_bound=0.0, upper_bound=0.0,
+                             guarantee="exact (one terminal)",
                              wall_time=time.perf_counter() - start, solver="graphflow.steiner")
     # On the terminals' component only: Mehlhorn's construction needs every node reachable from a terminal.
     tree = steiner_tree(graph.subgraph(component), terminals, weight="cost", method="mehlhorn")
     cost = float(sum(d["cost"] for _, _, d in tree.edges(data=True)))
     ratio = 2.0 * (1.0 - 1.0 / len(terminals))
-    return NetworkResult(sorted(tuple(sorted(e)) for e in tree.edges()), cost, "feasible", lower_bound=cost / ratio,
+    return NetworkResult(solution=sorted(tuple(sorted(e)) for e in tree.edges()), objective=cost, status="feasible",
+                         lower_bound=cost / ratio, upper_bound=cost,
                          guarantee=f"cost <= {ratio:g} x optimum (Mehlhorn's 2(1 - 1/t) for t = {len(terminals)})",
                          wall_time=time.perf_counter() - start, solver="graphflow.steiner",
                          explanation="Steiner tree by Mehlhorn's approximation (networkx)")
@@ -105,9 +110,10 @@ def _min_cost_flow(problem: NetworkDesignProblem, time_limit: float, stop: Any, 
     balance = coo_matrix(([1.0] * m + [-1.0] * m, (rows, list(range(m)) * 2)), shape=(len(nodes), m)).tocsr()
     supply = np.array([problem.supply.get(v, 0.0) for v in nodes])
     if m == 0:
-        status = "optimal" if not np.any(supply) else "infeasible"
-        return NetworkResult([], 0.0 if status == "optimal" else None, status, lower_bound=0.0 if not np.any(supply)
-                             else None, reason="" if status == "optimal" else "the supplies cannot be routed: no edges",
+        if np.any(supply):
+            return NetworkResult(status="infeasible", reason="the supplies cannot be routed: no edges",
+                                 wall_time=time.perf_counter() - start, solver="graphflow.min_cost_flow")
+        return NetworkResult(solution=[], objective=0.0, status="optimal", lower_bound=0.0, upper_bound=0.0,
                              wall_time=time.perf_counter() - start, solver="graphflow.min_cost_flow")
     res, stopped = highs.linprog(c=np.array([e[2] for e in edges], dtype=float), A_eq=balance, b_eq=supply,
                                  bounds=[(0.0, e[3]) for e in edges], method="highs-ds", time_limit=time_limit,
@@ -115,16 +121,16 @@ def _min_cost_flow(problem: NetworkDesignProblem, time_limit: float, stop: Any, 
     wall = time.perf_counter() - start
     if res is None or res.status == 2:
         if stopped in ("cancelled", "time_limit"):
-            return NetworkResult([], None, "cancelled" if stopped == "cancelled" else "timeout",
+            return NetworkResult(status="cancelled" if stopped == "cancelled" else "timeout",
                                  reason=f"the LP was stopped ({stopped}) before a flow", wall_time=wall,
                                  solver="graphflow.min_cost_flow")
-        return NetworkResult([], None, "infeasible", reason="the supplies cannot be routed within the capacities",
+        return NetworkResult(status="infeasible", reason="the supplies cannot be routed within the capacities",
                              wall_time=wall, solver="graphflow.min_cost_flow")
     if res.status == 3:
-        return NetworkResult([], None, "unbounded", reason="a negative-cost cycle has unlimited capacity",
+        return NetworkResult(status="unbounded", reason="a negative-cost cycle has unlimited capacity",
                              wall_time=wall, solver="graphflow.min_cost_flow")
     if res.status != 0 or res.x is None:  # 1: HiGHS hit its time or iteration limit; 4: numerical trouble
-        return NetworkResult([], None, "timeout" if res.status == 1 else "error",
+        return NetworkResult(status="timeout" if res.status == 1 else "error",
                              reason=f"HiGHS ended without an optimal flow ({res.message})", wall_time=wall,
                              solver="graphflow.min_cost_flow")
     flows: dict[str, float] = {}
@@ -135,7 +141,8 @@ def _min_cost_flow(problem: NetworkDesignProblem, time_limit: float, stop: Any, 
             flows[f"{u}->{v}"] = flows.get(f"{u}->{v}", 0.0) + f
             chosen.append((u, v))
     cost = float(res.fun) + 0.0
-    return NetworkResult(chosen, cost, "optimal", flows=flows, lower_bound=cost,
+    return NetworkResult(solution=chosen, objective=cost, status="optimal", flows=flows, lower_bound=cost,
+                         upper_bound=cost,
                          guarantee="exact (LP, HiGHS dual simplex: a vertex, integral for integral data)",
                          wall_time=wall, solver="graphflow.min_cost_flow",
                          explanation="min-cost flow as a linear program (HiGHS dual simplex)")
@@ -148,7 +155,8 @@ def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, s
     m = len(edges)
     if m == 0:  # nothing to open: feasible only when nothing has to move
         feasible = not any(problem.supply.values())
-        return NetworkResult([], 0.0 if feasible else None, "optimal" if feasible else "infeasible",
+        return NetworkResult(solution=[] if feasible else None, objective=0.0 if feasible else None,
+                             status="optimal" if feasible else "infeasible",
                              lower_bound=0.0 if feasible else None,
                              reason="" if feasible else "the supplies cannot be routed: no edges",
                              wall_time=time.perf_counter() - start, solver="graphflow.fixed_charge")
@@ -173,14 +181,14 @@ def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, s
                               time_limit=time_limit, stop=stop)
     wall = time.perf_counter() - start
     if res is None:
-        return NetworkResult([], None, "cancelled" if stopped == "cancelled" else "timeout",
+        return NetworkResult(status="cancelled" if stopped == "cancelled" else "timeout",
                              reason=f"HiGHS was stopped ({stopped}) before a design", wall_time=wall,
                              solver="graphflow.fixed_charge")
     if res.status == 2:
-        return NetworkResult([], None, "infeasible", reason="the supplies cannot be routed on the edges and their "
+        return NetworkResult(status="infeasible", reason="the supplies cannot be routed on the edges and their "
                              "capacities", wall_time=wall, solver="graphflow.fixed_charge")
     if res.x is None:
-        return NetworkResult([], None, "timeout", reason="time limit reached before a design", wall_time=wall,
+        return NetworkResult(status="timeout", reason="time limit reached before a design", wall_time=wall,
                              solver="graphflow.fixed_charge")
     flows, chosen = {}, []
     for k, (u, v, _, _, _) in enumerate(edges):
@@ -189,7 +197,8 @@ def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, s
             if res.x[k] > 1e-9:
                 flows[f"{u}->{v}"] = flows.get(f"{u}->{v}", 0.0) + float(res.x[k])
     bound = getattr(res, "mip_dual_bound", None)
-    return NetworkResult(chosen, float(res.fun), "optimal" if res.status == 0 else "feasible", flows=flows,
+    return NetworkResult(solution=chosen, objective=float(res.fun), upper_bound=float(res.fun), flows=flows,
+                         status="optimal" if res.status == 0 else "timeout" if res.status == 1 else "feasible",
                          lower_bound=None if bound is None or not np.isfinite(bound) else float(bound),
                          guarantee="exact MILP (HiGHS branch and cut) when status is optimal", wall_time=wall,
                          solver="graphflow.fixed_charge",
@@ -202,6 +211,7 @@ def solve_network(problem: NetworkDesignProblem, *, time_limit: float = 10.0, se
     """Solve a network design problem by its ``task`` (see the module docstring)."""
     if not isinstance(problem, NetworkDesignProblem):
         raise InvalidParameterError(f"problem must be a NetworkDesignProblem, got {type(problem).__name__}")
+    del seed, progress  # the Solver protocol's: HiGHS is deterministic; @reports_final_objective reports progress
     time_limit = time_limit_seconds(time_limit)
     start = time.perf_counter()
     if problem.task in ("mst", "steiner"):

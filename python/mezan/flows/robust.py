@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -41,58 +41,48 @@ from mezan.problems import (
     RobustQAPProblem,
 )
 from mezan.qap import gilmore_lawler_bound, solve
+from mezan.results import Result
 from mezan.running import reports_final_objective, time_limit_seconds
 
 
-@dataclass
-class RobustResult:
-    """solution: a permutation (robust assignment) or item -> quantity (robust allocation);
-    objective: the worst-case value over the scenarios; worst_scenario: its index; scenario_values:
-    the solution's value in every scenario; nominal_optimum: the best value in the nominal scenario
-    alone; price_of_robustness: |robust solution's nominal value - nominal_optimum| (>= 0);
-    lower_bound: a proven bound on the best worst case when known (minimisation)."""
+@dataclass(frozen=True, kw_only=True)
+class RobustResult(Result):
+    """Outcome of the robust solvers: the common fields of :class:`mezan.results.Result` and DualFlow's own.
 
-    solution: Any
-    objective: float | None
-    status: str
+    ``solution``: a permutation (robust assignment, robust QAP) or item -> quantity (robust allocation), or None;
+    ``objective``: the worst-case value over the scenarios; ``worst_scenario``: its index; ``scenario_values``: the
+    solution's value in every scenario; ``nominal_optimum``: the best value in the nominal scenario alone;
+    ``price_of_robustness``: |robust solution's nominal value - nominal_optimum| (>= 0); ``lower_bound``: a proven
+    bound on the best worst case when known (minimisation)."""
+
     worst_scenario: int | None = None
     scenario_values: list[float] = field(default_factory=list)
     nominal_optimum: float | None = None
     price_of_robustness: float | None = None
-    lower_bound: float | None = None
-    reason: str = ""
-    wall_time: float = 0.0
-    solver: str = ""
-    mode: str | None = None
-    explanation: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        solution = self.solution.tolist() if isinstance(self.solution, np.ndarray) else self.solution
-        return {"solution": solution, "objective": self.objective, "status": self.status,
-                "worst_scenario": self.worst_scenario, "scenario_values": self.scenario_values,
-                "nominal_optimum": self.nominal_optimum, "price_of_robustness": self.price_of_robustness,
-                "lower_bound": self.lower_bound, "reason": self.reason, "wall_time": self.wall_time,
-                "solver": self.solver, "explanation": self.explanation}
+    ARRAY_FIELDS: ClassVar[tuple[str, ...]] = ("solution",)  # a permutation; an allocation stays a dict
 
 
-@dataclass
-class GameResult:
-    """row_strategy / column_strategy: optimal mixed strategies; objective: the value of the game to
-    the row player (both LPs agree on it)."""
+@dataclass(frozen=True, kw_only=True)
+class GameResult(Result):
+    """Outcome of :func:`solve_matrix_game`: ``solution`` is the row player's optimal mixed strategy (also read as
+    ``row_strategy``), ``column_strategy`` the column player's, ``objective`` the value of the game to the row
+    player (both LPs agree on it)."""
 
-    row_strategy: np.ndarray | None
-    column_strategy: np.ndarray | None
-    objective: float | None
-    status: str = "optimal"
-    wall_time: float = 0.0
-    solver: str = "dualflow.matrix_game"
-    mode: str | None = None
-    explanation: str = ""
+    column_strategy: np.ndarray | None = None
+    solver: str | None = "dualflow.matrix_game"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"row_strategy": None if self.row_strategy is None else self.row_strategy.tolist(),
-                "column_strategy": None if self.column_strategy is None else self.column_strategy.tolist(),
-                "value": self.objective, "status": self.status, "wall_time": self.wall_time}
+    ARRAY_FIELDS: ClassVar[tuple[str, ...]] = ("solution", "column_strategy")
+
+    @property
+    def row_strategy(self) -> np.ndarray | None:
+        """The solution under its game name."""
+        return self.solution
+
+    @property
+    def value(self) -> float | None:
+        """The objective under its game name: the value of the game to the row player."""
+        return self.objective
 
 
 @reports_final_objective
@@ -101,6 +91,7 @@ def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: flo
     """Min–max assignment over the cost scenarios (see the module docstring)."""
     if not isinstance(problem, RobustAssignmentProblem):
         raise InvalidParameterError(f"problem must be a RobustAssignmentProblem, got {type(problem).__name__}")
+    del seed, progress  # the Solver protocol's: HiGHS is deterministic; @reports_final_objective reports progress
     from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment
 
     limit = time_limit_seconds(time_limit)
@@ -124,7 +115,7 @@ def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: flo
                               time_limit=limit, stop=stop)
     wall = time.perf_counter() - start
     if res is None or res.x is None:
-        return RobustResult(None, None, "cancelled" if stopped == "cancelled" else "timeout",
+        return RobustResult(status="cancelled" if stopped == "cancelled" else "timeout",
                             reason=f"HiGHS stopped ({stopped or 'time limit'}) before an assignment",
                             wall_time=wall, solver="dualflow.robust_assignment")
     x = res.x[:-1].reshape(n, n)
@@ -133,7 +124,8 @@ def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: flo
     rows_nominal, cols_nominal = linear_sum_assignment(costs[problem.nominal])
     nominal_optimum = float(costs[problem.nominal][rows_nominal, cols_nominal].sum())
     worst_scenario = int(np.argmax(values))
-    return RobustResult(permutation, max(values), "optimal" if res.status == 0 else "feasible",
+    return RobustResult(solution=permutation, objective=max(values), upper_bound=max(values),
+                        status="optimal" if res.status == 0 else "timeout" if res.status == 1 else "feasible",
                         worst_scenario=worst_scenario, scenario_values=values, nominal_optimum=nominal_optimum,
                         price_of_robustness=values[problem.nominal] - nominal_optimum, wall_time=wall,
                         lower_bound=max(values) if res.status == 0 else None, solver="dualflow.robust_assignment",
@@ -147,6 +139,7 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
     """Max–min allocation over the value scenarios (see the module docstring)."""
     if not isinstance(problem, RobustAllocationProblem):
         raise InvalidParameterError(f"problem must be a RobustAllocationProblem, got {type(problem).__name__}")
+    del seed, progress  # the Solver protocol's: HiGHS is deterministic; @reports_final_objective reports progress
     from scipy.optimize import Bounds, LinearConstraint
 
     limit = time_limit_seconds(time_limit)
@@ -154,7 +147,7 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
     base = problem.base
     reason = infeasibility_reason(base)
     if reason is not None:
-        return RobustResult(None, None, "infeasible", reason=reason, solver="dualflow.robust_allocation")
+        return RobustResult(status="infeasible", reason=reason, solver="dualflow.robust_allocation")
     model = build_model(base)
     m = len(model.c) + 1  # AllocFlow's columns, then t
     scenario_values = [problem.values(s) for s in range(len(problem.scenarios))]
@@ -175,19 +168,19 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
                               bounds=Bounds(lower, upper), time_limit=limit, stop=stop)
     wall = time.perf_counter() - start
     if res is None:
-        return RobustResult(None, None, "cancelled" if stopped == "cancelled" else "timeout",
+        return RobustResult(status="cancelled" if stopped == "cancelled" else "timeout",
                             reason=f"HiGHS stopped ({stopped}) before an allocation", wall_time=wall,
                             solver="dualflow.robust_allocation")
     if res.status == 2:
-        return RobustResult(None, None, "infeasible", reason="the budgets, group limits and item bounds admit no "
+        return RobustResult(status="infeasible", reason="the budgets, group limits and item bounds admit no "
                             "allocation (HiGHS)", wall_time=wall, solver="dualflow.robust_allocation")
     if res.status == 3:
-        return RobustResult(None, None, "unbounded", reason="the worst-case value can grow without limit",
+        return RobustResult(status="unbounded", reason="the worst-case value can grow without limit",
                             wall_time=wall, solver="dualflow.robust_allocation")
     if res.x is None:
-        return RobustResult(None, None, "timeout", reason="time limit reached before an allocation", wall_time=wall,
+        return RobustResult(status="timeout", reason="time limit reached before an allocation", wall_time=wall,
                             solver="dualflow.robust_allocation")
-    allocation = {item.id: (int(round(res.x[col])) if item.integer else float(res.x[col]) + 0.0)  # no -0.0
+    allocation = {item.id: (round(res.x[col]) if item.integer else float(res.x[col]) + 0.0)  # no -0.0
                   for item, col in zip(base.items, model.quantity, strict=True)}
     values = [sum(v[i] * allocation[i] for i in allocation) for v in scenario_values]
     nominal_items = tuple(AllocationItem(id=i.id, cost=i.cost, value=scenario_values[problem.nominal][i.id],
@@ -196,7 +189,8 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
     left = max(0.05, limit - (time.perf_counter() - start))
     nominal = solve_allocation(AllocationProblem(nominal_items, base.budgets, base.groups), time_limit=left, stop=stop)
     worst_scenario = int(np.argmin(values))
-    return RobustResult(allocation, min(values), "optimal" if res.status == 0 else "feasible",
+    return RobustResult(solution=allocation, objective=min(values), lower_bound=min(values),
+                        status="optimal" if res.status == 0 else "timeout" if res.status == 1 else "feasible",
                         worst_scenario=worst_scenario, scenario_values=values, nominal_optimum=nominal.objective,
                         price_of_robustness=(None if nominal.objective is None
                                              else nominal.objective - values[problem.nominal]),
@@ -210,6 +204,7 @@ def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, s
     """Optimal mixed strategies and value of a zero-sum matrix game, by the two LPs of the module docstring."""
     if not isinstance(problem, MatrixGameProblem):
         raise InvalidParameterError(f"problem must be a MatrixGameProblem, got {type(problem).__name__}")
+    del seed, progress  # the Solver protocol's: HiGHS is deterministic; @reports_final_objective reports progress
     limit = time_limit_seconds(time_limit)
     start = time.perf_counter()
     A = problem.payoff
@@ -228,10 +223,12 @@ def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, s
                                      stop=stop)
     if row is None or col is None or row.x is None or col.x is None:
         why = stopped or "HiGHS found no optimal strategy"
-        return GameResult(None, None, None, status="cancelled" if stopped == "cancelled" else "timeout",
+        return GameResult(status="cancelled" if stopped == "cancelled" else "timeout",
                           wall_time=time.perf_counter() - start, explanation=f"the game's LPs were not solved ({why})")
     value = float(-row.fun) + 0.0
-    return GameResult(np.clip(row.x[:-1], 0, None), np.clip(col.x[:-1], 0, None), value,
+    return GameResult(solution=np.clip(row.x[:-1], 0, None), column_strategy=np.clip(col.x[:-1], 0, None),
+                      objective=value,
+                      lower_bound=value, upper_bound=value, status="optimal",
                       wall_time=time.perf_counter() - start,
                       explanation=f"maximin LP value {value:.6g}, minimax LP value {float(col.fun):.6g}")
 
@@ -255,7 +252,7 @@ def solve_robust_qap(problem: RobustQAPProblem, *, time_limit: float = 10.0, see
         return max(_core.objective_f64(A, B, perm) for A, B in pairs)
 
     evo = evolve(worst, problem.n, time_limit=0.8 * limit, seed=seed, crossover="uniform", mutation="swap",
-                 stop=stop)
+                 stop=stop, callback=progress)
     best = np.asarray(evo.best, dtype=np.int64)
     values = [float(_core.objective_f64(A, B, best.astype(np.int32))) for A, B in pairs]
     nominal_problem = problem.scenario(problem.nominal)
@@ -263,7 +260,9 @@ def solve_robust_qap(problem: RobustQAPProblem, *, time_limit: float = 10.0, see
     nominal_best = min(float(nominal.objective), values[problem.nominal])
     bound = max(gilmore_lawler_bound(problem.scenario(s)) for s in range(problem.scenarios))
     worst_scenario = int(np.argmax(values))
-    return RobustResult(best, max(values), "feasible", worst_scenario=worst_scenario, scenario_values=values,
+    return RobustResult(solution=best, objective=max(values), upper_bound=max(values), seed=evo.seed,
+                        status="cancelled" if evo.status == "cancelled" else "timeout", worst_scenario=worst_scenario,
+                        scenario_values=values,
                         nominal_optimum=nominal_best, price_of_robustness=values[problem.nominal] - nominal_best,
                         lower_bound=bound, wall_time=time.perf_counter() - start, solver="dualflow.robust_qap",
                         explanation=f"min-max QAP over {problem.scenarios} scenarios: EvoFlow GA on the worst case "

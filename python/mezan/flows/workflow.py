@@ -26,37 +26,33 @@ from typing import Any
 
 from mezan.errors import InvalidParameterError
 from mezan.problems import WorkflowProblem, WorkflowTask
+from mezan.results import Result
 from mezan.running import reports_final_objective, time_limit_seconds
 
 METHODS = ("auto", "cpsat", "heuristic")
 
 
-@dataclass
-class WorkflowResult:
-    """start: task id -> start time; objective: the makespan; critical_path: the longest precedence
-    chain (task ids); lower_bound: a proven bound on the optimal makespan; status "optimal",
-    "feasible" or "infeasible" (with ``reason``)."""
+@dataclass(frozen=True, kw_only=True)
+class WorkflowResult(Result):
+    """Outcome of :func:`solve_workflow`: the common fields of :class:`mezan.results.Result` and WorkFlow's own.
 
-    start: dict[str, int]
-    objective: int | None
-    status: str
+    ``solution``: task id -> start time (also read as ``start``); ``objective``: the makespan (also read as
+    ``makespan``); ``critical_path``: the longest precedence chain (task ids); ``lower_bound``: a proven bound on
+    the optimal makespan; ``status`` "optimal", "timeout" (CP-SAT's time ran out before a proof), "feasible" (the
+    heuristic alone), "cancelled" or "infeasible" (no solution; ``reason`` says why)."""
+
     critical_path: list[str] = field(default_factory=list)
-    lower_bound: int | None = None
-    gap: float | None = None
-    reason: str = ""
-    wall_time: float = 0.0
-    solver: str = "workflow"
-    mode: str | None = None
-    explanation: str = ""
+    solver: str | None = "workflow"
+
+    @property
+    def start(self) -> dict[str, int] | None:
+        """The solution under its scheduling name."""
+        return self.solution
 
     @property
     def makespan(self) -> int | None:
-        return self.objective
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"start": dict(self.start), "makespan": self.objective, "critical_path": list(self.critical_path),
-                "lower_bound": self.lower_bound, "status": self.status, "gap": self.gap, "reason": self.reason,
-                "wall_time": self.wall_time, "solver": self.solver, "explanation": self.explanation}
+        """The objective under its scheduling name."""
+        return None if self.objective is None else int(self.objective)
 
 
 class _Instance:
@@ -308,7 +304,7 @@ def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed
         finished.set()
         watcher.join()
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        bound = int(math.ceil(solver.best_objective_bound - 1e-9))
+        bound = math.ceil(solver.best_objective_bound - 1e-9)
         return [solver.value(s) for s in starts], status == cp_model.OPTIMAL, bound
     return None, False, None
 
@@ -328,7 +324,7 @@ def solve_workflow(problem: WorkflowProblem, *, time_limit: float = 10.0, seed: 
     for i, task in enumerate(problem.tasks):
         for k, resource in enumerate(inst.resources):
             if inst.demand[i][k] > inst.capacity[k]:
-                return WorkflowResult({}, None, "infeasible", reason=f"task {task.id!r} needs {inst.demand[i][k]} "
+                return WorkflowResult(status="infeasible", reason=f"task {task.id!r} needs {inst.demand[i][k]} "
                                       f"units of {resource!r}, whose capacity is {inst.capacity[k]}",
                                       wall_time=time.perf_counter() - start_clock, solver="workflow")
     bound = inst.lower_bound()
@@ -355,9 +351,10 @@ def solve_workflow(problem: WorkflowProblem, *, time_limit: float = 10.0, seed: 
     gap = 0.0 if makespan == bound else (makespan - bound) / max(makespan, 1)
     critical = [inst.ids[i] for i in inst.critical_path()]
     cancelled = stop is not None and stop.is_set() and not optimal
-    status = "optimal" if optimal else ("cancelled" if cancelled else "feasible")
-    return WorkflowResult({inst.ids[i]: int(s) for i, s in enumerate(start)}, int(makespan), status,
-                          critical_path=critical, lower_bound=int(bound), gap=gap,
+    status = "optimal" if optimal else "cancelled" if cancelled else "feasible" if method == "heuristic" else "timeout"
+    return WorkflowResult(solution={inst.ids[i]: int(s) for i, s in enumerate(start)}, objective=int(makespan),
+                          status=status, critical_path=critical, lower_bound=int(bound), upper_bound=int(makespan),
+                          gap=gap, seed=seed,
                           wall_time=time.perf_counter() - start_clock, solver="workflow", explanation=how)
 
 
@@ -394,5 +391,5 @@ def generate_rcpsp(n: int = 30, resources: int = 4, *, seed: int = 0, strength: 
         peak = max(sum(int(demand[i, k]) for i in range(n) if finish[i] - durations[i] <= t < finish[i])
                    for t in range(horizon))
         low = int(demand[:, k].max())
-        capacities[name] = max(low, int(round(low + strength * (peak - low))))
+        capacities[name] = max(low, round(low + strength * (peak - low)))
     return WorkflowProblem(tasks, loose.precedences, capacities, name=f"rcpsp{n}_{resources}_{seed}")

@@ -27,5 +27,14 @@ def cluster_of(problem: Any, store: Store | str | None = None) -> int:
     return MetaFlow(store).cluster_of(problem)
 
 
-__all__ = ["MetaFlow", "QAP_CANDIDATES", "RaceResult", "TournamentResult", "TrainReport", "cluster_of", "features",
-           "register_features", "solve"]
+__all__ = [
+    "QAP_CANDIDATES",
+    "MetaFlow",
+    "RaceResult",
+    "TournamentResult",
+    "TrainReport",
+    "cluster_of",
+    "features",
+    "register_features",
+    "solve",
+]

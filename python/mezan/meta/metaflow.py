@@ -28,6 +28,7 @@ from mezan.meta.features import feature_names, features, problem_type, sense_of,
 from mezan.meta.model import Clustering, Selector
 from mezan.meta.policies import BANDITS, POLICIES, Arm, choose
 from mezan.meta.reward import DEFAULT_GAP_SCALE, reference, reward
+from mezan.results import Result
 from mezan.store import Store
 
 QAP_CANDIDATES = ("qap.rots", "qap.anneal", "qapflow.fft", "qapflow.enhanced")
@@ -286,25 +287,25 @@ class MetaFlow:
     def record(self, problem: Any, solver: str, result: Any, *, time_limit: float | None = None,
                race: str | None = None) -> float:
         """Append a solve to the store; returns its reward (against today's reference)."""
-        if not hasattr(result, "objective"):
-            raise InvalidParameterError(f"result of {solver!r} has no objective field to record")
+        if not isinstance(result, Result):
+            raise InvalidParameterError(f"result of {solver!r} must be a mezan.results.Result, got "
+                                        f"{type(result).__name__}")
         objective = result.objective  # None for an infeasible or failed run: recorded, rewarded 0
         key = problem.fingerprint()
         kind = problem_type(problem)
         sense = sense_of(kind)
-        bound = getattr(result, "lower_bound", None)
+        bound = result.lower_bound
         best_known = getattr(problem, "best_known", None)
         self.store.append_solve(
             fingerprint=key, problem_type=kind, features=self.features(problem), solver=solver, time_limit=time_limit,
             objective=None if objective is None else float(objective),
             lower_bound=None if bound is None else float(bound),
             best_known=None if best_known is None else float(best_known),
-            wall_time=getattr(result, "wall_time", None), seed=getattr(result, "seed", None),
-            status=getattr(result, "status", None), race=race)
+            wall_time=result.wall_time, seed=result.seed, status=result.status.value, race=race)
         self._maybe_recluster(kind)
         ref, _ = reference(best_known, self.store.best_objective(key, sense), bound if sense == "min" else None)
         return reward(None if objective is None else float(objective), ref, sense=sense, gap_scale=self.gap_scale,
-                      wall_time=getattr(result, "wall_time", None), time_limit=time_limit,
+                      wall_time=result.wall_time, time_limit=time_limit,
                       time_weight=self.time_weight)
 
     def _instances(self, kind: str) -> dict[str, dict[str, float]]:
@@ -474,4 +475,4 @@ class MetaFlow:
         }
 
 
-__all__ = ["MetaFlow", "RaceResult", "TournamentResult", "TrainReport", "QAP_CANDIDATES", "BANDITS"]
+__all__ = ["BANDITS", "QAP_CANDIDATES", "MetaFlow", "RaceResult", "TournamentResult", "TrainReport"]

@@ -10,6 +10,7 @@ from mezan import registry
 from mezan.errors import InvalidParameterError, InvalidProblemError
 from mezan.meta.metaflow import MetaFlow
 from mezan.problems import QAPProblem
+from mezan.results import Result
 
 
 def as_problem(problem: Any, B: Any = None) -> Any:
@@ -24,7 +25,7 @@ def as_problem(problem: Any, B: Any = None) -> Any:
 
 def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str = "auto", seed: int | None = None,
           metaflow: MetaFlow | None = None, record: bool = True, stop: Any = None,
-          callback: Callable[[float, float], Any] | None = None) -> Any:
+          callback: Callable[[float, float], Any] | None = None) -> Result:
     """Solve a problem with the solver MetaFlow selects (``solver="auto"``) or a named registered one,
     record the outcome in MetaFlow's store, and explain the choice.
 
@@ -64,9 +65,4 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
                                       advisor=flow.advisor())
     if record:
         flow.record(problem, name, result, time_limit=time_limit)
-    if dataclasses.is_dataclass(result) and hasattr(result, "explanation"):
-        changes: dict[str, Any] = {"explanation": f"{why} | {result.explanation}" if result.explanation else why}
-        if hasattr(result, "solver"):
-            changes["solver"] = name
-        result = dataclasses.replace(result, **changes)
-    return result
+    return dataclasses.replace(result, explanation=f"{why} | {result.explanation}" if result.explanation else why)

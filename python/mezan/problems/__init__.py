@@ -22,6 +22,7 @@ from mezan.problems.robust import (
     RobustQAPProblem,
 )
 from mezan.problems.types import (
+    COMMON_OUTPUTS,
     LIBRARY_ONLY_TYPES,
     ROUTES,
     TYPES,
@@ -43,6 +44,7 @@ from mezan.problems.values import (
 from mezan.problems.workflow import WorkflowProblem, WorkflowTask, find_cycle
 
 __all__ = [
+    "COMMON_OUTPUTS",
     "LIBRARY_ONLY_TYPES",
     "MAX_LP_VALUE",
     "MAX_OBJECTIVE_SCALE",

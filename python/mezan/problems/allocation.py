@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,12 +97,12 @@ class AllocationProblem(Fingerprinted):
                 raise InvalidProblemError(f"{where}.group {item.group!r} is not in groups")
             if item.utility is not None:
                 qs = [q for q, _ in item.utility]
-                if len(qs) < 2 or qs[0] != item.min or any(b <= a for a, b in zip(qs, qs[1:], strict=False)):
+                if len(qs) < 2 or qs[0] != item.min or any(b <= a for a, b in itertools.pairwise(qs)):
                     raise InvalidProblemError(f"{where}.utility must start at the item's min ({item.min:g}) and have "
                                               f"at least two breakpoints with increasing quantities")
                 slopes = [(u1 - u0) / (q1 - q0) for (q0, u0), (q1, u1) in zip(item.utility, item.utility[1:],
                                                                               strict=False)]
-                if any(b > a + 1e-12 * max(1.0, abs(a)) for a, b in zip(slopes, slopes[1:], strict=False)):
+                if any(b > a + 1e-12 * max(1.0, abs(a)) for a, b in itertools.pairwise(slopes)):
                     raise InvalidProblemError(f"{where}.utility must be concave (non-increasing slopes: diminishing "
                                               f"returns), got slopes {[round(s, 6) for s in slopes]}")
                 if item.max is not None and item.max != qs[-1]:

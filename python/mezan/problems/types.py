@@ -37,10 +37,11 @@ class ProblemType:
     """One problem type.
 
     ``record``: its problem record class (``from_dict``/``to_dict``/``fingerprint``); ``solver``: the registered
-    solver C2SC and the family routes use by default; ``outputs``: the result fields a C2SC reference may name
-    (``$id.field``); ``required``: the wire fields a subproblem must carry even when its other fields are
-    references; ``routes``: the service routes that accept it; ``size``: what the record's ``n`` counts, the
-    quantity a caller's size limit applies to."""
+    solver C2SC and the family routes use by default; ``outputs``: the result fields of the family's own a C2SC
+    reference may name (``$id.field``) besides :data:`COMMON_OUTPUTS` — its extra fields and its names for the
+    solution and objective; ``solution_shape``: what its ``solution`` holds ("list" or "dict"); ``required``: the
+    wire fields a subproblem must carry even when its other fields are references; ``routes``: the service routes
+    that accept it; ``size``: what the record's ``n`` counts, the quantity a caller's size limit applies to."""
 
     name: str
     record: Any  # the record class (a dataclass with from_dict/to_dict/fingerprint)
@@ -49,33 +50,35 @@ class ProblemType:
     required: tuple[str, ...]
     routes: tuple[str, ...]
     size: str
+    solution_shape: str = "list"
 
 
-_ROBUST_OUTPUTS = ("solution", "objective", "worst_scenario", "scenario_values", "nominal_optimum",
-                   "price_of_robustness", "status")
-_PERMUTATION_OUTPUTS = ("solution", "objective", "status")
+COMMON_OUTPUTS = ("solution", "objective", "status", "lower_bound", "upper_bound", "gap")
+"""The fields of :class:`mezan.results.Result` every subproblem's result offers to a C2SC reference."""
+
+
+_ROBUST_OUTPUTS = ("worst_scenario", "scenario_values", "nominal_optimum", "price_of_robustness")
+_PERMUTATION_OUTPUTS = ("best", "fitness")
 
 TYPES: dict[str, ProblemType] = {t.name: t for t in (
     ProblemType("qap", QAPProblem, "qapflow.auto",
-                ("solution", "permutation", "objective", "lower_bound", "gap", "status"), ("A", "B"),
+                ("permutation",), ("A", "B"),
                 ("qapflow", "evoflow", "mezan"), "n"),
     ProblemType("workflow", WorkflowProblem, "workflow.schedule",
-                ("start", "makespan", "critical_path", "lower_bound", "gap", "status"), ("tasks",),
-                ("workflow", "mezan"), "tasks"),
+                ("start", "makespan", "critical_path"), ("tasks",), ("workflow", "mezan"), "tasks", "dict"),
     ProblemType("allocation", AllocationProblem, "allocflow.highs",
-                ("allocation", "objective", "duals", "upper_bound", "gap", "status"), ("items",),
-                ("allocflow", "mezan"), "items"),
+                ("allocation", "duals"), ("items",), ("allocflow", "mezan"), "items", "dict"),
     ProblemType("network_design", NetworkDesignProblem, "graphflow.network",
-                ("edges", "objective", "flows", "lower_bound", "status"), ("task", "nodes", "edges"),
+                ("edges", "flows"), ("task", "nodes", "edges"),
                 ("graphflow", "mezan"), "nodes"),
     ProblemType("robust_assignment", RobustAssignmentProblem, "dualflow.robust_assignment", _ROBUST_OUTPUTS,
                 ("costs",), ("dualflow", "mezan"), "n"),
     ProblemType("robust_qap", RobustQAPProblem, "dualflow.robust_qap", _ROBUST_OUTPUTS, ("flows", "distances"),
                 ("dualflow", "mezan"), "n"),
     ProblemType("robust_allocation", RobustAllocationProblem, "dualflow.robust_allocation", _ROBUST_OUTPUTS,
-                ("items", "scenarios"), ("dualflow", "mezan"), "items"),
+                ("items", "scenarios"), ("dualflow", "mezan"), "items", "dict"),
     ProblemType("matrix_game", MatrixGameProblem, "dualflow.matrix_game",
-                ("row_strategy", "column_strategy", "value", "status"), ("payoff",), ("dualflow", "mezan"),
+                ("row_strategy", "column_strategy", "value"), ("payoff",), ("dualflow", "mezan"),
                 "strategies"),
     ProblemType("tsp", TSPProblem, "evo.memetic@tsp", _PERMUTATION_OUTPUTS, ("D",), ("evoflow", "mezan"), "n"),
     ProblemType("linear_ordering", LinearOrderingProblem, "evo.memetic@linear_ordering", _PERMUTATION_OUTPUTS,

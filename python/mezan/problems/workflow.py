@@ -111,7 +111,7 @@ class WorkflowProblem(Fingerprinted):
                     raise InvalidProblemError(f"precedences[{k}] names unknown task {task_id!r} ({end} of the pair)")
         cycle = find_cycle(ids, self.precedences)
         if cycle:
-            raise InvalidProblemError("precedences form a cycle: " + " -> ".join(cycle + [cycle[0]]))
+            raise InvalidProblemError("precedences form a cycle: " + " -> ".join([*cycle, cycle[0]]))
 
     @property
     def n(self) -> int:

@@ -402,9 +402,10 @@ def solve(
         "none": {"local_first": "converged (local optimum)", "bnb": "search tree exhausted"}.get(method, "finished"),
     }
     return QAPResult(
-        permutation=np.asarray(raw.permutation, dtype=np.int64),
+        solution=np.asarray(raw.permutation, dtype=np.int64),
         objective=objective,
         lower_bound=bound,
+        upper_bound=None if maximize else objective,
         gap=gap,
         status=status,
         method=method,
@@ -415,5 +416,5 @@ def solve(
         wall_time=wall,
         iterations=int(raw.iterations),
         trace=[(float(t), sign * (int(v) if kind == "i64" else v)) for t, v in raw.trace],
-        message=messages.get(reason, reason),
+        reason=messages.get(reason, reason),
     )

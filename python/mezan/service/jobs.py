@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mezan.errors import InvalidParameterError, MezanError, SolverFailedError
+from mezan.results import Result
 from mezan.service.routes import Work, jsonable
 from mezan.store import Store
 
@@ -127,6 +128,7 @@ class _Task:
     stuck: bool = False  # the watchdog gave up on it and replaced its thread
     released: bool = False  # its owner's slot is given back (once: when it settles, or when a stuck one ends)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    final: float | None = None  # the result's objective, once it has one
 
 
 class JobQueue:
@@ -383,7 +385,9 @@ class JobQueue:
             with self.store.transaction() as db:
                 db.execute("UPDATE jobs SET status = 'running', started = ? WHERE id = ?", (time.time(), task.job_id))
         try:
-            result = jsonable(task.work.run(task.stop, self._progress(task)))
+            record = task.work.run(task.stop, self._progress(task))
+            task.final = record.objective if isinstance(record, Result) else None
+            result = jsonable(task.work.wire(record))
         except SolverFailedError as exc:  # the solver's worker process died: an internal error, logged
             log.error("solver %s: %s", task.work.solver, exc)
             self._settle(task, "failed", None, f"internal error in {task.work.solver}", exc)
@@ -443,8 +447,8 @@ class JobQueue:
         best = elapsed = None
         if task.curve:
             elapsed, best = task.curve[-1]
-        if result is not None:
-            best = result.get("objective_value", result.get("objective", best))
+        if task.final is not None:
+            best = task.final
         if task.started is not None:  # a job that ran: its elapsed is its whole run, not its last improvement
             elapsed = time.monotonic() - task.started
         with self.store.transaction() as db:

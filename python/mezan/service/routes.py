@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from mezan import c2sc, registry
-from mezan.c2sc.run import outputs
+from mezan.c2sc.run import CompositeResult
 from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
 from mezan.evo import QAP, TSP, LinearOrdering, evolve
 from mezan.meta.solve import solve as meta_solve
@@ -34,6 +34,7 @@ from mezan.problems import ROUTES as PROBLEM_ROUTES
 from mezan.problems import TYPES, QAPProblem, problem_size, types_on_route
 from mezan.qap import solve
 from mezan.qap.solve import MODES
+from mezan.results import Result
 
 ROUTE_TYPES: dict[str, tuple[str, ...]] = {
     route: types_on_route(route) + (("composite",) if route == "mezan" else ()) for route in PROBLEM_ROUTES}
@@ -45,9 +46,16 @@ MAX_SEED = 2**63 - 1
 COMPOSITE_WORKERS = 2  # subproblems of one stage a composite request runs at once
 
 
+def common_form(record: Result | CompositeResult) -> dict[str, Any]:
+    """The wire form of every route but ``/qapflow/solve``: the record's own ``to_dict`` (the common fields)."""
+    return record.to_dict()
+
+
 @dataclass
 class Work:
-    """One solve to run: ``run(stop, progress) -> response dict``; ``size`` = (what, how many)."""
+    """One solve to run: ``run(stop, progress) -> result record`` (a :class:`mezan.results.Result`, or a
+    :class:`~mezan.c2sc.run.CompositeResult`); ``wire(record)`` -> the route's response; ``size`` = (what, how
+    many)."""
 
     route: str
     kind: str
@@ -55,7 +63,12 @@ class Work:
     time_limit: float
     seed: int | None
     size: tuple[str, int]
-    run: Callable[[Any, Callable[[float, float], Any] | None], dict[str, Any]]
+    run: Callable[[Any, Callable[[float, float], Any] | None], Result | CompositeResult]
+    wire: Callable[[Any], dict[str, Any]] = common_form
+
+    def respond(self, stop: Any, progress: Callable[[float, float], Any] | None) -> dict[str, Any]:
+        """Run and answer in the route's wire form (JSON-ready)."""
+        return jsonable(self.wire(self.run(stop, progress)))
 
 
 class ProblemTooLarge(InvalidProblemError):
@@ -124,13 +137,19 @@ def _qapflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: in
     time_limit = admit(problem, time_limit)
 
     def run(stop, progress):
-        r = solve(problem, None, mode=mode, time_limit=time_limit, seed=seed, stop=stop, callback=progress)
-        return {"solution": [int(i) for i in r.permutation], "objective_value": float(r.objective),
-                "backend": "mezan-core", "mode": r.method, "computation_time": r.wall_time,
-                "bounds": {"lower": _number(r.lower_bound), "upper": float(r.objective)}, "status": r.status,
-                "explanation": r.explanation, "seed": r.seed}
+        return solve(problem, None, mode=mode, time_limit=time_limit, seed=seed, stop=stop, callback=progress)
 
-    return Work("qapflow", "qap", f"qapflow.{mode}", time_limit, seed, problem_size(problem), run)
+    return Work("qapflow", "qap", f"qapflow.{mode}", time_limit, seed, problem_size(problem), run, qapflow_form)
+
+
+def qapflow_form(r: Result) -> dict[str, Any]:
+    """The original design's documented ``/qapflow/solve`` response, built from the common fields (its names are
+    a public wire form: ``objective_value`` is ``objective``, ``mode`` the algorithm that ran, ``computation_time``
+    the wall time)."""
+    return {"solution": [int(i) for i in r.solution], "objective_value": float(r.objective),  # type: ignore[arg-type]
+            "backend": "mezan-core", "mode": getattr(r, "method", ""), "computation_time": r.wall_time,
+            "bounds": {"lower": _number(r.lower_bound), "upper": _number(r.upper_bound)}, "status": r.status.value,
+            "explanation": r.explanation, "seed": r.seed}
 
 
 def _evoflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: int | None) -> Work:
@@ -146,11 +165,8 @@ def _evoflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: in
     time_limit = admit(problem, time_limit)
 
     def run(stop, progress):
-        r = evolve(problem, time_limit=time_limit, seed=seed, local_search=(variant == "memetic") or None, stop=stop,
-                   callback=progress)
-        out = r.to_dict()
-        out["objective"] = out["fitness"]
-        return out
+        return evolve(problem, time_limit=time_limit, seed=seed, local_search=(variant == "memetic") or None,
+                      stop=stop, callback=progress)
 
     return Work("evoflow", kind, f"evo.{variant}@{kind}", time_limit, seed, problem_size(problem), run)
 
@@ -185,15 +201,9 @@ def _typed(route: str, body: dict[str, Any], admit: Admission, time_limit: float
 
     def run(stop, progress):
         if route == "mezan":
-
-            result = meta_solve(problem, time_limit=time_limit, solver=solver, seed=seed, metaflow=metaflow,
-                                stop=stop, callback=progress)
-        else:
-            result = registry.get(solver).solve(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress)
-        out = outputs(kind, result)
-        out.setdefault("status", getattr(result, "status", "feasible"))
-        out["solver"] = getattr(result, "solver", None) or solver
-        return out
+            return meta_solve(problem, time_limit=time_limit, solver=solver, seed=seed, metaflow=metaflow,
+                              stop=stop, callback=progress)
+        return registry.get(solver).solve(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress)
 
     return Work(route, kind, solver, time_limit, seed, problem_size(problem), run)
 
@@ -222,7 +232,7 @@ def _composite(route: str, body: dict[str, Any], admit: Admission, time_limit: f
 
     def run(stop, progress):
         return c2sc.run(plan, time_limit=default, seed=seed, workers=COMPOSITE_WORKERS, stop=stop, progress=progress,
-                        admit=admit).to_dict()
+                        admit=admit)
 
     return Work(route, "composite", "c2sc", total, seed, ("subproblems", len(plan.order)), run)
 

@@ -1,0 +1,158 @@
+"""The one result contract every solver of MEZAN returns.
+
+``Result`` holds the fields every layer reads — the service, C2SC references, MetaFlow's recording and the
+CLI — under one name each: ``solution``, ``objective``, ``status``, ``lower_bound``, ``upper_bound``, ``gap``,
+``solver``, ``seed``, ``wall_time``, ``iterations``, ``trace``, ``explanation`` and ``reason``. A family's
+result extends it with the fields only that family has (a QAP's ``method``, a schedule's ``critical_path``)
+and gives its solution and objective their familiar names as read-only views (``QAPResult.permutation``,
+``WorkflowResult.makespan``, ``EvoResult.fitness``); ``to_dict`` never renames, so the wire form of every
+result is the common fields plus the family's own.
+
+Status vocabulary, one meaning for every family:
+
+- ``optimal``: the solution is proven optimal.
+- ``feasible``: a solution, not proven optimal; the solver ended by itself (converged, a cap, a target).
+- ``timeout``: the time limit stopped the solver; ``solution`` is the best it found, or None when it found
+  none before the limit.
+- ``cancelled``: stopped by ``stop``, Ctrl-C or a cancel request; best so far, or None.
+- ``infeasible`` / ``unbounded``: proven; ``solution`` is None and ``reason`` says why.
+- ``error``: the solver failed; ``reason`` says how.
+
+"No solution" is never a status of its own: it is ``solution is None`` (also :attr:`Result.has_solution`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from mezan.errors import InvalidParameterError
+
+R = TypeVar("R", bound="Result")
+
+
+class Status(str, enum.Enum):
+    """How a solve ended (a ``str``: ``Status.OPTIMAL == "optimal"``)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    ERROR = "error"
+
+
+STATUSES = tuple(s.value for s in Status)
+
+
+def to_plain(value: Any) -> Any:
+    """A JSON-ready copy: arrays and tuples as lists, numpy scalars as Python numbers, enums as their value."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Result:
+    """Outcome of one solve (see the module docstring for the status vocabulary).
+
+    Attributes
+    ----------
+    solution : the family's solution (a permutation array, a schedule, an allocation, ...) or None
+    objective : float or None
+        The solution's objective value; None exactly when there is no solution.
+    status : Status
+    lower_bound, upper_bound : float or None
+        Proven bounds on the optimum when known (a minimisation's best solution is an upper bound).
+    gap : float or None
+        Relative distance between the objective and the proven bound, when there is one.
+    solver : str or None
+        The registered solver that ran (``qapflow.enhanced``, ``allocflow.highs``, ...).
+    seed : int or None
+        The seed used (reuse it to reproduce); None for deterministic solvers that take none.
+    wall_time : float
+        Seconds spent.
+    iterations : int
+        Moves, evaluations or nodes done (the family says which); 0 when the solver does not count.
+    trace : list of (seconds, best objective)
+        The anytime curve.
+    explanation : str
+        Why this solver or mode, and what it did.
+    reason : str
+        Why the run ended as it did, when that is worth saying (infeasibility, the cap that stopped it, ...).
+    """
+
+    solution: Any = None
+    objective: float | None = None
+    status: Status = Status.FEASIBLE
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    gap: float | None = None
+    solver: str | None = None
+    seed: int | None = None
+    wall_time: float = 0.0
+    iterations: int = 0
+    trace: list[tuple[float, float]] = field(default_factory=list)
+    explanation: str = ""
+    reason: str = ""
+
+    ARRAY_FIELDS: ClassVar[tuple[str, ...]] = ()
+    """Fields held as numpy arrays (``from_dict`` turns their lists back into arrays)."""
+
+    def __post_init__(self) -> None:
+        try:
+            status = Status(self.status)
+        except ValueError:
+            raise InvalidParameterError(f"status must be one of {', '.join(STATUSES)}; got {self.status!r}") from None
+        object.__setattr__(self, "status", status)
+        if (self.solution is None) != (self.objective is None):
+            raise InvalidParameterError("a result has a solution exactly when it has an objective; got "
+                                        f"solution {'None' if self.solution is None else 'set'} and objective "
+                                        f"{self.objective!r}")
+
+    @property
+    def has_solution(self) -> bool:
+        """True when the run produced a solution (any status but infeasible, unbounded and error may)."""
+        return self.solution is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary of every field under its own name (no renaming)."""
+        return {f.name: to_plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls: type[R], data: dict[str, Any]) -> R:
+        """The record ``to_dict`` wrote (unknown keys are refused, naming them)."""
+        if not isinstance(data, dict):
+            raise InvalidParameterError(f"a {cls.__name__} is read from a dict, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise InvalidParameterError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
+        values = dict(data)
+        for name in cls.ARRAY_FIELDS:
+            if isinstance(values.get(name), list):
+                values[name] = np.asarray(values[name])
+        if "trace" in values:
+            values["trace"] = [(float(t), v) for t, v in values["trace"]]
+        return cls(**cls._decode(values))
+
+    @classmethod
+    def _decode(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """A family's own conversions from the wire form (identity by default)."""
+        return values
