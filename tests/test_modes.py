@@ -43,11 +43,11 @@ def test_enhanced_and_aggressive_reach_the_optimum_of_small_instances():
 def test_auto_policy_by_size_and_budget():
     assert auto_method(12, 10.0)[0] == "bnb"
     assert auto_method(25, 10.0)[0] == "rots"
-    assert auto_method(60, 10.0)[0] == "memetic"
+    assert auto_method(60, 10.0)[0] == "balance"
     assert auto_method(1000, 1.0)[0] == "hybrid"  # 5 table initialisations take ~3 s at n = 1,000
     assert auto_method(1000, 1.0, ("dense", "grid_manhattan"))[0] == "fft"
-    assert auto_method(1000, 60.0, ("dense", "grid_manhattan"))[0] == "memetic"
-    assert auto_method(1000, 60.0)[0] == "memetic"
+    assert auto_method(1000, 60.0, ("dense", "grid_manhattan"))[0] == "balance"
+    assert auto_method(1000, 60.0)[0] == "balance"
     result = solve(load("nug12"), None, mode="auto", time_limit=10.0, seed=0)
     assert result.method == "bnb" and result.status == "optimal" and result.objective == 578
     assert result.bound_method == "branch_and_bound" and result.lower_bound == 578

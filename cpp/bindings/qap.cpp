@@ -31,6 +31,7 @@ struct QapReport {
   std::int64_t iterations = 0;
   StopReason reason = StopReason::none;
   bool proven_optimal = false;
+  std::string summary;
   Trace trace;
 };
 
@@ -57,6 +58,7 @@ QapReport<T> solve_typed(const Array<T>& A, const Array<T>& B, const std::string
   out.iterations = report.iterations;
   out.reason = report.reason;
   out.proven_optimal = report.proven_optimal;
+  out.summary = report.summary;
   out.trace = control.incumbent.trace();
   return out;
 }
@@ -70,6 +72,7 @@ void bind_typed(py::module_& m, const std::string& suffix, const char* report_na
       .def_readonly("iterations", &QapReport<T>::iterations)
       .def_readonly("reason", &QapReport<T>::reason)
       .def_readonly("proven_optimal", &QapReport<T>::proven_optimal)
+      .def_readonly("summary", &QapReport<T>::summary)
       .def_readonly("trace", &QapReport<T>::trace);
   m.def(("solve_" + suffix).c_str(), &solve_typed<T>, py::arg("A"), py::arg("B"), py::arg("method"), py::arg("seed"),
         py::arg("threads"), py::arg("max_iter"), py::arg("initial"), py::arg("fixed"), py::arg("control"));

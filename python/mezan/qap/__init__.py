@@ -34,13 +34,18 @@ def solver_entries() -> list[dict]:
                          ("iterated", "iterated RoTS with perturbations"),
                          ("hybrid", "FAQ relaxation, then RoTS polish"),
                          ("nesterov", "Nesterov entropic projected gradient on the relaxation, then RoTS"),
-                         ("fft", "FAQ relaxation with FFT products for structured matrices, then RoTS")):
+                         ("fft", "FAQ relaxation with FFT products for structured matrices, then RoTS"),
+                         ("breakout", "breakout local search (adaptive jumps, directed/recency/random perturbation)"),
+                         ("balance", "relaxation and breakout in controlled slices, exchanging solutions"),
+                         ("portfolio", "breakout, RoTS and the relaxation (or one member per thread)")):
         entries.append({"name": f"qap.{method}", "problem_type": "qap", "run": runner(method=method),
                         "description": text})
     for mode, text in (("hybrid", "QAPFlow hybrid: FAQ relaxation, then RoTS polish"),
                        ("nesterov", "QAPFlow nesterov: accelerated entropic relaxation, then RoTS polish"),
                        ("fft", "QAPFlow fft: relaxation with FFT products on structured matrices, then RoTS"),
                        ("enhanced", "QAPFlow enhanced: memetic algorithm"),
+                       ("balance", "QAPFlow balance: relaxation and breakout sides exchanging, a bandit between"),
+                       ("portfolio", "QAPFlow portfolio: complementary solvers sharing the incumbent"),
                        ("aggressive", "QAPFlow aggressive: iterated RoTS on all threads"),
                        ("instance_adaptive", "QAPFlow instance_adaptive: rule set on instance features"),
                        ("auto", "QAPFlow auto: exact for n <= 15, else by size and budget")):

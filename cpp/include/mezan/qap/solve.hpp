@@ -29,6 +29,12 @@
 //  hybrid, fft, nesterov
 //               a relaxation (FAQ, FAQ with FFT products for structured matrices, or Nesterov) for
 //               the first tenth of the budget, then RoTS (relaxation_then_tabu.hpp)
+//  breakout     breakout local search (breakout.hpp)
+//  balance      the breakout and relaxation sides in controlled slices, exchanging solutions (balance.hpp);
+//               with threads > 1 every thread runs its own balance (own seed) on the shared incumbent
+//  portfolio    one thread: breakout, RoTS and the relaxation in controlled slices (balance.hpp); k threads:
+//               one complementary member per thread, in the order breakout, rots, memetic, hybrid, anneal,
+//               iterated (then again), all offering to the shared incumbent
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -41,6 +47,8 @@
 #include "mezan/core/thread_pool.hpp"
 #include "mezan/qap/anneal.hpp"
 #include "mezan/qap/assignment.hpp"
+#include "mezan/qap/balance.hpp"
+#include "mezan/qap/breakout.hpp"
 #include "mezan/qap/branch_bound.hpp"
 #include "mezan/qap/faq.hpp"
 #include "mezan/qap/local_search.hpp"
@@ -52,7 +60,9 @@
 
 namespace mezan::qap {
 
-enum class Method { rots, anneal, local, local_first, faq, bnb, memetic, iterated, hybrid, nesterov, fft };
+enum class Method {
+  rots, anneal, local, local_first, faq, bnb, memetic, iterated, hybrid, nesterov, fft, breakout, balance, portfolio
+};
 
 inline Method parse_method(const std::string& name) {
   if (name == "rots") return Method::rots;
@@ -66,8 +76,11 @@ inline Method parse_method(const std::string& name) {
   if (name == "hybrid") return Method::hybrid;
   if (name == "nesterov") return Method::nesterov;
   if (name == "fft") return Method::fft;
+  if (name == "breakout") return Method::breakout;
+  if (name == "balance") return Method::balance;
+  if (name == "portfolio") return Method::portfolio;
   throw unknown_name("QAP method", name, {"rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated",
-                                          "hybrid", "nesterov", "fft"});
+                                          "hybrid", "nesterov", "fft", "breakout", "balance", "portfolio"});
 }
 
 struct SolveOptions {
@@ -86,13 +99,26 @@ struct SolveReport {
   std::int64_t iterations = 0;
   StopReason reason = StopReason::none;
   bool proven_optimal = false;  // bnb exhausted its tree
+  std::string summary;          // balance / portfolio: what the controller did (BalanceStats::summary)
 };
+
+/// The members of a multi-thread portfolio, in the order threads take them.
+inline const std::vector<Method>& portfolio_members() {
+  static const std::vector<Method> members{Method::breakout, Method::rots,   Method::memetic,
+                                           Method::hybrid,   Method::anneal, Method::iterated};
+  return members;
+}
 
 namespace detail {
 
 template <class T>
 std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, StopToken& stop, Incumbent& inc,
-                     bool* proven) {
+                     bool* proven, BalanceStats* stats) {
+  if (opt.method == Method::portfolio && opt.threads > 1) {  // this thread's member
+    SolveOptions member = opt;
+    member.method = portfolio_members()[static_cast<std::size_t>(k) % portfolio_members().size()];
+    return run_one(inst, member, k, stop, inc, proven, stats);
+  }
   const int n = inst.n();
   Rng rng(Rng::derive(opt.seed, static_cast<std::uint64_t>(k)));
   const std::vector<int> movable = movable_facilities(n, opt.fixed);
@@ -135,6 +161,20 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
     }
     case Method::faq:  // the barycenter is deterministic: only run 0 starts there
       return faq_multistart(inst, opt.fixed, movable, k == 0, opt.faq, rng, stop, inc, cap);
+    case Method::breakout: {
+      BreakoutSearch<T> search(inst, movable, rng.next());
+      search.start(p, &stop);
+      return search.run(stop, inc, -1, cap);
+    }
+    case Method::balance:
+    case Method::portfolio: {
+      BalanceOptions options;
+      options.faq = opt.faq;
+      options.faq.products = Products::automatic;
+      options.tabu = opt.tabu;
+      if (opt.method == Method::portfolio) options.sides = {Side::breakout, Side::tabu, Side::relaxation};
+      return balance(inst, opt.fixed, movable, p, options, rng, stop, inc, cap, stats);
+    }
   }
   return 0;
 }
@@ -165,14 +205,15 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   const int threads = opt.threads < 1 || opt.method == Method::bnb ? 1 : opt.threads;
   bool all_hit_cap = true;
   bool proven = false;
+  std::vector<BalanceStats> stats(static_cast<std::size_t>(threads));
   if (threads == 1) {
-    const std::int64_t done = detail::run_one(inst, opt, 0, stop, incumbent, &proven);
+    const std::int64_t done = detail::run_one(inst, opt, 0, stop, incumbent, &proven, stats.data());
     all_hit_cap = opt.max_iter > 0 && done >= opt.max_iter;
   } else {
     ThreadPool pool(static_cast<unsigned>(threads));
     std::vector<std::future<std::int64_t>> runs;
     for (int k = 0; k < threads; ++k)
-      runs.push_back(pool.submit([&, k] { return detail::run_one(inst, opt, k, stop, incumbent, nullptr); }));
+      runs.push_back(pool.submit([&, k] { return detail::run_one(inst, opt, k, stop, incumbent, nullptr, &stats[k]); }));
     std::exception_ptr error;
     for (auto& r : runs) {
       try {
@@ -197,6 +238,11 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   report.iterations = incumbent.iterations();
   report.reason = stop.reason();
   report.proven_optimal = proven;
+  for (std::size_t k = 0; k < stats.size(); ++k) {
+    if (stats[k].sides.empty()) continue;
+    if (!report.summary.empty()) report.summary += " | ";
+    report.summary += (stats.size() > 1 ? "thread " + std::to_string(k) + ": " : std::string()) + stats[k].summary();
+  }
   if (report.reason == StopReason::none && all_hit_cap && !proven) report.reason = StopReason::iteration_limit;
   return report;
 }

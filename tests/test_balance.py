@@ -1,0 +1,80 @@
+"""QAPFlow's balance and portfolio modes and the breakout search (issue 15): valid results for every thread count,
+the exchange between the sides, the controller, determinism, time limits and cancellation."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from mezan.qap import generate, load, objective, solve
+
+OVERHEAD = 1.5  # seconds beyond the time limit a solve may take here (start-up, bounds, a busy CI machine)
+
+
+def counts(explanation: str) -> dict[str, int]:
+    """The controller's record in an explanation: '<side> S slices, I improvements ...' and the exchange counters."""
+    out = {}
+    for side, slices, improvements in re.findall(r"(breakout|tabu|relaxation) (\d+) slices, (\d+) improvements",
+                                                 explanation):
+        out[f"{side}.slices"] = out.get(f"{side}.slices", 0) + int(slices)
+        out[f"{side}.improvements"] = out.get(f"{side}.improvements", 0) + int(improvements)
+    for name, pattern in (("immigrants", r"(\d+) immigrants taken"), ("warm_starts", r"warm starts (\d+)"),
+                          ("handed_over", r"solutions handed over (\d+)")):
+        out[name] = sum(int(x) for x in re.findall(pattern, explanation))
+    return out
+
+
+@pytest.mark.parametrize("method", ["breakout", "balance", "portfolio"])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_a_valid_permutation_with_its_objective_for_every_thread_count(method, threads):
+    problem = load("nug20")
+    r = solve(problem, None, method=method, time_limit=0.4, seed=threads, threads=threads)
+    assert sorted(r.permutation) == list(range(20))
+    assert r.objective == objective(problem.A, problem.B, r.permutation) and r.objective >= 2570
+    assert r.status in ("timeout", "optimal") and r.trace and r.trace[-1][1] == r.objective
+
+
+def test_balance_exchanges_warm_starts_and_immigrants_both_ways():
+    r = solve(load("nug20"), None, mode="balance", time_limit=1.0, seed=0)
+    c = counts(r.explanation)
+    assert c["breakout.slices"] > 0 and c["relaxation.slices"] > 0
+    assert c["warm_starts"] >= c["relaxation.slices"] - 1 > 0  # each relaxation after the first: from the incumbent
+    assert c["handed_over"] > 0 and c["immigrants"] > 0  # relaxation solutions reached the discrete side
+    assert r.objective == 2570
+
+
+def test_the_controller_gives_search_the_effort_where_the_relaxation_does_not_pay():
+    # Random uniform data (Taillard a): the relaxation's rounded solutions are far worse than what breakout finds,
+    # so after the first slices it improves nothing and keeps only its floor (10 % of the recent slices).
+    r = solve(generate.taillard_a(40, seed=3), None, mode="balance", time_limit=1.5, seed=0)
+    c = counts(r.explanation)
+    assert c["breakout.improvements"] > c["relaxation.improvements"]
+    assert c["breakout.slices"] >= 3 * c["relaxation.slices"], c
+
+
+@pytest.mark.parametrize("method", ["breakout", "balance", "portfolio"])
+def test_one_thread_and_a_work_cap_give_the_same_result_for_a_seed(method):
+    problem = generate.taillard_b(30, seed=1)
+    first = solve(problem, None, method=method, max_iter=20_000, time_limit=None, seed=5)
+    second = solve(problem, None, method=method, max_iter=20_000, time_limit=None, seed=5)
+    assert np.array_equal(first.permutation, second.permutation) and first.explanation == second.explanation
+    assert first.status == "feasible"  # the cap ended it
+
+
+@pytest.mark.parametrize("method", ["balance", "portfolio"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_time_limit_and_stop_are_honoured(method, threads):
+    problem = generate.taillard_a(60, seed=2)
+    started = time.perf_counter()
+    r = solve(problem, None, method=method, time_limit=0.5, seed=0, threads=threads, lower_bound=False)
+    assert time.perf_counter() - started < 0.5 + OVERHEAD and r.status == "timeout"
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.perf_counter()
+    r = solve(problem, None, method=method, time_limit=60.0, seed=0, threads=threads, stop=stop, lower_bound=False)
+    assert time.perf_counter() - started < 0.3 + OVERHEAD and r.status == "cancelled"
+    assert sorted(r.permutation) == list(range(60))
