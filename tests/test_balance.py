@@ -78,3 +78,19 @@ def test_time_limit_and_stop_are_honoured(method, threads):
     r = solve(problem, None, method=method, time_limit=60.0, seed=0, threads=threads, stop=stop, lower_bound=False)
     assert time.perf_counter() - started < 0.3 + OVERHEAD and r.status == "cancelled"
     assert sorted(r.permutation) == list(range(60))
+
+
+def test_an_advisor_leads_the_portfolio_without_replacing_it():
+    problem = load("nug20")
+
+    def advisor(_):
+        return "qap.rots", "the selector's pick"
+
+    two = solve(problem, None, mode="portfolio", advisor=advisor, time_limit=0.3, seed=0, threads=2)
+    assert two.method == "portfolio" and "led by 'rots' (the selector's pick)" in two.explanation
+    assert "members in order: rots, breakout, memetic, hybrid, anneal, iterated" in two.explanation
+    one = solve(problem, None, mode="portfolio", advisor=advisor, time_limit=0.3, seed=0)
+    assert re.search(r"; tabu \d+ slices.*; breakout \d+ slices.*; relaxation \d+ slices", one.explanation)
+    plain = solve(problem, None, mode="portfolio", time_limit=0.3, seed=0)
+    assert re.search(r"; breakout \d+ slices.*; tabu \d+ slices", plain.explanation)
+    assert "led by" not in plain.explanation

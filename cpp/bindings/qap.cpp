@@ -38,7 +38,8 @@ struct QapReport {
 template <class T>
 QapReport<T> solve_typed(const Array<T>& A, const Array<T>& B, const std::string& method, std::uint64_t seed,
                          int threads, std::int64_t max_iter, const std::optional<Array<int>>& initial,
-                         const std::optional<Array<int>>& fixed, SolveControl& control) {
+                         const std::optional<Array<int>>& fixed, SolveControl& control,
+                         const std::vector<std::string>& members) {
   const qap::Instance<T> inst = make_instance(A, B);
   qap::SolveOptions opt;
   opt.method = qap::parse_method(method);
@@ -47,6 +48,7 @@ QapReport<T> solve_typed(const Array<T>& A, const Array<T>& B, const std::string
   opt.max_iter = max_iter;
   opt.initial = to_vector(initial);  // solve() checks both: sizes, ranges, consistency
   opt.fixed = to_vector(fixed);
+  for (const std::string& name : members) opt.members.push_back(qap::parse_method(name));
   qap::SolveReport report;
   QapReport<T> out;
   {
@@ -75,7 +77,8 @@ void bind_typed(py::module_& m, const std::string& suffix, const char* report_na
       .def_readonly("summary", &QapReport<T>::summary)
       .def_readonly("trace", &QapReport<T>::trace);
   m.def(("solve_" + suffix).c_str(), &solve_typed<T>, py::arg("A"), py::arg("B"), py::arg("method"), py::arg("seed"),
-        py::arg("threads"), py::arg("max_iter"), py::arg("initial"), py::arg("fixed"), py::arg("control"));
+        py::arg("threads"), py::arg("max_iter"), py::arg("initial"), py::arg("fixed"), py::arg("control"),
+        py::arg("members") = std::vector<std::string>{});
   m.def(
       ("objective_" + suffix).c_str(),
       [](const Array<T>& A, const Array<T>& B, const Array<int>& p) {

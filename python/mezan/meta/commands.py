@@ -5,6 +5,7 @@
     mezan meta tournament FOLDER [--rounds R] [--time T] [--max-n N] [--solvers S,S...] [--json]
     mezan meta train [--json]
     mezan meta reset --yes
+    mezan meta aslib evaluate DIR [--approach auto|regression|pairwise|knn] [--seed K] [--json] [--selections FILE]
 
 Every command takes ``--store PATH`` (default ``$MEZAN_HOME/mezan.db``).
 """
@@ -154,6 +155,56 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenario_folders(path: str) -> list[Path]:
+    folder = Path(path)
+    if (folder / "description.txt").exists():
+        return [folder]
+    found = sorted(p for p in folder.iterdir() if (p / "description.txt").exists()) if folder.is_dir() else []
+    if not found:
+        raise InvalidParameterError(f"{path}: neither an ASlib scenario folder nor a folder of them")
+    return found
+
+
+def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
+    """Out-of-fold selections on the scenario's cv.arff folds, scored by ASlib's conventions (mezan.meta.aslib)."""
+    from rich.progress import Progress
+
+    from mezan.meta.aslib import read_scenario, score
+    from mezan.meta.selectors import APPROACHES, cross_validate
+
+    if args.approach not in (*APPROACHES, "auto"):
+        raise InvalidParameterError(f"--approach must be one of auto, {', '.join(APPROACHES)}; got {args.approach!r}")
+    rows, selections = [], []
+    with Progress(transient=True, disable=args.json) as bar:
+        for folder in _scenario_folders(args.dir):
+            scenario = read_scenario(folder)
+            task = bar.add_task(scenario.name, total=len(set(scenario.folds.tolist())))
+            picks, used = cross_validate(scenario.features, scenario.costs(), scenario.folds, approach=args.approach,
+                                         seed=args.seed, log_costs=scenario.runtime,
+                                         progress=lambda _, task=task: bar.advance(task))
+            s = score(scenario, picks)
+            rows.append({"scenario": scenario.name, "approach": args.approach, "used": sorted(set(used)),
+                         "selector": s.selector, "sbs": s.sbs, "sbs_algorithm": s.sbs_algorithm, "vbs": s.vbs,
+                         "m_hat": s.m_hat, "gap_closed": s.gap_closed})
+            chosen = {}
+            for i, inst in enumerate(scenario.instances):
+                entry: dict[str, Any] = {"algorithm": scenario.algorithms[picks[i]]}
+                if scenario.runtime:
+                    entry = {"presolve": [], "feature_steps": scenario.steps_closure(scenario.default_steps), **entry}
+                chosen[inst] = entry
+            selections.append({"scenario": scenario.name, "selections": chosen})
+    if args.selections:
+        Path(args.selections).write_text(json.dumps(selections[0] if len(selections) == 1 else selections, indent=1))
+    if args.json:
+        print(json.dumps(rows[0] if len(rows) == 1 else rows, indent=1))
+        return 0
+    for r in rows:
+        print(f"{r['scenario']}: selector {r['selector']:.4g} (approach {r['approach']}: {', '.join(r['used'])}), "
+              f"SBS {r['sbs']:.4g} ({r['sbs_algorithm']}), VBS {r['vbs']:.4g}; m_hat {r['m_hat']:.3f}, "
+              f"gap closed {r['gap_closed']:.3f}")
+    return 0
+
+
 def add_commands(app) -> None:
     """``mezan meta ...`` as a typer sub-application (the functions above do the work)."""
     import typer
@@ -200,4 +251,17 @@ def add_commands(app) -> None:
         """Forget the history, ratings and models."""
         return cmd_reset(argparse.Namespace(yes=yes, store=store))
 
+    aslib = typer.Typer(help="ASlib scenarios: evaluate MetaFlow's selectors by the scenario's own folds",
+                        no_args_is_help=True)
+
+    @aslib.command("evaluate")
+    def evaluate(directory: str = typer.Argument(..., help="an ASlib scenario folder, or a folder of them"),
+                 approach: str = typer.Option("auto", "--approach", help="auto, regression, pairwise or knn"),
+                 seed: int = typer.Option(0, "--seed"), json_: bool = typer.Option(False, "--json"),
+                 selections: str = typer.Option(None, "--selections", help="write the out-of-fold decisions here")):
+        """Cross-validate a selector on the scenario's cv.arff folds: mean cost, SBS, VBS, m_hat, gap closed."""
+        return cmd_aslib_evaluate(argparse.Namespace(dir=directory, approach=approach, seed=seed, json=json_,
+                                                     selections=selections))
+
+    meta.add_typer(aslib, name="aslib")
     app.add_typer(meta, name="meta")

@@ -50,7 +50,7 @@ def solver_entries() -> list[dict]:
                        ("instance_adaptive", "QAPFlow instance_adaptive: rule set on instance features"),
                        ("auto", "QAPFlow auto: exact for n <= 15, else by size and budget")):
         entries.append({"name": f"qapflow.{mode}", "problem_type": "qap", "run": runner(mode=mode), "description": text,
-                        "takes_advisor": mode in ("auto", "instance_adaptive")})
+                        "takes_advisor": mode in ("auto", "instance_adaptive", "portfolio")})
     return entries
 
 __all__ = [

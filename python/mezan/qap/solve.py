@@ -99,6 +99,18 @@ def method_of(solver_name: str) -> str | None:
     return None
 
 
+PORTFOLIO_MEMBERS = ("breakout", "rots", "memetic", "hybrid", "anneal", "iterated")
+"""The members of a multi-thread portfolio in the order threads take them (the core's default order)."""
+
+
+def portfolio_members(lead: str) -> list[str]:
+    """The portfolio's member order with an advised method first (threads go to the likelier winner first; on one
+    thread its side leads the controller and wins its ties). Methods that cannot be members are not moved."""
+    if lead not in METHODS or lead in ("portfolio", "balance", "bnb", "local_first"):
+        return list(PORTFOLIO_MEMBERS)
+    return [lead, *(m for m in PORTFOLIO_MEMBERS if m != lead)]
+
+
 def advised_method(problem: QAPProblem, advisor: Callable[[Any], Any] | None) -> tuple[str, str] | None:
     """What an advisor (e.g. MetaFlow's trained selector, :meth:`mezan.meta.MetaFlow.advisor`) chooses for the auto
     and instance_adaptive modes, as (method, why); None without an advisor or when it has nothing to offer."""
@@ -304,16 +316,19 @@ def solve(
         (:func:`best_lower_bound`): None = when n <= 400 (cost O(n^3)), True/False = force.
     stop : threading.Event, optional
         Setting it cancels the solve (status "cancelled", best so far returned).
-    mode : {"hybrid", "nesterov", "aggressive", "enhanced", "instance_adaptive", "auto"}, optional
+    mode : {"hybrid", "nesterov", "fft", "aggressive", "enhanced", "balance", "portfolio", "instance_adaptive", "auto"}
         A QAPFlow mode instead of a single method: hybrid = FAQ relaxation then RoTS polish,
         nesterov = accelerated entropic projected gradient on the relaxation then RoTS polish,
         aggressive = iterated RoTS on all ``threads`` sharing the incumbent, enhanced = the memetic
-        algorithm, instance_adaptive = a rule set on instance features
+        algorithm, balance = breakout search and the relaxation exchanging solutions under a bandit controller,
+        portfolio = complementary solvers sharing the incumbent (led by the advisor's choice when there is
+        one), instance_adaptive = a rule set on instance features
         (:func:`mezan.qap.features.adaptive_method`), auto = a size-based choice (:func:`auto_method`).
         Overrides ``method``; the result
         records the mode, the method and why (``explanation``).
     advisor : callable(problem) -> (solver name, why) or None, optional
-        Asked first by the auto and instance_adaptive modes (MetaFlow passes its trained selector,
+        Asked first by the auto and instance_adaptive modes, and by portfolio to order its members (MetaFlow
+        passes its trained selector,
         :meth:`mezan.meta.MetaFlow.advisor`); without one the modes' own rules decide. This function reads
         nothing else: the same arguments and seed give the same result, whatever is stored on disk.
 
@@ -332,11 +347,18 @@ def solve(
     if method is None and mode is None:
         mode = "auto"
     explanation = f"method {method!r} requested"
+    members: list[str] = []
     if mode is not None:
         if not isinstance(mode, str) or mode not in MODES:
             raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-        learned = advised_method(problem, advisor) if mode in ("auto", "instance_adaptive") else None
-        if learned is not None:
+        learned = advised_method(problem, advisor) if mode in ("auto", "instance_adaptive", "portfolio") else None
+        if learned is not None and mode == "portfolio":  # the advice leads the portfolio instead of replacing it
+            members = portfolio_members(learned[0])
+            explanation = (f"mode 'portfolio', led by {learned[0]!r} ({learned[1]}); members in order: "
+                           f"{', '.join(members)}")
+            learned = None
+            method = "portfolio"
+        elif learned is not None:
             method, explanation = learned
         elif mode == "auto":
             short = n > EXACT_MAX_N and budget_is_short(n, time_limit)
@@ -346,7 +368,7 @@ def solve(
             method, explanation = "fft", fft_explanation(problem)
         elif mode == "instance_adaptive":
             method, explanation = adaptive_method(features(problem))
-        else:
+        elif method is None:
             method, explanation = MODES[mode], f"mode {mode!r} runs {MODES[mode]!r}"
     if not isinstance(method, str) or method not in METHODS:
         raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
@@ -379,7 +401,7 @@ def solve(
     solve_kernel = getattr(_core, f"solve_{kind}")
     run = run_controlled(
         lambda: solve_kernel(a, b, method, run_seed, threads, cap, initial,
-                             fixed if (fixed >= 0).any() else None, control),
+                             fixed if (fixed >= 0).any() else None, control, members),
         control, callback=callback, sign=sign, stop=stop,
     )
     raw, wall = run.result, run.wall_time

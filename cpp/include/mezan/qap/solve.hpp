@@ -32,9 +32,10 @@
 //  breakout     breakout local search (breakout.hpp)
 //  balance      the breakout and relaxation sides in controlled slices, exchanging solutions (balance.hpp);
 //               with threads > 1 every thread runs its own balance (own seed) on the shared incumbent
-//  portfolio    one thread: breakout, RoTS and the relaxation in controlled slices (balance.hpp); k threads:
-//               one complementary member per thread, in the order breakout, rots, memetic, hybrid, anneal,
-//               iterated (then again), all offering to the shared incumbent
+//  portfolio    one thread: breakout, RoTS and the relaxation in controlled slices (balance.hpp), the side
+//               of opt.members' first entry first (it wins ties); k threads: one member per thread, in the
+//               order of opt.members or by default breakout, rots, memetic, hybrid, anneal, iterated (then
+//               again), all offering to the shared incumbent
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -92,6 +93,7 @@ struct SolveOptions {
   std::vector<int> fixed;      // empty or size n: location of facility i, or -1 if free
   TabuOptions tabu;
   FaqOptions faq;
+  std::vector<Method> members;  // portfolio: the members in the order threads take them (empty: the default)
 };
 
 struct SolveReport {
@@ -115,8 +117,11 @@ template <class T>
 std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, StopToken& stop, Incumbent& inc,
                      bool* proven, BalanceStats* stats) {
   if (opt.method == Method::portfolio && opt.threads > 1) {  // this thread's member
+    const std::vector<Method>& members = opt.members.empty() ? portfolio_members() : opt.members;
     SolveOptions member = opt;
-    member.method = portfolio_members()[static_cast<std::size_t>(k) % portfolio_members().size()];
+    member.method = members[static_cast<std::size_t>(k) % members.size()];
+    if (member.method == Method::portfolio || member.method == Method::bnb)
+      throw InvalidParameter("solve: a portfolio member must be a search method (not portfolio or bnb)");
     return run_one(inst, member, k, stop, inc, proven, stats);
   }
   const int n = inst.n();
@@ -172,7 +177,13 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
       options.faq = opt.faq;
       options.faq.products = Products::automatic;
       options.tabu = opt.tabu;
-      if (opt.method == Method::portfolio) options.sides = {Side::breakout, Side::tabu, Side::relaxation};
+      if (opt.method == Method::portfolio) {  // the first member named, when it is a side, goes first (wins ties)
+        options.sides = {Side::breakout, Side::tabu, Side::relaxation};
+        const Method lead = opt.members.empty() ? Method::breakout : opt.members.front();
+        if (lead == Method::rots) options.sides = {Side::tabu, Side::breakout, Side::relaxation};
+        if (lead == Method::hybrid || lead == Method::faq || lead == Method::fft || lead == Method::nesterov)
+          options.sides = {Side::relaxation, Side::breakout, Side::tabu};
+      }
       return balance(inst, opt.fixed, movable, p, options, rng, stop, inc, cap, stats);
     }
   }

@@ -1,0 +1,323 @@
+"""ASlib scenarios (Bischl et al., "ASlib: a benchmark library for algorithm selection", AIJ 2016): read one, and
+score a selection on it by the library's conventions.
+
+A scenario folder holds ``description.txt`` (YAML), ``algorithm_runs.arff``, ``feature_values.arff``, ``cv.arff``,
+and, when present, ``feature_costs.arff`` and ``feature_runstatus.arff``. ARFF files are read with liac-arff and
+the description with PyYAML; a file that does not parse, or a field that is missing or of the wrong kind, raises
+:class:`~mezan.errors.InvalidProblemError` naming the file (and the line, for ARFF syntax errors) and the field.
+
+Conventions (as the scenarios' READMEs and the published results use them):
+
+- **Performance** of an (instance, algorithm) pair: with repetitions, the median over the repetitions when at
+  least 60 % of them (6 of 10) succeeded, else a timeout.
+- **Cost** of a run: runtime scenarios by PAR10 — a status other than ``ok``, or a runtime above the cutoff, costs
+  10 x cutoff; solution-quality scenarios by the value of the first performance measure, negated when it is
+  maximised (so lower is better everywhere).
+- **Feature costs** (runtime scenarios): a selection that computes feature steps pays their cost on each
+  instance; a step whose run status is ``presolved`` solved the instance there — the run ends with the cost paid
+  so far; a total above the cutoff is a timeout (10 x cutoff).
+- **SBS**: the algorithm with the best mean cost over all instances; **VBS**: the best algorithm per instance;
+  m̂ = (selector − VBS) / (SBS − VBS) on mean costs (0 = VBS, 1 = SBS); gap closed = 1 − m̂.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mezan.errors import InvalidProblemError
+
+PAR_FACTOR = 10.0
+SUCCESS_SHARE = 0.6  # repetitions: the median counts when at least this share of them succeeded
+
+
+@dataclass(frozen=True)
+class FeatureStep:
+    name: str
+    provides: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One ASlib scenario, as arrays over (instances x algorithms) and (instances x features).
+
+    ``performance``: the first performance measure (median over successful repetitions, NaN when the run did not
+    succeed); ``ok``: whether the run counts as successful; ``features``: NaN where missing; ``step_costs``:
+    (instances x steps) seconds, or None when the scenario gives none; ``step_status``: (instances x steps) run
+    status strings, or None; ``folds``: the ``cv.arff`` fold of each instance (1-based).
+    """
+
+    name: str
+    path: Path
+    performance_type: str  # "runtime" or "solution_quality"
+    maximize: bool
+    cutoff: float | None
+    algorithms: list[str]
+    instances: list[str]
+    performance: np.ndarray
+    ok: np.ndarray
+    feature_names: list[str]
+    features: np.ndarray
+    steps: dict[str, FeatureStep]
+    default_steps: list[str]
+    step_names: list[str] = field(default_factory=list)
+    step_costs: np.ndarray | None = None
+    step_status: np.ndarray | None = None
+    folds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+
+    @property
+    def runtime(self) -> bool:
+        return self.performance_type == "runtime"
+
+    def costs(self) -> np.ndarray:
+        """(instances x algorithms) costs: PAR10 runtimes, or the quality (negated when maximised)."""
+        if self.runtime:
+            assert self.cutoff is not None
+            timeout = ~self.ok | ~(self.performance <= self.cutoff)
+            return np.where(timeout, PAR_FACTOR * self.cutoff, self.performance)
+        values = np.where(self.ok, self.performance, np.nan)
+        worst = np.nanmax(values) if np.isfinite(values).any() else 0.0
+        values = np.where(np.isfinite(values), values, worst)  # a failed run: the worst value seen
+        return -values if self.maximize else values
+
+    def steps_closure(self, steps: list[str]) -> list[str]:
+        """The steps with everything they require, in the scenario's order of step columns."""
+        wanted, todo = set(), list(steps)
+        while todo:
+            step = todo.pop()
+            if step not in self.steps:
+                raise InvalidProblemError(f"{self.name}: unknown feature step {step!r} (steps: "
+                                          f"{', '.join(self.steps)})")
+            if step not in wanted:
+                wanted.add(step)
+                todo.extend(self.steps[step].requires)
+        order = self.step_names or list(self.steps)
+        return [s for s in order if s in wanted]
+
+
+@dataclass(frozen=True)
+class Score:
+    """Mean costs of a selection, the SBS and the VBS over the same instances, and m̂ = (selector − VBS) / (SBS −
+    VBS)."""
+
+    selector: float
+    sbs: float
+    vbs: float
+    sbs_algorithm: str
+
+    @property
+    def m_hat(self) -> float:
+        return float("nan") if self.sbs == self.vbs else (self.selector - self.vbs) / (self.sbs - self.vbs)
+
+    @property
+    def gap_closed(self) -> float:
+        return 1.0 - self.m_hat
+
+
+# ---- reading -----------------------------------------------------------------------------------------------
+
+def _arff(path: Path) -> dict[str, Any]:
+    import arff  # liac-arff
+
+    try:
+        with path.open() as f:
+            return arff.load(f)
+    except FileNotFoundError:
+        raise InvalidProblemError(f"{path}: missing") from None
+    except arff.ArffException as exc:
+        line = getattr(exc, "line", None)
+        raise InvalidProblemError(f"{path}{'' if line in (None, -1) else f', line {line}'}: {exc}") from None
+
+
+def _columns(table: dict[str, Any], path: Path, required: tuple[str, ...]) -> dict[str, int]:
+    names = [a[0] for a in table["attributes"]]
+    index = {n: i for i, n in enumerate(names)}
+    missing = [r for r in required if r not in index]
+    if missing:
+        raise InvalidProblemError(f"{path}: missing attribute(s) {', '.join(missing)} (has {', '.join(names)})")
+    return index
+
+
+def _description(folder: Path) -> dict[str, Any]:
+    import yaml
+
+    path = folder / "description.txt"
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise InvalidProblemError(f"{path}: missing") from None
+    except yaml.YAMLError as exc:
+        raise InvalidProblemError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise InvalidProblemError(f"{path}: a YAML mapping is expected at the top level")
+    for key in ("performance_measures", "performance_type", "maximize", "feature_steps"):
+        if key not in data:
+            raise InvalidProblemError(f"{path}: field {key!r} is missing")
+    return data
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
+
+
+def read_scenario(folder: str | Path) -> Scenario:
+    """Read an ASlib scenario folder (see the module docstring)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvalidProblemError(f"{folder}: not a scenario folder")
+    desc = _description(folder)
+    dpath = folder / "description.txt"
+    measure = str(_first(desc["performance_measures"]))
+    ptype = str(_first(desc["performance_type"]))
+    if ptype not in ("runtime", "solution_quality"):
+        raise InvalidProblemError(f"{dpath}: performance_type must be runtime or solution_quality, got {ptype!r}")
+    maximize = bool(_first(desc["maximize"]))
+    cutoff = desc.get("algorithm_cutoff_time")
+    cutoff = float(cutoff) if isinstance(cutoff, (int, float)) else None
+    if ptype == "runtime" and cutoff is None:
+        raise InvalidProblemError(f"{dpath}: a runtime scenario needs a numeric algorithm_cutoff_time")
+    steps = {}
+    for name, spec in (desc["feature_steps"] or {}).items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("provides", []), list):
+            raise InvalidProblemError(f"{dpath}: feature_steps.{name} must hold a 'provides' list")
+        steps[str(name)] = FeatureStep(str(name), tuple(map(str, spec.get("provides") or ())),
+                                       tuple(map(str, spec.get("requires") or ())))
+    default_steps = [str(s) for s in (desc.get("default_steps") or list(steps))]
+
+    # algorithm runs: (instance, algorithm) -> list of (value, ok) over repetitions
+    rpath = folder / "algorithm_runs.arff"
+    runs = _arff(rpath)
+    col = _columns(runs, rpath, ("instance_id", "algorithm", measure, "runstatus"))
+    reps: dict[tuple[str, str], list[tuple[float, bool]]] = defaultdict(list)
+    instances: dict[str, None] = {}
+    algorithms: dict[str, None] = {}
+    for row in runs["data"]:
+        inst, algo = row[col["instance_id"]], row[col["algorithm"]]
+        value, status = row[col[measure]], row[col["runstatus"]]
+        instances.setdefault(str(inst))
+        algorithms.setdefault(str(algo))
+        ok = status == "ok" and value is not None
+        reps[(str(inst), str(algo))].append((float(value) if value is not None else np.nan, ok))
+    inst_list, algo_list = list(instances), list(algorithms)
+    ii = {n: i for i, n in enumerate(inst_list)}
+    ai = {n: i for i, n in enumerate(algo_list)}
+    performance = np.full((len(inst_list), len(algo_list)), np.nan)
+    ok = np.zeros((len(inst_list), len(algo_list)), dtype=bool)
+    for (inst, algo), values in reps.items():
+        good = [v for v, k in values if k]
+        if good and len(good) >= SUCCESS_SHARE * len(values):
+            performance[ii[inst], ai[algo]] = float(np.median(good))
+            ok[ii[inst], ai[algo]] = True
+
+    # features
+    fpath = folder / "feature_values.arff"
+    ftable = _arff(fpath)
+    fcol = _columns(ftable, fpath, ("instance_id",))
+    feature_names = [a[0] for a in ftable["attributes"] if a[0] not in ("instance_id", "repetition")]
+    features = np.full((len(inst_list), len(feature_names)), np.nan)
+    for row in ftable["data"]:
+        i = ii.get(str(row[fcol["instance_id"]]))
+        if i is None:
+            continue
+        for k, name in enumerate(feature_names):
+            v = row[fcol[name]]
+            if isinstance(v, (int, float)) and v is not None:
+                features[i, k] = float(v)
+
+    # feature costs and run status (optional)
+    step_names = list(steps)
+    step_costs = step_status = None
+    cpath = folder / "feature_costs.arff"
+    if cpath.exists():
+        ctable = _arff(cpath)
+        ccol = _columns(ctable, cpath, ("instance_id",))
+        step_names = [a[0] for a in ctable["attributes"] if a[0] not in ("instance_id", "repetition")]
+        step_costs = np.zeros((len(inst_list), len(step_names)))
+        for row in ctable["data"]:
+            i = ii.get(str(row[ccol["instance_id"]]))
+            if i is not None:
+                step_costs[i] = [float(row[ccol[s]]) if row[ccol[s]] is not None else 0.0 for s in step_names]
+    spath = folder / "feature_runstatus.arff"
+    if spath.exists():
+        stable = _arff(spath)
+        scol = _columns(stable, spath, ("instance_id",))
+        status_steps = [a[0] for a in stable["attributes"] if a[0] not in ("instance_id", "repetition")]
+        if step_costs is None:
+            step_names = status_steps
+        step_status = np.full((len(inst_list), len(step_names)), "ok", dtype=object)
+        for row in stable["data"]:
+            i = ii.get(str(row[scol["instance_id"]]))
+            if i is not None:
+                for k, s in enumerate(step_names):
+                    if s in scol:
+                        step_status[i, k] = row[scol[s]] or "unknown"
+
+    # cross-validation folds
+    vpath = folder / "cv.arff"
+    vtable = _arff(vpath)
+    vcol = _columns(vtable, vpath, ("instance_id", "fold"))
+    folds = np.zeros(len(inst_list), dtype=int)
+    for row in vtable["data"]:
+        i = ii.get(str(row[vcol["instance_id"]]))
+        if i is not None:
+            folds[i] = int(row[vcol["fold"]])
+    if (folds == 0).any():
+        missing = inst_list[int(np.argmax(folds == 0))]
+        raise InvalidProblemError(f"{vpath}: instance {missing!r} has no fold")
+    return Scenario(name=str(desc.get("scenario_id", folder.name)), path=folder, performance_type=ptype,
+                    maximize=maximize, cutoff=cutoff, algorithms=algo_list, instances=inst_list,
+                    performance=performance, ok=ok, feature_names=feature_names, features=features, steps=steps,
+                    default_steps=default_steps, step_names=step_names, step_costs=step_costs,
+                    step_status=step_status, folds=folds)
+
+
+# ---- scoring -----------------------------------------------------------------------------------------------
+
+def selection_costs(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | None = None) -> np.ndarray:
+    """Per-instance cost of running ``algorithm[i]`` (an index) on instance i after computing the feature
+    ``steps`` (default: the scenario's default steps; ``[]``: none). Runtime scenarios charge the steps' costs, end
+    at a ``presolved`` step, and time out (10 x cutoff) when the total passes the cutoff."""
+    costs = scenario.costs()
+    n = len(scenario.instances)
+    chosen = costs[np.arange(n), np.asarray(algorithm, dtype=int)]
+    if not scenario.runtime:
+        return chosen
+    steps = scenario.default_steps if steps is None else steps
+    used = scenario.steps_closure(steps) if steps else []
+    if not used or (scenario.step_costs is None and scenario.step_status is None):
+        return chosen
+    cutoff = float(scenario.cutoff)  # type: ignore[arg-type]
+    out = np.empty(n)
+    columns = [scenario.step_names.index(s) for s in used if s in scenario.step_names]
+    for i in range(n):
+        paid, presolved = 0.0, False
+        for k in columns:
+            if scenario.step_costs is not None:
+                paid += float(scenario.step_costs[i, k])
+            if scenario.step_status is not None and scenario.step_status[i, k] == "presolved":
+                presolved = True
+                break
+        if presolved:
+            out[i] = paid if paid <= cutoff else PAR_FACTOR * cutoff
+        else:
+            run = chosen[i]
+            total = paid + run
+            out[i] = PAR_FACTOR * cutoff if run >= PAR_FACTOR * cutoff or total > cutoff else total
+    return out
+
+
+def score(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | None = None,
+          instances: np.ndarray | None = None) -> Score:
+    """Score a selection (an algorithm index per instance) against the SBS and VBS on the same instances (all, or
+    the boolean mask ``instances``). The SBS is the best algorithm by mean cost over all instances of the scenario."""
+    costs = scenario.costs()
+    mask = np.ones(len(scenario.instances), dtype=bool) if instances is None else np.asarray(instances, dtype=bool)
+    sbs = int(np.argmin(costs.mean(axis=0)))
+    selector = selection_costs(scenario, algorithm, steps)
+    return Score(selector=float(selector[mask].mean()), sbs=float(costs[mask, sbs].mean()),
+                 vbs=float(costs[mask].min(axis=1).mean()), sbs_algorithm=scenario.algorithms[sbs])

@@ -1,0 +1,167 @@
+"""Per-instance algorithm selectors over a cost matrix: one interface, several approaches, an automatic choice.
+
+Every selector is fitted on (features, costs) — features (instances x features, NaN where missing), costs
+(instances x algorithms, lower is better) — and predicts an algorithm index per instance. Features are imputed
+(training medians) and standardised first.
+
+- ``regression``: one random forest per algorithm on the log of its cost (runtime-like costs) or the cost
+  itself; the algorithm with the lowest prediction (the per-algorithm empirical performance models of SATzilla
+  2009 and LLAMA's regression approach).
+- ``pairwise``: for every pair of algorithms a random-forest classifier of "which is cheaper", each training
+  instance weighted by the cost difference; the algorithm with the most votes (SATzilla 2011's cost-sensitive
+  pairwise classification).
+- ``knn``: the k nearest training instances in the standardised feature space; the algorithm with the lowest
+  total cost over them (SUNNY's neighbourhood, restricted to one algorithm).
+- ``auto``: the approach with the lowest mean cost in an inner cross-validation on the training data only (the
+  AutoFolio idea: the choice is made per scenario by data, never by hand).
+
+Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mezan.errors import InvalidParameterError
+
+APPROACHES = ("regression", "pairwise", "knn")
+
+
+def _prepare(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(medians, means, scales) of training features, for imputation and standardisation."""
+    medians = np.nanmedian(np.where(np.isfinite(features), features, np.nan), axis=0)
+    medians = np.where(np.isfinite(medians), medians, 0.0)
+    filled = np.where(np.isfinite(features), features, medians)
+    means, scales = filled.mean(axis=0), filled.std(axis=0)
+    return medians, means, np.where(scales > 0, scales, 1.0)
+
+
+@dataclass
+class AlgorithmSelector:
+    """``AlgorithmSelector(approach, seed=0).fit(features, costs).predict(features) -> algorithm indices``."""
+
+    approach: str = "auto"
+    seed: int = 0
+    log_costs: bool = True  # regression on log(cost): for runtimes (positive, heavy-tailed)
+    trees: int = 100
+    neighbours: int = 16
+    inner_folds: int = 3
+    chosen: str = ""
+    _models: Any = field(default=None, repr=False)
+    _prep: Any = field(default=None, repr=False)
+    _train: Any = field(default=None, repr=False)
+
+    def fit(self, features: np.ndarray, costs: np.ndarray) -> AlgorithmSelector:
+        features = np.asarray(features, dtype=float)
+        costs = np.asarray(costs, dtype=float)
+        if features.ndim != 2 or costs.ndim != 2 or features.shape[0] != costs.shape[0]:
+            raise InvalidParameterError(f"features (instances x features) and costs (instances x algorithms) must have "
+                                        f"one row per instance; got {features.shape} and {costs.shape}")
+        if self.approach not in (*APPROACHES, "auto"):
+            raise InvalidParameterError(f"approach must be one of auto, {', '.join(APPROACHES)}; got {self.approach!r}")
+        self.chosen = self._choose(features, costs) if self.approach == "auto" else self.approach
+        self._prep = _prepare(features)
+        x = self._transform(features)
+        self._models = getattr(self, f"_fit_{self.chosen}")(x, costs)
+        self._train = (x, costs)
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        if self._models is None:
+            raise InvalidParameterError("fit the selector before predicting")
+        return getattr(self, f"_predict_{self.chosen}")(self._transform(np.asarray(features, dtype=float)))
+
+    # ---- internals ----------------------------------------------------------------------------------------
+    def _transform(self, features: np.ndarray) -> np.ndarray:
+        medians, means, scales = self._prep
+        filled = np.where(np.isfinite(features), features, medians)
+        return (filled - means) / scales
+
+    def _choose(self, features: np.ndarray, costs: np.ndarray) -> str:
+        rng = np.random.default_rng(self.seed)
+        folds = rng.permutation(len(costs)) % self.inner_folds
+        best, best_cost = APPROACHES[0], np.inf
+        for approach in APPROACHES:
+            total = 0.0
+            for f in range(self.inner_folds):
+                train, test = folds != f, folds == f
+                if not test.any() or train.sum() < 2:
+                    continue
+                inner = AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
+                                 neighbours=self.neighbours).fit(features[train], costs[train])
+                picked = inner.predict(features[test])
+                total += float(costs[test][np.arange(test.sum()), picked].sum())
+            if total < best_cost:
+                best, best_cost = approach, total
+        return best
+
+    def _target(self, costs: np.ndarray) -> np.ndarray:
+        return np.log10(np.maximum(costs, 1e-3)) if self.log_costs and (costs > 0).all() else costs
+
+    def _fit_regression(self, x: np.ndarray, costs: np.ndarray) -> Any:
+        from sklearn.ensemble import RandomForestRegressor
+
+        y = self._target(costs)
+        return [RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=1,
+                                      min_samples_leaf=2).fit(x, y[:, a]) for a in range(costs.shape[1])]
+
+    def _predict_regression(self, x: np.ndarray) -> np.ndarray:
+        return np.argmin(np.column_stack([m.predict(x) for m in self._models]), axis=1)
+
+    def _fit_pairwise(self, x: np.ndarray, costs: np.ndarray) -> Any:
+        from sklearn.ensemble import RandomForestClassifier
+
+        models = []
+        k = costs.shape[1]
+        for a in range(k):
+            for b in range(a + 1, k):
+                diff = costs[:, a] - costs[:, b]
+                weight = np.abs(diff)
+                label = (diff < 0).astype(int)  # 1: a is cheaper
+                if weight.sum() == 0 or len(np.unique(label[weight > 0])) < 2:
+                    models.append((a, b, int(np.sum(weight * (label == 1)) >= np.sum(weight * (label == 0)))))
+                    continue
+                clf = RandomForestClassifier(n_estimators=max(10, self.trees // 2), random_state=self.seed, n_jobs=1,
+                                             min_samples_leaf=2)
+                models.append((a, b, clf.fit(x[weight > 0], label[weight > 0], sample_weight=weight[weight > 0])))
+        return models
+
+    def _predict_pairwise(self, x: np.ndarray) -> np.ndarray:
+        k = self._train[1].shape[1]
+        votes = np.zeros((len(x), k))
+        for a, b, model in self._models:
+            a_wins = np.full(len(x), float(model)) if isinstance(model, int) else model.predict_proba(x)[:, -1]
+            if not isinstance(model, int) and list(model.classes_) == [0]:
+                a_wins = np.zeros(len(x))
+            votes[:, a] += a_wins
+            votes[:, b] += 1.0 - a_wins
+        return np.argmax(votes, axis=1)
+
+    def _fit_knn(self, x: np.ndarray, costs: np.ndarray) -> Any:  # noqa: ARG002 - the fit interface; kNN keeps the data
+        return True
+
+    def _predict_knn(self, x: np.ndarray) -> np.ndarray:
+        train_x, train_costs = self._train
+        k = min(self.neighbours, len(train_x))
+        d = ((x[:, None, :] - train_x[None, :, :]) ** 2).sum(axis=2)
+        nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
+        return np.argmin(train_costs[nearest].sum(axis=1), axis=1)
+
+
+def cross_validate(features: np.ndarray, costs: np.ndarray, folds: np.ndarray, *, approach: str = "auto",
+                   seed: int = 0, log_costs: bool = True, progress: Any = None) -> tuple[np.ndarray, list[str]]:
+    """Out-of-fold selections: for every fold, a selector fitted on the other folds only predicts it. Returns the
+    algorithm index per instance and the approach each fold's selector used."""
+    picks = np.zeros(len(costs), dtype=int)
+    used = []
+    for f in sorted(set(int(v) for v in folds)):
+        test = folds == f
+        model = AlgorithmSelector(approach, seed=seed, log_costs=log_costs).fit(features[~test], costs[~test])
+        picks[test] = model.predict(features[test])
+        used.append(model.chosen)
+        if progress is not None:
+            progress(f)
+    return picks, used
