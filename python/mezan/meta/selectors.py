@@ -47,6 +47,7 @@ class AlgorithmSelector:
     seed: int = 0
     log_costs: bool = True  # regression on log(cost): for runtimes (positive, heavy-tailed)
     trees: int = 100
+    pairwise_trees: int = 25  # per pair: k (k - 1) / 2 forests, so smaller ones
     neighbours: int = 16
     inner_folds: int = 3
     chosen: str = ""
@@ -91,7 +92,8 @@ class AlgorithmSelector:
                 if not test.any() or train.sum() < 2:
                     continue
                 inner = AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
-                                 neighbours=self.neighbours).fit(features[train], costs[train])
+                                          pairwise_trees=self.pairwise_trees,
+                                          neighbours=self.neighbours).fit(features[train], costs[train])
                 picked = inner.predict(features[test])
                 total += float(costs[test][np.arange(test.sum()), picked].sum())
             if total < best_cost:
@@ -124,7 +126,7 @@ class AlgorithmSelector:
                 if weight.sum() == 0 or len(np.unique(label[weight > 0])) < 2:
                     models.append((a, b, int(np.sum(weight * (label == 1)) >= np.sum(weight * (label == 0)))))
                     continue
-                clf = RandomForestClassifier(n_estimators=max(10, self.trees // 2), random_state=self.seed, n_jobs=1,
+                clf = RandomForestClassifier(n_estimators=self.pairwise_trees, random_state=self.seed, n_jobs=1,
                                              min_samples_leaf=2)
                 models.append((a, b, clf.fit(x[weight > 0], label[weight > 0], sample_weight=weight[weight > 0])))
         return models
