@@ -63,7 +63,7 @@ def test_auto_is_the_default_and_method_or_mode_not_both():
 
 
 def test_unknown_mode_is_refused():
-    modes = "hybrid, nesterov, fft, aggressive, enhanced, instance_adaptive, auto"
+    modes = "hybrid, nesterov, fft, aggressive, enhanced, balance, portfolio, instance_adaptive, auto"
     with pytest.raises(InvalidParameterError, match=f"mode must be one of {modes}"):
         solve(load("nug12"), None, mode="turbo")
 
