@@ -50,7 +50,7 @@ MODES = {
     "instance_adaptive": None,  # chosen from instance features by features.adaptive_method()
     "auto": None,  # chosen per instance by auto_method()
 }
-"""The seven QAPFlow modes and the algorithm each runs (see the README)."""
+"""The nine QAPFlow modes and the algorithm each runs (see the README)."""
 
 EXACT_MAX_N = 15
 SMALL_MAX_N = 30
