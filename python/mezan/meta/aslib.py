@@ -226,7 +226,7 @@ def read_scenario(folder: str | Path) -> Scenario:
             continue
         for k, name in enumerate(feature_names):
             v = row[fcol[name]]
-            if isinstance(v, (int, float)) and v is not None:
+            if isinstance(v, (int, float)):
                 features[i, k] = float(v)
 
     # feature costs and run status (optional)

@@ -148,7 +148,8 @@ class AlgorithmSelector:
     def _predict_knn(self, x: np.ndarray) -> np.ndarray:
         train_x, train_costs = self._train
         k = min(self.neighbours, len(train_x))
-        d = ((x[:, None, :] - train_x[None, :, :]) ** 2).sum(axis=2)
+        # squared distances as |x|^2 + |t|^2 - 2 x.t: no (test x train x features) temporary
+        d = (x**2).sum(axis=1)[:, None] + (train_x**2).sum(axis=1)[None, :] - 2.0 * x @ train_x.T
         nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
         return np.argmin(train_costs[nearest].sum(axis=1), axis=1)
 

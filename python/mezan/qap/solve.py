@@ -99,16 +99,8 @@ def method_of(solver_name: str) -> str | None:
     return None
 
 
-PORTFOLIO_MEMBERS = ("breakout", "rots", "memetic", "hybrid", "anneal", "iterated")
-"""The members of a multi-thread portfolio in the order threads take them (the core's default order)."""
-
-
-def portfolio_members(lead: str) -> list[str]:
-    """The portfolio's member order with an advised method first (threads go to the likelier winner first; on one
-    thread its side leads the controller and wins its ties). Methods that cannot be members are not moved."""
-    if lead not in METHODS or lead in ("portfolio", "balance", "bnb", "local_first"):
-        return list(PORTFOLIO_MEMBERS)
-    return [lead, *(m for m in PORTFOLIO_MEMBERS if m != lead)]
+PORTFOLIO_LEADS = ("rots", "anneal", "local", "faq", "memetic", "iterated", "hybrid", "nesterov", "fft", "breakout")
+"""Methods an advice may put at the head of a portfolio (the core orders the rest of its members)."""
 
 
 def advised_method(problem: QAPProblem, advisor: Callable[[Any], Any] | None) -> tuple[str, str] | None:
@@ -353,9 +345,9 @@ def solve(
             raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
         learned = advised_method(problem, advisor) if mode in ("auto", "instance_adaptive", "portfolio") else None
         if learned is not None and mode == "portfolio":  # the advice leads the portfolio instead of replacing it
-            members = portfolio_members(learned[0])
-            explanation = (f"mode 'portfolio', led by {learned[0]!r} ({learned[1]}); members in order: "
-                           f"{', '.join(members)}")
+            members = [learned[0]] if learned[0] in PORTFOLIO_LEADS else []
+            lead = f"led by {learned[0]!r} ({learned[1]})" if members else f"the advice {learned[0]!r} cannot lead it"
+            explanation = f"mode 'portfolio', {lead}"
             learned = None
             method = "portfolio"
         elif learned is not None:

@@ -10,6 +10,7 @@
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace mezan {
 
@@ -33,6 +34,13 @@ inline InvalidParameter unknown_name(const std::string& what, const std::string&
                                      std::initializer_list<const char*> valid) {
   std::string list;
   for (const char* v : valid) list += (list.empty() ? "" : ", ") + std::string(v);
+  return InvalidParameter("unknown " + what + " '" + name + "'; expected one of: " + list);
+}
+
+inline InvalidParameter unknown_name(const std::string& what, const std::string& name,
+                                     const std::vector<std::string>& valid) {
+  std::string list;
+  for (const std::string& v : valid) list += (list.empty() ? "" : ", ") + v;
   return InvalidParameter("unknown " + what + " '" + name + "'; expected one of: " + list);
 }
 

@@ -65,24 +65,22 @@ enum class Method {
   rots, anneal, local, local_first, faq, bnb, memetic, iterated, hybrid, nesterov, fft, breakout, balance, portfolio
 };
 
-inline Method parse_method(const std::string& name) {
-  if (name == "rots") return Method::rots;
-  if (name == "anneal") return Method::anneal;
-  if (name == "local") return Method::local;
-  if (name == "local_first") return Method::local_first;
-  if (name == "faq") return Method::faq;
-  if (name == "bnb") return Method::bnb;
-  if (name == "memetic") return Method::memetic;
-  if (name == "iterated") return Method::iterated;
-  if (name == "hybrid") return Method::hybrid;
-  if (name == "nesterov") return Method::nesterov;
-  if (name == "fft") return Method::fft;
-  if (name == "breakout") return Method::breakout;
-  if (name == "balance") return Method::balance;
-  if (name == "portfolio") return Method::portfolio;
-  throw unknown_name("QAP method", name, {"rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated",
-                                          "hybrid", "nesterov", "fft", "breakout", "balance", "portfolio"});
+/// The methods by name, in enum order: the one table parse_method() and method_name() read.
+inline const std::vector<std::string>& method_names() {
+  static const std::vector<std::string> names{"rots",     "anneal",  "local",    "local_first", "faq",
+                                              "bnb",      "memetic", "iterated", "hybrid",      "nesterov",
+                                              "fft",      "breakout", "balance", "portfolio"};
+  return names;
 }
+
+inline Method parse_method(const std::string& name) {
+  const std::vector<std::string>& names = method_names();
+  for (std::size_t k = 0; k < names.size(); ++k)
+    if (names[k] == name) return static_cast<Method>(k);
+  throw unknown_name("QAP method", name, names);
+}
+
+inline const std::string& method_name(Method m) { return method_names()[static_cast<std::size_t>(m)]; }
 
 struct SolveOptions {
   Method method = Method::rots;
@@ -93,7 +91,7 @@ struct SolveOptions {
   std::vector<int> fixed;      // empty or size n: location of facility i, or -1 if free
   TabuOptions tabu;
   FaqOptions faq;
-  std::vector<Method> members;  // portfolio: the members in the order threads take them (empty: the default)
+  std::vector<Method> members;  // portfolio: members to put first (e.g. an advisor's choice), before the default order
 };
 
 struct SolveReport {
@@ -104,11 +102,13 @@ struct SolveReport {
   std::string summary;          // balance / portfolio: what the controller did (BalanceStats::summary)
 };
 
-/// The members of a multi-thread portfolio, in the order threads take them.
-inline const std::vector<Method>& portfolio_members() {
-  static const std::vector<Method> members{Method::breakout, Method::rots,   Method::memetic,
-                                           Method::hybrid,   Method::anneal, Method::iterated};
-  return members;
+/// The members of a multi-thread portfolio in the order threads take them: `first`, then the default order
+/// (breakout, rots, memetic, hybrid, anneal, iterated) without repeats.
+inline std::vector<Method> portfolio_members(const std::vector<Method>& first = {}) {
+  std::vector<Method> order = first;
+  for (Method m : {Method::breakout, Method::rots, Method::memetic, Method::hybrid, Method::anneal, Method::iterated})
+    if (std::find(order.begin(), order.end(), m) == order.end()) order.push_back(m);
+  return order;
 }
 
 namespace detail {
@@ -117,11 +117,9 @@ template <class T>
 std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, StopToken& stop, Incumbent& inc,
                      bool* proven, BalanceStats* stats) {
   if (opt.method == Method::portfolio && opt.threads > 1) {  // this thread's member
-    const std::vector<Method>& members = opt.members.empty() ? portfolio_members() : opt.members;
+    const std::vector<Method> members = portfolio_members(opt.members);
     SolveOptions member = opt;
     member.method = members[static_cast<std::size_t>(k) % members.size()];
-    if (member.method == Method::portfolio || member.method == Method::bnb)
-      throw InvalidParameter("solve: a portfolio member must be a search method (not portfolio or bnb)");
     return run_one(inst, member, k, stop, inc, proven, stats);
   }
   const int n = inst.n();
@@ -213,6 +211,9 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
     if (!opt.fixed.empty() && opt.fixed[i] >= 0 && opt.fixed[i] != l)
       throw InvalidParameter("solve: initial must put each fixed facility at its fixed location");
   }
+  for (Method m : opt.members)
+    if (m == Method::portfolio || m == Method::bnb || m == Method::local_first)
+      throw InvalidParameter("solve: a portfolio member must be a search method (not portfolio, bnb or local_first)");
   const int threads = opt.threads < 1 || opt.method == Method::bnb ? 1 : opt.threads;
   bool all_hit_cap = true;
   bool proven = false;
@@ -249,6 +250,12 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   report.iterations = incumbent.iterations();
   report.reason = stop.reason();
   report.proven_optimal = proven;
+  if (opt.method == Method::portfolio && threads > 1) {
+    const std::vector<Method> members = portfolio_members(opt.members);
+    report.summary = "members by thread:";
+    for (int k = 0; k < threads; ++k)
+      report.summary += (k ? ", " : " ") + method_name(members[static_cast<std::size_t>(k) % members.size()]);
+  }
   for (std::size_t k = 0; k < stats.size(); ++k) {
     if (stats[k].sides.empty()) continue;
     if (!report.summary.empty()) report.summary += " | ";
