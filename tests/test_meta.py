@@ -135,8 +135,10 @@ def test_race_records_rates_and_ranks(tmp_path):
     objectives = {s: r.objective for s, r in race.results.items()}
     assert race.ranking == sorted(objectives, key=lambda s: (objectives[s], s))
     ratings = flow.ratings()
-    assert set(ratings) == set(FAST) and all(g == 1 for _, g in ratings.values())
-    assert sum(r for r, _ in ratings.values()) == pytest.approx(3000.0)  # Elo is zero-sum
+    # each solver: one race game against the other and one solve game against the instance
+    assert set(ratings) == set(FAST) and all(g == 2 for _, g in ratings.values())
+    scope = flow.store.ratings("qap:global")  # the two solvers and the instance, on one scale
+    assert len(scope) == 3 and sum(r for r, _ in scope.values()) == pytest.approx(3 * 1500.0)  # Elo is zero-sum
     assert flow.store.count_solves() == 2 and {r.race for r in flow.store.solves()} == {race.race_id}
     with pytest.raises(InvalidParameterError, match="at least two"):
         flow.race(problem, ["qap.rots"], time_limit=0.1)
@@ -273,4 +275,5 @@ def test_an_older_store_with_untyped_rating_scopes_is_migrated_from_its_races(tm
     store.replace_ratings({"global": expected, "cluster:0": expected})  # what an older version wrote
     migrated = MetaFlow(store, seed=0)
     assert set(store.rating_scopes()) == {"qap:global"}
-    assert migrated.ratings(problem_type="qap") == expected and sum(g for _, g in expected.values()) == 2
+    # one race game and one solve game each
+    assert migrated.ratings(problem_type="qap") == expected and sum(g for _, g in expected.values()) == 4

@@ -39,16 +39,20 @@ class RegisteredSolver:
     description: str
     run: Callable[..., Any]
     takes_advisor: bool = False  # a rule-based policy that asks a learned selector first (QAPFlow auto)
+    takes_start: bool = False  # starts from a given solution (``start=``: a warm start, e.g. a QAP permutation)
 
     def solve(self, problem: Any, *, time_limit: float = 10.0, seed: int | None = None, stop: Any = None,
               progress: Callable[[float, float], Any] | None = None,
-              advisor: Callable[[Any], tuple[str, str] | None] | None = None) -> Result:
-        """Run the solver. ``advisor`` (``advisor(problem) -> (solver name, why)`` or None) reaches only solvers
-        that take one; the others ignore it. Nothing else is consulted: no store, no global state."""
+              advisor: Callable[[Any], tuple[str, str] | None] | None = None, start: Any = None) -> Result:
+        """Run the solver. ``advisor`` (``advisor(problem) -> (solver name, why)`` or None) and ``start`` (a solution
+        to start from) reach only solvers that take them; the others ignore them. Nothing else is consulted: no
+        store, no global state."""
+        extra: dict[str, Any] = {}
         if self.takes_advisor:
-            result = self.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress, advisor=advisor)
-        else:
-            result = self.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress)
+            extra["advisor"] = advisor
+        if self.takes_start and start is not None:
+            extra["start"] = start
+        result = self.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress, **extra)
         if not isinstance(result, Result):
             raise TypeError(f"solver {self.name!r} returned {type(result).__name__}, not a mezan.results.Result")
         return result if result.solver == self.name else dataclasses.replace(result, solver=self.name)
@@ -61,12 +65,12 @@ _LOCK = threading.Lock()
 
 
 def register(name: str, problem_type: str, run: Callable[..., Any], description: str = "", *,
-             takes_advisor: bool = False) -> RegisteredSolver:
-    """Add a solver; the name must be new (``family.variant[@problem_type]``). ``takes_advisor``: ``run`` accepts
-    an ``advisor`` keyword (see :meth:`RegisteredSolver.solve`)."""
+             takes_advisor: bool = False, takes_start: bool = False) -> RegisteredSolver:
+    """Add a solver; the name must be new (``family.variant[@problem_type]``). ``takes_advisor`` / ``takes_start``:
+    ``run`` accepts an ``advisor`` / a ``start`` keyword (see :meth:`RegisteredSolver.solve`)."""
     if name in _SOLVERS:
         raise InvalidParameterError(f"a solver named {name!r} is already registered")
-    solver = RegisteredSolver(name, problem_type, description, run, takes_advisor)
+    solver = RegisteredSolver(name, problem_type, description, run, takes_advisor, takes_start)
     _SOLVERS[name] = solver
     return solver
 

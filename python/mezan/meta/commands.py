@@ -146,6 +146,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recorded(args: argparse.Namespace) -> tuple[MetaFlow, str]:
+    """The MetaFlow and the --type, which must have recorded solves (the types recorded are named otherwise)."""
+    flow, kind = _flow(args), args.problem_type
+    if not flow.store.solves(problem_type=kind):
+        recorded = sorted({r.problem_type for r in flow.store.solves()})
+        raise InvalidParameterError(f"--type: no recorded {kind!r} solves in {flow.store.path} (recorded types: "
+                                    f"{', '.join(recorded) or 'none'})")
+    return flow, kind
+
+
+def cmd_recluster(args: argparse.Namespace) -> int:
+    flow, kind = _recorded(args)
+    clustering = flow.fit_clusters(kind)
+    print(f"{clustering.k} clusters of {clustering.instances} {kind} instances; ratings rebuilt")
+    return 0
+
+
+def cmd_rebuild_ratings(args: argparse.Namespace) -> int:
+    flow, kind = _recorded(args)
+    flow.rebuild_ratings(kind)
+    print(f"{kind} ratings rebuilt from {len(flow.store.solves(problem_type=kind))} recorded solves: "
+          f"{len(flow.ratings(problem_type=kind))} solvers, {len(flow.instance_ratings(kind))} instances")
+    return 0
+
+
 def cmd_reset(args: argparse.Namespace) -> int:
     if not args.yes:
         raise InvalidParameterError("mezan meta reset forgets every recorded solve, rating and model: add --yes")
@@ -245,6 +270,18 @@ def add_commands(app) -> None:
     def train(json_: bool = typer.Option(False, "--json"), store: str = store_option):
         """Fit the clustering and the per-instance selector on the history."""
         return cmd_train(argparse.Namespace(json=json_, store=store))
+
+    type_option = typer.Option("qap", "--type", help="problem type (default qap)")
+
+    @meta.command("recluster")
+    def recluster(problem_type: str = type_option, store: str = store_option):
+        """Refit the instance clustering of one problem type, then rebuild its ratings."""
+        return cmd_recluster(argparse.Namespace(problem_type=problem_type, store=store))
+
+    @meta.command("rebuild-ratings")
+    def rebuild_ratings(problem_type: str = type_option, store: str = store_option):
+        """Replay the history of one problem type into fresh Elo ratings (solvers and instances)."""
+        return cmd_rebuild_ratings(argparse.Namespace(problem_type=problem_type, store=store))
 
     @meta.command("reset")
     def reset(yes: bool = typer.Option(False, "--yes", help="confirm"), store: str = store_option):

@@ -6,8 +6,16 @@ Online selection is a bandit per instance cluster (:mod:`mezan.meta.policies`) o
 selector (:mod:`mezan.meta.model`) used by the ``"model"`` policy — and, once trained, by QAPFlow's
 ``auto`` and ``instance_adaptive`` modes. Races (several solvers, one instance, one budget) feed Elo
 ratings, global and per cluster (:mod:`mezan.meta.elo`); :meth:`MetaFlow.tournament` schedules races
-Swiss-style. Ratings are a cache of the race history: after a re-clustering they are rebuilt by
-replaying the races in order.
+Swiss-style. Every recorded solve is also a game between the solver and the instance on the same Elo
+scale (:mod:`mezan.meta.ratings`), so solvers are rated after every solve and instances get a difficulty
+(:meth:`MetaFlow.difficulty`). Ratings are a cache of the history: after a re-clustering they are
+rebuilt by replaying it in order.
+
+Recording (:meth:`MetaFlow.record`) only appends a row and plays that solve's game. Re-clustering,
+rating rebuilds and training are explicit steps: :meth:`MetaFlow.refresh` re-clusters when the history
+has doubled (``mezan.solve`` and races call it after recording), :meth:`MetaFlow.fit_clusters`,
+:meth:`MetaFlow.rebuild_ratings` and :meth:`MetaFlow.train` run on request (``mezan meta recluster``,
+``mezan meta rebuild-ratings``, ``mezan meta train``).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import numpy as np
 from mezan import registry
 from mezan.errors import InvalidParameterError
 from mezan.meta import elo
+from mezan.meta import ratings as rating_games
 from mezan.meta.features import feature_names, features, problem_type, sense_of, vector
 from mezan.meta.model import Clustering, Selector
 from mezan.meta.policies import BANDITS, POLICIES, Arm, choose
@@ -302,7 +311,7 @@ class MetaFlow:
             lower_bound=None if bound is None else float(bound),
             best_known=None if best_known is None else float(best_known),
             wall_time=result.wall_time, seed=result.seed, status=result.status.value, race=race)
-        self._maybe_recluster(kind)
+        self._rate_solve(problem, solver, None if objective is None else float(objective), best_known)
         ref, _ = reference(best_known, self.store.best_objective(key, sense), bound if sense == "min" else None)
         return reward(None if objective is None else float(objective), ref, sense=sense, gap_scale=self.gap_scale,
                       wall_time=result.wall_time, time_limit=time_limit,
@@ -314,14 +323,39 @@ class MetaFlow:
             out[r.fingerprint] = r.features
         return out
 
-    def _maybe_recluster(self, kind: str) -> None:
-        """Refit the clustering when the number of distinct instances has doubled since the last fit
-        (and first at 4 instances), then rebuild the per-cluster ratings."""
+    def _rate_solve(self, problem: Any, solver: str, objective: float | None, best_known: float | None) -> None:
+        """The solve game of one recorded solve: the solver against the instance, in the type's global scope and,
+        once a clustering exists, in the instance's cluster (:mod:`mezan.meta.ratings`)."""
+        kind = problem_type(problem)
+        sense = sense_of(kind)
+        key = problem.fingerprint()
+        best_seen = self.store.best_objective(key, sense)  # this solve included
+        target = best_known if best_known is not None else best_seen
+        won = rating_games.reached(rating_games.loss(objective, sense),
+                                   None if target is None else rating_games.loss(target, sense))
+        for scope in self._scopes(problem):
+            updated = rating_games.rate_solve(self.store.ratings(scope), solver, key, won, k=self.k_factor,
+                                              initial=self.initial_rating)
+            self.store.set_ratings(scope, {p: updated[p] for p in (solver, rating_games.instance_player(key))})
+
+    def _scopes(self, problem: Any) -> list[str]:
+        """The rating scopes a game on this problem counts in: the type's global one and its cluster's."""
+        kind = problem_type(problem)
+        scopes = [global_scope(kind)]
+        if self._clustering(kind) is not None:
+            scopes.append(cluster_scope(kind, self.cluster_of(problem)))
+        return scopes
+
+    def refresh(self, kind: str = "qap") -> bool:
+        """Re-cluster when due — the number of distinct instances has doubled since the last fit (first at 4) —
+        and then rebuild the ratings. Returns True when it re-clustered. The trigger callers run after recording
+        (``mezan.solve``, races); recording itself never re-clusters."""
         instances = self._instances(kind)
         current = self._clustering(kind)
         if len(instances) < 4 or (current is not None and len(instances) < 2 * current.instances):
-            return
+            return False
         self.fit_clusters(kind, instances)
+        return True
 
     def fit_clusters(self, kind: str = "qap", instances: dict[str, dict[str, float]] | None = None) -> Clustering:
         instances = instances if instances is not None else self._instances(kind)
@@ -351,57 +385,71 @@ class MetaFlow:
                 progress(name, results[name])
         kind = problem_type(problem)
         objectives = {s: self._loss(kind, r.objective) for s, r in results.items()}
-        cluster = self.cluster_of(problem)
-        clustered = self._clustering(kind) is not None
-        for scope in [global_scope(kind)] + ([cluster_scope(kind, cluster)] if clustered else []):
+        for scope in self._scopes(problem):
             updated = elo.rate_race(self.store.ratings(scope), objectives, k=self.k_factor,
                                     initial=self.initial_rating)
             self.store.set_ratings(scope, {s: updated[s] for s in objectives})
         ranking = sorted(objectives, key=lambda s: (objectives[s], s))
+        cluster = self.cluster_of(problem)
+        self.refresh(kind)
         return RaceResult(results, ranking, cluster, race_id)
 
     @staticmethod
     def _loss(kind: str, objective: float | None) -> float:
         """What Elo games compare (lower wins): the objective, negated when maximising; inf without one."""
-        if objective is None:
-            return math.inf
-        return float(objective) if sense_of(kind) == "min" else -float(objective)
+        return rating_games.loss(objective, sense_of(kind))
 
     def ratings(self, cluster: int | None = None, problem_type: str | None = None) -> dict[str, tuple[float, int]]:
-        """Elo (rating, games) per solver: over every race of ``problem_type`` (None: of every type — a solver
-        solves one type, so the union is well defined), or in one of its clusters (then the type defaults to
-        "qap")."""
+        """Elo (rating, games) per solver, from its solves and races: over every game of ``problem_type`` (None: of
+        every type — a solver solves one type, so the union is well defined), or in one of its clusters (then the
+        type defaults to "qap"). Instances are on the same scale: :meth:`instance_ratings`."""
         if cluster is not None:
-            return self.store.ratings(cluster_scope(problem_type or "qap", cluster))
+            return rating_games.solvers_only(self.store.ratings(cluster_scope(problem_type or "qap", cluster)))
         if problem_type is not None:
-            return self.store.ratings(global_scope(problem_type))
+            return rating_games.solvers_only(self.store.ratings(global_scope(problem_type)))
         merged: dict[str, tuple[float, int]] = {}
         for scope in self.store.rating_scopes():
             if scope.endswith(":global"):
-                merged.update(self.store.ratings(scope))
+                merged.update(rating_games.solvers_only(self.store.ratings(scope)))
         return merged
 
+    def instance_ratings(self, problem_type: str = "qap") -> dict[str, tuple[float, int]]:
+        """Elo (rating, games) per instance fingerprint of a type: its difficulty on the solvers' scale."""
+        return rating_games.instances_only(self.store.ratings(global_scope(problem_type)))
+
+    def difficulty(self, problem: Any) -> rating_games.Difficulty:
+        """The problem's difficulty on its type's Elo scale: its own rating once it has played solve games, else
+        predicted from its features and the rated instances of the type (nearest neighbours), else the prior."""
+        kind = problem_type(problem)
+        rated = self.instance_ratings(kind)
+        own = rated.get(problem.fingerprint())
+        if own is not None and own[1] > 0:
+            return rating_games.Difficulty(own[0], own[1], "rated")
+        if not rated:
+            return rating_games.Difficulty(self.initial_rating, 0, "prior")
+        names = feature_names(kind)
+        features_of = {r.fingerprint: r.features for r in self.store.solves(problem_type=kind)}
+        keys = [k for k in rated if k in features_of]
+        if not keys:
+            return rating_games.Difficulty(self.initial_rating, 0, "prior")
+        X = np.array([vector(features_of[k], names) for k in keys])
+        value, used = rating_games.predict_difficulty(vector(self.features(problem), names), X,
+                                                      np.array([rated[k][0] for k in keys]))
+        return rating_games.Difficulty(value, 0, "predicted", used)
+
     def rebuild_ratings(self, kind: str = "qap") -> None:
-        """Replay every stored race of a problem type, in order, into fresh global and cluster ratings."""
+        """Replay every stored solve and race of a problem type, in order, into fresh global and cluster ratings
+        (solvers and instances)."""
         clustering = self._clustering(kind)
         records = self.store.solves(problem_type=kind)
         labels = self._labels(clustering, records)
-        races: dict[str, dict[str, float]] = {}
-        cluster_of_race: dict[str, int] = {}
-        for r in records:
-            if r.race is None:
-                continue
-            races.setdefault(r.race, {})[r.solver] = self._loss(kind, r.objective)
-            cluster_of_race.setdefault(r.race, labels[r.fingerprint])
-        scopes: dict[str, dict[str, tuple[float, int]]] = defaultdict(dict)
-        for race_id, objectives in races.items():
-            if len(objectives) < 2:
-                continue
-            names = [global_scope(kind)] + ([cluster_scope(kind, cluster_of_race[race_id])]
-                                            if clustering is not None else [])
-            for scope in names:
-                scopes[scope] = elo.rate_race(scopes[scope], objectives, k=self.k_factor, initial=self.initial_rating)
-        self.store.replace_ratings(dict(scopes), prefix=f"{kind}:")  # this type's scopes only
+
+        def scopes_of(record: Any) -> list[str]:
+            return [global_scope(kind)] + ([cluster_scope(kind, labels[record.fingerprint])]
+                                           if clustering is not None else [])
+
+        scopes = rating_games.replay(records, sense_of(kind), scopes_of, k=self.k_factor, initial=self.initial_rating)
+        self.store.replace_ratings(scopes, prefix=f"{kind}:")  # this type's scopes only
 
     def tournament(self, problems: Sequence[Any], solvers: Sequence[str], rounds: int, time_limit: float,
                    seed: int | None = None, progress: Callable[[int, str, str | None, float], Any] | None = None,
@@ -458,7 +506,8 @@ class MetaFlow:
         """History counts, ratings (global and per cluster) and what has been trained."""
         clusters = {}
         for scope in self.store.rating_scopes():
-            clusters[scope] = {s: {"rating": r, "games": g} for s, r, g in elo.standings(self.store.ratings(scope))}
+            scoped = rating_games.solvers_only(self.store.ratings(scope))
+            clusters[scope] = {s: {"rating": r, "games": g} for s, r, g in elo.standings(scoped)}
         per_solver: dict[str, int] = defaultdict(int)
         for r in self.store.solves():
             per_solver[r.solver] += 1
@@ -467,6 +516,7 @@ class MetaFlow:
             "store": str(self.store.path),
             "records": self.store.count_solves(),
             "instances": len(self._instances("qap")),
+            "rated_instances": len(self.instance_ratings("qap")),
             "solves_per_solver": dict(sorted(per_solver.items())),
             "ratings": clusters,
             "clusters": None if clustering is None else clustering.k,

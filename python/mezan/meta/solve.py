@@ -6,11 +6,15 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from mezan import registry
 from mezan.errors import InvalidParameterError, InvalidProblemError
+from mezan.meta import memory
+from mezan.meta.features import problem_type
 from mezan.meta.metaflow import MetaFlow
 from mezan.problems import QAPProblem
-from mezan.results import Result
+from mezan.results import Result, Status
 
 
 def as_problem(problem: Any, B: Any = None) -> Any:
@@ -51,7 +55,14 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
 
     Returns
     -------
-    The solver's result record with ``solver`` set and ``explanation`` starting with why it was chosen.
+    The solver's result record with ``solver`` set and ``explanation`` starting with why it was chosen and the
+    instance's difficulty (:meth:`MetaFlow.difficulty`).
+
+    Memory: when the store holds a solution of this very problem (same fingerprint), the solver starts from it
+    (solvers that take a start: every QAP solver) and the solve never returns worse than it; a stored solution
+    that fails its checks is refused, said in the explanation, and the solve runs cold. With ``record``, the
+    solve is appended to the history, its solution kept when it is the best so far (:mod:`mezan.meta.memory`),
+    and :meth:`MetaFlow.refresh` re-clusters when due.
     """
     problem = as_problem(problem, B)
     flow = metaflow if metaflow is not None else MetaFlow(seed=seed)
@@ -61,8 +72,40 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
         if not isinstance(solver, str):
             raise InvalidParameterError(f"solver must be 'auto' or a registered solver name, got {solver!r}")
         name, why = solver, f"solver {solver!r} requested"
-    result = registry.get(name).solve(problem, time_limit=time_limit, seed=seed, stop=stop, progress=callback,
-                                      advisor=flow.advisor())
+    notes = [why, flow.difficulty(problem).describe()]
+    try:
+        remembered = memory.recall(flow.store, problem)
+    except memory.StoredSolutionError as exc:
+        remembered = None
+        notes.append(f"stored solution refused ({exc}); solved cold")
+    chosen = registry.get(name)
+    if remembered is not None:
+        notes.append(f"{'warm start from' if chosen.takes_start else 'floor:'} the stored best solution "
+                     f"(objective {remembered.objective:g}, found by {remembered.solver or 'an earlier solve'})")
+    result = chosen.solve(problem, time_limit=time_limit, seed=seed, stop=stop, progress=callback,
+                          advisor=flow.advisor(), start=None if remembered is None else remembered.solution)
+    if remembered is not None and (result.objective is None or remembered.objective < float(result.objective)):
+        result = _from_memory(result, remembered)
+        notes.append("the solver ended worse than the stored best, so the stored best is returned")
     if record:
         flow.record(problem, name, result, time_limit=time_limit)
-    return dataclasses.replace(result, explanation=f"{why} | {result.explanation}" if result.explanation else why)
+        memory.remember(flow.store, problem, result)
+        flow.refresh(problem_type(problem))
+    explanation = "; ".join(notes)
+    return dataclasses.replace(result, explanation=f"{explanation} | {result.explanation}" if result.explanation
+                               else explanation)
+
+
+def _from_memory(result: Result, remembered: memory.Remembered) -> Result:
+    """The result with the stored best solution in place of the solver's (worse or missing) one; a proven lower
+    bound stays, and the gap is recomputed against it."""
+    value = remembered.objective
+    bound = result.lower_bound
+    gap = None if bound is None else max(0.0, value - bound) / max(abs(value), 1e-12)
+    solution = remembered.solution
+    if isinstance(result.solution, np.ndarray):
+        solution = solution.astype(result.solution.dtype)
+    status = result.status if result.status in (Status.TIMEOUT, Status.CANCELLED, Status.FEASIBLE) else Status.FEASIBLE
+    objective = int(value) if isinstance(result.objective, int | np.integer) and value.is_integer() else value
+    return dataclasses.replace(result, solution=solution, objective=objective, upper_bound=value, gap=gap,
+                               status=status)

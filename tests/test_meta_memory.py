@@ -1,0 +1,196 @@
+"""MetaFlow learns from every solve: solver and instance ratings after each solve, difficulty, memory of solutions."""
+
+import json
+
+import numpy as np
+import pytest
+
+import mezan
+from mezan.cli import main
+from mezan.meta import MetaFlow, memory
+from mezan.meta.ratings import Difficulty
+from mezan.problems import QAPProblem, TSPProblem
+from mezan.qap import generate, objective
+from mezan.results import Result
+
+
+def tsp(n, seed):
+    rng = np.random.default_rng(seed)
+    xy = rng.random((n, 2))
+    return TSPProblem(np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)))
+
+
+def test_every_solve_rates_solvers_and_instances_of_each_type(tmp_path):
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    assert flow.ratings() == {}
+    plays = [(generate.taillard_a(8, seed=1), "qap.rots"), (tsp(8, 1), "evo.ga@tsp"),
+             (generate.taillard_a(8, seed=2), "qap.local_first"), (tsp(8, 2), "evo.memetic@tsp")]
+    games: dict[str, int] = {}
+    for problem, solver in plays:
+        mezan.solve(problem, time_limit=0.05, seed=0, solver=solver, metaflow=flow)
+        games[solver] = games.get(solver, 0) + 1
+        kind = problem.problem_type
+        rated = flow.ratings(problem_type=kind)
+        assert rated[solver][1] == games[solver]  # rated right after this solve
+        assert flow.instance_ratings(kind)[problem.fingerprint()][1] >= 1
+    assert set(flow.ratings(problem_type="qap")) == {"qap.rots", "qap.local_first"}
+    assert set(flow.ratings(problem_type="tsp")) == {"evo.ga@tsp", "evo.memetic@tsp"}
+    assert len(flow.instance_ratings("qap")) == 2 and len(flow.instance_ratings("tsp")) == 2
+    status = flow.status()
+    assert status["rated_instances"] == 2
+    assert all(not name.startswith("instance:") for scope in status["ratings"].values() for name in scope)
+
+
+def test_instance_ratings_follow_a_planted_difficulty(tmp_path):
+    """Easy instances carry a reference every solve reaches, hard ones one no solve can reach (below the optimum),
+    medium ones their optimum, which the exact solver reaches and a single descent often does not."""
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    planted = {}
+    for s in range(3):
+        base = generate.taillard_a(9, seed=10 + s)
+        optimum = mezan.solve(base, time_limit=5, seed=0, solver="qap.bnb", metaflow=flow, record=False).objective
+        for level, reference in (("easy", 10.0 * optimum), ("medium", optimum), ("hard", 0.5 * optimum)):
+            scale = {"easy": 1, "medium": 2, "hard": 3}[level]  # distinct instances (fingerprints) per level
+            problem = QAPProblem(base.A * scale, base.B, best_known=reference * scale)
+            planted[problem.fingerprint()] = level
+            for solver in ("qap.bnb", "qap.local_first", "qap.local_first"):
+                mezan.solve(problem, time_limit=2, seed=s, solver=solver, metaflow=flow)
+    rated = flow.instance_ratings("qap")
+    mean = {level: np.mean([r for key, (r, _) in rated.items() if planted[key] == level])
+            for level in ("easy", "medium", "hard")}
+    assert mean["easy"] < mean["medium"] < mean["hard"]
+
+
+def test_difficulty_is_rated_predicted_or_prior(tmp_path):
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    unseen = generate.taillard_a(10, seed=99)
+    assert flow.difficulty(unseen) == Difficulty(1500.0, 0, "prior")
+    # hard family: a reference no solve reaches; easy family: one every solve reaches
+    for s in range(4):
+        hard = QAPProblem(generate.taillard_a(10, seed=s).A, generate.taillard_a(10, seed=s).B, best_known=1.0)
+        easy = generate.grid_manhattan(2, 5, seed=s)
+        easy = QAPProblem(easy.A, easy.B, best_known=1e18)
+        for problem in (hard, easy):
+            mezan.solve(problem, time_limit=0.05, seed=0, solver="qap.local_first", metaflow=flow)
+    rated = flow.instance_ratings("qap")
+    hard_one = QAPProblem(generate.taillard_a(10, seed=0).A, generate.taillard_a(10, seed=0).B, best_known=1.0)
+    own = flow.difficulty(hard_one)
+    assert own.source == "rated" and own.games == 1 and own.rating == rated[hard_one.fingerprint()][0]
+    predicted = flow.difficulty(unseen)
+    assert predicted.source == "predicted" and predicted.neighbours == 5 and predicted.games == 0
+    assert predicted.rating > 1500.0  # its nearest neighbours are the (hard) Taillard instances
+    result = mezan.solve(unseen, time_limit=0.05, seed=0, solver="qap.local_first", metaflow=flow)
+    assert "instance difficulty: Elo" in result.explanation and "predicted from the 5" in result.explanation
+
+
+def test_a_second_solve_starts_from_the_stored_best_and_never_returns_worse(tmp_path):
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    problem = generate.taillard_a(25, seed=5)
+    first = mezan.solve(problem, time_limit=0.5, seed=0, solver="qap.rots", metaflow=flow)
+    stored = memory.recall(flow.store, problem)
+    assert stored is not None and stored.objective == first.objective and stored.solver == "qap.rots"
+    assert objective(problem, None, stored.solution) == first.objective
+    # a single descent from a random start would end far worse; from the stored best it cannot
+    second = mezan.solve(problem, time_limit=0.5, seed=1, solver="qap.local_first", metaflow=flow)
+    assert "warm start from the stored best solution" in second.explanation
+    assert second.objective <= first.objective
+    assert objective(problem, None, second.solution) == second.objective
+    cold = mezan.solve(problem, time_limit=0.5, seed=1, solver="qap.local_first", metaflow=MetaFlow(":memory:"))
+    assert cold.objective > first.objective  # the warm start, not luck, made the difference
+
+
+def test_a_solver_without_warm_start_still_never_returns_worse_than_the_stored_best(tmp_path):
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    problem = tsp(30, 3)
+    best = mezan.solve(problem, time_limit=1.0, seed=0, solver="evo.memetic@tsp", metaflow=flow)
+    again = mezan.solve(problem, time_limit=0.01, seed=1, solver="evo.ga@tsp", metaflow=flow)
+    assert again.objective <= best.objective + 1e-9
+    assert "floor: the stored best solution" in again.explanation
+
+
+def _tamper(store, sql, args=()):
+    with store.transaction() as db:
+        db.execute(sql, args)
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    ("UPDATE solutions SET objective = objective - 1", "fails its checksum"),
+    ("UPDATE solutions SET solution = '[0, 0, 1]'", "fails its checksum"),
+])
+def test_an_altered_stored_solution_is_refused_and_the_solve_runs_cold(tmp_path, damage, message):
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    problem = generate.taillard_a(12, seed=1)
+    mezan.solve(problem, time_limit=0.2, seed=0, solver="qap.rots", metaflow=flow)
+    _tamper(flow.store, damage)
+    with pytest.raises(memory.StoredSolutionError, match=message):
+        memory.recall(flow.store, problem)
+    result = mezan.solve(problem, time_limit=0.2, seed=0, solver="qap.rots", metaflow=flow)
+    assert "stored solution refused" in result.explanation and message in result.explanation
+    assert result.has_solution and objective(problem, None, result.solution) == result.objective
+
+
+def _rewrite(store, fingerprint, problem_type, value, solution):
+    """A row with a valid checksum but foreign or invalid content (what a buggy or older writer could leave)."""
+    text = json.dumps(solution)
+    check = memory._checksum(fingerprint, problem_type, value, text, "x")
+    _tamper(store, "UPDATE solutions SET problem_type = ?, objective = ?, solution = ?, solver = 'x', checksum = ? "
+                   "WHERE fingerprint = ?", (problem_type, value, text, check, fingerprint))
+
+
+@pytest.mark.parametrize(("kind", "value", "solution", "message"), [
+    ("tsp", 5.0, list(range(12)), "is for a 'tsp' problem, not 'qap'"),
+    ("qap", 5.0, [0] * 12, "is not a permutation of 0..11"),
+    ("qap", 5.0, list(range(11)), "needs a permutation of 12 entries"),
+    ("qap", 5.0, list(range(12)), "has objective"),
+])
+def test_foreign_or_invalid_stored_solutions_are_refused_by_name(tmp_path, kind, value, solution, message):
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    problem = generate.taillard_a(12, seed=1)
+    mezan.solve(problem, time_limit=0.1, seed=0, solver="qap.rots", metaflow=flow)
+    _rewrite(flow.store, problem.fingerprint(), kind, value, solution)
+    with pytest.raises(memory.StoredSolutionError, match=message):
+        memory.recall(flow.store, problem)
+    assert "stored solution refused" in mezan.solve(problem, time_limit=0.1, seed=0, solver="qap.rots",
+                                                    metaflow=flow).explanation
+
+
+def test_memory_keeps_only_a_better_verified_solution(tmp_path):
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    problem = generate.taillard_a(10, seed=2)
+    p = np.arange(10)
+    value = objective(problem, None, p)
+    assert memory.remember(flow.store, problem, Result(solution=p, objective=value, solver="a"))
+    worse = np.roll(p, 1)
+    assert objective(problem, None, worse) != value
+    kept = objective(problem, None, worse) < value
+    assert memory.remember(flow.store, problem, Result(solution=worse, objective=objective(problem, None, worse),
+                                                       solver="b")) == kept
+    lie = Result(solution=p[::-1].copy(), objective=1.0, solver="liar")  # a claim the solution does not back
+    assert not memory.remember(flow.store, problem, lie)
+    assert memory.recall(flow.store, problem).solver == ("b" if kept else "a")
+
+
+def test_recording_does_not_recluster_refresh_does(tmp_path):
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    for s in range(4):
+        result = mezan.solve(generate.taillard_a(8, seed=s), time_limit=0.02, seed=0, solver="qap.local_first",
+                             metaflow=flow, record=False)
+        flow.record(generate.taillard_a(8, seed=s), "qap.local_first", result, time_limit=0.02)
+    assert flow._clustering("qap") is None  # four instances recorded, nothing re-clustered as a side effect
+    assert flow.refresh("qap") and flow._clustering("qap") is not None
+    assert not flow.refresh("qap")  # not due again until the history doubles
+
+
+def test_recluster_and_rebuild_ratings_commands(tmp_path, capsys):
+    store = str(tmp_path / "m.db")
+    flow = MetaFlow(store, seed=0)
+    for s in range(3):
+        mezan.solve(generate.taillard_a(8, seed=s), time_limit=0.02, seed=0, solver="qap.rots", metaflow=flow)
+    before = flow.store.ratings("qap:global")
+    assert main(["meta", "rebuild-ratings", "--store", store]) == 0
+    assert "3 instances" in capsys.readouterr().out
+    assert flow.store.ratings("qap:global") == before  # the replay plays the games the online updates played
+    assert main(["meta", "recluster", "--store", store]) == 0
+    assert "clusters of 3 qap instances" in capsys.readouterr().out
+    assert main(["meta", "recluster", "--type", "tsp", "--store", store]) != 0
+    assert "--type: no recorded 'tsp' solves" in capsys.readouterr().err
