@@ -194,3 +194,70 @@ def test_recluster_and_rebuild_ratings_commands(tmp_path, capsys):
     assert "clusters of 3 qap instances" in capsys.readouterr().out
     assert main(["meta", "recluster", "--type", "tsp", "--store", store]) != 0
     assert "--type: no recorded 'tsp' solves" in capsys.readouterr().err
+
+
+def _history_with_every_solver_on_every_instance(store):
+    """Planted outcomes: qap.rots is best on the Taillard instances, qap.anneal on the grids, qap.local_first
+    never; some (instance, solver) pairs have two repetitions."""
+    flow = MetaFlow(store, seed=0)
+    solvers = ["qap.rots", "qap.local_first", "qap.anneal"]
+    problems = [generate.taillard_a(10, seed=s) for s in range(6)] + [generate.grid_manhattan(2, 5, seed=s)
+                                                                     for s in range(6)]
+    for k, problem in enumerate(problems):
+        grid = k >= 6
+        planted = {"qap.rots": 0.02 if grid else 0.0, "qap.local_first": 0.05, "qap.anneal": 0.0 if grid else 0.03}
+        for solver in solvers:
+            for repetition in range(2 if k % 3 == 0 else 1):
+                value = 1000.0 * (k + 1) * (1 + planted[solver] + 0.001 * repetition)
+                flow.record(problem, solver, Result(solution=np.arange(10), objective=value), time_limit=1.0)
+    return flow, problems, solvers
+
+
+def test_the_history_exports_as_an_aslib_scenario_the_reader_scores_identically(tmp_path):
+    from mezan.meta.aslib import read_scenario, score
+    from mezan.meta.aslib_export import export_history
+    from mezan.meta.selectors import cross_validate
+
+    flow, problems, solvers = _history_with_every_solver_on_every_instance(tmp_path / "m.db")
+    folder = export_history(flow.store, tmp_path / "scenario", seed=3)
+    scenario = read_scenario(folder)
+    assert scenario.performance_type == "solution_quality" and not scenario.maximize
+    assert sorted(scenario.algorithms) == sorted(solvers) and len(scenario.instances) == len(problems)
+    assert sorted(set(scenario.folds.tolist())) == list(range(1, 11))
+    assert np.isfinite(scenario.features[:, scenario.feature_names.index("n")]).all()
+    assert scenario.step_costs is not None and (scenario.step_costs > 0).all()  # measured feature times
+    # SBS / VBS computed independently from the store: median gap over repetitions per (instance, solver)
+    gaps: dict[tuple[str, str], list[float]] = {}
+    best: dict[str, float] = {}
+    for r in flow.store.solves():
+        best[r.fingerprint] = min(best.get(r.fingerprint, r.objective), r.objective)
+    for r in flow.store.solves():
+        gaps.setdefault((r.fingerprint, r.solver), []).append((r.objective - best[r.fingerprint])
+                                                              / abs(best[r.fingerprint]))
+    table = np.array([[np.median(gaps[(i, s)]) for s in scenario.algorithms] for i in scenario.instances])
+    s = score(scenario, np.argmin(table, axis=1))
+    assert s.vbs == pytest.approx(table.min(axis=1).mean())
+    assert s.sbs == pytest.approx(table.mean(axis=0).min())
+    assert s.sbs > s.vbs and s.sbs_algorithm == "qap.rots"  # planted: rots best on average, not everywhere
+    assert s.selector == pytest.approx(s.vbs) and s.m_hat == pytest.approx(0.0)
+    picks, _ = cross_validate(scenario.features, scenario.costs(), scenario.folds, approach="pairwise", log_costs=False)
+    assert score(scenario, picks).m_hat < 0.5  # the families are told apart by their features, out of fold
+
+
+def test_aslib_export_command_and_its_errors(tmp_path, capsys):
+    store = str(tmp_path / "m.db")
+    _history_with_every_solver_on_every_instance(store)
+    assert main(["meta", "aslib", "export", str(tmp_path / "out"), "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "12 instances x 3 solvers" in out and "SBS" in out and "VBS" in out
+    assert main(["meta", "aslib", "evaluate", str(tmp_path / "out"), "--approach", "knn", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["scenario"] == "MEZAN-qap" and 0 <= row["vbs"] <= row["sbs"]
+    assert main(["meta", "aslib", "export", str(tmp_path / "out"), "--store", store]) != 0  # not empty
+    assert "exists and is not empty" in capsys.readouterr().err
+    ragged = str(tmp_path / "r.db")
+    flow = MetaFlow(ragged, seed=0)
+    mezan.solve(generate.taillard_a(8, seed=0), time_limit=0.02, seed=0, solver="qap.rots", metaflow=flow)
+    mezan.solve(generate.taillard_a(8, seed=1), time_limit=0.02, seed=0, solver="qap.anneal", metaflow=flow)
+    assert main(["meta", "aslib", "export", str(tmp_path / "r"), "--store", ragged]) != 0
+    assert "has no recorded solve of instance" in capsys.readouterr().err

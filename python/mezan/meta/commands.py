@@ -17,6 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mezan.errors import InvalidParameterError
 from mezan.meta.metaflow import MetaFlow
 from mezan.qap import read_qaplib
@@ -230,6 +232,20 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_aslib_export(args: argparse.Namespace) -> int:
+    from mezan.meta.aslib import read_scenario, score
+    from mezan.meta.aslib_export import export_history
+
+    flow = _flow(args)
+    folder = export_history(flow.store, args.dir, problem_type=args.problem_type, seed=args.seed)
+    scenario = read_scenario(folder)  # what ASlib's readers see
+    costs = scenario.costs()
+    s = score(scenario, np.argmin(costs, axis=1))
+    print(f"{folder}: {len(scenario.instances)} instances x {len(scenario.algorithms)} solvers "
+          f"({scenario.performance_type}, relative gap); SBS {s.sbs:.4g} ({s.sbs_algorithm}), VBS {s.vbs:.4g}")
+    return 0
+
+
 def add_commands(app) -> None:
     """``mezan meta ...`` as a typer sub-application (the functions above do the work)."""
     import typer
@@ -290,6 +306,13 @@ def add_commands(app) -> None:
 
     aslib = typer.Typer(help="ASlib scenarios: evaluate MetaFlow's selectors by the scenario's own folds",
                         no_args_is_help=True)
+
+    @aslib.command("export")
+    def export(directory: str = typer.Argument(..., help="the scenario folder to write (new or empty)"),
+               problem_type: str = type_option, seed: int = typer.Option(0, "--seed", help="seeds the cv.arff folds"),
+               store: str = store_option):
+        """Write the stored history of one problem type as an ASlib scenario (solution quality: relative gap)."""
+        return cmd_aslib_export(argparse.Namespace(dir=directory, problem_type=problem_type, seed=seed, store=store))
 
     @aslib.command("evaluate")
     def evaluate(directory: str = typer.Argument(..., help="an ASlib scenario folder, or a folder of them"),

@@ -57,6 +57,11 @@ def register_features(problem_type: str, extractor: Callable[[Any], dict[str, fl
     _NAMES[problem_type] = tuple(names)
 
 
+FEATURE_COST = "feature_cost_seconds"
+"""Key under which MetaFlow records how long computing an instance's features took (not a feature: no feature
+vector includes it); the ASlib exporter writes it as the feature step's cost."""
+
+
 def feature_names(problem_type: str) -> tuple[str, ...]:
     """The feature names of a problem type, in vector order (("n",) for unregistered types)."""
     return _NAMES.get(problem_type, ("n",))

@@ -21,6 +21,7 @@ has doubled (``mezan.solve`` and races call it after recording), :meth:`MetaFlow
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ from mezan import registry
 from mezan.errors import InvalidParameterError
 from mezan.meta import elo
 from mezan.meta import ratings as rating_games
-from mezan.meta.features import feature_names, features, problem_type, sense_of, vector
+from mezan.meta.features import FEATURE_COST, feature_names, features, problem_type, sense_of, vector
 from mezan.meta.model import Clustering, Selector
 from mezan.meta.policies import BANDITS, POLICIES, Arm, choose
 from mezan.meta.reward import DEFAULT_GAP_SCALE, reference, reward
@@ -159,7 +160,13 @@ class MetaFlow:
         key = problem.fingerprint()
         if key not in self._features:
             stored = self.store.solves(fingerprint=key)
-            self._features[key] = stored[-1].features if stored else features(problem)
+            if stored:
+                self._features[key] = stored[-1].features
+            else:
+                began = time.perf_counter()
+                computed = dict(features(problem))
+                computed[FEATURE_COST] = time.perf_counter() - began
+                self._features[key] = computed
         return self._features[key]
 
     def _clustering(self, kind: str) -> Clustering | None:

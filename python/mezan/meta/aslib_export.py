@@ -1,0 +1,131 @@
+"""MEZAN's stored history as an ASlib scenario (Bischl et al. 2016), for ASlib's own tools and for
+:func:`mezan.meta.aslib.read_scenario`.
+
+One problem type per scenario, of the ``solution_quality`` type: the performance measure ``gap`` is a run's
+relative gap (objective - reference) / |reference| to the instance's reference — its best-known value when the
+problem carried one, else the best objective recorded for it (the reward's reference, without the bound), so
+instances of different scales are comparable and the SBS is a meaningful "best on average". Each recorded solve of
+an (instance, solver) pair is one repetition; a solve without an objective has run status ``crash``.
+Features are MetaFlow's (one feature step, ``mezan``), with their measured computation time as the step's cost
+when it was recorded (``?`` otherwise); ``cv.arff`` assigns the instances to min(10, instances) folds by a seeded
+shuffle. Files are written with liac-arff and PyYAML.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mezan.errors import InvalidParameterError
+from mezan.meta.features import FEATURE_COST, feature_names, sense_of
+from mezan.store import Store
+
+FOLDS = 10
+
+
+def _dump(path: Path, relation: str, attributes: list[tuple[str, Any]], rows: list[list[Any]]) -> None:
+    import arff  # liac-arff
+
+    path.write_text(arff.dumps({"relation": relation, "attributes": attributes, "data": rows}))
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def export_history(store: Store, folder: str | Path, *, problem_type: str = "qap", seed: int = 0,
+                   name: str | None = None) -> Path:
+    """Write the stored solves of one problem type as an ASlib scenario folder; returns its path."""
+    records = store.solves(problem_type=problem_type)
+    if not records:
+        raise InvalidParameterError(f"problem_type: no recorded {problem_type!r} solves to export")
+    out = Path(folder)
+    if out.exists() and any(out.iterdir()):
+        raise InvalidParameterError(f"folder: {out} exists and is not empty")
+    out.mkdir(parents=True, exist_ok=True)
+    scenario = name or f"MEZAN-{problem_type}"
+    sense = sense_of(problem_type)
+    loss = (lambda v: v) if sense == "min" else (lambda v: -v)
+
+    instances = list(dict.fromkeys(r.fingerprint for r in records))
+    solvers = sorted({r.solver for r in records})
+    best_seen: dict[str, float] = {}
+    known: dict[str, float] = {}
+    features: dict[str, dict[str, Any]] = {}
+    for r in records:
+        features[r.fingerprint] = r.features
+        if r.best_known is not None:
+            known[r.fingerprint] = float(r.best_known)
+        if r.objective is not None:
+            value = loss(float(r.objective))
+            best_seen[r.fingerprint] = min(best_seen.get(r.fingerprint, value), value)
+
+    runs: list[list[Any]] = []
+    repetition: dict[tuple[str, str], int] = defaultdict(int)
+    for r in records:
+        key = (r.fingerprint, r.solver)
+        repetition[key] += 1
+        reference = loss(known[r.fingerprint]) if r.fingerprint in known else best_seen.get(r.fingerprint)
+        if r.objective is None or reference is None:
+            runs.append([r.fingerprint, repetition[key], r.solver, None, "crash"])
+            continue
+        gap = max(0.0, (loss(float(r.objective)) - reference) / max(abs(reference), 1e-12))
+        runs.append([r.fingerprint, repetition[key], r.solver, gap, "ok"])
+    # an (instance, solver) pair never run would make the scenario ragged: it is reported, not invented
+    missing = [(i, s) for i in instances for s in solvers if (i, s) not in repetition]
+    if missing:
+        i, s = missing[0]
+        raise InvalidParameterError(f"solver {s!r} has no recorded solve of instance {i[:12]} ({len(missing)} "
+                                    f"(instance, solver) pairs missing): ASlib needs every solver on every instance "
+                                    f"(race them, e.g. `mezan meta race`)")
+    _dump(out / "algorithm_runs.arff", f"ALGORITHM_RUNS_{scenario}",
+          [("instance_id", "STRING"), ("repetition", "NUMERIC"), ("algorithm", "STRING"), ("gap", "NUMERIC"),
+           ("runstatus", ["ok", "timeout", "memout", "not_applicable", "crash", "other"])], runs)
+
+    names = list(feature_names(problem_type))
+    _dump(out / "feature_values.arff", f"FEATURE_VALUES_{scenario}",
+          [("instance_id", "STRING"), ("repetition", "NUMERIC")] + [(n, "NUMERIC") for n in names],
+          [[i, 1] + [_number(features[i].get(n)) for n in names] for i in instances])
+    _dump(out / "feature_costs.arff", f"FEATURE_COSTS_{scenario}",
+          [("instance_id", "STRING"), ("repetition", "NUMERIC"), ("mezan", "NUMERIC")],
+          [[i, 1, _number(features[i].get(FEATURE_COST))] for i in instances])
+    _dump(out / "feature_runstatus.arff", f"FEATURE_RUNSTATUS_{scenario}",
+          [("instance_id", "STRING"), ("repetition", "NUMERIC"),
+           ("mezan", ["ok", "timeout", "memout", "presolved", "crash", "other", "unknown"])],
+          [[i, 1, "ok"] for i in instances])
+
+    folds = min(FOLDS, len(instances))
+    order = np.random.default_rng(seed).permutation(len(instances))
+    fold_of = {instances[k]: 1 + position % folds for position, k in enumerate(order)}
+    _dump(out / "cv.arff", f"CV_{scenario}", [("instance_id", "STRING"), ("repetition", "NUMERIC"),
+                                              ("fold", "NUMERIC")],
+          [[i, 1, fold_of[i]] for i in instances])
+
+    import yaml
+
+    budgets = [r.time_limit for r in records if r.time_limit is not None]
+    description = {
+        "scenario_id": scenario,
+        "performance_measures": ["gap"],
+        "maximize": [False],
+        "performance_type": ["solution_quality"],
+        "algorithm_cutoff_time": max(budgets) if budgets else "?",
+        "algorithm_cutoff_memory": "?",
+        "features_cutoff_time": "?",
+        "features_cutoff_memory": "?",
+        "features_deterministic": names,
+        "features_stochastic": [],
+        "number_of_feature_steps": 1,
+        "default_steps": ["mezan"],
+        "feature_steps": {"mezan": {"provides": names}},
+        "metainfo_algorithms": {s: {"configuration": "", "deterministic": False} for s in solvers},
+    }
+    (out / "description.txt").write_text(yaml.safe_dump(description, sort_keys=False))
+    return out
+
+
+__all__ = ["export_history"]
