@@ -187,3 +187,61 @@ def test_every_shared_scenario_loads_with_known_sbs_and_vbs():
     plain = score(indu, np.zeros(len(indu.instances), dtype=int), steps=[])
     assert plain.sbs_algorithm == "glucose_2" and plain.sbs == pytest.approx(14605.90, abs=0.01)
     assert plain.vbs == pytest.approx(8187.52, abs=0.01)
+
+
+def test_a_presolving_schedule_is_charged_slot_by_slot(tmp_path):
+    from mezan.meta.aslib import plan_costs
+
+    s = read_scenario(tiny(tmp_path))
+    # slot (A, 10 s): i1 solved by A in 10 s, i3 in 5 s — neither pays features; i2 pays the slot, then its base
+    # step presolves it (10 + 3); i4 (A's median 35 s) pays the slot, the base step (1) and the selected run
+    costs = plan_costs(s, np.array([0, 1, 0, 0]), presolve=[(0, 10.0)])
+    assert costs.tolist() == [10.0, 13.0, 5.0, 10.0 + 1.0 + 35.0]
+    # no features at all: i2 is no longer presolved by the step, so B runs (10 + 20)
+    assert plan_costs(s, np.array([0, 1, 0, 0]), steps=[], presolve=[(0, 10.0)]).tolist() == [10.0, 30.0, 5.0, 45.0]
+    # a slot that does not fit: i4 with B times out (B succeeded on 1 of 3 repetitions)
+    assert plan_costs(s, np.array([1, 1, 1, 1]), presolve=[(0, 10.0)])[3] == 1000.0
+
+
+def _planted_runtime_scenario(n=40):
+    """Half the instances: A solves them in 1 s, B in 50 s; the other half: A times out, B needs 20 s. Features
+    cost 10 s on every instance (cutoff 100)."""
+    from mezan.meta.aslib import FeatureStep, Scenario
+
+    easy = np.arange(n) % 2 == 0
+    performance = np.column_stack([np.where(easy, 1.0, np.nan), np.where(easy, 50.0, 20.0)])
+    return Scenario(name="PLANTED", path=Path("."), performance_type="runtime", maximize=False, cutoff=100.0,
+                    algorithms=["A", "B"], instances=[f"i{k}" for k in range(n)], performance=performance,
+                    ok=np.isfinite(performance), feature_names=["f"], features=easy[:, None].astype(float),
+                    steps={"s": FeatureStep("s", ("f",))}, default_steps=["s"], step_names=["s"],
+                    step_costs=np.full((n, 1), 10.0), step_status=None, folds=1 + np.arange(n) % 10)
+
+
+def test_the_plan_is_chosen_on_training_costs():
+    from mezan.meta.schedules import Plan, choose_plan
+
+    s = _planted_runtime_scenario()
+    rows = np.ones(len(s.instances), dtype=bool)
+    perfect = np.where(s.features[:, 0] > 0, 0, 1)  # even a perfect selector pays 10 s of features per instance
+    # best: give A one second (solves the easy half at 1 s), compute no features, run B (the single best) on the rest
+    assert choose_plan(s, rows, perfect) == Plan(presolve=((0, 1.0),), steps=(), fallback=1)
+
+
+def test_the_selections_file_rescores_to_the_printed_m_hat(tmp_path, capsys):
+    import json
+
+    from mezan.cli import main
+    from mezan.meta.aslib import rescore
+
+    folder = tiny(tmp_path)
+    out = tmp_path / "selections.json"
+    assert main(["meta", "aslib", "evaluate", str(folder), "--approach", "knn", "--json",
+                 "--selections", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    record = json.loads(out.read_text())
+    assert record["scenario"] == "TINY" and set(record["selections"]) == {"i1", "i2", "i3", "i4"}
+    assert all({"presolve", "feature_steps", "algorithm"} <= set(d) for d in record["selections"].values())
+    assert rescore(read_scenario(folder), record).m_hat == pytest.approx(printed["m_hat"])
+    record["selections"]["i1"]["algorithm"] = "Z"
+    with pytest.raises(InvalidProblemError, match="instance 'i1' has no decision"):
+        rescore(read_scenario(folder), record)

@@ -23,6 +23,7 @@ Conventions (as the scenarios' READMEs and the published results use them):
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,46 +279,92 @@ def read_scenario(folder: str | Path) -> Scenario:
 
 # ---- scoring -----------------------------------------------------------------------------------------------
 
-def selection_costs(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | None = None) -> np.ndarray:
-    """Per-instance cost of running ``algorithm[i]`` (an index) on instance i after computing the feature
-    ``steps`` (default: the scenario's default steps; ``[]``: none). Runtime scenarios charge the steps' costs, end
-    at a ``presolved`` step, and time out (10 x cutoff) when the total passes the cutoff."""
+def plan_costs(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | None = None,
+               presolve: Sequence[tuple[int, float]] = ()) -> np.ndarray:
+    """Per-instance cost of a plan on every instance: run the ``presolve`` schedule ((algorithm index, seconds) in
+    order: an algorithm that solves the instance within its slot ends the run there, at the time it took), then
+    compute the feature ``steps`` (default: the scenario's default steps; ``[]``: none), then run ``algorithm[i]``.
+
+    Runtime scenarios charge every slot and step paid before the instance was solved, end the run at a step whose
+    status is ``presolved``, and count a run whose total passes the cutoff as a timeout (10 x cutoff). Quality
+    scenarios cost the chosen algorithm's value (schedules and feature costs do not apply)."""
     costs = scenario.costs()
     n = len(scenario.instances)
     chosen = costs[np.arange(n), np.asarray(algorithm, dtype=int)]
     if not scenario.runtime:
         return chosen
+    cutoff = float(scenario.cutoff)  # type: ignore[arg-type]
+    timeout = PAR_FACTOR * cutoff
+    out = np.zeros(n)
+    paid = np.zeros(n)
+    done = np.zeros(n, dtype=bool)
+    for a, seconds in presolve:
+        solved = ~done & (costs[:, int(a)] <= seconds)  # a PAR10 cost is above any slot: solved means ok in time
+        out[solved] = paid[solved] + costs[solved, int(a)]
+        done |= solved
+        paid[~done] += seconds
     steps = scenario.default_steps if steps is None else steps
     used = scenario.steps_closure(steps) if steps else []
-    if not used or (scenario.step_costs is None and scenario.step_status is None):
-        return chosen
-    cutoff = float(scenario.cutoff)  # type: ignore[arg-type]
-    out = np.empty(n)
-    columns = [scenario.step_names.index(s) for s in used if s in scenario.step_names]
-    for i in range(n):
-        paid, presolved = 0.0, False
-        for k in columns:
-            if scenario.step_costs is not None:
-                paid += float(scenario.step_costs[i, k])
-            if scenario.step_status is not None and scenario.step_status[i, k] == "presolved":
-                presolved = True
-                break
-        if presolved:
-            out[i] = paid if paid <= cutoff else PAR_FACTOR * cutoff
-        else:
-            run = chosen[i]
-            total = paid + run
-            out[i] = PAR_FACTOR * cutoff if run >= PAR_FACTOR * cutoff or total > cutoff else total
-    return out
+    for k in [scenario.step_names.index(s) for s in used if s in scenario.step_names]:
+        if scenario.step_costs is not None:
+            paid[~done] += scenario.step_costs[~done, k]
+        if scenario.step_status is not None:
+            ended = ~done & (scenario.step_status[:, k] == "presolved")
+            out[ended] = paid[ended]
+            done |= ended
+    rest = ~done
+    total = paid[rest] + chosen[rest]
+    out[rest] = np.where((chosen[rest] >= timeout) | (total > cutoff), timeout, total)
+    return np.where(done & (out > cutoff), timeout, out)
+
+
+def selection_costs(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | None = None) -> np.ndarray:
+    """Per-instance cost of running ``algorithm[i]`` (an index) on instance i after computing the feature
+    ``steps`` (default: the scenario's default steps; ``[]``: none): :func:`plan_costs` without a presolving
+    schedule."""
+    return plan_costs(scenario, algorithm, steps)
 
 
 def score(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | None = None,
           instances: np.ndarray | None = None) -> Score:
-    """Score a selection (an algorithm index per instance) against the SBS and VBS on the same instances (all, or
-    the boolean mask ``instances``). The SBS is the best algorithm by mean cost over all instances of the scenario."""
+    """Score a selection (an algorithm index per instance, after the feature ``steps``) against the SBS and VBS on
+    the same instances (all, or the boolean mask ``instances``)."""
+    return score_costs(scenario, selection_costs(scenario, algorithm, steps), instances)
+
+
+def score_costs(scenario: Scenario, selector: np.ndarray, instances: np.ndarray | None = None) -> Score:
+    """Score per-instance costs of any decisions (e.g. :func:`plan_costs` per fold) against the SBS and VBS on the
+    same instances. The SBS is the best algorithm by mean cost over all instances of the scenario."""
     costs = scenario.costs()
     mask = np.ones(len(scenario.instances), dtype=bool) if instances is None else np.asarray(instances, dtype=bool)
     sbs = int(np.argmin(costs.mean(axis=0)))
-    selector = selection_costs(scenario, algorithm, steps)
-    return Score(selector=float(selector[mask].mean()), sbs=float(costs[mask, sbs].mean()),
+    return Score(selector=float(np.asarray(selector)[mask].mean()), sbs=float(costs[mask, sbs].mean()),
                  vbs=float(costs[mask].min(axis=1).mean()), sbs_algorithm=scenario.algorithms[sbs])
+
+
+def rescore(scenario: Scenario, selections: dict[str, Any]) -> Score:
+    """Score a selections record (``{"selections": {instance: {"presolve": [[algorithm, seconds], ...],
+    "feature_steps": [...], "algorithm": name}}}``, as ``mezan meta aslib evaluate --selections`` writes it) from
+    the scenario's own data: every instance's decision is re-costed independently."""
+    chosen = selections.get("selections") if isinstance(selections, dict) else None
+    if not isinstance(chosen, dict):
+        raise InvalidProblemError("selections: a mapping 'selections' of instance -> decision is expected")
+    index = {a: k for k, a in enumerate(scenario.algorithms)}
+    algorithm = np.zeros(len(scenario.instances), dtype=int)
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)  # instances sharing a plan are costed at once
+    for i, inst in enumerate(scenario.instances):
+        decision = chosen.get(inst)
+        if not isinstance(decision, dict) or decision.get("algorithm") not in index:
+            raise InvalidProblemError(f"selections: instance {inst!r} has no decision naming one of the scenario's "
+                                      f"algorithms")
+        algorithm[i] = index[decision["algorithm"]]
+        try:
+            presolve = tuple((index[a], float(t)) for a, t in decision.get("presolve", []))
+        except (KeyError, TypeError, ValueError):
+            raise InvalidProblemError(f"selections: instance {inst!r}: presolve must list [algorithm, seconds] "
+                                      f"pairs of the scenario's algorithms") from None
+        groups[(presolve, tuple(decision.get("feature_steps", scenario.default_steps)))].append(i)
+    costs = np.zeros(len(scenario.instances))
+    for (presolve, steps), members in groups.items():
+        costs[members] = plan_costs(scenario, algorithm, list(steps), presolve)[members]
+    return score_costs(scenario, costs)

@@ -192,12 +192,26 @@ def _scenario_folders(path: str) -> list[Path]:
     return found
 
 
+def selections_record(scenario, evaluation) -> dict[str, Any]:
+    """The out-of-fold decision of every instance, in the form ``--selections`` writes and
+    :func:`mezan.meta.aslib.rescore` reads."""
+    chosen = {}
+    for i, inst in enumerate(scenario.instances):
+        entry: dict[str, Any] = {"algorithm": scenario.algorithms[evaluation.algorithm[i]]}
+        if scenario.runtime:
+            presolve = [[scenario.algorithms[a], seconds] for a, seconds in evaluation.plans[i].presolve]
+            entry = {"presolve": presolve, "feature_steps": evaluation.steps_of(scenario, i), **entry}
+        chosen[inst] = entry
+    return {"scenario": scenario.name, "selections": chosen}
+
+
 def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
-    """Out-of-fold selections on the scenario's cv.arff folds, scored by ASlib's conventions (mezan.meta.aslib)."""
+    """Out-of-fold decisions on the scenario's cv.arff folds, scored by ASlib's conventions (mezan.meta.aslib)."""
     from rich.progress import Progress
 
-    from mezan.meta.aslib import read_scenario, score
-    from mezan.meta.selectors import APPROACHES, cross_validate
+    from mezan.meta.aslib import read_scenario, score_costs
+    from mezan.meta.schedules import evaluate
+    from mezan.meta.selectors import APPROACHES
 
     if args.approach not in (*APPROACHES, "auto"):
         raise InvalidParameterError(f"--approach must be one of auto, {', '.join(APPROACHES)}; got {args.approach!r}")
@@ -206,20 +220,15 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
         for folder in _scenario_folders(args.dir):
             scenario = read_scenario(folder)
             task = bar.add_task(scenario.name, total=len(set(scenario.folds.tolist())))
-            picks, used = cross_validate(scenario.features, scenario.costs(), scenario.folds, approach=args.approach,
-                                         seed=args.seed, log_costs=scenario.runtime,
-                                         progress=lambda _, task=task: bar.advance(task))
-            s = score(scenario, picks)
-            rows.append({"scenario": scenario.name, "approach": args.approach, "used": sorted(set(used)),
+            evaluation = evaluate(scenario, approach=args.approach, seed=args.seed,
+                                  schedules=getattr(args, "schedules", True),
+                                  progress=lambda _, task=task: bar.advance(task))
+            s = score_costs(scenario, evaluation.costs)
+            presolved = sum(bool(p.presolve) for p in evaluation.plans)
+            rows.append({"scenario": scenario.name, "approach": args.approach, "used": sorted(set(evaluation.used)),
                          "selector": s.selector, "sbs": s.sbs, "sbs_algorithm": s.sbs_algorithm, "vbs": s.vbs,
-                         "m_hat": s.m_hat, "gap_closed": s.gap_closed})
-            chosen = {}
-            for i, inst in enumerate(scenario.instances):
-                entry: dict[str, Any] = {"algorithm": scenario.algorithms[picks[i]]}
-                if scenario.runtime:
-                    entry = {"presolve": [], "feature_steps": scenario.steps_closure(scenario.default_steps), **entry}
-                chosen[inst] = entry
-            selections.append({"scenario": scenario.name, "selections": chosen})
+                         "m_hat": s.m_hat, "gap_closed": s.gap_closed, "presolved_instances": presolved})
+            selections.append(selections_record(scenario, evaluation))
     if args.selections:
         Path(args.selections).write_text(json.dumps(selections[0] if len(selections) == 1 else selections, indent=1))
     if args.json:
@@ -318,10 +327,13 @@ def add_commands(app) -> None:
     def evaluate(directory: str = typer.Argument(..., help="an ASlib scenario folder, or a folder of them"),
                  approach: str = typer.Option("auto", "--approach", help="auto, regression, pairwise or knn"),
                  seed: int = typer.Option(0, "--seed"), json_: bool = typer.Option(False, "--json"),
-                 selections: str = typer.Option(None, "--selections", help="write the out-of-fold decisions here")):
+                 selections: str = typer.Option(None, "--selections", help="write the out-of-fold decisions here"),
+                 schedules: bool = typer.Option(True, "--schedules/--no-schedules",
+                                                help="choose a pre-solving schedule and the feature steps per fold "
+                                                     "(runtime scenarios)")):
         """Cross-validate a selector on the scenario's cv.arff folds: mean cost, SBS, VBS, m_hat, gap closed."""
         return cmd_aslib_evaluate(argparse.Namespace(dir=directory, approach=approach, seed=seed, json=json_,
-                                                     selections=selections))
+                                                     selections=selections, schedules=schedules))
 
     meta.add_typer(aslib, name="aslib")
     app.add_typer(meta, name="meta")

@@ -50,7 +50,9 @@ class AlgorithmSelector:
     pairwise_trees: int = 25  # per pair: k (k - 1) / 2 forests, so smaller ones
     neighbours: int = 16
     inner_folds: int = 3
+    jobs: int = 2  # threads per forest fit (scikit-learn's n_jobs)
     chosen: str = ""
+    inner_picks: Any = field(default=None, repr=False)  # out-of-fold picks on the training rows (inner CV)
     _models: Any = field(default=None, repr=False)
     _prep: Any = field(default=None, repr=False)
     _train: Any = field(default=None, repr=False)
@@ -63,6 +65,7 @@ class AlgorithmSelector:
                                         f"one row per instance; got {features.shape} and {costs.shape}")
         if self.approach not in (*APPROACHES, "auto"):
             raise InvalidParameterError(f"approach must be one of auto, {', '.join(APPROACHES)}; got {self.approach!r}")
+        self.inner_picks = None
         self.chosen = self._choose(features, costs) if self.approach == "auto" else self.approach
         self._prep = _prepare(features)
         x = self._transform(features)
@@ -81,23 +84,41 @@ class AlgorithmSelector:
         filled = np.where(np.isfinite(features), features, medians)
         return (filled - means) / scales
 
-    def _choose(self, features: np.ndarray, costs: np.ndarray) -> str:
+    def out_of_fold(self, features: np.ndarray, costs: np.ndarray, approach: str) -> np.ndarray:
+        """Picks of ``approach`` on the given (training) rows, each row predicted by a selector fitted on the other
+        inner folds only."""
         rng = np.random.default_rng(self.seed)
         folds = rng.permutation(len(costs)) % self.inner_folds
-        best, best_cost = APPROACHES[0], np.inf
+        picks = np.zeros(len(costs), dtype=int)
+        for f in range(self.inner_folds):
+            train, test = folds != f, folds == f
+            if not test.any():
+                continue
+            if train.sum() < 2:  # too few rows to fit: the best algorithm on average
+                picks[test] = int(np.argmin(costs.mean(axis=0)))
+                continue
+            inner = AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
+                                      pairwise_trees=self.pairwise_trees, neighbours=self.neighbours,
+                                      jobs=self.jobs).fit(features[train], costs[train])
+            picks[test] = inner.predict(features[test])
+        return picks
+
+    def fit_inner_picks(self, features: np.ndarray, costs: np.ndarray) -> np.ndarray:
+        """Out-of-fold picks of the fitted approach on its training rows (kept from the automatic choice when it
+        made them): what a pre-solving schedule is chosen against."""
+        if self.inner_picks is None:
+            self.inner_picks = self.out_of_fold(np.asarray(features, dtype=float), np.asarray(costs, dtype=float),
+                                                self.chosen)
+        return self.inner_picks
+
+    def _choose(self, features: np.ndarray, costs: np.ndarray) -> str:
+        best, best_cost, best_picks = APPROACHES[0], np.inf, None
         for approach in APPROACHES:
-            total = 0.0
-            for f in range(self.inner_folds):
-                train, test = folds != f, folds == f
-                if not test.any() or train.sum() < 2:
-                    continue
-                inner = AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
-                                          pairwise_trees=self.pairwise_trees,
-                                          neighbours=self.neighbours).fit(features[train], costs[train])
-                picked = inner.predict(features[test])
-                total += float(costs[test][np.arange(test.sum()), picked].sum())
+            picks = self.out_of_fold(features, costs, approach)
+            total = float(costs[np.arange(len(costs)), picks].sum())
             if total < best_cost:
-                best, best_cost = approach, total
+                best, best_cost, best_picks = approach, total, picks
+        self.inner_picks = best_picks
         return best
 
     def _target(self, costs: np.ndarray) -> np.ndarray:
@@ -107,7 +128,7 @@ class AlgorithmSelector:
         from sklearn.ensemble import RandomForestRegressor
 
         y = self._target(costs)
-        return [RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=1,
+        return [RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=self.jobs,
                                       min_samples_leaf=2).fit(x, y[:, a]) for a in range(costs.shape[1])]
 
     def _predict_regression(self, x: np.ndarray) -> np.ndarray:
@@ -126,7 +147,7 @@ class AlgorithmSelector:
                 if weight.sum() == 0 or len(np.unique(label[weight > 0])) < 2:
                     models.append((a, b, int(np.sum(weight * (label == 1)) >= np.sum(weight * (label == 0)))))
                     continue
-                clf = RandomForestClassifier(n_estimators=self.pairwise_trees, random_state=self.seed, n_jobs=1,
+                clf = RandomForestClassifier(n_estimators=self.pairwise_trees, random_state=self.seed, n_jobs=self.jobs,
                                              min_samples_leaf=2)
                 models.append((a, b, clf.fit(x[weight > 0], label[weight > 0], sample_weight=weight[weight > 0])))
         return models

@@ -1,0 +1,116 @@
+"""Races and tournaments: solvers against each other on the same instance, budget and seed.
+
+A race runs every solver on one problem, records each run through :meth:`MetaFlow.record` (which also plays each
+solve's game against the instance) and then plays the race's pairwise games (:func:`mezan.meta.elo.rate_race`) in
+the type's global scope and the problem's cluster. A tournament schedules races Swiss-style
+(:func:`mezan.meta.elo.swiss_pairings`). Both are reached as :meth:`MetaFlow.race` and :meth:`MetaFlow.tournament`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mezan import registry
+from mezan.errors import InvalidParameterError
+from mezan.meta import elo
+from mezan.meta.features import problem_type, sense_of
+from mezan.meta.ratings import loss
+
+if TYPE_CHECKING:
+    from mezan.meta.metaflow import MetaFlow
+
+
+@dataclass
+class RaceResult:
+    """One race: each solver's result on the same instance and budget, best first."""
+
+    results: dict[str, Any]
+    ranking: list[str]
+    cluster: int
+    race_id: str
+
+
+@dataclass
+class TournamentResult:
+    """A Swiss-system tournament: points (win 1, draw 0.5, bye 1) and the games played."""
+
+    points: dict[str, float]
+    games: list[tuple[int, str, str | None, float]]  # round, a, b, a's score
+    ratings: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def standings(self) -> list[tuple[str, float, float]]:
+        """(solver, points, rating), best first."""
+        return sorted(((s, p, self.ratings.get(s, (elo.DEFAULT_RATING, 0))[0]) for s, p in self.points.items()),
+                      key=lambda t: (-t[1], -t[2], t[0]))
+
+
+
+def race(flow: MetaFlow, problem: Any, solvers: Sequence[str], time_limit: float, seed: int | None = None,
+         progress: Callable[[str, Any], Any] | None = None) -> RaceResult:
+    """Run every solver on the problem with the same budget and seed, record each run, and update
+    the Elo ratings (global and in the problem's cluster) from every pair."""
+    if len(solvers) < 2:
+        raise InvalidParameterError("a race needs at least two solvers")
+    if len(set(solvers)) != len(solvers):
+        raise InvalidParameterError(f"a race needs distinct solvers, got {list(solvers)}")
+    flow._check_solvers(solvers, problem_type(problem))
+    race_id = uuid.uuid4().hex
+    results = {}
+    for name in solvers:
+        results[name] = registry.get(name).solve(problem, time_limit=time_limit, seed=seed)
+        flow.record(problem, name, results[name], time_limit=time_limit, race=race_id)
+        if progress is not None:
+            progress(name, results[name])
+    kind = problem_type(problem)
+    objectives = {s: loss(r.objective, sense_of(kind)) for s, r in results.items()}
+    for scope in flow._scopes(problem):
+        updated = elo.rate_race(flow.store.ratings(scope), objectives, k=flow.k_factor,
+                                initial=flow.initial_rating)
+        flow.store.set_ratings(scope, {s: updated[s] for s in objectives})
+    ranking = sorted(objectives, key=lambda s: (objectives[s], s))
+    cluster = flow.cluster_of(problem)
+    flow.refresh(kind)
+    return RaceResult(results, ranking, cluster, race_id)
+
+
+def tournament(flow: MetaFlow, problems: Sequence[Any], solvers: Sequence[str], rounds: int, time_limit: float,
+               seed: int | None = None, progress: Callable[[int, str, str | None, float], Any] | None = None,
+               ) -> TournamentResult:
+    """A Swiss-system tournament: each round pairs solvers with equal or close points that have not
+    met (:func:`mezan.meta.elo.swiss_pairings`), each pair races on the next problem in turn; a win
+    scores 1, a draw 0.5, a bye 1. Every race is recorded and rated."""
+    if not problems:
+        raise InvalidParameterError("a tournament needs at least one problem")
+    if len(solvers) < 2 or len(set(solvers)) != len(solvers):
+        raise InvalidParameterError(f"a tournament needs at least two distinct solvers, got {list(solvers)}")
+    if not (isinstance(rounds, int) and rounds >= 1):
+        raise InvalidParameterError(f"rounds must be an integer >= 1, got {rounds!r}")
+    points = dict.fromkeys(solvers, 0.0)
+    played: list[frozenset[str]] = []
+    games: list[tuple[int, str, str | None, float]] = []
+    turn = 0
+    for round_number in range(1, rounds + 1):
+        for a, b in elo.swiss_pairings(points, played, [g[1] for g in games if g[2] is None]):
+            if b is None:
+                points[a] += 1.0
+                games.append((round_number, a, None, 1.0))
+                continue
+            problem = problems[turn % len(problems)]
+            turn += 1
+            result = race(flow, problem, [a, b], time_limit, seed=seed)
+            kind = problem_type(problem)
+            s_a = elo.score(loss(result.results[a].objective, sense_of(kind)),
+                            loss(result.results[b].objective, sense_of(kind)))
+            points[a] += s_a
+            points[b] += 1.0 - s_a
+            played.append(frozenset((a, b)))
+            games.append((round_number, a, b, s_a))
+            if progress is not None:
+                progress(round_number, a, b, s_a)
+    return TournamentResult(points, games, flow.ratings())
+
+
+__all__ = ["RaceResult", "TournamentResult", "race", "tournament"]

@@ -1,0 +1,129 @@
+"""Plans for runtime scenarios: a pre-solving schedule and the feature-step choice, chosen on training data only.
+
+A plan is what a selector does on an instance before its per-instance choice counts (ASlib's convention, as in
+SATzilla's and AutoFolio's pre-solvers): run a short static schedule of algorithms (each an (algorithm, seconds)
+slot; an instance solved in a slot costs the time spent so far), then compute the feature steps, then run the
+selected algorithm. Easy instances thus never pay feature costs; when features cost more than selection gains, the
+plan computes none and runs the training folds' single best algorithm.
+
+:func:`choose_plan` searches, on the training rows only: feature steps in {the default steps, none}, and greedily up to
+:data:`MAX_SLOTS` pre-solving slots, each an algorithm and a budget from :data:`SLOT_SHARES` x cutoff (at most
+:data:`MAX_PRESOLVE_SHARE` x cutoff in all), scoring each candidate plan by :func:`mezan.meta.aslib.plan_costs` with
+the selector's *out-of-fold* picks on the training rows (an in-sample pick would make selection look better than it
+is and pre-solving worse). Cost: (algorithms x budgets) plan evaluations per slot, each O(training rows x steps).
+
+:func:`evaluate` runs a scenario's own ``cv.arff`` folds with a selector and a plan per fold and returns every
+instance's decision (schedule, steps, algorithm) and cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mezan.meta.aslib import Scenario, plan_costs
+from mezan.meta.selectors import AlgorithmSelector
+
+SLOT_SHARES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
+MAX_SLOTS = 2
+MAX_PRESOLVE_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class Plan:
+    """``presolve``: (algorithm index, seconds) slots in order; ``steps``: the feature steps computed (empty: none,
+    then every instance runs ``fallback``, the training single best)."""
+
+    presolve: tuple[tuple[int, float], ...] = ()
+    steps: tuple[str, ...] | None = None  # None: the scenario's default steps
+    fallback: int | None = None
+
+
+def _cost(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, plan: Plan) -> float:
+    algorithm = np.zeros(len(scenario.instances), dtype=int)
+    algorithm[rows] = picks if plan.fallback is None else plan.fallback
+    steps = None if plan.steps is None else list(plan.steps)
+    return float(plan_costs(scenario, algorithm, steps, plan.presolve)[rows].mean())
+
+
+def choose_plan(scenario: Scenario, rows: np.ndarray, picks: np.ndarray) -> Plan:
+    """The plan with the lowest mean cost on the training ``rows`` (a boolean mask) given the selector's out-of-fold
+    ``picks`` there (see the module docstring). Quality scenarios: the default plan."""
+    if not scenario.runtime:
+        return Plan()
+    cutoff = float(scenario.cutoff)  # type: ignore[arg-type]
+    sbs = int(np.argmin(scenario.costs()[rows].mean(axis=0)))
+    starts = [Plan()] + ([Plan(steps=(), fallback=sbs)] if scenario.default_steps else [])
+    best, best_cost = starts[0], _cost(scenario, rows, picks, starts[0])
+    for start in starts:
+        plan, cost = start, _cost(scenario, rows, picks, start)
+        for _ in range(MAX_SLOTS):
+            spent = sum(seconds for _, seconds in plan.presolve)
+            candidates = [Plan((*plan.presolve, (a, share * cutoff)), plan.steps, plan.fallback)
+                          for a in range(len(scenario.algorithms)) for share in SLOT_SHARES
+                          if spent + share * cutoff <= MAX_PRESOLVE_SHARE * cutoff
+                          and a not in {used for used, _ in plan.presolve}]
+            scored = [(_cost(scenario, rows, picks, c), k) for k, c in enumerate(candidates)]
+            if not scored:
+                break
+            value, k = min(scored)
+            if not value < cost:
+                break
+            plan, cost = candidates[k], value
+        if cost < best_cost:
+            best, best_cost = plan, cost
+    return best
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Out-of-fold decisions on every instance: ``algorithm`` (index), each instance's fold ``plan``, the cost of
+    each decision, and the approach each fold's selector used."""
+
+    algorithm: np.ndarray
+    plans: list[Plan]
+    costs: np.ndarray
+    used: list[str]
+
+    def steps_of(self, scenario: Scenario, i: int) -> list[str]:
+        plan = self.plans[i]
+        steps = scenario.default_steps if plan.steps is None else list(plan.steps)
+        return scenario.steps_closure(steps) if steps else []
+
+
+def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, schedules: bool = True,
+             progress: Callable[[int], Any] | None = None, **selector_options: Any) -> Evaluation:
+    """Run the scenario's folds: per fold, a selector fitted on the other folds and (runtime scenarios, with
+    ``schedules``) a plan chosen on them; every instance of the fold gets the plan and the selector's pick."""
+    n = len(scenario.instances)
+    costs = scenario.costs()
+    algorithm = np.zeros(n, dtype=int)
+    plans: list[Plan] = [Plan()] * n
+    out = np.zeros(n)
+    used = []
+    for f in sorted(set(int(v) for v in scenario.folds)):
+        test = scenario.folds == f
+        train = ~test
+        model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, **selector_options)
+        model.fit(scenario.features[train], costs[train])
+        used.append(model.chosen)
+        plan = Plan()
+        if schedules and scenario.runtime:
+            plan = choose_plan(scenario, train, model.fit_inner_picks(scenario.features[train], costs[train]))
+        picks = model.predict(scenario.features[test]) if plan.fallback is None else np.full(test.sum(), plan.fallback)
+        algorithm[test] = picks
+        whole = np.zeros(n, dtype=int)
+        whole[test] = picks
+        out[test] = plan_costs(scenario, whole, None if plan.steps is None else list(plan.steps),
+                               plan.presolve)[test]
+        for i in np.flatnonzero(test):
+            plans[i] = plan
+        if progress is not None:
+            progress(f)
+    return Evaluation(algorithm, plans, out, used)
+
+
+__all__ = ["MAX_SLOTS", "SLOT_SHARES", "Evaluation", "Plan", "choose_plan", "evaluate"]
