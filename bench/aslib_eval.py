@@ -1,11 +1,14 @@
 """MetaFlow's algorithm selectors on the ASlib scenarios of ../shared/aslib, by each scenario's own cv.arff folds.
 
-For every scenario: out-of-fold selections of each approach (regression, pairwise, knn) and of the automatic choice
-(inner cross-validation on the training folds only), scored with the default feature steps' costs charged;
-prints m̂ = (selector − VBS) / (SBS − VBS) per approach next to the published anchor, and the seconds taken.
+For every scenario: out-of-fold decisions of each approach (regression, pairwise, knn) and of the automatic choice
+(inner cross-validation on the training folds only); on runtime scenarios each fold also chooses, on its training
+folds, a pre-solving schedule and whether to compute the features (mezan.meta.schedules; --no-schedules: the default
+feature steps, no schedule). Feature costs are charged. Prints m̂ = (selector − VBS) / (SBS − VBS) per approach next
+to the published anchor, the seconds the automatic choice took (the whole evaluation of one scenario, as
+`mezan meta aslib evaluate` runs it) and the share of instances solved by a pre-solving slot.
 
     python bench/aslib_eval.py [--aslib ../shared/aslib] [--scenarios A,B] [--approaches regression,pairwise,knn,auto]
-                               [--json FILE]
+                               [--no-schedules] [--json FILE]
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mezan.meta.aslib import read_scenario, score
-from mezan.meta.selectors import cross_validate
+from mezan.meta.aslib import read_scenario, score_costs
+from mezan.meta.schedules import evaluate
 
 REPO = Path(__file__).resolve().parents[1]
 ANCHORS = {"SAT11-HAND": 0.31, "SAT11-INDU": 0.77, "SAT11-RAND": 0.02, "QBF-2011": 0.05, "CSP-2010": 0.20,
@@ -33,6 +36,7 @@ def main() -> None:
     parser.add_argument("--scenarios", default="")
     parser.add_argument("--approaches", default="regression,pairwise,knn,auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-schedules", action="store_true")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
     folders = sorted(p for p in Path(args.aslib).iterdir() if (p / "description.txt").exists())
@@ -41,27 +45,30 @@ def main() -> None:
         folders = [p for p in folders if p.name in wanted]
     approaches = [a for a in args.approaches.split(",") if a]
     rows = []
-    print(f"{'scenario':<24}" + "".join(f"{a:>12}" for a in approaches) + f"{'anchor':>9}{'auto used':>30}{'s':>7}")
+    print(f"{'scenario':<24}" + "".join(f"{a:>12}" for a in approaches)
+          + f"{'anchor':>9}{'auto used':>30}{'auto s':>8}{'presolved':>10}")
     for folder in folders:
-        started = time.perf_counter()
         scenario = read_scenario(folder)
-        costs = scenario.costs()
-        row = {"scenario": scenario.name, "sbs": None, "vbs": None}
+        row = {"scenario": scenario.name, "sbs": None, "vbs": None, "schedules": not args.no_schedules}
         used: list[str] = []
         for approach in approaches:
-            picks, chosen = cross_validate(scenario.features, costs, scenario.folds, approach=approach, seed=args.seed,
-                                           log_costs=scenario.runtime)
-            s = score(scenario, picks)
+            started = time.perf_counter()
+            result = evaluate(scenario, approach=approach, seed=args.seed, schedules=not args.no_schedules)
+            seconds = time.perf_counter() - started
+            s = score_costs(scenario, result.costs)
             row[approach] = s.m_hat
+            row[f"{approach}_seconds"] = seconds
             row["sbs"], row["vbs"] = s.sbs, s.vbs
             if approach == "auto":
-                used = chosen
-        row["seconds"] = time.perf_counter() - started
+                used = result.used
+                row["presolved_share"] = float(result.presolved(scenario).mean())
+                row["no_features_folds"] = len({id(p) for p in result.plans if p.steps == ()})
         row["auto_used"] = used
         rows.append(row)
         print(f"{scenario.name:<24}" + "".join(f"{row[a]:>12.3f}" for a in approaches)
               + f"{ANCHORS.get(scenario.name, float('nan')):>9.3f}{','.join(sorted(set(used))):>30}"
-              + f"{row['seconds']:>7.0f}", flush=True)
+              + f"{row.get('auto_seconds', float('nan')):>8.0f}{row.get('presolved_share', float('nan')):>10.2f}",
+              flush=True)
     for approach in approaches:
         values = [r[approach] for r in rows]
         below = sum(r[approach] <= ANCHORS.get(r["scenario"], -np.inf) for r in rows)

@@ -13,7 +13,9 @@ the selector's *out-of-fold* picks on the training rows (an in-sample pick would
 is and pre-solving worse). Cost: (algorithms x budgets) plan evaluations per slot, each O(training rows x steps).
 
 :func:`evaluate` runs a scenario's own ``cv.arff`` folds with a selector and a plan per fold and returns every
-instance's decision (schedule, steps, algorithm) and cost.
+instance's decision (schedule, steps, algorithm) and cost. With ``approach="auto"`` the inner cross-validation judges
+each approach by the cost of its out-of-fold picks *inside their best plan*, so the approach and the plan are chosen
+together, on the training folds only.
 """
 
 from __future__ import annotations
@@ -78,6 +80,15 @@ def choose_plan(scenario: Scenario, rows: np.ndarray, picks: np.ndarray) -> Plan
     return best
 
 
+def solved_in_schedule(scenario: Scenario, presolve: tuple[tuple[int, float], ...]) -> np.ndarray:
+    """Which instances a pre-solving schedule solves (some slot's algorithm finishes within the slot)."""
+    costs = scenario.costs()
+    solved = np.zeros(len(scenario.instances), dtype=bool)
+    for a, seconds in presolve:
+        solved |= costs[:, int(a)] <= seconds
+    return solved
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """Out-of-fold decisions on every instance: ``algorithm`` (index), each instance's fold ``plan``, the cost of
@@ -87,6 +98,14 @@ class Evaluation:
     plans: list[Plan]
     costs: np.ndarray
     used: list[str]
+
+    def presolved(self, scenario: Scenario) -> np.ndarray:
+        """Which instances their fold's pre-solving schedule solved."""
+        out = np.zeros(len(self.plans), dtype=bool)
+        for plan in {id(p): p for p in self.plans}.values():
+            members = np.array([q is plan for q in self.plans])
+            out |= members & solved_in_schedule(scenario, plan.presolve)
+        return out
 
     def steps_of(self, scenario: Scenario, i: int) -> list[str]:
         plan = self.plans[i]
@@ -107,11 +126,17 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
     for f in sorted(set(int(v) for v in scenario.folds)):
         test = scenario.folds == f
         train = ~test
-        model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, **selector_options)
+        planned = schedules and scenario.runtime
+
+        def judge(picks: np.ndarray, train: np.ndarray = train) -> float:  # an approach's picks, with their best plan
+            return _cost(scenario, train, picks, choose_plan(scenario, train, picks))
+
+        model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, judge=judge if planned else None,
+                                  **selector_options)
         model.fit(scenario.features[train], costs[train])
         used.append(model.chosen)
         plan = Plan()
-        if schedules and scenario.runtime:
+        if planned:
             plan = choose_plan(scenario, train, model.fit_inner_picks(scenario.features[train], costs[train]))
         picks = model.predict(scenario.features[test]) if plan.fallback is None else np.full(test.sum(), plan.fallback)
         algorithm[test] = picks
@@ -126,4 +151,4 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
     return Evaluation(algorithm, plans, out, used)
 
 
-__all__ = ["MAX_SLOTS", "SLOT_SHARES", "Evaluation", "Plan", "choose_plan", "evaluate"]
+__all__ = ["MAX_SLOTS", "SLOT_SHARES", "Evaluation", "Plan", "choose_plan", "evaluate", "solved_in_schedule"]

@@ -13,7 +13,8 @@ Every selector is fitted on (features, costs) — features (instances x features
 - ``knn``: the k nearest training instances in the standardised feature space; the algorithm with the lowest
   total cost over them (SUNNY's neighbourhood, restricted to one algorithm).
 - ``auto``: the approach with the lowest mean cost in an inner cross-validation on the training data only (the
-  AutoFolio idea: the choice is made per scenario by data, never by hand).
+  AutoFolio idea: the choice is made per scenario by data, never by hand); ``judge`` replaces that mean cost when
+  the picks are used inside a larger plan (:mod:`mezan.meta.schedules` judges them with their pre-solving plan).
 
 Deterministic for a seed.
 """
@@ -53,6 +54,7 @@ class AlgorithmSelector:
     jobs: int = 2  # threads per forest fit (scikit-learn's n_jobs)
     chosen: str = ""
     inner_picks: Any = field(default=None, repr=False)  # out-of-fold picks on the training rows (inner CV)
+    judge: Any = field(default=None, repr=False)  # judge(picks) -> cost of out-of-fold picks (default: their mean cost)
     _models: Any = field(default=None, repr=False)
     _prep: Any = field(default=None, repr=False)
     _train: Any = field(default=None, repr=False)
@@ -115,7 +117,8 @@ class AlgorithmSelector:
         best, best_cost, best_picks = APPROACHES[0], np.inf, None
         for approach in APPROACHES:
             picks = self.out_of_fold(features, costs, approach)
-            total = float(costs[np.arange(len(costs)), picks].sum())
+            total = (float(costs[np.arange(len(costs)), picks].mean()) if self.judge is None
+                     else float(self.judge(picks)))
             if total < best_cost:
                 best, best_cost, best_picks = approach, total, picks
         self.inner_picks = best_picks
