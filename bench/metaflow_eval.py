@@ -9,8 +9,10 @@
    reward are means over them, so that luck does not make a virtual best solver), --jobs instances
    in parallel. The reference of an instance is its best-known value, else the best objective any
    run found; the reward is mezan.meta.reward's exp(-gap / 0.01).
-2. Offline: leave-one-family-out — for each family, MetaFlow's selector (per-solver random forests on
-   the instance features) is trained on the other families' rows and picks a mode for each instance of
+2. Offline: MetaFlow's ASlib selector (mezan.meta.selectors, automatic choice of regression, pairwise or kNN
+   by inner cross-validation) on the mean-gap matrix, by a seeded 10-fold cross-validation (ASlib's protocol) and
+   leave-one-family-out; and leave-one-family-out — for each family, MetaFlow's reward model (per-solver
+   random forests on the instance features) is trained on the other families' rows and picks a mode for each instance of
    the held-out family. Reported: mean gap % of the single best solver (SBS: the mode with the lowest
    mean gap over all instances), of the virtual best solver (VBS: the best mode per instance), and of
    the selector; the fraction of the SBS-VBS gap closed = (SBS - selector) / (SBS - VBS).
@@ -161,6 +163,27 @@ def offline(data: dict) -> dict:
             "per_family": per_family}
 
 
+def algorithm_selector(data: dict, folds: int = 10, seed: int = 0) -> dict:
+    """MetaFlow's ASlib selector (mezan.meta.selectors, approach auto) on the mean-gap cost matrix, evaluated by
+    ASlib's protocol — a seeded 10-fold cross-validation — and leave-one-family-out: gap closed per protocol."""
+    from mezan.meta.features import vector
+    from mezan.meta.selectors import cross_validate
+
+    gaps, _ = gaps_and_rewards(data)
+    X = np.array([vector(r["features"]) for r in data["rows"]])
+    families = np.array([r["family"] for r in data["rows"]])
+    sbs, vbs = float(gaps.mean(axis=0).min()), float(gaps.min(axis=1).mean())
+    out = {"sbs_gap": sbs, "vbs_gap": vbs}
+    protocols = {"10-fold": 1 + np.random.default_rng(seed).permutation(len(gaps)) % folds,
+                 "leave-one-family-out": np.unique(families, return_inverse=True)[1] + 1}
+    for name, split in protocols.items():
+        picks, used = cross_validate(X, gaps, split, approach="auto", seed=seed, log_costs=False)
+        chosen = float(gaps[np.arange(len(gaps)), picks].mean())
+        out[name] = {"selector_gap": chosen, "gap_closed": (sbs - chosen) / (sbs - vbs) if sbs > vbs else math.nan,
+                     "approaches": sorted(set(used))}
+    return out
+
+
 def online(data: dict, steps: int, seeds: int) -> dict:
     from mezan.meta.features import QAP_FEATURES, vector
     from mezan.meta.model import Clustering
@@ -228,13 +251,19 @@ def main() -> None:
         print(f"{fam:<16} {f['instances']:>4} {f['sbs']:>8.3f} {f['vbs']:>8.3f} {f['selector']:>10.3f}")
     print(f"\nleave-one-family-out: SBS ({off['sbs_solver']}) {off['sbs_gap']:.4f} %, VBS {off['vbs_gap']:.4f} %, "
           f"selector {off['selector_gap']:.4f} % -> SBS-VBS gap closed: {100 * off['gap_closed']:.1f} %")
+    aslib_style = algorithm_selector(data)
+    for protocol in ("10-fold", "leave-one-family-out"):
+        r = aslib_style[protocol]
+        print(f"ASlib selector (auto: {', '.join(r['approaches'])}), {protocol}: selector {r['selector_gap']:.4f} % "
+              f"-> SBS-VBS gap closed: {100 * r['gap_closed']:.1f} %")
     on = online(data, args.steps, args.seeds)
     print(f"\nonline, {args.steps} instances, median of {args.seeds} streams: cumulative regret")
     for p, r in on.items():
         halves = f"first half {r['first_half']:.2f}, second half {r['second_half']:.2f}; " if "first_half" in r else ""
         print(f"  {p:<36} {r['final']:8.2f}  ({halves}{100 * r['ratio_to_random']:.1f} % of random)")
     print(f"plot: {RESULTS / 'metaflow_regret.png'}")
-    (RESULTS / "metaflow_eval.json").write_text(json.dumps({"offline": off, "online": on}, indent=1))
+    (RESULTS / "metaflow_eval.json").write_text(json.dumps({"offline": off, "aslib_selector": aslib_style,
+                                                                "online": on}, indent=1))
 
 
 if __name__ == "__main__":
