@@ -97,6 +97,13 @@ def test_a_second_solve_starts_from_the_stored_best_and_never_returns_worse(tmp_
     assert objective(problem, None, second.solution) == second.objective
     cold = mezan.solve(problem, time_limit=0.5, seed=1, solver="qap.local_first", metaflow=MetaFlow(":memory:"))
     assert cold.objective > first.objective  # the warm start, not luck, made the difference
+    # the warm-started solve is in the history but is no evidence of qap.local_first's skill
+    assert flow.store.count_solves() == 2 and len(memory.warm_started(flow.store)) == 1
+    assert [r.solver for r, _ in flow.rewarded_history("qap")] == ["qap.rots"]
+    assert "qap.local_first" not in flow.ratings()
+    online = flow.store.ratings("qap:global")
+    flow.rebuild_ratings("qap")
+    assert flow.store.ratings("qap:global") == online
 
 
 def test_a_solver_without_warm_start_still_never_returns_worse_than_the_stored_best(tmp_path):

@@ -11,6 +11,9 @@ again (the row's checksum, its problem type, the solution's shape and values, an
 recomputed on the problem), so a row altered in the file or written for another problem is refused
 with :class:`StoredSolutionError` naming what is wrong; the caller solves cold and says so.
 
+A solve that started from a stored solution is marked (:func:`mark_warm_started`): it is kept in the history but
+is no evidence of its solver's skill, so MetaFlow's rewards, bandit statistics and ratings leave it out.
+
 Cost: one indexed row per fingerprint; recall and remember are O(n^2) (one objective evaluation).
 """
 
@@ -31,6 +34,7 @@ from mezan.qap import objective as qap_objective
 from mezan.store import Store
 
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS warm_started (solve INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS solutions (
     fingerprint TEXT PRIMARY KEY,
     problem_type TEXT NOT NULL,
@@ -124,6 +128,20 @@ def recall(store: Store, problem: Any) -> Remembered | None:
     return Remembered(array, value, solver)
 
 
+def mark_warm_started(store: Store, solve_id: int) -> None:
+    """Note that a recorded solve started from a stored solution: it says nothing of its solver's own skill, so
+    MetaFlow's statistics and ratings leave it out (the history row itself stays, unchanged)."""
+    store.define(SCHEMA)
+    with store.transaction() as db:
+        db.execute("INSERT OR IGNORE INTO warm_started VALUES (?)", (int(solve_id),))
+
+
+def warm_started(store: Store) -> set[int]:
+    """Ids of the recorded solves that started from a stored solution."""
+    store.define(SCHEMA)
+    return {int(row[0]) for row in store.query("SELECT solve FROM warm_started")}
+
+
 def remember(store: Store, problem: Any, result: Any) -> bool:
     """Keep the result's solution when it is better than the stored one (and its objective, recomputed, is the one
     the result claims). Returns True when it was kept."""
@@ -149,4 +167,5 @@ def remember(store: Store, problem: Any, result: Any) -> bool:
     return True
 
 
-__all__ = ["EVALUATORS", "Remembered", "StoredSolutionError", "recall", "remember"]
+__all__ = ["EVALUATORS", "Remembered", "StoredSolutionError", "mark_warm_started", "recall", "remember",
+           "warm_started"]

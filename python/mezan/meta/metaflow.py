@@ -31,7 +31,7 @@ import numpy as np
 
 from mezan import registry
 from mezan.errors import InvalidParameterError
-from mezan.meta import elo, races
+from mezan.meta import elo, memory, races
 from mezan.meta import ratings as rating_games
 from mezan.meta.features import FEATURE_COST, feature_names, features, problem_type, sense_of, vector
 from mezan.meta.model import Clustering, Selector
@@ -189,20 +189,25 @@ class MetaFlow:
 
     # ---- history → statistics --------------------------------------------------------------------
     def rewarded_history(self, kind: str) -> list[tuple[Any, float]]:
-        """(record, reward) of every stored solve of a problem type, rewards against today's references."""
-        records = self.store.solves(problem_type=kind)
+        """(record, reward) of every stored solve of a problem type that counts as evidence (not warm-started),
+        rewards against today's references (which every solve's objective may set)."""
         sense = sense_of(kind)
         better = min if sense == "min" else max
         best_seen: dict[str, float] = {}
-        for r in records:
+        for r in self.store.solves(problem_type=kind):  # every solve's objective is a valid reference
             if r.objective is not None:
                 best_seen[r.fingerprint] = better(best_seen.get(r.fingerprint, r.objective), r.objective)
         out = []
-        for r in records:
+        for r in self._evidence(kind):
             ref, _ = reference(r.best_known, best_seen.get(r.fingerprint), r.lower_bound if sense == "min" else None)
             out.append((r, reward(r.objective, ref, sense=sense, gap_scale=self.gap_scale, wall_time=r.wall_time,
                                   time_limit=r.time_limit, time_weight=self.time_weight)))
         return out
+
+    def _evidence(self, kind: str) -> list[Any]:
+        """The recorded solves of a type that count as evidence of their solver's skill (not warm-started)."""
+        warm = memory.warm_started(self.store)
+        return [r for r in self.store.solves(problem_type=kind) if r.id not in warm]
 
     @staticmethod
     def _labels(clustering: Clustering | None, records: list[Any]) -> dict[str, int]:
@@ -277,8 +282,10 @@ class MetaFlow:
 
     # ---- recording --------------------------------------------------------------------------------
     def record(self, problem: Any, solver: str, result: Any, *, time_limit: float | None = None,
-               race: str | None = None) -> float:
-        """Append a solve to the store; returns its reward (against today's reference)."""
+               race: str | None = None, warm_start: bool = False) -> float:
+        """Append a solve to the store; returns its reward (against today's reference). ``warm_start``: the solve
+        started from a stored solution — recorded, but left out of the statistics and ratings (it says nothing of
+        the solver's own skill)."""
         if not isinstance(result, Result):
             raise InvalidParameterError(f"result of {solver!r} must be a mezan.results.Result, got "
                                         f"{type(result).__name__}")
@@ -288,13 +295,16 @@ class MetaFlow:
         sense = sense_of(kind)
         bound = result.lower_bound
         best_known = getattr(problem, "best_known", None)
-        self.store.append_solve(
+        solve_id = self.store.append_solve(
             fingerprint=key, problem_type=kind, features=self.features(problem), solver=solver, time_limit=time_limit,
             objective=None if objective is None else float(objective),
             lower_bound=None if bound is None else float(bound),
             best_known=None if best_known is None else float(best_known),
             wall_time=result.wall_time, seed=result.seed, status=result.status.value, race=race)
-        self._rate_solve(problem, solver, None if objective is None else float(objective), best_known)
+        if warm_start:
+            memory.mark_warm_started(self.store, solve_id)
+        else:
+            self._rate_solve(problem, solver, None if objective is None else float(objective), best_known)
         ref, _ = reference(best_known, self.store.best_objective(key, sense), bound if sense == "min" else None)
         return reward(None if objective is None else float(objective), ref, sense=sense, gap_scale=self.gap_scale,
                       wall_time=result.wall_time, time_limit=time_limit,
@@ -410,7 +420,8 @@ class MetaFlow:
             return [global_scope(kind)] + ([cluster_scope(kind, labels[record.fingerprint])]
                                            if clustering is not None else [])
 
-        scopes = rating_games.replay(records, sense_of(kind), scopes_of, k=self.k_factor, initial=self.initial_rating)
+        scopes = rating_games.replay(records, sense_of(kind), scopes_of, skip=memory.warm_started(self.store),
+                                     k=self.k_factor, initial=self.initial_rating)
         self.store.replace_ratings(scopes, prefix=f"{kind}:")  # this type's scopes only
 
     def tournament(self, problems: Sequence[Any], solvers: Sequence[str], rounds: int, time_limit: float,

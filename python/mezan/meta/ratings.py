@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,11 +85,12 @@ def loss(objective: float | None, sense: str) -> float:
     return float(objective) if sense == "min" else -float(objective)
 
 
-def replay(records: Sequence[Any], sense: str, scopes_of: Callable[[Any], list[str]], *, k: float = elo.DEFAULT_K,
-           initial: float = elo.DEFAULT_RATING) -> dict[str, dict[str, tuple[float, int]]]:
+def replay(records: Sequence[Any], sense: str, scopes_of: Callable[[Any], list[str]], *,
+           skip: AbstractSet[int] = frozenset(), k: float = elo.DEFAULT_K, initial: float = elo.DEFAULT_RATING) -> dict[str, dict[str, tuple[float, int]]]:
     """Every rating scope rebuilt from the stored solves of one type, in recorded order: a solve game per record,
     and each race's games right after its last member (as the online updates play them). ``scopes_of(record)``
-    names the scopes a record's games count in."""
+    names the scopes a record's games count in; records whose id is in ``skip`` (warm-started solves) play no
+    game but still set the instance's reference."""
     scopes: dict[str, dict[str, tuple[float, int]]] = defaultdict(dict)
     best: dict[str, float] = {}
     last_of_race = {r.race: i for i, r in enumerate(records) if r.race is not None}
@@ -98,6 +100,8 @@ def replay(records: Sequence[Any], sense: str, scopes_of: Callable[[Any], list[s
         if math.isfinite(value):
             best[r.fingerprint] = min(best.get(r.fingerprint, value), value)
         target = loss(r.best_known, sense) if r.best_known is not None else best.get(r.fingerprint)
+        if r.id in skip:
+            continue
         won = reached(value, target)
         names = scopes_of(r)
         for scope in names:

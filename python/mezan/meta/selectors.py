@@ -51,7 +51,8 @@ class AlgorithmSelector:
     pairwise_trees: int = 25  # per pair: k (k - 1) / 2 forests, so smaller ones
     neighbours: int = 16
     inner_folds: int = 3
-    jobs: int = 2  # threads per forest fit (scikit-learn's n_jobs)
+    jobs: int = 2  # threads per regression forest fit (scikit-learn's n_jobs; the small pairwise forests use one)
+    max_features: float | str = "sqrt"  # features tried per split in the regression forests (as the classifiers)
     chosen: str = ""
     inner_picks: Any = field(default=None, repr=False)  # out-of-fold picks on the training rows (inner CV)
     judge: Any = field(default=None, repr=False)  # judge(picks) -> cost of out-of-fold picks (default: their mean cost)
@@ -101,7 +102,8 @@ class AlgorithmSelector:
                 continue
             inner = AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
                                       pairwise_trees=self.pairwise_trees, neighbours=self.neighbours,
-                                      jobs=self.jobs).fit(features[train], costs[train])
+                                      jobs=self.jobs, max_features=self.max_features).fit(features[train],
+                                                                                          costs[train])
             picks[test] = inner.predict(features[test])
         return picks
 
@@ -132,7 +134,8 @@ class AlgorithmSelector:
 
         y = self._target(costs)
         return [RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=self.jobs,
-                                      min_samples_leaf=2).fit(x, y[:, a]) for a in range(costs.shape[1])]
+                                      min_samples_leaf=2, max_features=self.max_features).fit(x, y[:, a])
+                for a in range(costs.shape[1])]
 
     def _predict_regression(self, x: np.ndarray) -> np.ndarray:
         return np.argmin(np.column_stack([m.predict(x) for m in self._models]), axis=1)
@@ -150,7 +153,7 @@ class AlgorithmSelector:
                 if weight.sum() == 0 or len(np.unique(label[weight > 0])) < 2:
                     models.append((a, b, int(np.sum(weight * (label == 1)) >= np.sum(weight * (label == 0)))))
                     continue
-                clf = RandomForestClassifier(n_estimators=self.pairwise_trees, random_state=self.seed, n_jobs=self.jobs,
+                clf = RandomForestClassifier(n_estimators=self.pairwise_trees, random_state=self.seed, n_jobs=1,
                                              min_samples_leaf=2)
                 models.append((a, b, clf.fit(x[weight > 0], label[weight > 0], sample_weight=weight[weight > 0])))
         return models

@@ -88,7 +88,7 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
         result = _from_memory(result, remembered)
         notes.append("the solver ended worse than the stored best, so the stored best is returned")
     if record:
-        flow.record(problem, name, result, time_limit=time_limit)
+        flow.record(problem, name, result, time_limit=time_limit, warm_start=remembered is not None)
         memory.remember(flow.store, problem, result)
         flow.refresh(problem_type(problem))
     explanation = "; ".join(notes)
