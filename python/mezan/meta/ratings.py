@@ -86,7 +86,8 @@ def loss(objective: float | None, sense: str) -> float:
 
 
 def replay(records: Sequence[Any], sense: str, scopes_of: Callable[[Any], list[str]], *,
-           skip: AbstractSet[int] = frozenset(), k: float = elo.DEFAULT_K, initial: float = elo.DEFAULT_RATING) -> dict[str, dict[str, tuple[float, int]]]:
+           skip: AbstractSet[int] = frozenset(), k: float = elo.DEFAULT_K,
+           initial: float = elo.DEFAULT_RATING) -> dict[str, dict[str, tuple[float, int]]]:
     """Every rating scope rebuilt from the stored solves of one type, in recorded order: a solve game per record,
     and each race's games right after its last member (as the online updates play them). ``scopes_of(record)``
     names the scopes a record's games count in; records whose id is in ``skip`` (warm-started solves) play no
