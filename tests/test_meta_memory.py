@@ -268,3 +268,34 @@ def test_aslib_export_command_and_its_errors(tmp_path, capsys):
     mezan.solve(generate.taillard_a(8, seed=1), time_limit=0.02, seed=0, solver="qap.anneal", metaflow=flow)
     assert main(["meta", "aslib", "export", str(tmp_path / "r"), "--store", ragged]) != 0
     assert "has no recorded solve of instance" in capsys.readouterr().err
+
+
+def test_reset_forgets_the_memory_of_solutions(tmp_path):
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    problem = generate.taillard_a(10, seed=2)
+    mezan.solve(problem, time_limit=0.05, seed=0, solver="qap.rots", metaflow=flow)
+    assert memory.recall(flow.store, problem) is not None
+    flow.store.reset()
+    assert memory.recall(flow.store, problem) is None and flow.store.count_solves() == 0
+
+
+def test_train_fits_the_per_instance_selector_and_the_model_policy_uses_it(tmp_path):
+    flow = MetaFlow(tmp_path / "m.db", seed=0)
+    taillard = [generate.taillard_a(9, seed=s) for s in range(6)]
+    grids = [generate.grid_manhattan(3, 3, seed=s) for s in range(6)]
+    for k, problem in enumerate(taillard + grids):  # planted: rots wins the Taillard instances, anneal the grids
+        grid = k >= 6
+        p = np.arange(problem.n)
+        value = objective(problem, None, p)
+        for solver, worse in (("qap.rots", 0.05 if grid else 0.0), ("qap.anneal", 0.0 if grid else 0.05)):
+            flow.record(problem, solver, Result(solution=p, objective=value * (1 + worse)), time_limit=1.0)
+    flow.record(taillard[0], "qap.local_first", Result(solution=np.arange(9), objective=1.0), time_limit=1.0)
+    report = flow.train()
+    assert report.selector_approach in ("regression", "pairwise", "knn") and report.selector_instances == 12
+    model = MetaFlow(tmp_path / "m.db", policy="model", seed=0)
+    unseen_taillard, unseen_grid = generate.taillard_a(9, seed=50), generate.grid_manhattan(3, 3, seed=50)
+    pick, why = model.select(unseen_taillard, ["qap.rots", "qap.anneal"])
+    assert pick == "qap.rots" and "per-instance selector" in why and "12 instances" in why
+    assert model.select(unseen_grid, ["qap.rots", "qap.anneal"])[0] == "qap.anneal"
+    # a candidate the selector was not fitted on (too few instances) falls back to the reward model
+    assert "per-instance selector" not in model.select(unseen_grid, ["qap.local_first"])[1]

@@ -289,9 +289,19 @@ class Store:
         row = self._connection().execute("SELECT payload FROM artifacts WHERE name = ?", (name,)).fetchone()
         return None if row is None else pickle.loads(row[0])
 
+    def delete_artifact(self, name: str) -> None:
+        """Remove an artifact (nothing when there is none)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM artifacts WHERE name = ?", (name,))
+
     def reset(self) -> None:
-        """Forget the history, ratings and artifacts (the file stays)."""
+        """Forget the history, ratings, artifacts and MetaFlow's memory of solutions (the file stays; other
+        components' tables, such as the service's keys and jobs, are kept)."""
         with self._transaction() as db:
             db.execute("DELETE FROM solves")
             db.execute("DELETE FROM ratings")
             db.execute("DELETE FROM artifacts")
+            present = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for table in ("solutions", "warm_started"):  # mezan.meta.memory's tables, once it has created them
+                if table in present:
+                    db.execute(f"DELETE FROM {table}")

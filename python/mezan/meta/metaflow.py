@@ -38,6 +38,7 @@ from mezan.meta.model import Clustering, Selector
 from mezan.meta.policies import BANDITS, POLICIES, Arm, choose
 from mezan.meta.races import RaceResult, TournamentResult
 from mezan.meta.reward import DEFAULT_GAP_SCALE, reference, reward
+from mezan.meta.selectors import AlgorithmSelector
 from mezan.results import Result
 from mezan.store import Store
 
@@ -74,6 +75,23 @@ class TrainReport:
     clusters: int
     solvers: tuple[str, ...]
     importances: tuple[tuple[str, float], ...]
+    selector_approach: str | None = None  # the per-instance algorithm selector's approach (None: too little data)
+    selector_instances: int = 0  # instances of the complete (instance x solver) matrix it was fitted on
+
+
+@dataclass(frozen=True)
+class PerInstanceSelector:
+    """MetaFlow's per-instance algorithm selector (:class:`mezan.meta.selectors.AlgorithmSelector`, the one measured
+    on ASlib) fitted on the stored history: costs are 1 - mean reward per (instance, solver)."""
+
+    feature_names: tuple[str, ...]
+    solvers: tuple[str, ...]
+    model: AlgorithmSelector
+    instances: int
+
+
+MIN_SELECTOR_INSTANCES = 10
+"""Instances, each solved by every solver of the matrix, below which train() fits no per-instance selector."""
 
 
 class MetaFlow:
@@ -244,6 +262,15 @@ class MetaFlow:
                  else "no clustering yet")
         policy = self.policy
         selector: Selector | None = self.store.get_artifact(f"selector:{kind}") if policy == "model" else None
+        per_instance: PerInstanceSelector | None = (self.store.get_artifact(f"per_instance_selector:{kind}")
+                                                     if policy == "model" else None)
+        usable = [s for s in names if per_instance is not None and s in per_instance.solvers]
+        if per_instance is not None and usable:
+            scores = per_instance.model.scores(vector(feats, per_instance.feature_names)[None, :])[0]
+            ranked = sorted(usable, key=lambda s: (scores[per_instance.solvers.index(s)], s))
+            return ranked[0], (f"MetaFlow model policy: the per-instance selector ({per_instance.model.chosen}, chosen "
+                               f"by inner cross-validation on {per_instance.instances} instances solved by "
+                               f"{len(per_instance.solvers)} solvers) ranks {' > '.join(ranked)}; {where}")
         if policy == "model" and selector is not None:
             predicted = selector.predict(vector(feats, selector.feature_names), names)
             if predicted:
@@ -442,8 +469,37 @@ class MetaFlow:
         selector = Selector(names, seed=0 if self.seed is None else self.seed)
         selector.fit(X, [r.solver for r, _ in rows], np.array([v for _, v in rows]))
         self.store.put_artifact(f"selector:{kind}", selector)
+        per_instance = self._fit_per_instance(kind, rows)
         return TrainReport(instances=clustering.instances, observations=len(rows), clusters=clustering.k,
-                           solvers=tuple(sorted(selector.models)), importances=tuple(selector.importances(5)))
+                           solvers=tuple(sorted(selector.models)), importances=tuple(selector.importances(5)),
+                           selector_approach=None if per_instance is None else per_instance.model.chosen,
+                           selector_instances=0 if per_instance is None else per_instance.instances)
+
+    def _fit_per_instance(self, kind: str, rows: list[tuple[Any, float]]) -> PerInstanceSelector | None:
+        """The ASlib selector on the largest complete (instance x solver) matrix of mean rewards the history holds:
+        solvers that cover the fewest instances are dropped until at least MIN_SELECTOR_INSTANCES instances have a
+        solve by every remaining solver (at least two). None (and any stored one removed) when there is none."""
+        rewards: dict[tuple[str, str], list[float]] = defaultdict(list)
+        features_of: dict[str, dict[str, float]] = {}
+        for record, value in rows:
+            rewards[(record.fingerprint, record.solver)].append(value)
+            features_of[record.fingerprint] = record.features
+        solvers = sorted({s for _, s in rewards})
+        while len(solvers) >= 2:
+            complete = [i for i in features_of if all((i, s) in rewards for s in solvers)]
+            if len(complete) >= MIN_SELECTOR_INSTANCES:
+                break
+            solvers.remove(min(solvers, key=lambda s: (sum((i, s) in rewards for i in features_of), s)))
+        else:
+            self.store.delete_artifact(f"per_instance_selector:{kind}")
+            return None
+        names = feature_names(kind)
+        X = np.array([vector(features_of[i], names) for i in complete])
+        costs = np.array([[1.0 - float(np.mean(rewards[(i, s)])) for s in solvers] for i in complete])
+        model = AlgorithmSelector("auto", seed=0 if self.seed is None else self.seed, log_costs=False).fit(X, costs)
+        fitted = PerInstanceSelector(tuple(names), tuple(solvers), model, len(complete))
+        self.store.put_artifact(f"per_instance_selector:{kind}", fitted)
+        return fitted
 
     def status(self) -> dict[str, Any]:
         """History counts, ratings (global and per cluster) and what has been trained."""

@@ -77,9 +77,15 @@ class AlgorithmSelector:
         return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:
+        """The chosen algorithm (column index) per row of ``features``."""
+        return np.argmin(self.scores(features), axis=1)
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """(rows x algorithms) scores, lower is better: predicted (log) costs, minus pairwise votes, or the
+        neighbourhood's total cost — what :meth:`predict` minimises, to rank a subset of the algorithms."""
         if self._models is None:
             raise InvalidParameterError("fit the selector before predicting")
-        return getattr(self, f"_predict_{self.chosen}")(self._transform(np.asarray(features, dtype=float)))
+        return getattr(self, f"_scores_{self.chosen}")(self._transform(np.asarray(features, dtype=float)))
 
     # ---- internals ----------------------------------------------------------------------------------------
     def _transform(self, features: np.ndarray) -> np.ndarray:
@@ -137,8 +143,8 @@ class AlgorithmSelector:
                                       min_samples_leaf=2, max_features=self.max_features).fit(x, y[:, a])
                 for a in range(costs.shape[1])]
 
-    def _predict_regression(self, x: np.ndarray) -> np.ndarray:
-        return np.argmin(np.column_stack([m.predict(x) for m in self._models]), axis=1)
+    def _scores_regression(self, x: np.ndarray) -> np.ndarray:
+        return np.column_stack([m.predict(x) for m in self._models])
 
     def _fit_pairwise(self, x: np.ndarray, costs: np.ndarray) -> Any:
         from sklearn.ensemble import RandomForestClassifier
@@ -158,7 +164,7 @@ class AlgorithmSelector:
                 models.append((a, b, clf.fit(x[weight > 0], label[weight > 0], sample_weight=weight[weight > 0])))
         return models
 
-    def _predict_pairwise(self, x: np.ndarray) -> np.ndarray:
+    def _scores_pairwise(self, x: np.ndarray) -> np.ndarray:
         k = self._train[1].shape[1]
         votes = np.zeros((len(x), k))
         for a, b, model in self._models:
@@ -167,18 +173,18 @@ class AlgorithmSelector:
                 a_wins = np.zeros(len(x))
             votes[:, a] += a_wins
             votes[:, b] += 1.0 - a_wins
-        return np.argmax(votes, axis=1)
+        return -votes
 
     def _fit_knn(self, x: np.ndarray, costs: np.ndarray) -> Any:  # noqa: ARG002 - the fit interface; kNN keeps the data
         return True
 
-    def _predict_knn(self, x: np.ndarray) -> np.ndarray:
+    def _scores_knn(self, x: np.ndarray) -> np.ndarray:
         train_x, train_costs = self._train
         k = min(self.neighbours, len(train_x))
         # squared distances as |x|^2 + |t|^2 - 2 x.t: no (test x train x features) temporary
         d = (x**2).sum(axis=1)[:, None] + (train_x**2).sum(axis=1)[None, :] - 2.0 * x @ train_x.T
         nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
-        return np.argmin(train_costs[nearest].sum(axis=1), axis=1)
+        return train_costs[nearest].sum(axis=1)
 
 
 def cross_validate(features: np.ndarray, costs: np.ndarray, folds: np.ndarray, *, approach: str = "auto",
