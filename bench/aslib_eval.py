@@ -8,7 +8,7 @@ to the published anchor, the seconds the automatic choice took (the whole evalua
 `mezan meta aslib evaluate` runs it) and the share of instances solved by a pre-solving slot.
 
     python bench/aslib_eval.py [--aslib ../shared/aslib] [--scenarios A,B] [--approaches regression,pairwise,knn,auto]
-                               [--no-schedules] [--json FILE]
+                               [--no-schedules] [--workers 2] [--json FILE]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--approaches", default="regression,pairwise,knn,auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-schedules", action="store_true")
+    parser.add_argument("--workers", type=int, default=2, help="processes running the folds")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
     folders = sorted(p for p in Path(args.aslib).iterdir() if (p / "description.txt").exists())
@@ -53,7 +54,8 @@ def main() -> None:
         used: list[str] = []
         for approach in approaches:
             started = time.perf_counter()
-            result = evaluate(scenario, approach=approach, seed=args.seed, schedules=not args.no_schedules)
+            result = evaluate(scenario, approach=approach, seed=args.seed, schedules=not args.no_schedules,
+                              workers=args.workers)
             seconds = time.perf_counter() - started
             s = score_costs(scenario, result.costs)
             row[approach] = s.m_hat

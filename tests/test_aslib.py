@@ -245,3 +245,13 @@ def test_the_selections_file_rescores_to_the_printed_m_hat(tmp_path, capsys):
     record["selections"]["i1"]["algorithm"] = "Z"
     with pytest.raises(InvalidProblemError, match="instance 'i1' has no decision"):
         rescore(read_scenario(folder), record)
+
+
+def test_folds_in_worker_processes_give_the_same_decisions():
+    from mezan.meta.schedules import evaluate
+
+    s = _planted_runtime_scenario()
+    one = evaluate(s, approach="regression", workers=1)
+    two = evaluate(s, approach="regression", workers=2)
+    assert np.array_equal(one.algorithm, two.algorithm) and np.array_equal(one.costs, two.costs)
+    assert one.plans == two.plans and one.used == two.used

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,7 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
             task = bar.add_task(scenario.name, total=len(set(scenario.folds.tolist())))
             evaluation = evaluate(scenario, approach=args.approach, seed=args.seed,
                                   schedules=getattr(args, "schedules", True),
+                                  workers=getattr(args, "workers", None) or os.cpu_count() or 1,
                                   progress=lambda _, task=task: bar.advance(task))
             s = score_costs(scenario, evaluation.costs)
             presolved = sum(bool(p.presolve) for p in evaluation.plans)
@@ -330,10 +332,12 @@ def add_commands(app) -> None:
                  selections: str = typer.Option(None, "--selections", help="write the out-of-fold decisions here"),
                  schedules: bool = typer.Option(True, "--schedules/--no-schedules",
                                                 help="choose a pre-solving schedule and the feature steps per fold "
-                                                     "(runtime scenarios)")):
+                                                     "(runtime scenarios)"),
+                 workers: int = typer.Option(None, "--workers", min=1,
+                                             help="processes running the folds (default: the CPU count; same result)")):
         """Cross-validate a selector on the scenario's cv.arff folds: mean cost, SBS, VBS, m_hat, gap closed."""
         return cmd_aslib_evaluate(argparse.Namespace(dir=directory, approach=approach, seed=seed, json=json_,
-                                                     selections=selections, schedules=schedules))
+                                                     selections=selections, schedules=schedules, workers=workers))
 
     meta.add_typer(aslib, name="aslib")
     app.add_typer(meta, name="meta")

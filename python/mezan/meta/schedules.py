@@ -113,42 +113,71 @@ class Evaluation:
         return scenario.steps_closure(steps) if steps else []
 
 
-def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, schedules: bool = True,
-             progress: Callable[[int], Any] | None = None, **selector_options: Any) -> Evaluation:
-    """Run the scenario's folds: per fold, a selector fitted on the other folds and (runtime scenarios, with
-    ``schedules``) a plan chosen on them; every instance of the fold gets the plan and the selector's pick."""
-    n = len(scenario.instances)
+def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed: int = 0, schedules: bool = True,
+                  **selector_options: Any) -> tuple[np.ndarray, Plan, str]:
+    """One fold of :func:`evaluate`: (the picks on the fold's instances, its plan, the approach used), from a selector
+    and a plan fitted on the other folds only."""
     costs = scenario.costs()
+    test = scenario.folds == fold
+    train = ~test
+    planned = schedules and scenario.runtime
+
+    def judge(picks: np.ndarray) -> float:  # an approach's out-of-fold picks, judged with their best plan
+        return _cost(scenario, train, picks, choose_plan(scenario, train, picks))
+
+    model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, judge=judge if planned else None,
+                              **selector_options)
+    model.fit(scenario.features[train], costs[train])
+    plan = Plan()
+    if planned:
+        plan = choose_plan(scenario, train, model.fit_inner_picks(scenario.features[train], costs[train]))
+    picks = model.predict(scenario.features[test]) if plan.fallback is None else np.full(test.sum(), plan.fallback)
+    return picks, plan, model.chosen
+
+
+def _fold_task(task: tuple[Scenario, int, dict[str, Any]]) -> tuple[np.ndarray, Plan, str]:
+    scenario, fold, options = task
+    return evaluate_fold(scenario, fold, **options)
+
+
+def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, schedules: bool = True,
+             workers: int = 1, progress: Callable[[int], Any] | None = None, **selector_options: Any) -> Evaluation:
+    """Run the scenario's folds: per fold, a selector fitted on the other folds and (runtime scenarios, with
+    ``schedules``) a plan chosen on them; every instance of the fold gets the plan and the selector's pick.
+    ``workers`` > 1 runs the folds in that many processes; the result is the same (every fold is seeded alone)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = len(scenario.instances)
     algorithm = np.zeros(n, dtype=int)
     plans: list[Plan] = [Plan()] * n
     out = np.zeros(n)
+    folds = sorted(set(int(v) for v in scenario.folds))
+    options = {"approach": approach, "seed": seed, "schedules": schedules, **selector_options}
+    if workers > 1:
+        pool = ProcessPoolExecutor(min(workers, len(folds)))
+        results = pool.map(_fold_task, [(scenario, f, options) for f in folds])
+    else:
+        pool = None
+        results = (evaluate_fold(scenario, f, **options) for f in folds)
     used = []
-    for f in sorted(set(int(v) for v in scenario.folds)):
-        test = scenario.folds == f
-        train = ~test
-        planned = schedules and scenario.runtime
-
-        def judge(picks: np.ndarray, train: np.ndarray = train) -> float:  # an approach's picks, with their best plan
-            return _cost(scenario, train, picks, choose_plan(scenario, train, picks))
-
-        model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, judge=judge if planned else None,
-                                  **selector_options)
-        model.fit(scenario.features[train], costs[train])
-        used.append(model.chosen)
-        plan = Plan()
-        if planned:
-            plan = choose_plan(scenario, train, model.fit_inner_picks(scenario.features[train], costs[train]))
-        picks = model.predict(scenario.features[test]) if plan.fallback is None else np.full(test.sum(), plan.fallback)
-        algorithm[test] = picks
-        whole = np.zeros(n, dtype=int)
-        whole[test] = picks
-        out[test] = plan_costs(scenario, whole, None if plan.steps is None else list(plan.steps),
-                               plan.presolve)[test]
-        for i in np.flatnonzero(test):
-            plans[i] = plan
-        if progress is not None:
-            progress(f)
+    try:
+        for f, (picks, plan, chosen) in zip(folds, results, strict=True):
+            test = scenario.folds == f
+            algorithm[test] = picks
+            whole = np.zeros(n, dtype=int)
+            whole[test] = picks
+            out[test] = plan_costs(scenario, whole, None if plan.steps is None else list(plan.steps),
+                                   plan.presolve)[test]
+            for i in np.flatnonzero(test):
+                plans[i] = plan
+            used.append(chosen)
+            if progress is not None:
+                progress(f)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return Evaluation(algorithm, plans, out, used)
 
 
-__all__ = ["MAX_SLOTS", "SLOT_SHARES", "Evaluation", "Plan", "choose_plan", "evaluate", "solved_in_schedule"]
+__all__ = ["MAX_SLOTS", "SLOT_SHARES", "Evaluation", "Plan", "choose_plan", "evaluate", "evaluate_fold",
+           "solved_in_schedule"]

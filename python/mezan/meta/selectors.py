@@ -51,7 +51,8 @@ class AlgorithmSelector:
     pairwise_trees: int = 25  # per pair: k (k - 1) / 2 forests, so smaller ones
     neighbours: int = 16
     inner_folds: int = 3
-    jobs: int = 2  # threads per regression forest fit (scikit-learn's n_jobs; the small pairwise forests use one)
+    jobs: int = 1  # threads per regression forest fit (scikit-learn's n_jobs; the small pairwise forests use one)
+    joint: bool = True  # regression: one multi-output forest for all algorithms (False: one forest per algorithm)
     max_features: float | str = "sqrt"  # features tried per split in the regression forests (as the classifiers)
     chosen: str = ""
     inner_picks: Any = field(default=None, repr=False)  # out-of-fold picks on the training rows (inner CV)
@@ -108,8 +109,8 @@ class AlgorithmSelector:
                 continue
             inner = AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
                                       pairwise_trees=self.pairwise_trees, neighbours=self.neighbours,
-                                      jobs=self.jobs, max_features=self.max_features).fit(features[train],
-                                                                                          costs[train])
+                                      jobs=self.jobs, max_features=self.max_features,
+                                      joint=self.joint).fit(features[train], costs[train])
             picks[test] = inner.predict(features[test])
         return picks
 
@@ -139,30 +140,34 @@ class AlgorithmSelector:
         from sklearn.ensemble import RandomForestRegressor
 
         y = self._target(costs)
+        if self.joint:  # one multi-output forest: every algorithm's cost predicted from the same trees
+            return [RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=self.jobs,
+                                          min_samples_leaf=2, max_features=self.max_features).fit(x, y)]
         return [RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=self.jobs,
                                       min_samples_leaf=2, max_features=self.max_features).fit(x, y[:, a])
                 for a in range(costs.shape[1])]
 
     def _scores_regression(self, x: np.ndarray) -> np.ndarray:
+        if self.joint:
+            return np.asarray(self._models[0].predict(x)).reshape(len(x), -1)
         return np.column_stack([m.predict(x) for m in self._models])
 
     def _fit_pairwise(self, x: np.ndarray, costs: np.ndarray) -> Any:
         from sklearn.ensemble import RandomForestClassifier
 
-        models = []
+        def fit_pair(pair: tuple[int, int]) -> tuple[int, int, Any]:
+            a, b = pair
+            diff = costs[:, a] - costs[:, b]
+            weight = np.abs(diff)
+            label = (diff < 0).astype(int)  # 1: a is cheaper
+            if weight.sum() == 0 or len(np.unique(label[weight > 0])) < 2:
+                return a, b, int(np.sum(weight * (label == 1)) >= np.sum(weight * (label == 0)))
+            clf = RandomForestClassifier(n_estimators=self.pairwise_trees, random_state=self.seed, n_jobs=1,
+                                         min_samples_leaf=2)
+            return a, b, clf.fit(x[weight > 0], label[weight > 0], sample_weight=weight[weight > 0])
+
         k = costs.shape[1]
-        for a in range(k):
-            for b in range(a + 1, k):
-                diff = costs[:, a] - costs[:, b]
-                weight = np.abs(diff)
-                label = (diff < 0).astype(int)  # 1: a is cheaper
-                if weight.sum() == 0 or len(np.unique(label[weight > 0])) < 2:
-                    models.append((a, b, int(np.sum(weight * (label == 1)) >= np.sum(weight * (label == 0)))))
-                    continue
-                clf = RandomForestClassifier(n_estimators=self.pairwise_trees, random_state=self.seed, n_jobs=1,
-                                             min_samples_leaf=2)
-                models.append((a, b, clf.fit(x[weight > 0], label[weight > 0], sample_weight=weight[weight > 0])))
-        return models
+        return [fit_pair((a, b)) for a in range(k) for b in range(a + 1, k)]
 
     def _scores_pairwise(self, x: np.ndarray) -> np.ndarray:
         k = self._train[1].shape[1]
