@@ -22,6 +22,7 @@ import numpy as np
 
 from mezan.errors import InvalidParameterError
 from mezan.meta.features import FEATURE_COST, feature_names, sense_of
+from mezan.meta.ratings import loss
 from mezan.store import Store
 
 FOLDS = 10
@@ -49,7 +50,6 @@ def export_history(store: Store, folder: str | Path, *, problem_type: str = "qap
     out.mkdir(parents=True, exist_ok=True)
     scenario = name or f"MEZAN-{problem_type}"
     sense = sense_of(problem_type)
-    loss = (lambda v: v) if sense == "min" else (lambda v: -v)
 
     instances = list(dict.fromkeys(r.fingerprint for r in records))
     solvers = sorted({r.solver for r in records})
@@ -61,7 +61,7 @@ def export_history(store: Store, folder: str | Path, *, problem_type: str = "qap
         if r.best_known is not None:
             known[r.fingerprint] = float(r.best_known)
         if r.objective is not None:
-            value = loss(float(r.objective))
+            value = loss(float(r.objective), sense)
             best_seen[r.fingerprint] = min(best_seen.get(r.fingerprint, value), value)
 
     runs: list[list[Any]] = []
@@ -69,11 +69,11 @@ def export_history(store: Store, folder: str | Path, *, problem_type: str = "qap
     for r in records:
         key = (r.fingerprint, r.solver)
         repetition[key] += 1
-        reference = loss(known[r.fingerprint]) if r.fingerprint in known else best_seen.get(r.fingerprint)
+        reference = loss(known[r.fingerprint], sense) if r.fingerprint in known else best_seen.get(r.fingerprint)
         if r.objective is None or reference is None:
             runs.append([r.fingerprint, repetition[key], r.solver, None, "crash"])
             continue
-        gap = max(0.0, (loss(float(r.objective)) - reference) / max(abs(reference), 1e-12))
+        gap = max(0.0, (loss(float(r.objective), sense) - reference) / max(abs(reference), 1e-12))
         runs.append([r.fingerprint, repetition[key], r.solver, gap, "ok"])
     # an (instance, solver) pair never run would make the scenario ragged: it is reported, not invented
     missing = [(i, s) for i in instances for s in solvers if (i, s) not in repetition]

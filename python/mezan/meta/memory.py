@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from mezan import _core
 from mezan.errors import MezanError
 from mezan.qap import objective as qap_objective
 from mezan.store import Store
@@ -70,7 +71,7 @@ def _qap(problem: Any, solution: Any) -> tuple[np.ndarray, float]:
 
 def _tsp(problem: Any, solution: Any) -> tuple[np.ndarray, float]:
     p = _permutation(solution, problem.n)
-    return p, float(problem.D[p, np.roll(p, -1)].sum())
+    return p, float(_core.tsp_objective(problem.D).evaluate(p))  # EvoFlow's own TSP objective
 
 
 EVALUATORS: dict[str, Callable[[Any, Any], tuple[np.ndarray, float]]] = {"qap": _qap, "tsp": _tsp}

@@ -393,11 +393,6 @@ class MetaFlow:
         ratings (global and in the problem's cluster) from every pair (:func:`mezan.meta.races.race`)."""
         return races.race(self, problem, solvers, time_limit, seed=seed, progress=progress)
 
-    @staticmethod
-    def _loss(kind: str, objective: float | None) -> float:
-        """What Elo games compare (lower wins): the objective, negated when maximising; inf without one."""
-        return rating_games.loss(objective, sense_of(kind))
-
     def ratings(self, cluster: int | None = None, problem_type: str | None = None) -> dict[str, tuple[float, int]]:
         """Elo (rating, games) per solver, from its solves and races: over every game of ``problem_type`` (None: of
         every type — a solver solves one type, so the union is well defined), or in one of its clusters (then the

@@ -7,7 +7,7 @@ Every selector is fitted on (features, costs) — features (instances x features
 - ``regression``: a random forest predicting every algorithm's log cost (runtime-like costs) or cost at once
   (one multi-output forest: the trees' splits are shared by all algorithms, each leaf holds a cost per algorithm;
   ``joint=False``: one forest per algorithm, the empirical performance models of SATzilla 2009 and LLAMA's
-  regression approach); the algorithm with the lowest prediction. The joint forest was 7-20x faster and at or
+  regression approach); the algorithm with the lowest prediction. The joint forest was 2-20x faster and at or
   below the per-algorithm forests' m-hat on all seven reference scenarios (bench/aslib_eval.py).
 - ``pairwise``: for every pair of algorithms a random-forest classifier of "which is cheaper", each training
   instance weighted by the cost difference; the algorithm with the most votes (SATzilla 2011's cost-sensitive
