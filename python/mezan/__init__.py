@@ -32,7 +32,7 @@ def solve(problem: Any, B: Any = None, **options: Any) -> Any:
         from mezan import c2sc
 
         if problem.get("type") == "composite":
-            known = ("time_limit", "seed", "workers", "stop", "progress", "admit")
+            known = ("time_limit", "seed", "workers", "stop", "progress", "admit", "executor")
             unknown = sorted(set(options) - set(known))
             if unknown:
                 raise InvalidParameterError(f"a composite request takes the options {', '.join(known)}; got "

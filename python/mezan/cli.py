@@ -2,7 +2,8 @@
 
     mezan solve FILE [--method M | --mode M] [--time S] [--seed K] [--threads T] [--json]
     mezan instances
-    mezan bench [FOLDER] [--modes M,M...] [--time S] [--max-n N] [--plot PATH] [--json]
+    mezan bench [FOLDER] [--modes M,M...] [--time S] [--max-n N] [--seeds K] [--workers N | --scheduler ADDRESS |
+                --local-cluster N] [--name NAME] [--plot PATH] [--json]
     mezan meta status|race|tournament|train|reset ...   (see mezan.meta.commands)
     mezan serve [--host H] [--port P] [--workers N] [--no-auth] ...
     mezan keys create|list|revoke ...
@@ -164,13 +165,25 @@ def cmd_instances(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Every mode on every instance of a folder (default: the bundled QAPLIB set): a table of gaps and
-    times, and plots (PNG and SVG) of the gap per instance when --plot is given."""
+    """Every mode on every instance of a folder (default: the bundled QAPLIB set) for each seed: a table of gaps and
+    times, and plots (PNG and SVG) of the gap per instance when --plot is given.
+
+    The cells (instance × mode × seed) run on an executor (:mod:`mezan.dist`): one local thread by default (runs one
+    at a time, so wall times compare), ``--workers N`` local threads, ``--scheduler ADDRESS`` / ``$MEZAN_SCHEDULER``
+    a Dask cluster, ``--local-cluster N`` a Dask cluster of N processes started here. Each finished cell is logged
+    in the store under the sweep's name; ``--name NAME`` makes the sweep resumable: run again with the same name,
+    it runs only the cells not logged yet."""
+    import uuid
+
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
 
-    from mezan.qap import MODES, instances, read_qaplib, solve
+    from mezan.dist import SweepLog, make_executor, run_cells
+    from mezan.problems import to_wire
+    from mezan.qap import MODES, instances, read_qaplib
+    from mezan.registry import solve_wire
+    from mezan.store import Store
 
     modes = [m for v in args.modes or ["auto"] for m in v.split(",") if m]
     for m in modes:
@@ -185,27 +198,50 @@ def cmd_bench(args: argparse.Namespace) -> int:
     problems = [p for p in (read_qaplib(f) for f in files) if args.max_n is None or p.n <= args.max_n]
     if not problems:
         raise InvalidParameterError(f"no instance with n <= {args.max_n}")
-    rows = []
-    with Progress(console=Console(stderr=True), transient=True, disable=args.json) as progress:
-        task = progress.add_task(f"{len(problems)} instances x {len(modes)} modes, {args.time:g} s each",
-                                 total=len(problems) * len(modes))
-        for problem in problems:
-            for mode in modes:
-                r = solve(problem, None, mode=mode, time_limit=args.time, seed=args.seed)
-                rows.append({"instance": problem.name, "n": problem.n, "mode": mode, "method": r.method,
-                             "objective": float(r.objective), "best_known": problem.best_known,
-                             "gap_to_best_known": _gap(float(r.objective), problem.best_known),
-                             "wall_time": r.wall_time, "status": r.status})
-                progress.advance(task)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    cells, about = {}, {}
+    for problem in problems:
+        wire = to_wire(problem)
+        for mode in modes:
+            for seed in seeds:
+                key = f"{problem.fingerprint()[:16]}|{mode}|{seed}|{args.time:g}"
+                cells[key] = (solve_wire, (f"qapflow.{mode}", wire, args.time, seed))
+                about[key] = (problem, mode, seed)
+    name = args.name or f"bench-{uuid.uuid4().hex[:12]}"
+    log = SweepLog(Store(), f"bench:{name}")
+    done = log.done()
+
+    def row(key, result):
+        problem, mode, seed = about[key]
+        return {"instance": problem.name, "n": problem.n, "mode": mode, "seed": seed, "method": result.method,
+                "objective": float(result.objective), "best_known": problem.best_known,
+                "gap_to_best_known": _gap(float(result.objective), problem.best_known),
+                "wall_time": result.wall_time, "status": str(result.status)}
+
+    console = Console(stderr=True)
+    executor = make_executor(args.scheduler, workers=args.workers, local_cluster=args.local_cluster, quiet=True)
+    try:
+        with Progress(console=console, transient=True, disable=args.json) as progress:
+            bar = progress.add_task(f"{len(problems)} instances x {len(modes)} modes x {len(seeds)} seeds, "
+                                    f"{args.time:g} s each on {executor.describe()['threads']} threads",
+                                    total=len(cells), completed=sum(k in done for k in cells))
+            run_cells(executor, cells, skip=done, record=lambda key, result: log.record(key, row(key, result)),
+                      advance=lambda key, result: progress.advance(bar))
+    finally:
+        executor.close()
+    logged = log.done()
+    rows = [logged[k] for k in cells]
+    if done:
+        console.print(f"resumed sweep {name!r}: {sum(k in done for k in cells)} of {len(cells)} cells were logged")
     plots = _bench_plots(rows, modes, args.plot) if args.plot else []
     if args.json:
         print(json.dumps({"rows": rows, "plots": plots}))
         return 0
     table = Table(title=f"mezan bench: {len(problems)} instances, {args.time:g} s per run")
-    for column in ("instance", "n", "mode", "method", "objective", "best known", "gap", "time (s)"):
+    for column in ("instance", "n", "mode", "seed", "method", "objective", "best known", "gap", "time (s)"):
         table.add_column(column, justify="left" if column in ("instance", "mode", "method") else "right")
     for r in rows:
-        table.add_row(r["instance"], str(r["n"]), r["mode"], r["method"], _number(r["objective"]),
+        table.add_row(r["instance"], str(r["n"]), r["mode"], str(r["seed"]), r["method"], _number(r["objective"]),
                       "-" if r["best_known"] is None else _number(r["best_known"]), _pct(r["gap_to_best_known"]),
                       f"{r['wall_time']:.2f}")
     Console().print(table)
@@ -226,7 +262,11 @@ def _bench_plots(rows: list[dict], modes: list[str], stem: str) -> list[str]:
     fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(names)), 4))
     width = 0.8 / len(modes)
     for k, mode in enumerate(modes):
-        gaps = {r["instance"]: 100 * (r["gap_to_best_known"] or 0.0) for r in rows if r["mode"] == mode}
+        per_seed: dict[str, list[float]] = {}
+        for r in rows:
+            if r["mode"] == mode:
+                per_seed.setdefault(r["instance"], []).append(100 * (r["gap_to_best_known"] or 0.0))
+        gaps = {name: sum(v) / len(v) for name, v in per_seed.items()}  # the mean over seeds
         ax.bar([i + k * width for i in range(len(names))], [gaps.get(n, 0.0) for n in names], width, label=mode)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(names))], names, rotation=60, ha="right")
     ax.set_ylabel("gap to best known (%)")
@@ -279,12 +319,20 @@ def build_app():
               modes: list[str] = typer.Option(None, "--modes", help="QAPFlow modes, comma-separated (default auto)"),
               time: float = typer.Option(1.0, "--time", help="seconds per run"),
               max_n: int = typer.Option(None, "--max-n", help="only instances with n <= this"),
-              seed: int = typer.Option(0, "--seed"),
+              seed: int = typer.Option(0, "--seed", help="the first seed"),
+              seeds: int = typer.Option(1, "--seeds", min=1, help="seeds per instance and mode"),
+              workers: int = typer.Option(1, "--workers", min=1, help="local threads running cells at once"),
+              scheduler: str = typer.Option(None, "--scheduler",
+                                            help="a Dask scheduler address (default: $MEZAN_SCHEDULER, else local)"),
+              local_cluster: int = typer.Option(None, "--local-cluster", min=1,
+                                                help="start a Dask cluster of N worker processes here"),
+              name: str = typer.Option(None, "--name", help="the sweep's name: run again to resume it"),
               plot: str = typer.Option(None, "--plot", help="save the gap chart as PATH.png and PATH.svg"),
               json_: bool = json_option):
         """Run modes over a set of instances: a table of gaps and times, plots on request."""
-        return cmd_bench(argparse.Namespace(folder=folder, modes=modes, time=time, max_n=max_n, seed=seed, plot=plot,
-                                            json=json_))
+        return cmd_bench(argparse.Namespace(folder=folder, modes=modes, time=time, max_n=max_n, seed=seed, seeds=seeds,
+                                            workers=workers, scheduler=scheduler, local_cluster=local_cluster,
+                                            name=name, plot=plot, json=json_))
 
     from mezan.meta.commands import add_commands as add_meta
     from mezan.service.commands import add_commands as add_service

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mezan.errors import InvalidParameterError
+from mezan.problems import from_wire
 from mezan.results import Result
 
 
@@ -103,3 +104,15 @@ def get(name: str) -> RegisteredSolver:
         return _SOLVERS[name]
     except KeyError:
         raise InvalidParameterError(f"no solver named {name!r}; registered: {', '.join(sorted(_SOLVERS))}") from None
+
+
+def solve_wire(name: str, wire: Any, time_limit: float = 10.0, seed: int | None = None, *,
+               context: Any = None) -> Result:
+    """One registered solver on a wire-form problem: the task an executor (:mod:`mezan.dist`) runs on a worker.
+
+    The problem travels as its wire form (a problem without one, e.g. EvoFlow's callable objective, as the record
+    itself: it runs on local threads only) and the result comes back as the solver's result record; ``context`` (a
+    :class:`mezan.dist.TaskContext`) is the run's ``stop`` and receives ``(best, elapsed)`` as progress."""
+    progress = None if context is None else (lambda best, elapsed: context.progress((best, elapsed)))
+    problem = from_wire(wire) if isinstance(wire, dict) else wire
+    return get(name).solve(problem, time_limit=time_limit, seed=seed, stop=context, progress=progress)

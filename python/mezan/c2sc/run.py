@@ -23,7 +23,9 @@ from mezan.c2sc.plan import (
     record_of,
     references,
 )
+from mezan.dist import DistError, Executor, Task, executor_from, watch
 from mezan.errors import MezanError
+from mezan.problems import TYPES, to_wire
 from mezan.results import Result, Status, to_plain
 
 logger = logging.getLogger(__name__)
@@ -77,10 +79,45 @@ def _resolve(value: Any, lookup: dict[str, Any]) -> Any:
     return value
 
 
+def _run_stage_on(ex: Executor, plan: Plan, stage: list[str], done: dict[str, Result | dict[str, Any]],
+                  time_limit: float, seed: int | None, stop: Any, progress: Callable[[float, float], Any] | None,
+                  admit: Admit | None) -> dict[str, Result | dict[str, Any]]:
+    """One stage on an executor: each subproblem prepared here (:func:`_run_one` with ``submit``), solved as a task;
+    ``stop`` reaches the tasks as a cancel, their progress reaches ``progress``."""
+    tasks: dict[str, Task] = {}
+    out: dict[str, Result | dict[str, Any]] = {}
+
+    def submit(solver: str, problem: Any, limit: float) -> Task:
+        wire = to_wire(problem) if getattr(problem, "problem_type", None) in TYPES else problem
+        return ex.submit(registry.solve_wire, solver, wire, limit, seed, context=True)
+
+    for sid in stage:
+        outcome = _run_one(plan, sid, done, time_limit, seed, stop, progress, admit, submit=submit)
+        if isinstance(outcome, Task):
+            tasks[sid] = outcome
+        else:
+            out[sid] = outcome
+    relay = None if progress is None else (lambda task, value: progress(*value))
+    watch(list(tasks.values()), stop=stop, on_progress=relay)
+    for sid, task in tasks.items():
+        solver = plan.solver_of(sid)
+        try:
+            out[sid] = task.result()
+        except DistError:
+            raise
+        except MezanError as exc:
+            out[sid] = Result(status=Status.ERROR, reason=f"subproblem {sid!r}: {exc}", solver=solver)
+        except Exception as exc:
+            logger.exception("subproblem %r: %s failed", sid, solver)
+            out[sid] = Result(status=Status.ERROR, solver=solver,
+                              reason=f"subproblem {sid!r}: internal error in {solver} ({type(exc).__name__})")
+    return out
+
+
 def _run_one(plan: Plan, sid: str, done: dict[str, Result | dict[str, Any]], time_limit: float, seed: int | None,
              stop: Any, progress: Callable[[float, float], Any] | None,
-             admit: Admit | None) -> Result | dict[str, Any]:
-    """The subproblem's result record, or the reason it did not run."""
+             admit: Admit | None, submit: Callable[[str, Any, float], Any] | None = None) -> Any:
+    """The subproblem's result record, or the reason it did not run; with ``submit``, the task that solves it."""
     spec = plan.subproblems[sid]
     if stop is not None and stop.is_set():
         return {"status": "cancelled", "reason": "not run: the composite request was cancelled"}
@@ -102,6 +139,8 @@ def _run_one(plan: Plan, sid: str, done: dict[str, Result | dict[str, Any]], tim
         limit = float(spec.get("time_limit", time_limit))
         if admit is not None:
             limit = admit_subproblem(admit, problem, spec, f"subproblem {sid!r}", time_limit)
+        if submit is not None:
+            return submit(solver, problem, limit)
         return registry.get(solver).solve(problem, time_limit=limit, seed=seed, stop=stop, progress=progress)
     except PlanError as exc:
         return Result(status=Status.ERROR, reason=str(exc), solver=solver)
@@ -123,9 +162,11 @@ def _status(outcome: Result | dict[str, Any]) -> str:
 
 def run(request_or_plan: dict[str, Any] | Plan, *, time_limit: float = 10.0, seed: int | None = None,
         workers: int = 2, stop: Any = None, progress: Callable[[float, float], Any] | None = None,
-        admit: Admit | None = None) -> CompositeResult:
+        admit: Admit | None = None, executor: Any = None) -> CompositeResult:
     """Compile (when given a request) and run a plan; ``time_limit`` per subproblem unless a
-    subproblem sets its own; ``workers`` subproblems of a stage at a time.
+    subproblem sets its own; ``workers`` subproblems of a stage at a time on this process's threads, or, with an
+    ``executor`` (:mod:`mezan.dist`: an executor, a Dask client or scheduler address), every subproblem of a stage
+    as a task there (references are resolved here; the problem travels as its wire form).
 
     ``stop`` (e.g. a ``threading.Event``) is passed to every subproblem's solver, and once set no further
     subproblem starts (those left end ``cancelled``); ``progress(best, elapsed)`` is passed to every
@@ -136,7 +177,11 @@ def run(request_or_plan: dict[str, Any] | Plan, *, time_limit: float = 10.0, see
             else compile(request_or_plan, admit=admit, default_time_limit=time_limit))
     start = time.perf_counter()
     done: dict[str, Result | dict[str, Any]] = {}
-    for stage in plan.stages:
+    if executor is not None:
+        with executor_from(executor) as ex:
+            for stage in plan.stages:
+                done.update(_run_stage_on(ex, plan, stage, done, time_limit, seed, stop, progress, admit))
+    for stage in plan.stages if executor is None else ():
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(stage)))) as pool:
             futures = {sid: pool.submit(_run_one, plan, sid, done, time_limit, seed, stop, progress, admit)
                        for sid in stage}

@@ -7,7 +7,9 @@
     mezan meta reset --yes
     mezan meta aslib evaluate DIR [--approach auto|regression|pairwise|knn] [--seed K] [--json] [--selections FILE]
 
-Every command takes ``--store PATH`` (default ``$MEZAN_HOME/mezan.db``).
+Every command takes ``--store PATH`` (default ``$MEZAN_HOME/mezan.db``). ``race`` and ``tournament`` run their solves
+on ``--workers N`` local threads (default 1), ``--scheduler ADDRESS`` (or ``$MEZAN_SCHEDULER``) or
+``--local-cluster N`` (:mod:`mezan.dist`); this process alone writes the store.
 """
 
 from __future__ import annotations
@@ -80,19 +82,27 @@ def cmd_race(args: argparse.Namespace) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
+    from mezan.dist import make_executor
+    from mezan.meta.races import run_races
+
     flow = _flow(args)
     problems = _problems(args.files)
     console = Console(stderr=True)
     records = []
-    with Progress(console=console, transient=True) as progress:
-        for problem in problems:
-            solvers = args.solvers or flow.candidates(problem)
-            task = progress.add_task(f"race on {problem.name}", total=len(solvers))
-            race = flow.race(problem, solvers, args.time, seed=args.seed,
-                             progress=lambda name, result, task=task: progress.advance(task))
-            records.append({"instance": problem.name, "n": problem.n, "best_known": problem.best_known,
-                            "cluster": race.cluster, "ranking": race.ranking,
-                            "objectives": {s: r.objective for s, r in race.results.items()}})
+    entries = [(problem, args.solvers or flow.candidates(problem)) for problem in problems]
+    executor = make_executor(args.scheduler, workers=args.workers, local_cluster=args.local_cluster, quiet=True)
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"{len(entries)} races on {executor.describe()['threads']} threads",
+                                     total=sum(len(s) for _, s in entries))
+            outcomes = run_races(flow, entries, args.time, args.seed, executor,
+                                 progress=lambda name, result: progress.advance(task))
+    finally:
+        executor.close()
+    for (problem, _), race in zip(entries, outcomes, strict=True):
+        records.append({"instance": problem.name, "n": problem.n, "best_known": problem.best_known,
+                        "cluster": race.cluster, "ranking": race.ranking,
+                        "objectives": {s: r.objective for s, r in race.results.items()}})
     if args.json:
         print(json.dumps({"races": records, "ratings": flow.ratings()}, indent=1, default=float))
         return 0
@@ -120,10 +130,16 @@ def cmd_tournament(args: argparse.Namespace) -> int:
     problems = _problems([args.folder], args.max_n)
     solvers = args.solvers or flow.candidates(problems[0])
     games = args.rounds * (len(solvers) // 2)
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(f"Swiss tournament, {len(solvers)} solvers, {args.rounds} rounds", total=games)
-        result = flow.tournament(problems, solvers, args.rounds, args.time, seed=args.seed,
-                                 progress=lambda *game: progress.advance(task))
+    from mezan.dist import make_executor
+
+    executor = make_executor(args.scheduler, workers=args.workers, local_cluster=args.local_cluster, quiet=True)
+    try:
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task(f"Swiss tournament, {len(solvers)} solvers, {args.rounds} rounds", total=games)
+            result = flow.tournament(problems, solvers, args.rounds, args.time, seed=args.seed,
+                                     progress=lambda *game: progress.advance(task), executor=executor)
+    finally:
+        executor.close()
     standings = result.standings()
     if args.json:
         print(json.dumps({"standings": [{"solver": s, "points": p, "rating": r} for s, p, r in standings],
@@ -217,20 +233,33 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
     if args.approach not in (*APPROACHES, "auto"):
         raise InvalidParameterError(f"--approach must be one of auto, {', '.join(APPROACHES)}; got {args.approach!r}")
     rows, selections = [], []
+    scheduler = getattr(args, "scheduler", None) or os.environ.get("MEZAN_SCHEDULER")
+    executor = None
+    if scheduler or getattr(args, "local_cluster", None):
+        from mezan.dist import make_executor
+
+        executor = make_executor(scheduler, local_cluster=getattr(args, "local_cluster", None), quiet=True)
     with Progress(transient=True, disable=args.json) as bar:
         for folder in _scenario_folders(args.dir):
             scenario = read_scenario(folder)
             task = bar.add_task(scenario.name, total=len(set(scenario.folds.tolist())))
-            evaluation = evaluate(scenario, approach=args.approach, seed=args.seed,
-                                  schedules=getattr(args, "schedules", True),
-                                  workers=getattr(args, "workers", None) or os.cpu_count() or 1,
-                                  progress=lambda _, task=task: bar.advance(task))
+            try:
+                evaluation = evaluate(scenario, approach=args.approach, seed=args.seed,
+                                      schedules=getattr(args, "schedules", True),
+                                      workers=getattr(args, "workers", None) or os.cpu_count() or 1,
+                                      executor=executor, progress=lambda _, task=task: bar.advance(task))
+            except BaseException:
+                if executor is not None:
+                    executor.close()
+                raise
             s = score_costs(scenario, evaluation.costs)
             presolved = sum(bool(p.presolve) for p in evaluation.plans)
             rows.append({"scenario": scenario.name, "approach": args.approach, "used": sorted(set(evaluation.used)),
                          "selector": s.selector, "sbs": s.sbs, "sbs_algorithm": s.sbs_algorithm, "vbs": s.vbs,
                          "m_hat": s.m_hat, "gap_closed": s.gap_closed, "presolved_instances": presolved})
             selections.append(selections_record(scenario, evaluation))
+    if executor is not None:
+        executor.close()
     if args.selections:
         Path(args.selections).write_text(json.dumps(selections[0] if len(selections) == 1 else selections, indent=1))
     if args.json:
@@ -263,6 +292,10 @@ def add_commands(app) -> None:
 
     meta = typer.Typer(help="MetaFlow: history, ratings, races, tournaments, training", no_args_is_help=True)
     store_option = typer.Option(None, "--store", help="store file (default $MEZAN_HOME/mezan.db)")
+    workers_option = typer.Option(1, "--workers", min=1, help="local threads running solves at once")
+    scheduler_option = typer.Option(None, "--scheduler", help="a Dask scheduler address (default: $MEZAN_SCHEDULER)")
+    local_cluster_option = typer.Option(None, "--local-cluster", min=1,
+                                        help="start a Dask cluster of N worker processes here")
     solvers_option = typer.Option(None, "--solvers", help="registered solver names, comma-separated or repeated "
                                                           "(default: MetaFlow's candidates)")
 
@@ -278,20 +311,24 @@ def add_commands(app) -> None:
     def race(files: list[str] = typer.Argument(..., help="QAPLIB .dat files or folders"),
              solvers: list[str] = solvers_option, time: float = typer.Option(2.0, "--time", help="seconds per run"),
              seed: int = typer.Option(None, "--seed"), json_: bool = typer.Option(False, "--json"),
-             store: str = store_option):
+             store: str = store_option, workers: int = workers_option, scheduler: str = scheduler_option,
+             local_cluster: int = local_cluster_option):
         """Race solvers on each instance (all pairwise games update the Elo ratings)."""
         return cmd_race(argparse.Namespace(files=files, solvers=names(solvers), time=time, seed=seed, json=json_,
-                                           store=store))
+                                           store=store, workers=workers, scheduler=scheduler,
+                                           local_cluster=local_cluster))
 
     @meta.command("tournament")
     def tournament(folder: str = typer.Argument(..., help="a folder of QAPLIB .dat files"),
                    rounds: int = typer.Option(3, "--rounds"), max_n: int = typer.Option(None, "--max-n"),
                    solvers: list[str] = solvers_option, time: float = typer.Option(2.0, "--time"),
                    seed: int = typer.Option(None, "--seed"), json_: bool = typer.Option(False, "--json"),
-                   store: str = store_option):
+                   store: str = store_option, workers: int = workers_option, scheduler: str = scheduler_option,
+                   local_cluster: int = local_cluster_option):
         """Swiss-system tournament on a folder of instances; prints the standings."""
         return cmd_tournament(argparse.Namespace(folder=folder, rounds=rounds, max_n=max_n, solvers=names(solvers),
-                                                 time=time, seed=seed, json=json_, store=store))
+                                                 time=time, seed=seed, json=json_, store=store, workers=workers,
+                                                 scheduler=scheduler, local_cluster=local_cluster))
 
     @meta.command("train")
     def train(json_: bool = typer.Option(False, "--json"), store: str = store_option):
@@ -334,10 +371,12 @@ def add_commands(app) -> None:
                                                 help="choose a pre-solving schedule and the feature steps per fold "
                                                      "(runtime scenarios)"),
                  workers: int = typer.Option(None, "--workers", min=1,
-                                             help="processes running the folds (default: the CPU count; same result)")):
+                                             help="processes running the folds (default: the CPU count; same result)"),
+                 scheduler: str = scheduler_option, local_cluster: int = local_cluster_option):
         """Cross-validate a selector on the scenario's cv.arff folds: mean cost, SBS, VBS, m_hat, gap closed."""
         return cmd_aslib_evaluate(argparse.Namespace(dir=directory, approach=approach, seed=seed, json=json_,
-                                                     selections=selections, schedules=schedules, workers=workers))
+                                                     selections=selections, schedules=schedules, workers=workers,
+                                                     scheduler=scheduler, local_cluster=local_cluster))
 
     meta.add_typer(aslib, name="aslib")
     app.add_typer(meta, name="meta")

@@ -388,10 +388,12 @@ class MetaFlow:
 
     # ---- races, ratings, tournaments ----------------------------------------------------------------
     def race(self, problem: Any, solvers: Sequence[str], time_limit: float, seed: int | None = None,
-             progress: Callable[[str, Any], Any] | None = None) -> RaceResult:
+             progress: Callable[[str, Any], Any] | None = None, executor: Any = None) -> RaceResult:
         """Run every solver on the problem with the same budget and seed, record each run, and update the Elo
-        ratings (global and in the problem's cluster) from every pair (:func:`mezan.meta.races.race`)."""
-        return races.race(self, problem, solvers, time_limit, seed=seed, progress=progress)
+        ratings (global and in the problem's cluster) from every pair (:func:`mezan.meta.races.race`). The solves
+        run on ``executor`` (:mod:`mezan.dist`: an executor, a Dask client or address; None = one local thread, or
+        ``$MEZAN_SCHEDULER``); only this process writes the store."""
+        return races.race(self, problem, solvers, time_limit, seed=seed, progress=progress, executor=executor)
 
     def ratings(self, cluster: int | None = None, problem_type: str | None = None) -> dict[str, tuple[float, int]]:
         """Elo (rating, games) per solver, from its solves and races: over every game of ``problem_type`` (None: of
@@ -448,9 +450,11 @@ class MetaFlow:
 
     def tournament(self, problems: Sequence[Any], solvers: Sequence[str], rounds: int, time_limit: float,
                    seed: int | None = None, progress: Callable[[int, str, str | None, float], Any] | None = None,
-                   ) -> TournamentResult:
-        """A Swiss-system tournament of races, each recorded and rated (:func:`mezan.meta.races.tournament`)."""
-        return races.tournament(self, problems, solvers, rounds, time_limit, seed=seed, progress=progress)
+                   executor: Any = None) -> TournamentResult:
+        """A Swiss-system tournament of races, each recorded and rated (:func:`mezan.meta.races.tournament`); a
+        round's races run together on ``executor`` (as in :meth:`race`)."""
+        return races.tournament(self, problems, solvers, rounds, time_limit, seed=seed, progress=progress,
+                                executor=executor)
 
     # ---- offline learning ---------------------------------------------------------------------------
     def train(self, kind: str = "qap") -> TrainReport:

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mezan import registry
+from mezan.dist import executor_from
 from mezan.errors import InvalidParameterError
 from mezan.meta import elo
 from mezan.meta.features import problem_type, sense_of
 from mezan.meta.ratings import loss
+from mezan.problems import TYPES, to_wire
 
 if TYPE_CHECKING:
     from mezan.meta.metaflow import MetaFlow
@@ -31,6 +33,7 @@ class RaceResult:
     ranking: list[str]
     cluster: int
     race_id: str
+    problem: Any = None
 
 
 @dataclass
@@ -48,22 +51,59 @@ class TournamentResult:
 
 
 
+def _wire(problem: Any) -> Any:
+    """What travels to a worker: the wire form, or the record itself for a type without one (local threads)."""
+    return to_wire(problem) if getattr(problem, "problem_type", None) in TYPES else problem
+
+
+def run_races(flow: MetaFlow, entries: Sequence[tuple[Any, Sequence[str]]], time_limit: float, seed: int | None,
+              executor: Any = None, progress: Callable[[str, Any], Any] | None = None) -> list[RaceResult]:
+    """Several independent races at once on an executor (:mod:`mezan.dist`; None: one local thread, or
+    ``$MEZAN_SCHEDULER``): every (problem, solvers) entry's solves are tasks; each result is recorded by this
+    process as it arrives (completion order, ``progress(solver, result)``); once all are in, each race is rated in
+    the order of ``entries``, so the ratings do not depend on which worker finished first."""
+    for problem, solvers in entries:
+        if len(solvers) < 2:
+            raise InvalidParameterError("a race needs at least two solvers")
+        if len(set(solvers)) != len(solvers):
+            raise InvalidParameterError(f"a race needs distinct solvers, got {list(solvers)}")
+        flow._check_solvers(solvers, problem_type(problem))
+    ids = [uuid.uuid4().hex for _ in entries]
+    results: list[dict[str, Any]] = [{} for _ in entries]
+    with executor_from(executor, workers=1) as ex:
+        owner = {}
+        tasks = []
+        for k, (problem, solvers) in enumerate(entries):
+            wire = _wire(problem)
+            for name in solvers:
+                task = ex.submit(registry.solve_wire, name, wire, time_limit, seed)
+                owner[task.key] = (k, name)
+                tasks.append(task)
+        try:
+            for task in ex.as_completed(tasks):
+                k, name = owner[task.key]
+                results[k][name] = task.result()
+                flow.record(entries[k][0], name, results[k][name], time_limit=time_limit, race=ids[k])
+                if progress is not None:
+                    progress(name, results[k][name])
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
+    return [_settle(flow, problem, {s: results[k][s] for s in solvers}, ids[k])
+            for k, (problem, solvers) in enumerate(entries)]
+
+
 def race(flow: MetaFlow, problem: Any, solvers: Sequence[str], time_limit: float, seed: int | None = None,
-         progress: Callable[[str, Any], Any] | None = None) -> RaceResult:
+         progress: Callable[[str, Any], Any] | None = None, executor: Any = None) -> RaceResult:
     """Run every solver on the problem with the same budget and seed, record each run, and update
-    the Elo ratings (global and in the problem's cluster) from every pair."""
-    if len(solvers) < 2:
-        raise InvalidParameterError("a race needs at least two solvers")
-    if len(set(solvers)) != len(solvers):
-        raise InvalidParameterError(f"a race needs distinct solvers, got {list(solvers)}")
-    flow._check_solvers(solvers, problem_type(problem))
-    race_id = uuid.uuid4().hex
-    results = {}
-    for name in solvers:
-        results[name] = registry.get(name).solve(problem, time_limit=time_limit, seed=seed)
-        flow.record(problem, name, results[name], time_limit=time_limit, race=race_id)
-        if progress is not None:
-            progress(name, results[name])
+    the Elo ratings (global and in the problem's cluster) from every pair; the solves run as tasks on ``executor``
+    (see :func:`run_races`)."""
+    return run_races(flow, [(problem, solvers)], time_limit, seed, executor, progress)[0]
+
+
+def _settle(flow: MetaFlow, problem: Any, results: dict[str, Any], race_id: str) -> RaceResult:
+    """Rate a finished race from every pair (the type's global scope and the problem's cluster)."""
     kind = problem_type(problem)
     objectives = {s: loss(r.objective, sense_of(kind)) for s, r in results.items()}
     for scope in flow._scopes(problem):
@@ -73,15 +113,16 @@ def race(flow: MetaFlow, problem: Any, solvers: Sequence[str], time_limit: float
     ranking = sorted(objectives, key=lambda s: (objectives[s], s))
     cluster = flow.cluster_of(problem)
     flow.refresh(kind)
-    return RaceResult(results, ranking, cluster, race_id)
+    return RaceResult(results, ranking, cluster, race_id, problem)
 
 
 def tournament(flow: MetaFlow, problems: Sequence[Any], solvers: Sequence[str], rounds: int, time_limit: float,
                seed: int | None = None, progress: Callable[[int, str, str | None, float], Any] | None = None,
-               ) -> TournamentResult:
+               executor: Any = None) -> TournamentResult:
     """A Swiss-system tournament: each round pairs solvers with equal or close points that have not
     met (:func:`mezan.meta.elo.swiss_pairings`), each pair races on the next problem in turn; a win
-    scores 1, a draw 0.5, a bye 1. Every race is recorded and rated."""
+    scores 1, a draw 0.5, a bye 1. Every race is recorded and rated; a round's races run together on
+    ``executor`` (:func:`run_races`) and are scored in pairing order."""
     if not problems:
         raise InvalidParameterError("a tournament needs at least one problem")
     if len(solvers) < 2 or len(set(solvers)) != len(solvers):
@@ -93,15 +134,20 @@ def tournament(flow: MetaFlow, problems: Sequence[Any], solvers: Sequence[str], 
     games: list[tuple[int, str, str | None, float]] = []
     turn = 0
     for round_number in range(1, rounds + 1):
-        for a, b in elo.swiss_pairings(points, played, [g[1] for g in games if g[2] is None]):
+        pairs = elo.swiss_pairings(points, played, [g[1] for g in games if g[2] is None])
+        entries = []
+        for a, b in pairs:
+            if b is not None:
+                entries.append((problems[turn % len(problems)], [a, b]))
+                turn += 1
+        outcomes = iter(run_races(flow, entries, time_limit, seed, executor)) if entries else iter(())
+        for a, b in pairs:
             if b is None:
                 points[a] += 1.0
                 games.append((round_number, a, None, 1.0))
                 continue
-            problem = problems[turn % len(problems)]
-            turn += 1
-            result = race(flow, problem, [a, b], time_limit, seed=seed)
-            kind = problem_type(problem)
+            result = next(outcomes)
+            kind = problem_type(result.problem)
             s_a = elo.score(loss(result.results[a].objective, sense_of(kind)),
                             loss(result.results[b].objective, sense_of(kind)))
             points[a] += s_a
@@ -113,4 +159,4 @@ def tournament(flow: MetaFlow, problems: Sequence[Any], solvers: Sequence[str], 
     return TournamentResult(points, games, flow.ratings())
 
 
-__all__ = ["RaceResult", "TournamentResult", "race", "tournament"]
+__all__ = ["RaceResult", "TournamentResult", "race", "run_races", "tournament"]

@@ -20,12 +20,13 @@ together, on the training folds only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from mezan.dist import LocalExecutor, executor_from
 from mezan.meta.aslib import Scenario, plan_costs
 from mezan.meta.selectors import AlgorithmSelector
 
@@ -141,41 +142,50 @@ def _fold_task(task: tuple[Scenario, int, dict[str, Any]]) -> tuple[np.ndarray, 
 
 
 def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, schedules: bool = True,
-             workers: int = 1, progress: Callable[[int], Any] | None = None, **selector_options: Any) -> Evaluation:
+             workers: int = 1, executor: Any = None, progress: Callable[[int], Any] | None = None,
+             **selector_options: Any) -> Evaluation:
     """Run the scenario's folds: per fold, a selector fitted on the other folds and (runtime scenarios, with
     ``schedules``) a plan chosen on them; every instance of the fold gets the plan and the selector's pick.
-    ``workers`` > 1 runs the folds in that many processes; the result is the same (every fold is seeded alone)."""
-    from concurrent.futures import ProcessPoolExecutor
-
+    The folds run as tasks on ``executor`` (:mod:`mezan.dist`: an executor, a Dask client or address), or, without
+    one, in ``workers`` local processes (1: here); the result is the same (every fold is seeded alone)."""
     n = len(scenario.instances)
     algorithm = np.zeros(n, dtype=int)
     plans: list[Plan] = [Plan()] * n
     out = np.zeros(n)
     folds = sorted(set(int(v) for v in scenario.folds))
     options = {"approach": approach, "seed": seed, "schedules": schedules, **selector_options}
-    if workers > 1:
-        pool = ProcessPoolExecutor(min(workers, len(folds)))
-        results = pool.map(_fold_task, [(scenario, f, options) for f in folds])
-    else:
-        pool = None
-        results = (evaluate_fold(scenario, f, **options) for f in folds)
+
+    def run_folds() -> Iterator[tuple[np.ndarray, Plan, str]]:
+        if executor is None and workers <= 1:
+            yield from (evaluate_fold(scenario, f, **options) for f in folds)
+            return
+        own = LocalExecutor(min(workers, len(folds)), processes=True) if executor is None else None
+        try:
+            with executor_from(own or executor) as ex:
+                tasks = [ex.submit(_fold_task, (scenario, f, options)) for f in folds]
+                try:
+                    for task in tasks:  # in fold order: the evaluation does not depend on which fold ends first
+                        yield task.result()
+                finally:
+                    for task in tasks:
+                        task.cancel()
+        finally:
+            if own is not None:
+                own.close()
+
     used = []
-    try:
-        for f, (picks, plan, chosen) in zip(folds, results, strict=True):
-            test = scenario.folds == f
-            algorithm[test] = picks
-            whole = np.zeros(n, dtype=int)
-            whole[test] = picks
-            out[test] = plan_costs(scenario, whole, None if plan.steps is None else list(plan.steps),
-                                   plan.presolve)[test]
-            for i in np.flatnonzero(test):
-                plans[i] = plan
-            used.append(chosen)
-            if progress is not None:
-                progress(f)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    for f, (picks, plan, chosen) in zip(folds, run_folds(), strict=True):
+        test = scenario.folds == f
+        algorithm[test] = picks
+        whole = np.zeros(n, dtype=int)
+        whole[test] = picks
+        out[test] = plan_costs(scenario, whole, None if plan.steps is None else list(plan.steps),
+                               plan.presolve)[test]
+        for i in np.flatnonzero(test):
+            plans[i] = plan
+        used.append(chosen)
+        if progress is not None:
+            progress(f)
     return Evaluation(algorithm, plans, out, used)
 
 

@@ -49,8 +49,9 @@ MODES = {
     "portfolio": "portfolio",
     "instance_adaptive": None,  # chosen from instance features by features.adaptive_method()
     "auto": None,  # chosen per instance by auto_method()
+    "islands": None,  # auto's search on every thread of an executor, in rounds with migration (mezan.qap.islands)
 }
-"""The nine QAPFlow modes and the algorithm each runs (see the README)."""
+"""The ten QAPFlow modes and the algorithm each runs (see the README)."""
 
 EXACT_MAX_N = 15
 SMALL_MAX_N = 30
@@ -269,6 +270,7 @@ def solve(
     stop: Any = None,
     mode: str | None = None,
     advisor: Callable[[Any], tuple[str, str] | None] | None = None,
+    executor: Any = None,
 ) -> QAPResult:
     """Solve the quadratic assignment problem ``min_p sum_ij A[i, j] * B[p[i], p[j]]``.
 
@@ -308,14 +310,17 @@ def solve(
         (:func:`best_lower_bound`): None = when n <= 400 (cost O(n^3)), True/False = force.
     stop : threading.Event, optional
         Setting it cancels the solve (status "cancelled", best so far returned).
-    mode : {"hybrid", "nesterov", "fft", "aggressive", "enhanced", "balance", "portfolio", "instance_adaptive", "auto"}
+    mode : {"hybrid", "nesterov", "fft", "aggressive", "enhanced", "balance", "portfolio", "instance_adaptive", "auto",
+            "islands"}
         A QAPFlow mode instead of a single method: hybrid = FAQ relaxation then RoTS polish,
         nesterov = accelerated entropic projected gradient on the relaxation then RoTS polish,
         aggressive = iterated RoTS on all ``threads`` sharing the incumbent, enhanced = the memetic
         algorithm, balance = breakout search and the relaxation exchanging solutions under a bandit controller,
         portfolio = complementary solvers sharing the incumbent (led by the advisor's choice when there is
         one), instance_adaptive = a rule set on instance features
-        (:func:`mezan.qap.features.adaptive_method`), auto = a size-based choice (:func:`auto_method`).
+        (:func:`mezan.qap.features.adaptive_method`), auto = a size-based choice (:func:`auto_method`),
+        islands = auto's search on every thread of ``executor`` in rounds with ring migration
+        (:mod:`mezan.qap.islands`).
         Overrides ``method``; the result
         records the mode, the method and why (``explanation``).
     advisor : callable(problem) -> (solver name, why) or None, optional
@@ -323,6 +328,9 @@ def solve(
         passes its trained selector,
         :meth:`mezan.meta.MetaFlow.advisor`); without one the modes' own rules decide. This function reads
         nothing else: the same arguments and seed give the same result, whatever is stored on disk.
+    executor : mezan.dist.Executor, distributed.Client, str or None, optional
+        Where ``mode="islands"`` runs its islands (one per worker thread): an executor, a Dask client or scheduler
+        address, or None for ``$MEZAN_SCHEDULER`` when set, else this machine's threads. Other modes refuse it.
 
     Returns
     -------
@@ -360,6 +368,8 @@ def solve(
             method, explanation = "fft", fft_explanation(problem)
         elif mode == "instance_adaptive":
             method, explanation = adaptive_method(features(problem))
+        elif mode == "islands":  # each island runs auto's choice for its round (mezan.qap.islands)
+            method, explanation = auto_method(n, time_limit)
         elif method is None:
             method, explanation = MODES[mode], f"mode {mode!r} runs {MODES[mode]!r}"
     if not isinstance(method, str) or method not in METHODS:
@@ -385,6 +395,15 @@ def solve(
                 f"partial_match fixes it at {fixed[i]}"
             )
     run_seed = resolve_seed(seed)
+    if mode == "islands":
+        if maximize or (fixed >= 0).any():
+            raise InvalidParameterError("mode 'islands' minimises without partial_match; give another mode")
+        from mezan.qap.islands import solve_islands
+
+        return solve_islands(problem, executor=executor, time_limit=time_limit, max_iter=None if cap < 0 else cap,
+                             seed=run_seed, start=initial, target=target, callback=callback, stop=stop)
+    if executor is not None:
+        raise InvalidParameterError(f"executor applies to mode='islands' only; got mode={mode!r}")
     sign = -1 if maximize else 1
     a, b, kind = kernel_arrays(problem, maximize)
     core_target = None if target is None else sign * float(target)

@@ -61,8 +61,13 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
     keys = KeyStore(store)
     sessions = Sessions(config.session_seconds)
     auth = Auth(config, keys, sessions, limiter=RateLimiter(), failures=RateLimiter())  # failures: by client address
+    executor = None
+    if config.scheduler is not None:  # solves go to the cluster; a scheduler without workers yet is allowed
+        from mezan.dist import DaskExecutor
+
+        executor = DaskExecutor(config.scheduler, wait_for_workers=False, quiet=True)
     queue = JobQueue(store, config.workers, config.queue_limit, on_finish=metrics.solved, reserved=config.reserve(),
-                     grace=config.grace)
+                     grace=config.grace, executor=executor)
 
     metaflow = MetaFlow(store)
 
@@ -74,6 +79,8 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
             yield
         finally:
             queue.close()  # queued jobs never start; running ones stop and keep their best; all marked "interrupted"
+            if executor is not None:
+                executor.close()
 
     app = FastAPI(title="MEZAN", lifespan=lifespan, version=__version__,
                   description="Meta-learning optimization: QAPFlow, WorkFlow, AllocFlow, GraphFlow, DualFlow, "
@@ -251,8 +258,16 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         stuck = queue.workers_stuck()
         if stuck > config.workers:  # more runaway solves than workers: they take the cores from the live ones
             reasons.append(f"{stuck} abandoned solver threads still running (replaced, but using the cores)")
+        cluster = None
+        if executor is not None:
+            cluster = executor.describe()
+            if not cluster["connected"]:
+                reasons.append(f"lost the Dask scheduler at {cluster['address']}")
+            elif cluster["workers"] == 0:
+                reasons.append(f"no Dask worker connected to {cluster['address']}")
         ready = not reasons
         return JSONResponse({"status": "ok" if ready else "degraded", "store": store_ok, "workers": alive,
+                             "cluster": cluster,
                              "workers_expected": config.workers, "workers_stuck": stuck,
                              "workers_replaced": queue.replaced_stuck + queue.replaced_lost,
                              "queue_depth": queue.depth(), "in_flight": queue.in_flight(),

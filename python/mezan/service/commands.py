@@ -55,7 +55,8 @@ def add_commands(app) -> None:
 
     @app.command("serve")
     def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8080, "--port"),
-              workers: int = typer.Option(None, "--workers", help="solver threads (default: one per core)"),
+              workers: int = typer.Option(None, "--workers", help="solver threads (default: one per core); with "
+                                          "--scheduler, solves in flight on the cluster (give its thread count)"),
               queue_limit: int = typer.Option(64, "--queue-limit", help="solves waiting beyond the workers"),
               rate: float = typer.Option(120.0, "--rate", help="requests per minute per key (default)"),
               max_time: float = typer.Option(300.0, "--max-time", help="cap on a request's time_limit (s)"),
@@ -75,6 +76,9 @@ def add_commands(app) -> None:
                                                     "many seconds (default: --max-time + its grace)"),
               cors: list[str] = typer.Option(None, "--cors", help="allowed CORS origin (repeat; default: CORS off)"),
               no_auth: bool = typer.Option(False, "--no-auth", help="no API keys: for local use only"),
+              scheduler: str = typer.Option(None, "--scheduler",
+                                            help="run solves on this Dask scheduler's workers (default: "
+                                                 "$MEZAN_SCHEDULER, else this machine's threads)"),
               store: str = store_option):
         """Run the HTTP service (FastAPI on uvicorn)."""
         try:
@@ -89,7 +93,8 @@ def add_commands(app) -> None:
                                queue_limit=queue_limit, rate_per_minute=rate, max_time_limit=max_time,
                                max_body_bytes=max_body, body_timeout=body_timeout, key_quota=key_quota,
                                reserved_slots=reserved, stuck_grace_min=stuck_grace, health_busy_limit=busy_limit,
-                               cors_origins=tuple(cors or ()))
+                               cors_origins=tuple(cors or ()),
+                               scheduler=scheduler or os.environ.get("MEZAN_SCHEDULER") or None)
         if no_auth:
             from rich.console import Console
 

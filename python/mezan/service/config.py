@@ -41,6 +41,9 @@ class ServiceConfig:
     Watchdog: a solve still running ``stuck_grace_min`` or ``stuck_grace_factor`` x its time limit
     (the larger) past its time limit is failed and its worker replaced; health_busy_limit: /health
     answers 503 once no worker has been free for this long (None: max_time_limit + its grace).
+
+    scheduler: a Dask scheduler address (``mezan serve --scheduler``): solves run on its workers (``workers`` is then
+    how many are in flight at once); /health reports the cluster and is not ready while no worker is connected.
     """
 
     auth: bool = True
@@ -60,6 +63,7 @@ class ServiceConfig:
     stuck_grace_min: float = 5.0
     stuck_grace_factor: float = 0.5
     health_busy_limit: float | None = None
+    scheduler: str | None = None
 
     def reserve(self) -> int:
         """Queue slots kept for keys that hold no solve yet."""

@@ -1,7 +1,9 @@
 """The bounded solver pool and the persistent jobs behind ``/jobs`` (and the synchronous routes).
 
-``workers`` threads run solves (the C++ core releases the GIL); at most ``queue_limit`` solves wait
-beyond them — one more is refused with :class:`QueueFull` (the HTTP layer answers 503 + Retry-After).
+``workers`` threads run solves (the C++ core releases the GIL) — or, given an executor (``mezan serve
+--scheduler``), hand them to a Dask cluster and wait for them there, with the same queue, cancel and progress; at most
+``queue_limit`` solves wait beyond them — one more is refused with :class:`QueueFull` (the HTTP layer answers 503 +
+Retry-After).
 Each solve belongs to an owner (the API key that sent it): an owner may hold at most its ``quota`` of
 queued + running solves, and one that already holds a solve cannot take the last ``reserved`` queue
 slots — both refused with :class:`QuotaExceeded` (429) — so no key can fill the queue for the others;
@@ -133,8 +135,9 @@ class _Task:
 
 class JobQueue:
     def __init__(self, store: Store, workers: int = 2, queue_limit: int = 64, on_finish=None, *, reserved: int = 0,
-                 grace: Callable[[float], float] = lambda limit: max(5.0, 0.5 * limit)) -> None:
+                 grace: Callable[[float], float] = lambda limit: max(5.0, 0.5 * limit), executor: Any = None) -> None:
         self.store = store
+        self.executor = executor  # a mezan.dist executor: solves that can run there do (None: on these threads)
         self.queue_limit = queue_limit
         self.reserved = reserved
         self.grace = grace
@@ -385,7 +388,10 @@ class JobQueue:
             with self.store.transaction() as db:
                 db.execute("UPDATE jobs SET status = 'running', started = ? WHERE id = ?", (time.time(), task.job_id))
         try:
-            record = task.work.run(task.stop, self._progress(task))
+            if self.executor is not None and task.work.remote is not None:
+                record = task.work.remote(self.executor, task.stop, self._progress(task))
+            else:
+                record = task.work.run(task.stop, self._progress(task))
             task.final = record.objective if isinstance(record, Result) else None
             result = jsonable(task.work.wire(record))
         except SolverFailedError as exc:  # the solver's worker process died: an internal error, logged

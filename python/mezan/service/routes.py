@@ -27,11 +27,12 @@ import numpy as np
 
 from mezan import c2sc, registry
 from mezan.c2sc.run import CompositeResult
+from mezan.dist import watch
 from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
 from mezan.evo import QAP, TSP, LinearOrdering, evolve
 from mezan.meta.solve import solve as meta_solve
 from mezan.problems import ROUTES as PROBLEM_ROUTES
-from mezan.problems import TYPES, QAPProblem, problem_size, types_on_route
+from mezan.problems import TYPES, QAPProblem, problem_size, to_wire, types_on_route
 from mezan.qap import solve
 from mezan.qap.solve import MODES
 from mezan.results import Result
@@ -55,7 +56,8 @@ def common_form(record: Result | CompositeResult) -> dict[str, Any]:
 class Work:
     """One solve to run: ``run(stop, progress) -> result record`` (a :class:`mezan.results.Result`, or a
     :class:`~mezan.c2sc.run.CompositeResult`); ``wire(record)`` -> the route's response; ``size`` = (what, how
-    many)."""
+    many); ``remote(executor, stop, progress)``: the same solve on an executor (:mod:`mezan.dist`), when it can
+    run there (None: it runs here, e.g. ``/mezan/solve``'s selection, which reads this server's store)."""
 
     route: str
     kind: str
@@ -65,10 +67,24 @@ class Work:
     size: tuple[str, int]
     run: Callable[[Any, Callable[[float, float], Any] | None], Result | CompositeResult]
     wire: Callable[[Any], dict[str, Any]] = common_form
+    remote: Callable[[Any, Any, Callable[[float, float], Any] | None], Result | CompositeResult] | None = None
 
     def respond(self, stop: Any, progress: Callable[[float, float], Any] | None) -> dict[str, Any]:
         """Run and answer in the route's wire form (JSON-ready)."""
         return jsonable(self.wire(self.run(stop, progress)))
+
+
+def on_executor(solver: str, problem: Any, time_limit: float, seed: int | None) -> Callable[..., Result]:
+    """``remote`` for a registered solver on a problem with a wire form: one task (:func:`mezan.registry.solve_wire`)
+    whose cancel is the caller's ``stop`` and whose progress reaches ``progress``; a cancelled task returns its best."""
+    wire = to_wire(problem)
+
+    def remote(executor: Any, stop: Any, progress: Callable[[float, float], Any] | None) -> Result:
+        task = executor.submit(registry.solve_wire, solver, wire, time_limit, seed, context=True)
+        watch([task], stop=stop, on_progress=None if progress is None else (lambda _, value: progress(*value)))
+        return task.result()
+
+    return remote
 
 
 class ProblemTooLarge(InvalidProblemError):
@@ -139,7 +155,8 @@ def _qapflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: in
     def run(stop, progress):
         return solve(problem, None, mode=mode, time_limit=time_limit, seed=seed, stop=stop, callback=progress)
 
-    return Work("qapflow", "qap", f"qapflow.{mode}", time_limit, seed, problem_size(problem), run, qapflow_form)
+    return Work("qapflow", "qap", f"qapflow.{mode}", time_limit, seed, problem_size(problem), run, qapflow_form,
+                on_executor(f"qapflow.{mode}", problem, time_limit, seed))
 
 
 def qapflow_form(r: Result) -> dict[str, Any]:
@@ -205,7 +222,8 @@ def _typed(route: str, body: dict[str, Any], admit: Admission, time_limit: float
                               stop=stop, callback=progress)
         return registry.get(solver).solve(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress)
 
-    return Work(route, kind, solver, time_limit, seed, problem_size(problem), run)
+    remote = None if route == "mezan" else on_executor(solver, problem, time_limit, seed)
+    return Work(route, kind, solver, time_limit, seed, problem_size(problem), run, remote=remote)
 
 
 def _composite(route: str, body: dict[str, Any], admit: Admission, time_limit: float, seed: int | None) -> Work:
@@ -230,11 +248,12 @@ def _composite(route: str, body: dict[str, Any], admit: Admission, time_limit: f
         w = COMPOSITE_WORKERS
         total += max(limits) if len(limits) <= w else sum(limits) / w + (1 - 1 / w) * max(limits)
 
-    def run(stop, progress):
+    def run(stop, progress, executor=None):
         return c2sc.run(plan, time_limit=default, seed=seed, workers=COMPOSITE_WORKERS, stop=stop, progress=progress,
-                        admit=admit)
+                        admit=admit, executor=executor)
 
-    return Work(route, "composite", "c2sc", total, seed, ("subproblems", len(plan.order)), run)
+    return Work(route, "composite", "c2sc", total, seed, ("subproblems", len(plan.order)), run,
+                remote=lambda executor, stop, progress: run(stop, progress, executor))
 
 
 def jsonable(value: Any) -> Any:
