@@ -401,3 +401,53 @@ def test_aslib_folds_on_the_cluster_give_the_same_decisions(cluster):
     there = evaluate(scenario, approach="regression", executor=cluster)
     assert np.array_equal(here.algorithm, there.algorithm) and np.array_equal(here.costs, there.costs)
     assert here.plans == there.plans and here.used == there.used
+
+
+def test_a_sweep_whose_client_was_killed_runs_only_the_missing_cells_when_started_again(tmp_path):
+    argv = ["bench", "--max-n", "30", "--time", "0.3", "--seeds", "2", "--workers", "2", "--name", "again", "--json"]
+    env = {**os.environ, "MEZAN_HOME": str(tmp_path)}
+    first = subprocess.Popen([str(BIN / "mezan"), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    db = tmp_path / "mezan.db"
+    logged, deadline = 0, time.monotonic() + 60
+    while logged < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        try:
+            logged = sqlite3.connect(db).execute("SELECT COUNT(*) FROM sweep_cells").fetchone()[0]
+        except sqlite3.OperationalError:  # no store or no table yet
+            pass
+    first.kill()
+    first.communicate()
+    kept = sqlite3.connect(db).execute("SELECT COUNT(*) FROM sweep_cells").fetchone()[0]
+    assert kept >= 3
+    again = mezan_cli(*argv, home=tmp_path)
+    assert again.returncode == 0, again.stderr
+    rows = json.loads(again.stdout)["rows"]
+    assert f"{kept} of {len(rows)} cells were logged" in again.stderr
+    keys = sqlite3.connect(db).execute("SELECT key FROM sweep_cells").fetchall()
+    assert len(keys) == len(set(keys)) == len(rows)
+
+
+def test_a_dask_version_mismatch_is_named(cluster, monkeypatch):
+    import distributed.versions
+
+    real = distributed.versions.get_package_info
+    monkeypatch.setattr(distributed.versions, "get_package_info",
+                        lambda pkgs: {**real(pkgs), "distributed": "0.0.0-client"})
+    with pytest.raises(DistError, match=r"Dask version mismatch: this client runs distributed 0\.0\.0-client, "
+                                        r"worker .* runs "):
+        DaskExecutor(cluster.address)
+
+
+def test_islands_raise_the_error_when_every_island_fails_and_refuse_a_budget_of_rounds_they_cannot_make(
+        monkeypatch):
+    from mezan.qap import islands
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a defect in the island's search")
+
+    monkeypatch.setattr(islands, "solve", broken)
+    with pytest.raises(RuntimeError, match="a defect in the island's search"), LocalExecutor(2) as ex:
+        solve(qap(30), None, mode="islands", time_limit=2, seed=1, executor=ex)
+    monkeypatch.undo()
+    with pytest.raises(mezan.errors.InvalidParameterError, match="time limit or of max_iter"):
+        solve(qap(30), None, mode="islands", time_limit=None, target=1.0, executor=LocalExecutor(1))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mezan.errors import InvalidParameterError
-from mezan.problems import from_wire
+from mezan.problems import TYPES, from_wire, to_wire
 from mezan.results import Result
 
 
@@ -104,6 +104,12 @@ def get(name: str) -> RegisteredSolver:
         return _SOLVERS[name]
     except KeyError:
         raise InvalidParameterError(f"no solver named {name!r}; registered: {', '.join(sorted(_SOLVERS))}") from None
+
+
+def portable(problem: Any) -> Any:
+    """What :func:`solve_wire` takes for a problem: its wire form, or the record itself for a type without one
+    (EvoFlow's callable objective: it can run on local threads only)."""
+    return to_wire(problem) if getattr(problem, "problem_type", None) in TYPES else problem
 
 
 def solve_wire(name: str, wire: Any, time_limit: float = 10.0, seed: int | None = None, *,

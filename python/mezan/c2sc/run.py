@@ -25,7 +25,6 @@ from mezan.c2sc.plan import (
 )
 from mezan.dist import DistError, Executor, Task, executor_from, watch
 from mezan.errors import MezanError
-from mezan.problems import TYPES, to_wire
 from mezan.results import Result, Status, to_plain
 
 logger = logging.getLogger(__name__)
@@ -88,21 +87,25 @@ def _run_stage_on(ex: Executor, plan: Plan, stage: list[str], done: dict[str, Re
     out: dict[str, Result | dict[str, Any]] = {}
 
     def submit(solver: str, problem: Any, limit: float) -> Task:
-        wire = to_wire(problem) if getattr(problem, "problem_type", None) in TYPES else problem
-        return ex.submit(registry.solve_wire, solver, wire, limit, seed, context=True)
+        return ex.submit(registry.solve_wire, solver, registry.portable(problem), limit, seed, context=True)
 
-    for sid in stage:
-        outcome = _run_one(plan, sid, done, time_limit, seed, stop, progress, admit, submit=submit)
-        if isinstance(outcome, Task):
-            tasks[sid] = outcome
-        else:
-            out[sid] = outcome
-    relay = None if progress is None else (lambda task, value: progress(*value))
-    watch(list(tasks.values()), stop=stop, on_progress=relay)
+    try:
+        for sid in stage:
+            outcome = _run_one(plan, sid, done, time_limit, seed, stop, progress, admit, submit=submit)
+            if isinstance(outcome, Task):
+                tasks[sid] = outcome
+            else:
+                out[sid] = outcome
+        relay = None if progress is None else (lambda task, value: progress(*value))
+        watch(list(tasks.values()), stop=stop, on_progress=relay)
+    except BaseException:  # the cluster failed (or Ctrl-C): nothing of this stage keeps running
+        for task in tasks.values():
+            task.cancel()
+        raise
     for sid, task in tasks.items():
         solver = plan.solver_of(sid)
         try:
-            out[sid] = task.result()
+            out[sid] = task.result(timeout=None if task.done() else 0.1)
         except DistError:
             raise
         except MezanError as exc:
@@ -142,6 +145,8 @@ def _run_one(plan: Plan, sid: str, done: dict[str, Result | dict[str, Any]], tim
         if submit is not None:
             return submit(solver, problem, limit)
         return registry.get(solver).solve(problem, time_limit=limit, seed=seed, stop=stop, progress=progress)
+    except DistError:  # the cluster failed: the whole request does, not this subproblem
+        raise
     except PlanError as exc:
         return Result(status=Status.ERROR, reason=str(exc), solver=solver)
     except MezanError as exc:  # the solver refused its input: this subproblem fails, the others go on

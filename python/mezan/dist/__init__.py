@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mezan.dist.cluster import DaskExecutor
-from mezan.dist.executor import DistError, Executor, Task, TaskContext, new_key, watch
+from mezan.dist.executor import CANCEL_GRACE, DistError, Executor, SchedulerLost, Task, TaskContext, new_key, watch
 from mezan.dist.local import LocalExecutor
 from mezan.dist.sweep import SweepLog, run_cells
 
@@ -61,5 +61,5 @@ def executor_from(executor: Any = None, *, workers: int | None = None,
         made.close()
 
 
-__all__ = ["SCHEDULER_ENV", "DaskExecutor", "DistError", "Executor", "LocalExecutor", "SweepLog", "Task",
+__all__ = ["CANCEL_GRACE", "SCHEDULER_ENV", "DaskExecutor", "DistError", "Executor", "LocalExecutor", "SchedulerLost", "SweepLog", "Task",
            "TaskContext", "executor_from", "make_executor", "new_key", "run_cells", "watch"]

@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from mezan.dist.executor import DistError, Executor, Task, TaskContext, new_key
+from mezan.dist.executor import DistError, Executor, SchedulerLost, Task, TaskContext, new_key
 
 POLL_SECONDS = 0.2
 """How often a running task asks the scheduler whether it was cancelled, and at most how often it publishes."""
@@ -92,7 +93,7 @@ class DaskTask(Task):
     def result(self, timeout: float | None = None) -> Any:
         distributed = _imports()
         try:
-            value = self.future.result(timeout=timeout)
+            return self.future.result(timeout=timeout)
         except (distributed.TimeoutError, TimeoutError):
             if self.executor.lost():
                 raise self.executor.lost_error() from None
@@ -100,9 +101,14 @@ class DaskTask(Task):
         except Exception as exc:
             if self.future.status == "error":  # the task's own exception
                 raise
-            raise self.executor.lost_error(exc) from None  # cancelled by the cluster: the scheduler is gone
-        self.release()
-        return value
+            if self.executor.lost() or "scheduler-connection-lost" in str(exc):
+                raise self.executor.lost_error(exc) from None
+            if self.future.cancelled():
+                raise DistError(f"task {self.key} was cancelled before it ran") from None
+            raise
+        finally:
+            if self.future.done():
+                self.release()
 
     def done(self) -> bool:
         return bool(self.future.done())
@@ -127,13 +133,15 @@ class DaskTask(Task):
         return self._last
 
     def release(self) -> None:
-        """Drop the task's progress slot and cancel signal from the scheduler (after its result was read)."""
+        """Drop the task's progress slot and cancel signal from the scheduler (once it has ended)."""
         if self.context and not self._released:
             self.progress()
             self._released = True
             distributed = _imports()
             with contextlib.suppress(Exception):
                 distributed.Variable(f"mezan-progress-{self.key}", client=self.executor.client).delete()
+            with contextlib.suppress(Exception):  # a set event stays on the scheduler until cleared
+                distributed.Event(f"mezan-cancel-{self.key}", client=self.executor.client).clear()
 
 
 class DaskExecutor(Executor):
@@ -176,7 +184,9 @@ class DaskExecutor(Executor):
             address = self._cluster.scheduler_address
         if client is None:
             try:
-                client = distributed.Client(address, timeout=f"{timeout}s", set_as_default=False)
+                with warnings.catch_warnings():  # versions are compared below, and a mismatch named as an error
+                    warnings.simplefilter("ignore", distributed.versions.VersionMismatchWarning)
+                    client = distributed.Client(address, timeout=f"{timeout}s", set_as_default=False)
             except (OSError, TimeoutError, distributed.TimeoutError) as exc:
                 self._close_cluster()
                 raise DistError(f"cannot connect to a Dask scheduler at {address} within {timeout:g} s: "
@@ -194,28 +204,40 @@ class DaskExecutor(Executor):
                 raise DistError(f"no Dask worker connected to {self.address} within {timeout:g} s") from None
             self.check_versions()
 
-    def check_versions(self) -> None:
-        """Every worker must run the client's Dask and MEZAN versions; otherwise a :class:`DistError` names them."""
+    def version_problems(self) -> list[str]:
+        """What differs between this client and its workers: Dask's and MEZAN's versions (empty when all agree)."""
         import mezan
 
+        problems = []
         try:
-            self.client.get_versions(check=True)
-        except ValueError as exc:
-            self.close()
-            raise DistError(f"Dask versions differ between this client and the workers of {self.address}: "
-                            f"{str(exc).splitlines()[0]}") from None
-        try:
-            versions = self.client.run(_worker_mezan_version)
+            versions = self.client.get_versions()
         except Exception as exc:
+            return [f"cannot read the versions of {self.address}: {_cause(exc)}"]
+        mine = versions["client"]["packages"]
+        for worker, info in (versions.get("workers") or {}).items():
+            theirs = (info or {}).get("packages", {})
+            for package in ("dask", "distributed"):
+                if theirs.get(package) != mine.get(package):
+                    problems.append(f"Dask version mismatch: this client runs {package} {mine.get(package)}, "
+                                    f"worker {worker} of {self.address} runs {theirs.get(package)}")
+        try:
+            found = self.client.run(_worker_mezan_version)
+        except Exception as exc:
+            return [*problems, f"the workers of {self.address} cannot import mezan ({_cause(exc)}): install the "
+                               f"same MEZAN wheel on every worker"]
+        problems += [f"MEZAN version mismatch: this client runs {mezan.__version__}, worker {worker} of "
+                     f"{self.address} runs {version}" for worker, version in found.items()
+                     if version != mezan.__version__]
+        return problems
+
+    def check_versions(self) -> None:
+        """Every worker must run the client's Dask and MEZAN versions; otherwise a :class:`DistError` names the
+        first difference (and how many there are)."""
+        problems = self.version_problems()
+        if problems:
             self.close()
-            raise DistError(f"the workers of {self.address} cannot import mezan ({_cause(exc)}): install the same "
-                            f"MEZAN wheel on every worker") from None
-        wrong = {w: v for w, v in versions.items() if v != mezan.__version__}
-        if wrong:
-            self.close()
-            worker, version = next(iter(wrong.items()))
-            raise DistError(f"MEZAN version mismatch: this client runs {mezan.__version__}, worker {worker} of "
-                            f"{self.address} runs {version} ({len(wrong)} of {len(versions)} workers differ)")
+            more = f" ({len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise DistError(problems[0] + more)
 
     @property
     def capacity(self) -> int:
@@ -225,9 +247,9 @@ class DaskExecutor(Executor):
         """True when the client is no longer connected to its scheduler."""
         return self.client.status not in ("running", "connecting")
 
-    def lost_error(self, exc: BaseException | None = None) -> DistError:
+    def lost_error(self, exc: BaseException | None = None) -> SchedulerLost:
         cause = f": {_cause(exc)}" if exc is not None else ""
-        return DistError(f"lost the Dask scheduler at {self.address}{cause}")
+        return SchedulerLost(f"lost the Dask scheduler at {self.address}{cause}")
 
     def submit(self, fn: Callable[..., Any], *args: Any, context: bool = False, key: str | None = None,
                **kwargs: Any) -> Task:

@@ -11,6 +11,7 @@ through ``context.progress(value)``, which the submitter reads with :meth:`Task.
 from __future__ import annotations
 
 import itertools
+import math
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -22,6 +23,10 @@ from mezan.errors import MezanError
 class DistError(MezanError, RuntimeError):
     """The executor cannot do its work: the cluster is unreachable or lost, or its workers cannot run MEZAN; the
     message names the address and the cause."""
+
+
+class SchedulerLost(DistError):
+    """The executor lost its scheduler: the tasks not finished are gone (those recorded stay recorded)."""
 
 
 class TaskContext(ABC):
@@ -50,8 +55,9 @@ class Task(ABC):
 
     @abstractmethod
     def cancel(self) -> None:
-        """Ask the task to stop: a task not yet started does not start; a running one sees ``context.is_set()``
-        and returns what it has (a solver: its best so far), which :meth:`result` then returns."""
+        """Ask the task to stop. A task with a context sees ``context.is_set()`` (when it runs, or at once when it
+        starts later) and returns what it has (a solver: its best so far), which :meth:`result` then returns; a task
+        without one is dropped if it has not started (:meth:`result` then raises :class:`DistError`)."""
 
     @abstractmethod
     def progress(self) -> Any:
@@ -105,12 +111,17 @@ def new_key(prefix: str = "mezan") -> str:
 
 
 
+CANCEL_GRACE = 10.0
+"""Seconds :func:`watch` waits for cancelled tasks to hand back what they have (a task queued on a cluster with no
+worker never does)."""
+
+
 def watch(tasks: list[Task], *, stop: Any = None, on_progress: Callable[[Task, Any], Any] | None = None,
           until: float | None = None, poll: float = 0.05) -> bool:
     """Wait for ``tasks`` while relaying a caller's ``stop`` (anything with ``is_set()``) to them as cancel requests,
     and each task's new progress to ``on_progress(task, value)`` (returning True cancels them all too). Stops waiting
-    at ``until`` (a ``time.monotonic()`` deadline), cancelling the tasks still running. True when every task
-    finished without a cancel."""
+    at ``until`` (a ``time.monotonic()`` deadline), cancelling the tasks still running, and :data:`CANCEL_GRACE`
+    seconds after a cancel. True when every task finished without a cancel."""
     import time
 
     seen: dict[str, Any] = {}
@@ -118,6 +129,7 @@ def watch(tasks: list[Task], *, stop: Any = None, on_progress: Callable[[Task, A
     while not all(t.done() for t in tasks):
         if not cancelled and stop is not None and stop.is_set():
             cancelled = True
+            until = min(until or math.inf, time.monotonic() + CANCEL_GRACE)
             for t in tasks:
                 t.cancel()
         if on_progress is not None and not cancelled:
@@ -127,6 +139,7 @@ def watch(tasks: list[Task], *, stop: Any = None, on_progress: Callable[[Task, A
                     seen[t.key] = value
                     if on_progress(t, value):
                         cancelled = True
+                        until = min(until or math.inf, time.monotonic() + CANCEL_GRACE)
                         for task in tasks:
                             task.cancel()
                         break
@@ -139,4 +152,4 @@ def watch(tasks: list[Task], *, stop: Any = None, on_progress: Callable[[Task, A
     return not cancelled
 
 
-__all__ = ["DistError", "Executor", "Task", "TaskContext", "new_key", "watch"]
+__all__ = ["CANCEL_GRACE", "DistError", "Executor", "SchedulerLost", "Task", "TaskContext", "new_key", "watch"]

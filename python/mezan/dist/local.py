@@ -33,6 +33,8 @@ class _ThreadContext(TaskContext):
 class _ProcessContext(TaskContext):
     """Picklable: manager proxies reconnect from the worker process."""
 
+    event: Any
+
     def __init__(self, event: Any, slots: Any, key: str) -> None:
         self.event, self.slots, self.key = event, slots, key
 
@@ -52,15 +54,16 @@ class LocalTask(Task):
             return self.future.result(timeout)
         except futures.TimeoutError:
             raise DistError(f"task {self.key} did not finish within {timeout} s") from None
+        except futures.CancelledError:
+            raise DistError(f"task {self.key} was cancelled before it ran") from None
 
     def done(self) -> bool:
         return self.future.done()
 
     def cancel(self) -> None:
-        self.future.cancel()
-        if isinstance(self.context, _ThreadContext):
-            self.context.event.set()
-        elif isinstance(self.context, _ProcessContext):
+        if self.context is None:
+            self.future.cancel()
+        else:  # it runs (now or when its turn comes), sees the cancel and returns what it has
             self.context.event.set()
 
     def progress(self) -> Any:

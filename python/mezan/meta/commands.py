@@ -239,27 +239,25 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
         from mezan.dist import make_executor
 
         executor = make_executor(scheduler, local_cluster=getattr(args, "local_cluster", None), quiet=True)
-    with Progress(transient=True, disable=args.json) as bar:
-        for folder in _scenario_folders(args.dir):
-            scenario = read_scenario(folder)
-            task = bar.add_task(scenario.name, total=len(set(scenario.folds.tolist())))
-            try:
+    try:
+        with Progress(transient=True, disable=args.json) as bar:
+            for folder in _scenario_folders(args.dir):
+                scenario = read_scenario(folder)
+                task = bar.add_task(scenario.name, total=len(set(scenario.folds.tolist())))
                 evaluation = evaluate(scenario, approach=args.approach, seed=args.seed,
                                       schedules=getattr(args, "schedules", True),
                                       workers=getattr(args, "workers", None) or os.cpu_count() or 1,
                                       executor=executor, progress=lambda _, task=task: bar.advance(task))
-            except BaseException:
-                if executor is not None:
-                    executor.close()
-                raise
-            s = score_costs(scenario, evaluation.costs)
-            presolved = sum(bool(p.presolve) for p in evaluation.plans)
-            rows.append({"scenario": scenario.name, "approach": args.approach, "used": sorted(set(evaluation.used)),
-                         "selector": s.selector, "sbs": s.sbs, "sbs_algorithm": s.sbs_algorithm, "vbs": s.vbs,
-                         "m_hat": s.m_hat, "gap_closed": s.gap_closed, "presolved_instances": presolved})
-            selections.append(selections_record(scenario, evaluation))
-    if executor is not None:
-        executor.close()
+                s = score_costs(scenario, evaluation.costs)
+                presolved = sum(bool(p.presolve) for p in evaluation.plans)
+                rows.append({"scenario": scenario.name, "approach": args.approach,
+                             "used": sorted(set(evaluation.used)), "selector": s.selector, "sbs": s.sbs,
+                             "sbs_algorithm": s.sbs_algorithm, "vbs": s.vbs, "m_hat": s.m_hat,
+                             "gap_closed": s.gap_closed, "presolved_instances": presolved})
+                selections.append(selections_record(scenario, evaluation))
+    finally:
+        if executor is not None:
+            executor.close()
     if args.selections:
         Path(args.selections).write_text(json.dumps(selections[0] if len(selections) == 1 else selections, indent=1))
     if args.json:

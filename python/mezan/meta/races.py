@@ -19,7 +19,6 @@ from mezan.errors import InvalidParameterError
 from mezan.meta import elo
 from mezan.meta.features import problem_type, sense_of
 from mezan.meta.ratings import loss
-from mezan.problems import TYPES, to_wire
 
 if TYPE_CHECKING:
     from mezan.meta.metaflow import MetaFlow
@@ -51,17 +50,13 @@ class TournamentResult:
 
 
 
-def _wire(problem: Any) -> Any:
-    """What travels to a worker: the wire form, or the record itself for a type without one (local threads)."""
-    return to_wire(problem) if getattr(problem, "problem_type", None) in TYPES else problem
-
-
 def run_races(flow: MetaFlow, entries: Sequence[tuple[Any, Sequence[str]]], time_limit: float, seed: int | None,
               executor: Any = None, progress: Callable[[str, Any], Any] | None = None) -> list[RaceResult]:
     """Several independent races at once on an executor (:mod:`mezan.dist`; None: one local thread, or
-    ``$MEZAN_SCHEDULER``): every (problem, solvers) entry's solves are tasks; each result is recorded by this
-    process as it arrives (completion order, ``progress(solver, result)``); once all are in, each race is rated in
-    the order of ``entries``, so the ratings do not depend on which worker finished first."""
+    ``$MEZAN_SCHEDULER``): every (problem, solvers) entry's solves are tasks; ``progress(solver, result)`` is called
+    as each arrives (completion order); once all are in, this process records every solve and rates every race in
+    the order of ``entries`` and of each entry's solvers, so the store and the ratings do not depend on which worker
+    finished first."""
     for problem, solvers in entries:
         if len(solvers) < 2:
             raise InvalidParameterError("a race needs at least two solvers")
@@ -74,7 +69,7 @@ def run_races(flow: MetaFlow, entries: Sequence[tuple[Any, Sequence[str]]], time
         owner = {}
         tasks = []
         for k, (problem, solvers) in enumerate(entries):
-            wire = _wire(problem)
+            wire = registry.portable(problem)
             for name in solvers:
                 task = ex.submit(registry.solve_wire, name, wire, time_limit, seed)
                 owner[task.key] = (k, name)
@@ -83,13 +78,15 @@ def run_races(flow: MetaFlow, entries: Sequence[tuple[Any, Sequence[str]]], time
             for task in ex.as_completed(tasks):
                 k, name = owner[task.key]
                 results[k][name] = task.result()
-                flow.record(entries[k][0], name, results[k][name], time_limit=time_limit, race=ids[k])
                 if progress is not None:
                     progress(name, results[k][name])
         except BaseException:
             for task in tasks:
                 task.cancel()
             raise
+    for k, (problem, solvers) in enumerate(entries):
+        for name in solvers:
+            flow.record(problem, name, results[k][name], time_limit=time_limit, race=ids[k])
     return [_settle(flow, problem, {s: results[k][s] for s in solvers}, ids[k])
             for k, (problem, solvers) in enumerate(entries)]
 

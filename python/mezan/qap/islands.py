@@ -3,17 +3,18 @@ the worker threads of a Dask cluster.
 
 Algorithm. k islands (k = the executor's capacity, one per worker thread) each run the search auto mode chooses for
 the instance at the round's budget (``balance`` — breakout local search and the relaxation — above n = 30) in R
-synchronous rounds. A round is one task per island: it starts from the island's elite (its best permutation so far),
-runs a slice of the budget and returns its new elite. Between rounds the client migrates along a ring: island i
-receives island i − 1's elite and adopts it when it is strictly better than its own (replace-if-better ring
+synchronous rounds: R = min(6, ⌊time limit / 1 s⌋), at least 1, each an R-th of the time limit (or of ``max_iter``
+per island when there is no time limit). A round is one task per island: it starts from the island's elite (its
+best permutation so far), runs its slice and returns its new elite. Between rounds the client migrates along a ring:
+island i receives island i − 1's elite and adopts it when it is strictly better than its own (replace-if-better ring
 migration, Whitley et al. 1999); each island's next round has its own seed, so islands that share an elite diverge.
 Cost per round: one table initialisation, O(n^2) per island, plus transport of the wire form (O(n^2) numbers).
 
 Faults: a round task that fails or does not return within its slice plus a grace of one slice leaves its island's
 elite as it was (a lost worker costs at most one round of one island); the solve ends by the time limit plus at most
-one round. Deterministic for a seed when the rounds are iteration-capped (``max_iter`` split over the rounds, no time
-limit): seeds per island and round come from the run's seed, results are taken in island order, never in completion
-order.
+one round. Deterministic for a seed and a number of islands (the executor's thread count) when the rounds are
+iteration-capped (``max_iter`` split over the rounds, no time limit): seeds per island and round come from the run's
+seed, results are taken in island order, never in completion order.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from mezan.dist import DistError, Task, executor_from, watch
+from mezan.dist import DistError, SchedulerLost, Task, executor_from, watch
 from mezan.problems import QAPProblem, to_wire
 from mezan.qap.result import QAPResult
 from mezan.qap.solve import BOUND_MAX_N, auto_method, best_lower_bound, objective, solve
@@ -54,15 +55,18 @@ def plan_rounds(time_limit: float | None, max_iter: int | None) -> tuple[int, fl
     if time_limit is None:
         assert max_iter is not None
         rounds = min(ROUNDS, max_iter)
-        return rounds, None, max(1, max_iter // rounds)
+        return rounds, None, max(1, max_iter // rounds)  # per island and round (the remainder is not run)
     rounds = max(1, min(ROUNDS, int(time_limit // MIN_ROUND_SECONDS)))
     return rounds, time_limit / rounds, None if max_iter is None else max(1, max_iter // rounds)
 
 
 def solve_islands(problem: QAPProblem, *, executor: Any, time_limit: float | None, max_iter: int | None,
                   seed: int, start: np.ndarray | None, target: float | None,
-                  callback: Callable[[float, float], Any] | None, stop: Any) -> QAPResult:
-    """The islands mode (see the module docstring); called by :func:`mezan.qap.solve` after its checks."""
+                  callback: Callable[[float, float], Any] | None, stop: Any,
+                  lower_bound: bool | None = None) -> QAPResult:
+    """The islands mode (see the module docstring); called by :func:`mezan.qap.solve` after its checks (a time
+    limit or an iteration cap is required). A round in which every island's task raised re-raises the first
+    error (a defect, not a lost worker); a lost scheduler raises :class:`mezan.dist.SchedulerLost`."""
     began = time.perf_counter()
     rounds, slice_seconds, slice_iter = plan_rounds(time_limit, max_iter)
     method, _ = auto_method(problem.n, slice_seconds)
@@ -103,8 +107,11 @@ def solve_islands(problem: QAPProblem, *, executor: Any, time_limit: float | Non
             until = None if budget is None else time.monotonic() + 2 * budget + 1.0  # one round of grace
             outcomes, cancelled = _collect(tasks, until, stop, callback, began, reported)
             done_rounds += 1
+            failures = [out for out in outcomes if isinstance(out, BaseException)]
+            if len(failures) == k:  # every island's task raised: that is a defect, not a lost worker
+                raise failures[0]
             for i, out in enumerate(outcomes):
-                if out is None:
+                if out is None or isinstance(out, BaseException):
                     lost += 1
                     continue
                 perm, value, its = out
@@ -130,13 +137,14 @@ def solve_islands(problem: QAPProblem, *, executor: Any, time_limit: float | Non
         raise DistError(f"islands: no island returned a solution in {done_rounds} rounds on {where}")
     solution = np.asarray(best[0], dtype=np.int64)
     value = float(objective(problem, None, solution))
-    bound, bound_method = (best_lower_bound(problem) if problem.n <= BOUND_MAX_N else (None, None))
+    want_bound = lower_bound if lower_bound is not None else problem.n <= BOUND_MAX_N
+    bound, bound_method = best_lower_bound(problem) if want_bound else (None, None)
     optimal = bound is not None and value <= bound + 1e-9 * max(1.0, abs(bound))
     wall = time.perf_counter() - began
     status = "optimal" if optimal else "cancelled" if cancelled else "timeout" if time_limit is not None and not \
         reached else "feasible"
     reason = ("target objective reached" if reached else "cancelled" if cancelled
-              else "time limit reached" if time_limit is not None else "iteration cap reached")
+              else "iteration cap reached" if slice_iter is not None and time_limit is None else "time limit reached")
     explanation = (f"mode 'islands': {k} islands of {method!r} x {done_rounds} rounds on {where['kind']} "
                    f"({where['workers']} workers, {where['threads']} threads), ring migration replace-if-better "
                    f"({adopted} adoptions); new bests per island {wins}; rounds lost {lost}")
@@ -147,20 +155,22 @@ def solve_islands(problem: QAPProblem, *, executor: Any, time_limit: float | Non
         seed=seed, wall_time=wall, iterations=iterations, trace=trace, reason=reason)
 
 
-def _result_or_none(task: Task, timeout: float) -> Any:
+def _outcome(task: Task, timeout: float) -> Any:
+    """The task's value; None when it did not finish in time (a lost or overrunning worker); its exception when it
+    raised (the island keeps its elite either way). A lost scheduler propagates."""
     try:
         return task.result(timeout=timeout)
-    except DistError as exc:
-        if "lost the Dask scheduler" in str(exc):
-            raise
+    except SchedulerLost:
+        raise
+    except DistError:
         return None
-    except Exception:  # the island's task failed: the island keeps its elite
-        return None
+    except Exception as exc:
+        return exc
 
 
 def _collect(tasks: list[Task], until: float | None, stop: Any, callback: Callable | None, began: float,
              reported: list[float]) -> tuple[list[Any], bool]:
-    """(each task's outcome in island order — None for a task that failed or overran ``until`` — , cancelled):
+    """(each task's outcome in island order — see :func:`_outcome` — , cancelled):
     relays ``stop`` to the tasks and calls ``callback`` on progress better than ``reported[0]`` (updated); a stop or
     a callback returning True cancels the round, whose tasks then return their best."""
     asked = [False]
@@ -174,7 +184,8 @@ def _collect(tasks: list[Task], until: float | None, stop: Any, callback: Callab
 
     watch(tasks, stop=stop, on_progress=relay if callback is not None else None, until=until)
     cancelled = asked[0] or (stop is not None and bool(stop.is_set()))
-    return [_result_or_none(t, 5.0) for t in tasks], cancelled
+    deadline = time.monotonic() + 2.0  # one shared wait for the cancelled tasks' answers, not one per task
+    return [_outcome(t, max(0.05, deadline - time.monotonic())) for t in tasks], cancelled
 
 
 __all__ = ["ROUNDS", "island_round", "plan_rounds", "solve_islands"]

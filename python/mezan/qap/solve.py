@@ -398,10 +398,13 @@ def solve(
     if mode == "islands":
         if maximize or (fixed >= 0).any():
             raise InvalidParameterError("mode 'islands' minimises without partial_match; give another mode")
+        if time_limit is None and cap < 0:
+            raise InvalidParameterError("mode 'islands' runs in rounds of a time limit or of max_iter: give one")
         from mezan.qap.islands import solve_islands
 
         return solve_islands(problem, executor=executor, time_limit=time_limit, max_iter=None if cap < 0 else cap,
-                             seed=run_seed, start=initial, target=target, callback=callback, stop=stop)
+                             seed=run_seed, start=initial, target=target, callback=callback, stop=stop,
+                             lower_bound=lower_bound)
     if executor is not None:
         raise InvalidParameterError(f"executor applies to mode='islands' only; got mode={mode!r}")
     sign = -1 if maximize else 1

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mezan import __version__, registry
+from mezan.dist import DistError
 from mezan.errors import MezanError, SolverFailedError
 from mezan.meta import MetaFlow
 from mezan.service import page
@@ -161,6 +162,8 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
                                      "replaced its worker") from None
         except SolverFailedError:  # a solver worker process died (logged by the queue): not the request's fault
             raise HTTPException(500, "internal error") from None
+        except DistError as exc:  # the cluster, not the request: try again later
+            raise HTTPException(503, f"cluster unavailable: {exc}", headers={"Retry-After": "5"}) from None
         except MezanError as exc:
             raise HTTPException(422, str(exc)) from None
         except Exception:
@@ -241,7 +244,7 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
 
     # ---- service ------------------------------------------------------------------------------------
     @app.get("/health", tags=["service"])
-    async def health() -> JSONResponse:
+    def health() -> JSONResponse:  # sync: FastAPI runs it on a thread, so asking the cluster never blocks the loop
         """Liveness and readiness: the store answers, every solver worker is alive, and one has been free
         recently (503 otherwise, with the reasons). Stuck solves whose workers were replaced are counted."""
         try:
@@ -265,6 +268,8 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
                 reasons.append(f"lost the Dask scheduler at {cluster['address']}")
             elif cluster["workers"] == 0:
                 reasons.append(f"no Dask worker connected to {cluster['address']}")
+            else:
+                reasons.extend(executor.version_problems())
         ready = not reasons
         return JSONResponse({"status": "ok" if ready else "degraded", "store": store_ok, "workers": alive,
                              "cluster": cluster,

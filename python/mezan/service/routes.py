@@ -27,12 +27,12 @@ import numpy as np
 
 from mezan import c2sc, registry
 from mezan.c2sc.run import CompositeResult
-from mezan.dist import watch
+from mezan.dist import CANCEL_GRACE, DistError, watch
 from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
 from mezan.evo import QAP, TSP, LinearOrdering, evolve
 from mezan.meta.solve import solve as meta_solve
 from mezan.problems import ROUTES as PROBLEM_ROUTES
-from mezan.problems import TYPES, QAPProblem, problem_size, to_wire, types_on_route
+from mezan.problems import TYPES, QAPProblem, problem_size, types_on_route
 from mezan.qap import solve
 from mezan.qap.solve import MODES
 from mezan.results import Result
@@ -77,11 +77,14 @@ class Work:
 def on_executor(solver: str, problem: Any, time_limit: float, seed: int | None) -> Callable[..., Result]:
     """``remote`` for a registered solver on a problem with a wire form: one task (:func:`mezan.registry.solve_wire`)
     whose cancel is the caller's ``stop`` and whose progress reaches ``progress``; a cancelled task returns its best."""
-    wire = to_wire(problem)
+    wire = registry.portable(problem)
 
     def remote(executor: Any, stop: Any, progress: Callable[[float, float], Any] | None) -> Result:
         task = executor.submit(registry.solve_wire, solver, wire, time_limit, seed, context=True)
         watch([task], stop=stop, on_progress=None if progress is None else (lambda _, value: progress(*value)))
+        if not task.done():  # cancelled, and no worker handed it back (e.g. none is connected)
+            raise DistError(f"the cluster did not run {solver}: no worker returned it within {CANCEL_GRACE:g} s "
+                            f"of its cancel")
         return task.result()
 
     return remote
@@ -155,8 +158,13 @@ def _qapflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: in
     def run(stop, progress):
         return solve(problem, None, mode=mode, time_limit=time_limit, seed=seed, stop=stop, callback=progress)
 
+    def islands(executor, stop, progress):  # the islands are tasks themselves; this thread migrates between rounds
+        return solve(problem, None, mode=mode, time_limit=time_limit, seed=seed, stop=stop, callback=progress,
+                     executor=executor)
+
+    remote = islands if mode == "islands" else on_executor(f"qapflow.{mode}", problem, time_limit, seed)
     return Work("qapflow", "qap", f"qapflow.{mode}", time_limit, seed, problem_size(problem), run, qapflow_form,
-                on_executor(f"qapflow.{mode}", problem, time_limit, seed))
+                remote)
 
 
 def qapflow_form(r: Result) -> dict[str, Any]:
