@@ -451,3 +451,11 @@ def test_islands_raise_the_error_when_every_island_fails_and_refuse_a_budget_of_
     monkeypatch.undo()
     with pytest.raises(mezan.errors.InvalidParameterError, match="time limit or of max_iter"):
         solve(qap(30), None, mode="islands", time_limit=None, target=1.0, executor=LocalExecutor(1))
+
+
+def test_islands_with_a_budget_shorter_than_their_set_up_still_return_a_solution():
+    problem = qap(12)
+    with LocalExecutor(2) as ex:
+        result = solve(problem, None, mode="islands", time_limit=0.001, seed=1, executor=ex)
+    assert sorted(result.solution.tolist()) == list(range(12))
+    assert mezan.qap.objective(problem, None, result.solution) == result.objective

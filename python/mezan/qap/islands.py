@@ -96,9 +96,10 @@ def solve_islands(problem: QAPProblem, *, executor: Any, time_limit: float | Non
 
         for r in range(rounds):
             remaining = None if deadline is None else deadline - time.perf_counter()
-            if remaining is not None and remaining < 0.05:
+            if r > 0 and remaining is not None and remaining < 0.05:
                 break
-            budget = None if slice_seconds is None else min(slice_seconds, remaining)
+            # the first round always runs (a budget shorter than the set-up still gets a solution)
+            budget = None if slice_seconds is None else max(0.01, min(slice_seconds, remaining))
             tasks: list[Task] = []
             for i in range(k):
                 round_seed = int(np.random.SeedSequence([seed, i, r]).generate_state(1, np.uint64)[0] >> np.uint64(1))
