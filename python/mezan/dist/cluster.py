@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -89,6 +90,8 @@ class DaskTask(Task):
         self.key = future.key
         self._last: Any = None
         self._released = False
+        self._signalled = False  # a cancel event was set on the scheduler (cleared on release)
+        self._ended: threading.Event | None = None
 
     def result(self, timeout: float | None = None) -> Any:
         distributed = _imports()
@@ -113,10 +116,17 @@ class DaskTask(Task):
     def done(self) -> bool:
         return bool(self.future.done())
 
+    def wait(self, timeout: float) -> bool:
+        if self._ended is None:  # set from the client's event loop when the future ends (no result() round trip)
+            ended = self._ended = threading.Event()
+            self.future.add_done_callback(lambda _: ended.set())
+        return self._ended.wait(timeout) or self.done()
+
     def cancel(self) -> None:
         if not self.context:
             self.future.cancel()
             return
+        self._signalled = True
         with contextlib.suppress(Exception):
             _imports().Event(f"mezan-cancel-{self.key}", client=self.executor.client).set()
 
@@ -135,13 +145,13 @@ class DaskTask(Task):
     def release(self) -> None:
         """Drop the task's progress slot and cancel signal from the scheduler (once it has ended)."""
         if self.context and not self._released:
-            self.progress()
-            self._released = True
+            self._released = True  # progress() answers the last value read from now on
             distributed = _imports()
             with contextlib.suppress(Exception):
                 distributed.Variable(f"mezan-progress-{self.key}", client=self.executor.client).delete()
-            with contextlib.suppress(Exception):  # a set event stays on the scheduler until cleared
-                distributed.Event(f"mezan-cancel-{self.key}", client=self.executor.client).clear()
+            if self._signalled:  # a set event stays on the scheduler until cleared
+                with contextlib.suppress(Exception):
+                    distributed.Event(f"mezan-cancel-{self.key}", client=self.executor.client).clear()
 
 
 class DaskExecutor(Executor):

@@ -63,6 +63,10 @@ class Task(ABC):
     def progress(self) -> Any:
         """The last value the task published with ``context.progress``, or None."""
 
+    @abstractmethod
+    def wait(self, timeout: float) -> bool:
+        """Block until the task is done or ``timeout`` seconds pass; True when done (never raises its error)."""
+
 
 class Executor(ABC):
     """Runs independent tasks. ``capacity`` is how many run at once (threads, processes or cluster threads)."""
@@ -148,7 +152,9 @@ def watch(tasks: list[Task], *, stop: Any = None, on_progress: Callable[[Task, A
                 if not t.done():
                     t.cancel()
             return False
-        time.sleep(poll)
+        pending = [t for t in tasks if not t.done()]
+        if pending:  # wakes as soon as it ends: no poll latency
+            pending[0].wait(poll)
     return not cancelled
 
 

@@ -60,6 +60,10 @@ class LocalTask(Task):
     def done(self) -> bool:
         return self.future.done()
 
+    def wait(self, timeout: float) -> bool:
+        futures.wait([self.future], timeout=timeout)
+        return self.future.done()
+
     def cancel(self) -> None:
         if self.context is None:
             self.future.cancel()
