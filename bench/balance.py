@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from qap_vs_bls import KINDS, SHARED, instances
+from qap_vs_bls import KINDS, SHARED, gap, instances, references
 
 from mezan.qap import solve
 
@@ -72,14 +72,10 @@ def main() -> None:
 
 
 def report(cells: list[dict]) -> None:
-    reference: dict[str, float] = {}
-    for c in cells:
-        ref = c["best_known"] if c["best_known"] is not None else c["objective"]
-        reference[c["instance"]] = min(reference.get(c["instance"], ref), ref, c["objective"])
+    reference = references(cells)
     gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
     for c in cells:
-        ref = reference[c["instance"]]
-        gaps[(c["family"], c["mode"])].append(100.0 * (c["objective"] - ref) / max(abs(ref), 1e-12))
+        gaps[(c["family"], c["mode"])].append(gap(c["objective"], reference[c["instance"]]))
     families = sorted({c["family"] for c in cells})
     print(f"\n{'family':<16}" + "".join(f"{m:>12}" for m in MODES) + f"{'portfolio<=VB':>15}")
     at_or_below = 0

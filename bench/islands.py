@@ -18,13 +18,13 @@ a run started again skips the cells already there (interrupt and resume freely).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from qap_vs_bls import gap, generated, references
 
 from mezan.dist import DaskExecutor
 from mezan.qap import read_qaplib, solve
@@ -34,16 +34,6 @@ SHARED = REPO.parent / "shared"
 KINDS = ("taillard_a", "taillard_b", "ring_circulant", "grid_manhattan")
 MODES = {"islands": {"mode": "islands"}, "enhanced": {"mode": "enhanced", "threads": 1},
          "aggressive": {"mode": "aggressive", "threads": 2}}
-
-
-def _bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-generated = _bench_module("qap_vs_bls").generated  # (kind, n, seed) -> (name, problem, optimum or None)
 
 
 def instances(args) -> list[tuple[str, object, float | None]]:
@@ -103,14 +93,10 @@ def main() -> None:
 
 
 def report(cells: list[dict], every: list[dict]) -> None:
-    reference: dict[str, float] = {}
-    for c in every:  # best known, or the best any run found (any budget)
-        ref = c["best_known"] if c["best_known"] is not None else c["objective"]
-        reference[c["instance"]] = min(reference.get(c["instance"], ref), ref, c["objective"])
+    reference = references(every)  # best known, or the best any run found (any budget)
     gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
     for c in cells:
-        ref = reference[c["instance"]]
-        gaps[(c["instance"], c["mode"])].append(100.0 * (c["objective"] - ref) / max(abs(ref), 1e-12))
+        gaps[(c["instance"], c["mode"])].append(gap(c["objective"], reference[c["instance"]]))
     names = list(dict.fromkeys(c["instance"] for c in cells))
     mean = {key: float(np.mean(v)) for key, v in gaps.items()}
     print(f"\n== gap (%) to the best known / best found, mean over seeds ==\n{'instance':<20}"

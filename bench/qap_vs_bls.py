@@ -146,11 +146,23 @@ def main() -> None:
     report(cells, budgets, modes)
 
 
-def report(cells: list[dict], budgets: list[float], modes: list[str]) -> None:
+def references(cells: list[dict]) -> dict[str, float]:
+    """Per instance, the objective gaps are measured to: its best-known value, or the best any run found (lower
+    still, if a run beat the best known)."""
     reference: dict[str, float] = {}
     for c in cells:
         ref = c["best_known"] if c["best_known"] is not None else c["objective"]
         reference[c["instance"]] = min(reference.get(c["instance"], ref), ref, c["objective"])
+    return reference
+
+
+def gap(objective: float, reference: float) -> float:
+    """Relative gap in percent."""
+    return 100.0 * (objective - reference) / max(abs(reference), 1e-12)
+
+
+def report(cells: list[dict], budgets: list[float], modes: list[str]) -> None:
+    reference = references(cells)
     solvers = [*modes, "bls"]
     for budget in budgets:
         gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -159,8 +171,7 @@ def report(cells: list[dict], budgets: list[float], modes: list[str]) -> None:
         for c in cells:
             if c["budget"] != budget:
                 continue
-            ref = reference[c["instance"]]
-            g = 100.0 * (c["objective"] - ref) / max(abs(ref), 1e-12)
+            g = gap(c["objective"], reference[c["instance"]])
             gaps[(c["family"], c["solver"])].append(g)
             per_instance[(c["instance"], c["solver"])].append(g)
             families[c["instance"]] = c["family"]
