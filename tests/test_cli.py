@@ -68,7 +68,7 @@ def test_bench_table_json_and_plots_through_typers_runner(tmp_path):
     from mezan.errors import InvalidParameterError
 
     runner = CliRunner()
-    result = runner.invoke(build_app(), ["bench", "--modes", "auto,hybrid", "--time", "0.05", "--max-n", "12",
+    result = runner.invoke(build_app(), ["bench", "sweep", "--modes", "auto,hybrid", "--time", "0.05", "--max-n", "12",
                                          "--plot", str(tmp_path / "gaps"), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -82,7 +82,7 @@ def test_bench_table_json_and_plots_through_typers_runner(tmp_path):
             assert r["objective"] == r["best_known"]
     assert out["plots"] == [str(tmp_path / "gaps.png"), str(tmp_path / "gaps.svg")]
     assert (tmp_path / "gaps.png").read_bytes()[:4] == b"\x89PNG" and b"<svg" in (tmp_path / "gaps.svg").read_bytes()
-    result = runner.invoke(build_app(), ["bench", "--modes", "fastest"])  # main() turns this into exit 2
+    result = runner.invoke(build_app(), ["bench", "sweep", "--modes", "fastest"])  # main() turns this into exit 2
     assert isinstance(result.exception, InvalidParameterError) and "unknown mode 'fastest'" in str(result.exception)
     result = runner.invoke(build_app(), ["instances", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["nug12"] == 578

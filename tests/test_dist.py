@@ -298,24 +298,36 @@ def mezan_cli(*argv, home):
 
 def test_bench_on_a_real_scheduler_and_workers_end_to_end_and_resumes(dask_processes, tmp_path):
     address, _ = dask_processes
-    run = mezan_cli("bench", "--scheduler", address, "--max-n", "12", "--time", "0.2", "--seeds", "2", "--name",
-                    "e2e", "--json", home=tmp_path)
+    run = mezan_cli("bench", "sweep", "--scheduler", address, "--max-n", "12", "--time", "0.2", "--seeds", "2",
+                    "--name", "e2e", "--json", home=tmp_path)
     assert run.returncode == 0, run.stderr
     rows = json.loads(run.stdout)["rows"]
     assert len(rows) == 12 and {r["seed"] for r in rows} == {0, 1}
     assert all(r["gap_to_best_known"] == 0.0 for r in rows)  # n = 12: exact branch and bound
-    again = mezan_cli("bench", "--scheduler", address, "--max-n", "12", "--time", "0.2", "--seeds", "3", "--name",
-                      "e2e", "--json", home=tmp_path)
+    again = mezan_cli("bench", "sweep", "--scheduler", address, "--max-n", "12", "--time", "0.2", "--seeds", "3",
+                      "--name", "e2e", "--json", home=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "12 of 18 cells were logged" in again.stderr
     assert len(json.loads(again.stdout)["rows"]) == 18
+    # OptiBench on the same cluster: the cells run on the workers, the registry is written here
+    experiment = mezan_cli("bench", "run", "--scheduler", address, "--instances", "generated:taillard_a:14:0-2",
+                           "--solvers", "rots,local_first", "--max-iter", "200", "--time", "30", "--json",
+                           home=tmp_path)
+    assert experiment.returncode == 0, experiment.stderr
+    summary = json.loads(experiment.stdout)
+    assert summary["runs"] == summary["ran"] == 6
+    analysis = mezan_cli("bench", "analyze", summary["experiment"], "--json", home=tmp_path)
+    assert analysis.returncode == 0, analysis.stderr
+    assert json.loads(analysis.stdout)["runs"] == 6
+    same = mezan_cli("bench", "reproduce", summary["experiment"], "--json", home=tmp_path)  # locally: same numbers
+    assert same.returncode == 0 and json.loads(same.stdout)["deterministic"] == 6
 
 
 def test_the_scheduler_killed_mid_sweep_is_named_and_the_finished_cells_stay(dask_processes, tmp_path):
     address, procs = dask_processes
     env = {**os.environ, "MEZAN_HOME": str(tmp_path)}
-    sweep = subprocess.Popen([str(BIN / "mezan"), "bench", "--scheduler", address, "--max-n", "30", "--time", "1",
-                              "--seeds", "3", "--name", "killed", "--json"], stdout=subprocess.PIPE,
+    sweep = subprocess.Popen([str(BIN / "mezan"), "bench", "sweep", "--scheduler", address, "--max-n", "30",
+                              "--time", "1", "--seeds", "3", "--name", "killed", "--json"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=env)
     db = tmp_path / "mezan.db"
     deadline = time.monotonic() + 60
@@ -404,7 +416,8 @@ def test_aslib_folds_on_the_cluster_give_the_same_decisions(cluster):
 
 
 def test_a_sweep_whose_client_was_killed_runs_only_the_missing_cells_when_started_again(tmp_path):
-    argv = ["bench", "--max-n", "30", "--time", "0.3", "--seeds", "2", "--workers", "2", "--name", "again", "--json"]
+    argv = ["bench", "sweep", "--max-n", "30", "--time", "0.3", "--seeds", "2", "--workers", "2", "--name", "again",
+            "--json"]
     env = {**os.environ, "MEZAN_HOME": str(tmp_path)}
     first = subprocess.Popen([str(BIN / "mezan"), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     db = tmp_path / "mezan.db"

@@ -4,6 +4,13 @@
 // every algorithm are in the C++ headers; which method and budget, in Python.
 #include "common.hpp"
 
+#ifndef MEZAN_BUILD_TYPE
+#define MEZAN_BUILD_TYPE "unknown"
+#endif
+#ifndef MEZAN_BUILD_FLAGS
+#define MEZAN_BUILD_FLAGS ""
+#endif
+
 PYBIND11_MODULE(_core, m) {
   using namespace mezan::bindings;
   m.doc() = "MEZAN C++ core (mezan::core) bindings";
@@ -12,4 +19,17 @@ PYBIND11_MODULE(_core, m) {
   bind_relaxation(m);
   bind_evo(m);
   bind_testing(m.def_submodule("_testing"));
+  m.def("build_info", [] {
+    py::dict info;
+#if defined(__clang__)
+    info["compiler"] = std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+    info["compiler"] = std::string("gcc ") + __VERSION__;
+#else
+    info["compiler"] = "unknown";
+#endif
+    info["build_type"] = MEZAN_BUILD_TYPE;
+    info["flags"] = MEZAN_BUILD_FLAGS;
+    return info;
+  }, "The compiler, build type and compile flags this module was built with (a dict of strings).");
 }

@@ -2,8 +2,9 @@
 
     mezan solve FILE [--method M | --mode M] [--time S] [--seed K] [--threads T] [--json]
     mezan instances
-    mezan bench [FOLDER] [--modes M,M...] [--time S] [--max-n N] [--seeds K] [--workers N | --scheduler ADDRESS |
-                --local-cluster N] [--name NAME] [--plot PATH] [--json]
+    mezan bench sweep [FOLDER] [--modes M,M...] [--time S] [--max-n N] [--seeds K] [--workers N | --scheduler ADDRESS |
+                      --local-cluster N] [--name NAME] [--plot PATH] [--json]
+    mezan bench run|list|register|reproduce|export|analyze|ab|report ...   (OptiBench: see mezan.bench.commands)
     mezan meta status|race|tournament|train|reset ...   (see mezan.meta.commands)
     mezan serve [--host H] [--port P] [--workers N] [--no-auth] ...
     mezan keys create|list|revoke ...
@@ -314,7 +315,12 @@ def build_app():
         """The bundled QAPLIB instances and their best-known values."""
         return cmd_instances(argparse.Namespace(json=json_))
 
-    @app.command("bench")
+    from mezan.bench.commands import bench_app
+
+    bench_group = bench_app()
+    app.add_typer(bench_group, name="bench")
+
+    @bench_group.command("sweep")
     def bench(folder: str = typer.Argument(None, help="a folder of QAPLIB .dat files (default: the bundled set)"),
               modes: list[str] = typer.Option(None, "--modes", help="QAPFlow modes, comma-separated (default auto)"),
               time: float = typer.Option(1.0, "--time", help="seconds per run"),
@@ -329,7 +335,7 @@ def build_app():
               name: str = typer.Option(None, "--name", help="the sweep's name: run again to resume it"),
               plot: str = typer.Option(None, "--plot", help="save the gap chart as PATH.png and PATH.svg"),
               json_: bool = json_option):
-        """Run modes over a set of instances: a table of gaps and times, plots on request."""
+        """QAPFlow modes over a folder of QAPLIB files: a quick table of gaps and times, plots on request."""
         return cmd_bench(argparse.Namespace(folder=folder, modes=modes, time=time, max_n=max_n, seed=seed, seeds=seeds,
                                             workers=workers, scheduler=scheduler, local_cluster=local_cluster,
                                             name=name, plot=plot, json=json_))

@@ -41,14 +41,17 @@ class RegisteredSolver:
     run: Callable[..., Any]
     takes_advisor: bool = False  # a rule-based policy that asks a learned selector first (QAPFlow auto)
     takes_start: bool = False  # starts from a given solution (``start=``: a warm start, e.g. a QAP permutation)
+    options: tuple[str, ...] = ()  # the configuration keywords ``run`` accepts (e.g. QAP's max_iter, threads)
 
     def solve(self, problem: Any, *, time_limit: float = 10.0, seed: int | None = None, stop: Any = None,
               progress: Callable[[float, float], Any] | None = None,
-              advisor: Callable[[Any], tuple[str, str] | None] | None = None, start: Any = None) -> Result:
+              advisor: Callable[[Any], tuple[str, str] | None] | None = None, start: Any = None,
+              options: dict[str, Any] | None = None) -> Result:
         """Run the solver. ``advisor`` (``advisor(problem) -> (solver name, why)`` or None) and ``start`` (a solution
-        to start from) reach only solvers that take them; the others ignore them. Nothing else is consulted: no
-        store, no global state."""
-        extra: dict[str, Any] = {}
+        to start from) reach only solvers that take them; the others ignore them. ``options`` is a configuration
+        (keywords among :attr:`options`, e.g. ``{"max_iter": 5000}``); an unknown one is an error. Nothing else is
+        consulted: no store, no global state."""
+        extra: dict[str, Any] = dict(self.check_options(options))
         if self.takes_advisor:
             extra["advisor"] = advisor
         if self.takes_start and start is not None:
@@ -58,6 +61,15 @@ class RegisteredSolver:
             raise TypeError(f"solver {self.name!r} returned {type(result).__name__}, not a mezan.results.Result")
         return result if result.solver == self.name else dataclasses.replace(result, solver=self.name)
 
+    def check_options(self, options: dict[str, Any] | None) -> dict[str, Any]:
+        """``options`` as given, once every key is one this solver takes (else InvalidParameterError naming it)."""
+        options = dict(options or {})
+        for key in options:
+            if key not in self.options:
+                takes = f"it takes {', '.join(self.options)}" if self.options else "it takes none"
+                raise InvalidParameterError(f"solver {self.name!r} has no option {key!r}: {takes}")
+        return options
+
 
 _SOLVERS: dict[str, RegisteredSolver] = {}
 _BUILTIN_MODULES = ("mezan.qap", "mezan.evo", "mezan.flows")
@@ -66,12 +78,13 @@ _LOCK = threading.Lock()
 
 
 def register(name: str, problem_type: str, run: Callable[..., Any], description: str = "", *,
-             takes_advisor: bool = False, takes_start: bool = False) -> RegisteredSolver:
+             takes_advisor: bool = False, takes_start: bool = False, options: tuple[str, ...] = ()) -> RegisteredSolver:
     """Add a solver; the name must be new (``family.variant[@problem_type]``). ``takes_advisor`` / ``takes_start``:
-    ``run`` accepts an ``advisor`` / a ``start`` keyword (see :meth:`RegisteredSolver.solve`)."""
+    ``run`` accepts an ``advisor`` / a ``start`` keyword (see :meth:`RegisteredSolver.solve`); ``options``: the
+    configuration keywords it accepts."""
     if name in _SOLVERS:
         raise InvalidParameterError(f"a solver named {name!r} is already registered")
-    solver = RegisteredSolver(name, problem_type, description, run, takes_advisor, takes_start)
+    solver = RegisteredSolver(name, problem_type, description, run, takes_advisor, takes_start, tuple(options))
     _SOLVERS[name] = solver
     return solver
 
@@ -113,12 +126,14 @@ def portable(problem: Any) -> Any:
 
 
 def solve_wire(name: str, wire: Any, time_limit: float = 10.0, seed: int | None = None, *,
-               context: Any = None) -> Result:
+               context: Any = None, options: dict[str, Any] | None = None) -> Result:
     """One registered solver on a wire-form problem: the task an executor (:mod:`mezan.dist`) runs on a worker.
 
     The problem travels as its wire form (a problem without one, e.g. EvoFlow's callable objective, as the record
     itself: it runs on local threads only) and the result comes back as the solver's result record; ``context`` (a
-    :class:`mezan.dist.TaskContext`) is the run's ``stop`` and receives ``(best, elapsed)`` as progress."""
+    :class:`mezan.dist.TaskContext`) is the run's ``stop`` and receives ``(best, elapsed)`` as progress;
+    ``options``: the solver's configuration (see :meth:`RegisteredSolver.solve`)."""
     progress = None if context is None else (lambda best, elapsed: context.progress((best, elapsed)))
     problem = from_wire(wire) if isinstance(wire, dict) else wire
-    return get(name).solve(problem, time_limit=time_limit, seed=seed, stop=context, progress=progress)
+    return get(name).solve(problem, time_limit=time_limit, seed=seed, stop=context, progress=progress,
+                           options=options)

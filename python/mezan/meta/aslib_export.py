@@ -45,14 +45,9 @@ def export_history(store: Store, folder: str | Path, *, problem_type: str = "qap
     if not records:
         raise InvalidParameterError(f"problem_type: no recorded {problem_type!r} solves to export")
     out = Path(folder)
-    if out.exists() and any(out.iterdir()):
-        raise InvalidParameterError(f"folder: {out} exists and is not empty")
-    out.mkdir(parents=True, exist_ok=True)
     scenario = name or f"MEZAN-{problem_type}"
     sense = sense_of(problem_type)
 
-    instances = list(dict.fromkeys(r.fingerprint for r in records))
-    solvers = sorted({r.solver for r in records})
     best_seen: dict[str, float] = {}
     known: dict[str, float] = {}
     features: dict[str, dict[str, Any]] = {}
@@ -64,17 +59,35 @@ def export_history(store: Store, folder: str | Path, *, problem_type: str = "qap
             value = loss(float(r.objective), sense)
             best_seen[r.fingerprint] = min(best_seen.get(r.fingerprint, value), value)
 
-    runs: list[list[Any]] = []
-    repetition: dict[tuple[str, str], int] = defaultdict(int)
+    runs: list[tuple[Any, ...]] = []
     for r in records:
-        key = (r.fingerprint, r.solver)
-        repetition[key] += 1
         reference = loss(known[r.fingerprint], sense) if r.fingerprint in known else best_seen.get(r.fingerprint)
         if r.objective is None or reference is None:
-            runs.append([r.fingerprint, repetition[key], r.solver, None, "crash"])
+            runs.append((r.fingerprint, r.solver, None, "crash"))
             continue
         gap = max(0.0, (loss(float(r.objective), sense) - reference) / max(abs(reference), 1e-12))
-        runs.append([r.fingerprint, repetition[key], r.solver, gap, "ok"])
+        runs.append((r.fingerprint, r.solver, gap, "ok"))
+    budgets = [r.time_limit for r in records if r.time_limit is not None]
+    return write_scenario(out, scenario, runs, features, problem_type=problem_type, seed=seed,
+                          budget=max(budgets) if budgets else None)
+
+
+def write_scenario(folder: str | Path, scenario: str, runs: list[list[Any]] | list[tuple[Any, ...]],
+                   features: dict[str, dict[str, Any]], *, problem_type: str = "qap", seed: int = 0,
+                   budget: float | None = None) -> Path:
+    """Write an ASlib scenario of the ``solution_quality`` type from runs ``(instance_id, solver, gap, runstatus)``
+    (repetitions numbered in order) and each instance's MetaFlow features; returns the folder. Every solver must
+    have run on every instance; the folder must be new or empty."""
+    out = Path(folder)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InvalidParameterError(f"folder: {out} exists and is not empty (or not a folder)")
+    instances = list(dict.fromkeys(r[0] for r in runs))
+    solvers = sorted({r[1] for r in runs})
+    repetition: dict[tuple[str, str], int] = defaultdict(int)
+    rows: list[list[Any]] = []
+    for instance, solver, gap, status in runs:
+        repetition[(instance, solver)] += 1
+        rows.append([instance, repetition[(instance, solver)], solver, gap if status == "ok" else None, status])
     # an (instance, solver) pair never run would make the scenario ragged: it is reported, not invented
     missing = [(i, s) for i in instances for s in solvers if (i, s) not in repetition]
     if missing:
@@ -82,9 +95,10 @@ def export_history(store: Store, folder: str | Path, *, problem_type: str = "qap
         raise InvalidParameterError(f"solver {s!r} has no recorded solve of instance {i[:12]} ({len(missing)} "
                                     f"(instance, solver) pairs missing): ASlib needs every solver on every instance "
                                     f"(race them, e.g. `mezan meta race`)")
+    out.mkdir(parents=True, exist_ok=True)
     _dump(out / "algorithm_runs.arff", f"ALGORITHM_RUNS_{scenario}",
           [("instance_id", "STRING"), ("repetition", "NUMERIC"), ("algorithm", "STRING"), ("gap", "NUMERIC"),
-           ("runstatus", ["ok", "timeout", "memout", "not_applicable", "crash", "other"])], runs)
+           ("runstatus", ["ok", "timeout", "memout", "not_applicable", "crash", "other"])], rows)
 
     names = list(feature_names(problem_type))
     _dump(out / "feature_values.arff", f"FEATURE_VALUES_{scenario}",
@@ -107,13 +121,12 @@ def export_history(store: Store, folder: str | Path, *, problem_type: str = "qap
 
     import yaml
 
-    budgets = [r.time_limit for r in records if r.time_limit is not None]
     description = {
         "scenario_id": scenario,
         "performance_measures": ["gap"],
         "maximize": [False],
         "performance_type": ["solution_quality"],
-        "algorithm_cutoff_time": max(budgets) if budgets else "?",
+        "algorithm_cutoff_time": budget if budget is not None else "?",
         "algorithm_cutoff_memory": "?",
         "features_cutoff_time": "?",
         "features_cutoff_memory": "?",
@@ -128,4 +141,4 @@ def export_history(store: Store, folder: str | Path, *, problem_type: str = "qap
     return out
 
 
-__all__ = ["export_history"]
+__all__ = ["export_history", "write_scenario"]

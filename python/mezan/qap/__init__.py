@@ -12,6 +12,9 @@ from mezan.qap.result import QAPResult
 from mezan.qap.scipy_compat import OptimizeResult, quadratic_assignment
 from mezan.qap.solve import METHODS, MODES, best_lower_bound, gilmore_lawler_bound, objective, projection_bound, solve
 
+# the configuration a registered QAP solver takes (``options=``): an iteration cap per thread, threads, a target
+OPTIONS = ("max_iter", "threads", "target")
+
 
 def solver_entries() -> list[dict]:
     """The solvers this package offers the registry (:mod:`mezan.registry` registers them; this layer does not
@@ -19,9 +22,9 @@ def solver_entries() -> list[dict]:
     entries = []
 
     def runner(**choice):
-        def run(problem, *, time_limit, seed, stop=None, progress=None, advisor=None, start=None):
+        def run(problem, *, time_limit, seed, stop=None, progress=None, advisor=None, start=None, **options):
             return solve(problem, None, time_limit=time_limit, seed=seed, stop=stop, callback=progress,
-                         advisor=advisor, P0=start, **choice)
+                         advisor=advisor, P0=start, **options, **choice)
 
         return run
 
@@ -39,7 +42,7 @@ def solver_entries() -> list[dict]:
                          ("balance", "relaxation and breakout in controlled slices, exchanging solutions"),
                          ("portfolio", "breakout, RoTS and the relaxation (or one member per thread)")):
         entries.append({"name": f"qap.{method}", "problem_type": "qap", "run": runner(method=method),
-                        "description": text, "takes_start": True})
+                        "description": text, "takes_start": True, "options": OPTIONS})
     for mode, text in (("hybrid", "QAPFlow hybrid: FAQ relaxation, then RoTS polish"),
                        ("nesterov", "QAPFlow nesterov: accelerated entropic relaxation, then RoTS polish"),
                        ("fft", "QAPFlow fft: relaxation with FFT products on structured matrices, then RoTS"),
@@ -51,7 +54,8 @@ def solver_entries() -> list[dict]:
                        ("instance_adaptive", "QAPFlow instance_adaptive: rule set on instance features"),
                        ("auto", "QAPFlow auto: exact for n <= 15, else by size and budget")):
         entries.append({"name": f"qapflow.{mode}", "problem_type": "qap", "run": runner(mode=mode), "description": text,
-                        "takes_advisor": mode in ("auto", "instance_adaptive", "portfolio"), "takes_start": True})
+                        "takes_advisor": mode in ("auto", "instance_adaptive", "portfolio"), "takes_start": True,
+                        "options": OPTIONS})
     return entries
 
 __all__ = [

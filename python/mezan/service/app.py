@@ -41,6 +41,7 @@ from mezan.service.schemas import (
     ERRORS,
     EXAMPLES,
     JOB_ERRORS,
+    REPORT_ERRORS,
     SOLVE_ERRORS,
     JobCreated,
     QAPRequest,
@@ -52,6 +53,29 @@ from mezan.store import Store
 INLINE_ADMISSION_BYTES = 64 * 1024  # bodies up to this size are admitted on the event loop itself
 DISCONNECT_POLL = 0.2  # seconds between two checks that a synchronous solve's client is still there
 WIRE_ROUTES = ("workflow", "allocflow", "graphflow", "dualflow", "evoflow", "mezan")
+
+
+class BenchPages:
+    """OptiBench's experiments as the service shows them (the registry is read only)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def experiments(self) -> list[dict[str, Any]]:
+        from mezan.bench.registry import Registry
+
+        registry = Registry(self.store)
+        return [{"id": e.id, "name": e.name, "runs": len(registry.cells(e.id)), "solvers": e.design.get("solvers", []),
+                 "instances": e.design.get("instances", [])} for e in registry.experiments()]
+
+    def report(self, experiment_id: str) -> str:
+        from mezan.bench.analysis import analyze, load
+        from mezan.bench.registry import Registry
+        from mezan.bench.report import html_report
+
+        registry = Registry(self.store)
+        result = analyze(load(registry, experiment_id))
+        return html_report(result, {e: registry.environment(e) for e in result["environments"]})
 
 
 def create_app(config: ServiceConfig | None = None, store: Store | None = None) -> FastAPI:
@@ -71,6 +95,7 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
                      grace=config.grace, executor=executor)
 
     metaflow = MetaFlow(store)
+    bench = BenchPages(store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -309,7 +334,24 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         key = auth.page_user(request)
         owner = None if key.scope == "admin" else key.id
         return HTMLResponse(page.render(queue, metaflow, selected=job, limit=config.recent_jobs, owner=owner,
-                                        logout=SESSION_COOKIE in request.cookies))
+                                        logout=SESSION_COOKIE in request.cookies, experiments=bench.experiments()))
+
+    # ---- OptiBench experiments and their reports ---------------------------------------------------------
+    @app.get("/experiments", tags=["bench"], responses=ERRORS)
+    async def experiments(key: ApiKey = read_key) -> dict[str, Any]:
+        """OptiBench's experiments in this store, with the address of each report."""
+        return {"experiments": [{**e, "report": f"/experiments/{e['id']}/report"} for e in bench.experiments()]}
+
+    @app.get("/experiments/{experiment_id}/report", tags=["bench"], response_model=None,
+             responses={200: {"description": "the report", "content": {"text/html": {"schema": {"type": "string"}}}}}
+             | REPORT_ERRORS)
+    async def experiment_report(experiment_id: str, request: Request) -> Response:
+        """An experiment's OptiBench report (HTML, inline SVG), made from its recorded runs on request."""
+        auth.page_user(request)
+        try:
+            return HTMLResponse(await asyncio.to_thread(bench.report, experiment_id))
+        except MezanError as exc:
+            raise HTTPException(404, str(exc)) from None
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     async def login_form() -> HTMLResponse:

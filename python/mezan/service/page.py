@@ -67,10 +67,20 @@ def _link(job_id: str) -> str:
     return "/?" + urlencode({"job": job_id})
 
 
+def experiments_table(experiments: list[dict[str, Any]]) -> str:
+    """OptiBench's experiments, each linked to its report (``/experiments/ID/report``)."""
+    if not experiments:
+        return "<p class=empty>no experiments yet (<code>mezan bench run</code>)</p>"
+    rows = "".join(f'<tr class=experiment><td>{escape(e["name"])}</td><td>{e["runs"]}</td>'
+                   f'<td>{escape(", ".join(e["solvers"]))}</td>'
+                   f'<td><a href="/experiments/{escape(e["id"])}/report">report</a></td></tr>' for e in experiments)
+    return f"<table id=experiments><tr><th>experiment</th><th>runs</th><th>solvers</th><th></th></tr>{rows}</table>"
+
+
 def render(queue: Any, metaflow: Any, *, selected: str | None, limit: int = 20, owner: str | None = None,
-           logout: bool = False) -> str:
+           logout: bool = False, experiments: list[dict[str, Any]] | None = None) -> str:
     """The page for one caller: ``owner`` the key id whose jobs it shows (None: every job, for an admin);
-    ``logout`` adds the log-out button (a browser session)."""
+    ``logout`` adds the log-out button (a browser session); ``experiments``: OptiBench's, linked to their reports."""
     jobs = queue.recent(limit, owner=owner)
     live = any(j.status in ("queued", "running") for j in jobs)
     rows = []
@@ -105,7 +115,7 @@ def render(queue: Any, metaflow: Any, *, selected: str | None, limit: int = 20, 
     return (f"<!doctype html><html><head><meta charset=utf-8>{refresh}<title>MEZAN</title><style>{STYLE}"
             f"</style></head><body>{button}<h1>MEZAN</h1><h2>Recent jobs</h2>" + job_table + chart +
             "<h2>MetaFlow ratings</h2>" + ("".join(ratings) or "<p class=empty>no races recorded yet</p>") +
-            "</body></html>")
+            "<h2>Experiments</h2>" + experiments_table(experiments or []) + "</body></html>")
 
 
 def login(error: str | None = None) -> str:

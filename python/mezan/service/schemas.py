@@ -104,3 +104,4 @@ ERRORS = {code: {"model": Problem, "description": text} for code, text in (
 SOLVE_ERRORS = ERRORS | {504: {"model": Problem, "description": "the solver did not stop within its time limit + "
                                                                 "grace (the server replaced its worker)"}}
 JOB_ERRORS = ERRORS | {404: {"model": Problem, "description": "no job with that id"}}
+REPORT_ERRORS = ERRORS | {404: {"model": Problem, "description": "no experiment with runs of that id or name"}}

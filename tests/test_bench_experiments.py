@@ -1,0 +1,248 @@
+"""OptiBench's registry and experiments: runs recorded once and resumed after a kill, reproduction with drift,
+exports, the environment snapshot, the A/B command, and bad input — one clear line, nothing stored."""
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mezan.bench import experiments
+from mezan.bench.analysis import analyze, load
+from mezan.bench.experiments import Plan, export, reproduce, run_experiment
+from mezan.bench.registry import Registry, environment
+from mezan.cli import main
+from mezan.errors import InvalidParameterError
+from mezan.qap import instances as bundled
+from mezan.store import Store
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def registry(tmp_path):
+    return Registry(Store(tmp_path / "bench.db"))
+
+
+def _capped_plan(**kwargs):
+    return Plan(["generated:taillard_a:14:0-1", "qaplib:nug12"], ["rots", "anneal"], seeds=2, time_limit=30.0,
+                max_iter=300, **kwargs)
+
+
+def test_an_experiment_records_every_cell_once_with_its_environment(registry):
+    plan = _capped_plan()
+    experiment = run_experiment(plan, registry=registry)
+    runs = registry.runs(experiment.id)
+    assert len(runs) == 3 * 2 * 2 and len({r["cell"] for r in runs}) == len(runs)
+    assert {r["seed"] for r in runs} == {0, 1} and all(r["config"] == {"max_iter": 300} for r in runs)
+    assert all(r["status"] == "feasible" and r["objective"] is not None and r["trace"] for r in runs)
+    assert all(r["memory_mb"] is None or r["memory_mb"] > 1 for r in runs)
+    env = registry.environment(runs[0]["env_id"])
+    assert env["python"] and env["cpu"] and env["cores"] >= 1 and env["compiler"].startswith(("gcc", "clang"))
+    assert env == json.loads(json.dumps(environment())) and "-O" in env["build_flags"]
+    # the same design again: the same experiment, nothing re-run, no duplicate row
+    again = run_experiment(plan, registry=registry)
+    assert again.id == experiment.id and len(registry.runs(experiment.id)) == len(runs)
+    instance = registry.instance(runs[0]["problem_id"])
+    assert len(instance["problem_id"]) == 64 and instance["source"] in ("generated", "qaplib")
+    record = registry.run_record(runs[0])
+    assert set(record) >= {"problem_id", "instance", "source", "size", "solver", "result", "environment"}
+    assert set(record["result"]) == {"objective", "time", "memory_mb", "status"}
+    assert set(record["environment"]) == {"python", "platform", "cpu"}
+    nug = [registry.instance(r["problem_id"]) for r in runs if registry.instance(r["problem_id"])["name"] == "nug12"]
+    assert nug[0]["best_known"] == 578 and nug[0]["file_sha256"] and nug[0]["path"].endswith("nug12.dat")
+
+
+def test_every_cell_is_deterministic_for_its_seed_and_reproduces_exactly(registry):
+    experiment = run_experiment(_capped_plan(), registry=registry)
+    report = reproduce(experiment.id, registry=registry)
+    assert report["reproduced"] and report["deterministic"] == report["runs"] == 12
+    assert not report["correctness_drift"] and not report["seed_drift"]
+    one = reproduce(str(registry.runs(experiment.id)[3]["id"]), registry=registry)
+    assert one["runs"] == 1 and one["reproduced"]
+
+
+def test_a_changed_seed_mapping_is_reported_as_drift(registry, monkeypatch):
+    experiment = run_experiment(_capped_plan(), registry=registry)
+    monkeypatch.setattr(experiments, "cell_seed", lambda seed, replicate: 1000 + seed + replicate)
+    report = reproduce(experiment.id, registry=registry)
+    assert not report["reproduced"]
+    assert len(report["seed_drift"]) == 12 and report["seed_drift"][0]["seed_now"] >= 1000
+    assert len(report["correctness_drift"]) >= 6  # a different seed, a different search: most objectives move
+    assert main(["bench", "reproduce", experiment.id, "--store", str(registry.store.path)]) == 1
+
+
+def test_performance_drift_and_environment_differences(registry, monkeypatch):
+    experiment = run_experiment(Plan(["qaplib:nug12"], ["rots"], seeds=1, time_limit=30.0, max_iter=200),
+                                registry=registry)
+    real = experiments.run_cell
+
+    def slow_cell(*args, **kwargs):
+        value = real(*args, **kwargs)
+        return {**value, "wall_time": value["wall_time"] + 1.0,
+                "environment": {**value["environment"], "numpy": "0.0-test"}}
+
+    monkeypatch.setattr(experiments, "run_cell", slow_cell)
+    monkeypatch.setattr(experiments, "environment", lambda: {**environment(), "numpy": "0.0-test"})
+    report = reproduce(experiment.id, registry=registry, tolerance=0.25)
+    assert len(report["performance_drift"]) == 1 and report["performance_drift"][0]["ratio"] > 1.25
+    assert not report["correctness_drift"]
+    assert report["environment"]["numpy"]["now"] == "0.0-test"
+
+
+def test_time_limited_runs_are_not_judged_for_correctness(registry):
+    experiment = run_experiment(Plan(["qaplib:nug12"], ["anneal"], seeds=1, time_limit=0.05), registry=registry)
+    report = reproduce(experiment.id, registry=registry)
+    assert report["time_limited"] == 1 and report["deterministic"] == 0 and report["reproduced"]
+
+
+def _tables(path):
+    with sqlite3.connect(path) as db:
+        have = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in
+                ("bench_experiments", "bench_runs", "bench_instances") if t in have}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--instances", "qaplib:nug12", "--solvers", "rots,fastest"], "unknown solver 'fastest'"),
+    (["--instances", "qaplib:nug99", "--solvers", "rots"], "no QAPLIB instance 'nug99'"),
+    (["--instances", "generated:cubes:20", "--solvers", "rots"], "unknown generator 'cubes'"),
+    (["--instances", "generated:taillard_a:x", "--solvers", "rots"], "sizes must be integers"),
+    (["--instances", "/no/such/folder", "--solvers", "rots"], "not a folder or file"),
+    (["--instances", "qaplib:nug12", "--solvers", "rots:depth=3"], "has no option 'depth'"),
+    (["--instances", "qaplib:nug12", "--solvers", "rots", "--seeds", "0"], "--seeds must be >= 1"),
+    (["--instances", "qaplib:nug12", "--solvers", "rots", "--time", "-1"], "--time must be a positive"),
+    (["--instances", "qaplib:nug12", "--solvers", "allocflow.highs"], "solves allocation problems"),
+])
+def test_bad_input_is_one_clear_line_and_nothing_is_stored(tmp_path, capsys, argv, message):
+    store = tmp_path / "s.db"
+    Store(store)  # an empty store exists
+    assert main(["bench", "run", *argv, "--store", str(store)]) == 2  # every check comes before any run
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.startswith("mezan: error:") and "\n" not in err
+    assert all(count == 0 for count in _tables(store).values())
+
+
+def test_unknown_experiment_and_empty_experiment_are_clear_errors(registry, capsys):
+    store = str(registry.store.path)
+    for command in (["analyze", "exp-nope"], ["report", "exp-nope", "--out", "x.html"],
+                    ["export", "exp-nope", "--out", "x.csv"], ["reproduce", "exp-nope"], ["reproduce", "999"]):
+        assert main(["bench", *command, "--store", store]) == 2
+        err = capsys.readouterr().err
+        assert "no experiment 'exp-nope'" in err or "no run 999" in err
+    registry.create_experiment("empty", {"instances": [], "solvers": []})
+    assert main(["bench", "analyze", "empty", "--store", store]) == 2
+    assert "experiment 'empty' has no runs" in capsys.readouterr().err
+    assert main(["bench", "export", "empty", "--out", "x.csv", "--store", store]) == 2
+    assert main(["bench", "export", "empty", "--format", "xml", "--out", "x", "--store", store]) == 2
+    assert "--format must be csv, parquet or aslib" in capsys.readouterr().err
+
+
+def test_a_tampered_instance_file_is_refused_until_registered_again(registry, tmp_path, capsys):
+    folder = tmp_path / "instances"
+    folder.mkdir()
+    shutil.copy(bundled.instance_path("nug12"), folder / "mine.dat")
+    plan = Plan([str(folder)], ["rots"], seeds=1, time_limit=30.0, max_iter=100)
+    experiment = run_experiment(plan, registry=registry)
+    text = (folder / "mine.dat").read_text().split("\n")
+    text[2] = text[2].replace("1", "7", 1)  # one flow entry changed
+    (folder / "mine.dat").write_text("\n".join(text))
+    with pytest.raises(InvalidParameterError, match="changed since it was registered"):
+        run_experiment(Plan([str(folder)], ["rots"], seeds=1, time_limit=30.0, max_iter=100), registry=registry,
+                       name="other")
+    assert [e.name for e in registry.experiments()] == [experiment.name]  # nothing stored
+    with pytest.raises(InvalidParameterError, match="changed since it was registered"):
+        reproduce(experiment.id, registry=registry)
+    store = str(registry.store.path)
+    assert main(["bench", "register", str(folder), "--store", store]) == 2
+    assert "mezan bench register" in capsys.readouterr().err
+    assert main(["bench", "register", str(folder), "--replace", "--store", store]) == 0
+    run_experiment(Plan([str(folder)], ["rots"], seeds=1, time_limit=30.0, max_iter=100), registry=registry,
+                   name="other")
+    assert len(registry.instances()) == 2
+
+
+def test_exports_csv_parquet_and_an_aslib_scenario(registry, tmp_path):
+    experiment = run_experiment(Plan(["generated:taillard_a,grid_manhattan:12:0-1"], ["rots", "local_first"],
+                                     seeds=2, time_limit=30.0, max_iter=150), registry=registry)
+    import csv
+
+    path = export(experiment.id, tmp_path / "runs.csv", registry=registry)
+    with open(path) as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 16 and set(rows[0]) >= {"instance", "solver", "seed", "budget", "objective", "status",
+                                                "wall_time", "memory_mb"}
+    pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
+    table = pyarrow_parquet.read_table(export(experiment.name, tmp_path / "runs.parquet", fmt="parquet",
+                                              registry=registry))
+    assert table.num_rows == 16 and table.column("objective").to_pylist() == [float(r["objective"]) for r in rows]
+    from mezan.meta.aslib import read_scenario
+
+    scenario = read_scenario(export(experiment.id, tmp_path / "scenario", fmt="aslib", registry=registry))
+    assert scenario.performance_type == "solution_quality" and len(scenario.instances) == 4
+    assert sorted(scenario.algorithms) == ["qap.local_first:max_iter=150", "qap.rots:max_iter=150"]
+    assert scenario.performance.shape == (4, 2) and (scenario.performance >= 0).all()
+
+
+def test_analyze_json_has_the_contracted_fields(registry, capsys):
+    experiment = run_experiment(Plan(["generated:taillard_a:16:0-5"], ["rots", "anneal", "local_first"], seeds=1,
+                                     time_limit=30.0, max_iter=400), registry=registry)
+    assert main(["bench", "analyze", experiment.id, "--json", "--store", str(registry.store.path)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["runs"] == 18 and set(result["solvers"]) == {"qap.rots:max_iter=400", "qap.anneal:max_iter=400",
+                                                               "qap.local_first:max_iter=400"}
+    for value in result["solvers"].values():
+        assert {"mean_gap", "mean_gap_ci", "success_rate"} <= set(value)
+        assert value["mean_gap_ci"][0] <= value["mean_gap"] <= value["mean_gap_ci"][1]
+    assert {"statistic", "p_value"} <= set(result["friedman"]) and len(result["pairwise"]) == 3
+    data = load(registry, experiment.id)
+    ranks = analyze(data)["friedman"]["average_ranks"]
+    assert sum(ranks) == pytest.approx(6.0) and ranks[0] == min(ranks)  # 400 RoTS moves beat 400 annealing moves
+
+
+def test_a_killed_experiment_resumes_and_runs_every_cell_exactly_once(tmp_path):
+    env = {**os.environ, "MEZAN_HOME": str(tmp_path)}
+    argv = [str(BIN / "mezan"), "bench", "run", "--instances", "generated:taillard_a:20:0-4", "--solvers",
+            "anneal,rots", "--seeds", "2", "--time", "0.25", "--name", "killed", "--json"]
+    first = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    db = tmp_path / "mezan.db"
+    deadline = time.monotonic() + 120
+    count = 0
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        try:
+            with sqlite3.connect(db) as conn:
+                count = conn.execute("SELECT COUNT(*) FROM bench_runs").fetchone()[0]
+        except sqlite3.OperationalError:
+            continue
+        if count >= 10:
+            break
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    assert 10 <= count < 20, count
+    second = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(second.stdout)
+    assert summary["cells"] == 20 and summary["resumed_with"] >= 10 and summary["runs"] == 20
+    assert summary["ran"] == 20 - summary["resumed_with"]
+    with sqlite3.connect(db) as conn:
+        cells = [r[0] for r in conn.execute("SELECT cell FROM bench_runs")]
+    assert len(cells) == 20 and len(set(cells)) == 20
+
+
+def test_ab_command_stops_early_when_the_difference_is_large(capsys):
+    assert main(["bench", "ab", "local_first", "rots", "--instances", "generated:taillard_a:20:0-9", "--time", "0.05",
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["winner"] == "qap.rots" and result["trials"] == 10  # decided at the first look
+    assert result["trials_saved"] == result["fixed_trials"] - 10 > 0
+    low, high = result["difference_interval"]
+    assert 0 < low <= result["mean_difference"] <= high and result["a12"] == 0.0
+    assert main(["bench", "ab", "rots", "rots", "--instances", "qaplib:nug12"]) == 2
+    assert "nothing to compare" in capsys.readouterr().err
