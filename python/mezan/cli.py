@@ -6,6 +6,10 @@
                       --local-cluster N] [--name NAME] [--plot PATH] [--json]
     mezan bench run|list|register|reproduce|export|analyze|ab|report ...   (OptiBench: see mezan.bench.commands)
     mezan meta status|race|tournament|train|reset ...   (see mezan.meta.commands)
+    mezan analyze FILE [--run] [--time T] [--json]          (DeepThink: mezan.agents.deepthink)
+    mezan study [SPEC.json] --solvers S1,S2 --instances SPEC [--time T] [--seeds K] [--out REPORT.html] [--json]
+    mezan agents show TOPIC | mezan agents list
+    mezan mcp                                             (MCP server on stdio: mezan.mcp)
     mezan serve [--host H] [--port P] [--workers N] [--no-auth] ...
     mezan keys create|list|revoke ...
     mezan jobs submit|status|cancel ... --server URL
@@ -340,11 +344,20 @@ def build_app():
                                             workers=workers, scheduler=scheduler, local_cluster=local_cluster,
                                             name=name, plot=plot, json=json_))
 
+    from mezan.agents.commands import add_commands as add_agents
     from mezan.meta.commands import add_commands as add_meta
     from mezan.service.commands import add_commands as add_service
 
     add_meta(app)
     add_service(app)
+    add_agents(app)
+
+    @app.command("mcp")
+    def mcp_server():
+        """Serve MEZAN's tools (solve, analyze, study, instances, MetaFlow status) over MCP on stdio."""
+        from mezan.mcp import main as serve_mcp
+
+        return serve_mcp()
     return app
 
 

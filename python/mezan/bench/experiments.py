@@ -102,8 +102,10 @@ class Plan:
     """A checked experiment design: instances, solvers and seeds, nothing stored yet."""
 
     def __init__(self, instance_specs_: list[str], solver_specs: list[str], *, seeds: int = 1, seed: int = 0,
-                 time_limit: float = 1.0, max_iter: int | None = None) -> None:
-        if not instance_specs_:
+                 time_limit: float = 1.0, max_iter: int | None = None,
+                 instances: list[instance_specs.Instance] | None = None) -> None:
+        """``instances``: instances already read (``instance_specs_`` then only labels the design)."""
+        if not instance_specs_ and not instances:
             raise InvalidParameterError("--instances: give at least one instance spec")
         if not solver_specs:
             raise InvalidParameterError("--solvers: give at least one solver")
@@ -113,7 +115,8 @@ class Plan:
             raise InvalidParameterError(f"--time must be a positive number of seconds, got {time_limit}")
         if max_iter is not None and int(max_iter) < 1:
             raise InvalidParameterError(f"--max-iter must be >= 1, got {max_iter}")
-        self.instances = [i for spec in instance_specs_ for i in instance_specs.parse(spec)]
+        self.instances = list(instances) if instances is not None else [
+            i for spec in instance_specs_ for i in instance_specs.parse(spec)]
         self.solvers = []
         for spec in solver_specs:
             name, config = parse_solver(spec)

@@ -2,7 +2,8 @@
 
 - ``bench_instances``: one row per problem (``problem_id`` = the sha256 fingerprint of its canonical form), with
   its name, source (``qaplib``, ``aslib``, ``generated`` + generator and seed, ``custom``), size, best-known value,
-  and the file path and file sha256 when it was read from a file.
+  the file path and file sha256 when it was read from a file, and MetaFlow's features of the problem (computed once,
+  at registration: what the agents compare instances by).
 - ``bench_files``: path -> the sha256 registered for it. A file whose bytes changed is refused
   (:meth:`Registry.check_file`) until registered again (:meth:`Registry.register_file` with ``replace=True``).
 - ``bench_environments``: one row per distinct environment (:func:`environment`), keyed by its hash.
@@ -30,14 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from mezan.bench.instances import Instance
-from mezan.errors import InvalidParameterError
+from mezan.errors import InvalidParameterError, MezanError
 from mezan.store import Store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bench_instances (
     problem_id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, problem_type TEXT NOT NULL,
     size INTEGER NOT NULL, best_known REAL, generator TEXT, generator_seed INTEGER, path TEXT, file_sha256 TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL, features TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS bench_files (
     path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, problem_id TEXT NOT NULL, registered REAL NOT NULL
@@ -60,7 +61,7 @@ RUN_FIELDS = ("id", "experiment", "cell", "problem_id", "solver", "config", "bud
               "objective", "status", "lower_bound", "wall_time", "iterations", "memory_mb", "trace", "env_id",
               "created")
 INSTANCE_FIELDS = ("problem_id", "name", "source", "problem_type", "size", "best_known", "generator",
-                   "generator_seed", "path", "file_sha256", "created")
+                   "generator_seed", "path", "file_sha256", "created", "features")
 
 
 def _cpu_model() -> str:
@@ -111,6 +112,22 @@ def environment_id(snapshot: dict[str, Any]) -> str:
     return "env-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def _features(problem: Any) -> dict[str, float]:
+    from mezan.meta.features import features
+
+    try:
+        values = features(problem)
+    except MezanError:  # a type without a feature extractor: compared by nothing
+        return {}
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in values.items()}  # NaN -> null
+
+
+def _instance_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    out = dict(zip(INSTANCE_FIELDS, row, strict=True))
+    out["features"] = {k: (float("nan") if v is None else v) for k, v in json.loads(out["features"]).items()}
+    return out
+
+
 @dataclass(frozen=True)
 class Experiment:
     id: str
@@ -142,11 +159,13 @@ class Registry:
         """Record an instance (idempotent) and its file; returns its problem_id. A changed file is refused."""
         self.check_file(instance)
         problem = instance.problem
+        known = self.store.query("SELECT 1 FROM bench_instances WHERE problem_id = ?", (instance.problem_id,))
+        feats = "{}" if known else json.dumps(_features(problem), sort_keys=True)
         with self.store.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO bench_instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT OR IGNORE INTO bench_instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (instance.problem_id, instance.name, instance.source, problem.problem_type, instance.size,
                         instance.best_known, instance.generator, instance.generator_seed, instance.path,
-                        instance.file_sha256, time.time()))
+                        instance.file_sha256, time.time(), feats))
             if instance.path is not None:
                 db.execute("INSERT OR IGNORE INTO bench_files VALUES (?, ?, ?, ?)",
                            (instance.path, instance.file_sha256, instance.problem_id, time.time()))
@@ -168,11 +187,11 @@ class Registry:
                                 (problem_id,))
         if not rows:
             raise InvalidParameterError(f"no registered instance {problem_id[:16]}…")
-        return dict(zip(INSTANCE_FIELDS, rows[0], strict=True))
+        return _instance_row(rows[0])
 
     def instances(self) -> list[dict[str, Any]]:
         rows = self.store.query(f"SELECT {', '.join(INSTANCE_FIELDS)} FROM bench_instances ORDER BY name")
-        return [dict(zip(INSTANCE_FIELDS, r, strict=True)) for r in rows]
+        return [_instance_row(r) for r in rows]
 
     # ---- environments ----------------------------------------------------------------------------
     def environment_id(self, snapshot: dict[str, Any]) -> str:

@@ -1,0 +1,192 @@
+"""``mezan analyze``, ``mezan study`` and ``mezan agents show|list``: the agents from the command line."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from mezan.errors import InvalidParameterError, InvalidProblemError
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def _problem(spec: str) -> Any:
+    """A QAPLIB file, a bundled instance's name, or a wire-form JSON problem."""
+    from mezan.problems import from_wire
+    from mezan.qap import instances, read_qaplib
+
+    path = Path(spec)
+    if spec.endswith(".json"):
+        try:
+            return from_wire(json.loads(path.read_text()))
+        except (OSError, ValueError) as exc:
+            raise InvalidProblemError(f"{spec}: not a readable wire-form problem: {exc}") from None
+    if not path.exists() and spec in instances.shipped():
+        path = instances.instance_path(spec)
+    if not path.exists():
+        raise InvalidParameterError(f"{spec}: no such file or bundled instance")
+    return read_qaplib(path)
+
+
+def cmd_analyze(spec: str, *, run: bool, time: float | None, threshold: float, seed: int, store: str | None,
+                json_: bool) -> int:
+    from mezan.agents.deepthink import deepthink
+    from mezan.store import Store
+
+    out = deepthink(_problem(spec), store=Store(store) if store else None, run=run, time_limit=time,
+                    threshold=threshold, seed=seed)
+    if json_:
+        print(json.dumps(_jsonable(out)))
+        return 0
+    plan = out["plan"]
+    print(f"plan: {plan['solver']} for {plan['budget']:g} s"
+          + (f"; {plan['compare_seeds']} seeds would tell the two best candidates apart" if plan["compare_seeds"]
+             else ""))
+    for line in plan["explanation"]:
+        print(f"  - {line}")
+    for line in plan["missing"]:
+        print(f"  ! {line}")
+    validator = out.get("validator") or {}
+    if validator.get("certify"):
+        print(f"  certify: {validator['certify']}")
+    if "result" in out:
+        r = out["result"]
+        print(f"result: {r['objective']} ({r['status']}, {r['wall_time']:.2f} s); checks "
+              f"{'passed' if r['checks']['passed'] else 'FAILED'}"
+              + ("" if r["bound_gap"] is None else f"; gap to the bound {r['bound_gap']:.2%}"))
+    print(f"blackboard topic: {out['topic']} (mezan agents show {out['topic']})")
+    return 0
+
+
+def _study_spec(path: str) -> dict[str, Any]:
+    try:
+        spec = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidParameterError(f"{path}: not a readable study spec: {exc}") from None
+    if not isinstance(spec, dict):
+        raise InvalidParameterError(f"{path}: a study spec is a JSON object")
+    unknown = sorted(set(spec) - {"solvers", "instances", "time", "seeds", "fresh", "max_iter"})
+    if unknown:
+        raise InvalidParameterError(f"{path}: unknown field(s) {', '.join(unknown)}; fields: solvers, instances, "
+                                    f"time, seeds, fresh, max_iter")
+    return spec
+
+
+def cmd_study(solvers: list[str], instances: list[str], *, spec: str | None, time: float, seeds: int | None,
+              fresh: int, max_iter: int | None, out: str | None, store: str | None, json_: bool) -> int:
+    from mezan.agents.atlas import study
+    from mezan.store import Store
+
+    if spec:
+        given = _study_spec(spec)
+        solvers = solvers or given.get("solvers", [])
+        instances = instances or given.get("instances", [])
+        time = given.get("time", time)
+        seeds = given.get("seeds", seeds)
+        fresh = given.get("fresh", fresh)
+        max_iter = given.get("max_iter", max_iter)
+    names = [s for v in solvers or [] for s in str(v).split(",") if s]
+    if not instances:
+        raise InvalidParameterError("--instances: give at least one instance spec")
+    found = study(names, list(instances), time_limit=time, seeds=seeds, fresh=fresh, max_iter=max_iter,
+                  store=Store(store) if store else None, out=out)
+    if json_:
+        print(json.dumps(_jsonable(found)))
+        return 0
+    print(f"study {found['topic']}: {found['design']['instances']} instances x {len(found['design']['solvers'])} "
+          f"solvers x {found['design']['seeds']} seeds")
+    print(f"  {found['results'].get('friedman', '')}")
+    for verdict in found["results"].get("pairwise", []):
+        print(f"  {verdict}")
+    for h in found["hypotheses"]:
+        print(f"  hypothesis: {h['text']} -> {h['verdict']} ({h['reason']})")
+    print(f"  methodology: {found['methodology']['verdict']}")
+    if found.get("report"):
+        print(f"report: {found['report']}")
+    return 0
+
+
+def cmd_show(topic: str | None, store: str | None, json_: bool) -> int:
+    from mezan.agents.blackboard import Blackboard
+    from mezan.store import Store
+
+    board = Blackboard(Store(store) if store else None)
+    if topic is None:
+        for name, count, _last in board.topics():
+            print(f"{name}\t{count} posts")
+        return 0
+    posts = board.posts(topic)
+    if not posts:
+        raise InvalidParameterError(f"no blackboard topic {topic!r} (see `mezan agents list`)")
+    tampered = board.audit(topic)
+    if json_:
+        print(json.dumps(_jsonable({"topic": topic, "posts": [p.to_dict() for p in posts], "tampered": tampered})))
+        return 0
+    for p in posts:
+        summary = json.dumps(_jsonable(p.content))
+        print(f"#{p.id} {p.author} [{p.kind}]" + (f" (re #{p.parent})" if p.parent else "")
+              + f": {summary[:300]}{'…' if len(summary) > 300 else ''}")
+        if p.evidence:
+            print(f"    evidence: {', '.join(p.evidence[:8])}{' …' if len(p.evidence) > 8 else ''}")
+    print("audit: intact" if not tampered else f"audit: posts {tampered} do not match their checksums")
+    return 0 if not tampered else 1
+
+
+def add_commands(app: Any) -> None:
+    import typer
+
+    store_option = typer.Option(None, "--store", help="store file (default $MEZAN_HOME/mezan.db)")
+    json_option = typer.Option(False, "--json", help="print one JSON object")
+
+    @app.command("analyze")
+    def analyze(file: str = typer.Argument(..., help="a QAPLIB .dat file, a bundled instance, or a JSON problem"),
+                run: bool = typer.Option(False, "--run", help="execute the plan and verify the result"),
+                time: float = typer.Option(None, "--time", help="the most the plan may spend (seconds)"),
+                threshold: float = typer.Option(0.001, "--threshold", help="gap a budget step must buy"),
+                seed: int = typer.Option(0, "--seed"), store: str = store_option, json_: bool = json_option):
+        """DeepThink 3+1: analyse a problem (Analyzer, Optimizer, Validator, then Synthesizer) and plan its solve."""
+        return cmd_analyze(file, run=run, time=time, threshold=threshold, seed=seed, store=store, json_=json_)
+
+    @app.command("study")
+    def study_(spec: str = typer.Argument(None, help="a SPEC.json holding solvers, instances, time, seeds"),
+               solvers: list[str] = typer.Option(None, "--solvers", help="solvers, comma-separated"),
+               instances: list[str] = typer.Option(None, "--instances", help="OptiBench instance specs"),
+               time: float = typer.Option(1.0, "--time", help="seconds per run"),
+               seeds: int = typer.Option(None, "--seeds", help="seeds per instance (default: a power argument)"),
+               fresh: int = typer.Option(8, "--fresh", help="fresh instances per hypothesis for the critic"),
+               max_iter: int = typer.Option(None, "--max-iter", help="an iteration cap per run"),
+               out: str = typer.Option(None, "--out", help="write the HTML report here"),
+               store: str = store_option, json_: bool = json_option):
+        """ATLAS: which solver is best on these instances, and when does each win (hypotheses, tested)."""
+        return cmd_study(solvers or [], instances or [], spec=spec, time=time, seeds=seeds, fresh=fresh,
+                         max_iter=max_iter, out=out, store=store, json_=json_)
+
+    agents = typer.Typer(help="the agents' blackboard", no_args_is_help=True)
+
+    @agents.command("show")
+    def show(topic: str = typer.Argument(..., help="a blackboard topic"), store: str = store_option,
+             json_: bool = json_option):
+        """Replay a topic's posts in order, with their evidence, and audit their checksums."""
+        return cmd_show(topic, store, json_)
+
+    @agents.command("list")
+    def list_(store: str = store_option):
+        """The blackboard's topics, newest first."""
+        return cmd_show(None, store, False)
+
+    app.add_typer(agents, name="agents")
+
+
+__all__ = ["add_commands"]

@@ -1,0 +1,389 @@
+"""DeepThink 3+1: what an expert works out about a problem before solving it, with a number behind every claim.
+
+Three agents run in parallel as tasks of the executor layer (local threads by default), then a fourth:
+
+- **Analyzer**: problem type, size, structure, features (and their cost), the best lower bound (and its cost), the
+  difficulty on MetaFlow's instance Elo scale, the nearest known instances (OptiBench's recorded runs, by features)
+  and which solver did best on each.
+- **Optimizer**: from the anytime traces of the nearest instances, each solver's predicted gap at budgets of
+  0.1 s … 60 s (median over runs, with the 10–90 % range), the best solver, and the *knee*: the budget after which a
+  doubling buys less than ``threshold`` of gap; beside it, MetaFlow's selector's choice.
+- **Validator**: what can be certified (the lower bound and its gap to a quick incumbent; exact solving reachable or
+  not), the checks a result must pass, the budget the nearest instances needed to reach their reference (the
+  certification budget), and how many seeds tell the two best candidates apart (paired t-test, alpha 0.05, power
+  0.8, at the effect seen on the nearest instances).
+- **Synthesizer** (after them): one plan — solver, budget, seeds, what to report — with a stated rule where they
+  disagree (:data:`CERTIFY_FACTOR`): the certification budget replaces the knee when it costs at most that factor
+  times the knee, else the knee stays and the plan reports the bound gap instead. Its explanation names the
+  features that separate the winners in the history (permutation importance of a forest trained on it) and the
+  neighbours. A part that failed is named as missing, and the plan says what it fell back to.
+
+Every finding is a post on the blackboard (topic ``deepthink:<fingerprint>:<time>``); ``run=True`` executes the
+plan and posts the verified result.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mezan.agents.blackboard import Blackboard
+from mezan.agents.history import History, Known
+from mezan.bench.registry import Registry
+from mezan.errors import InvalidParameterError
+from mezan.store import Store
+
+BUDGETS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 60.0)
+DEFAULT_THRESHOLD = 0.001  # a doubling of the budget that buys less than 0.1 point of gap is not worth it
+CERTIFY_FACTOR = 4.0  # the Validator's certification budget wins when it is at most this many knees
+NEIGHBOURS = 5
+AGENTS = ("Analyzer", "Optimizer", "Validator")
+
+
+@dataclass
+class Context:
+    problem: Any
+    store: Store
+    board: Blackboard
+    topic: str
+    candidates: list[str] | None
+    max_budget: float | None
+    threshold: float
+    seed: int
+
+    def history(self) -> History:
+        return History(Registry(self.store), self.problem.problem_type)
+
+    def features(self) -> dict[str, float]:
+        from mezan.meta.features import features
+
+        return features(self.problem)
+
+
+def _neighbour_summary(neighbours: list[tuple[Known, float]]) -> list[dict[str, Any]]:
+    out = []
+    for known, distance in neighbours:
+        means = {s: float(np.mean([final for _, _, final in runs])) for s, runs in known.runs.items()}
+        best = min(means, key=lambda s: (means[s], s)) if means else None
+        out.append({"name": known.name, "problem_id": known.problem_id, "family": known.family,
+                    "distance": distance, "mean_gap": means, "best": best})
+    return out
+
+
+def analyzer(ctx: Context) -> dict[str, Any]:
+    from mezan.meta import MetaFlow
+
+    problem = ctx.problem
+    began = time.perf_counter()
+    feats = ctx.features()
+    feature_cost = time.perf_counter() - began
+    out: dict[str, Any] = {"problem_type": problem.problem_type, "size": int(getattr(problem, "n", 0) or 0),
+                           "features": feats, "feature_seconds": feature_cost}
+    if problem.problem_type == "qap":
+        out["structure"] = {"symmetric": bool(feats.get("symmetric")), "A": "structured" if feats.get(
+            "structured_A") else "dense", "B": "structured" if feats.get("structured_B") else "dense",
+            "flow_dominance": feats.get("flow_dominance")}
+        if problem.n <= 400:
+            from mezan.qap import best_lower_bound
+
+            began = time.perf_counter()
+            value, method = best_lower_bound(problem)
+            out["lower_bound"] = {"value": float(value), "method": method,
+                                  "seconds": time.perf_counter() - began}
+    difficulty = MetaFlow(ctx.store).difficulty(problem)
+    out["difficulty"] = {"rating": difficulty.rating, "source": difficulty.source, "text": difficulty.describe()}
+    neighbours = ctx.history().nearest(feats, NEIGHBOURS, problem_type=problem.problem_type)
+    out["neighbours"] = _neighbour_summary(neighbours)
+    ctx.board.post(ctx.topic, "Analyzer", "finding", out,
+                   evidence=[f"instance:{n['problem_id']}" for n in out["neighbours"]])
+    return out
+
+
+def _predict(neighbours: list[tuple[Known, float]], solvers: list[str], budgets: list[float]) -> dict[str, Any]:
+    """solver -> budget -> {median, low, high, runs} of the neighbours' gaps at that budget (3 runs at least)."""
+    table: dict[str, dict[str, Any]] = {}
+    for solver in solvers:
+        row = {}
+        for b in budgets:
+            gaps = [g for known, _ in neighbours for g in known.gap_at(solver, b) if math.isfinite(g)]
+            if len(gaps) >= 3:
+                row[f"{b:g}"] = {"median": float(np.median(gaps)), "mean": float(np.mean(gaps)),
+                                 "low": float(np.percentile(gaps, 10)),
+                                 "high": float(np.percentile(gaps, 90)), "runs": len(gaps)}
+        if row:
+            table[solver] = row
+    return table
+
+
+def knee(curve: dict[str, dict[str, float]], threshold: float) -> float:
+    """The smallest budget after which every further step of the curve gains less than ``threshold``."""
+    budgets = sorted(curve, key=float)
+    chosen = budgets[-1]
+    for i in range(len(budgets) - 1, 0, -1):
+        if curve[budgets[i - 1]]["median"] - curve[budgets[i]]["median"] < threshold:
+            chosen = budgets[i - 1]
+        else:
+            break
+    return float(chosen)
+
+
+def optimizer(ctx: Context) -> dict[str, Any]:
+    from mezan.meta import MetaFlow
+
+    problem = ctx.problem
+    feats = ctx.features()
+    history = ctx.history()
+    neighbours = history.nearest(feats, NEIGHBOURS, problem_type=problem.problem_type)
+    solvers = ctx.candidates or sorted({s for known, _ in neighbours for s in known.runs})
+    recorded = max((b for known, _ in neighbours for runs in known.runs.values() for b, _, _ in runs), default=0.0)
+    limit = ctx.max_budget if ctx.max_budget is not None else recorded
+    budgets = [b for b in BUDGETS if b <= limit + 1e-9] or ([limit] if limit > 0 else [])
+    if ctx.max_budget is not None and ctx.max_budget not in budgets and ctx.max_budget <= recorded + 1e-9:
+        budgets = sorted({*budgets, float(ctx.max_budget)})
+    table = _predict(neighbours, solvers, budgets)
+    selector, why = MetaFlow(ctx.store, seed=ctx.seed).select(problem, ctx.candidates) if ctx.candidates else \
+        MetaFlow(ctx.store, seed=ctx.seed).select(problem)
+    out: dict[str, Any] = {"solvers": solvers, "budgets": budgets, "predicted": table, "threshold": ctx.threshold,
+                           "selector": {"solver": selector, "why": why}}
+    if not table:
+        out.update(solver=selector, budget=ctx.max_budget, knee=None, source="selector",
+                   statement=f"no history of similar instances with traces: the plan follows MetaFlow's selector "
+                             f"({selector})")
+    else:
+        best_at = {}
+        for b in budgets:
+            key = f"{b:g}"
+            scored = [(table[s][key]["median"], table[s][key]["mean"], s) for s in table if key in table[s]]
+            if scored:
+                best_at[key] = min(scored)[2]
+        final = max(best_at, key=float)
+        best = best_at[final]
+        budget = knee(table[best], ctx.threshold)
+        best = best_at.get(f"{budget:g}", best)
+        out.update(solver=best, budget=budget, knee=budget, best_at=best_at, source="history",
+                   statement=(f"on the {len(neighbours)} most similar known instances {best} has the lowest "
+                              f"predicted gap at {budget:g} s ({table[best][f'{budget:g}']['median']:.3%}, 10-90 %: "
+                              f"{table[best][f'{budget:g}']['low']:.3%}-{table[best][f'{budget:g}']['high']:.3%}); "
+                              f"more time buys less than {ctx.threshold:.2%} per step after {budget:g} s"))
+    ctx.board.post(ctx.topic, "Optimizer", "finding", out,
+                   evidence=[f"instance:{known.problem_id}" for known, _ in neighbours])
+    return out
+
+
+def _seeds_to_separate(neighbours: list[tuple[Known, float]], a: str, b: str) -> dict[str, Any] | None:
+    from mezan.bench.sequential import fixed_sample
+
+    diffs = []
+    for known, _ in neighbours:
+        ra, rb = known.runs.get(a, []), known.runs.get(b, [])
+        diffs += [fa - fb for (_, _, fa), (_, _, fb) in zip(ra, rb, strict=False)]
+    if len(diffs) < 3:
+        return None
+    d = np.array(diffs)
+    sd = float(d.std(ddof=1))
+    if sd == 0:
+        return {"a": a, "b": b, "pairs": len(diffs), "effect": None, "seeds": None,
+                "text": f"{a} and {b} gave the same gaps on every seen pair: seeds cannot tell them apart"}
+    effect = abs(float(d.mean())) / sd
+    seeds = fixed_sample(0.05, 0.2, effect) if effect >= 0.05 else None
+    text = (f"{seeds} paired runs tell {a} and {b} apart (effect {effect:.2f} sd on {len(diffs)} seen pairs; "
+            f"alpha 0.05, power 0.8)" if seeds else
+            f"{a} and {b} differ by {effect:.2f} sd on the seen pairs: no practical number of seeds separates them")
+    return {"a": a, "b": b, "pairs": len(diffs), "effect": effect, "seeds": seeds, "text": text}
+
+
+def validator(ctx: Context) -> dict[str, Any]:
+    from mezan import registry
+
+    problem = ctx.problem
+    out: dict[str, Any] = {"checks": ["the solution is feasible (for a QAP: a permutation of 0..n-1)",
+                                      "the objective recomputed from the solution equals the reported one",
+                                      "the lower bound does not exceed the objective"]}
+    if problem.problem_type == "qap":
+        from mezan.qap import best_lower_bound
+
+        bound, method = best_lower_bound(problem) if problem.n <= 400 else (None, None)
+        quick = registry.get("qap.local_first").solve(problem, time_limit=5.0, seed=ctx.seed)
+        gap = None if bound is None else (quick.objective - bound) / max(abs(quick.objective), 1e-12)
+        out.update(lower_bound=bound, bound_method=method, incumbent=float(quick.objective), bound_gap=gap,
+                   exact_reachable=problem.n <= 15,
+                   certify=("exact branch and bound can prove optimality (n <= 15)" if problem.n <= 15 else
+                            f"no proof of optimality expected at n = {problem.n}: the bound gap "
+                            f"{'-' if gap is None else f'{gap:.2%}'} (one descent vs {method}) is what can be "
+                            f"certified"))
+    else:
+        out.update(lower_bound=None, exact_reachable=False, certify="no bound is computed for this problem type")
+    feats = ctx.features()
+    neighbours = ctx.history().nearest(feats, NEIGHBOURS, problem_type=problem.problem_type)
+    reach: dict[str, list[float]] = {}
+    for known, _ in neighbours:
+        for solver, runs in known.runs.items():
+            for _budget, trace, _final in runs:
+                hit = [t for t, g in trace if g <= 1e-12]
+                reach.setdefault(solver, []).append(hit[0] if hit else math.inf)
+    certification = None
+    if reach:
+        solver = min(reach, key=lambda s: (np.median(reach[s]), s))
+        times = np.array(reach[solver])
+        reached = int(np.isfinite(times).sum())
+        if reached * 2 >= times.size and reached:
+            certification = {"solver": solver, "budget": float(np.median(times)), "reached": reached,
+                             "runs": int(times.size)}
+    out["certification_budget"] = certification
+    means = {}
+    for known, _ in neighbours:
+        for solver, runs in known.runs.items():
+            means.setdefault(solver, []).extend(final for _, _, final in runs)
+    ranked = sorted(means, key=lambda s: (np.mean(means[s]), s))
+    out["seeds"] = _seeds_to_separate(neighbours, ranked[0], ranked[1]) if len(ranked) >= 2 else None
+    ctx.board.post(ctx.topic, "Validator", "finding", out,
+                   evidence=[f"instance:{known.problem_id}" for known, _ in neighbours])
+    return out
+
+
+def attributions(history: History, problem_type: str, features: dict[str, float], top: int = 3,
+                 seed: int = 0) -> list[dict[str, Any]]:
+    """Features that separate the winning solvers of the history: permutation importance of a random forest trained
+    to predict each known instance's best solver from its features (sklearn); empty without enough history."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.inspection import permutation_importance
+
+    known = [k for k in history.known.values() if k.problem_type == problem_type and len(k.runs) >= 2]
+    if len(known) < 6:
+        return []
+    names = sorted(set.intersection(*[{n for n, v in k.features.items() if isinstance(v, (int, float))
+                                       and math.isfinite(v)} for k in known]))
+    if not names:
+        return []
+    X = np.array([[k.features[n] for n in names] for k in known])
+    y = [min(k.runs, key=lambda s, k=k: (np.mean([f for _, _, f in k.runs[s]]), s)) for k in known]
+    if len(set(y)) < 2:
+        return []
+    forest = RandomForestClassifier(n_estimators=100, random_state=seed).fit(X, y)
+    scores = permutation_importance(forest, X, y, n_repeats=10, random_state=seed).importances_mean
+    order = np.argsort(-scores)[:top]
+    return [{"feature": names[i], "importance": float(scores[i]), "value": features.get(names[i])} for i in order
+            if scores[i] > 0]
+
+
+def synthesizer(ctx: Context, parts: dict[str, dict[str, Any]], failures: dict[str, str]) -> dict[str, Any]:
+    missing = [f"{name} failed ({failures[name]}): its part of the plan is missing" for name in failures]
+    opt, val, ana = parts.get("Optimizer"), parts.get("Validator"), parts.get("Analyzer")
+    if opt is not None:
+        solver, budget = opt["solver"], opt["budget"]
+        why_solver = opt["statement"]
+    else:
+        solver = "qapflow.auto" if ctx.problem.problem_type == "qap" else None
+        budget = None
+        why_solver = f"the Optimizer is missing, so the default ({solver or 'MetaFlow selection'})"
+    default_budget = ctx.max_budget if ctx.max_budget is not None else 10.0
+    rule = None
+    certify = (val or {}).get("certification_budget")
+    if budget is None:
+        budget = default_budget
+        rule = f"no knee (no history): the budget is {'the given limit' if ctx.max_budget else 'the default'}"
+    if certify and certify["budget"] > budget:
+        if certify["budget"] <= CERTIFY_FACTOR * budget and (ctx.max_budget is None
+                                                              or certify["budget"] <= ctx.max_budget):
+            rule = (f"the Validator asks for {certify['budget']:.3g} s to reach the reference (median of "
+                    f"{certify['reached']}/{certify['runs']} similar runs of {certify['solver']}), more than the "
+                    f"Optimizer's knee {budget:g} s; it costs at most {CERTIFY_FACTOR:g} knees, so the Validator wins")
+            budget = float(certify["budget"])
+        else:
+            rule = (f"the Validator asks for {certify['budget']:.3g} s to reach the reference, more than "
+                    f"{CERTIFY_FACTOR:g} times the Optimizer's knee {budget:g} s (or the limit): the knee wins, and "
+                    f"the plan reports the bound gap instead of a certificate")
+    seeds = (val or {}).get("seeds") or None
+    history = ctx.history()
+    feats = (ana or {}).get("features") or ctx.features()
+    mattered = attributions(history, ctx.problem.problem_type, feats, seed=ctx.seed)
+    names = [n["name"] for n in (ana or {}).get("neighbours", [])]
+    explanation = [why_solver]
+    if mattered:
+        explanation.append("features that separate the winners in the history: " + ", ".join(
+            f"{m['feature']} (importance {m['importance']:.2f}; here {m['value']:.3g})" for m in mattered))
+    if names:
+        explanation.append("nearest known instances: " + ", ".join(names))
+    if rule:
+        explanation.append(rule)
+    plan = {"solver": solver, "budget": float(budget), "seeds": 1,
+            "compare_seeds": None if seeds is None else seeds.get("seeds"),
+            "report": ["objective", "gap to the lower bound" if val and val.get("lower_bound") is not None
+                       else "objective only (no bound)", "status", "the checks of the Validator"],
+            "rule": rule, "explanation": explanation, "attributions": mattered, "missing": missing}
+    ctx.board.post(ctx.topic, "Synthesizer", "decision", plan,
+                   evidence=[f"post:{p.id}" for p in ctx.board.posts(ctx.topic) if p.author in AGENTS])
+    return plan
+
+
+def verify(problem: Any, result: Any, lower_bound: float | None) -> dict[str, Any]:
+    """The Validator's checks on a result: feasibility, the objective recomputed, bound <= objective."""
+    checks: dict[str, Any] = {"has_solution": result.objective is not None}
+    if problem.problem_type == "qap" and result.objective is not None:
+        from mezan.qap import objective
+
+        p = np.asarray(result.solution)
+        checks["feasible"] = bool(p.shape == (problem.n,) and np.array_equal(np.sort(p), np.arange(problem.n)))
+        recomputed = float(objective(problem.A, problem.B, p)) if checks["feasible"] else None
+        checks["objective_recomputed"] = recomputed
+        checks["objective_matches"] = recomputed is not None and math.isclose(recomputed, float(result.objective),
+                                                                              rel_tol=1e-9, abs_tol=1e-6)
+        if lower_bound is not None:
+            checks["bound_below_objective"] = lower_bound <= float(result.objective) + 1e-6
+    checks["passed"] = all(v for k, v in checks.items() if isinstance(v, bool))
+    return checks
+
+
+def deepthink(problem: Any, *, store: Store | None = None, candidates: list[str] | None = None,
+              time_limit: float | None = None, threshold: float = DEFAULT_THRESHOLD, run: bool = False,
+              seed: int = 0, executor: Any = None, topic: str | None = None) -> dict[str, Any]:
+    """Analyse ``problem`` (a problem record) with the four agents; returns their findings and the plan, and with
+    ``run=True`` the verified result of executing it. ``time_limit`` caps the plan's budget."""
+    from mezan.dist import LocalExecutor, executor_from
+
+    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
+        raise InvalidParameterError(f"time_limit must be a positive number of seconds, got {time_limit}")
+    if not threshold > 0:
+        raise InvalidParameterError(f"threshold must be > 0, got {threshold}")
+    store = store if store is not None else Store()
+    board = Blackboard(store)
+    topic = topic or f"deepthink:{problem.fingerprint()[:16]}:{time.time():.3f}"
+    ctx = Context(problem, store, board, topic, candidates, time_limit, threshold, seed)
+    parts: dict[str, dict[str, Any]] = {}
+    failures: dict[str, str] = {}
+    agents = {"Analyzer": analyzer, "Optimizer": optimizer, "Validator": validator}
+    own = LocalExecutor(len(agents)) if executor is None else None  # the agents share this process's store
+    with executor_from(own or executor) as ex:
+        tasks = {name: ex.submit(fn, ctx) for name, fn in agents.items()}
+        for name, task in tasks.items():
+            try:
+                parts[name] = task.result()
+            except Exception as exc:  # an agent's defect: named in the synthesis, never silent
+                failures[name] = f"{type(exc).__name__}: {exc}"
+                board.post(topic, name, "critique", {"failed": failures[name],
+                                                     "traceback": traceback.format_exc(limit=3)})
+        plan = ex.submit(synthesizer, ctx, parts, failures).result()
+    if own is not None:
+        own.close()
+    out = {"topic": topic, "plan": plan, **{name.lower(): parts.get(name) for name in agents}, "failures": failures}
+    if run and plan["solver"] is not None:
+        from mezan import registry
+
+        result = registry.get(plan["solver"]).solve(problem, time_limit=plan["budget"], seed=seed)
+        bound = (parts.get("Validator") or {}).get("lower_bound")
+        checks = verify(problem, result, bound)
+        record = {"solver": plan["solver"], "objective": result.objective, "status": str(result.status),
+                  "wall_time": result.wall_time, "seed": seed, "checks": checks,
+                  "bound_gap": None if bound is None or result.objective is None else
+                  (float(result.objective) - bound) / max(abs(float(result.objective)), 1e-12)}
+        board.post(topic, "Synthesizer", "artifact", record)
+        out["result"] = record
+    return out
+
+
+__all__ = ["AGENTS", "BUDGETS", "CERTIFY_FACTOR", "DEFAULT_THRESHOLD", "attributions", "deepthink", "knee", "verify"]
