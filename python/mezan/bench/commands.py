@@ -20,18 +20,21 @@ def _registry(store: str | None) -> Registry:
     return Registry(Store(store) if store else None)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Plain JSON: non-finite floats as null / "inf" / "-inf", numpy values as Python ones."""
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
     return value
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(_jsonable(value)))
+    print(json.dumps(jsonable(value)))
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -310,4 +313,4 @@ def bench_app():
     return app
 
 
-__all__ = ["bench_app"]
+__all__ = ["bench_app", "jsonable"]
