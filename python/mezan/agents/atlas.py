@@ -253,12 +253,17 @@ SKILLS = {  # agent -> task -> skill in [0, 1]
 }
 
 
+EFFORT = {"plan": 0.2, "design": 0.5, "interpret": 0.5, "hypothesize": 0.5, "critique": 1.0, "synthesize": 0.2,
+          "publish": 0.3, "validate": 0.8}  # relative work of each task (the critic and validator run experiments)
+
+
 def assign(workload: dict[str, float] | None = None) -> dict[str, str]:
-    """Task -> agent minimising (1 - skill) + workload over a one-to-one assignment (MEZAN's LAP)."""
+    """Task -> agent over a one-to-one assignment (MEZAN's LAP) minimising, summed over the tasks,
+    ``(1 - skill) + workload[agent] * effort[task]``: an agent already loaded is given lighter work."""
     from mezan import _core
 
     workload = workload or {}
-    cost = np.array([[1.0 - SKILLS[agent].get(task, 0.0) + workload.get(agent, 0.0) for task in TASKS]
+    cost = np.array([[1.0 - SKILLS[agent].get(task, 0.0) + workload.get(agent, 0.0) * EFFORT[task] for task in TASKS]
                      for agent in AGENTS])
     rows, _ = _core.solve_lap(cost)  # rows[i] = the task given to agent i
     return {TASKS[int(rows[i])]: agent for i, agent in enumerate(AGENTS)}
@@ -490,5 +495,5 @@ def publication(found: dict[str, Any], analysis: dict[str, Any] | None, portfoli
     return base.replace("</body></html>", section + "</body></html>")
 
 
-__all__ = ["AGENTS", "TASKS", "OptiBenchPortfolio", "Outcome", "Portfolio", "Rule", "assign", "critique",
-           "hypothesize", "pairwise_labels", "publication", "run_study", "seeds_for_power", "study"]
+__all__ = ["AGENTS", "EFFORT", "SKILLS", "TASKS", "OptiBenchPortfolio", "Outcome", "Portfolio", "Rule", "assign",
+           "critique", "hypothesize", "pairwise_labels", "publication", "run_study", "seeds_for_power", "study"]

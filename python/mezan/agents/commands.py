@@ -69,6 +69,12 @@ def _study_spec(path: str) -> dict[str, Any]:
     if unknown:
         raise InvalidParameterError(f"{path}: unknown field(s) {', '.join(unknown)}; fields: solvers, instances, "
                                     f"time, seeds, fresh, max_iter")
+    for field in ("solvers", "instances"):  # a list of strings, or one comma-separated string
+        value = spec.get(field)
+        if isinstance(value, str):
+            spec[field] = [value]
+        elif value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise InvalidParameterError(f"{path}: {field} must be a list of strings, got {value!r}")
     return spec
 
 

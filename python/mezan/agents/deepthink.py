@@ -151,7 +151,7 @@ def optimizer(ctx: Context) -> dict[str, Any]:
     out: dict[str, Any] = {"solvers": solvers, "budgets": budgets, "predicted": table, "threshold": ctx.threshold,
                            "selector": {"solver": selector, "why": why}}
     if not table:
-        out.update(solver=selector, budget=ctx.max_budget, knee=None, source="selector",
+        out.update(solver=selector, budget=None, knee=None, source="selector",
                    statement=f"no history of similar instances with traces: the plan follows MetaFlow's selector "
                              f"({selector})")
     else:
