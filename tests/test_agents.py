@@ -114,11 +114,11 @@ def test_with_history_the_plan_picks_the_better_solver_and_says_why(history_stor
     out = dt.deepthink(generated("taillard_a", 20, 999), store=history_store, candidates=CANDIDATES, time_limit=1.0)
     plan = out["plan"]
     assert plan["solver"] == "qap.rots" and out["optimizer"]["source"] == "history"
-    assert "qap.rots has the lowest predicted gap" in plan["explanation"][0]
+    assert "qap.rots has the lowest predicted mean gap" in plan["explanation"][0]
     assert "nearest known instances: taillard_a20s" in " ".join(plan["explanation"])
     assert all(n["family"] == "taillard_a" and n["best"] == "qap.rots" for n in out["analyzer"]["neighbours"])
     predicted = out["optimizer"]["predicted"]
-    assert predicted["qap.rots"]["0.3"]["median"] < predicted["qap.local_first"]["0.3"]["median"]
+    assert predicted["qap.rots"]["0.3"]["mean"] < predicted["qap.local_first"]["0.3"]["mean"]
     assert out["validator"]["seeds"]["a"] == "qap.rots" and out["validator"]["seeds"]["seeds"] >= 2
     posts = Blackboard(history_store).posts(out["topic"])
     assert [p.author for p in posts][-1] == "Synthesizer"
@@ -151,8 +151,8 @@ def test_the_synthesizer_resolves_the_validator_against_the_knee(tmp_path, certi
 
 
 def test_the_knee_is_where_a_doubling_stops_paying():
-    curve = {"0.1": {"median": 0.05}, "0.3": {"median": 0.02}, "1": {"median": 0.0105}, "3": {"median": 0.0100},
-             "10": {"median": 0.0099}}
+    curve = {"0.1": {"mean": 0.05}, "0.3": {"mean": 0.02}, "1": {"mean": 0.0105}, "3": {"mean": 0.0100},
+             "10": {"mean": 0.0099}}
     assert dt.knee(curve, 0.001) == 1.0 and dt.knee(curve, 0.02) == 0.3 and dt.knee(curve, 1e-6) == 10.0
 
 
@@ -302,3 +302,14 @@ def test_a_real_study_runs_end_to_end_and_its_report_renders(tmp_path, capsys):
     assert '<svg class="profile"' in dom and '<table class="pairwise">' in dom
     assert dom.count('<tr class="hypothesis">') == len(found["hypotheses"])
     assert '<p class="methods">' in dom and "binomial test" in dom
+
+
+def test_permutation_importance_finds_the_feature_that_decides():
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 4))
+    y = np.where(X[:, 2] > 0.5, "a", "b")
+    forest = RandomForestClassifier(n_estimators=30, random_state=0).fit(X, y)
+    scores = dt.permutation_importance(forest, X, y, repeats=8, seed=1)
+    assert int(np.argmax(scores)) == 2 and scores[2] > 0.3 and np.all(np.abs(np.delete(scores, 2)) < 0.1)

@@ -321,6 +321,14 @@ def test_bench_on_a_real_scheduler_and_workers_end_to_end_and_resumes(dask_proce
     assert json.loads(analysis.stdout)["runs"] == 6
     same = mezan_cli("bench", "reproduce", summary["experiment"], "--json", home=tmp_path)  # locally: same numbers
     assert same.returncode == 0 and json.loads(same.stdout)["deterministic"] == 6
+    # an ATLAS study whose experiments run on the cluster
+    study = mezan_cli("study", "--scheduler", address, "--solvers", "rots,local_first", "--instances",
+                      "generated:taillard_a:14:0-5", "--time", "30", "--max-iter", "200", "--seeds", "1",
+                      "--fresh", "5", "--json", home=tmp_path)
+    assert study.returncode == 0, study.stderr
+    found = json.loads(study.stdout)
+    assert found["design"]["instances"] == 6 and found["methodology"]["runs"] >= 12
+    assert found["methodology"]["reproduced"] and all(not r["drift"] for r in found["methodology"]["reproduced"])
 
 
 def test_the_scheduler_killed_mid_sweep_is_named_and_the_finished_cells_stay(dask_processes, tmp_path):

@@ -79,8 +79,10 @@ def _study_spec(path: str) -> dict[str, Any]:
 
 
 def cmd_study(solvers: list[str], instances: list[str], *, spec: str | None, time: float, seeds: int | None,
-              fresh: int, max_iter: int | None, out: str | None, store: str | None, json_: bool) -> int:
+              fresh: int, max_iter: int | None, out: str | None, store: str | None, json_: bool, workers: int = 1,
+              scheduler: str | None = None) -> int:
     from mezan.agents.atlas import study
+    from mezan.dist import make_executor
     from mezan.store import Store
 
     if spec:
@@ -94,8 +96,12 @@ def cmd_study(solvers: list[str], instances: list[str], *, spec: str | None, tim
     names = [s for v in solvers or [] for s in str(v).split(",") if s]
     if not instances:
         raise InvalidParameterError("--instances: give at least one instance spec")
-    found = study(names, list(instances), time_limit=time, seeds=seeds, fresh=fresh, max_iter=max_iter,
-                  store=Store(store) if store else None, out=out)
+    executor = make_executor(scheduler, workers=workers, quiet=True)
+    try:
+        found = study(names, list(instances), time_limit=time, seeds=seeds, fresh=fresh, max_iter=max_iter,
+                      store=Store(store) if store else None, out=out, executor=executor)
+    finally:
+        executor.close()
     if json_:
         print(json.dumps(_jsonable(found)))
         return 0
@@ -162,10 +168,13 @@ def add_commands(app: Any) -> None:
                fresh: int = typer.Option(8, "--fresh", help="fresh instances per hypothesis for the critic"),
                max_iter: int = typer.Option(None, "--max-iter", help="an iteration cap per run"),
                out: str = typer.Option(None, "--out", help="write the HTML report here"),
+               workers: int = typer.Option(1, "--workers", min=1, help="local threads running cells at once"),
+               scheduler: str = typer.Option(None, "--scheduler", help="a Dask scheduler address (default: "
+                                                                      "$MEZAN_SCHEDULER)"),
                store: str = store_option, json_: bool = json_option):
         """ATLAS: which solver is best on these instances, and when does each win (hypotheses, tested)."""
         return cmd_study(solvers or [], instances or [], spec=spec, time=time, seeds=seeds, fresh=fresh,
-                         max_iter=max_iter, out=out, store=store, json_=json_)
+                         max_iter=max_iter, out=out, store=store, json_=json_, workers=workers, scheduler=scheduler)
 
     agents = typer.Typer(help="the agents' blackboard", no_args_is_help=True)
 

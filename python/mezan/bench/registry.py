@@ -249,12 +249,18 @@ class Registry:
                                 f"({', '.join('?' * len(values))})", values)
             return cursor.rowcount == 1
 
-    def runs(self, experiment: str | None = None, *, run_id: int | None = None) -> list[dict[str, Any]]:
-        query, args = f"SELECT {', '.join(RUN_FIELDS)} FROM bench_runs", []
+    def runs(self, experiment: str | None = None, *, run_id: int | None = None, problem_id: str | None = None,
+             traces: bool = True) -> list[dict[str, Any]]:
+        """Runs of an experiment, one run, or one instance (all runs: none given), in the order they were recorded;
+        ``traces=False`` leaves each ``trace`` empty (the traces are most of a run's bytes)."""
+        columns = [c if c != "trace" or traces else "'[]'" for c in RUN_FIELDS]
+        query, args = f"SELECT {', '.join(columns)} FROM bench_runs", []
         if run_id is not None:
             query, args = query + " WHERE id = ?", [run_id]
         elif experiment is not None:
             query, args = query + " WHERE experiment = ?", [experiment]
+        elif problem_id is not None:
+            query, args = query + " WHERE problem_id = ?", [problem_id]
         out = []
         for r in self.store.query(query + " ORDER BY id", args):
             row = dict(zip(RUN_FIELDS, r, strict=True))
