@@ -114,7 +114,8 @@ def test_with_history_the_plan_picks_the_better_solver_and_says_why(history_stor
     out = dt.deepthink(generated("taillard_a", 20, 999), store=history_store, candidates=CANDIDATES, time_limit=1.0)
     plan = out["plan"]
     assert plan["solver"] == "qap.rots" and out["optimizer"]["source"] == "history"
-    assert "qap.rots has the lowest predicted mean gap" in plan["explanation"][0]
+    assert "qap.rots beats the default qap.local_first on 8 of 8 decided similar instances" in plan["explanation"][0]
+    assert out["optimizer"]["duels"]["qap.rots"]["p_value"] == pytest.approx(0.5**8)
     assert "nearest known instances: taillard_a20s" in " ".join(plan["explanation"])
     assert all(n["family"] == "taillard_a" and n["best"] == "qap.rots" for n in out["analyzer"]["neighbours"])
     predicted = out["optimizer"]["predicted"]
@@ -151,9 +152,12 @@ def test_the_synthesizer_resolves_the_validator_against_the_knee(tmp_path, certi
 
 
 def test_the_knee_is_where_a_doubling_stops_paying():
-    curve = {"0.1": {"mean": 0.05}, "0.3": {"mean": 0.02}, "1": {"mean": 0.0105}, "3": {"mean": 0.0100},
-             "10": {"mean": 0.0099}}
+    curve = {"0.1": {"mean": 0.05, "high": 0.08}, "0.3": {"mean": 0.02, "high": 0.03},
+             "1": {"mean": 0.0105, "high": 0.02}, "3": {"mean": 0.0100, "high": 0.02},
+             "10": {"mean": 0.0099, "high": 0.0199}}
     assert dt.knee(curve, 0.001) == 1.0 and dt.knee(curve, 0.02) == 0.3 and dt.knee(curve, 1e-6) == 10.0
+    curve["3"]["high"] = 0.01  # the slow runs still gain a point between 1 s and 3 s: the knee moves out
+    assert dt.knee(curve, 0.001) == 3.0
 
 
 def test_run_executes_the_plan_and_verifies_it(history_store, capsys):

@@ -164,7 +164,7 @@ def test_selectors_are_fitted_out_of_fold_only():
     costs = np.column_stack([np.where(x[:, 0] > 0, 1.0, 100.0), np.where(x[:, 0] > 0, 100.0, 1.0),
                              np.full(n, 60.0)])
     folds = np.arange(n) % 10 + 1
-    for approach in ("regression", "pairwise", "knn", "auto"):
+    for approach in ("regression", "pairwise", "knn", "ensemble", "auto"):
         picks, _ = cross_validate(x, costs, folds, approach=approach)
         assert costs[np.arange(n), picks].mean() < 10.0, approach  # the feature tells which: near the VBS (1.0)
     shuffled = rng.permutation(n)  # labels no longer follow the features: out-of-fold cannot beat the SBS (60)
@@ -172,6 +172,20 @@ def test_selectors_are_fitted_out_of_fold_only():
     assert costs[shuffled][np.arange(n), picks].mean() > 40.0
     with pytest.raises(InvalidParameterError, match="approach must be one of"):
         AlgorithmSelector("magic").fit(x, costs)
+
+
+def test_the_ensemble_votes_by_mean_rank():
+    from mezan.meta.selectors import _borda
+
+    # three members: two rank algorithm 1 first, one ranks it last; on scales that differ by orders of magnitude
+    votes = _borda([np.array([[5.0, 1.0, 9.0]]), np.array([[-2.0, -30.0, -1.0]]), np.array([[2e3, 1e6, 1e3]])])
+    assert np.allclose(votes, [[2.0, 5 / 3, 7 / 3]]) and int(np.argmin(votes)) == 1
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(120, 3))
+    costs = np.column_stack([np.where(x[:, 1] > 0, 1.0, 50.0), np.where(x[:, 1] > 0, 50.0, 1.0)])
+    model = AlgorithmSelector("ensemble", trees=20).fit(x[:100], costs[:100])
+    assert [m.approach for m in model._models] == ["regression", "pairwise", "knn"]
+    assert (model.predict(x[100:]) == np.where(x[100:, 1] > 0, 0, 1)).mean() >= 0.9
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the shared ASlib folder is not here")

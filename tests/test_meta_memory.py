@@ -291,7 +291,7 @@ def test_train_fits_the_per_instance_selector_and_the_model_policy_uses_it(tmp_p
             flow.record(problem, solver, Result(solution=p, objective=value * (1 + worse)), time_limit=1.0)
     flow.record(taillard[0], "qap.local_first", Result(solution=np.arange(9), objective=1.0), time_limit=1.0)
     report = flow.train()
-    assert report.selector_approach in ("regression", "pairwise", "knn") and report.selector_instances == 12
+    assert report.selector_approach in ("regression", "pairwise", "knn", "ensemble") and report.selector_instances == 12
     model = MetaFlow(tmp_path / "m.db", policy="model", seed=0)
     unseen_taillard, unseen_grid = generate.taillard_a(9, seed=50), generate.grid_manhattan(3, 3, seed=50)
     pick, why = model.select(unseen_taillard, ["qap.rots", "qap.anneal"])

@@ -43,7 +43,10 @@ from mezan.store import Store
 BUDGETS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 60.0)
 DEFAULT_THRESHOLD = 0.001  # a doubling of the budget that buys less than 0.1 point of gap is not worth it
 CERTIFY_FACTOR = 4.0  # the Validator's certification budget wins when it is at most this many knees
-NEIGHBOURS = 5
+NEIGHBOURS = 8
+DEFAULTS = {"qap": "qapflow.auto"}  # the robust default a plan keeps unless history shows a better candidate
+SWITCH_ALPHA = 0.1  # ... by a one-sided sign test over the neighbours at this level
+TIE = 1e-9
 AGENTS = ("Analyzer", "Optimizer", "Validator")
 
 
@@ -147,15 +150,40 @@ def _predict(neighbours: list[tuple[Known, float]], solvers: list[str], budgets:
 
 
 def knee(curve: dict[str, dict[str, float]], threshold: float) -> float:
-    """The smallest budget after which every further step of the curve gains less than ``threshold`` of mean gap."""
+    """The smallest budget after which every further step of the curve gains less than ``threshold``, both in mean
+    gap and in its 90th percentile (the slow runs: a knee is a claim that more time buys nothing, so it has to hold
+    for them too)."""
     budgets = sorted(curve, key=float)
     chosen = budgets[-1]
     for i in range(len(budgets) - 1, 0, -1):
-        if curve[budgets[i - 1]]["mean"] - curve[budgets[i]]["mean"] < threshold:
+        before, after = curve[budgets[i - 1]], curve[budgets[i]]
+        if max(before["mean"] - after["mean"], before["high"] - after["high"]) < threshold:
             chosen = budgets[i - 1]
         else:
             break
     return float(chosen)
+
+
+def _duel(neighbours: list[tuple[Known, float]], solver: str, default: str, horizon: float) -> dict[str, Any]:
+    """``solver`` against ``default`` on the neighbours where both ran to ``horizon``: each instance's mean gap at
+    ``horizon`` decides it (ties left out); a one-sided sign test of the wins."""
+    from scipy.stats import binomtest
+
+    wins = losses = 0
+    mine, theirs = [], []
+    for known, _ in neighbours:
+        a = [g for g in known.gap_at(solver, horizon) if math.isfinite(g)]
+        b = [g for g in known.gap_at(default, horizon) if math.isfinite(g)]
+        if not a or not b:
+            continue
+        mine.append(float(np.mean(a)))
+        theirs.append(float(np.mean(b)))
+        wins += mine[-1] < theirs[-1] - TIE
+        losses += mine[-1] > theirs[-1] + TIE
+    p = binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue if wins + losses else 1.0
+    return {"wins": wins, "losses": losses, "p_value": float(p), "gap": float(np.mean(mine)) if mine else math.nan,
+            "gap_default": float(np.mean(theirs)) if theirs else math.nan,
+            "gain": float(np.mean(theirs) - np.mean(mine)) if mine else 0.0}
 
 
 def optimizer(ctx: Context) -> dict[str, Any]:
@@ -181,22 +209,34 @@ def optimizer(ctx: Context) -> dict[str, Any]:
                    statement=f"no history of similar instances with traces: the plan follows MetaFlow's selector "
                              f"({selector})")
     else:
-        best_at = {}
-        for b in budgets:
-            key = f"{b:g}"
-            scored = [(table[s][key]["mean"], table[s][key]["median"], s) for s in table if key in table[s]]
-            if scored:
-                best_at[key] = min(scored)[2]
-        final = max(best_at, key=float)
-        best = best_at[final]
+        horizon = f"{max(budgets):g}"
+        default = DEFAULTS.get(problem.problem_type)
+        default = default if default in table else selector if selector in table else None
+        duels = {s: _duel(neighbours, s, default, max(budgets)) for s in table if s != default} if default else {}
+        better = [(d["p_value"], -d["gain"], s) for s, d in duels.items() if d["p_value"] < SWITCH_ALPHA
+                  and d["gain"] > 0]
+        if default is None:  # nothing to defend: the lowest predicted mean gap
+            best = min(table, key=lambda s: (table[s].get(horizon, {}).get("mean", math.inf), s))
+            why = f"{best} has the lowest predicted mean gap at {horizon} s"
+        elif better:
+            best = min(better)[2]
+            d = duels[best]
+            why = (f"{best} beats the default {default} on {d['wins']} of {d['wins'] + d['losses']} decided similar "
+                   f"instances (sign test p = {d['p_value']:.3g} < {SWITCH_ALPHA}), mean gap {d['gap']:.3%} vs "
+                   f"{d['gap_default']:.3%} at {horizon} s")
+        else:
+            best = default
+            strongest = min(duels.items(), key=lambda kv: (kv[1]["p_value"], kv[0]), default=None)
+            why = (f"no candidate beats the default {default} on the similar instances with evidence"
+                   + (f" (closest: {strongest[0]}, {strongest[1]['wins']} wins {strongest[1]['losses']} losses, "
+                      f"p = {strongest[1]['p_value']:.3g})" if strongest else "") + ": the plan keeps it")
         budget = knee(table[best], ctx.threshold)
-        best = best_at.get(f"{budget:g}", best)
         at = table[best][f"{budget:g}"]
-        out.update(solver=best, budget=budget, knee=budget, best_at=best_at, source="history",
-                   statement=(f"on the {len(neighbours)} most similar known instances {best} has the lowest "
-                              f"predicted mean gap at {budget:g} s ({at['mean']:.3%}, 10-90 %: {at['low']:.3%}-"
-                              f"{at['high']:.3%}); more time buys less than {ctx.threshold:.2g} of gap per step "
-                              f"after {budget:g} s"))
+        out.update(solver=best, budget=budget, knee=budget, default=default, duels=duels, source="history",
+                   statement=(f"on the {len(neighbours)} most similar known instances {why}; predicted mean gap at "
+                              f"{budget:g} s {at['mean']:.3%} (10-90 %: {at['low']:.3%}-{at['high']:.3%}); more time "
+                              f"buys less than {ctx.threshold:.2g} of gap per step after {budget:g} s, even on the "
+                              f"slowest of them"))
     ctx.board.post(ctx.topic, "Optimizer", "finding", out,
                    evidence=[f"instance:{known.problem_id}" for known, _ in neighbours])
     return out

@@ -14,9 +14,12 @@ Every selector is fitted on (features, costs) — features (instances x features
   pairwise classification).
 - ``knn``: the k nearest training instances in the standardised feature space; the algorithm with the lowest
   total cost over them (SUNNY's neighbourhood, restricted to one algorithm).
+- ``ensemble``: the three above fitted side by side; each ranks the algorithms on an instance, and the algorithm with
+  the best mean rank is chosen (a Borda vote: the approaches' scores are on different scales, their ranks are not).
 - ``auto``: the approach with the lowest mean cost in an inner cross-validation on the training data only (the
   AutoFolio idea: the choice is made per scenario by data, never by hand); ``judge`` replaces that mean cost when
   the picks are used inside a larger plan (:mod:`mezan.meta.schedules` judges them with their pre-solving plan).
+  The ensemble's inner picks come from the three approaches' inner scores, so judging it costs no further fit.
 
 Deterministic for a seed.
 """
@@ -30,7 +33,25 @@ import numpy as np
 
 from mezan.errors import InvalidParameterError
 
-APPROACHES = ("regression", "pairwise", "knn")
+BASE_APPROACHES = ("regression", "pairwise", "knn")
+APPROACHES = (*BASE_APPROACHES, "ensemble")
+
+
+def _row_scaled(costs: np.ndarray) -> np.ndarray:
+    """Each instance's costs mapped to [0, 1], its best algorithm to 0 and its worst to 1 (all equal: 0). For
+    solution-quality costs whose scale differs between kinds of instances (gaps of 5 % on one family, 0.01 % on
+    another): what is learned is which algorithm is best *relative to the others*, not which family is hard — so it
+    can transfer to a family the training data never saw."""
+    low = costs.min(axis=1, keepdims=True)
+    spread = costs.max(axis=1, keepdims=True) - low
+    return np.divide(costs - low, spread, out=np.zeros_like(costs), where=spread > 0)
+
+
+def _borda(scores: list[np.ndarray]) -> np.ndarray:
+    """Mean rank of each algorithm over the score matrices (rows x algorithms, lower is better; ties share ranks)."""
+    from scipy.stats import rankdata
+
+    return np.mean([rankdata(s, axis=1) for s in scores], axis=0)
 
 
 def _prepare(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -56,6 +77,7 @@ class AlgorithmSelector:
     jobs: int = 1  # threads per regression forest fit (scikit-learn's n_jobs; the small pairwise forests use one)
     joint: bool = True  # regression: one multi-output forest for all algorithms (False: one forest per algorithm)
     max_features: float | str = "sqrt"  # features tried per split in the regression forests (as the classifiers)
+    row_scaled: bool = False  # learn from each instance's costs scaled to [0, 1] (min to max): see _row_scaled
     chosen: str = ""
     inner_picks: Any = field(default=None, repr=False)  # out-of-fold picks on the training rows (inner CV)
     judge: Any = field(default=None, repr=False)  # judge(picks) -> cost of out-of-fold picks (default: their mean cost)
@@ -75,8 +97,9 @@ class AlgorithmSelector:
         self.chosen = self._choose(features, costs) if self.approach == "auto" else self.approach
         self._prep = _prepare(features)
         x = self._transform(features)
-        self._models = getattr(self, f"_fit_{self.chosen}")(x, costs)
-        self._train = (x, costs)
+        learned = _row_scaled(costs) if self.row_scaled else costs
+        self._models = getattr(self, f"_fit_{self.chosen}")(x, learned)
+        self._train = (x, learned)
         return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:
@@ -96,25 +119,34 @@ class AlgorithmSelector:
         filled = np.where(np.isfinite(features), features, medians)
         return (filled - means) / scales
 
-    def out_of_fold(self, features: np.ndarray, costs: np.ndarray, approach: str) -> np.ndarray:
-        """Picks of ``approach`` on the given (training) rows, each row predicted by a selector fitted on the other
-        inner folds only."""
+    def _sibling(self, approach: str) -> AlgorithmSelector:
+        """A selector with this one's options and another approach."""
+        return AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
+                                 pairwise_trees=self.pairwise_trees, neighbours=self.neighbours, jobs=self.jobs,
+                                 max_features=self.max_features, joint=self.joint, row_scaled=self.row_scaled)
+
+    def out_of_fold_scores(self, features: np.ndarray, costs: np.ndarray, approach: str) -> np.ndarray:
+        """Scores (rows x algorithms) of ``approach`` on the given (training) rows, each row scored by a selector
+        fitted on the other inner folds only."""
+        if approach == "ensemble":
+            return _borda([self.out_of_fold_scores(features, costs, a) for a in BASE_APPROACHES])
         rng = np.random.default_rng(self.seed)
         folds = rng.permutation(len(costs)) % self.inner_folds
-        picks = np.zeros(len(costs), dtype=int)
+        scores = np.zeros(costs.shape)
         for f in range(self.inner_folds):
             train, test = folds != f, folds == f
             if not test.any():
                 continue
-            if train.sum() < 2:  # too few rows to fit: the best algorithm on average
-                picks[test] = int(np.argmin(costs.mean(axis=0)))
+            if train.sum() < 2:  # too few rows to fit: the algorithms' mean costs
+                scores[test] = costs.mean(axis=0)
                 continue
-            inner = AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
-                                      pairwise_trees=self.pairwise_trees, neighbours=self.neighbours,
-                                      jobs=self.jobs, max_features=self.max_features,
-                                      joint=self.joint).fit(features[train], costs[train])
-            picks[test] = inner.predict(features[test])
-        return picks
+            scores[test] = self._sibling(approach).fit(features[train], costs[train]).scores(features[test])
+        return scores
+
+    def out_of_fold(self, features: np.ndarray, costs: np.ndarray, approach: str) -> np.ndarray:
+        """Picks of ``approach`` on the given (training) rows, each row predicted by a selector fitted on the other
+        inner folds only."""
+        return np.argmin(self.out_of_fold_scores(features, costs, approach), axis=1)
 
     def fit_inner_picks(self, features: np.ndarray, costs: np.ndarray) -> np.ndarray:
         """Out-of-fold picks of the fitted approach on its training rows (kept from the automatic choice when it
@@ -126,8 +158,10 @@ class AlgorithmSelector:
 
     def _choose(self, features: np.ndarray, costs: np.ndarray) -> str:
         best, best_cost, best_picks = APPROACHES[0], np.inf, None
+        scores = {a: self.out_of_fold_scores(features, costs, a) for a in BASE_APPROACHES}
+        scores["ensemble"] = _borda(list(scores.values()))
         for approach in APPROACHES:
-            picks = self.out_of_fold(features, costs, approach)
+            picks = np.argmin(scores[approach], axis=1)
             total = (float(costs[np.arange(len(costs)), picks].mean()) if self.judge is None
                      else float(self.judge(picks)))
             if total < best_cost:
@@ -182,6 +216,12 @@ class AlgorithmSelector:
             votes[:, b] += 1.0 - a_wins
         return -votes
 
+    def _fit_ensemble(self, x: np.ndarray, costs: np.ndarray) -> Any:
+        return [self._sibling(a).fit(x, costs) for a in BASE_APPROACHES]  # x is standardised: their prep is identity
+
+    def _scores_ensemble(self, x: np.ndarray) -> np.ndarray:
+        return _borda([member.scores(x) for member in self._models])
+
     def _fit_knn(self, x: np.ndarray, costs: np.ndarray) -> Any:  # noqa: ARG002 - the fit interface; kNN keeps the data
         return True
 
@@ -195,14 +235,16 @@ class AlgorithmSelector:
 
 
 def cross_validate(features: np.ndarray, costs: np.ndarray, folds: np.ndarray, *, approach: str = "auto",
-                   seed: int = 0, log_costs: bool = True, progress: Any = None) -> tuple[np.ndarray, list[str]]:
+                   seed: int = 0, log_costs: bool = True, progress: Any = None,
+                   **options: Any) -> tuple[np.ndarray, list[str]]:
     """Out-of-fold selections: for every fold, a selector fitted on the other folds only predicts it. Returns the
     algorithm index per instance and the approach each fold's selector used."""
     picks = np.zeros(len(costs), dtype=int)
     used = []
     for f in sorted(set(int(v) for v in folds)):
         test = folds == f
-        model = AlgorithmSelector(approach, seed=seed, log_costs=log_costs).fit(features[~test], costs[~test])
+        model = AlgorithmSelector(approach, seed=seed, log_costs=log_costs, **options).fit(features[~test],
+                                                                                            costs[~test])
         picks[test] = model.predict(features[test])
         used.append(model.chosen)
         if progress is not None:
