@@ -10,7 +10,8 @@
    in parallel. The reference of an instance is its best-known value, else the best objective any
    run found; the reward is mezan.meta.reward's exp(-gap / 0.01).
 2. Offline: MetaFlow's ASlib selector (mezan.meta.selectors, automatic choice of regression, pairwise or kNN
-   by inner cross-validation) on the mean-gap matrix, by a seeded 10-fold cross-validation (ASlib's protocol) and
+   by inner cross-validation) fitted as MetaFlow.train() fits it (costs 1 - reward), its picks scored by their mean
+   gap, by a seeded 10-fold cross-validation (ASlib's protocol) and
    leave-one-family-out; and leave-one-family-out — for each family, MetaFlow's reward model (per-solver
    random forests on the instance features) is trained on the other families' rows and picks a mode for each instance of
    the held-out family. Reported: mean gap % of the single best solver (SBS: the mode with the lowest
@@ -168,20 +169,22 @@ def offline(data: dict) -> dict:
 
 
 def algorithm_selector(data: dict, folds: int = 10, seed: int = 0) -> dict:
-    """MetaFlow's ASlib selector (mezan.meta.selectors, approach auto) on the mean-gap cost matrix, evaluated by
+    """MetaFlow's ASlib selector (mezan.meta.selectors, approach auto) as MetaFlow.train() fits it — on the costs
+    1 - reward — with its picks scored by their mean gap, evaluated by
     ASlib's protocol — a seeded 10-fold cross-validation — and leave-one-family-out: gap closed per protocol."""
     from mezan.meta.features import vector
     from mezan.meta.selectors import cross_validate
 
-    gaps, _ = gaps_and_rewards(data)
+    gaps, rewards = gaps_and_rewards(data)
     X = np.array([vector(r["features"]) for r in data["rows"]])
     families = np.array([r["family"] for r in data["rows"]])
+    costs = 1.0 - rewards  # what MetaFlow.train() fits on: bounded per instance, so it transfers across families
     sbs, vbs = float(gaps.mean(axis=0).min()), float(gaps.min(axis=1).mean())
     out = {"sbs_gap": sbs, "vbs_gap": vbs}
     protocols = {"10-fold": 1 + np.random.default_rng(seed).permutation(len(gaps)) % folds,
                  "leave-one-family-out": np.unique(families, return_inverse=True)[1] + 1}
     for name, split in protocols.items():
-        picks, used = cross_validate(X, gaps, split, approach="auto", seed=seed, log_costs=False)
+        picks, used = cross_validate(X, costs, split, approach="auto", seed=seed, log_costs=False)
         chosen = float(gaps[np.arange(len(gaps)), picks].mean())
         out[name] = {"selector_gap": chosen, "gap_closed": (sbs - chosen) / (sbs - vbs) if sbs > vbs else math.nan,
                      "approaches": sorted(set(used))}

@@ -144,11 +144,11 @@ def test_the_synthesizer_resolves_the_validator_against_the_knee(tmp_path, certi
     if validator_wins:
         assert "so the Validator wins" in plan["rule"]
     else:
-        assert "the knee wins" in plan["rule"] and "bound gap instead of a certificate" in plan["rule"]
+        assert "the Optimizer's budget wins" in plan["rule"] and "bound gap instead of a certificate" in plan["rule"]
     assert plan["rule"] in plan["explanation"]
     # a limit below the certification budget keeps the knee whatever the factor
     limited = dt.synthesizer(_context(tmp_path, max_budget=2.0), parts, {})
-    assert limited["budget"] == 1.0 and "the knee wins" in limited["rule"]
+    assert limited["budget"] == 1.0 and "the Optimizer's budget wins" in limited["rule"]
 
 
 def test_the_knee_is_where_a_doubling_stops_paying():

@@ -6,16 +6,19 @@ Three agents run in parallel as tasks of the executor layer (local threads by de
   difficulty on MetaFlow's instance Elo scale, the nearest known instances (OptiBench's recorded runs, by features)
   and which solver did best on each.
 - **Optimizer**: from the anytime traces of the nearest instances, each solver's predicted gap at budgets of
-  0.1 s … 60 s (mean and median over the runs, with the 10–90 % range), the best solver (lowest mean), and the
-  *knee*: the budget after which a step buys less than ``threshold`` of mean gap; beside it, MetaFlow's selector's
-  choice.
+  0.1 s … 60 s (mean and median over the runs, with the 10–90 % range); the solver: the robust default
+  (:data:`DEFAULTS`, e.g. ``qapflow.auto``) unless a candidate beats it on the similar instances by a one-sided sign
+  test at :data:`SWITCH_ALPHA` (a few noisy runs must not overturn a default measured on whole benchmarks); and the
+  *knee*: the budget after which a step buys less than ``threshold`` of gap, in the mean and for the slow runs
+  (90th percentile); beside it, MetaFlow's selector's choice.
 - **Validator**: what can be certified (the lower bound and its gap to a quick incumbent; exact solving reachable or
   not), the checks a result must pass, the budget the nearest instances needed to reach their reference (the
   certification budget), and how many seeds tell the two best candidates apart (paired t-test, alpha 0.05, power
   0.8, at the effect seen on the nearest instances).
 - **Synthesizer** (after them): one plan — solver, budget, seeds, what to report — with a stated rule where they
-  disagree (:data:`CERTIFY_FACTOR`): the certification budget replaces the knee when it costs at most that factor
-  times the knee, else the knee stays and the plan reports the bound gap instead. Its explanation names the
+  disagree (:data:`CERTIFY_FACTOR`): the certification budget replaces the Optimizer's budget (its knee plus one
+  step of margin) when it costs at most that factor times it, else the Optimizer's budget stays and the plan reports
+  the bound gap instead. Its explanation names the
   features that separate the winners in the history (permutation importance of a forest trained on it) and the
   neighbours. A part that failed is named as missing, and the plan says what it fell back to.
 
@@ -42,7 +45,7 @@ from mezan.store import Store
 
 BUDGETS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 60.0)
 DEFAULT_THRESHOLD = 0.001  # a doubling of the budget that buys less than 0.1 point of gap is not worth it
-CERTIFY_FACTOR = 4.0  # the Validator's certification budget wins when it is at most this many knees
+CERTIFY_FACTOR = 4.0  # the Validator's certification budget wins when it is at most this many Optimizer budgets
 NEIGHBOURS = 8
 DEFAULTS = {"qap": "qapflow.auto"}  # the robust default a plan keeps unless history shows a better candidate
 SWITCH_ALPHA = 0.1  # ... by a one-sided sign test over the neighbours at this level
@@ -230,13 +233,18 @@ def optimizer(ctx: Context) -> dict[str, Any]:
             why = (f"no candidate beats the default {default} on the similar instances with evidence"
                    + (f" (closest: {strongest[0]}, {strongest[1]['wins']} wins {strongest[1]['losses']} losses, "
                       f"p = {strongest[1]['p_value']:.3g})" if strongest else "") + ": the plan keeps it")
-        budget = knee(table[best], ctx.threshold)
+        bent = knee(table[best], ctx.threshold)
+        curve = sorted(float(b) for b in table[best])
+        budget = next((b for b in curve if b > bent + 1e-12), bent)  # one step of margin past the knee
         at = table[best][f"{budget:g}"]
-        out.update(solver=best, budget=budget, knee=budget, default=default, duels=duels, source="history",
-                   statement=(f"on the {len(neighbours)} most similar known instances {why}; predicted mean gap at "
-                              f"{budget:g} s {at['mean']:.3%} (10-90 %: {at['low']:.3%}-{at['high']:.3%}); more time "
-                              f"buys less than {ctx.threshold:.2g} of gap per step after {budget:g} s, even on the "
-                              f"slowest of them"))
+        out.update(solver=best, budget=budget, knee=bent, default=default, duels=duels, source="history",
+                   statement=(f"on the {len(neighbours)} most similar known instances {why}; more time buys less "
+                              f"than {ctx.threshold:.2g} of gap per step after {bent:g} s, even on the slowest of "
+                              f"them; the plan takes {budget:g} s"
+                              + (" (one step of margin: a knee a few runs share can still come early on a new "
+                                 "instance)" if budget > bent else "")
+                              + f"; predicted mean gap there {at['mean']:.3%} (10-90 %: {at['low']:.3%}-"
+                                f"{at['high']:.3%})"))
     ctx.board.post(ctx.topic, "Optimizer", "finding", out,
                    evidence=[f"instance:{known.problem_id}" for known, _ in neighbours])
     return out
@@ -372,12 +380,13 @@ def synthesizer(ctx: Context, parts: dict[str, dict[str, Any]], failures: dict[s
                                                               or certify["budget"] <= ctx.max_budget):
             rule = (f"the Validator asks for {certify['budget']:.3g} s to reach the reference (median of "
                     f"{certify['reached']}/{certify['runs']} similar runs of {certify['solver']}), more than the "
-                    f"Optimizer's knee {budget:g} s; it costs at most {CERTIFY_FACTOR:g} knees, so the Validator wins")
+                    f"Optimizer's budget {budget:g} s; it costs at most {CERTIFY_FACTOR:g} times that, so the "
+                    f"Validator wins")
             budget = float(certify["budget"])
         else:
             rule = (f"the Validator asks for {certify['budget']:.3g} s to reach the reference, more than "
-                    f"{CERTIFY_FACTOR:g} times the Optimizer's knee {budget:g} s (or the limit): the knee wins, and "
-                    f"the plan reports the bound gap instead of a certificate")
+                    f"{CERTIFY_FACTOR:g} times the Optimizer's budget {budget:g} s (or the limit): the Optimizer's "
+                    f"budget wins, and the plan reports the bound gap instead of a certificate")
     seeds = (val or {}).get("seeds") or None
     history = ctx.history()
     feats = (ana or {}).get("features") or ctx.features()

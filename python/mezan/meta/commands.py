@@ -5,7 +5,8 @@
     mezan meta tournament FOLDER [--rounds R] [--time T] [--max-n N] [--solvers S,S...] [--json]
     mezan meta train [--json]
     mezan meta reset --yes
-    mezan meta aslib evaluate DIR [--approach auto|regression|pairwise|knn|ensemble] [--seed K] [--json] [--selections FILE]
+    mezan meta aslib evaluate DIR [--approach auto|regression|pairwise|knn|ensemble] [--seed K] [--json]
+        [--selections FILE]
 
 Every command takes ``--store PATH`` (default ``$MEZAN_HOME/mezan.db``). ``race`` and ``tournament`` run their solves
 on ``--workers N`` local threads (default 1), ``--scheduler ADDRESS`` (or ``$MEZAN_SCHEDULER``) or
