@@ -154,6 +154,20 @@ class DaskTask(Task):
                     distributed.Event(f"mezan-cancel-{self.key}", client=self.executor.client).clear()
 
 
+def _new_client(address: str, timeout: float) -> Any:
+    """``distributed.Client(address)``, after collecting garbage: a Client left half-built by an earlier failed
+    connection is finalised in a cycle collection, and its ``__del__`` stops its loop runner under a lock that every
+    loop runner shares (``distributed.utils.LoopRunner._lock``) — run while another Client is starting, inside that
+    lock, it deadlocks the process (seen in the test suite after a refused connection). Collecting first finalises it
+    here, outside the lock."""
+    import gc
+
+    import distributed
+
+    gc.collect()
+    return distributed.Client(address, timeout=f"{timeout}s", set_as_default=False)
+
+
 class DaskExecutor(Executor):
     """Tasks on a Dask cluster.
 
@@ -188,6 +202,9 @@ class DaskExecutor(Executor):
         if local_cluster is not None:
             if isinstance(local_cluster, bool) or not isinstance(local_cluster, int) or local_cluster < 1:
                 raise DistError(f"local_cluster must be a number of workers >= 1, got {local_cluster!r}")
+            import gc
+
+            gc.collect()  # see _new_client: a LocalCluster starts a loop runner too
             self._cluster = distributed.LocalCluster(n_workers=local_cluster, threads_per_worker=threads_per_worker,
                                                      processes=True, host="127.0.0.1", dashboard_address=":0",
                                                      silence_logs=logging.ERROR)
@@ -197,11 +214,11 @@ class DaskExecutor(Executor):
                 with warnings.catch_warnings():  # versions are compared below, and a mismatch named as an error
                     warnings.simplefilter("ignore", distributed.versions.VersionMismatchWarning)
                     try:
-                        client = distributed.Client(address, timeout=f"{timeout}s", set_as_default=False)
+                        client = _new_client(address, timeout)
                     except AssertionError:  # seen once in a full test run: an internal check of distributed's
                         # connection handshake; a second attempt is a fresh connection (a real server of another
                         # protocol fails again and is named below)
-                        client = distributed.Client(address, timeout=f"{timeout}s", set_as_default=False)
+                        client = _new_client(address, timeout)
             except (OSError, TimeoutError, distributed.TimeoutError) as exc:
                 self._close_cluster()
                 raise DistError(f"cannot connect to a Dask scheduler at {address} within {timeout:g} s: "
