@@ -37,16 +37,6 @@ BASE_APPROACHES = ("regression", "pairwise", "knn")
 APPROACHES = (*BASE_APPROACHES, "ensemble")
 
 
-def _row_scaled(costs: np.ndarray) -> np.ndarray:
-    """Each instance's costs mapped to [0, 1], its best algorithm to 0 and its worst to 1 (all equal: 0). For
-    solution-quality costs whose scale differs between kinds of instances (gaps of 5 % on one family, 0.01 % on
-    another): what is learned is which algorithm is best *relative to the others*, not which family is hard — so it
-    can transfer to a family the training data never saw."""
-    low = costs.min(axis=1, keepdims=True)
-    spread = costs.max(axis=1, keepdims=True) - low
-    return np.divide(costs - low, spread, out=np.zeros_like(costs), where=spread > 0)
-
-
 def _borda(scores: list[np.ndarray]) -> np.ndarray:
     """Mean rank of each algorithm over the score matrices (rows x algorithms, lower is better; ties share ranks)."""
     from scipy.stats import rankdata
@@ -77,7 +67,6 @@ class AlgorithmSelector:
     jobs: int = 1  # threads per regression forest fit (scikit-learn's n_jobs; the small pairwise forests use one)
     joint: bool = True  # regression: one multi-output forest for all algorithms (False: one forest per algorithm)
     max_features: float | str = "sqrt"  # features tried per split in the regression forests (as the classifiers)
-    row_scaled: bool = False  # learn from each instance's costs scaled to [0, 1] (min to max): see _row_scaled
     chosen: str = ""
     inner_picks: Any = field(default=None, repr=False)  # out-of-fold picks on the training rows (inner CV)
     judge: Any = field(default=None, repr=False)  # judge(picks) -> cost of out-of-fold picks (default: their mean cost)
@@ -97,9 +86,8 @@ class AlgorithmSelector:
         self.chosen = self._choose(features, costs) if self.approach == "auto" else self.approach
         self._prep = _prepare(features)
         x = self._transform(features)
-        learned = _row_scaled(costs) if self.row_scaled else costs
-        self._models = getattr(self, f"_fit_{self.chosen}")(x, learned)
-        self._train = (x, learned)
+        self._models = getattr(self, f"_fit_{self.chosen}")(x, costs)
+        self._train = (x, costs)
         return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:
@@ -123,7 +111,7 @@ class AlgorithmSelector:
         """A selector with this one's options and another approach."""
         return AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
                                  pairwise_trees=self.pairwise_trees, neighbours=self.neighbours, jobs=self.jobs,
-                                 max_features=self.max_features, joint=self.joint, row_scaled=self.row_scaled)
+                                 max_features=self.max_features, joint=self.joint)
 
     def out_of_fold_scores(self, features: np.ndarray, costs: np.ndarray, approach: str) -> np.ndarray:
         """Scores (rows x algorithms) of ``approach`` on the given (training) rows, each row scored by a selector
