@@ -94,3 +94,27 @@ def test_concurrent_writers_keep_every_row(tmp_path):
     assert store.verify() == (writers * rows, [])
     keys = sorted(r.fingerprint for r in store.solves())
     assert keys == sorted(f"{w}-{k}" for w in range(writers) for k in range(rows))
+
+
+def test_an_in_memory_store_shared_by_threads_takes_turns_with_its_transactions():
+    import threading
+
+    store = Store(":memory:")
+    store.define("CREATE TABLE IF NOT EXISTS counts (k INTEGER)")
+    errors = []
+
+    def work():
+        try:
+            for i in range(200):
+                with store.transaction() as db:
+                    db.execute("INSERT INTO counts VALUES (?)", (i,))
+                store.define("CREATE TABLE IF NOT EXISTS other (k INTEGER)")  # executescript commits what is pending
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and store.query("SELECT COUNT(*) FROM counts")[0][0] == 800

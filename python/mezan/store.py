@@ -13,6 +13,7 @@ prove that nothing was torn or altered.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -119,9 +120,13 @@ class Store:
         self.path: Path | str = default_path() if path is None else (path if path == ":memory:" else Path(path))
         self._local = threading.local()
         self._memory: sqlite3.Connection | None = None
+        # ":memory:" is one connection shared by every thread: its transactions (and executescript, which commits
+        # whatever is pending) take turns under this lock; file stores have a connection per thread instead
+        self._memory_lock = threading.RLock()
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection().executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
+        with self._serial():
+            self._connection().executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
         with self._transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
@@ -150,21 +155,26 @@ class Store:
             self._local.db = db
         return db
 
+    def _serial(self) -> Any:
+        return self._memory_lock if self.path == ":memory:" else contextlib.nullcontext()
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
+        with self._serial():
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
 
     def define(self, schema: str) -> None:
         """Create a component's own tables (idempotent ``CREATE ... IF NOT EXISTS`` statements)."""
-        self._connection().executescript(schema)
+        with self._serial():
+            self._connection().executescript(schema)
 
     def transaction(self):
         """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error) for a
