@@ -9,12 +9,10 @@ ring_circulant, lipa; n drawn from ``--sizes``; seeds never reused), in a shuffl
    advice starts.
 2. **Stream**: ``auto`` gets ``--time`` seconds on every later instance. The plan's arm gets the same total: a time
    account credited ``--time`` per instance, from which DeepThink's own wall time and every run's wall time are
-   paid; it may borrow up to 2 instances' time, a credit that shrinks to nothing at the end of the stream, so the
-   total never exceeds auto's. On each instance DeepThink (``mezan.agents.deepthink``, its default threshold,
-   candidates = the same solvers) is asked with ``time_limit`` = what the account and its credit hold (at most
-   ``--history-time``, as far as history can predict), and its plan — solver and budget, the knee of the similar
-   instances' anytime curves — is run as given. Time the knee saves on instances where more time buys little is
-   spent where it still pays. Both arms'
+   paid. On each instance DeepThink (``mezan.agents.deepthink``, its default threshold, candidates = the same
+   solvers) is asked with ``time_limit`` = what the account holds (at most ``--history-time``, as far as history
+   can predict), and its plan — solver and budget, the knee of the similar instances' anytime curves — is run as
+   given. Time the knee saves on instances where more time buys nothing is spent where it still pays. Both arms'
    runs are recorded in the registry, so the history grows as the stream goes.
 
 Reported: the mean gap of each arm (gap to the best objective either arm, or the instance's known optimum, reached),
@@ -97,19 +95,15 @@ def main() -> int:
 
     rows, account = [], 0.0
     options = {} if args.threshold is None else {"threshold": args.threshold}
-    stream_items = items[args.history:]
-    for k, instance in enumerate(stream_items):
+    for k, instance in enumerate(items[args.history:]):
         account += args.time
-        # a credit line of up to 2 instances' time, shrinking to nothing at the end of the stream: an instance where
-        # time pays may borrow what later ones, whose neighbours finished early, will not use
-        credit = min(2 * args.time, args.time * (len(stream_items) - 1 - k))
         began = time.perf_counter()
         advice = deepthink(instance.problem, store=store, candidates=candidates,
-                           time_limit=max(0.05, min(horizon, account + credit)), seed=args.seed + k, **options)
+                           time_limit=max(0.05, min(horizon, account)), seed=args.seed + k, **options)
         thinking = time.perf_counter() - began
         account -= thinking
         plan = advice["plan"]
-        budget = max(0.05, min(plan["budget"], account + credit))
+        budget = max(0.05, min(plan["budget"], account))
         followed = run(instance, plan["solver"], budget, f"stream:{k}:plan")
         account -= followed["wall_time"]
         auto = run(instance, "qapflow.auto", args.time, f"stream:{k}:auto")

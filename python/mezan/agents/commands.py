@@ -154,7 +154,7 @@ def add_commands(app: Any) -> None:
     def analyze(file: str = typer.Argument(..., help="a QAPLIB .dat file, a bundled instance, or a JSON problem"),
                 run: bool = typer.Option(False, "--run", help="execute the plan and verify the result"),
                 time: float = typer.Option(None, "--time", help="the most the plan may spend (seconds)"),
-                threshold: float = typer.Option(0.001, "--threshold", help="gap a second of budget must buy"),
+                threshold: float = typer.Option(0.001, "--threshold", help="gap a budget step must buy"),
                 seed: int = typer.Option(0, "--seed"), store: str = store_option, json_: bool = json_option):
         """DeepThink 3+1: analyse a problem (Analyzer, Optimizer, Validator, then Synthesizer) and plan its solve."""
         return cmd_analyze(file, run=run, time=time, threshold=threshold, seed=seed, store=store, json_=json_)

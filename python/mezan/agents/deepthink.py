@@ -9,15 +9,15 @@ Three agents run in parallel as tasks of the executor layer (local threads by de
   0.1 s … 60 s (mean and median over the runs, with the 10–90 % range); the solver: the robust default
   (:data:`DEFAULTS`, e.g. ``qapflow.auto``) unless a candidate beats it on the similar instances by a one-sided sign
   test at :data:`SWITCH_ALPHA` (a few noisy runs must not overturn a default measured on whole benchmarks); and the
-  *knee*: the budget after which more time buys less than ``threshold`` of gap per second, in the mean and for
-  the slow runs (90th percentile); beside it, MetaFlow's selector's choice.
+  *knee*: the budget after which a step buys less than ``threshold`` of gap, in the mean and for the slow runs
+  (90th percentile); beside it, MetaFlow's selector's choice.
 - **Validator**: what can be certified (the lower bound and its gap to a quick incumbent; exact solving reachable or
   not), the checks a result must pass, the budget the nearest instances needed to reach their reference (the
   certification budget), and how many seeds tell the two best candidates apart (paired t-test, alpha 0.05, power
   0.8, at the effect seen on the nearest instances).
 - **Synthesizer** (after them): one plan — solver, budget, seeds, what to report — with a stated rule where they
-  disagree (:data:`CERTIFY_FACTOR`): the certification budget replaces the Optimizer's budget (its knee) when it
-  costs at most that factor times it, else the Optimizer's budget stays and the plan reports
+  disagree (:data:`CERTIFY_FACTOR`): the certification budget replaces the Optimizer's budget (its knee plus one
+  step of margin) when it costs at most that factor times it, else the Optimizer's budget stays and the plan reports
   the bound gap instead. Its explanation names the
   features that separate the winners in the history (permutation importance of a forest trained on it) and the
   neighbours. A part that failed is named as missing, and the plan says what it fell back to.
@@ -44,7 +44,7 @@ from mezan.errors import InvalidParameterError
 from mezan.store import Store
 
 BUDGETS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 60.0)
-DEFAULT_THRESHOLD = 0.001  # a second that buys less than 0.1 point of gap is not worth spending
+DEFAULT_THRESHOLD = 0.001  # a doubling of the budget that buys less than 0.1 point of gap is not worth it
 CERTIFY_FACTOR = 4.0  # the Validator's certification budget wins when it is at most this many Optimizer budgets
 NEIGHBOURS = 8
 DEFAULTS = {"qap": "qapflow.auto"}  # the robust default a plan keeps unless history shows a better candidate
@@ -153,16 +153,14 @@ def _predict(neighbours: list[tuple[Known, float]], solvers: list[str], budgets:
 
 
 def knee(curve: dict[str, dict[str, float]], threshold: float) -> float:
-    """The smallest budget after which every further step of the curve gains less than ``threshold`` of gap per
-    second it adds, both in mean gap and in its 90th percentile (the slow runs: a knee is a claim that more time buys
-    little, so it has to hold for them too). A rate, not a gain per step: early steps are short, so a few runs that
-    were still improving keep them; late steps are long, so a small gain does not buy a doubling."""
+    """The smallest budget after which every further step of the curve gains less than ``threshold``, both in mean
+    gap and in its 90th percentile (the slow runs: a knee is a claim that more time buys nothing, so it has to hold
+    for them too)."""
     budgets = sorted(curve, key=float)
     chosen = budgets[-1]
     for i in range(len(budgets) - 1, 0, -1):
         before, after = curve[budgets[i - 1]], curve[budgets[i]]
-        seconds = float(budgets[i]) - float(budgets[i - 1])
-        if max(before["mean"] - after["mean"], before["high"] - after["high"]) < threshold * seconds:
+        if max(before["mean"] - after["mean"], before["high"] - after["high"]) < threshold:
             chosen = budgets[i - 1]
         else:
             break
@@ -235,13 +233,18 @@ def optimizer(ctx: Context) -> dict[str, Any]:
             why = (f"no candidate beats the default {default} on the similar instances with evidence"
                    + (f" (closest: {strongest[0]}, {strongest[1]['wins']} wins {strongest[1]['losses']} losses, "
                       f"p = {strongest[1]['p_value']:.3g})" if strongest else "") + ": the plan keeps it")
-        budget = knee(table[best], ctx.threshold)
+        bent = knee(table[best], ctx.threshold)
+        curve = sorted(float(b) for b in table[best])
+        budget = next((b for b in curve if b > bent + 1e-12), bent)  # one step of margin past the knee
         at = table[best][f"{budget:g}"]
-        out.update(solver=best, budget=budget, knee=budget, default=default, duels=duels, source="history",
-                   statement=(f"on the {len(neighbours)} most similar known instances {why}; after {budget:g} s more "
-                              f"time buys less than {ctx.threshold:.2g} of gap per second, even on the slowest of "
-                              f"them; predicted mean gap at {budget:g} s {at['mean']:.3%} (10-90 %: {at['low']:.3%}-"
-                              f"{at['high']:.3%})"))
+        out.update(solver=best, budget=budget, knee=bent, default=default, duels=duels, source="history",
+                   statement=(f"on the {len(neighbours)} most similar known instances {why}; more time buys less "
+                              f"than {ctx.threshold:.2g} of gap per step after {bent:g} s, even on the slowest of "
+                              f"them; the plan takes {budget:g} s"
+                              + (" (one step of margin: a knee a few runs share can still come early on a new "
+                                 "instance)" if budget > bent else "")
+                              + f"; predicted mean gap there {at['mean']:.3%} (10-90 %: {at['low']:.3%}-"
+                                f"{at['high']:.3%})"))
     ctx.board.post(ctx.topic, "Optimizer", "finding", out,
                    evidence=[f"instance:{known.problem_id}" for known, _ in neighbours])
     return out
