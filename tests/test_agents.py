@@ -214,6 +214,13 @@ def test_deepthink_rejects_bad_arguments(tmp_path):
     with pytest.raises(InvalidParameterError, match="threshold"):
         dt.deepthink(generated("taillard_a", 12, 1), store=Store(tmp_path / "x.db"), threshold=0)
     assert main(["analyze", str(tmp_path / "missing.dat")]) != 0
+    from mezan.dist import LocalExecutor
+
+    with LocalExecutor(2, processes=True) as processes, pytest.raises(InvalidParameterError, match="local threads"):
+        dt.deepthink(generated("taillard_a", 12, 1), store=Store(tmp_path / "x.db"), executor=processes)
+    with LocalExecutor(3) as threads:  # the caller's own thread pool is used as given
+        assert dt.deepthink(generated("taillard_a", 12, 1), store=Store(tmp_path / "x.db"), executor=threads,
+                            time_limit=0.5)["failures"] == {}
 
 
 # ---- ATLAS ----------------------------------------------------------------------------------------------------

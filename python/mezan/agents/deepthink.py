@@ -446,7 +446,10 @@ def deepthink(problem: Any, *, store: Store | None = None, candidates: list[str]
     parts: dict[str, dict[str, Any]] = {}
     failures: dict[str, str] = {}
     agents = {"Analyzer": analyzer, "Optimizer": optimizer, "Validator": validator}
-    own = LocalExecutor(len(agents)) if executor is None else None  # the agents share this process's store
+    if executor is not None and not (isinstance(executor, LocalExecutor) and not executor.processes):
+        raise InvalidParameterError("executor: DeepThink's agents share this process's store and blackboard, so they "
+                                    "run on local threads (a mezan.dist.LocalExecutor without processes)")
+    own = LocalExecutor(len(agents)) if executor is None else None
     with executor_from(own or executor) as ex:
         tasks = {name: ex.submit(fn, ctx) for name, fn in agents.items()}
         for name, task in tasks.items():
