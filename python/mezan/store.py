@@ -82,10 +82,14 @@ def machine() -> str:
     return f"{platform.node()} {platform.machine()} {platform.python_implementation()} {platform.python_version()}"
 
 
+def canonical_sha256(values: list[Any]) -> str:
+    """sha256 of the compact JSON of ``values``: the checksum of a stored row (history rows, blackboard posts)."""
+    return hashlib.sha256(json.dumps(values, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
 def checksum(row: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a history row's fields (all but id and checksum)."""
-    canonical = json.dumps([row.get(k) for k in SOLVE_FIELDS], separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return canonical_sha256([row.get(k) for k in SOLVE_FIELDS])
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ content, which :meth:`Blackboard.audit` checks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from mezan.errors import InvalidParameterError
-from mezan.store import Store
+from mezan.store import Store, canonical_sha256
 
 KINDS = ("finding", "hypothesis", "critique", "decision", "artifact")
 
@@ -32,8 +31,7 @@ CREATE INDEX IF NOT EXISTS agent_posts_by_topic ON agent_posts (topic, id);
 
 def _checksum(topic: str, author: str, kind: str, content: str, evidence: str, created: float,
               parent: int | None) -> str:
-    canonical = json.dumps([topic, author, kind, content, evidence, repr(created), parent], separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return canonical_sha256([topic, author, kind, content, evidence, repr(created), parent])
 
 
 @dataclass(frozen=True)

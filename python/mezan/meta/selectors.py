@@ -223,16 +223,14 @@ class AlgorithmSelector:
 
 
 def cross_validate(features: np.ndarray, costs: np.ndarray, folds: np.ndarray, *, approach: str = "auto",
-                   seed: int = 0, log_costs: bool = True, progress: Any = None,
-                   **options: Any) -> tuple[np.ndarray, list[str]]:
+                   seed: int = 0, log_costs: bool = True, progress: Any = None) -> tuple[np.ndarray, list[str]]:
     """Out-of-fold selections: for every fold, a selector fitted on the other folds only predicts it. Returns the
     algorithm index per instance and the approach each fold's selector used."""
     picks = np.zeros(len(costs), dtype=int)
     used = []
     for f in sorted(set(int(v) for v in folds)):
         test = folds == f
-        model = AlgorithmSelector(approach, seed=seed, log_costs=log_costs, **options).fit(features[~test],
-                                                                                            costs[~test])
+        model = AlgorithmSelector(approach, seed=seed, log_costs=log_costs).fit(features[~test], costs[~test])
         picks[test] = model.predict(features[test])
         used.append(model.chosen)
         if progress is not None:
