@@ -23,7 +23,7 @@ def counts(explanation: str) -> dict[str, int]:
         out[f"{side}.slices"] = out.get(f"{side}.slices", 0) + int(slices)
         out[f"{side}.improvements"] = out.get(f"{side}.improvements", 0) + int(improvements)
     for name, pattern in (("immigrants", r"(\d+) immigrants taken"), ("warm_starts", r"warm starts (\d+)"),
-                          ("handed_over", r"solutions handed over (\d+)")):
+                          ("random_starts", r"random starts (\d+)"), ("handed_over", r"solutions handed over (\d+)")):
         out[name] = sum(int(x) for x in re.findall(pattern, explanation))
     return out
 
@@ -88,9 +88,41 @@ def test_an_advisor_leads_the_portfolio_without_replacing_it():
 
     two = solve(problem, None, mode="portfolio", advisor=advisor, time_limit=0.3, seed=0, threads=2)
     assert two.method == "portfolio" and "led by 'rots' (the selector's pick)" in two.explanation
-    assert "members by thread: rots, breakout" in two.explanation  # the rest in the core's default order
+    assert "thread 0 rots" in two.explanation and "thread 1 balance" in two.explanation  # then the default order
     one = solve(problem, None, mode="portfolio", advisor=advisor, time_limit=0.3, seed=0)
     assert re.search(r"; tabu \d+ slices.*; breakout \d+ slices.*; relaxation \d+ slices", one.explanation)
     plain = solve(problem, None, mode="portfolio", time_limit=0.3, seed=0)
     assert re.search(r"; breakout \d+ slices.*; tabu \d+ slices", plain.explanation)
     assert "led by" not in plain.explanation
+
+
+def test_the_portfolio_relaxation_also_starts_away_from_the_incumbent():
+    # Circulant flows on a ring: the barycenter's gradient is flat and the incumbent's basin a trap; the portfolio's
+    # relaxation side follows each warm start with randomised starts (a discrete slice's work), balance does not.
+    problem = generate.ring_circulant(40, seed=1)
+    portfolio = counts(solve(problem, None, mode="portfolio", max_iter=200_000, time_limit=None, seed=0).explanation)
+    balance = counts(solve(problem, None, mode="balance", max_iter=200_000, time_limit=None, seed=0).explanation)
+    assert portfolio["relaxation.slices"] > 0 and portfolio["random_starts"] > portfolio["relaxation.slices"]
+    assert balance["relaxation.slices"] > 0 and balance["random_starts"] == 0
+
+
+def rounds_of(explanation: str) -> dict[int, list[str]]:
+    """'members by thread and round: thread 0 a, b; thread 1 c, d | ...' -> {0: [a, b], 1: [c, d]}."""
+    text = explanation.split("members by thread and round:")[1].split("|")[0]
+    return {int(k): [m.strip() for m in ms.split(",")] for k, ms in re.findall(r"thread (\d+) ([a-z_, ]+)", text)}
+
+
+def test_portfolio_threads_move_to_the_member_that_improves_the_incumbent():
+    # Planted: thread 0 is led by the relaxation alone (FAQ from random starts, no search), which cannot improve a
+    # Taillard-b incumbent once breakout (in the balance member of thread 1) is ahead, while breakout keeps
+    # improving it for seconds; after the second round thread 0 takes the member that brought the gains.
+    def advisor(_):
+        return "qap.faq", "planted: a member that cannot keep up"
+
+    problem = generate.taillard_b(120, seed=4)
+    r = solve(problem, None, mode="portfolio", advisor=advisor, time_limit=3.0, seed=0, threads=2, lower_bound=False)
+    rounds = rounds_of(r.explanation)
+    assert rounds[0][:2] == ["faq", "faq"] and rounds[1] == ["balance"] * 5, r.explanation
+    assert "balance" in rounds[0][2:], r.explanation
+    assert sorted(r.permutation) == list(range(120))
+    assert r.objective == objective(problem.A, problem.B, r.permutation)

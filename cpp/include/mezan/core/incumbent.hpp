@@ -3,8 +3,11 @@
 // Workers call offer() when their own best improves; the incumbent keeps the global best, appends
 // (elapsed seconds, objective) to the trace on every global improvement, and raises the stop token
 // when the target objective is reached. A lock-free read of the best value lets workers skip the
-// mutex when they cannot improve. Readers (the Python progress display) poll snapshot().
+// mutex when they cannot improve. Readers (the Python progress display) poll snapshot(). Optionally
+// (track_sources) it records per source (the offering thread's incumbent_source) the gains it made and
+// its own best: the multi-thread portfolio moves effort by them.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -17,6 +20,10 @@
 
 namespace mezan {
 
+/// Who is offering, for the incumbent's per-source record (track_sources): a worker sets it for its thread
+/// (the multi-thread portfolio sets its thread's index); -1, the default, records nothing.
+inline thread_local int incumbent_source = -1;
+
 class Incumbent {
  public:
   explicit Incumbent(StopToken& stop) : stop_(stop) {}
@@ -25,14 +32,24 @@ class Incumbent {
   /// kept, whatever its value (so a solve always has a solution to report); a NaN objective never
   /// replaces a kept one and never enters the trace.
   bool offer(double objective, const std::vector<int>& solution) {
-    if (has_solution_.load(std::memory_order_acquire) && !(objective < best_.load(std::memory_order_relaxed)))
+    const int source = incumbent_source;
+    const bool tracked = source >= 0 && source < static_cast<int>(sources_.size());
+    if (!tracked && has_solution_.load(std::memory_order_acquire) &&
+        !(objective < best_.load(std::memory_order_relaxed)))
       return false;
     std::lock_guard<std::mutex> lock(mutex_);
+    if (tracked && !std::isnan(objective) && (sources_[source].solution.empty() || objective < sources_[source].best)) {
+      sources_[source].best = objective;
+      sources_[source].solution = solution;
+    }
     const bool first = !has_solution_.load();
     if (!first && !(objective < best_.load())) return false;
     solution_ = solution;
     has_solution_.store(true, std::memory_order_release);
     if (std::isnan(objective)) return first;
+    const double previous = best_.load();
+    if (tracked && !first && std::isfinite(previous))
+      sources_[source].gain += (previous - objective) / std::max(1e-12, std::abs(previous));
     best_.store(objective);
     trace_.emplace_back(stop_.elapsed(), objective);
     if (objective <= stop_.target()) stop_.request_stop(StopReason::target);
@@ -52,6 +69,20 @@ class Incumbent {
     return trace_;
   }
 
+  /// Keep a record for the sources 0..count-1 (call before the workers start): per source, the summed
+  /// relative improvements (old - new) / |old| of the global best its offers made, and the best solution
+  /// it offered (whether or not that became the global best). A tracked offer always takes the mutex.
+  void track_sources(int count) { sources_.assign(static_cast<std::size_t>(std::max(0, count)), Source{}); }
+  double gain_of(int source) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return source >= 0 && source < static_cast<int>(sources_.size()) ? sources_[source].gain : 0.0;
+  }
+  /// The best solution `source` offered (empty if none).
+  std::vector<int> solution_of(int source) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return source >= 0 && source < static_cast<int>(sources_.size()) ? sources_[source].solution : std::vector<int>{};
+  }
+
   void add_iterations(std::int64_t k) { iterations_.fetch_add(k, std::memory_order_relaxed); }
   std::int64_t iterations() const { return iterations_.load(std::memory_order_relaxed); }
 
@@ -63,6 +94,12 @@ class Incumbent {
   std::vector<int> solution_;
   std::vector<std::pair<double, double>> trace_;
   std::atomic<std::int64_t> iterations_{0};
+  struct Source {
+    double gain = 0.0;
+    double best = std::numeric_limits<double>::infinity();
+    std::vector<int> solution;
+  };
+  std::vector<Source> sources_;  // sized by track_sources before the workers start, then only its entries change
 };
 
 }  // namespace mezan

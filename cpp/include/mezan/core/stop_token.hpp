@@ -58,11 +58,21 @@ class StopToken {
   }
   void cancel() { request_stop(StopReason::cancelled); }
 
-  bool stop_requested() const { return reason_.load(std::memory_order_relaxed) != 0; }
+  /// Make this token also stop when `parent` stops (with the parent's reason): a round of a longer solve
+  /// (the multi-thread portfolio's) gets its own deadline but still obeys the solve's budget, target and cancel.
+  void follow(StopToken* parent) { parent_ = parent; }
+
+  bool stop_requested() const {
+    return reason_.load(std::memory_order_relaxed) != 0 || (parent_ != nullptr && parent_->stop_requested());
+  }
   StopReason reason() const { return static_cast<StopReason>(reason_.load()); }
 
   /// The check done by every loop: true if a stop was requested or the deadline passed.
   bool should_stop() {
+    if (parent_ != nullptr && parent_->should_stop()) {
+      request_stop(parent_->reason());
+      return true;
+    }
     if (stop_requested()) return true;
     if (has_deadline_ && Clock::now() >= deadline_) {
       request_stop(StopReason::time_limit);
@@ -81,6 +91,10 @@ class StopToken {
     return f < 1.0 ? f : 1.0;
   }
   bool has_deadline() const { return has_deadline_; }
+  /// The budget armed, in seconds (0 without a deadline).
+  double budget() const {
+    return has_deadline_ ? std::chrono::duration<double>(deadline_ - start_).count() : 0.0;
+  }
 
  private:
   Clock::time_point start_;
@@ -88,6 +102,7 @@ class StopToken {
   bool has_deadline_ = false;
   double target_ = -std::numeric_limits<double>::infinity();
   std::atomic<int> reason_{0};
+  StopToken* parent_ = nullptr;
 };
 
 }  // namespace mezan

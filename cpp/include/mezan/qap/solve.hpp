@@ -32,12 +32,15 @@
 //  breakout     breakout local search (breakout.hpp)
 //  balance      the breakout and relaxation sides in controlled slices, exchanging solutions (balance.hpp);
 //               with threads > 1 every thread runs its own balance (own seed) on the shared incumbent
-//  portfolio    one thread: breakout, RoTS and the relaxation in controlled slices (balance.hpp), the side
-//               of opt.members' first entry first (it wins ties); k threads: one member per thread, in the
-//               order of opt.members or by default breakout, rots, memetic, hybrid, anneal, iterated (then
-//               again), all offering to the shared incumbent
+//  portfolio    one thread: breakout, RoTS and the relaxation (with randomised starts) in controlled slices
+//               (balance.hpp), the side of opt.members' first entry first (it wins ties); k threads: one
+//               member per thread, in the order of opt.members or by default balance (its relaxation with
+//               randomised starts), iterated, memetic, hybrid, anneal, rots, breakout (then again), all
+//               offering to the shared incumbent; with a time limit, in rounds after which a thread whose
+//               member brought little takes the member that brought most (detail::portfolio_thread)
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <future>
 #include <stdexcept>
@@ -92,6 +95,8 @@ struct SolveOptions {
   TabuOptions tabu;
   FaqOptions faq;
   std::vector<Method> members;  // portfolio: members to put first (e.g. an advisor's choice), before the default order
+  bool in_portfolio = false;     // set by the portfolio for its members: a balance member's relaxation adds random starts
+  bool later_round = false;      // set by the portfolio after its first round: a balance member skips the barycenter
 };
 
 struct SolveReport {
@@ -103,10 +108,14 @@ struct SolveReport {
 };
 
 /// The members of a multi-thread portfolio in the order threads take them: `first`, then the default order
-/// (breakout, rots, memetic, hybrid, anneal, iterated) without repeats.
+/// (balance — breakout and the relaxation with randomised starts —, iterated, memetic, hybrid, anneal, rots,
+/// breakout) without repeats. The first two cover the families where single modes fail (bench/balance.py):
+/// iterated RoTS on dense uniform data (Taillard-a), breakout on sparse heavy-tailed flows (Taillard-b), the
+/// relaxation from random starts on circulant ones.
 inline std::vector<Method> portfolio_members(const std::vector<Method>& first = {}) {
   std::vector<Method> order = first;
-  for (Method m : {Method::breakout, Method::rots, Method::memetic, Method::hybrid, Method::anneal, Method::iterated})
+  for (Method m : {Method::balance, Method::iterated, Method::memetic, Method::hybrid, Method::anneal, Method::rots,
+                   Method::breakout})
     if (std::find(order.begin(), order.end(), m) == order.end()) order.push_back(m);
   return order;
 }
@@ -116,16 +125,11 @@ namespace detail {
 template <class T>
 std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, StopToken& stop, Incumbent& inc,
                      bool* proven, BalanceStats* stats) {
-  if (opt.method == Method::portfolio && opt.threads > 1) {  // this thread's member
-    const std::vector<Method> members = portfolio_members(opt.members);
-    SolveOptions member = opt;
-    member.method = members[static_cast<std::size_t>(k) % members.size()];
-    return run_one(inst, member, k, stop, inc, proven, stats);
-  }
   const int n = inst.n();
   Rng rng(Rng::derive(opt.seed, static_cast<std::uint64_t>(k)));
   const std::vector<int> movable = movable_facilities(n, opt.fixed);
-  std::vector<int> p = (k == 0 && !opt.initial.empty()) ? opt.initial : random_permutation(n, opt.fixed, rng);
+  const bool from_initial = (k == 0 || opt.in_portfolio) && !opt.initial.empty();
+  std::vector<int> p = from_initial ? opt.initial : random_permutation(n, opt.fixed, rng);
   const std::int64_t cap = opt.max_iter > 0 ? opt.max_iter : -1;
   switch (opt.method) {
     case Method::rots: {
@@ -175,6 +179,8 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
       options.faq = opt.faq;
       options.faq.products = Products::automatic;
       options.tabu = opt.tabu;
+      options.random_starts = opt.method == Method::portfolio || opt.in_portfolio;
+      options.barycenter = !opt.later_round;  // a portfolio's later round: the barycenter's FAQ was done
       if (opt.method == Method::portfolio) {  // the first member named, when it is a side, goes first (wins ties)
         options.sides = {Side::breakout, Side::tabu, Side::relaxation};
         const Method lead = opt.members.empty() ? Method::breakout : opt.members.front();
@@ -186,6 +192,98 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
     }
   }
   return 0;
+}
+
+inline void merge_stats(BalanceStats& into, const BalanceStats& round) {
+  if (round.sides.empty()) return;
+  if (into.sides != round.sides) {
+    into = round;
+    return;
+  }
+  for (std::size_t s = 0; s < into.per_side.size(); ++s) {
+    into.per_side[s].slices += round.per_side[s].slices;
+    into.per_side[s].improvements += round.per_side[s].improvements;
+    into.per_side[s].immigrants += round.per_side[s].immigrants;
+  }
+  into.warm_starts += round.warm_starts;
+  into.random_starts += round.random_starts;
+  into.restarts += round.restarts;
+}
+
+/// One thread k of a multi-thread portfolio: its own member is portfolio_members(opt.members)[k mod size].
+/// With a time limit (and no max_iter) the budget is cut into kPortfolioRounds equal rounds, aligned on
+/// the solve's clock. Round 0 runs the thread's own member (thread 0 from opt.initial, the others from
+/// random starts). At the end of every round but the first (whose gains are mostly descents from random
+/// starts) the thread adds, per member, the gains the threads running it brought to the shared incumbent
+/// in the round (relative improvements, Incumbent::gain_of with one source per thread) to the member's
+/// sum since the second round: when its member's sum is less than half of the best member's, it runs the
+/// best member next, from the shared incumbent; otherwise it keeps its member (or, when nothing improved
+/// the incumbent in the round, goes back to its own) and restarts it from its own best, so the threads
+/// keep apart. Effort so moves to the members that pay on this instance (iterated RoTS on dense uniform
+/// data, breakout or the relaxation elsewhere) while every thread starts diverse. Without a time limit, or
+/// with max_iter, each thread runs its own member for the whole solve.
+/// `played` (threads x rounds, -1 until set) records the member of each thread and round.
+/// Cost: one member restart per round (its tables: O(n^2) to O(n^3)).
+constexpr int kPortfolioRounds = 5;
+
+template <class T>
+std::int64_t portfolio_thread(const Instance<T>& inst, const SolveOptions& opt, int k, int threads, StopToken& stop,
+                              Incumbent& inc, BalanceStats* stats, std::vector<std::atomic<int>>& played) {
+  const std::vector<Method> members = portfolio_members(opt.members);
+  const Method own = members[static_cast<std::size_t>(k) % members.size()];
+  SolveOptions member = opt;
+  member.in_portfolio = true;
+  member.method = own;
+  if (k != 0) member.initial.clear();
+  incumbent_source = k;
+  struct ForgetSource {  // the pool's thread outlives this solve: leave it unattributed, even on an exception
+    ~ForgetSource() { incumbent_source = -1; }
+  } forget;
+  const auto slot = [&](int thread, int round) -> std::atomic<int>& {
+    return played[static_cast<std::size_t>(thread) * kPortfolioRounds + round];
+  };
+  if (!stop.has_deadline() || opt.max_iter > 0) {
+    slot(k, 0).store(static_cast<int>(own));
+    return run_one(inst, member, k, stop, inc, nullptr, stats);
+  }
+  const double budget = stop.budget();
+  std::int64_t done = 0;
+  bool switched = false;
+  std::vector<double> gain(method_names().size(), 0.0);  // each member's gains since the second round
+  for (int round = 0; round < kPortfolioRounds && !stop.should_stop(); ++round) {
+    std::vector<double> before(static_cast<std::size_t>(threads));
+    for (int j = 0; j < threads; ++j) before[j] = inc.gain_of(j);
+    StopToken round_stop;
+    round_stop.follow(&stop);
+    round_stop.set_target(stop.target());
+    round_stop.arm(std::max(1e-3, budget * (round + 1) / kPortfolioRounds - stop.elapsed()));
+    if (round > 0) {
+      member.initial = switched ? std::vector<int>{} : inc.solution_of(k);
+      if (member.initial.empty()) member.initial = inc.solution();
+      member.later_round = true;
+      member.seed = Rng::derive(opt.seed, static_cast<std::uint64_t>(1000 + round));
+    }
+    slot(k, round).store(static_cast<int>(member.method));
+    BalanceStats round_stats;
+    done += run_one(inst, member, k, round_stop, inc, nullptr, &round_stats);
+    merge_stats(*stats, round_stats);
+    if (round == 0) continue;
+    double round_gain = 0.0;
+    for (int j = 0; j < threads; ++j) {
+      const int m = slot(j, round).load();
+      const double g = inc.gain_of(j) - before[j];
+      round_gain += g;
+      if (m >= 0) gain[static_cast<std::size_t>(m)] += g;
+    }
+    const std::size_t best = static_cast<std::size_t>(std::max_element(gain.begin(), gain.end()) - gain.begin());
+    const Method previous = member.method;
+    if (round_gain == 0.0)
+      member.method = own;
+    else if (gain[static_cast<std::size_t>(member.method)] < 0.5 * gain[best])
+      member.method = static_cast<Method>(best);
+    switched = member.method != previous;
+  }
+  return done;
 }
 
 }  // namespace detail
@@ -218,6 +316,10 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   bool all_hit_cap = true;
   bool proven = false;
   std::vector<BalanceStats> stats(static_cast<std::size_t>(threads));
+  const bool racing = opt.method == Method::portfolio && threads > 1;
+  std::vector<std::atomic<int>> played(racing ? static_cast<std::size_t>(threads) * detail::kPortfolioRounds : 0);
+  for (auto& m : played) m.store(-1);
+  if (racing) incumbent.track_sources(threads);
   if (threads == 1) {
     const std::int64_t done = detail::run_one(inst, opt, 0, stop, incumbent, &proven, stats.data());
     all_hit_cap = opt.max_iter > 0 && done >= opt.max_iter;
@@ -225,7 +327,10 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
     ThreadPool pool(static_cast<unsigned>(threads));
     std::vector<std::future<std::int64_t>> runs;
     for (int k = 0; k < threads; ++k)
-      runs.push_back(pool.submit([&, k] { return detail::run_one(inst, opt, k, stop, incumbent, nullptr, &stats[k]); }));
+      runs.push_back(pool.submit([&, k] {
+        return racing ? detail::portfolio_thread(inst, opt, k, threads, stop, incumbent, &stats[k], played)
+                      : detail::run_one(inst, opt, k, stop, incumbent, nullptr, &stats[k]);
+      }));
     std::exception_ptr error;
     for (auto& r : runs) {
       try {
@@ -250,11 +355,15 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   report.iterations = incumbent.iterations();
   report.reason = stop.reason();
   report.proven_optimal = proven;
-  if (opt.method == Method::portfolio && threads > 1) {
-    const std::vector<Method> members = portfolio_members(opt.members);
-    report.summary = "members by thread:";
-    for (int k = 0; k < threads; ++k)
-      report.summary += (k ? ", " : " ") + method_name(members[static_cast<std::size_t>(k) % members.size()]);
+  if (racing) {
+    report.summary = "members by thread and round:";
+    for (int k = 0; k < threads; ++k) {
+      report.summary += std::string(k ? ";" : "") + " thread " + std::to_string(k);
+      for (int r = 0; r < detail::kPortfolioRounds; ++r) {
+        const int m = played[static_cast<std::size_t>(k) * detail::kPortfolioRounds + r].load();
+        if (m >= 0) report.summary += (r ? ", " : " ") + method_name(static_cast<Method>(m));
+      }
+    }
   }
   for (std::size_t k = 0; k < stats.size(); ++k) {
     if (stats[k].sides.empty()) continue;
