@@ -2,11 +2,11 @@
 
 The instance set of ``bench/qap_vs_bls.py`` (QAPLIB instances of the reference folder with n >= --min-n and the
 generated kinds at the given sizes), --time seconds per run (default 10), threads = 2, --seeds seeds (default 3:
-with one, per-family verdicts swing between runs); modes balance, portfolio, aggressive, enhanced, hybrid, run
-one after the other. Prints the mean gap per family and mode (to the best-known value, or to the best any run found), whether ``portfolio`` is at or below the best
-single mode of each family (the per-family virtual best) and ``balance`` below ``hybrid`` on average, and the
-share of the incumbent's improvements each side of ``balance`` produced (from its explanation). Cells go to
---out as they finish; a run started again skips those already there.
+with one, per-family verdicts swing between runs); modes balance, portfolio, aggressive, enhanced, hybrid, run one
+after the other. Prints the mean gap per family and mode (to the best-known value, or to the best any run found),
+whether ``portfolio`` is at or below the best single mode of each family (the per-family virtual best) and
+``balance`` below ``hybrid`` on average, and the share of the incumbent's improvements each side of ``balance``
+produced (from its explanation). Cells go to --out as they finish; a run started again skips those already there.
 
     python bench/balance.py [--time 10] [--seeds 3] [--sizes 80,100,150] [--min-n 40] [--out FILE]
 """
