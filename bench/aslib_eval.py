@@ -2,13 +2,15 @@
 
 For every scenario: out-of-fold decisions of each approach (regression, pairwise, knn) and of the automatic choice
 (inner cross-validation on the training folds only); on runtime scenarios each fold also chooses, on its training
-folds, a pre-solving schedule and whether to compute the features (mezan.meta.schedules; --no-schedules: the default
-feature steps, no schedule). Feature costs are charged. Prints m̂ = (selector − VBS) / (SBS − VBS) per approach next
+folds, a pre-solving schedule and which feature steps to compute — the default steps, all steps, or none (mezan.meta.
+schedules; --no-schedules: the default steps, no schedule). A selector sees only the features of the steps its plan
+pays for. Prints m̂ = (selector − VBS) / (SBS − VBS) per approach next
 to the published anchor, the seconds the automatic choice took (the whole evaluation of one scenario, as
 `mezan meta aslib evaluate` runs it) and the share of instances solved by a pre-solving slot.
 
     python bench/aslib_eval.py [--aslib ../shared/aslib] [--scenarios A,B] [--approaches regression,pairwise,knn,auto]
-                               [--no-schedules] [--workers 2 | --scheduler ADDRESS] [--json FILE]
+                               [--no-schedules] [--feature-steps auto|default|all]
+                               [--workers 2 | --scheduler ADDRESS] [--json FILE]
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def main() -> None:
     parser.add_argument("--approaches", default="regression,pairwise,knn,auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-schedules", action="store_true")
+    parser.add_argument("--feature-steps", default="auto", choices=("auto", "default", "all"),
+                        help="with schedules: chosen per fold (auto), the default steps, or all steps")
     parser.add_argument("--workers", type=int, default=2, help="processes running the folds")
     parser.add_argument("--scheduler", default=None, help="run the folds on this Dask scheduler instead")
     parser.add_argument("--json", default="")
@@ -56,6 +60,7 @@ def main() -> None:
         for approach in approaches:
             started = time.perf_counter()
             result = evaluate(scenario, approach=approach, seed=args.seed, schedules=not args.no_schedules,
+                              feature_steps=args.feature_steps,
                               workers=args.workers, executor=args.scheduler)
             seconds = time.perf_counter() - started
             s = score_costs(scenario, result.costs)

@@ -269,3 +269,45 @@ def test_folds_in_worker_processes_give_the_same_decisions():
     two = evaluate(s, approach="regression", workers=2)
     assert np.array_equal(one.algorithm, two.algorithm) and np.array_equal(one.costs, two.costs)
     assert one.plans == two.plans and one.used == two.used
+
+
+def _two_step_scenario(n: int = 100):
+    """A solves group X in 30 s, B the rest in 30 s (each times out on the other's group; cutoff 100, so no
+    pre-solving slot helps). The default step "s" (0.1 s) gives only noise; the extra step "t" (1 s) gives the group."""
+    from mezan.meta.aslib import FeatureStep, Scenario
+
+    rng = np.random.default_rng(3)
+    group = np.arange(n) % 2 == 0
+    performance = np.column_stack([np.where(group, 30.0, np.nan), np.where(group, np.nan, 30.0)])
+    features = np.column_stack([rng.normal(size=n), group.astype(float)])
+    return Scenario(name="TWO-STEP", path=Path("."), performance_type="runtime", maximize=False, cutoff=100.0,
+                    algorithms=["A", "B"], instances=[f"i{k}" for k in range(n)], performance=performance,
+                    ok=np.isfinite(performance), feature_names=["noise", "group"], features=features,
+                    steps={"s": FeatureStep("s", ("noise",)), "t": FeatureStep("t", ("group",))},
+                    default_steps=["s"], step_names=["s", "t"],
+                    step_costs=np.column_stack([np.full(n, 0.1), np.full(n, 1.0)]), step_status=None,
+                    folds=1 + np.arange(n) % 10)
+
+
+def test_a_selector_uses_only_the_features_of_the_steps_it_pays_for():
+    from mezan.meta.schedules import evaluate, feature_step_choices
+
+    s = _two_step_scenario()
+    assert s.feature_mask(None).tolist() == [True, False] and s.feature_mask([]).tolist() == [False, False]
+    assert s.feature_mask(["t"]).tolist() == [False, True]
+    assert feature_step_choices(s) == [None, ("s", "t")]
+    group = s.features[:, 1] > 0
+    right = np.where(group, 0, 1)
+    default = evaluate(s, approach="regression", feature_steps="default")
+    every = evaluate(s, approach="regression", feature_steps="all")
+    chosen = evaluate(s, approach="regression")
+    # with the default step only, the group is unseen: many picks are wrong, whatever the plan
+    assert (default.algorithm != right).mean() > 0.2
+    # paying for "t" the selector sees the group: every pick right, each instance costs 30 s + 1.1 s of features
+    assert np.array_equal(every.algorithm, right) and np.allclose(every.costs, 31.1)
+    assert all(p.steps == ("s", "t") for p in every.plans)
+    # the automatic choice finds that "t" pays on the training folds, and the selections file charges it
+    assert np.array_equal(chosen.algorithm, right) and all(p.steps == ("s", "t") for p in chosen.plans)
+    assert chosen.steps_of(s, 0) == ["s", "t"]
+    with pytest.raises(InvalidParameterError, match="feature_steps"):
+        evaluate(s, approach="regression", feature_steps="some")

@@ -100,6 +100,14 @@ class Scenario:
         order = self.step_names or list(self.steps)
         return [s for s in order if s in wanted]
 
+    def feature_mask(self, steps: list[str] | None = None) -> np.ndarray:
+        """Which feature columns a selector may use after computing ``steps`` (default: the default steps; ``[]``:
+        none) and everything they require. A feature that no step provides costs nothing and is always there."""
+        used = self.steps_closure(self.default_steps if steps is None else list(steps)) if self.steps else []
+        provided = {f for s in used for f in self.steps[s].provides}
+        listed = {f for s in self.steps.values() for f in s.provides}
+        return np.array([f in provided or f not in listed for f in self.feature_names], dtype=bool)
+
 
 @dataclass(frozen=True)
 class Score:

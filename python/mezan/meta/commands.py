@@ -6,7 +6,7 @@
     mezan meta train [--json]
     mezan meta reset --yes
     mezan meta aslib evaluate DIR [--approach auto|regression|pairwise|knn|ensemble] [--seed K] [--json]
-        [--selections FILE]
+        [--selections FILE] [--feature-steps auto|default|all]
 
 Every command takes ``--store PATH`` (default ``$MEZAN_HOME/mezan.db``). ``race`` and ``tournament`` run their solves
 on ``--workers N`` local threads (default 1), ``--scheduler ADDRESS`` (or ``$MEZAN_SCHEDULER``) or
@@ -233,6 +233,8 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
 
     if args.approach not in (*APPROACHES, "auto"):
         raise InvalidParameterError(f"--approach must be one of auto, {', '.join(APPROACHES)}; got {args.approach!r}")
+    if getattr(args, "feature_steps", "auto") not in ("auto", "default", "all"):
+        raise InvalidParameterError(f"--feature-steps must be auto, default or all; got {args.feature_steps!r}")
     rows, selections = [], []
     scheduler = getattr(args, "scheduler", None) or os.environ.get("MEZAN_SCHEDULER")
     executor = None
@@ -247,6 +249,7 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
                 task = bar.add_task(scenario.name, total=len(set(scenario.folds.tolist())))
                 evaluation = evaluate(scenario, approach=args.approach, seed=args.seed,
                                       schedules=getattr(args, "schedules", True),
+                                      feature_steps=getattr(args, "feature_steps", "auto"),
                                       workers=getattr(args, "workers", None) or os.cpu_count() or 1,
                                       executor=executor, progress=lambda _, task=task: bar.advance(task))
                 s = score_costs(scenario, evaluation.costs)
@@ -369,13 +372,17 @@ def add_commands(app) -> None:
                  schedules: bool = typer.Option(True, "--schedules/--no-schedules",
                                                 help="choose a pre-solving schedule and the feature steps per fold "
                                                      "(runtime scenarios)"),
+                 feature_steps: str = typer.Option("auto", "--feature-steps",
+                                                   help="with schedules: the feature steps computed — auto (chosen "
+                                                        "per fold on its training folds), default or all"),
                  workers: int = typer.Option(None, "--workers", min=1,
                                              help="processes running the folds (default: the CPU count; same result)"),
                  scheduler: str = scheduler_option, local_cluster: int = local_cluster_option):
         """Cross-validate a selector on the scenario's cv.arff folds: mean cost, SBS, VBS, m_hat, gap closed."""
         return cmd_aslib_evaluate(argparse.Namespace(dir=directory, approach=approach, seed=seed, json=json_,
                                                      selections=selections, schedules=schedules, workers=workers,
-                                                     scheduler=scheduler, local_cluster=local_cluster))
+                                                     feature_steps=feature_steps, scheduler=scheduler,
+                                                     local_cluster=local_cluster))
 
     meta.add_typer(aslib, name="aslib")
     app.add_typer(meta, name="meta")

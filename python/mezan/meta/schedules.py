@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from mezan.dist import LocalExecutor, executor_from
+from mezan.errors import InvalidParameterError
 from mezan.meta.aslib import Scenario, plan_costs
 from mezan.meta.selectors import AlgorithmSelector
 
@@ -52,14 +53,17 @@ def _cost(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, plan: Plan) -
     return float(plan_costs(scenario, algorithm, steps, plan.presolve)[rows].mean())
 
 
-def choose_plan(scenario: Scenario, rows: np.ndarray, picks: np.ndarray) -> Plan:
+def choose_plan(scenario: Scenario, rows: np.ndarray, picks: np.ndarray,
+                steps: tuple[str, ...] | None = None) -> Plan:
     """The plan with the lowest mean cost on the training ``rows`` (a boolean mask) given the selector's out-of-fold
-    ``picks`` there (see the module docstring). Quality scenarios: the default plan."""
+    ``picks`` there, made with the features of ``steps`` (None: the default steps) — see the module docstring.
+    Quality scenarios: ``Plan(steps=steps)``."""
     if not scenario.runtime:
-        return Plan()
+        return Plan(steps=steps)
     cutoff = float(scenario.cutoff)  # type: ignore[arg-type]
     sbs = int(np.argmin(scenario.costs()[rows].mean(axis=0)))
-    starts = [Plan()] + ([Plan(steps=(), fallback=sbs)] if scenario.default_steps else [])
+    computes = scenario.default_steps if steps is None else steps
+    starts = [Plan(steps=steps)] + ([Plan(steps=(), fallback=sbs)] if computes else [])
     best, best_cost = starts[0], _cost(scenario, rows, picks, starts[0])
     for start in starts:
         plan, cost = start, _cost(scenario, rows, picks, start)
@@ -114,26 +118,51 @@ class Evaluation:
         return scenario.steps_closure(steps) if steps else []
 
 
+def feature_step_choices(scenario: Scenario) -> list[tuple[str, ...] | None]:
+    """The feature-step sets a fold chooses among: the default steps (None) and, when they provide fewer features,
+    every step (a selector may only use the features of the steps it pays for)."""
+    choices: list[tuple[str, ...] | None] = [None]
+    every = tuple(scenario.step_names or scenario.steps)
+    if every and scenario.feature_mask(list(every)).sum() > scenario.feature_mask(None).sum():
+        choices.append(every)
+    return choices
+
+
 def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed: int = 0, schedules: bool = True,
-                  **selector_options: Any) -> tuple[np.ndarray, Plan, str]:
+                  feature_steps: str = "auto", **selector_options: Any) -> tuple[np.ndarray, Plan, str]:
     """One fold of :func:`evaluate`: (the picks on the fold's instances, its plan, the approach used), from a selector
-    and a plan fitted on the other folds only."""
+    and a plan fitted on the other folds only. With ``schedules`` on a runtime scenario, the feature steps are chosen
+    too (:func:`feature_step_choices`), each set judged by its inner out-of-fold cost inside its best plan; the
+    selector sees only the features of the steps its plan computes."""
     costs = scenario.costs()
     test = scenario.folds == fold
     train = ~test
     planned = schedules and scenario.runtime
+    best: tuple[float, np.ndarray, Plan, str] | None = None
+    choices = feature_step_choices(scenario) if planned else [None]
+    if feature_steps not in ("auto", "default", "all"):
+        raise InvalidParameterError(f"feature_steps must be auto, default or all; got {feature_steps!r}")
+    if feature_steps != "auto":
+        choices = choices[:1] if feature_steps == "default" else choices[-1:]
+    for steps in choices:
+        x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))]
 
-    def judge(picks: np.ndarray) -> float:  # an approach's out-of-fold picks, judged with their best plan
-        return _cost(scenario, train, picks, choose_plan(scenario, train, picks))
+        def judge(picks: np.ndarray, steps: tuple[str, ...] | None = steps) -> float:  # picks inside their best plan
+            return _cost(scenario, train, picks, choose_plan(scenario, train, picks, steps))
 
-    model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, judge=judge if planned else None,
-                              **selector_options)
-    model.fit(scenario.features[train], costs[train])
-    plan = Plan()
-    if planned:
-        plan = choose_plan(scenario, train, model.fit_inner_picks(scenario.features[train], costs[train]))
-    picks = model.predict(scenario.features[test]) if plan.fallback is None else np.full(test.sum(), plan.fallback)
-    return picks, plan, model.chosen
+        model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, judge=judge if planned else None,
+                                  **selector_options)
+        model.fit(x[train], costs[train])
+        plan, inner_cost = Plan(), 0.0
+        if planned:
+            inner = model.fit_inner_picks(x[train], costs[train])
+            plan = choose_plan(scenario, train, inner, steps)
+            inner_cost = _cost(scenario, train, inner, plan)
+        if best is None or inner_cost < best[0]:
+            picks = model.predict(x[test]) if plan.fallback is None else np.full(test.sum(), plan.fallback)
+            best = (inner_cost, picks, plan, model.chosen)
+    assert best is not None
+    return best[1], best[2], best[3]
 
 
 def _fold_task(task: tuple[Scenario, int, dict[str, Any]]) -> tuple[np.ndarray, Plan, str]:
@@ -190,4 +219,4 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
 
 
 __all__ = ["MAX_SLOTS", "SLOT_SHARES", "Evaluation", "Plan", "choose_plan", "evaluate", "evaluate_fold",
-           "solved_in_schedule"]
+           "feature_step_choices", "solved_in_schedule"]
