@@ -128,41 +128,52 @@ def feature_step_choices(scenario: Scenario) -> list[tuple[str, ...] | None]:
     return choices
 
 
+def _steps_by_probe(scenario: Scenario, train: np.ndarray, choices: list[tuple[str, ...] | None], approach: str,
+                    seed: int, **selector_options: Any) -> tuple[str, ...] | None:
+    """The feature-step set whose probe selector has the lowest inner out-of-fold cost on the training rows, inside
+    its best plan. The probe is ``approach`` itself, or the (fast) regression forest for ``auto`` and ``ensemble``,
+    whose inner cross-validation fits every approach."""
+    costs = scenario.costs()
+    probe = "regression" if approach in ("auto", "ensemble") else approach
+    scored = []
+    for k, steps in enumerate(choices):
+        x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))][train]
+        selector = AlgorithmSelector(probe, seed=seed, log_costs=scenario.runtime, **selector_options)
+        picks = selector.out_of_fold(x, costs[train], probe)
+        scored.append((_cost(scenario, train, picks, choose_plan(scenario, train, picks, steps)), k))
+    return choices[min(scored)[1]]
+
+
 def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed: int = 0, schedules: bool = True,
                   feature_steps: str = "auto", **selector_options: Any) -> tuple[np.ndarray, Plan, str]:
     """One fold of :func:`evaluate`: (the picks on the fold's instances, its plan, the approach used), from a selector
     and a plan fitted on the other folds only. With ``schedules`` on a runtime scenario, the feature steps are chosen
-    too (:func:`feature_step_choices`), each set judged by its inner out-of-fold cost inside its best plan; the
-    selector sees only the features of the steps its plan computes."""
+    too (``feature_steps="auto"``: among :func:`feature_step_choices`, by a probe selector's inner out-of-fold cost
+    inside its best plan); the selector sees only the features of the steps its plan computes."""
+    if feature_steps not in ("auto", "default", "all"):
+        raise InvalidParameterError(f"feature_steps must be auto, default or all; got {feature_steps!r}")
     costs = scenario.costs()
     test = scenario.folds == fold
     train = ~test
     planned = schedules and scenario.runtime
-    best: tuple[float, np.ndarray, Plan, str] | None = None
     choices = feature_step_choices(scenario) if planned else [None]
-    if feature_steps not in ("auto", "default", "all"):
-        raise InvalidParameterError(f"feature_steps must be auto, default or all; got {feature_steps!r}")
-    if feature_steps != "auto":
-        choices = choices[:1] if feature_steps == "default" else choices[-1:]
-    for steps in choices:
-        x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))]
+    if feature_steps != "auto" or len(choices) == 1:
+        steps = choices[-1] if feature_steps == "all" else None
+    else:
+        steps = _steps_by_probe(scenario, train, choices, approach, seed, **selector_options)
+    x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))]
 
-        def judge(picks: np.ndarray, steps: tuple[str, ...] | None = steps) -> float:  # picks inside their best plan
-            return _cost(scenario, train, picks, choose_plan(scenario, train, picks, steps))
+    def judge(picks: np.ndarray) -> float:  # an approach's out-of-fold picks, judged with their best plan
+        return _cost(scenario, train, picks, choose_plan(scenario, train, picks, steps))
 
-        model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, judge=judge if planned else None,
-                                  **selector_options)
-        model.fit(x[train], costs[train])
-        plan, inner_cost = Plan(), 0.0
-        if planned:
-            inner = model.fit_inner_picks(x[train], costs[train])
-            plan = choose_plan(scenario, train, inner, steps)
-            inner_cost = _cost(scenario, train, inner, plan)
-        if best is None or inner_cost < best[0]:
-            picks = model.predict(x[test]) if plan.fallback is None else np.full(test.sum(), plan.fallback)
-            best = (inner_cost, picks, plan, model.chosen)
-    assert best is not None
-    return best[1], best[2], best[3]
+    model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, judge=judge if planned else None,
+                              **selector_options)
+    model.fit(x[train], costs[train])
+    plan = Plan(steps=steps)
+    if planned:
+        plan = choose_plan(scenario, train, model.fit_inner_picks(x[train], costs[train]), steps)
+    picks = model.predict(x[test]) if plan.fallback is None else np.full(test.sum(), plan.fallback)
+    return picks, plan, model.chosen
 
 
 def _fold_task(task: tuple[Scenario, int, dict[str, Any]]) -> tuple[np.ndarray, Plan, str]:
