@@ -188,6 +188,22 @@ def test_the_ensemble_votes_by_mean_rank():
     assert (model.predict(x[100:]) == np.where(x[100:, 1] > 0, 0, 1)).mean() >= 0.9
 
 
+def test_pairwise_compares_only_the_contenders():
+    from mezan.meta.selectors import _contenders
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(200, 3))
+    # A and B split the instances; C (second everywhere) and D (worst) are never the best; the last 20 all time out
+    costs = np.column_stack([np.where(x[:, 0] > 0, 1.0, 90.0), np.where(x[:, 0] > 0, 90.0, 1.0),
+                             np.full(200, 40.0), np.full(200, 95.0)])
+    costs[180:] = 1000.0
+    assert _contenders(costs).tolist() == [0, 1, 2]  # C is the single best: kept; D is dropped
+    model = AlgorithmSelector("pairwise").fit(x[:150], costs[:150])
+    assert [(a, b) for a, b, _ in model._models] == [(0, 1), (0, 2), (1, 2)]  # 3 classifiers, not 6
+    assert set(model.predict(x[150:]).tolist()) <= {0, 1, 2} and (model.scores(x[150:])[:, 3] > 0).all()
+    assert (model.predict(x[150:180]) == np.where(x[150:180, 0] > 0, 0, 1)).mean() >= 0.9
+
+
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the shared ASlib folder is not here")
 def test_every_shared_scenario_loads_with_known_sbs_and_vbs():
     names = sorted(p.name for p in SHARED.iterdir() if (p / "description.txt").exists())

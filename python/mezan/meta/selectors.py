@@ -9,9 +9,9 @@ Every selector is fitted on (features, costs) — features (instances x features
   ``joint=False``: one forest per algorithm, the empirical performance models of SATzilla 2009 and LLAMA's
   regression approach); the algorithm with the lowest prediction. The joint forest was 2-20x faster and at or
   below the per-algorithm forests' m-hat on all seven reference scenarios (bench/aslib_eval.py).
-- ``pairwise``: for every pair of algorithms a random-forest classifier of "which is cheaper", each training
-  instance weighted by the cost difference; the algorithm with the most votes (SATzilla 2011's cost-sensitive
-  pairwise classification).
+- ``pairwise``: for every pair of contenders (the algorithms best on some training instance, and the single best) a
+  random-forest classifier of "which is cheaper", each training instance weighted by the cost difference; the
+  algorithm with the most votes (SATzilla 2011's cost-sensitive pairwise classification).
 - ``knn``: the k nearest training instances in the standardised feature space; the algorithm with the lowest
   total cost over them (SUNNY's neighbourhood, restricted to one algorithm).
 - ``ensemble``: the three above fitted side by side; each ranks the algorithms on an instance, and the algorithm with
@@ -42,6 +42,17 @@ def _borda(scores: list[np.ndarray]) -> np.ndarray:
     from scipy.stats import rankdata
 
     return np.mean([rankdata(s, axis=1) for s in scores], axis=0)
+
+
+def _contenders(costs: np.ndarray) -> np.ndarray:
+    """The algorithms the pairwise vote compares: those best on at least one training instance (where not all tie), and
+    the single best (an algorithm never best anywhere rarely is the right pick; k algorithms cost k (k - 1) / 2
+    classifiers)."""
+    best = costs.min(axis=1, keepdims=True)
+    differs = costs.max(axis=1) > best[:, 0]  # an instance where all tie (e.g. all time out) tells nothing
+    keep = (costs[differs] <= best[differs]).any(axis=0)
+    keep[int(np.argmin(costs.mean(axis=0)))] = True
+    return np.flatnonzero(keep)
 
 
 def _prepare(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -190,12 +201,13 @@ class AlgorithmSelector:
                                          min_samples_leaf=2)
             return a, b, clf.fit(x[weight > 0], label[weight > 0], sample_weight=weight[weight > 0])
 
-        k = costs.shape[1]
-        return [fit_pair((a, b)) for a in range(k) for b in range(a + 1, k)]
+        keep = _contenders(costs)
+        return [fit_pair((int(a), int(b))) for i, a in enumerate(keep) for b in keep[i + 1:]]
 
     def _scores_pairwise(self, x: np.ndarray) -> np.ndarray:
         k = self._train[1].shape[1]
-        votes = np.zeros((len(x), k))
+        votes = np.full((len(x), k), -1.0)  # below any contender's votes: never chosen
+        votes[:, _contenders(self._train[1])] = 0.0
         for a, b, model in self._models:
             a_wins = np.full(len(x), float(model)) if isinstance(model, int) else model.predict_proba(x)[:, -1]
             if not isinstance(model, int) and list(model.classes_) == [0]:
