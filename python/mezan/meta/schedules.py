@@ -6,7 +6,7 @@ slot; an instance solved in a slot costs the time spent so far), then compute th
 selected algorithm. Easy instances thus never pay feature costs; when features cost more than selection gains, the
 plan computes none and runs the training folds' single best algorithm.
 
-:func:`choose_plan` searches, on the training rows only: feature steps in {the default steps, none}, and greedily up to
+:func:`choose_plan` searches, on the training rows only: feature steps in {the given steps, none}, and greedily up to
 :data:`MAX_SLOTS` pre-solving slots, each an algorithm and a budget from :data:`SLOT_SHARES` x cutoff (at most
 :data:`MAX_PRESOLVE_SHARE` x cutoff in all), scoring each candidate plan by :func:`mezan.meta.aslib.plan_costs` with
 the selector's *out-of-fold* picks on the training rows (an in-sample pick would make selection look better than it
@@ -15,7 +15,9 @@ is and pre-solving worse). Cost: (algorithms x budgets) plan evaluations per slo
 :func:`evaluate` runs a scenario's own ``cv.arff`` folds with a selector and a plan per fold and returns every
 instance's decision (schedule, steps, algorithm) and cost. With ``approach="auto"`` the inner cross-validation judges
 each approach by the cost of its out-of-fold picks *inside their best plan*, so the approach and the plan are chosen
-together, on the training folds only.
+together, on the training folds only. Which steps are given (the default steps, or all of them when they provide
+more features) is chosen per fold too (:func:`evaluate_fold`); a selector sees only the features of the steps its plan
+pays for.
 """
 
 from __future__ import annotations
