@@ -129,19 +129,18 @@ def test_portfolio_threads_move_to_the_member_that_improves_the_incumbent():
 
 
 def test_portfolio_members_keep_their_runs_across_rounds():
-    # Two threads of iterated RoTS: nothing to move, so each member runs once for the whole budget (its tabu
-    # tenures and perturbation state kept), not restarted at every round boundary.
+    # Two threads of iterated RoTS (members given to the core directly): every gain goes to one member, so no
+    # thread is ever moved, and each runs its member once for the whole budget (tabu tenures and perturbation
+    # state kept) instead of being restarted at each of the five round boundaries.
+    from mezan import _core
+    from mezan.qap.solve import kernel_arrays
+
     problem = generate.taillard_a(40, seed=2)
-    r = solve(problem, None, mode="portfolio", time_limit=1.0, seed=0, threads=2, lower_bound=False,
-              advisor=lambda _: ("qap.iterated", "planted"))
-    rounds = rounds_of(r.explanation)
-    assert rounds[0][0] == "iterated" and len(rounds[0]) == 5, r.explanation
-    text = r.explanation.split("members by thread and round:")[1].split("|")[0]
-    runs = [int(v) for v in re.findall(r"\((\d+) runs?\)", text)]
-    assert len(runs) == 2 and all(v >= 1 for v in runs), r.explanation
-    # a thread whose member never changes runs it once
-    for k, members in rounds.items():
-        if len(set(members)) == 1 and members[0] == rounds[k][0]:
-            assert runs[k] == 1, r.explanation
-    assert sorted(r.permutation) == list(range(40))
+    a, b, kind = kernel_arrays(problem, False)
+    control = _core.SolveControl(1.0, None)
+    r = getattr(_core, f"solve_{kind}")(a, b, "portfolio", 0, 2, -1, None, None, control, ["iterated", "iterated"])
+    assert rounds_of(r.summary) == {0: ["iterated"] * 5, 1: ["iterated"] * 5}, r.summary
+    text = r.summary.split("members by thread and round:")[1].split("|")[0]
+    assert re.findall(r"\((\d+) runs?\)", text) == ["1", "1"], r.summary
+    assert sorted(r.permutation.tolist()) == list(range(40))
     assert r.objective == objective(problem.A, problem.B, r.permutation)

@@ -124,17 +124,18 @@ def feature_step_choices(scenario: Scenario) -> list[tuple[str, ...] | None]:
     """The feature-step sets a fold chooses among: the default steps (None) and, when they provide fewer features,
     every step (a selector may only use the features of the steps it pays for)."""
     choices: list[tuple[str, ...] | None] = [None]
-    every = tuple(scenario.step_names or scenario.steps)
+    every = tuple(scenario.steps)
     if every and scenario.feature_mask(list(every)).sum() > scenario.feature_mask(None).sum():
         choices.append(every)
     return choices
 
 
 def _steps_by_probe(scenario: Scenario, train: np.ndarray, choices: list[tuple[str, ...] | None], approach: str,
-                    seed: int, **selector_options: Any) -> tuple[str, ...] | None:
-    """The feature-step set whose probe selector has the lowest inner out-of-fold cost on the training rows, inside
-    its best plan. The probe is ``approach`` itself, or the (fast) regression forest for ``auto`` and ``ensemble``,
-    whose inner cross-validation fits every approach."""
+                    seed: int, **selector_options: Any) -> tuple[tuple[str, ...] | None, np.ndarray, str]:
+    """(steps, the probe's inner out-of-fold picks with them, the probe): the feature-step set whose probe selector
+    has the lowest inner out-of-fold cost on the training rows, inside its best plan. The probe is ``approach``
+    itself, or the (fast) regression forest for ``auto`` and ``ensemble``, whose inner cross-validation fits every
+    approach."""
     costs = scenario.costs()
     probe = "regression" if approach in ("auto", "ensemble") else approach
     scored = []
@@ -142,8 +143,9 @@ def _steps_by_probe(scenario: Scenario, train: np.ndarray, choices: list[tuple[s
         x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))][train]
         selector = AlgorithmSelector(probe, seed=seed, log_costs=scenario.runtime, **selector_options)
         picks = selector.out_of_fold(x, costs[train], probe)
-        scored.append((_cost(scenario, train, picks, choose_plan(scenario, train, picks, steps)), k))
-    return choices[min(scored)[1]]
+        scored.append((_cost(scenario, train, picks, choose_plan(scenario, train, picks, steps)), k, picks))
+    _, k, picks = min(scored, key=lambda item: item[:2])
+    return choices[k], picks, probe
 
 
 def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed: int = 0, schedules: bool = True,
@@ -159,10 +161,12 @@ def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed
     train = ~test
     planned = schedules and scenario.runtime
     choices = feature_step_choices(scenario) if planned else [None]
+    probed: np.ndarray | None = None  # the approach's own inner picks, when it was its own probe
     if feature_steps != "auto" or len(choices) == 1:
         steps = choices[-1] if feature_steps == "all" else None
     else:
-        steps = _steps_by_probe(scenario, train, choices, approach, seed, **selector_options)
+        steps, picks, probe = _steps_by_probe(scenario, train, choices, approach, seed, **selector_options)
+        probed = picks if probe == approach else None
     x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))]
 
     def judge(picks: np.ndarray) -> float:  # an approach's out-of-fold picks, judged with their best plan
@@ -171,6 +175,8 @@ def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed
     model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, judge=judge if planned else None,
                               **selector_options)
     model.fit(x[train], costs[train])
+    if probed is not None:  # the same seeded inner cross-validation: not run twice
+        model.inner_picks = probed
     plan = Plan(steps=steps)
     if planned:
         plan = choose_plan(scenario, train, model.fit_inner_picks(x[train], costs[train]), steps)

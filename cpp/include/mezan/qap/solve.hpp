@@ -273,8 +273,7 @@ std::int64_t portfolio_thread(const Instance<T>& inst, const SolveOptions& opt, 
     ~ForgetSource() { incumbent_source = -1; }
   } forget;
   if (!stop.has_deadline() || opt.max_iter > 0) {
-    board.slot(k, 0).store(static_cast<int>(member.method));
-    board.runs[static_cast<std::size_t>(k)].fetch_add(1);
+    board.runs[static_cast<std::size_t>(k)].fetch_add(1);  // round 0's member was recorded by solve()
     return run_one(inst, member, k, stop, inc, nullptr, stats);
   }
   const double budget = stop.budget();
