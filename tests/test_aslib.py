@@ -164,7 +164,7 @@ def test_selectors_are_fitted_out_of_fold_only():
     costs = np.column_stack([np.where(x[:, 0] > 0, 1.0, 100.0), np.where(x[:, 0] > 0, 100.0, 1.0),
                              np.full(n, 60.0)])
     folds = np.arange(n) % 10 + 1
-    for approach in ("regression", "pairwise", "knn", "ensemble", "auto"):
+    for approach in ("regression", "pairwise", "knn", "forest_mean", "ensemble", "auto"):
         picks, _ = cross_validate(x, costs, folds, approach=approach)
         assert costs[np.arange(n), picks].mean() < 10.0, approach  # the feature tells which: near the VBS (1.0)
     shuffled = rng.permutation(n)  # labels no longer follow the features: out-of-fold cannot beat the SBS (60)
@@ -202,6 +202,38 @@ def test_pairwise_compares_only_the_contenders():
     assert [(a, b) for a, b, _ in model._models] == [(0, 1), (0, 2), (1, 2)]  # 3 classifiers, not 6
     assert set(model.predict(x[150:]).tolist()) <= {0, 1, 2} and (model.scores(x[150:])[:, 3] > 0).all()
     assert (model.predict(x[150:180]) == np.where(x[150:180, 0] > 0, 0, 1)).mean() >= 0.9
+
+
+def test_the_regression_forest_learns_relative_costs_not_hardness():
+    rng = np.random.default_rng(0)
+    n, k = 300, 4
+    x = rng.random((n, 10))
+    hard = 10 ** (4 * x[:, 0])  # the common mode: one feature scales every algorithm's cost by up to 10^4
+    best = (x[:, 1] * k).astype(int)  # another feature tells which algorithm is three times faster
+    ratio = np.full((n, k), 3.0)
+    ratio[np.arange(n), best] = 1.0
+    costs = hard[:, None] * ratio * np.exp(rng.normal(0.0, 0.3, (n, k)))
+    right = {}
+    for centre in (True, False):
+        model = AlgorithmSelector("regression", centre=centre).fit(x[:200], costs[:200])
+        right[centre] = (model.predict(x[200:]) == best[200:]).mean()
+    # centred targets: the splits go to the feature that ranks the algorithms, not to the one that scales them all
+    assert right[True] >= 0.9 and right[True] >= right[False] + 0.1, right
+
+
+def test_forest_mean_minimises_the_mean_cost_where_log_regression_minimises_the_geometric_mean():
+    rng = np.random.default_rng(3)
+    n = 400
+    x = rng.normal(size=(n, 3))
+    # A: 1 s on 90 % of instances and a timeout (PAR10 10000) on the rest, at random; B: 100 s always.
+    # Mean cost: A 1001, B 100 (B is right); mean log10 cost: A 0.4, B 2 (log regression takes A).
+    a = np.where(rng.random(n) < 0.1, 10000.0, 1.0)
+    costs = np.column_stack([a, np.full(n, 100.0)])
+    by_log = AlgorithmSelector("regression").fit(x[:300], costs[:300]).predict(x[300:])
+    by_mean = AlgorithmSelector("forest_mean").fit(x[:300], costs[:300])
+    assert (by_log == 0).mean() > 0.9 and (by_mean.predict(x[300:]) == 1).mean() > 0.9
+    scores = by_mean.scores(x[300:])  # the leaves' mean costs: near 1001 and exactly 100
+    assert np.allclose(scores[:, 1], 100.0) and np.median(scores[:, 0]) > 300.0
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the shared ASlib folder is not here")

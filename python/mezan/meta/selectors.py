@@ -9,14 +9,29 @@ Every selector is fitted on (features, costs) — features (instances x features
   ``joint=False``: one forest per algorithm, the empirical performance models of SATzilla 2009 and LLAMA's
   regression approach); the algorithm with the lowest prediction. The joint forest was 2-20x faster and at or
   below the per-algorithm forests' m-hat on all seven reference scenarios (bench/aslib_eval.py).
+  ``centre`` (default): the targets are relative, each instance's (log) costs minus their mean over the algorithms.
+  A split then pays for telling the algorithms apart, not for telling hard instances from easy ones (which moves
+  every algorithm alike and does not change the pick): the forest's squared error over centred targets is, up to a
+  factor k, its error over all k (k - 1) / 2 pairwise differences — pairwise regression in one forest. It lowered the
+  regression m-hat on five of the seven reference scenarios (mean 0.289 -> 0.250; MAXSAT12-PMS 0.138 -> 0.076,
+  CSP-Minizinc-Obj-2016 0.428 -> 0.273) at the same cost.
 - ``pairwise``: for every pair of contenders (the algorithms best on some training instance, and the single best) a
   random-forest classifier of "which is cheaper", each training instance weighted by the cost difference; the
   algorithm with the most votes (SATzilla 2011's cost-sensitive pairwise classification).
 - ``knn``: the k nearest training instances in the standardised feature space; the algorithm with the lowest
   total cost over them (SUNNY's neighbourhood, restricted to one algorithm).
-- ``ensemble``: the three above fitted side by side; each ranks the algorithms on an instance, and the algorithm with
-  the best mean rank is chosen (a Borda vote: the approaches' scores are on different scales, their ranks are not).
-- ``auto``: the approach with the lowest mean cost in an inner cross-validation on the training data only (the
+- ``forest_mean``: the centred regression forest used as an adaptive neighbourhood (the weights of Meinshausen's
+  quantile regression forests): per algorithm, the mean *cost* (not log cost) of the training instances that share
+  the instance's leaves, averaged over the trees. The pick then minimises the expected cost that is scored (PAR10),
+  where ``regression``'s log costs minimise a geometric mean and underrate rare timeouts: SAT11-RAND 0.205 -> 0.068,
+  SAT11-HAND 0.311 -> 0.246, but CSP-2010 0.144 -> 0.295 and SAT11-INDU 0.672 -> 0.801 (bench/aslib_eval.py). Not
+  among ``auto``'s candidates: with it the inner choice got worse (mean m-hat 0.281 -> 0.303; more candidates, more
+  room for a noisy inner cross-validation to pick the wrong one).
+- ``ensemble``: regression, pairwise and knn fitted side by side; each ranks the algorithms on an instance, and the
+  algorithm with the best mean rank is chosen (a Borda vote: the approaches' scores are on different scales, their
+  ranks are not).
+- ``auto``: the approach (regression, pairwise, knn or ensemble) with the lowest mean cost in an inner
+  cross-validation on the training data only (the
   AutoFolio idea: the choice is made per scenario by data, never by hand); ``judge`` replaces that mean cost when
   the picks are used inside a larger plan (:mod:`mezan.meta.schedules` judges them with their pre-solving plan).
   The ensemble's inner picks come from the three approaches' inner scores, so judging it costs no further fit.
@@ -33,8 +48,9 @@ import numpy as np
 
 from mezan.errors import InvalidParameterError
 
-BASE_APPROACHES = ("regression", "pairwise", "knn")
-APPROACHES = (*BASE_APPROACHES, "ensemble")
+BASE_APPROACHES = ("regression", "pairwise", "knn")  # the ensemble's members
+AUTO_APPROACHES = (*BASE_APPROACHES, "ensemble")  # what ``auto`` chooses among
+APPROACHES = (*AUTO_APPROACHES, "forest_mean")
 
 
 def _borda(scores: list[np.ndarray]) -> np.ndarray:
@@ -78,6 +94,7 @@ class AlgorithmSelector:
     jobs: int = 1  # threads per regression forest fit (scikit-learn's n_jobs; the small pairwise forests use one)
     joint: bool = True  # regression: one multi-output forest for all algorithms (False: one forest per algorithm)
     max_features: float | str = "sqrt"  # features tried per split in the regression forests (as the classifiers)
+    centre: bool = True  # regression: each instance's targets minus their mean (see the module docstring)
     chosen: str = ""
     inner_picks: Any = field(default=None, repr=False)  # out-of-fold picks on the training rows (inner CV)
     judge: Any = field(default=None, repr=False)  # judge(picks) -> cost of out-of-fold picks (default: their mean cost)
@@ -122,7 +139,7 @@ class AlgorithmSelector:
         """A selector with this one's options and another approach."""
         return AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
                                  pairwise_trees=self.pairwise_trees, neighbours=self.neighbours, jobs=self.jobs,
-                                 max_features=self.max_features, joint=self.joint)
+                                 max_features=self.max_features, joint=self.joint, centre=self.centre)
 
     def out_of_fold_scores(self, features: np.ndarray, costs: np.ndarray, approach: str) -> np.ndarray:
         """Scores (rows x algorithms) of ``approach`` on the given (training) rows, each row scored by a selector
@@ -156,10 +173,10 @@ class AlgorithmSelector:
         return self.inner_picks
 
     def _choose(self, features: np.ndarray, costs: np.ndarray) -> str:
-        best, best_cost, best_picks = APPROACHES[0], np.inf, None
+        best, best_cost, best_picks = AUTO_APPROACHES[0], np.inf, None
         scores = {a: self.out_of_fold_scores(features, costs, a) for a in BASE_APPROACHES}
-        scores["ensemble"] = _borda(list(scores.values()))
-        for approach in APPROACHES:
+        scores["ensemble"] = _borda([scores[a] for a in BASE_APPROACHES])
+        for approach in AUTO_APPROACHES:
             picks = np.argmin(scores[approach], axis=1)
             total = (float(costs[np.arange(len(costs)), picks].mean()) if self.judge is None
                      else float(self.judge(picks)))
@@ -175,6 +192,8 @@ class AlgorithmSelector:
         from sklearn.ensemble import RandomForestRegressor
 
         y = self._target(costs)
+        if self.centre:  # relative costs: the forest's splits serve the ranking, not the instance's hardness
+            y = y - y.mean(axis=1, keepdims=True)
         if self.joint:  # one multi-output forest: every algorithm's cost predicted from the same trees
             return [RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=self.jobs,
                                           min_samples_leaf=2, max_features=self.max_features).fit(x, y)]
@@ -186,6 +205,30 @@ class AlgorithmSelector:
         if self.joint:
             return np.asarray(self._models[0].predict(x)).reshape(len(x), -1)
         return np.column_stack([m.predict(x) for m in self._models])
+
+    def _fit_forest_mean(self, x: np.ndarray, costs: np.ndarray) -> Any:
+        from sklearn.ensemble import RandomForestRegressor
+
+        y = self._target(costs)
+        forest = RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=self.jobs,
+                                       min_samples_leaf=2, max_features=self.max_features)
+        forest.fit(x, y - y.mean(axis=1, keepdims=True))
+        leaves = forest.apply(x)  # (training rows x trees)
+        means = []  # per tree: the mean cost of the training rows in each of its leaves (leaf id -> row)
+        for t in range(leaves.shape[1]):
+            ids, rows = np.unique(leaves[:, t], return_inverse=True)
+            total = np.zeros((len(ids), costs.shape[1]))
+            np.add.at(total, rows, costs)
+            means.append((ids, total / np.bincount(rows)[:, None]))
+        return forest, means
+
+    def _scores_forest_mean(self, x: np.ndarray) -> np.ndarray:
+        forest, means = self._models
+        leaves = forest.apply(x)
+        out = np.zeros((len(x), means[0][1].shape[1]))
+        for t, (ids, mean) in enumerate(means):
+            out += mean[np.searchsorted(ids, leaves[:, t])]
+        return out / len(means)
 
     def _fit_pairwise(self, x: np.ndarray, costs: np.ndarray) -> Any:
         from sklearn.ensemble import RandomForestClassifier
