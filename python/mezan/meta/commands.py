@@ -5,7 +5,7 @@
     mezan meta tournament FOLDER [--rounds R] [--time T] [--max-n N] [--solvers S,S...] [--json]
     mezan meta train [--json]
     mezan meta reset --yes
-    mezan meta aslib evaluate DIR [--approach auto|regression|pairwise|knn|ensemble] [--seed K] [--json]
+    mezan meta aslib evaluate DIR [--approach auto|regression|pairwise|knn|ensemble|forest_mean] [--seed K] [--json]
         [--selections FILE] [--feature-steps auto|default|all]
 
 Every command takes ``--store PATH`` (default ``$MEZAN_HOME/mezan.db``). ``race`` and ``tournament`` run their solves
@@ -366,7 +366,8 @@ def add_commands(app) -> None:
 
     @aslib.command("evaluate")
     def evaluate(directory: str = typer.Argument(..., help="an ASlib scenario folder, or a folder of them"),
-                 approach: str = typer.Option("auto", "--approach", help="auto, regression, pairwise, knn or ensemble"),
+                 approach: str = typer.Option("auto", "--approach",
+                                              help="auto, regression, pairwise, knn, ensemble or forest_mean"),
                  seed: int = typer.Option(0, "--seed"), json_: bool = typer.Option(False, "--json"),
                  selections: str = typer.Option(None, "--selections", help="write the out-of-fold decisions here"),
                  schedules: bool = typer.Option(True, "--schedules/--no-schedules",
