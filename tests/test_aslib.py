@@ -236,6 +236,23 @@ def test_forest_mean_minimises_the_mean_cost_where_log_regression_minimises_the_
     assert np.allclose(scores[:, 1], 100.0) and np.median(scores[:, 0]) > 300.0
 
 
+def test_auto_leaves_regression_only_on_evidence():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(240, 4))
+    noise = np.exp(rng.normal(size=(240, 3)))  # no feature tells anything: no approach can be better
+    assert AlgorithmSelector("auto", switch_alpha=0.0, trees=30).fit(x, noise).chosen != "regression"  # noise won
+    assert AlgorithmSelector("auto", trees=30).fit(x, noise).chosen == "regression"  # the test keeps the default
+    # rare random timeouts: log regression takes A (geometric mean 2.5 against 100), the mean cost says B (1001 vs 100);
+    # the cost-weighted pairwise vote sees it, and the paired test confirms it on the inner folds
+    x = rng.normal(size=(440, 4))
+    costs = np.column_stack([np.where(rng.random(440) < 0.1, 10000.0, 1.0), np.full(440, 100.0)])
+    model = AlgorithmSelector("auto", trees=30).fit(x[:240], costs[:240])
+    regression = AlgorithmSelector("regression", trees=30).fit(x[:240], costs[:240])
+    held_out = np.arange(240, 440)
+    assert model.chosen != "regression"
+    assert costs[held_out, model.predict(x[240:])].mean() < 0.5 * costs[held_out, regression.predict(x[240:])].mean()
+
+
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the shared ASlib folder is not here")
 def test_every_shared_scenario_loads_with_known_sbs_and_vbs():
     names = sorted(p.name for p in SHARED.iterdir() if (p / "description.txt").exists())
