@@ -9,7 +9,7 @@ to the published anchor, the seconds the automatic choice took (the whole evalua
 `mezan meta aslib evaluate` runs it) and the share of instances solved by a pre-solving slot.
 
     python bench/aslib_eval.py [--aslib ../shared/aslib] [--scenarios A,B] [--approaches regression,pairwise,knn,auto]
-                               [--no-schedules] [--feature-steps auto|default|all]
+                               [--no-schedules] [--feature-steps auto|default|all] [--switch-alpha 0.1]
                                [--workers 2 | --scheduler ADDRESS] [--json FILE]
 """
 
@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--no-schedules", action="store_true")
     parser.add_argument("--feature-steps", default="auto", choices=("auto", "default", "all"),
                         help="with schedules: chosen per fold (auto), the default steps, or all steps")
+    parser.add_argument("--switch-alpha", type=float, default=None,
+                        help="auto's level for leaving regression (default: the selector's, 0.1; 0: lowest inner cost)")
     parser.add_argument("--workers", type=int, default=2, help="processes running the folds")
     parser.add_argument("--scheduler", default=None, help="run the folds on this Dask scheduler instead")
     parser.add_argument("--json", default="")
@@ -60,8 +62,8 @@ def main() -> None:
         for approach in approaches:
             started = time.perf_counter()
             result = evaluate(scenario, approach=approach, seed=args.seed, schedules=not args.no_schedules,
-                              feature_steps=args.feature_steps,
-                              workers=args.workers, executor=args.scheduler)
+                              feature_steps=args.feature_steps, workers=args.workers, executor=args.scheduler,
+                              **({} if args.switch_alpha is None else {"switch_alpha": args.switch_alpha}))
             seconds = time.perf_counter() - started
             s = score_costs(scenario, result.costs)
             row[approach] = s.m_hat

@@ -232,16 +232,25 @@ def test_forest_mean_minimises_the_mean_cost_where_log_regression_minimises_the_
     by_log = AlgorithmSelector("regression").fit(x[:300], costs[:300]).predict(x[300:])
     by_mean = AlgorithmSelector("forest_mean").fit(x[:300], costs[:300])
     assert (by_log == 0).mean() > 0.9 and (by_mean.predict(x[300:]) == 1).mean() > 0.9
-    scores = by_mean.scores(x[300:])  # the leaves' mean costs: near 1001 and exactly 100
-    assert np.allclose(scores[:, 1], 100.0) and np.median(scores[:, 0]) > 300.0
+    # the scores are, per tree, the mean cost of the training rows in the test row's leaf, averaged over the trees
+    costs[:, 1] = 100.0 + 50.0 * x[:, 1]  # B's cost follows a feature, so a wrong leaf would show
+    small = AlgorithmSelector("forest_mean", trees=3).fit(x[:300], costs[:300])
+    forest = small._models[0]
+    train_leaves, test_leaves = forest.apply(small._transform(x[:300])), forest.apply(small._transform(x[300:]))
+    expected = np.mean([[costs[:300][train_leaves[:, t] == test_leaves[i, t]].mean(axis=0) for t in range(3)]
+                        for i in range(100)], axis=1)
+    assert np.allclose(small.scores(x[300:]), expected)
 
 
 def test_auto_leaves_regression_only_on_evidence():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(240, 4))
     noise = np.exp(rng.normal(size=(240, 3)))  # no feature tells anything: no approach can be better
-    assert AlgorithmSelector("auto", switch_alpha=0.0, trees=30).fit(x, noise).chosen != "regression"  # noise won
-    assert AlgorithmSelector("auto", trees=30).fit(x, noise).chosen == "regression"  # the test keeps the default
+    model = AlgorithmSelector("auto", trees=30).fit(x, noise)
+    cheapest = min(model.inner_costs, key=model.inner_costs.get)
+    assert cheapest != "regression", model.inner_costs  # noise made another approach look cheaper on the inner folds
+    assert model.chosen == "regression"  # ... and the paired test keeps the default
+    assert AlgorithmSelector("auto", switch_alpha=0.0, trees=30).fit(x, noise).chosen == cheapest
     # rare random timeouts: log regression takes A (geometric mean 2.5 against 100), the mean cost says B (1001 vs 100);
     # the cost-weighted pairwise vote sees it, and the paired test confirms it on the inner folds
     x = rng.normal(size=(440, 4))
@@ -251,6 +260,23 @@ def test_auto_leaves_regression_only_on_evidence():
     held_out = np.arange(240, 440)
     assert model.chosen != "regression"
     assert costs[held_out, model.predict(x[240:])].mean() < 0.5 * costs[held_out, regression.predict(x[240:])].mean()
+
+
+def test_the_switch_test_handles_ties_constant_and_infinite_differences():
+    from mezan.meta.selectors import SWITCH_MIN_ROWS, _cheaper
+
+    base = np.full(40, 5.0)
+    assert not _cheaper(base.copy(), base, 0.05)  # all tied: nothing to switch for
+    few = base.copy()
+    few[:SWITCH_MIN_ROWS - 1] = 1.0
+    assert not _cheaper(few, base, 0.05)  # too few rows differ
+    constant = base.copy()
+    constant[:20] = 4.0  # every differing row one unit cheaper: no spread, the sign decides (no scipy warning)
+    assert _cheaper(constant, base, 0.05) and not _cheaper(base, constant, 0.05)
+    assert not _cheaper(np.where(constant < 5.0, -np.inf, 5.0), base, 0.05)  # infinite costs never decide
+    near = constant.copy()
+    near[0] = 4.0 - 1e-12  # almost constant: scipy's precision-loss warning is not an error here
+    assert _cheaper(near, base, 0.05)
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the shared ASlib folder is not here")

@@ -48,11 +48,16 @@ class Plan:
     fallback: int | None = None
 
 
-def _cost(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, plan: Plan) -> float:
+def _costs(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, plan: Plan) -> np.ndarray:
+    """Each of ``rows``' cost when ``plan`` runs with the selector's ``picks`` there."""
     algorithm = np.zeros(len(scenario.instances), dtype=int)
     algorithm[rows] = picks if plan.fallback is None else plan.fallback
     steps = None if plan.steps is None else list(plan.steps)
-    return float(plan_costs(scenario, algorithm, steps, plan.presolve)[rows].mean())
+    return plan_costs(scenario, algorithm, steps, plan.presolve)[rows]
+
+
+def _cost(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, plan: Plan) -> float:
+    return float(_costs(scenario, rows, picks, plan).mean())
 
 
 def choose_plan(scenario: Scenario, rows: np.ndarray, picks: np.ndarray,
@@ -169,8 +174,8 @@ def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed
         probed = picks if probe == approach else None
     x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))]
 
-    def judge(picks: np.ndarray) -> float:  # an approach's out-of-fold picks, judged with their best plan
-        return _cost(scenario, train, picks, choose_plan(scenario, train, picks, steps))
+    def judge(picks: np.ndarray) -> np.ndarray:  # an approach's out-of-fold picks, costed with their best plan
+        return _costs(scenario, train, picks, choose_plan(scenario, train, picks, steps))
 
     model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, judge=judge if planned else None,
                               **selector_options)

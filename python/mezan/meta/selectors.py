@@ -33,15 +33,16 @@ Every selector is fitted on (features, costs) — features (instances x features
 - ``auto``: regression, pairwise, knn or ensemble, chosen by an inner cross-validation on the training data only
   (the AutoFolio idea: the choice is made per scenario by data, never by hand). Regression is the default; another
   approach replaces it only if its inner cost is lower *and* a one-sided paired t-test on the training instances
-  where their picks' costs differ says so at ``switch_alpha`` (0.1, Bonferroni-split over the three alternatives) —
-  the rule DeepThink uses to leave its robust default. The plain lowest inner cost (``switch_alpha=0``) let noise
-  decide: on CSP-2010 (two algorithms) it went to pairwise on some folds (m-hat 0.173 against regression's 0.144),
-  on CSP-Minizinc-Obj-2016 (100 instances) to kNN (0.494 against 0.273); with the test, the mean m-hat over the
-  seven reference scenarios went from 0.281 to 0.232 and the switches that stay are those the data support
-  (SAT11-RAND: 0.205 with regression, 0.066 with the switch). ``judge`` replaces the mean cost when the picks are
-  used inside a larger plan (:mod:`mezan.meta.schedules` judges them with their pre-solving plan); the test reads
-  the raw per-instance costs. The ensemble's inner picks come from the three approaches' inner scores, so judging
-  it costs no further fit.
+  where their picks' costs differ (at least :data:`SWITCH_MIN_ROWS`) says so at ``switch_alpha`` (0.1,
+  Bonferroni-split over the three alternatives) — the rule DeepThink uses to leave its robust default. The plain
+  lowest inner cost (``switch_alpha=0``) let noise decide: on CSP-2010 (two algorithms) it went to pairwise on some
+  folds (m-hat 0.173 against regression's 0.144), on CSP-Minizinc-Obj-2016 (100 instances) to kNN (0.494 against
+  0.273); with the test, the mean m-hat over the seven reference scenarios went from 0.281 to 0.232 and the
+  switches that stay are those the data support (SAT11-RAND: 0.205 with regression, 0.066 with the switch).
+  ``judge`` replaces the per-instance costs when the picks are used inside a larger plan (:mod:`mezan.meta.schedules`
+  costs them with their pre-solving plan, so an instance the plan pre-solves counts as a tie); the test reads the
+  same costs. ``inner_costs`` keeps each candidate's mean. The ensemble's inner picks come from the three
+  approaches' inner scores, so judging it costs no further fit.
 
 Deterministic for a seed.
 """
@@ -78,6 +79,31 @@ def _contenders(costs: np.ndarray) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
+SWITCH_MIN_ROWS = 10
+"""``auto`` leaves its default only on evidence from at least this many training rows where the costs differ."""
+
+
+def _cheaper(mine: np.ndarray, theirs: np.ndarray, alpha: float) -> bool:
+    """Whether the per-row costs ``mine`` are lower than ``theirs`` (paired, same rows): a one-sided paired t-test at
+    ``alpha`` on the rows where they differ (at least :data:`SWITCH_MIN_ROWS`; differences all equal: their sign)."""
+    import warnings
+
+    from scipy.stats import ttest_rel
+
+    differ = mine != theirs
+    if differ.sum() < SWITCH_MIN_ROWS:
+        return False
+    d = mine[differ] - theirs[differ]
+    if not np.isfinite(d).all():
+        return False
+    if np.ptp(d) == 0:  # every differing row moved by the same amount: no spread to test, the sign says it all
+        return bool(d[0] < 0)
+    with warnings.catch_warnings():  # near-constant differences: scipy warns of precision loss; p stays usable
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = ttest_rel(mine[differ], theirs[differ], alternative="less").pvalue
+    return bool(np.isfinite(p) and p < alpha)
+
+
 def _prepare(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(medians, means, scales) of training features, for imputation and standardisation."""
     medians = np.nanmedian(np.where(np.isfinite(features), features, np.nan), axis=0)
@@ -105,7 +131,8 @@ class AlgorithmSelector:
     switch_alpha: float = 0.1  # auto: leaves regression only on this evidence (see the module docstring); 0: argmin
     chosen: str = ""
     inner_picks: Any = field(default=None, repr=False)  # out-of-fold picks on the training rows (inner CV)
-    judge: Any = field(default=None, repr=False)  # judge(picks) -> cost of out-of-fold picks (default: their mean cost)
+    judge: Any = field(default=None, repr=False)  # judge(picks) -> per-row costs of out-of-fold picks (default: costs)
+    inner_costs: dict[str, float] = field(default_factory=dict, repr=False)  # auto: candidates' mean inner costs
     _models: Any = field(default=None, repr=False)
     _prep: Any = field(default=None, repr=False)
     _train: Any = field(default=None, repr=False)
@@ -119,6 +146,7 @@ class AlgorithmSelector:
         if self.approach not in (*APPROACHES, "auto"):
             raise InvalidParameterError(f"approach must be one of auto, {', '.join(APPROACHES)}; got {self.approach!r}")
         self.inner_picks = None
+        self.inner_costs = {}
         self.chosen = self._choose(features, costs) if self.approach == "auto" else self.approach
         self._prep = _prepare(features)
         x = self._transform(features)
@@ -181,29 +209,18 @@ class AlgorithmSelector:
         return self.inner_picks
 
     def _choose(self, features: np.ndarray, costs: np.ndarray) -> str:
-        from scipy.stats import ttest_rel
-
         scores = {a: self.out_of_fold_scores(features, costs, a) for a in BASE_APPROACHES}
         scores["ensemble"] = _borda([scores[a] for a in BASE_APPROACHES])
         rows = np.arange(len(costs))
         picks = {a: np.argmin(scores[a], axis=1) for a in AUTO_APPROACHES}
-        judged = {a: (float(costs[rows, p].mean()) if self.judge is None else float(self.judge(p)))
+        judged = {a: np.asarray(costs[rows, p] if self.judge is None else self.judge(p), dtype=float)
                   for a, p in picks.items()}
+        self.inner_costs = {a: float(c.mean()) for a, c in judged.items()}
         default = AUTO_APPROACHES[0]
         others = [a for a in AUTO_APPROACHES if a != default]
-
-        def beats_default(a: str) -> bool:  # one-sided paired t-test on the instances where the picks' costs differ
-            if self.switch_alpha <= 0:
-                return True
-            mine, theirs = costs[rows, picks[a]], costs[rows, picks[default]]
-            differ = mine != theirs
-            if differ.sum() < 10:
-                return False
-            return bool(ttest_rel(mine[differ], theirs[differ], alternative="less").pvalue
-                        < self.switch_alpha / len(others))
-
-        contenders = [default] + [a for a in others if judged[a] < judged[default] and beats_default(a)]
-        best = min(contenders, key=lambda a: (judged[a], AUTO_APPROACHES.index(a)))
+        switch = [a for a in others if self.inner_costs[a] < self.inner_costs[default]
+                  and (self.switch_alpha <= 0 or _cheaper(judged[a], judged[default], self.switch_alpha / len(others)))]
+        best = min([default, *switch], key=lambda a: (self.inner_costs[a], AUTO_APPROACHES.index(a)))
         self.inner_picks = picks[best]
         return best
 
