@@ -20,13 +20,13 @@ Every selector is fitted on (features, costs) — features (instances x features
   algorithm with the most votes (SATzilla 2011's cost-sensitive pairwise classification).
 - ``knn``: the k nearest training instances in the standardised feature space; the algorithm with the lowest
   total cost over them (SUNNY's neighbourhood, restricted to one algorithm).
-- ``forest_mean``: the centred regression forest used as an adaptive neighbourhood (the weights of Meinshausen's
-  quantile regression forests): per algorithm, the mean *cost* (not log cost) of the training instances that share
-  the instance's leaves, averaged over the trees. The pick then minimises the expected cost that is scored (PAR10),
-  where ``regression``'s log costs minimise a geometric mean and underrate rare timeouts: SAT11-RAND 0.205 -> 0.068,
-  SAT11-HAND 0.311 -> 0.246, but CSP-2010 0.144 -> 0.295 and SAT11-INDU 0.672 -> 0.801 (bench/aslib_eval.py). Not
-  among ``auto``'s candidates: with it the inner choice got worse (mean m-hat 0.281 -> 0.303; more candidates, more
-  room for a noisy inner cross-validation to pick the wrong one).
+- ``forest_mean``: the (centred, joint) regression forest used as an adaptive neighbourhood (the weights of
+  Meinshausen's quantile regression forests): per algorithm, the mean *cost* (not log cost) of the training
+  instances that share the instance's leaves, averaged over the trees. The pick then minimises the expected cost
+  that is scored (PAR10), where ``regression``'s log costs minimise a geometric mean and underrate rare timeouts:
+  SAT11-RAND 0.205 -> 0.068, SAT11-HAND 0.311 -> 0.246, but CSP-2010 0.144 -> 0.295 and SAT11-INDU 0.672 -> 0.801
+  (bench/aslib_eval.py). Not among ``auto``'s candidates: with it the inner choice got worse (mean m-hat 0.281 ->
+  0.303; more candidates, more room for a noisy inner cross-validation to pick the wrong one).
 - ``ensemble``: regression, pairwise and knn fitted side by side; each ranks the algorithms on an instance, and the
   algorithm with the best mean rank is chosen (a Borda vote: the approaches' scores are on different scales, their
   ranks are not).
@@ -227,18 +227,24 @@ class AlgorithmSelector:
     def _target(self, costs: np.ndarray) -> np.ndarray:
         return np.log10(np.maximum(costs, 1e-3)) if self.log_costs and (costs > 0).all() else costs
 
-    def _fit_regression(self, x: np.ndarray, costs: np.ndarray) -> Any:
+    def _forest(self, x: np.ndarray, y: np.ndarray) -> Any:
+        """The regression forest of this selector's options, fitted on (x, y)."""
         from sklearn.ensemble import RandomForestRegressor
 
+        return RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=self.jobs,
+                                     min_samples_leaf=2, max_features=self.max_features).fit(x, y)
+
+    def _relative_target(self, costs: np.ndarray) -> np.ndarray:
         y = self._target(costs)
         if self.centre:  # relative costs: the forest's splits serve the ranking, not the instance's hardness
             y = y - y.mean(axis=1, keepdims=True)
+        return y
+
+    def _fit_regression(self, x: np.ndarray, costs: np.ndarray) -> Any:
+        y = self._relative_target(costs)
         if self.joint:  # one multi-output forest: every algorithm's cost predicted from the same trees
-            return [RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=self.jobs,
-                                          min_samples_leaf=2, max_features=self.max_features).fit(x, y)]
-        return [RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=self.jobs,
-                                      min_samples_leaf=2, max_features=self.max_features).fit(x, y[:, a])
-                for a in range(costs.shape[1])]
+            return [self._forest(x, y)]
+        return [self._forest(x, y[:, a]) for a in range(costs.shape[1])]
 
     def _scores_regression(self, x: np.ndarray) -> np.ndarray:
         if self.joint:
@@ -246,12 +252,7 @@ class AlgorithmSelector:
         return np.column_stack([m.predict(x) for m in self._models])
 
     def _fit_forest_mean(self, x: np.ndarray, costs: np.ndarray) -> Any:
-        from sklearn.ensemble import RandomForestRegressor
-
-        y = self._target(costs)
-        forest = RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=self.jobs,
-                                       min_samples_leaf=2, max_features=self.max_features)
-        forest.fit(x, y - y.mean(axis=1, keepdims=True))
+        forest = self._forest(x, self._relative_target(costs))  # always one multi-output forest
         leaves = forest.apply(x)  # (training rows x trees)
         means = []  # per tree: the mean cost of the training rows in each of its leaves (leaf id -> row)
         for t in range(leaves.shape[1]):
