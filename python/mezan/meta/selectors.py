@@ -25,8 +25,8 @@ Every selector is fitted on (features, costs) — features (instances x features
   instances that share the instance's leaves, averaged over the trees. The pick then minimises the expected cost
   that is scored (PAR10), where ``regression``'s log costs minimise a geometric mean and underrate rare timeouts:
   SAT11-RAND 0.205 -> 0.068, SAT11-HAND 0.311 -> 0.246, but CSP-2010 0.144 -> 0.295 and SAT11-INDU 0.672 -> 0.801
-  (bench/aslib_eval.py). Not among ``auto``'s candidates: with it the inner choice got worse (mean m-hat 0.281 ->
-  0.303; more candidates, more room for a noisy inner cross-validation to pick the wrong one).
+  (bench/aslib_eval.py). Not among ``auto``'s candidates: with it the lowest-inner-cost choice got worse (mean m-hat
+  0.281 -> 0.303; more candidates, more room for a noisy inner cross-validation to pick the wrong one).
 - ``ensemble``: regression, pairwise and knn fitted side by side; each ranks the algorithms on an instance, and the
   algorithm with the best mean rank is chosen (a Borda vote: the approaches' scores are on different scales, their
   ranks are not).
