@@ -251,6 +251,8 @@ def test_auto_leaves_regression_only_on_evidence():
     assert cheapest != "regression", model.inner_costs  # noise made another approach look cheaper on the inner folds
     assert model.chosen == "regression"  # ... and the paired test keeps the default
     assert AlgorithmSelector("auto", switch_alpha=0.0, trees=30).fit(x, noise).chosen == cheapest
+    with pytest.raises(InvalidParameterError, match="switch_alpha must be in"):
+        AlgorithmSelector("auto", switch_alpha=1.5).fit(x, noise)
     # rare random timeouts: log regression takes A (geometric mean 2.5 against 100), the mean cost says B (1001 vs 100);
     # the cost-weighted pairwise vote sees it, and the paired test confirms it on the inner folds
     x = rng.normal(size=(440, 4))

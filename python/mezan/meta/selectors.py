@@ -145,6 +145,9 @@ class AlgorithmSelector:
                                         f"one row per instance; got {features.shape} and {costs.shape}")
         if self.approach not in (*APPROACHES, "auto"):
             raise InvalidParameterError(f"approach must be one of auto, {', '.join(APPROACHES)}; got {self.approach!r}")
+        if not 0.0 <= self.switch_alpha < 1.0:
+            raise InvalidParameterError(f"switch_alpha must be in [0, 1) (0: the lowest inner cost decides); got "
+                                        f"{self.switch_alpha!r}")
         self.inner_picks = None
         self.inner_costs = {}
         self.chosen = self._choose(features, costs) if self.approach == "auto" else self.approach
