@@ -13,7 +13,7 @@ Every selector is fitted on (features, costs) — features (instances x features
   A split then pays for telling the algorithms apart, not for telling hard instances from easy ones (which moves
   every algorithm alike and does not change the pick): the forest's squared error over centred targets is, up to a
   factor k, its error over all k (k - 1) / 2 pairwise differences — pairwise regression in one forest. It lowered the
-  regression m-hat on five of the seven reference scenarios (mean 0.289 -> 0.250; MAXSAT12-PMS 0.138 -> 0.076,
+  regression m-hat on five of the seven reference scenarios (mean 0.290 -> 0.250; MAXSAT12-PMS 0.138 -> 0.076,
   CSP-Minizinc-Obj-2016 0.428 -> 0.273) at the same cost.
 - ``pairwise``: for every pair of contenders (the algorithms best on some training instance, and the single best) a
   random-forest classifier of "which is cheaper", each training instance weighted by the cost difference; the
@@ -37,7 +37,7 @@ Every selector is fitted on (features, costs) — features (instances x features
   Bonferroni-split over the three alternatives) — the rule DeepThink uses to leave its robust default. The plain
   lowest inner cost (``switch_alpha=0``) let noise decide: on CSP-2010 (two algorithms) it went to pairwise on some
   folds (m-hat 0.173 against regression's 0.144), on CSP-Minizinc-Obj-2016 (100 instances) to kNN (0.494 against
-  0.273); with the test, the mean m-hat over the seven reference scenarios went from 0.281 to 0.232 and the
+  0.273); with the test, the mean m-hat over the seven reference scenarios went from 0.281 to 0.233 and the
   switches that stay are those the data support (SAT11-RAND: 0.205 with regression, 0.066 with the switch).
   ``judge`` replaces the per-instance costs when the picks are used inside a larger plan (:mod:`mezan.meta.schedules`
   costs them with their pre-solving plan, so an instance the plan pre-solves counts as a tie); the test reads the
