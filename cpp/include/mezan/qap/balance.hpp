@@ -7,7 +7,8 @@
 //    products where a matrix is structured). Its first slice starts at the barycenter J; every later
 //    one is warm-started between the barycenter and the incumbent's permutation matrix X,
 //    P0 = (1 - lambda) J + lambda X with lambda ~ U[0.5, 0.95], so the relaxation explores around what
-//    search found. With `random_starts` (the portfolio sets it) each slice then goes on with scipy's
+//    search found. With `random_starts` (the portfolio sets it, and balance does where the barycenter is
+//    flat: barycenter_is_flat) each slice then goes on with scipy's
 //    randomised starts (faq.hpp) until it has done a discrete slice's work (the best rounding goes on),
 //    so the relaxation also explores away from the incumbent and gets a fair share of the time:
 //    where the data are symmetric under rotation (circulant flows on a ring) the barycenter's gradient
@@ -34,6 +35,7 @@
 // starts) goes to the result's explanation.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -71,6 +73,36 @@ struct BalanceOptions {
   BreakoutOptions breakout;
   TabuOptions tabu;
 };
+
+/// True when the relaxation's first step from the barycenter J = 11^T/n cannot prefer any permutation. The
+/// gradient of tr(A P B^T P^T) there is ((A1)(B1)^T + (A^T 1)(B^T 1)^T) / n, so a permutation p pays
+/// sum_i (A1)_i (B1)_p(i) + (A^T 1)_i (B^T 1)_p(i), the same for every p when, in each of the two terms, one
+/// matrix has constant sums (a circulant, the distances of a ring or a torus, a regular graph's adjacency).
+/// FAQ from the barycenter then rounds to an arbitrary permutation and warm starts only circle the incumbent's
+/// basin, so balance follows them with randomised starts (what finds the optimum on ring_circulant). Constant
+/// means a spread of at most 1e-9 of the largest sum. Cost O(n^2).
+template <class T>
+bool barycenter_is_flat(const Instance<T>& inst) {
+  const int n = inst.n();
+  const auto constant = [n](const auto& sum) {
+    double lo = sum(0), hi = lo;
+    for (int i = 1; i < n; ++i) {
+      lo = std::min(lo, sum(i));
+      hi = std::max(hi, sum(i));
+    }
+    return hi - lo <= 1e-9 * std::max(std::abs(lo), std::abs(hi));
+  };
+  const auto row_sum = [n](const T* row) {
+    double s = 0;
+    for (int j = 0; j < n; ++j) s += static_cast<double>(row[j]);
+    return s;
+  };
+  const bool a_rows = constant([&](int i) { return row_sum(inst.a_row(i)); });
+  const bool b_rows = constant([&](int k) { return row_sum(inst.b_row(k)); });
+  const bool a_cols = constant([&](int i) { return row_sum(inst.at_row(i)); });
+  const bool b_cols = constant([&](int k) { return row_sum(inst.bt_row(k)); });
+  return n >= 2 && (a_rows || b_rows) && (a_cols || b_cols);
+}
 
 struct SideStats {
   std::int64_t slices = 0;

@@ -30,7 +30,8 @@
 //               a relaxation (FAQ, FAQ with FFT products for structured matrices, or Nesterov) for
 //               the first tenth of the budget, then RoTS (relaxation_then_tabu.hpp)
 //  breakout     breakout local search (breakout.hpp)
-//  balance      the breakout and relaxation sides in controlled slices, exchanging solutions (balance.hpp);
+//  balance      the breakout and relaxation sides in controlled slices, exchanging solutions (balance.hpp; the
+//               relaxation adds randomised starts where the barycenter is flat, barycenter_is_flat);
 //               with threads > 1 every thread runs its own balance (own seed) on the shared incumbent
 //  portfolio    one thread: breakout, RoTS and the relaxation (with randomised starts) in controlled slices
 //               (balance.hpp), the side of opt.members' first entry first (it wins ties); k threads: one
@@ -183,7 +184,7 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
       options.faq = opt.faq;
       options.faq.products = Products::automatic;
       options.tabu = opt.tabu;
-      options.random_starts = opt.method == Method::portfolio || opt.in_portfolio;
+      options.random_starts = opt.method == Method::portfolio || opt.in_portfolio || barycenter_is_flat(inst);
       options.barycenter = !opt.later_round;  // a portfolio's later round: the barycenter's FAQ was done
       if (opt.method == Method::portfolio) {  // the first member named, when it is a side, goes first (wins ties)
         options.sides = {Side::breakout, Side::tabu, Side::relaxation};
