@@ -127,6 +127,40 @@ def test_with_history_the_plan_picks_the_better_solver_and_says_why(history_stor
     assert {f"post:{p.id}" for p in posts if p.author != "Synthesizer"} == set(posts[-1].evidence)
 
 
+def _summary(history):
+    return {pid: (k.name, sorted((s, sorted(v)) for s, v in k.finals.items()), k.best()) for pid, k in
+            history.known.items()}
+
+
+def test_the_history_is_brought_up_to_date_with_the_runs_recorded_since(tmp_path):
+    from mezan.agents.history import History
+
+    path = tmp_path / "grow.db"
+    registry = Registry(Store(path))
+    run_experiment(Plan(["generated:taillard_a:12:0-2"], ["local_first"], seeds=1, time_limit=0.2),
+                   registry=registry, name="first")
+    first = History.current(registry, "qap")
+    assert History.current(Registry(Store(path)), "qap") is first  # nothing new: the same history
+    # New runs on known instances (their references may move) and on a new instance.
+    run_experiment(Plan(["generated:taillard_a:12:1-3"], ["rots"], seeds=1, time_limit=0.2), registry=registry,
+                   name="second")
+    grown = History.current(Registry(Store(path)), "qap")
+    fresh = History(Registry(Store(path)), "qap")
+    assert grown is not first and len(grown) == 4 and _summary(grown) == _summary(fresh)
+    assert len(first) == 3  # the earlier history is left as it was
+    assert {s for k in grown.known.values() for s in k.finals} == {"qap.local_first", "qap.rots"}
+    near = grown.nearest(fresh.known[next(iter(fresh.known))].features, 2)
+    assert [(k.problem_id, d) for k, d in near] == [(k.problem_id, d) for k, d in fresh.nearest(
+        fresh.known[next(iter(fresh.known))].features, 2)]
+    # Another database at the same path (ids that no longer match what the history came from): built anew.
+    path.unlink()
+    other = Registry(Store(path))
+    run_experiment(Plan(["generated:grid_manhattan:12:0-1"], ["local_first"], seeds=1, time_limit=0.2),
+                   registry=other, name="other")
+    rebuilt = History.current(other, "qap")
+    assert _summary(rebuilt) == _summary(History(other, "qap")) and len(rebuilt) == 2
+
+
 def _context(tmp_path, max_budget=None):
     store = Store(tmp_path / "ctx.db")
     return dt.Context(generated("taillard_a", 12, 1), store, Blackboard(store), "rule-test", None, max_budget, 0.001, 0)

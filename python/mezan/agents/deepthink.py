@@ -28,6 +28,7 @@ plan and posts the verified result.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -81,7 +82,7 @@ class Context:
         return self._facts[name][1]
 
     def history(self) -> History:
-        return self._once("history", lambda: History(Registry(self.store), self.problem.problem_type))
+        return self._once("history", lambda: History.current(Registry(self.store), self.problem.problem_type))
 
     def features(self) -> dict[str, float]:
         from mezan.meta.features import features
@@ -199,9 +200,8 @@ def optimizer(ctx: Context) -> dict[str, Any]:
     solvers = ctx.candidates or sorted({s for known, _ in neighbours for s in known.finals})
     recorded = max((b for known, _ in neighbours for runs in known.finals.values() for b, _ in runs), default=0.0)
     limit = recorded if ctx.max_budget is None else min(ctx.max_budget, recorded)  # no prediction past the history
-    budgets = [b for b in BUDGETS if b <= limit + 1e-9] or ([limit] if limit > 0 else [])
-    if ctx.max_budget is not None and ctx.max_budget not in budgets and ctx.max_budget <= recorded + 1e-9:
-        budgets = sorted({*budgets, float(ctx.max_budget)})
+    # The grid up to the limit, and the limit itself (the history's horizon, or the budget the caller has).
+    budgets = sorted({b for b in BUDGETS if b < limit - 1e-9} | {float(limit)}) if limit > 0 else []
     table = _predict(neighbours, solvers, budgets)
     selector, why = MetaFlow(ctx.store, seed=ctx.seed).select(problem, ctx.candidates) if ctx.candidates else \
         MetaFlow(ctx.store, seed=ctx.seed).select(problem)
@@ -323,8 +323,6 @@ def attributions(history: History, problem_type: str, features: dict[str, float]
                  seed: int = 0) -> list[dict[str, Any]]:
     """Features that separate the winning solvers of the history: permutation importance of a random forest trained
     to predict each known instance's best solver from its features (sklearn); empty without enough history."""
-    from sklearn.ensemble import RandomForestClassifier
-
     known = [k for k in history.known.values() if k.problem_type == problem_type and len(k.finals) >= 2]
     if len(known) < 6:
         return []
@@ -332,15 +330,29 @@ def attributions(history: History, problem_type: str, features: dict[str, float]
                                        and math.isfinite(v)} for k in known]))
     if not names:
         return []
-    X = np.array([[k.features[n] for n in names] for k in known])
-    y = [k.best() for k in known]
-    if len(set(y)) < 2:
+    rows = tuple(tuple(float(k.features[n]) for n in names) for k in known)
+    labels = tuple(k.best() for k in known)
+    if len(set(labels)) < 2:
         return []
-    forest = RandomForestClassifier(n_estimators=25, random_state=seed).fit(X, y)
-    scores = permutation_importance(forest, X, np.array(y), repeats=10, seed=seed)
+    scores = _forest_importance(rows, labels, seed)
     order = np.argsort(-scores)[:top]
     return [{"feature": names[i], "importance": float(scores[i]), "value": features.get(names[i])} for i in order
             if scores[i] > 0]
+
+
+@functools.lru_cache(maxsize=8)
+def _forest_importance(rows: tuple[tuple[float, ...], ...], labels: tuple[str, ...], seed: int) -> np.ndarray:
+    """Permutation importance of a 25-tree forest fitted to predict ``labels`` from ``rows``. A function of its
+    arguments only, so it is kept for the next analysis: on a stream of analyses the instances that separate
+    solvers rarely change (a new instance enters only once two solvers have run on it), and the fit was most of
+    DeepThink's time (40 of 80 ms)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = np.array(rows), np.array(labels)
+    forest = RandomForestClassifier(n_estimators=25, random_state=seed).fit(X, y)
+    scores = permutation_importance(forest, X, y, repeats=10, seed=seed)
+    scores.setflags(write=False)
+    return scores
 
 
 def permutation_importance(model: Any, X: np.ndarray, y: np.ndarray, *, repeats: int = 10,

@@ -250,12 +250,15 @@ class Registry:
             return cursor.rowcount == 1
 
     def runs(self, experiment: str | None = None, *, run_id: int | None = None, problem_id: str | None = None,
-             traces: bool = True) -> list[dict[str, Any]]:
-        """Runs of an experiment, one run, or one instance (all runs: none given), in the order they were recorded;
-        ``traces=False`` leaves each ``trace`` empty (the traces are most of a run's bytes)."""
+             since: int | None = None, traces: bool = True) -> list[dict[str, Any]]:
+        """Runs of an experiment, one run, one instance, or those recorded after the run ``since`` (all runs: none
+        given), in the order they were recorded; ``traces=False`` leaves each ``trace`` empty (the traces are most
+        of a run's bytes)."""
         columns = [c if c != "trace" or traces else "'[]'" for c in RUN_FIELDS]
         query, args = f"SELECT {', '.join(columns)} FROM bench_runs", []
-        if run_id is not None:
+        if since is not None:
+            query, args = query + " WHERE id > ?", [since]
+        elif run_id is not None:
             query, args = query + " WHERE id = ?", [run_id]
         elif experiment is not None:
             query, args = query + " WHERE experiment = ?", [experiment]
