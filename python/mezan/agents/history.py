@@ -116,8 +116,8 @@ class History:
         self.problem_type = problem_type
         self._scaled: dict[str, dict[str, float]] = {}  # problem id -> its scaled features (nearest)
         self._nearest: dict[tuple, list[tuple[Known, float]]] = {}  # nearest's answers, by question
+        self.known: dict[str, Known] = {} if known is None else known
         if known is not None:
-            self.known = known
             return
         rows = {r["problem_id"]: r for r in registry.instances()
                 if problem_type is None or r["problem_type"] == problem_type}
@@ -125,7 +125,7 @@ class History:
         for run in registry.runs(traces=False):
             if run["problem_id"] in rows and run["objective"] is not None:
                 by_instance.setdefault(run["problem_id"], []).append(run)
-        self.known: dict[str, Known] = {pid: _known(registry, rows[pid], runs) for pid, runs in by_instance.items()}
+        self.known = {pid: _known(registry, rows[pid], runs) for pid, runs in by_instance.items()}
 
     @classmethod
     def current(cls, registry: Registry, problem_type: str | None = None) -> History:
@@ -140,9 +140,9 @@ class History:
         if not isinstance(path, Path):
             return cls(registry, problem_type)
         key = (str(path.resolve()), problem_type)
-        count, last = registry.store.query("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM bench_runs")[0]
-        stamp = registry.store.query("SELECT created FROM bench_runs WHERE id = ?", (last,))
-        stamp = float(stamp[0][0]) if stamp else 0.0
+        count, last = (int(v) for v in registry.store.query("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM bench_runs")[0])
+        newest = registry.store.query("SELECT created FROM bench_runs WHERE id = ?", (last,))
+        stamp = float(newest[0][0]) if newest else 0.0
         with _LATEST_LOCK:
             cached = _LATEST.get(key)
         history = None
