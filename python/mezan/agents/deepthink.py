@@ -200,8 +200,9 @@ def optimizer(ctx: Context) -> dict[str, Any]:
     solvers = ctx.candidates or sorted({s for known, _ in neighbours for s in known.finals})
     recorded = max((b for known, _ in neighbours for runs in known.finals.values() for b, _ in runs), default=0.0)
     limit = recorded if ctx.max_budget is None else min(ctx.max_budget, recorded)  # no prediction past the history
-    # The grid up to the limit, and the limit itself (the history's horizon, or the budget the caller has).
-    budgets = sorted({b for b in BUDGETS if b < limit - 1e-9} | {float(limit)}) if limit > 0 else []
+    budgets = [b for b in BUDGETS if b <= limit + 1e-9] or ([limit] if limit > 0 else [])
+    if ctx.max_budget is not None and ctx.max_budget not in budgets and ctx.max_budget <= recorded + 1e-9:
+        budgets = sorted({*budgets, float(ctx.max_budget)})
     table = _predict(neighbours, solvers, budgets)
     selector, why = MetaFlow(ctx.store, seed=ctx.seed).select(problem, ctx.candidates) if ctx.candidates else \
         MetaFlow(ctx.store, seed=ctx.seed).select(problem)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from mezan.bench.registry import Registry
+from mezan.errors import InvalidParameterError
 
 
 @dataclass
@@ -153,26 +154,32 @@ class History:
                 history = old
             elif old_last <= last and (old_last == 0 or (same and float(same[0][0]) == old_stamp)):
                 new = registry.runs(since=old_last, traces=False)
-                if len(new) == count - old_count:  # only additions since
-                    history = old._extended(registry, new)
+                touched = list(dict.fromkeys(r["problem_id"] for r in new if r["objective"] is not None))
+                # Only additions since, touching few instances (each is read again: many are cheaper rebuilt).
+                if len(new) == count - old_count and len(touched) <= max(16, len(old) // 4):
+                    history = old._extended(registry, touched)
         if history is None:
             history = cls(registry, problem_type)
         with _LATEST_LOCK:
             _LATEST[key] = (history, count, last, stamp)
         return history
 
-    def _extended(self, registry: Registry, new_runs: list[dict[str, Any]]) -> History:
-        """A new History: this one with the instances ``new_runs`` touch rebuilt from all their runs."""
-        touched = {r["problem_id"] for r in new_runs if r["objective"] is not None}
+    def _extended(self, registry: Registry, touched: list[str]) -> History:
+        """A new History: this one with the instances ``touched`` (in the order of their first new run, as a fresh
+        build would add them) rebuilt from all their runs."""
         known = dict(self.known)
         for pid in touched:
-            row = registry.instance(pid)
+            try:
+                row = registry.instance(pid)
+            except InvalidParameterError:  # a run of an unregistered instance: a fresh build skips it too
+                continue
             if self.problem_type is not None and row["problem_type"] != self.problem_type:
                 continue
             runs = [r for r in registry.runs(problem_id=pid, traces=False) if r["objective"] is not None]
             known[pid] = _known(registry, row, runs)
-        history = History(self.registry, self.problem_type, known=known)
-        history._scaled = {pid: v for pid, v in self._scaled.items() if pid not in touched}
+        history = History(registry, self.problem_type, known=known)
+        scaled = dict(self._scaled)  # a copy first: this history's agents may be adding to it
+        history._scaled = {pid: v for pid, v in scaled.items() if pid not in set(touched)}
         return history
 
     def __len__(self) -> int:
@@ -187,6 +194,8 @@ class History:
         of one analysis ask the same question, so answers are kept with the history (and known instances' scaled
         features are computed once)."""
         key = (tuple(sorted(_scaled(features).items())), k, exclude, problem_type)
+        if len(self._nearest) > 256:  # a history long in use (no new runs) answers many questions: keep few
+            self._nearest = {}
         if key not in self._nearest:
             self._nearest[key] = self._find_nearest(dict(key[0]), k, exclude, problem_type)
         return list(self._nearest[key])

@@ -256,6 +256,8 @@ class Registry:
         of a run's bytes)."""
         columns = [c if c != "trace" or traces else "'[]'" for c in RUN_FIELDS]
         query, args = f"SELECT {', '.join(columns)} FROM bench_runs", []
+        if since is not None and (experiment, run_id, problem_id) != (None, None, None):
+            raise InvalidParameterError("runs: give since alone, not with experiment, run_id or problem_id")
         if since is not None:
             query, args = query + " WHERE id > ?", [since]
         elif run_id is not None:
