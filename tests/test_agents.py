@@ -148,6 +148,9 @@ def test_the_history_is_brought_up_to_date_with_the_runs_recorded_since(tmp_path
     fresh = History(Registry(Store(path)), "qap")
     assert grown is not first and len(grown) == 4 and _summary(grown) == _summary(fresh)
     assert list(grown.known) == list(fresh.known)  # the same order: attributions and nearest's ties depend on it
+    assert [r["id"] for r in registry.runs(since=3, traces=False)] == [4, 5, 6]
+    with pytest.raises(InvalidParameterError, match="since alone"):
+        registry.runs("second", since=3)
     assert len(first) == 3  # the earlier history is left as it was
     assert {s for k in grown.known.values() for s in k.finals} == {"qap.local_first", "qap.rots"}
     near = grown.nearest(fresh.known[next(iter(fresh.known))].features, 2)
