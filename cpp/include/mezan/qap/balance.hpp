@@ -101,7 +101,7 @@ bool barycenter_is_flat(const Instance<T>& inst) {
   const bool b_rows = constant([&](int k) { return row_sum(inst.b_row(k)); });
   const bool a_cols = constant([&](int i) { return row_sum(inst.at_row(i)); });
   const bool b_cols = constant([&](int k) { return row_sum(inst.bt_row(k)); });
-  return n >= 2 && (a_rows || b_rows) && (a_cols || b_cols);
+  return (a_rows || b_rows) && (a_cols || b_cols);
 }
 
 struct SideStats {
