@@ -127,6 +127,18 @@ def test_with_history_the_plan_picks_the_better_solver_and_says_why(history_stor
     assert {f"post:{p.id}" for p in posts if p.author != "Synthesizer"} == set(posts[-1].evidence)
 
 
+def test_the_explanation_does_not_depend_on_the_run_seed(history_store, monkeypatch):
+    # The attribution forest describes the history: one random state for every run seed, so a stream of analyses
+    # with a new seed each reuses the memoised fit instead of fitting a forest per seed.
+    asked = []
+    real = dt.attributions
+    monkeypatch.setattr(dt, "attributions", lambda *a, **kw: asked.append(kw.get("seed")) or real(*a, **kw))
+    plans = [dt.deepthink(generated("taillard_a", 20, 999), store=history_store, candidates=CANDIDATES,
+                          time_limit=1.0, seed=seed)["plan"] for seed in (0, 7)]
+    assert asked == [dt.ATTRIBUTION_SEED, dt.ATTRIBUTION_SEED]
+    assert plans[0]["attributions"] == plans[1]["attributions"] and plans[0]["solver"] == plans[1]["solver"]
+
+
 def _summary(history):
     return {pid: (k.name, sorted((s, sorted(v)) for s, v in k.finals.items()), k.best()) for pid, k in
             history.known.items()}
