@@ -127,16 +127,32 @@ def test_with_history_the_plan_picks_the_better_solver_and_says_why(history_stor
     assert {f"post:{p.id}" for p in posts if p.author != "Synthesizer"} == set(posts[-1].evidence)
 
 
-def test_the_explanation_does_not_depend_on_the_run_seed(history_store, monkeypatch):
+def test_the_explanation_does_not_depend_on_the_run_seed(tmp_path, monkeypatch):
     # The attribution forest describes the history: one random state for every run seed, so a stream of analyses
-    # with a new seed each reuses the memoised fit instead of fitting a forest per seed.
+    # with a new seed each reuses the memoised fit instead of fitting a forest per seed. A history where the winner
+    # is decided by one feature (rots above 0.5, local_first below), so that there are attributions to compare.
+    from mezan.agents.history import History, Known
+
+    rng = np.random.default_rng(0)
+    known = {}
+    for i in range(16):
+        f = float(rng.random())
+        winner, loser = ("qap.rots", "qap.local_first") if f > 0.5 else ("qap.local_first", "qap.rots")
+        known[f"p{i}"] = Known(f"p{i}", f"p{i}", "qap", "synthetic", {"decides": f, "noise": float(rng.random())},
+                               finals={winner: [(1.0, 0.0)], loser: [(1.0, 0.1)]})
+    store = Store(tmp_path / "x.db")
+    monkeypatch.setattr(dt.Context, "history", lambda self: History(Registry(store), "qap", known=known))
     asked = []
     real = dt.attributions
     monkeypatch.setattr(dt, "attributions", lambda *a, **kw: asked.append(kw.get("seed")) or real(*a, **kw))
-    plans = [dt.deepthink(generated("taillard_a", 20, 999), store=history_store, candidates=CANDIDATES,
-                          time_limit=1.0, seed=seed)["plan"] for seed in (0, 7)]
+    plans = [dt.deepthink(generated("taillard_a", 12, 1), store=store, candidates=CANDIDATES, time_limit=1.0,
+                          seed=seed)["plan"] for seed in (0, 7)]
     assert asked == [dt.ATTRIBUTION_SEED, dt.ATTRIBUTION_SEED]
-    assert plans[0]["attributions"] == plans[1]["attributions"] and plans[0]["solver"] == plans[1]["solver"]
+    assert plans[0]["attributions"][0]["feature"] == "decides"
+    assert plans[0]["attributions"] == plans[1]["attributions"]
+    # A feature of the history this problem's features lack (a store from another feature set) is said, not a crash.
+    assert "decides (importance" in " ".join(plans[0]["explanation"]) and "not computed" in " ".join(
+        plans[0]["explanation"])
 
 
 def _summary(history):
@@ -175,6 +191,17 @@ def test_the_history_is_brought_up_to_date_with_the_runs_recorded_since(tmp_path
                    registry=other, name="other")
     rebuilt = History.current(other, "qap")
     assert _summary(rebuilt) == _summary(History(other, "qap")) and len(rebuilt) == 2
+
+
+def test_the_histories_kept_between_analyses_are_few(tmp_path):
+    from mezan.agents import history as hist
+
+    registries = [Registry(Store(tmp_path / f"s{i}.db")) for i in range(hist._LATEST_KEEP + 3)]
+    for registry in registries:
+        hist.History.current(registry, "qap")
+    assert len(hist._LATEST) == hist._LATEST_KEEP
+    assert (str((tmp_path / f"s{len(registries) - 1}.db").resolve()), "qap") in hist._LATEST
+    assert (str((tmp_path / "s0.db").resolve()), "qap") not in hist._LATEST
 
 
 def _context(tmp_path, max_budget=None):

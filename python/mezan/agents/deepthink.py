@@ -411,7 +411,9 @@ def synthesizer(ctx: Context, parts: dict[str, dict[str, Any]], failures: dict[s
     explanation = [why_solver]
     if mattered:
         explanation.append("features that separate the winners in the history: " + ", ".join(
-            f"{m['feature']} (importance {m['importance']:.2f}; here {m['value']:.3g})" for m in mattered))
+            f"{m['feature']} (importance {m['importance']:.2f}; here "
+            + (f"{m['value']:.3g})" if isinstance(m["value"], (int, float)) else "not computed)")  # older history
+            for m in mattered))
     if names:
         explanation.append("nearest known instances: " + ", ".join(names))
     if rule:

@@ -106,6 +106,7 @@ def _known(registry: Registry, row: dict[str, Any], runs: list[dict[str, Any]]) 
 
 _LATEST: dict[tuple[str, str | None], tuple[History, int, int, float]] = {}  # see History.current
 _LATEST_LOCK = threading.Lock()
+_LATEST_KEEP = 8  # histories kept, most recently used last
 
 
 class History:
@@ -136,7 +137,7 @@ class History:
         Known (and the traces it loaded). A stream of analyses, one per new instance, so reads what is new, not the
         whole history (10-15 ms of a 40 ms analysis on 200 instances). The last run's id and time check that the
         file is still the one the history came from; anything else (an in-memory store, a replaced file) builds
-        anew."""
+        anew. The latest histories of a few files (_LATEST_KEEP) are kept."""
         path = registry.store.path
         if not isinstance(path, Path):
             return cls(registry, problem_type)
@@ -161,7 +162,10 @@ class History:
         if history is None:
             history = cls(registry, problem_type)
         with _LATEST_LOCK:
+            _LATEST.pop(key, None)
             _LATEST[key] = (history, count, last, stamp)
+            while len(_LATEST) > _LATEST_KEEP:  # a process that analyses many stores keeps the latest few
+                del _LATEST[next(iter(_LATEST))]
         return history
 
     def _extended(self, registry: Registry, touched: list[str]) -> History:
