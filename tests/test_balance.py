@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from mezan.problems import QAPProblem
 from mezan.qap import generate, load, objective, solve
 
 OVERHEAD = 1.5  # seconds beyond the time limit a solve may take here (start-up, bounds, a busy CI machine)
@@ -131,6 +132,42 @@ def test_portfolio_threads_move_to_the_member_that_improves_the_incumbent():
     assert "balance" in rounds[0][2:], r.explanation
     assert sorted(r.permutation) == list(range(120))
     assert r.objective == objective(problem.A, problem.B, r.permutation)
+
+
+def first_members(problem, **kw) -> list[str]:
+    r = solve(problem, None, mode="portfolio", time_limit=0.3, seed=0, threads=2, lower_bound=False, **kw)
+    assert sorted(r.permutation) == list(range(problem.n))
+    return [members[0] for _, members in sorted(rounds_of(r.explanation).items())]
+
+
+def test_the_default_portfolio_puts_iterated_rots_on_both_threads_where_both_matrices_are_dense():
+    # Unstructured random data (Taillard-a, Li-Pardalos): two cooperating iterated RoTS threads; structured data
+    # (sparse flows: Taillard-b, nug20): balance and iterated; an advisor's member still leads on dense data.
+    assert first_members(generate.taillard_a(30, seed=1)) == ["iterated", "iterated"]
+    assert first_members(generate.lipa(30, seed=1)[0]) == ["iterated", "iterated"]
+    assert first_members(generate.taillard_b(30, seed=1)) == ["balance", "iterated"]
+    assert first_members(load("nug20")) == ["balance", "iterated"]
+
+    def advisor(_):
+        return "qap.memetic", "planted"
+
+    assert first_members(generate.taillard_a(30, seed=1), advisor=advisor) == ["memetic", "balance"]
+
+
+def test_dense_means_at_least_95_percent_nonzero_off_the_diagonal_in_both_matrices():
+    base = generate.taillard_a(20, seed=3)
+    a = np.asarray(base.A).copy()
+    np.fill_diagonal(a, 0)
+    assert (a[~np.eye(20, dtype=bool)] != 0).all()
+    off = [(i, j) for i in range(20) for j in range(20) if i != j]
+    for zeros, expected in ((19, "iterated"), (20, "balance")):  # 380 entries off the diagonal: 361 = 95 %
+        sparse = a.copy()
+        for i, j in off[:zeros]:
+            sparse[i, j] = 0
+        members = first_members(QAPProblem(sparse, np.asarray(base.B)))
+        assert members[0] == expected, (zeros, members)
+        members = first_members(QAPProblem(np.asarray(base.B), sparse))  # the same rule for the other matrix
+        assert members[0] == expected, (zeros, members)
 
 
 def test_portfolio_members_keep_their_runs_across_rounds():

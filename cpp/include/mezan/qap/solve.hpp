@@ -36,7 +36,8 @@
 //  portfolio    one thread: breakout, RoTS and the relaxation (with randomised starts) in controlled slices
 //               (balance.hpp), the side of opt.members' first entry first (it wins ties); k threads: one
 //               member per thread, in the order of opt.members or by default balance (its relaxation with
-//               randomised starts), iterated, memetic, hybrid, anneal, rots, breakout (then again), all
+//               randomised starts), iterated, memetic, hybrid, anneal, rots, breakout (then again), where both
+//               matrices are dense iterated twice first (portfolio_members, both_matrices_dense), all
 //               offering to the shared incumbent; with a time limit, a controller at round boundaries moves
 //               a thread whose member brought little to the member that brought most (detail::portfolio_thread,
 //               detail::portfolio_controller); members keep running otherwise
@@ -112,13 +113,35 @@ struct SolveReport {
   std::string summary;          // balance / portfolio: what the controller did (BalanceStats::summary)
 };
 
+/// True when both matrices have at least 95 % non-zero entries off the diagonal: QAPLIB's unstructured random
+/// classes (tai..a, rou, had, lipa) and the generated Taillard-a and lipa instances. Every structured class
+/// (nug, sko, wil, tho, esc, bur, chr, els, kra, scr, ste, tai..b; grids, rings, clustered or sparse flows) has a
+/// sparser matrix. Cost O(n^2).
+template <class T>
+bool both_matrices_dense(const Instance<T>& inst) {
+  const int n = inst.n();
+  const auto dense = [n](auto row) {
+    std::int64_t nonzero = 0;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) nonzero += i != j && row(i)[j] != T(0);
+    return nonzero >= 0.95 * n * (n - 1);
+  };
+  return dense([&](int i) { return inst.a_row(i); }) && dense([&](int i) { return inst.b_row(i); });
+}
+
 /// The members of a multi-thread portfolio in the order threads take them: `first`, then the default order
 /// (balance — breakout and the relaxation with randomised starts —, iterated, memetic, hybrid, anneal, rots,
 /// breakout) without repeats. The first two cover the families where single modes fail (bench/balance.py):
 /// iterated RoTS on dense uniform data (Taillard-a), breakout on sparse heavy-tailed flows (Taillard-b), the
-/// relaxation from random starts on circulant ones.
-inline std::vector<Method> portfolio_members(const std::vector<Method>& first = {}) {
+/// relaxation from random starts on circulant ones. On data where both matrices are dense (both_matrices_dense)
+/// and no `first` is given, the order starts with iterated RoTS twice: on unstructured random data robust tabu
+/// search is the strongest method (Taillard 1995, Comparison of iterative searches for the QAP), and two iterated
+/// threads restarting from each other's best beat one beside a balance thread (bench/balance.py, 2 threads,
+/// 10 s, Taillard-a n = 80-150: 0.13 % against 0.23 %), because balance's breakout and relaxation bring almost
+/// nothing there.
+inline std::vector<Method> portfolio_members(const std::vector<Method>& first = {}, bool dense = false) {
   std::vector<Method> order = first;
+  if (order.empty() && dense) order = {Method::iterated, Method::iterated};
   for (Method m : {Method::balance, Method::iterated, Method::memetic, Method::hybrid, Method::anneal, Method::rots,
                    Method::breakout})
     if (std::find(order.begin(), order.end(), m) == order.end()) order.push_back(m);
@@ -227,8 +250,9 @@ constexpr int kPortfolioRounds = 5;
 /// `played` (threads x rounds, -1 until set) records each thread's member per round and `runs` how many member runs
 /// each thread started, for the explanation.
 struct PortfolioBoard {
-  explicit PortfolioBoard(int threads)
-      : desired(static_cast<std::size_t>(threads), -1),
+  PortfolioBoard(int threads, std::vector<Method> members_)
+      : members(std::move(members_)),
+        desired(static_cast<std::size_t>(threads), -1),
         current(static_cast<std::size_t>(threads), -1),
         running(static_cast<std::size_t>(threads), nullptr),
         locks(static_cast<std::size_t>(threads)),
@@ -237,6 +261,7 @@ struct PortfolioBoard {
     for (auto& m : played) m.store(-1);
     for (auto& r : runs) r.store(0);
   }
+  std::vector<Method> members;  // portfolio_members for this solve: thread k's own member is members[k mod size]
   std::vector<int> desired;
   std::vector<int> current;
   std::vector<StopToken*> running;
@@ -249,9 +274,8 @@ struct PortfolioBoard {
   }
 };
 
-/// Thread k's own member: portfolio_members(opt.members)[k mod size].
-inline Method own_member(const SolveOptions& opt, int k) {
-  const std::vector<Method> members = portfolio_members(opt.members);
+/// Thread k's own member: members[k mod size] (portfolio_members for this solve).
+inline Method own_member(const std::vector<Method>& members, int k) {
   return members[static_cast<std::size_t>(k) % members.size()];
 }
 
@@ -267,7 +291,7 @@ std::int64_t portfolio_thread(const Instance<T>& inst, const SolveOptions& opt, 
                               Incumbent& inc, BalanceStats* stats, PortfolioBoard& board) {
   SolveOptions member = opt;
   member.in_portfolio = true;
-  member.method = own_member(opt, k);
+  member.method = own_member(board.members, k);
   if (k != 0) member.initial.clear();
   incumbent_source = k;
   struct ForgetSource {  // the pool's thread outlives this solve: leave it unattributed, even on an exception
@@ -324,7 +348,7 @@ std::int64_t portfolio_thread(const Instance<T>& inst, const SolveOptions& opt, 
 /// round, every thread goes back to its own member. Effort so moves to the members that pay on this instance
 /// (iterated RoTS on dense uniform data, breakout or the relaxation elsewhere) while every thread starts diverse.
 /// Cost: O(threads) per boundary, plus a wake-up every 5 ms.
-inline void portfolio_controller(const SolveOptions& opt, int threads, StopToken& stop, const Incumbent& inc,
+inline void portfolio_controller(int threads, StopToken& stop, const Incumbent& inc,
                                  PortfolioBoard& board) {
   const double budget = stop.budget();
   std::vector<double> gain(method_names().size(), 0.0);
@@ -347,7 +371,7 @@ inline void portfolio_controller(const SolveOptions& opt, int threads, StopToken
     for (int j = 0; j < threads; ++j) {
       int next = board.slot(j, round - 1).load();
       if (round >= 2 && round_gain == 0.0)
-        next = static_cast<int>(own_member(opt, j));
+        next = static_cast<int>(own_member(board.members, j));
       else if (round >= 2 && gain[static_cast<std::size_t>(next)] < 0.5 * gain[static_cast<std::size_t>(best)])
         next = best;
       std::lock_guard<std::mutex> lock(board.locks[static_cast<std::size_t>(j)]);
@@ -390,10 +414,11 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   bool proven = false;
   std::vector<BalanceStats> stats(static_cast<std::size_t>(threads));
   const bool racing = opt.method == Method::portfolio && threads > 1;
-  detail::PortfolioBoard board(racing ? threads : 0);
+  detail::PortfolioBoard board(racing ? threads : 0,
+                               racing ? portfolio_members(opt.members, both_matrices_dense(inst)) : std::vector<Method>{});
   if (racing) {
     incumbent.track_sources(threads);
-    for (int k = 0; k < threads; ++k) board.slot(k, 0).store(static_cast<int>(detail::own_member(opt, k)));
+    for (int k = 0; k < threads; ++k) board.slot(k, 0).store(static_cast<int>(detail::own_member(board.members, k)));
   }
   if (threads == 1) {
     const std::int64_t done = detail::run_one(inst, opt, 0, stop, incumbent, &proven, stats.data());
@@ -408,7 +433,7 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
       }));
     std::thread controller;
     if (racing && stop.has_deadline() && opt.max_iter <= 0)
-      controller = std::thread([&] { detail::portfolio_controller(opt, threads, stop, incumbent, board); });
+      controller = std::thread([&] { detail::portfolio_controller(threads, stop, incumbent, board); });
     std::exception_ptr error;
     for (auto& r : runs) {
       try {
