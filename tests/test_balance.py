@@ -135,9 +135,12 @@ def test_portfolio_threads_move_to_the_member_that_improves_the_incumbent():
 
 
 def first_members(problem, **kw) -> list[str]:
+    """The members the two threads of a short portfolio started with; checks the explanation states the rule."""
     r = solve(problem, None, mode="portfolio", time_limit=0.3, seed=0, threads=2, lower_bound=False, **kw)
     assert sorted(r.permutation) == list(range(problem.n))
-    return [members[0] for _, members in sorted(rounds_of(r.explanation).items())]
+    members = [m[0] for _, m in sorted(rounds_of(r.explanation).items())]
+    assert ("both matrices dense" in r.explanation) == (members[0] == "iterated" and "advisor" not in kw), r.explanation
+    return members
 
 
 def test_the_default_portfolio_puts_iterated_rots_on_both_threads_where_both_matrices_are_dense():

@@ -317,7 +317,8 @@ def solve(
         aggressive = iterated RoTS on all ``threads`` sharing the incumbent, enhanced = the memetic
         algorithm, balance = breakout search and the relaxation exchanging solutions under a bandit controller,
         portfolio = complementary solvers sharing the incumbent (led by the advisor's choice when there is
-        one), instance_adaptive = a rule set on instance features
+        one; without one, on ``threads >= 2`` and data whose two matrices are both at least 95 % non-zero off
+        the diagonal, iterated RoTS on the first two threads), instance_adaptive = a rule set on instance features
         (:func:`mezan.qap.features.adaptive_method`), auto = a size-based choice (:func:`auto_method`),
         islands = auto's search on every thread of ``executor`` in rounds with ring migration
         (:mod:`mezan.qap.islands`).

@@ -114,9 +114,9 @@ struct SolveReport {
 };
 
 /// True when both matrices have at least 95 % non-zero entries off the diagonal: QAPLIB's unstructured random
-/// classes (tai..a, rou, had, lipa) and the generated Taillard-a and lipa instances. Every structured class
-/// (nug, sko, wil, tho, esc, bur, chr, els, kra, scr, ste, tai..b; grids, rings, clustered or sparse flows) has a
-/// sparser matrix. Cost O(n^2).
+/// classes (tai..a and rou from n = 10, had, lipa from n = 20) and the generated Taillard-a and lipa instances. In
+/// every structured class of ../shared/qaplib (bur, chr, els, esc, kra, nug, scr, ste, tai..b, tho, wil) and in the
+/// generated grids, rings and Taillard-b, one matrix is at most 90 % non-zero. Cost O(n^2).
 template <class T>
 bool both_matrices_dense(const Instance<T>& inst) {
   const int n = inst.n();
@@ -461,7 +461,9 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   report.reason = stop.reason();
   report.proven_optimal = proven;
   if (racing) {
-    report.summary = "members by thread and round:";
+    report.summary = opt.members.empty() && board.members.front() == Method::iterated
+                         ? "both matrices dense: iterated RoTS first on two threads; members by thread and round:"
+                         : "members by thread and round:";
     for (int k = 0; k < threads; ++k) {
       report.summary += std::string(k ? ";" : "") + " thread " + std::to_string(k);
       for (int r = 0; r < detail::kPortfolioRounds; ++r) {
