@@ -114,7 +114,7 @@ struct SolveReport {
 };
 
 /// True when both matrices have at least 95 % non-zero entries off the diagonal: QAPLIB's unstructured random
-/// classes (tai..a and rou from n = 10, had, lipa from n = 20) and the generated Taillard-a and lipa instances. In
+/// classes (tai..a, rou, had, lipa; of those with n <= 20 a few are sparser) and the generated Taillard-a and lipa. In
 /// every structured class of ../shared/qaplib (bur, chr, els, esc, kra, nug, scr, ste, tai..b, tho, wil) and in the
 /// generated grids, rings and Taillard-b, one matrix is at most 90 % non-zero. Cost O(n^2).
 template <class T>
@@ -414,8 +414,9 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   bool proven = false;
   std::vector<BalanceStats> stats(static_cast<std::size_t>(threads));
   const bool racing = opt.method == Method::portfolio && threads > 1;
-  detail::PortfolioBoard board(racing ? threads : 0,
-                               racing ? portfolio_members(opt.members, both_matrices_dense(inst)) : std::vector<Method>{});
+  const std::vector<Method> members =
+      racing ? portfolio_members(opt.members, both_matrices_dense(inst)) : std::vector<Method>{};
+  detail::PortfolioBoard board(racing ? threads : 0, members);
   if (racing) {
     incumbent.track_sources(threads);
     for (int k = 0; k < threads; ++k) board.slot(k, 0).store(static_cast<int>(detail::own_member(board.members, k)));
