@@ -134,9 +134,9 @@ def test_portfolio_threads_move_to_the_member_that_improves_the_incumbent():
     assert r.objective == objective(problem.A, problem.B, r.permutation)
 
 
-def first_members(problem, **kw) -> list[str]:
-    """The members the two threads of a short portfolio started with; checks the explanation states the rule."""
-    r = solve(problem, None, mode="portfolio", time_limit=0.3, seed=0, threads=2, lower_bound=False, **kw)
+def first_members(problem, threads=2, **kw) -> list[str]:
+    """The members the threads of a short portfolio started with; checks the explanation states the rule."""
+    r = solve(problem, None, mode="portfolio", time_limit=0.3, seed=0, threads=threads, lower_bound=False, **kw)
     assert sorted(r.permutation) == list(range(problem.n))
     members = [m[0] for _, m in sorted(rounds_of(r.explanation).items())]
     assert ("both matrices dense" in r.explanation) == (members[0] == "iterated" and "advisor" not in kw), r.explanation
@@ -147,6 +147,7 @@ def test_the_default_portfolio_puts_iterated_rots_on_both_threads_where_both_mat
     # Unstructured random data (Taillard-a, Li-Pardalos): two cooperating iterated RoTS threads; structured data
     # (sparse flows: Taillard-b, nug20): balance and iterated; an advisor's member still leads on dense data.
     assert first_members(generate.taillard_a(30, seed=1)) == ["iterated", "iterated"]
+    assert first_members(generate.taillard_a(30, seed=1), threads=3) == ["iterated", "iterated", "balance"]
     assert first_members(generate.lipa(30, seed=1)[0]) == ["iterated", "iterated"]
     assert first_members(generate.taillard_b(30, seed=1)) == ["balance", "iterated"]
     assert first_members(load("nug20")) == ["balance", "iterated"]
