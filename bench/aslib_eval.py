@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--scheduler", default=None, help="run the folds on this Dask scheduler instead")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
     folders = sorted(p for p in Path(args.aslib).iterdir() if (p / "description.txt").exists())
     if args.scenarios:
         wanted = set(args.scenarios.split(","))
@@ -65,7 +67,7 @@ def main() -> None:
         used: list[str] = []
         for approach in approaches:
             m_hats, seconds, presolved, no_features = [], [], [], []
-            for seed in range(args.seed, args.seed + max(1, args.seeds)):
+            for seed in range(args.seed, args.seed + args.seeds):
                 started = time.perf_counter()
                 result = evaluate(scenario, approach=approach, seed=seed, schedules=not args.no_schedules,
                                   feature_steps=args.feature_steps, workers=args.workers, executor=args.scheduler,
