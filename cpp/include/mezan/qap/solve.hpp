@@ -414,8 +414,8 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   bool proven = false;
   std::vector<BalanceStats> stats(static_cast<std::size_t>(threads));
   const bool racing = opt.method == Method::portfolio && threads > 1;
-  const std::vector<Method> members =
-      racing ? portfolio_members(opt.members, both_matrices_dense(inst)) : std::vector<Method>{};
+  const bool dense_rule = racing && opt.members.empty() && both_matrices_dense(inst);  // iterated leads (below)
+  const std::vector<Method> members = racing ? portfolio_members(opt.members, dense_rule) : std::vector<Method>{};
   detail::PortfolioBoard board(racing ? threads : 0, members);
   if (racing) {
     incumbent.track_sources(threads);
@@ -462,7 +462,7 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
   report.reason = stop.reason();
   report.proven_optimal = proven;
   if (racing) {
-    report.summary = opt.members.empty() && board.members.front() == Method::iterated
+    report.summary = dense_rule
                          ? "both matrices dense: iterated RoTS first on two threads; members by thread and round:"
                          : "members by thread and round:";
     for (int k = 0; k < threads; ++k) {
