@@ -142,6 +142,9 @@ def test_quality_scenarios_use_the_raw_value_negated_when_maximised(tmp_path):
     s = read_scenario(tiny(tmp_path, **{"description.txt": description, "algorithm_runs.arff": runs}))
     assert not s.runtime and s.costs()[0, 0] == -10 and s.costs()[2, 1] == -120
     assert np.array_equal(selection_costs(s, np.array([1, 1, 1, 1])), s.costs()[:, 1])  # no feature costs
+    # failed runs (i2/A timed out, i4/B crashed 2 of 3) cost the worst value seen: 5, the lowest, negated
+    assert s.costs()[1, 0] == -5 and s.costs()[3, 1] == -5
+    assert score(s, np.array([1, 1, 1, 1]), steps=[]).vbs == pytest.approx((-50 - 20 - 120 - 35) / 4)
 
 
 @pytest.mark.parametrize(("name", "text", "message"), [
@@ -151,10 +154,29 @@ def test_quality_scenarios_use_the_raw_value_negated_when_maximised(tmp_path):
     ("description.txt", "scenario_id: [unclosed", r"description\.txt: not valid YAML"),
     ("description.txt", DESCRIPTION.replace("performance_type:\n- runtime\n", ""),
      r"description\.txt: field 'performance_type' is missing"),
+    ("description.txt", DESCRIPTION.replace("maximize:\n- false", "maximize:\n- 'false'"),
+     r"description\.txt: field 'maximize' must be true or false"),
+    ("algorithm_runs.arff", RUNS.replace("i1,1,A,10,ok", "i1,1,A,-10,ok"),
+     r"algorithm_runs\.arff, line 8: field runtime is a runtime and cannot be negative"),
+    ("algorithm_runs.arff", RUNS.replace("i1,1,B,50,ok\n", ""),
+     r"algorithm_runs\.arff: no run of algorithm 'B' on instance 'i1'"),
+    ("algorithm_runs.arff", RUNS.replace("i2,1,B,20,ok", "?,1,B,20,ok"),
+     r"algorithm_runs\.arff, line 11: field instance_id is missing"),
+    ("cv.arff", CV.replace("i2,1,1", "i2,1,?"), r"cv\.arff, line 7: field fold must be a positive whole number"),
+    ("cv.arff", CV.replace("i2,1,1", "i2,1,2.5"), r"cv\.arff, line 7: field fold must be a positive whole number"),
+    ("cv.arff", CV + "i1,1,2\n", r"cv\.arff, line 10: instance 'i1' has a second fold \(first 1\)"),
 ])
 def test_malformed_files_name_the_file_and_what_is_wrong(tmp_path, name, text, message):
     with pytest.raises(InvalidProblemError, match=message):
         read_scenario(tiny(tmp_path, **{name: text}))
+
+
+@pytest.mark.parametrize("name", ["cv.arff", "description.txt"])
+def test_a_file_that_is_not_utf8_is_named(tmp_path, name):
+    folder = tiny(tmp_path)
+    (folder / name).write_bytes((folder / name).read_bytes().replace(b"i2", b"i\xff2").replace(b"TINY", b"T\xffNY"))
+    with pytest.raises(InvalidProblemError, match=rf"{name.replace('.', '[.]')}: not UTF-8 text \(byte \d+"):
+        read_scenario(folder)
 
 
 def test_selectors_are_fitted_out_of_fold_only():

@@ -82,9 +82,9 @@ class Scenario:
             timeout = ~self.ok | ~(self.performance <= self.cutoff)
             return np.where(timeout, PAR_FACTOR * self.cutoff, self.performance)
         values = np.where(self.ok, self.performance, np.nan)
+        values = -values if self.maximize else values  # lower is better from here on
         worst = np.nanmax(values) if np.isfinite(values).any() else 0.0
-        values = np.where(np.isfinite(values), values, worst)  # a failed run: the worst value seen
-        return -values if self.maximize else values
+        return np.where(np.isfinite(values), values, worst)  # a failed run: the worst cost seen
 
     def steps_closure(self, steps: list[str]) -> list[str]:
         """The steps with everything they require, in the scenario's order of step columns."""
@@ -134,13 +134,34 @@ def _arff(path: Path) -> dict[str, Any]:
     import arff  # liac-arff
 
     try:
-        with path.open() as f:
+        with path.open(encoding="utf-8") as f:
             return arff.load(f)
     except FileNotFoundError:
         raise InvalidProblemError(f"{path}: missing") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidProblemError(f"{path}: not UTF-8 text (byte {exc.start} of the file)") from None
     except arff.ArffException as exc:
         line = getattr(exc, "line", None)
         raise InvalidProblemError(f"{path}{'' if line in (None, -1) else f', line {line}'}: {exc}") from None
+
+
+def _data_line(path: Path, row: int) -> int:
+    """The line number (1-based) of data row ``row`` (0-based) of an ARFF file: for error messages only."""
+    seen, data = -1, False
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, start=1):
+            text = line.strip()
+            if not data:
+                data = text.lower().startswith("@data")
+            elif text and not text.startswith("%"):
+                seen += 1
+                if seen == row:
+                    return number
+    return -1
+
+
+def _bad_row(path: Path, row: int, what: str) -> InvalidProblemError:
+    return InvalidProblemError(f"{path}, line {_data_line(path, row)}: {what}")
 
 
 def _columns(table: dict[str, Any], path: Path, required: tuple[str, ...]) -> dict[str, int]:
@@ -157,9 +178,11 @@ def _description(folder: Path) -> dict[str, Any]:
 
     path = folder / "description.txt"
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InvalidProblemError(f"{path}: missing") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidProblemError(f"{path}: not UTF-8 text (byte {exc.start} of the file)") from None
     except yaml.YAMLError as exc:
         raise InvalidProblemError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
@@ -185,7 +208,10 @@ def read_scenario(folder: str | Path) -> Scenario:
     ptype = str(_first(desc["performance_type"]))
     if ptype not in ("runtime", "solution_quality"):
         raise InvalidProblemError(f"{dpath}: performance_type must be runtime or solution_quality, got {ptype!r}")
-    maximize = bool(_first(desc["maximize"]))
+    maximize = _first(desc["maximize"])
+    if not isinstance(maximize, bool):
+        raise InvalidProblemError(f"{dpath}: field 'maximize' must be true or false (or a list of them), got "
+                                  f"{desc['maximize']!r}")
     cutoff = desc.get("algorithm_cutoff_time")
     cutoff = float(cutoff) if isinstance(cutoff, (int, float)) else None
     if ptype == "runtime" and cutoff is None:
@@ -205,9 +231,15 @@ def read_scenario(folder: str | Path) -> Scenario:
     reps: dict[tuple[str, str], list[tuple[float, bool]]] = defaultdict(list)
     instances: dict[str, None] = {}
     algorithms: dict[str, None] = {}
-    for row in runs["data"]:
+    for r, row in enumerate(runs["data"]):
         inst, algo = row[col["instance_id"]], row[col["algorithm"]]
         value, status = row[col[measure]], row[col["runstatus"]]
+        if inst is None or algo is None:
+            raise _bad_row(rpath, r, f"field {'instance_id' if inst is None else 'algorithm'} is missing")
+        if value is not None and (not isinstance(value, (int, float)) or not np.isfinite(value)):
+            raise _bad_row(rpath, r, f"field {measure} must be a finite number, got {value!r}")
+        if value is not None and ptype == "runtime" and value < 0:
+            raise _bad_row(rpath, r, f"field {measure} is a runtime and cannot be negative, got {value!r}")
         instances.setdefault(str(inst))
         algorithms.setdefault(str(algo))
         ok = status == "ok" and value is not None
@@ -215,6 +247,10 @@ def read_scenario(folder: str | Path) -> Scenario:
     inst_list, algo_list = list(instances), list(algorithms)
     ii = {n: i for i, n in enumerate(inst_list)}
     ai = {n: i for i, n in enumerate(algo_list)}
+    if len(reps) < len(inst_list) * len(algo_list):
+        inst, algo = next((i, a) for i in inst_list for a in algo_list if (i, a) not in reps)
+        raise InvalidProblemError(f"{rpath}: no run of algorithm {algo!r} on instance {inst!r} (every algorithm "
+                                  f"needs a run on every instance)")
     performance = np.full((len(inst_list), len(algo_list)), np.nan)
     ok = np.zeros((len(inst_list), len(algo_list)), dtype=bool)
     for (inst, algo), values in reps.items():
@@ -271,10 +307,18 @@ def read_scenario(folder: str | Path) -> Scenario:
     vtable = _arff(vpath)
     vcol = _columns(vtable, vpath, ("instance_id", "fold"))
     folds = np.zeros(len(inst_list), dtype=int)
-    for row in vtable["data"]:
+    for r, row in enumerate(vtable["data"]):
+        if "repetition" in vcol and row[vcol["repetition"]] not in (1, 1.0):
+            continue  # repeated cross-validation: the first repetition's folds
         i = ii.get(str(row[vcol["instance_id"]]))
-        if i is not None:
-            folds[i] = int(row[vcol["fold"]])
+        if i is None:
+            continue
+        fold = row[vcol["fold"]]
+        if not isinstance(fold, (int, float)) or not float(fold).is_integer() or fold < 1:
+            raise _bad_row(vpath, r, f"field fold must be a positive whole number, got {fold!r}")
+        if folds[i]:
+            raise _bad_row(vpath, r, f"instance {inst_list[i]!r} has a second fold (first {folds[i]})")
+        folds[i] = int(fold)
     if (folds == 0).any():
         missing = inst_list[int(np.argmax(folds == 0))]
         raise InvalidProblemError(f"{vpath}: instance {missing!r} has no fold")
