@@ -1,6 +1,7 @@
 """MetaFlow learns from every solve: solver and instance ratings after each solve, difficulty, memory of solutions."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -299,3 +300,42 @@ def test_train_fits_the_per_instance_selector_and_the_model_policy_uses_it(tmp_p
     assert model.select(unseen_grid, ["qap.rots", "qap.anneal"])[0] == "qap.anneal"
     # a candidate the selector was not fitted on (too few instances) falls back to the reward model
     assert "per-instance selector" not in model.select(unseen_grid, ["qap.local_first"])[1]
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    ("UPDATE solves SET features = '{broken'", r"history row 1 fails its checksum"),
+    ("INSERT OR REPLACE INTO artifacts VALUES ('clustering:qap', 0, x'80049500')",
+     r"artifact 'clustering:qap' is not a signed MEZAN artifact"),
+    ("INSERT OR REPLACE INTO ratings VALUES ('qap:global', 'qap.rots', 'high', 1)", r"rating of 'qap.rots'"),
+])
+def test_refused_metaflow_data_never_stops_a_solve_and_verify_repairs_it(tmp_path, capsys, damage, message):
+    store = str(tmp_path / "m.db")
+    problem = generate.taillard_a(8, seed=0)
+    mezan.solve(problem, time_limit=0.05, seed=0, solver="qap.rots", metaflow=MetaFlow(store, seed=0))
+    flow = MetaFlow(store, seed=0)
+    flow.store._connection().execute(damage)
+    rows = flow.store.count_solves()
+    result = mezan.solve(problem, time_limit=0.05, seed=0, metaflow=flow)
+    assert result.objective == objective(problem.A, problem.B, result.solution)
+    assert "MetaFlow's stored data refused" in result.explanation and re.search(message, result.explanation)
+    assert result.solver == "qap.bnb"  # the default for n <= 15, not a learned choice
+    assert flow.store.count_solves() == rows  # not recorded on top of data that fails its checks
+    capsys.readouterr()
+    assert main(["meta", "verify", "--store", store]) == 1
+    assert re.search(message, capsys.readouterr().out)
+    assert main(["meta", "verify", "--repair", "--store", store]) == 0
+    assert main(["meta", "verify", "--store", store]) == 0
+    again = mezan.solve(problem, time_limit=0.05, seed=0, metaflow=MetaFlow(store, seed=0))
+    assert "refused" not in again.explanation
+
+
+def test_train_takes_the_problem_type(tmp_path, capsys):
+    store = str(tmp_path / "m.db")
+    flow = MetaFlow(store, seed=0)
+    for s in range(4):
+        mezan.solve(tsp(8, s), time_limit=0.05, seed=0, metaflow=flow)
+    assert main(["meta", "train", "--store", store]) != 0
+    assert "--type: no recorded 'qap' solves" in capsys.readouterr().err
+    code = main(["meta", "train", "--type", "tsp", "--store", store])
+    out = capsys.readouterr()
+    assert code == 0, out.err

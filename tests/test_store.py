@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mezan.store import Store, StoreError
+from mezan.store import Store, StoredDataError, StoreError
 
 WRITER = textwrap.dedent("""
     import sys
@@ -118,3 +118,68 @@ def test_an_in_memory_store_shared_by_threads_takes_turns_with_its_transactions(
     for t in threads:
         t.join()
     assert errors == [] and store.query("SELECT COUNT(*) FROM counts")[0][0] == 800
+
+
+def test_an_altered_row_is_refused_on_read_by_id(tmp_path):
+    store = Store(tmp_path / "m.db")
+    store.append_solve(fingerprint="f", problem_type="qap", solver="s", objective=10, time_limit=2)  # ints: as floats
+    store.append_solve(fingerprint="g", problem_type="qap", solver="s", objective=11.0)
+    assert [r.objective for r in store.solves()] == [10.0, 11.0]
+    store._connection().execute("UPDATE solves SET objective = 9 WHERE fingerprint = 'g'")
+    assert store.verify() == (2, [2])
+    assert store.solves(fingerprint="f")[0].objective == 10.0  # the intact row still reads
+    with pytest.raises(StoredDataError, match=r"history row 2 fails its checksum"):
+        store.solves()
+
+
+@pytest.mark.parametrize(("sql", "message"), [
+    ("UPDATE ratings SET rating = 'strong'", r"rating of 'a' in scope 'qap:global' is not a finite number"),
+    ("UPDATE ratings SET games = -1", r"rating of 'a' .* non-negative count of games"),
+])
+def test_a_rating_that_is_not_a_number_is_refused(tmp_path, sql, message):
+    store = Store(tmp_path / "m.db")
+    store.set_ratings("qap:global", {"a": (1510.0, 3)})
+    store._connection().execute(sql)
+    with pytest.raises(StoredDataError, match=message):
+        store.ratings("qap:global")
+
+
+class _Planted:
+    """Unpickling this runs code: it writes a file (what a hostile artifact would do)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_artifacts_are_signed_and_a_foreign_or_altered_one_is_never_unpickled(tmp_path):
+    import pickle
+
+    store = Store(tmp_path / "m.db")
+    store.put_artifact("model", {"weights": [1, 2]})
+    assert store.get_artifact("model", dict) == {"weights": [1, 2]}
+    assert (tmp_path / "m.db.key").stat().st_mode & 0o777 == 0o600
+    with pytest.raises(StoredDataError, match=r"artifact 'model' holds a dict, not a list"):
+        store.get_artifact("model", list)
+    planted = tmp_path / "ran"
+    unsigned = pickle.dumps(_Planted(planted))
+    store._connection().execute("INSERT OR REPLACE INTO artifacts VALUES ('raw', 0, ?)", (unsigned,))
+    with pytest.raises(StoredDataError, match=r"artifact 'raw' is not a signed MEZAN artifact"):
+        store.get_artifact("raw")
+    other = Store(tmp_path / "other.db")  # another store: its own key
+    other.put_artifact("model", _Planted(planted))
+    payload = other._connection().execute("SELECT payload FROM artifacts").fetchone()[0]
+    store._connection().execute("UPDATE artifacts SET payload = ? WHERE name = 'model'", (payload,))
+    with pytest.raises(StoredDataError, match=r"artifact 'model': its signature does not match this store's key"):
+        store.get_artifact("model")
+    assert not planted.exists()  # nothing was unpickled
+    store.put_artifact("model", {"weights": [3]})
+    flipped = bytearray(store._connection().execute("SELECT payload FROM artifacts WHERE name = 'model'")
+                        .fetchone()[0])
+    flipped[-3] ^= 1
+    store._connection().execute("UPDATE artifacts SET payload = ? WHERE name = 'model'", (bytes(flipped),))
+    with pytest.raises(StoredDataError, match="signature does not match"):
+        store.get_artifact("model")
+    assert not planted.exists()

@@ -4,6 +4,12 @@ MetaFlow's history (every solve), ratings and trained artifacts (clusterings, se
 here; later components (the service's API keys and jobs) add their own tables to the same file
 through :meth:`Store.define`, :meth:`Store.transaction` and :meth:`Store.query`.
 
+Trust: what is read back is checked before it is used. A history row whose checksum does not match, a value of the
+wrong kind, or an artifact not signed by this store raises :class:`StoredDataError`, naming the row or artifact.
+Artifacts are pickles, so each carries an HMAC-SHA256 of its bytes under a key kept beside the store file
+(``<store>.key``, created with mode 0600 on the first write; a ``":memory:"`` store keeps a key of its own in
+memory): an artifact from another store, or altered in this one, is refused before it is unpickled.
+
 Durability and concurrency: WAL journal, ``synchronous=NORMAL`` (a committed transaction survives the
 death of the process that wrote it), ``busy_timeout`` of 30 s so that several processes can write at
 once, and every write is one transaction — a row is either entirely there or not at all. Each
@@ -15,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
+import math
 import os
 import pickle
 import platform
@@ -69,6 +77,13 @@ class StoreError(MezanError):
     """The store file cannot be opened or is not a MEZAN store."""
 
 
+class StoredDataError(StoreError):
+    """Data read back from the store fails its checks: altered, foreign or of the wrong kind."""
+
+
+ARTIFACT_MAGIC = b"MZA1"  # signed artifact: magic, 32-byte HMAC-SHA256 of the pickle, the pickle
+
+
 def mezan_home() -> Path:
     """``$MEZAN_HOME`` or ``~/.mezan``."""
     return Path(os.environ.get("MEZAN_HOME") or Path.home() / ".mezan")
@@ -90,6 +105,19 @@ def canonical_sha256(values: list[Any]) -> str:
 def checksum(row: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a history row's fields (all but id and checksum)."""
     return canonical_sha256([row.get(k) for k in SOLVE_FIELDS])
+
+
+REAL_FIELDS = ("created", "time_limit", "objective", "lower_bound", "best_known", "wall_time")
+
+
+def checksum_matches(row: dict[str, Any]) -> bool:
+    """Whether a history row read back matches its stored checksum. SQLite hands REAL columns back as floats; rows
+    written before the numbers were stored as floats were summed with integers where the value was one."""
+    if checksum(row) == row["checksum"]:
+        return True
+    as_written = {k: int(v) if k in REAL_FIELDS and isinstance(v, float) and v.is_integer() else v
+                  for k, v in row.items()}
+    return checksum(as_written) == row["checksum"]
 
 
 @dataclass(frozen=True)
@@ -204,6 +232,12 @@ class Store:
         row["created"] = row["created"] if row["created"] is not None else time.time()
         row["features"] = json.dumps(fields.get("features") or {}, sort_keys=True, default=float)
         row["seed"] = None if row["seed"] is None else str(row["seed"])
+        for key in REAL_FIELDS:  # as SQLite's REAL columns will hand them back, so the checksum reads back equal
+            if row[key] is not None:
+                try:
+                    row[key] = float(row[key])
+                except (TypeError, ValueError):
+                    raise StoreError(f"a history row's {key} must be a number, got {row[key]!r}") from None
         row["version"] = row["version"] or __version__
         row["machine"] = row["machine"] or machine()
         for key in ("fingerprint", "problem_type", "solver"):
@@ -227,13 +261,29 @@ class Store:
             args.append(problem_type)
         if where:
             query += " WHERE " + " AND ".join(where)
+        query = query.replace("SELECT id, ", "SELECT id, checksum, ", 1)
         rows = self._connection().execute(query + " ORDER BY id", args).fetchall()
-        out = []
-        for r in rows:
-            values = dict(zip(("id", *SOLVE_FIELDS), r, strict=True))
+        return [self._record(r) for r in rows]
+
+    def _record(self, r: tuple[Any, ...]) -> SolveRecord:
+        """A history row (id, checksum, fields...) as a record, once its checksum and kinds are checked."""
+        values = dict(zip(("id", "checksum", *SOLVE_FIELDS), r, strict=True))
+        matches = checksum_matches(values)
+        del values["checksum"]
+        where = f"{self.path}: history row {values['id']}"
+        if not matches:
+            raise StoredDataError(f"{where} fails its checksum (altered outside MEZAN); `mezan meta verify` lists "
+                                  f"such rows")
+        try:
             values["features"] = json.loads(values["features"])
-            out.append(SolveRecord(**values))
-        return out
+        except (TypeError, ValueError):
+            raise StoredDataError(f"{where}: features are not JSON") from None
+        if not isinstance(values["features"], dict):
+            raise StoredDataError(f"{where}: features must be a JSON object")
+        for key in REAL_FIELDS:
+            if values[key] is not None and (isinstance(values[key], bool) or not isinstance(values[key], int | float)):
+                raise StoredDataError(f"{where}: {key} must be a number, got {values[key]!r}")
+        return SolveRecord(**values)
 
     def count_solves(self) -> int:
         return int(self._connection().execute("SELECT COUNT(*) FROM solves").fetchone()[0])
@@ -243,6 +293,9 @@ class Store:
         aggregate = {"min": "MIN", "max": "MAX"}[sense]
         row = self._connection().execute(f"SELECT {aggregate}(objective) FROM solves WHERE fingerprint = ?",
                                          (fingerprint,)).fetchone()
+        if row[0] is not None and not isinstance(row[0], int | float):
+            raise StoredDataError(f"{self.path}: a history row of {fingerprint} holds a non-numeric objective "
+                                  f"{row[0]!r}")
         return None if row[0] is None else float(row[0])
 
     def verify(self) -> tuple[int, list[int]]:
@@ -255,7 +308,7 @@ class Store:
         rows = db.execute("SELECT id, " + ", ".join(SOLVE_FIELDS) + ", checksum FROM solves").fetchall()
         for r in rows:
             values = dict(zip(("id", *SOLVE_FIELDS, "checksum"), r, strict=True))
-            if checksum(values) != values["checksum"]:
+            if not checksum_matches(values):
                 bad.append(values["id"])
         return len(rows), bad
 
@@ -263,6 +316,11 @@ class Store:
     def ratings(self, scope: str) -> dict[str, tuple[float, int]]:
         rows = self._connection().execute("SELECT solver, rating, games FROM ratings WHERE scope = ?",
                                           (scope,)).fetchall()
+        for solver, rating, games in rows:
+            if (not isinstance(rating, int | float) or not math.isfinite(rating) or not isinstance(games, int)
+                    or games < 0):
+                raise StoredDataError(f"{self.path}: rating of {solver!r} in scope {scope!r} is not a finite number "
+                                      f"with a non-negative count of games: {rating!r}, {games!r}")
         return {solver: (float(rating), int(games)) for solver, rating, games in rows}
 
     def rating_scopes(self) -> list[str]:
@@ -289,8 +347,34 @@ class Store:
             db.executemany("DELETE FROM ratings WHERE scope = ?", [(scope,) for scope in scopes])
 
     # ---- artifacts (clusterings, trained models) --------------------------------------------
+    def _artifact_key(self, create: bool) -> bytes | None:
+        """The key that signs this store's artifacts (None: there is none and ``create`` is False)."""
+        if not isinstance(self.path, Path):
+            if getattr(self, "_memory_key", None) is None:
+                self._memory_key = os.urandom(32)
+            return self._memory_key
+        path = Path(f"{self.path}.key")
+        if create and not path.exists():
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first: use theirs
+                pass
+            else:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(os.urandom(32))
+        try:
+            key = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if len(key) != 32:
+            raise StoredDataError(f"{path}: not a MEZAN store key (32 bytes expected, found {len(key)})")
+        return key
+
     def put_artifact(self, name: str, value: Any) -> None:
-        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        key = self._artifact_key(create=True)
+        assert key is not None
+        payload = ARTIFACT_MAGIC + hmac.new(key, data, hashlib.sha256).digest() + data
         with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?)", (name, time.time(), payload))
 
@@ -298,10 +382,34 @@ class Store:
         row = self._connection().execute("SELECT created FROM artifacts WHERE name = ?", (name,)).fetchone()
         return None if row is None else float(row[0])
 
-    def get_artifact(self, name: str) -> Any:
-        """The stored object, or None. Artifacts are pickles written by this store: load only your own."""
+    def get_artifact(self, name: str, kind: type | None = None) -> Any:
+        """The stored object, or None when there is none. It is unpickled only when its signature is this store's
+        (see the module docstring), and must then be an instance of ``kind`` (when given); else
+        :class:`StoredDataError`."""
         row = self._connection().execute("SELECT payload FROM artifacts WHERE name = ?", (name,)).fetchone()
-        return None if row is None else pickle.loads(row[0])
+        if row is None:
+            return None
+        payload, where = row[0], f"{self.path}: artifact {name!r}"
+        if not isinstance(payload, bytes) or not payload.startswith(ARTIFACT_MAGIC) or len(payload) < 36:
+            raise StoredDataError(f"{where} is not a signed MEZAN artifact (written by another program or an older "
+                                  f"MEZAN); rebuild it (`mezan meta train` / `mezan meta recluster`)")
+        key = self._artifact_key(create=False)
+        mac, data = payload[4:36], payload[36:]
+        if key is None or not hmac.compare_digest(mac, hmac.new(key, data, hashlib.sha256).digest()):
+            raise StoredDataError(f"{where}: its signature does not match this store's key (altered, or copied "
+                                  f"from another store); rebuild it (`mezan meta train` / `mezan meta recluster`)")
+        value = pickle.loads(data)
+        if kind is not None and not isinstance(value, kind):
+            raise StoredDataError(f"{where} holds a {type(value).__name__}, not a {kind.__name__}")
+        return value
+
+    def artifact_names(self) -> list[str]:
+        return [r[0] for r in self._connection().execute("SELECT name FROM artifacts ORDER BY name")]
+
+    def delete_solves(self, ids: list[int]) -> None:
+        """Remove history rows by id (``mezan meta verify --repair``: rows that fail their checksum)."""
+        with self._transaction() as db:
+            db.executemany("DELETE FROM solves WHERE id = ?", [(int(i),) for i in ids])
 
     def delete_artifact(self, name: str) -> None:
         """Remove an artifact (nothing when there is none)."""

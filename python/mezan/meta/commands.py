@@ -26,6 +26,12 @@ import numpy as np
 from mezan.errors import InvalidParameterError
 from mezan.meta.metaflow import MetaFlow
 from mezan.qap import read_qaplib
+from mezan.store import Store, StoredDataError
+
+
+def _flow_store(args: argparse.Namespace) -> Store:
+    """The store alone (no MetaFlow: its construction already reads the data being checked)."""
+    return Store(args.store)
 
 
 def _flow(args: argparse.Namespace):
@@ -156,7 +162,8 @@ def cmd_tournament(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    report = _flow(args).train()
+    flow, kind = _recorded(args)
+    report = flow.train(kind)
     if args.json:
         print(json.dumps(report.__dict__, indent=1))
         return 0
@@ -189,6 +196,42 @@ def cmd_rebuild_ratings(args: argparse.Namespace) -> int:
     print(f"{kind} ratings rebuilt from {len(flow.store.solves(problem_type=kind))} recorded solves: "
           f"{len(flow.ratings(problem_type=kind))} solvers, {len(flow.instance_ratings(kind))} instances")
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check every history row, rating and artifact; with ``repair``, delete those that fail (the history rows are
+    lost; ratings and artifacts are derived: rebuild-ratings, train and recluster remake them). Exit 1 while anything
+    fails."""
+    store = _flow_store(args)
+    checked, bad_rows = store.verify()
+    bad_scopes = []
+    for scope in store.rating_scopes():
+        try:
+            store.ratings(scope)
+        except StoredDataError as exc:
+            bad_scopes.append((scope, str(exc)))
+    bad_artifacts = []
+    for name in store.artifact_names():
+        try:
+            store.get_artifact(name)
+        except StoredDataError as exc:
+            bad_artifacts.append((name, str(exc)))
+    print(f"{store.path}: {checked} history rows checked, {len(bad_rows)} fail their checks; "
+          f"{len(bad_scopes)} rating scopes and {len(bad_artifacts)} artifacts refused")
+    for row in bad_rows:
+        print(f"  history row {row} fails its checksum")
+    for _, why in bad_scopes + bad_artifacts:
+        print(f"  {why}")
+    failed = bool(bad_rows or bad_scopes or bad_artifacts)
+    if args.repair and failed:
+        store.delete_solves(bad_rows)
+        store.delete_rating_scopes([scope for scope, _ in bad_scopes])
+        for name, _ in bad_artifacts:
+            store.delete_artifact(name)
+        print(f"deleted {len(bad_rows)} history rows, {len(bad_scopes)} rating scopes and {len(bad_artifacts)} "
+              f"artifacts; `mezan meta rebuild-ratings`, `train` and `recluster` rebuild what is derived")
+        return 0
+    return 1 if failed else 0
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
@@ -332,12 +375,19 @@ def add_commands(app) -> None:
                                                  time=time, seed=seed, json=json_, store=store, workers=workers,
                                                  scheduler=scheduler, local_cluster=local_cluster))
 
-    @meta.command("train")
-    def train(json_: bool = typer.Option(False, "--json"), store: str = store_option):
-        """Fit the clustering and the per-instance selector on the history."""
-        return cmd_train(argparse.Namespace(json=json_, store=store))
-
     type_option = typer.Option("qap", "--type", help="problem type (default qap)")
+
+    @meta.command("train")
+    def train(problem_type: str = type_option, json_: bool = typer.Option(False, "--json"),
+              store: str = store_option):
+        """Fit the clustering and the per-instance selector of one problem type on its history."""
+        return cmd_train(argparse.Namespace(problem_type=problem_type, json=json_, store=store))
+
+    @meta.command("verify")
+    def verify(repair: bool = typer.Option(False, "--repair", help="delete the rows and artifacts that fail"),
+               store: str = store_option):
+        """Check every history row's checksum, every rating and every artifact's signature; exit 1 while any fails."""
+        return cmd_verify(argparse.Namespace(repair=repair, store=store))
 
     @meta.command("recluster")
     def recluster(problem_type: str = type_option, store: str = store_option):

@@ -40,7 +40,7 @@ from mezan.meta.races import RaceResult, TournamentResult
 from mezan.meta.reward import DEFAULT_GAP_SCALE, reference, reward
 from mezan.meta.selectors import AlgorithmSelector
 from mezan.results import Result
-from mezan.store import Store
+from mezan.store import Store, StoredDataError
 
 QAP_CANDIDATES = ("qap.rots", "qap.anneal", "qapflow.fft", "qapflow.enhanced")
 """The QAP portfolio MetaFlow chooses among by default: one solver of each kind — robust tabu search
@@ -164,7 +164,7 @@ class MetaFlow:
         return self._features[key]
 
     def _clustering(self, kind: str) -> Clustering | None:
-        return self.store.get_artifact(f"clustering:{kind}")
+        return self.store.get_artifact(f"clustering:{kind}", Clustering)
 
     def cluster_of(self, problem: Any) -> int:
         """The problem's cluster under the stored clustering (0 before any clustering exists)."""
@@ -179,15 +179,23 @@ class MetaFlow:
         the trained selector's choice among this MetaFlow's candidates, or None while no selector is trained for
         the problem's type. Learned state reaches a library solve only this way, explicitly."""
 
+        refused: list[str] = []
+
         def advise(problem: Any) -> tuple[str, str] | None:
             if self.store.artifact_time(f"selector:{problem_type(problem)}") is None:
                 return None
-            name, why = MetaFlow(self.store, policy="model", seed=0).select(problem, self.candidates(problem))
+            try:
+                name, why = MetaFlow(self.store, policy="model", seed=0).select(problem, self.candidates(problem))
+            except StoredDataError as exc:  # no advice then: the solver's own rule decides; the caller may say why
+                refused.append(str(exc))
+                return None
             return name, f"{why} (asked by the solver's own policy)"
 
+        advise.refused = refused  # type: ignore[attr-defined]
         return advise
 
-    def candidates(self, problem: Any) -> list[str]:
+    @staticmethod
+    def candidates(problem: Any) -> list[str]:
         """Default candidate solvers: :data:`QAP_CANDIDATES` (+ qap.bnb for n <= 15) for a QAP,
         every registered solver of the problem's type otherwise."""
         kind = problem_type(problem)
@@ -261,9 +269,10 @@ class MetaFlow:
         where = (f"cluster {cluster} of {clustering.k} ({clustering.describe(cluster)})" if clustering is not None
                  else "no clustering yet")
         policy = self.policy
-        selector: Selector | None = self.store.get_artifact(f"selector:{kind}") if policy == "model" else None
-        per_instance: PerInstanceSelector | None = (self.store.get_artifact(f"per_instance_selector:{kind}")
-                                                     if policy == "model" else None)
+        model = policy == "model"
+        selector: Selector | None = self.store.get_artifact(f"selector:{kind}", Selector) if model else None
+        per_instance: PerInstanceSelector | None = (
+            self.store.get_artifact(f"per_instance_selector:{kind}", PerInstanceSelector) if model else None)
         usable = [s for s in names if per_instance is not None and s in per_instance.solvers]
         if per_instance is not None and usable:
             scores = per_instance.model.scores(vector(feats, per_instance.feature_names)[None, :])[0]

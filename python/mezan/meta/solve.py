@@ -15,6 +15,7 @@ from mezan.meta.features import problem_type
 from mezan.meta.metaflow import MetaFlow
 from mezan.problems import QAPProblem
 from mezan.results import Result, Status
+from mezan.store import StoredDataError
 
 
 def as_problem(problem: Any, B: Any = None) -> Any:
@@ -59,38 +60,51 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
     instance's difficulty (:meth:`MetaFlow.difficulty`).
 
     Memory: when the store holds a solution of this very problem (same fingerprint), the solver starts from it
-    (solvers that take a start: every QAP solver) and the solve never returns worse than it; a stored solution
-    that fails its checks is refused, said in the explanation, and the solve runs cold. With ``record``, the
+    (solvers that take a start: the qap.* and qapflow.* ones) and the solve never returns worse than it; a stored
+    solution that fails its checks is refused, said in the explanation, and the solve runs cold. With ``record``, the
     solve is appended to the history, its solution kept when it is the best so far (:mod:`mezan.meta.memory`),
-    and :meth:`MetaFlow.refresh` re-clusters when due.
+    and :meth:`MetaFlow.refresh` re-clusters when due. MetaFlow data that fails its checks
+    (:class:`~mezan.store.StoredDataError`: an altered history row, a foreign model) never stops the solve: it runs
+    with the default solver, unrecorded, and the explanation says what was refused.
     """
     problem = as_problem(problem, B)
-    flow = metaflow if metaflow is not None else MetaFlow(seed=seed)
-    if solver == "auto":
-        name, why = flow.select(problem)
-    else:
-        if not isinstance(solver, str):
-            raise InvalidParameterError(f"solver must be 'auto' or a registered solver name, got {solver!r}")
-        name, why = solver, f"solver {solver!r} requested"
-    notes = [why, flow.difficulty(problem).describe()]
+    if solver != "auto" and not isinstance(solver, str):
+        raise InvalidParameterError(f"solver must be 'auto' or a registered solver name, got {solver!r}")
+    requested = (solver, f"solver {solver!r} requested") if solver != "auto" else None
     try:
-        remembered = memory.recall(flow.store, problem)
+        flow: MetaFlow | None = metaflow if metaflow is not None else MetaFlow(seed=seed)
+        name, why = requested or flow.select(problem)
+        notes = [why, flow.difficulty(problem).describe()]
+        advisor = flow.advisor()
+    except StoredDataError as exc:  # MetaFlow's data fails its checks: solve without it, learn nothing from this
+        flow, advisor = None, None
+        candidates = MetaFlow.candidates(problem)
+        name, why = requested or (MetaFlow.cold_start(problem, candidates) or candidates[0],
+                                  "the default solver for this problem")
+        notes = [why, f"MetaFlow's stored data refused ({exc}), so no learned choice and this solve is not "
+                      f"recorded (`mezan meta verify` checks the store)"]
+    remembered = None
+    try:
+        remembered = memory.recall(flow.store, problem) if flow is not None else None
     except memory.StoredSolutionError as exc:
-        remembered = None
         notes.append(f"stored solution refused ({exc}); solved cold")
     chosen = registry.get(name)
     if remembered is not None:
         notes.append(f"{'warm start from' if chosen.takes_start else 'floor:'} the stored best solution "
                      f"(objective {remembered.objective:g}, found by {remembered.solver or 'an earlier solve'})")
     result = chosen.solve(problem, time_limit=time_limit, seed=seed, stop=stop, progress=callback,
-                          advisor=flow.advisor(), start=None if remembered is None else remembered.solution)
+                          advisor=advisor, start=None if remembered is None else remembered.solution)
+    notes += [f"the trained selector was not asked: {why}" for why in getattr(advisor, "refused", [])]
     if remembered is not None and (result.objective is None or remembered.objective < float(result.objective)):
         result = _from_memory(result, remembered)
         notes.append("the solver ended worse than the stored best, so the stored best is returned")
-    if record:
-        flow.record(problem, name, result, time_limit=time_limit, warm_start=remembered is not None)
-        memory.remember(flow.store, problem, result)
-        flow.refresh(problem_type(problem))
+    if record and flow is not None:
+        try:
+            flow.record(problem, name, result, time_limit=time_limit, warm_start=remembered is not None)
+            memory.remember(flow.store, problem, result)
+            flow.refresh(problem_type(problem))
+        except StoredDataError as exc:  # the solve is appended before anything is read back
+            notes.append(f"recorded, but MetaFlow's stored data refused ({exc}), so not learned from")
     explanation = "; ".join(notes)
     return dataclasses.replace(result, explanation=f"{explanation} | {result.explanation}" if result.explanation
                                else explanation)
