@@ -3,6 +3,7 @@ selectors' out-of-fold evaluation (on a tiny scenario written here, and the shar
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -426,3 +427,23 @@ def test_a_selector_uses_only_the_features_of_the_steps_it_pays_for():
     assert chosen.steps_of(s, 0) == ["s", "t"]
     with pytest.raises(InvalidParameterError, match="feature_steps"):
         evaluate(s, approach="regression", feature_steps="some")
+
+
+def test_evaluate_json_holds_null_where_m_hat_is_undefined_and_a_bad_selections_path_is_refused_first(tmp_path,
+                                                                                                      capsys):
+    from mezan.cli import main
+
+    dominated = RUNS.replace("i2,1,B,20,ok", "i2,1,B,100,timeout").replace("i1,1,B,50,ok", "i1,1,B,100,timeout")
+    folder = tiny(tmp_path, **{"algorithm_runs.arff": dominated})  # A is the single and the virtual best
+    assert main(["meta", "aslib", "evaluate", str(folder), "--approach", "knn", "--json", "--workers", "1"]) == 0
+
+    def no_nan(token):
+        raise AssertionError(f"not JSON: {token}")
+
+    row = json.loads(capsys.readouterr().out, parse_constant=no_nan)
+    assert row["sbs"] == row["vbs"] and row["m_hat"] is None and row["gap_closed"] is None
+    assert main(["meta", "aslib", "evaluate", str(folder), "--approach", "knn", "--workers", "1"]) == 0
+    assert "m_hat undefined" in capsys.readouterr().out
+    missing = tmp_path / "no" / "such" / "folder" / "s.json"
+    assert main(["meta", "aslib", "evaluate", str(folder), "--selections", str(missing)]) != 0
+    assert f"--selections: cannot write {missing}" in capsys.readouterr().err

@@ -278,6 +278,11 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
         raise InvalidParameterError(f"--approach must be one of auto, {', '.join(APPROACHES)}; got {args.approach!r}")
     if getattr(args, "feature_steps", "auto") not in ("auto", "default", "all"):
         raise InvalidParameterError(f"--feature-steps must be auto, default or all; got {args.feature_steps!r}")
+    if args.selections:  # refused now, not after the whole evaluation
+        target = Path(args.selections)
+        if target.is_dir() or not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
+            raise InvalidParameterError(f"--selections: cannot write {target} (a file in an existing, writable "
+                                        f"folder is needed)")
     rows, selections = [], []
     scheduler = getattr(args, "scheduler", None) or os.environ.get("MEZAN_SCHEDULER")
     executor = None
@@ -299,8 +304,8 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
                 presolved = sum(bool(p.presolve) for p in evaluation.plans)
                 rows.append({"scenario": scenario.name, "approach": args.approach,
                              "used": sorted(set(evaluation.used)), "selector": s.selector, "sbs": s.sbs,
-                             "sbs_algorithm": s.sbs_algorithm, "vbs": s.vbs, "m_hat": s.m_hat,
-                             "gap_closed": s.gap_closed, "presolved_instances": presolved})
+                             "sbs_algorithm": s.sbs_algorithm, "vbs": s.vbs, "m_hat": _defined(s.m_hat),
+                             "gap_closed": _defined(s.gap_closed), "presolved_instances": presolved})
                 selections.append(selections_record(scenario, evaluation))
     finally:
         if executor is not None:
@@ -312,9 +317,15 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         print(f"{r['scenario']}: selector {r['selector']:.4g} (approach {r['approach']}: {', '.join(r['used'])}), "
-              f"SBS {r['sbs']:.4g} ({r['sbs_algorithm']}), VBS {r['vbs']:.4g}; m_hat {r['m_hat']:.3f}, "
-              f"gap closed {r['gap_closed']:.3f}")
+              f"SBS {r['sbs']:.4g} ({r['sbs_algorithm']}), VBS {r['vbs']:.4g}; "
+              + (f"m_hat {r['m_hat']:.3f}, gap closed {r['gap_closed']:.3f}" if r["m_hat"] is not None
+                 else "m_hat undefined: the single best is the virtual best (no gap to close)"))
     return 0
+
+
+def _defined(value: float) -> float | None:
+    """A score for JSON: None (null) where it is undefined (NaN: SBS = VBS), which JSON cannot hold."""
+    return float(value) if np.isfinite(value) else None
 
 
 def cmd_aslib_export(args: argparse.Namespace) -> int:
