@@ -16,6 +16,12 @@ rating rebuilds and training are explicit steps: :meth:`MetaFlow.refresh` re-clu
 has doubled (``mezan.solve`` and races call it after recording), :meth:`MetaFlow.fit_clusters`,
 :meth:`MetaFlow.rebuild_ratings` and :meth:`MetaFlow.train` run on request (``mezan meta recluster``,
 ``mezan meta rebuild-ratings``, ``mezan meta train``).
+
+This class is the facade that holds the store, the policy and its randomness; the work is done by modules with one
+job each: :mod:`mezan.meta.history` (the history as evidence: rewards, bandit arms, instances, cluster labels),
+:mod:`mezan.meta.policies` (the online choice), :mod:`mezan.meta.training` (offline fits, stored as artifacts),
+:mod:`mezan.meta.ratings` and :mod:`mezan.meta.elo` (games and their replay), :mod:`mezan.meta.races` (races and
+tournaments) and :mod:`mezan.meta.memory` (the best solution per problem).
 """
 
 from __future__ import annotations
@@ -24,21 +30,20 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from mezan import registry
 from mezan.errors import InvalidParameterError
-from mezan.meta import elo, memory, races
+from mezan.meta import elo, history, memory, races, training
 from mezan.meta import ratings as rating_games
 from mezan.meta.features import FEATURE_COST, feature_names, features, problem_type, sense_of, vector
 from mezan.meta.model import Clustering, Selector
 from mezan.meta.policies import BANDITS, POLICIES, Arm, choose
 from mezan.meta.races import RaceResult, TournamentResult
 from mezan.meta.reward import DEFAULT_GAP_SCALE, reference, reward
-from mezan.meta.selectors import AlgorithmSelector
+from mezan.meta.training import PerInstanceSelector, TrainReport
 from mezan.results import Result
 from mezan.store import Store, StoredDataError
 
@@ -66,32 +71,6 @@ def _typed_scope(scope: str) -> bool:
     ``cluster:<k>`` for every type at once."""
     head, _, rest = scope.partition(":")
     return bool(rest) and head != "cluster"
-
-
-@dataclass(frozen=True)
-class TrainReport:
-    instances: int
-    observations: int
-    clusters: int
-    solvers: tuple[str, ...]
-    importances: tuple[tuple[str, float], ...]
-    selector_approach: str | None = None  # the per-instance algorithm selector's approach (None: too little data)
-    selector_instances: int = 0  # instances of the complete (instance x solver) matrix it was fitted on
-
-
-@dataclass(frozen=True)
-class PerInstanceSelector:
-    """MetaFlow's per-instance algorithm selector (:class:`mezan.meta.selectors.AlgorithmSelector`, the one measured
-    on ASlib) fitted on the stored history: costs are 1 - mean reward per (instance, solver)."""
-
-    feature_names: tuple[str, ...]
-    solvers: tuple[str, ...]
-    model: AlgorithmSelector
-    instances: int
-
-
-MIN_SELECTOR_INSTANCES = 10
-"""Instances, each solved by every solver of the matrix, below which train() fits no per-instance selector."""
 
 
 class MetaFlow:
@@ -164,7 +143,7 @@ class MetaFlow:
         return self._features[key]
 
     def _clustering(self, kind: str) -> Clustering | None:
-        return self.store.get_artifact(f"clustering:{kind}", Clustering)
+        return training.clustering(self.store, kind)
 
     def cluster_of(self, problem: Any) -> int:
         """The problem's cluster under the stored clustering (0 before any clustering exists)."""
@@ -213,47 +192,15 @@ class MetaFlow:
         preferred = "qap.bnb" if problem.n <= 15 else "qapflow.enhanced"
         return preferred if preferred in candidates else None
 
-    # ---- history → statistics --------------------------------------------------------------------
+    # ---- history → statistics (mezan.meta.history) -------------------------------------------------
     def rewarded_history(self, kind: str) -> list[tuple[Any, float]]:
         """(record, reward) of every stored solve of a problem type that counts as evidence (not warm-started),
         rewards against today's references (which every solve's objective may set)."""
-        sense = sense_of(kind)
-        better = min if sense == "min" else max
-        best_seen: dict[str, float] = {}
-        for r in self.store.solves(problem_type=kind):  # every solve's objective is a valid reference
-            if r.objective is not None:
-                best_seen[r.fingerprint] = better(best_seen.get(r.fingerprint, r.objective), r.objective)
-        out = []
-        for r in self._evidence(kind):
-            ref, _ = reference(r.best_known, best_seen.get(r.fingerprint), r.lower_bound if sense == "min" else None)
-            out.append((r, reward(r.objective, ref, sense=sense, gap_scale=self.gap_scale, wall_time=r.wall_time,
-                                  time_limit=r.time_limit, time_weight=self.time_weight)))
-        return out
-
-    def _evidence(self, kind: str) -> list[Any]:
-        """The recorded solves of a type that count as evidence of their solver's skill (not warm-started)."""
-        warm = memory.warm_started(self.store)
-        return [r for r in self.store.solves(problem_type=kind) if r.id not in warm]
-
-    @staticmethod
-    def _labels(clustering: Clustering | None, records: list[Any]) -> dict[str, int]:
-        """Cluster of every fingerprint among the records (0 without a clustering), in one batch."""
-        features_of = {r.fingerprint: r.features for r in records}
-        keys = list(features_of)
-        if clustering is None:
-            return dict.fromkeys(keys, 0)
-        labels = clustering.predict_many(np.array([vector(features_of[k], clustering.feature_names) for k in keys]))
-        return dict(zip(keys, labels.tolist(), strict=True))
+        return history.rewarded_history(self.store, kind, gap_scale=self.gap_scale, time_weight=self.time_weight)
 
     def arms(self, kind: str, cluster: int | None) -> dict[str, Arm]:
         """Bandit statistics per solver over the stored history, in one cluster or all (None)."""
-        history = self.rewarded_history(kind)
-        labels = self._labels(self._clustering(kind), [r for r, _ in history]) if cluster is not None else {}
-        arms: dict[str, Arm] = defaultdict(Arm)
-        for record, value in history:
-            if cluster is None or labels[record.fingerprint] == cluster:
-                arms[record.solver].add(value)
-        return dict(arms)
+        return history.arms(self.rewarded_history(kind), self._clustering(kind), cluster)
 
     # ---- selection --------------------------------------------------------------------------------
     def select(self, problem: Any, candidates: Sequence[str] | None = None) -> tuple[str, str]:
@@ -346,12 +293,6 @@ class MetaFlow:
                       wall_time=result.wall_time, time_limit=time_limit,
                       time_weight=self.time_weight)
 
-    def _instances(self, kind: str) -> dict[str, dict[str, float]]:
-        out: dict[str, dict[str, float]] = {}
-        for r in self.store.solves(problem_type=kind):
-            out[r.fingerprint] = r.features
-        return out
-
     def _rate_solve(self, problem: Any, solver: str, objective: float | None, best_known: float | None) -> None:
         """The solve game of one recorded solve: the solver against the instance, in the type's global scope and,
         once a clustering exists, in the instance's cluster (:mod:`mezan.meta.ratings`)."""
@@ -376,22 +317,20 @@ class MetaFlow:
         return scopes
 
     def refresh(self, kind: str = "qap") -> bool:
-        """Re-cluster when due — the number of distinct instances has doubled since the last fit (first at 4) —
-        and then rebuild the ratings. Returns True when it re-clustered. The trigger callers run after recording
-        (``mezan.solve``, races); recording itself never re-clusters."""
-        instances = self._instances(kind)
-        current = self._clustering(kind)
-        if len(instances) < 4 or (current is not None and len(instances) < 2 * current.instances):
+        """Re-cluster when due (:func:`mezan.meta.training.reclustering_due`: the number of distinct instances has
+        doubled since the last fit, first at 4) and then rebuild the ratings. Returns True when it re-clustered.
+        The trigger callers run after recording (``mezan.solve``, races); recording itself never re-clusters."""
+        instances = history.instances(self.store, kind)
+        if not training.reclustering_due(self.store, instances, kind):
             return False
         self.fit_clusters(kind, instances)
         return True
 
     def fit_clusters(self, kind: str = "qap", instances: dict[str, dict[str, float]] | None = None) -> Clustering:
-        instances = instances if instances is not None else self._instances(kind)
-        names = feature_names(kind)
-        X = np.array([vector(f, names) for f in instances.values()])
-        clustering = Clustering(names, seed=0 if self.seed is None else self.seed).fit(X)
-        self.store.put_artifact(f"clustering:{kind}", clustering)
+        """Refit and store the clustering of a type's instances (default: every recorded one), then rebuild the
+        type's ratings in the new clusters."""
+        instances = instances if instances is not None else history.instances(self.store, kind)
+        clustering = training.fit_clusters(self.store, kind, instances, self._model_seed)
         self.rebuild_ratings(kind)
         return clustering
 
@@ -447,7 +386,7 @@ class MetaFlow:
         (solvers and instances)."""
         clustering = self._clustering(kind)
         records = self.store.solves(problem_type=kind)
-        labels = self._labels(clustering, records)
+        labels = history.cluster_labels(clustering, records)
 
         def scopes_of(record: Any) -> list[str]:
             return [global_scope(kind)] + ([cluster_scope(kind, labels[record.fingerprint])]
@@ -467,47 +406,23 @@ class MetaFlow:
 
     # ---- offline learning ---------------------------------------------------------------------------
     def train(self, kind: str = "qap") -> TrainReport:
-        """Refit the clustering and the per-instance selector on the whole history and store both."""
+        """Refit the clustering, the reward model and the per-instance selector on the whole history and store
+        them (:mod:`mezan.meta.training`)."""
         rows = self.rewarded_history(kind)
         if not rows:
             raise InvalidParameterError(f"no recorded {kind} solves to train on")
         clustering = self.fit_clusters(kind)
-        names = feature_names(kind)
-        X = np.array([vector(r.features, names) for r, _ in rows])
-        selector = Selector(names, seed=0 if self.seed is None else self.seed)
-        selector.fit(X, [r.solver for r, _ in rows], np.array([v for _, v in rows]))
-        self.store.put_artifact(f"selector:{kind}", selector)
-        per_instance = self._fit_per_instance(kind, rows)
+        selector = training.fit_reward_model(self.store, kind, rows, self._model_seed)
+        per_instance = training.fit_per_instance(self.store, kind, rows, self._model_seed)
         return TrainReport(instances=clustering.instances, observations=len(rows), clusters=clustering.k,
                            solvers=tuple(sorted(selector.models)), importances=tuple(selector.importances(5)),
                            selector_approach=None if per_instance is None else per_instance.model.chosen,
                            selector_instances=0 if per_instance is None else per_instance.instances)
 
-    def _fit_per_instance(self, kind: str, rows: list[tuple[Any, float]]) -> PerInstanceSelector | None:
-        """The ASlib selector on the largest complete (instance x solver) matrix of mean rewards the history holds:
-        solvers that cover the fewest instances are dropped until at least MIN_SELECTOR_INSTANCES instances have a
-        solve by every remaining solver (at least two). None (and any stored one removed) when there is none."""
-        rewards: dict[tuple[str, str], list[float]] = defaultdict(list)
-        features_of: dict[str, dict[str, float]] = {}
-        for record, value in rows:
-            rewards[(record.fingerprint, record.solver)].append(value)
-            features_of[record.fingerprint] = record.features
-        solvers = sorted({s for _, s in rewards})
-        while len(solvers) >= 2:
-            complete = [i for i in features_of if all((i, s) in rewards for s in solvers)]
-            if len(complete) >= MIN_SELECTOR_INSTANCES:
-                break
-            solvers.remove(min(solvers, key=lambda s: (sum((i, s) in rewards for i in features_of), s)))
-        else:
-            self.store.delete_artifact(f"per_instance_selector:{kind}")
-            return None
-        names = feature_names(kind)
-        X = np.array([vector(features_of[i], names) for i in complete])
-        costs = np.array([[1.0 - float(np.mean(rewards[(i, s)])) for s in solvers] for i in complete])
-        model = AlgorithmSelector("auto", seed=0 if self.seed is None else self.seed, log_costs=False).fit(X, costs)
-        fitted = PerInstanceSelector(tuple(names), tuple(solvers), model, len(complete))
-        self.store.put_artifact(f"per_instance_selector:{kind}", fitted)
-        return fitted
+    @property
+    def _model_seed(self) -> int:
+        """The seed of the fitted models (clustering, selectors): this MetaFlow's, else 0."""
+        return 0 if self.seed is None else self.seed
 
     def status(self) -> dict[str, Any]:
         """History counts, ratings (global and per cluster) and what has been trained."""
@@ -522,7 +437,7 @@ class MetaFlow:
         return {
             "store": str(self.store.path),
             "records": self.store.count_solves(),
-            "instances": len(self._instances("qap")),
+            "instances": len(history.instances(self.store, "qap")),
             "rated_instances": len(self.instance_ratings("qap")),
             "solves_per_solver": dict(sorted(per_solver.items())),
             "ratings": clusters,

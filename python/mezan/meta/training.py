@@ -1,0 +1,117 @@
+"""Offline learning on the stored history: the instance clustering, the reward model and the per-instance selector.
+
+Each is fitted on request (``mezan meta recluster`` / ``train``, or :func:`reclustering_due` after recording) and
+stored as a signed artifact (:meth:`mezan.store.Store.put_artifact`), never as a side effect of recording:
+
+- :func:`fit_clusters`: k-means over the instances' features (:class:`mezan.meta.model.Clustering`), the scopes
+  of the per-cluster bandits and ratings.
+- :func:`train`: the clustering, a reward model per solver (:class:`mezan.meta.model.Selector`, the ``model``
+  policy's predicted reward) and :func:`fit_per_instance`.
+- :func:`fit_per_instance`: the ASlib selector (:class:`mezan.meta.selectors.AlgorithmSelector`, the one measured
+  on ASlib) on the largest complete (instance x solver) matrix of mean rewards the history holds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mezan.errors import InvalidParameterError
+from mezan.meta.features import feature_names, vector
+from mezan.meta.model import Clustering, Selector
+from mezan.meta.selectors import AlgorithmSelector
+from mezan.store import Store
+
+MIN_SELECTOR_INSTANCES = 10
+"""Instances, each solved by every solver of the matrix, below which train() fits no per-instance selector."""
+
+FIRST_CLUSTERING = 4
+"""Distinct instances at which the first clustering is fitted; it is refitted each time their number doubles."""
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    instances: int
+    observations: int
+    clusters: int
+    solvers: tuple[str, ...]
+    importances: tuple[tuple[str, float], ...]
+    selector_approach: str | None = None  # the per-instance algorithm selector's approach (None: too little data)
+    selector_instances: int = 0  # instances of the complete (instance x solver) matrix it was fitted on
+
+
+@dataclass(frozen=True)
+class PerInstanceSelector:
+    """MetaFlow's per-instance algorithm selector (:class:`mezan.meta.selectors.AlgorithmSelector`, the one measured
+    on ASlib) fitted on the stored history: costs are 1 - mean reward per (instance, solver)."""
+
+    feature_names: tuple[str, ...]
+    solvers: tuple[str, ...]
+    model: AlgorithmSelector
+    instances: int
+
+
+def clustering(store: Store, kind: str) -> Clustering | None:
+    """The stored clustering of a problem type, or None before the first."""
+    return store.get_artifact(f"clustering:{kind}", Clustering)
+
+
+def reclustering_due(store: Store, instances: dict[str, Any], kind: str) -> bool:
+    """Whether the type's clustering should be refitted: :data:`FIRST_CLUSTERING` instances and none yet, or twice
+    as many instances as the current one was fitted on."""
+    current = clustering(store, kind)
+    return len(instances) >= FIRST_CLUSTERING and (current is None or len(instances) >= 2 * current.instances)
+
+
+def fit_clusters(store: Store, kind: str, instances: dict[str, dict[str, float]], seed: int) -> Clustering:
+    """Fit and store the clustering of a type's instances (fingerprint -> features)."""
+    names = feature_names(kind)
+    fitted = Clustering(names, seed=seed).fit(np.array([vector(f, names) for f in instances.values()]))
+    store.put_artifact(f"clustering:{kind}", fitted)
+    return fitted
+
+
+def fit_reward_model(store: Store, kind: str, rows: list[tuple[Any, float]], seed: int) -> Selector:
+    """Fit and store the per-solver reward model on (record, reward) rows."""
+    if not rows:
+        raise InvalidParameterError(f"no recorded {kind} solves to train on")
+    names = feature_names(kind)
+    selector = Selector(names, seed=seed)
+    selector.fit(np.array([vector(r.features, names) for r, _ in rows]), [r.solver for r, _ in rows],
+                 np.array([v for _, v in rows]))
+    store.put_artifact(f"selector:{kind}", selector)
+    return selector
+
+
+def fit_per_instance(store: Store, kind: str, rows: list[tuple[Any, float]], seed: int) -> PerInstanceSelector | None:
+    """The ASlib selector on the largest complete (instance x solver) matrix of mean rewards: solvers that cover the
+    fewest instances are dropped until at least :data:`MIN_SELECTOR_INSTANCES` instances have a solve by every
+    remaining solver (at least two). Stored; None (and any stored one removed) when there is no such matrix."""
+    rewards: dict[tuple[str, str], list[float]] = defaultdict(list)
+    features_of: dict[str, dict[str, float]] = {}
+    for record, value in rows:
+        rewards[(record.fingerprint, record.solver)].append(value)
+        features_of[record.fingerprint] = record.features
+    solvers = sorted({s for _, s in rewards})
+    while len(solvers) >= 2:
+        complete = [i for i in features_of if all((i, s) in rewards for s in solvers)]
+        if len(complete) >= MIN_SELECTOR_INSTANCES:
+            break
+        solvers.remove(min(solvers, key=lambda s: (sum((i, s) in rewards for i in features_of), s)))
+    else:
+        store.delete_artifact(f"per_instance_selector:{kind}")
+        return None
+    names = feature_names(kind)
+    X = np.array([vector(features_of[i], names) for i in complete])
+    costs = np.array([[1.0 - float(np.mean(rewards[(i, s)])) for s in solvers] for i in complete])
+    model = AlgorithmSelector("auto", seed=seed, log_costs=False).fit(X, costs)
+    fitted = PerInstanceSelector(tuple(names), tuple(solvers), model, len(complete))
+    store.put_artifact(f"per_instance_selector:{kind}", fitted)
+    return fitted
+
+
+__all__ = ["FIRST_CLUSTERING", "MIN_SELECTOR_INSTANCES", "PerInstanceSelector", "TrainReport", "clustering",
+           "fit_clusters", "fit_per_instance", "fit_reward_model", "reclustering_due"]
