@@ -10,7 +10,7 @@ import mezan
 from mezan.cli import main
 from mezan.meta import MetaFlow, memory
 from mezan.meta.ratings import Difficulty
-from mezan.problems import QAPProblem, TSPProblem
+from mezan.problems import LinearOrderingProblem, QAPProblem, TSPProblem
 from mezan.qap import generate, objective
 from mezan.results import Result
 
@@ -107,11 +107,12 @@ def test_a_second_solve_starts_from_the_stored_best_and_never_returns_worse(tmp_
     assert flow.store.ratings("qap:global") == online
 
 
-def test_a_solver_without_warm_start_still_never_returns_worse_than_the_stored_best(tmp_path):
+@pytest.mark.parametrize("kind", ["tsp", "linear_ordering"])
+def test_a_solver_without_warm_start_still_never_returns_worse_than_the_stored_best(tmp_path, kind):
     flow = MetaFlow(tmp_path / "m.db", seed=0)
-    problem = tsp(30, 3)
-    best = mezan.solve(problem, time_limit=1.0, seed=0, solver="evo.memetic@tsp", metaflow=flow)
-    again = mezan.solve(problem, time_limit=0.01, seed=1, solver="evo.ga@tsp", metaflow=flow)
+    problem = tsp(30, 3) if kind == "tsp" else LinearOrderingProblem(np.random.default_rng(3).random((30, 30)))
+    best = mezan.solve(problem, time_limit=1.0, seed=0, solver=f"evo.memetic@{kind}", metaflow=flow)
+    again = mezan.solve(problem, time_limit=0.01, seed=1, solver=f"evo.ga@{kind}", metaflow=flow)
     assert again.objective <= best.objective + 1e-9
     assert "floor: the stored best solution" in again.explanation
 

@@ -5,9 +5,10 @@ solver's start (a warm start, for solvers that take one) and a floor — the sol
 than it. :func:`remember` keeps a result's solution when it beats the stored one.
 
 A solution is kept only for the problem types whose objective this module can recompute from the
-problem record (:data:`EVALUATORS`: the QAP and the TSP), and only after recomputing it: the stored
-objective is the solution's true value, never a solver's claim. Reading it back checks everything
-again (the row's checksum, its problem type, the solution's shape and values, and its objective
+problem record (:data:`EVALUATORS`: the QAP, the TSP and linear ordering — the permutation problems, solved by
+heuristics; the LP families are solved to optimality by HiGHS, where a stored solution adds nothing), and only
+after recomputing it: the stored objective is the solution's true value, never a solver's claim. Reading it back
+checks everything again (the row's checksum, its problem type, the solution's shape and values, and its objective
 recomputed on the problem), so a row altered in the file or written for another problem is refused
 with :class:`StoredSolutionError` naming what is wrong; the caller solves cold and says so.
 
@@ -74,7 +75,13 @@ def _tsp(problem: Any, solution: Any) -> tuple[np.ndarray, float]:
     return p, float(_core.tsp_objective(problem.D).evaluate(p))  # EvoFlow's own TSP objective
 
 
-EVALUATORS: dict[str, Callable[[Any, Any], tuple[np.ndarray, float]]] = {"qap": _qap, "tsp": _tsp}
+def _linear_ordering(problem: Any, solution: Any) -> tuple[np.ndarray, float]:
+    p = _permutation(solution, problem.n)
+    return p, float(_core.linear_ordering_objective(problem.W).evaluate(p))  # the backward weight, minimised
+
+
+EVALUATORS: dict[str, Callable[[Any, Any], tuple[np.ndarray, float]]] = {
+    "qap": _qap, "tsp": _tsp, "linear_ordering": _linear_ordering}
 """Problem type -> ``evaluate(problem, solution) -> (solution as an array, objective)`` (minimised), raising
 :class:`StoredSolutionError` on a solution that does not fit the problem."""
 
