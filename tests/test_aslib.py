@@ -447,3 +447,50 @@ def test_evaluate_json_holds_null_where_m_hat_is_undefined_and_a_bad_selections_
     missing = tmp_path / "no" / "such" / "folder" / "s.json"
     assert main(["meta", "aslib", "evaluate", str(folder), "--selections", str(missing)]) != 0
     assert f"--selections: cannot write {missing}" in capsys.readouterr().err
+
+
+def test_sunny_schedules_the_smallest_set_that_solves_most_neighbours_in_slots_by_what_each_solves():
+    from mezan.meta.sunny import schedule_for
+
+    costs = np.array([[10, 1000, 50], [20, 1000, 1000], [1000, 5, 1000], [1000, 1000, 1000]], dtype=float)
+    # {A, B} solves 3 of 4 (as does {A, B, C}, larger); A solves 2, B 1, and the backup A (lowest total) takes the
+    # unsolved one's part: 3 + 1 parts of 100 / 4 s; A first (mean capped time 57.5 against B's 76.25)
+    assert schedule_for(costs, cutoff=100.0, budget=100.0) == ((0, 75.0), (1, 25.0))
+    assert schedule_for(costs, cutoff=100.0, budget=100.0, max_size=1) == ((0, 100.0),)  # A alone solves 2
+    assert schedule_for(np.full((3, 2), 1000.0), cutoff=100.0, budget=80.0) == ((0, 80.0),)  # none solves: backup
+
+
+def _alternating_scenario(n=20):
+    """Half the instances: A in 1 s, B times out; the other half: A times out, B in 20 s. The one feature says
+    nothing (constant); features cost 10 s (cutoff 100). Each fold holds one instance of each half, so every fold's
+    16 nearest (tied) training instances are 8 and 8."""
+    from mezan.meta.aslib import FeatureStep, Scenario
+
+    even = np.arange(n) % 2 == 0
+    performance = np.column_stack([np.where(even, 1.0, np.nan), np.where(even, np.nan, 20.0)])
+    return Scenario(name="ALTERNATING", path=Path("."), performance_type="runtime", maximize=False, cutoff=100.0,
+                    algorithms=["A", "B"], instances=[f"i{k}" for k in range(n)], performance=performance,
+                    ok=np.isfinite(performance), feature_names=["f"], features=np.ones((n, 1)),
+                    steps={"s": FeatureStep("s", ("f",))}, default_steps=["s"], step_names=["s"],
+                    step_costs=np.full((n, 1), 10.0), step_status=None, folds=1 + (np.arange(n) // 2) % 10)
+
+
+def test_sunny_runs_its_schedule_and_the_selections_file_rescores_it():
+    from mezan.meta.aslib import rescore, score_costs
+    from mezan.meta.commands import selections_record
+    from mezan.meta.schedules import evaluate
+
+    s = _alternating_scenario()
+    result = evaluate(s, approach="sunny")
+    assert set(result.schedules) == {((0, 50.0), (1, 50.0))}  # A and B each solve half the neighbours
+    assert result.costs.tolist() == [10 + 1.0, 10 + 50 + 20.0] * 10  # B's instances wait out A's slot
+    m_hat = score_costs(s, result.costs).m_hat  # (45.5 - 10.5) / (500.5 - 10.5): no single algorithm comes close
+    assert m_hat == pytest.approx(35 / 490)
+    record = selections_record(s, result)
+    assert record["selections"]["i1"]["schedule"] == [["A", 50.0], ["B", 50.0]]
+    assert rescore(s, record).m_hat == pytest.approx(m_hat)
+    foreign = {"selections": {**record["selections"], "i1": {**record["selections"]["i1"], "schedule": [["Z", 1]]}}}
+    with pytest.raises(InvalidProblemError, match="instance 'i1': schedule must list"):
+        rescore(s, foreign)
+    record["selections"]["i1"]["schedule"] = [["B", 10.0]]  # too short for B's 20 s: a timeout
+    assert rescore(s, record).selector == pytest.approx(result.costs.mean() + (1000 - 80) / 20)

@@ -332,10 +332,13 @@ def read_scenario(folder: str | Path) -> Scenario:
 # ---- scoring -----------------------------------------------------------------------------------------------
 
 def plan_costs(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | None = None,
-               presolve: Sequence[tuple[int, float]] = ()) -> np.ndarray:
+               presolve: Sequence[tuple[int, float]] = (),
+               schedules: Sequence[Sequence[tuple[int, float]] | None] | None = None) -> np.ndarray:
     """Per-instance cost of a plan on every instance: run the ``presolve`` schedule ((algorithm index, seconds) in
     order: an algorithm that solves the instance within its slot ends the run there, at the time it took), then
-    compute the feature ``steps`` (default: the scenario's default steps; ``[]``: none), then run ``algorithm[i]``.
+    compute the feature ``steps`` (default: the scenario's default steps; ``[]``: none), then run ``algorithm[i]``
+    — or, where ``schedules[i]`` is given (runtime scenarios: a per-instance schedule such as SUNNY's), run its
+    slots in order the same way, the run ending at the first slot that solves the instance.
 
     Runtime scenarios charge every slot and step paid before the instance was solved, end the run at a step whose
     status is ``presolved``, and count a run whose total passes the cutoff as a timeout (10 x cutoff). Quality
@@ -367,7 +370,21 @@ def plan_costs(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | Non
     rest = ~done
     total = paid[rest] + chosen[rest]
     out[rest] = np.where((chosen[rest] >= timeout) | (total > cutoff), timeout, total)
+    for i in np.flatnonzero(rest) if schedules is not None else ():
+        if schedules[i]:
+            out[i] = _run_schedule(costs[i], schedules[i], float(paid[i]), cutoff)
     return np.where(done & (out > cutoff), timeout, out)
+
+
+def _run_schedule(costs: np.ndarray, schedule: Sequence[tuple[int, float]], paid: float, cutoff: float) -> float:
+    """The cost of running ``schedule``'s slots in order after ``paid`` seconds: the first slot whose algorithm
+    finishes within it ends the run; past the cutoff, or no slot solving it, is a timeout."""
+    for a, seconds in schedule:
+        if costs[int(a)] <= seconds:
+            total = paid + float(costs[int(a)])
+            return total if total <= cutoff else PAR_FACTOR * cutoff
+        paid += float(seconds)
+    return PAR_FACTOR * cutoff
 
 
 def selection_costs(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | None = None) -> np.ndarray:
@@ -396,13 +413,15 @@ def score_costs(scenario: Scenario, selector: np.ndarray, instances: np.ndarray 
 
 def rescore(scenario: Scenario, selections: dict[str, Any]) -> Score:
     """Score a selections record (``{"selections": {instance: {"presolve": [[algorithm, seconds], ...],
-    "feature_steps": [...], "algorithm": name}}}``, as ``mezan meta aslib evaluate --selections`` writes it) from
-    the scenario's own data: every instance's decision is re-costed independently."""
+    "feature_steps": [...], "algorithm": name}}}``, as ``mezan meta aslib evaluate --selections`` writes it; a
+    decision with a ``"schedule": [[algorithm, seconds], ...]`` runs that schedule after the features instead of
+    ``algorithm`` alone) from the scenario's own data: every instance's decision is re-costed independently."""
     chosen = selections.get("selections") if isinstance(selections, dict) else None
     if not isinstance(chosen, dict):
         raise InvalidProblemError("selections: a mapping 'selections' of instance -> decision is expected")
     index = {a: k for k, a in enumerate(scenario.algorithms)}
     algorithm = np.zeros(len(scenario.instances), dtype=int)
+    schedules: list[tuple[tuple[int, float], ...]] = [()] * len(scenario.instances)  # () : run ``algorithm``
     groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)  # instances sharing a plan are costed at once
     for i, inst in enumerate(scenario.instances):
         decision = chosen.get(inst)
@@ -415,8 +434,13 @@ def rescore(scenario: Scenario, selections: dict[str, Any]) -> Score:
         except (KeyError, TypeError, ValueError):
             raise InvalidProblemError(f"selections: instance {inst!r}: presolve must list [algorithm, seconds] "
                                       f"pairs of the scenario's algorithms") from None
+        try:
+            schedules[i] = tuple((index[a], float(t)) for a, t in decision.get("schedule", []))
+        except (KeyError, TypeError, ValueError):
+            raise InvalidProblemError(f"selections: instance {inst!r}: schedule must list [algorithm, seconds] "
+                                      f"pairs of the scenario's algorithms") from None
         groups[(presolve, tuple(decision.get("feature_steps", scenario.default_steps)))].append(i)
     costs = np.zeros(len(scenario.instances))
     for (presolve, steps), members in groups.items():
-        costs[members] = plan_costs(scenario, algorithm, list(steps), presolve)[members]
+        costs[members] = plan_costs(scenario, algorithm, list(steps), presolve, schedules)[members]
     return score_costs(scenario, costs)

@@ -262,6 +262,8 @@ def selections_record(scenario, evaluation) -> dict[str, Any]:
         if scenario.runtime:
             presolve = [[scenario.algorithms[a], seconds] for a, seconds in evaluation.plans[i].presolve]
             entry = {"presolve": presolve, "feature_steps": evaluation.steps_of(scenario, i), **entry}
+            if evaluation.schedules and evaluation.schedules[i]:  # SUNNY: these slots run in place of algorithm
+                entry["schedule"] = [[scenario.algorithms[a], seconds] for a, seconds in evaluation.schedules[i]]
         chosen[inst] = entry
     return {"scenario": scenario.name, "selections": chosen}
 
@@ -274,8 +276,9 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
     from mezan.meta.schedules import evaluate
     from mezan.meta.selectors import APPROACHES
 
-    if args.approach not in (*APPROACHES, "auto"):
-        raise InvalidParameterError(f"--approach must be one of auto, {', '.join(APPROACHES)}; got {args.approach!r}")
+    if args.approach not in (*APPROACHES, "sunny", "auto"):
+        raise InvalidParameterError(f"--approach must be one of auto, {', '.join(APPROACHES)}, sunny; got "
+                                    f"{args.approach!r}")
     if getattr(args, "feature_steps", "auto") not in ("auto", "default", "all"):
         raise InvalidParameterError(f"--feature-steps must be auto, default or all; got {args.feature_steps!r}")
     if args.selections:  # refused now, not after the whole evaluation
@@ -428,7 +431,8 @@ def add_commands(app) -> None:
     @aslib.command("evaluate")
     def evaluate(directory: str = typer.Argument(..., help="an ASlib scenario folder, or a folder of them"),
                  approach: str = typer.Option("auto", "--approach",
-                                              help="auto, regression, pairwise, knn, ensemble or forest_mean"),
+                                              help="auto, regression, pairwise, knn, ensemble, forest_mean or sunny "
+                                                   "(a schedule per instance)"),
                  seed: int = typer.Option(0, "--seed"), json_: bool = typer.Option(False, "--json"),
                  selections: str = typer.Option(None, "--selections", help="write the out-of-fold decisions here"),
                  schedules: bool = typer.Option(True, "--schedules/--no-schedules",

@@ -32,6 +32,7 @@ from mezan.dist import LocalExecutor, executor_from
 from mezan.errors import InvalidParameterError
 from mezan.meta.aslib import Scenario, plan_costs
 from mezan.meta.selectors import AlgorithmSelector
+from mezan.meta.sunny import Schedule, SunnySchedules
 
 SLOT_SHARES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
 MAX_SLOTS = 2
@@ -104,12 +105,14 @@ def solved_in_schedule(scenario: Scenario, presolve: tuple[tuple[int, float], ..
 @dataclass(frozen=True)
 class Evaluation:
     """Out-of-fold decisions on every instance: ``algorithm`` (index), each instance's fold ``plan``, the cost of
-    each decision, and the approach each fold's selector used."""
+    each decision, the approach each fold's selector used, and (approach ``sunny``) each instance's schedule run
+    after the features in place of ``algorithm`` alone (() where there is none)."""
 
     algorithm: np.ndarray
     plans: list[Plan]
     costs: np.ndarray
     used: list[str]
+    schedules: list[Schedule] | None = None
 
     def presolved(self, scenario: Scenario) -> np.ndarray:
         """Which instances their fold's pre-solving schedule solved."""
@@ -153,17 +156,33 @@ def _steps_by_probe(scenario: Scenario, train: np.ndarray, choices: list[tuple[s
     return choices[k], picks, probe
 
 
+def _sunny_fold(scenario: Scenario, train: np.ndarray, test: np.ndarray,
+                feature_steps: str) -> tuple[np.ndarray, Plan, str, list[Schedule]]:
+    """One fold of approach ``sunny``: the features of the default steps (``feature_steps="all"``: every step), no
+    pre-solving (the schedule starts with the neighbourhood's fastest algorithms), and SUNNY's schedule per test
+    instance (:mod:`mezan.meta.sunny`) over the cutoff."""
+    steps = tuple(scenario.steps) if feature_steps == "all" and scenario.steps else None
+    x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))]
+    model = SunnySchedules().fit(x[train], scenario.costs()[train], scenario.cutoff if scenario.runtime else None)
+    found = model.schedules(x[test])
+    picks = np.array([schedule[0][0] for schedule in found], dtype=int)
+    return picks, Plan(steps=steps), "sunny", found if scenario.runtime else [()] * len(found)
+
+
 def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed: int = 0, schedules: bool = True,
-                  feature_steps: str = "auto", **selector_options: Any) -> tuple[np.ndarray, Plan, str]:
-    """One fold of :func:`evaluate`: (the picks on the fold's instances, its plan, the approach used), from a selector
-    and a plan fitted on the other folds only. With ``schedules`` on a runtime scenario, the feature steps are chosen
-    too (``feature_steps="auto"``: among :func:`feature_step_choices`, by a probe selector's inner out-of-fold cost
-    inside its best plan); the selector sees only the features of the steps its plan computes."""
+                  feature_steps: str = "auto", **selector_options: Any) -> tuple[np.ndarray, Plan, str, list[Schedule]]:
+    """One fold of :func:`evaluate`: (the picks on the fold's instances, its plan, the approach used, per-instance
+    schedules — empty but for ``sunny``), from a selector and a plan fitted on the other folds only. With
+    ``schedules`` on a runtime scenario, the feature steps are chosen too (``feature_steps="auto"``: among
+    :func:`feature_step_choices`, by a probe selector's inner out-of-fold cost inside its best plan); the selector
+    sees only the features of the steps its plan computes. ``approach="sunny"``: :func:`_sunny_fold`."""
     if feature_steps not in ("auto", "default", "all"):
         raise InvalidParameterError(f"feature_steps must be auto, default or all; got {feature_steps!r}")
     costs = scenario.costs()
     test = scenario.folds == fold
     train = ~test
+    if approach == "sunny":
+        return _sunny_fold(scenario, train, test, feature_steps)
     planned = schedules and scenario.runtime
     choices = feature_step_choices(scenario) if planned else [None]
     probed: np.ndarray | None = None  # the approach's own inner picks, when it was its own probe
@@ -186,10 +205,10 @@ def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed
     if planned:
         plan = choose_plan(scenario, train, model.fit_inner_picks(x[train], costs[train]), steps)
     picks = model.predict(x[test]) if plan.fallback is None else np.full(test.sum(), plan.fallback)
-    return picks, plan, model.chosen
+    return picks, plan, model.chosen, [()] * int(test.sum())
 
 
-def _fold_task(task: tuple[Scenario, int, dict[str, Any]]) -> tuple[np.ndarray, Plan, str]:
+def _fold_task(task: tuple[Scenario, int, dict[str, Any]]) -> tuple[np.ndarray, Plan, str, list[Schedule]]:
     scenario, fold, options = task
     return evaluate_fold(scenario, fold, **options)
 
@@ -208,7 +227,7 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
     folds = sorted(set(int(v) for v in scenario.folds))
     options = {"approach": approach, "seed": seed, "schedules": schedules, **selector_options}
 
-    def run_folds() -> Iterator[tuple[np.ndarray, Plan, str]]:
+    def run_folds() -> Iterator[tuple[np.ndarray, Plan, str, list[Schedule]]]:
         if executor is None and workers <= 1:
             yield from (evaluate_fold(scenario, f, **options) for f in folds)
             return
@@ -227,19 +246,21 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
                 own.close()
 
     used = []
-    for f, (picks, plan, chosen) in zip(folds, run_folds(), strict=True):
+    found: list[Schedule] = [()] * n
+    for f, (picks, plan, chosen, fold_schedules) in zip(folds, run_folds(), strict=True):
         test = scenario.folds == f
         algorithm[test] = picks
         whole = np.zeros(n, dtype=int)
         whole[test] = picks
-        out[test] = plan_costs(scenario, whole, None if plan.steps is None else list(plan.steps),
-                               plan.presolve)[test]
-        for i in np.flatnonzero(test):
+        for i, schedule in zip(np.flatnonzero(test), fold_schedules, strict=True):
             plans[i] = plan
+            found[i] = schedule
+        out[test] = plan_costs(scenario, whole, None if plan.steps is None else list(plan.steps),
+                               plan.presolve, found)[test]
         used.append(chosen)
         if progress is not None:
             progress(f)
-    return Evaluation(algorithm, plans, out, used)
+    return Evaluation(algorithm, plans, out, used, found if any(found) else None)
 
 
 __all__ = ["MAX_SLOTS", "SLOT_SHARES", "Evaluation", "Plan", "choose_plan", "evaluate", "evaluate_fold",
