@@ -11,8 +11,9 @@ evaluation runs for seeds --seed .. --seed + N - 1: m̂ is then the mean over th
 `<approach>_by_seed`), anchors are judged on that mean, and the seconds are the slowest seed's. One seed's m̂ moves a
 small scenario by up to 0.1 (README), so compare approaches on several.
 
-    python bench/aslib_eval.py [--aslib ../shared/aslib] [--scenarios A,B] [--approaches regression,pairwise,knn,auto]
-                               [--seeds 1] [--no-schedules] [--feature-steps auto|default|all] [--switch-alpha 0.1]
+    python bench/aslib_eval.py [--aslib ../shared/aslib] [--scenarios A,B]
+                               [--approaches regression,pairwise,knn,sunny,auto] [--seeds 1] [--no-schedules]
+                               [--feature-steps auto|default|all] [--switch-alpha 0.1] [--select-features]
                                [--workers 2 | --scheduler ADDRESS] [--json FILE]
 """
 
@@ -39,7 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--aslib", default=str(REPO.parent / "shared" / "aslib"))
     parser.add_argument("--scenarios", default="")
-    parser.add_argument("--approaches", default="regression,pairwise,knn,auto")
+    parser.add_argument("--approaches", default="regression,pairwise,knn,sunny,auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, default=1, help="seeds --seed .. --seed + N - 1; m̂ is their mean")
     parser.add_argument("--no-schedules", action="store_true")
@@ -47,6 +48,8 @@ def main() -> None:
                         help="with schedules: chosen per fold (auto), the default steps, or all steps")
     parser.add_argument("--switch-alpha", type=float, default=None,
                         help="auto's level for leaving regression (default: the selector's, 0.1; 0: lowest inner cost)")
+    parser.add_argument("--select-features", action="store_true",
+                        help="selectors keep the features of at least mean forest importance (per fit, training rows)")
     parser.add_argument("--workers", type=int, default=2, help="processes running the folds")
     parser.add_argument("--scheduler", default=None, help="run the folds on this Dask scheduler instead")
     parser.add_argument("--json", default="")
@@ -71,7 +74,8 @@ def main() -> None:
                 started = time.perf_counter()
                 result = evaluate(scenario, approach=approach, seed=seed, schedules=not args.no_schedules,
                                   feature_steps=args.feature_steps, workers=args.workers, executor=args.scheduler,
-                                  **({} if args.switch_alpha is None else {"switch_alpha": args.switch_alpha}))
+                                  **({} if args.switch_alpha is None else {"switch_alpha": args.switch_alpha}),
+                                  **({"select_features": True} if args.select_features else {}))
                 seconds.append(time.perf_counter() - started)
                 s = score_costs(scenario, result.costs)
                 m_hats.append(s.m_hat)

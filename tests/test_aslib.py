@@ -494,3 +494,15 @@ def test_sunny_runs_its_schedule_and_the_selections_file_rescores_it():
         rescore(s, foreign)
     record["selections"]["i1"]["schedule"] = [["B", 10.0]]  # too short for B's 20 s: a timeout
     assert rescore(s, record).selector == pytest.approx(result.costs.mean() + (1000 - 80) / 20)
+
+
+def test_feature_selection_keeps_the_informative_features_of_the_training_rows_only():
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 20))
+    costs = np.column_stack([1 + 10 * x[:, 3], 6 - 5 * x[:, 3]])  # feature 3 decides, the rest is noise
+    model = AlgorithmSelector("regression", select_features=True, log_costs=False).fit(x, costs)
+    assert np.flatnonzero(model._columns).tolist() == [3]
+    assert (model.predict(x) == np.argmin(costs, axis=1)).mean() > 0.95
+    assert AlgorithmSelector("regression", log_costs=False).fit(x, costs)._columns is None  # optional: off by default
+    auto = AlgorithmSelector("auto", select_features=True, log_costs=False).fit(x[:100], costs[:100])
+    assert auto._columns is not None and auto._columns[3]  # auto selects on its own training rows too

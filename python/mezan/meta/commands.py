@@ -301,10 +301,11 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
                 evaluation = evaluate(scenario, approach=args.approach, seed=args.seed,
                                       schedules=getattr(args, "schedules", True),
                                       feature_steps=getattr(args, "feature_steps", "auto"),
+                                      select_features=getattr(args, "select_features", False),
                                       workers=getattr(args, "workers", None) or os.cpu_count() or 1,
                                       executor=executor, progress=lambda _, task=task: bar.advance(task))
                 s = score_costs(scenario, evaluation.costs)
-                presolved = sum(bool(p.presolve) for p in evaluation.plans)
+                presolved = int(evaluation.presolved(scenario).sum())  # solved by a pre-solving slot
                 rows.append({"scenario": scenario.name, "approach": args.approach,
                              "used": sorted(set(evaluation.used)), "selector": s.selector, "sbs": s.sbs,
                              "sbs_algorithm": s.sbs_algorithm, "vbs": s.vbs, "m_hat": _defined(s.m_hat),
@@ -441,11 +442,15 @@ def add_commands(app) -> None:
                  feature_steps: str = typer.Option("auto", "--feature-steps",
                                                    help="with schedules: the feature steps computed — auto (chosen "
                                                         "per fold on its training folds), default or all"),
+                 select_features: bool = typer.Option(False, "--select-features",
+                                                      help="keep the features of at least mean importance in a forest "
+                                                           "of each fit's training rows"),
                  workers: int = typer.Option(None, "--workers", min=1,
                                              help="processes running the folds (default: the CPU count; same result)"),
                  scheduler: str = scheduler_option, local_cluster: int = local_cluster_option):
         """Cross-validate a selector on the scenario's cv.arff folds: mean cost, SBS, VBS, m_hat, gap closed."""
         return cmd_aslib_evaluate(argparse.Namespace(dir=directory, approach=approach, seed=seed, json=json_,
+                                                     select_features=select_features,
                                                      selections=selections, schedules=schedules, workers=workers,
                                                      feature_steps=feature_steps, scheduler=scheduler,
                                                      local_cluster=local_cluster))

@@ -2,7 +2,8 @@
 
 Every selector is fitted on (features, costs) — features (instances x features, NaN where missing), costs
 (instances x algorithms, lower is better) — and predicts an algorithm index per instance. Features are imputed
-(training medians) and standardised first.
+(training medians) and standardised first; with ``select_features``, only those of at least mean importance in a
+(centred, joint) regression forest of the training rows are kept (scikit-learn's SelectFromModel rule), per fit.
 
 - ``regression``: a random forest predicting every algorithm's log cost (runtime-like costs) or cost at once
   (one multi-output forest: the trees' splits are shared by all algorithms, each leaf holds a cost per algorithm;
@@ -129,6 +130,7 @@ class AlgorithmSelector:
     max_features: float | str = "sqrt"  # features tried per split in the regression forests (as the classifiers)
     centre: bool = True  # regression: each instance's targets minus their mean (see the module docstring)
     switch_alpha: float = 0.1  # auto: leaves regression only on this evidence (see the module docstring); 0: argmin
+    select_features: bool = False  # keep the features of at least mean importance in a forest of the training data
     chosen: str = ""
     inner_picks: Any = field(default=None, repr=False)  # out-of-fold picks on the training rows (inner CV)
     judge: Any = field(default=None, repr=False)  # judge(picks) -> per-row costs of out-of-fold picks (default: costs)
@@ -136,6 +138,7 @@ class AlgorithmSelector:
     _models: Any = field(default=None, repr=False)
     _prep: Any = field(default=None, repr=False)
     _train: Any = field(default=None, repr=False)
+    _columns: Any = field(default=None, repr=False)  # select_features: the kept feature columns
 
     def fit(self, features: np.ndarray, costs: np.ndarray) -> AlgorithmSelector:
         features = np.asarray(features, dtype=float)
@@ -152,6 +155,9 @@ class AlgorithmSelector:
         self.inner_costs = {}
         self.chosen = self._choose(features, costs) if self.approach == "auto" else self.approach
         self._prep = _prepare(features)
+        self._columns = None
+        if self.select_features:
+            self._columns = self._selected(self._transform(features), costs)
         x = self._transform(features)
         self._models = getattr(self, f"_fit_{self.chosen}")(x, costs)
         self._train = (x, costs)
@@ -172,13 +178,23 @@ class AlgorithmSelector:
     def _transform(self, features: np.ndarray) -> np.ndarray:
         medians, means, scales = self._prep
         filled = np.where(np.isfinite(features), features, medians)
-        return (filled - means) / scales
+        x = (filled - means) / scales
+        return x if self._columns is None else x[:, self._columns]
 
-    def _sibling(self, approach: str) -> AlgorithmSelector:
+    def _selected(self, x: np.ndarray, costs: np.ndarray) -> np.ndarray:
+        """Feature selection on the training rows: the features whose impurity importance in a (centred, joint)
+        regression forest is at least the mean importance (scikit-learn's SelectFromModel rule), constant ones
+        never (their importance is 0)."""
+        importances = self._forest(x, self._relative_target(costs)).feature_importances_
+        keep = importances >= importances.mean()
+        return keep if keep.any() else np.ones(x.shape[1], dtype=bool)
+
+    def _sibling(self, approach: str, select_features: bool | None = None) -> AlgorithmSelector:
         """A selector with this one's options and another approach."""
         return AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
                                  pairwise_trees=self.pairwise_trees, neighbours=self.neighbours, jobs=self.jobs,
-                                 max_features=self.max_features, joint=self.joint, centre=self.centre)
+                                 max_features=self.max_features, joint=self.joint, centre=self.centre,
+                                 select_features=self.select_features if select_features is None else select_features)
 
     def out_of_fold_scores(self, features: np.ndarray, costs: np.ndarray, approach: str) -> np.ndarray:
         """Scores (rows x algorithms) of ``approach`` on the given (training) rows, each row scored by a selector
@@ -303,7 +319,8 @@ class AlgorithmSelector:
         return -votes
 
     def _fit_ensemble(self, x: np.ndarray, costs: np.ndarray) -> Any:
-        return [self._sibling(a).fit(x, costs) for a in BASE_APPROACHES]  # x is standardised: their prep is identity
+        # x is standardised (and its features selected): the members' preparation is the identity
+        return [self._sibling(a, select_features=False).fit(x, costs) for a in BASE_APPROACHES]
 
     def _scores_ensemble(self, x: np.ndarray) -> np.ndarray:
         return _borda([member.scores(x) for member in self._models])
