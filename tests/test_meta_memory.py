@@ -305,8 +305,6 @@ def test_train_fits_the_per_instance_selector_and_the_model_policy_uses_it(tmp_p
 
 @pytest.mark.parametrize(("damage", "message"), [
     ("UPDATE solves SET features = '{broken'", r"history row 1 fails its checksum"),
-    ("INSERT OR REPLACE INTO artifacts VALUES ('clustering:qap', 0, x'80049500')",
-     r"artifact 'clustering:qap' is not a signed MEZAN artifact"),
     ("INSERT OR REPLACE INTO ratings VALUES ('qap:global', 'qap.rots', 'high', 1)", r"rating of 'qap.rots'"),
 ])
 def test_refused_metaflow_data_never_stops_a_solve_and_verify_repairs_it(tmp_path, capsys, damage, message):
@@ -320,7 +318,7 @@ def test_refused_metaflow_data_never_stops_a_solve_and_verify_repairs_it(tmp_pat
     assert result.objective == objective(problem.A, problem.B, result.solution)
     assert "MetaFlow's stored data refused" in result.explanation and re.search(message, result.explanation)
     assert result.solver == "qap.bnb"  # the default for n <= 15, not a learned choice
-    assert flow.store.count_solves() == rows  # not recorded on top of data that fails its checks
+    assert flow.store.count_solves() == rows  # not recorded on top of history that fails its checks
     capsys.readouterr()
     assert main(["meta", "verify", "--store", store]) == 1
     assert re.search(message, capsys.readouterr().out)
@@ -328,6 +326,26 @@ def test_refused_metaflow_data_never_stops_a_solve_and_verify_repairs_it(tmp_pat
     assert main(["meta", "verify", "--store", store]) == 0
     again = mezan.solve(problem, time_limit=0.05, seed=0, metaflow=MetaFlow(store, seed=0))
     assert "refused" not in again.explanation
+
+
+def test_a_refused_model_counts_as_missing_the_solve_is_recorded_and_the_next_fit_replaces_it(tmp_path):
+    store = str(tmp_path / "m.db")
+    flow = MetaFlow(store, seed=0)
+    for s in range(4):  # the fourth instance fits the first clustering
+        mezan.solve(generate.taillard_a(8, seed=s), time_limit=0.05, seed=0, solver="qap.rots", metaflow=flow)
+    assert flow._clustering("qap") is not None
+    unsigned = "INSERT OR REPLACE INTO artifacts VALUES ('clustering:qap', 0, x'80049500')"  # e.g. an older MEZAN's
+    flow.store._connection().execute(unsigned)
+    rows = flow.store.count_solves()
+    again = MetaFlow(store, seed=0)
+    result = mezan.solve(generate.taillard_a(8, seed=0), time_limit=0.05, seed=0, metaflow=again)
+    assert "a refused model counts as missing until refitted" in result.explanation
+    assert "artifact 'clustering:qap' is not a signed MEZAN artifact" in result.explanation
+    assert again.store.count_solves() == rows + 1  # the history is intact: the solve is recorded
+    # and the refresh after recording found no (usable) clustering, so it fitted one: signed, the store heals
+    assert main(["meta", "verify", "--store", store]) == 0
+    fresh = MetaFlow(store, seed=0)
+    assert fresh._clustering("qap") is not None and not fresh.refused
 
 
 def test_train_takes_the_problem_type(tmp_path, capsys):
@@ -340,3 +358,4 @@ def test_train_takes_the_problem_type(tmp_path, capsys):
     code = main(["meta", "train", "--type", "tsp", "--store", store])
     out = capsys.readouterr()
     assert code == 0, out.err
+    assert MetaFlow(store)._clustering("tsp") is not None and MetaFlow(store).store.artifact_time("selector:tsp")

@@ -344,3 +344,13 @@ def test_shutdown_interrupts_jobs_and_keeps_the_running_ones_best(tmp_path):
     assert job["result"]["objective_value"] == qap_objective(A, B, job["result"]["solution"])
     job = s.get(f"/jobs/{queued}", scope="solve").json()
     assert job["status"] == "interrupted" and job["result"] is None and "before this job started" in job["error"]
+
+
+def test_refused_stored_data_answers_503_without_the_servers_paths_and_the_page_still_renders(server, tmp_path):
+    with server.store.transaction() as db:
+        db.execute("INSERT INTO ratings VALUES ('qap:global', 'qap.rots', 'high', 1)")
+    r = server.get("/solvers")
+    assert r.status_code == 503 and "mezan meta verify" in r.json()["detail"] and str(tmp_path) not in r.text
+    page = server.client.get(f"/?key={server.secret['read']}")
+    assert page.status_code == 200 and "<h2>Recent jobs</h2>" in page.text
+    assert "fails its checks" in page.text and str(tmp_path) not in page.text

@@ -183,3 +183,47 @@ def test_artifacts_are_signed_and_a_foreign_or_altered_one_is_never_unpickled(tm
     with pytest.raises(StoredDataError, match="signature does not match"):
         store.get_artifact("model")
     assert not planted.exists()
+
+
+def test_rows_written_by_earlier_versions_read_back_and_kinds_are_checked_by_verify_too(tmp_path):
+    from mezan.store import SOLVE_FIELDS, checksum
+
+    store = Store(tmp_path / "m.db")
+    store.append_solve(fingerprint="f", problem_type="qap", solver="s", objective=float("nan"), time_limit=1)
+    assert store.solves()[0].objective is None  # NaN is no number: stored as none, and the row reads back
+
+    def insert(**values):
+        row = {k: values.get(k) for k in SOLVE_FIELDS}
+        row.update(created=1.0, version="0", machine="m")
+        row["checksum"] = checksum(row)  # summed as the caller spelled the numbers, as earlier versions did
+        with store.transaction() as db:
+            db.execute(f"INSERT INTO solves ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                       tuple(row.values()))
+
+    insert(fingerprint="old", problem_type="qap", solver="s", features="{}", objective=1234.0, time_limit=1,
+           wall_time=2)  # a float and two ints among the whole numbers
+    assert store.solves(fingerprint="old")[0].time_limit == 1.0 and store.verify() == (2, [])
+    insert(fingerprint="odd", problem_type="qap", solver="s", features="[1]")  # a valid checksum, not an object
+    assert store.verify() == (3, [3])
+    with pytest.raises(StoredDataError, match="history row 3: features must be a JSON object"):
+        store.solves()
+
+
+def test_a_signed_artifact_is_bound_to_its_name_and_one_that_cannot_be_unpickled_is_refused(tmp_path):
+    from mezan.store import ARTIFACT_MAGIC, _signature
+
+    store = Store(tmp_path / "m.db")
+    store.put_artifact("clustering:tsp", [1, 2])
+    with store.transaction() as db:
+        db.execute("INSERT INTO artifacts SELECT 'clustering:qap', created, payload FROM artifacts")
+    with pytest.raises(StoredDataError, match="artifact 'clustering:qap': its signature does not match"):
+        store.get_artifact("clustering:qap")
+    data = b"cno_such_module\nThing\n."  # a pickle whose class is gone (moved, or an older MEZAN's)
+    payload = ARTIFACT_MAGIC + _signature(store._artifact_key(create=True), "model", data) + data
+    with store.transaction() as db:
+        db.execute("INSERT INTO artifacts VALUES ('model', 0, ?)", (payload,))
+    with pytest.raises(StoredDataError, match=r"artifact 'model' cannot be unpickled \(ModuleNotFoundError"):
+        store.get_artifact("model")
+    memory = Store(":memory:")
+    memory.put_artifact("m", {"a": 1})
+    assert memory.get_artifact("m") == {"a": 1}

@@ -6,7 +6,7 @@ through :meth:`Store.define`, :meth:`Store.transaction` and :meth:`Store.query`.
 
 Trust: what is read back is checked before it is used. A history row whose checksum does not match, a value of the
 wrong kind, or an artifact not signed by this store raises :class:`StoredDataError`, naming the row or artifact.
-Artifacts are pickles, so each carries an HMAC-SHA256 of its bytes under a key kept beside the store file
+Artifacts are pickles, so each carries an HMAC-SHA256 of its name and bytes under a key kept beside the store file
 (``<store>.key``, created with mode 0600 on the first write; a ``":memory:"`` store keeps a key of its own in
 memory): an artifact from another store, or altered in this one, is refused before it is unpickled.
 
@@ -22,12 +22,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import itertools
 import json
 import math
 import os
 import pickle
 import platform
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -81,7 +83,12 @@ class StoredDataError(StoreError):
     """Data read back from the store fails its checks: altered, foreign or of the wrong kind."""
 
 
-ARTIFACT_MAGIC = b"MZA1"  # signed artifact: magic, 32-byte HMAC-SHA256 of the pickle, the pickle
+ARTIFACT_MAGIC = b"MZA1"  # signed artifact: magic, 32-byte HMAC-SHA256 of its name and pickle, the pickle
+
+
+def _signature(key: bytes, name: str, data: bytes) -> bytes:
+    """HMAC-SHA256 of an artifact's name and pickle: a signed payload moved under another name is refused too."""
+    return hmac.new(key, name.encode() + b"\0" + data, hashlib.sha256).digest()
 
 
 def mezan_home() -> Path:
@@ -112,12 +119,16 @@ REAL_FIELDS = ("created", "time_limit", "objective", "lower_bound", "best_known"
 
 def checksum_matches(row: dict[str, Any]) -> bool:
     """Whether a history row read back matches its stored checksum. SQLite hands REAL columns back as floats; rows
-    written before the numbers were stored as floats were summed with integers where the value was one."""
+    written before the numbers were stored as floats were summed with each whole number as its caller gave it, an
+    int or a float — so, on a mismatch, every int/float spelling of the whole-number fields is tried (at most 2^6)."""
     if checksum(row) == row["checksum"]:
         return True
-    as_written = {k: int(v) if k in REAL_FIELDS and isinstance(v, float) and v.is_integer() else v
-                  for k, v in row.items()}
-    return checksum(as_written) == row["checksum"]
+    whole = [k for k in REAL_FIELDS if isinstance(row.get(k), float) and row[k].is_integer()]
+    for spelling in itertools.product((False, True), repeat=len(whole)):
+        if any(spelling) and checksum({**row, **{k: int(row[k]) for k, as_int in zip(whole, spelling, strict=True)
+                                                  if as_int}}) == row["checksum"]:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -155,6 +166,7 @@ class Store:
         # ":memory:" is one connection shared by every thread: its transactions (and executescript, which commits
         # whatever is pending) take turns under this lock; file stores have a connection per thread instead
         self._memory_lock = threading.RLock()
+        self._memory_key = os.urandom(32)  # signs a ":memory:" store's artifacts (a file store's key is a file)
         if isinstance(self.path, Path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._serial():
@@ -238,6 +250,8 @@ class Store:
                     row[key] = float(row[key])
                 except (TypeError, ValueError):
                     raise StoreError(f"a history row's {key} must be a number, got {row[key]!r}") from None
+                if not math.isfinite(row[key]):  # SQLite would store NaN as NULL: no number, said so
+                    row[key] = None
         row["version"] = row["version"] or __version__
         row["machine"] = row["machine"] or machine()
         for key in ("fingerprint", "problem_type", "solver"):
@@ -299,17 +313,19 @@ class Store:
         return None if row[0] is None else float(row[0])
 
     def verify(self) -> tuple[int, list[int]]:
-        """(rows checked, ids whose checksum does not match) plus SQLite's own integrity check."""
+        """(rows checked, ids of the rows that fail the checks of :meth:`solves`: checksum, kinds) plus SQLite's own
+        integrity check."""
         db = self._connection()
         status = db.execute("PRAGMA integrity_check").fetchone()[0]
         if status != "ok":
             raise StoreError(f"{self.path}: SQLite integrity check failed: {status}")
         bad = []
-        rows = db.execute("SELECT id, " + ", ".join(SOLVE_FIELDS) + ", checksum FROM solves").fetchall()
+        rows = db.execute("SELECT id, checksum, " + ", ".join(SOLVE_FIELDS) + " FROM solves").fetchall()
         for r in rows:
-            values = dict(zip(("id", *SOLVE_FIELDS, "checksum"), r, strict=True))
-            if not checksum_matches(values):
-                bad.append(values["id"])
+            try:
+                self._record(r)
+            except StoredDataError:
+                bad.append(int(r[0]))
         return len(rows), bad
 
     # ---- ratings ----------------------------------------------------------------------------
@@ -350,18 +366,19 @@ class Store:
     def _artifact_key(self, create: bool) -> bytes | None:
         """The key that signs this store's artifacts (None: there is none and ``create`` is False)."""
         if not isinstance(self.path, Path):
-            if getattr(self, "_memory_key", None) is None:
-                self._memory_key = os.urandom(32)
             return self._memory_key
         path = Path(f"{self.path}.key")
-        if create and not path.exists():
+        if create and not path.exists():  # written whole under another name, then linked: never seen half-written
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process made it first: use theirs
-                pass
-            else:
                 with os.fdopen(fd, "wb") as f:
                     f.write(os.urandom(32))
+                    f.flush()
+                    os.fsync(f.fileno())
+                with contextlib.suppress(FileExistsError):  # another process linked its key first: use theirs
+                    os.link(temporary, path)
+            finally:
+                os.unlink(temporary)
         try:
             key = path.read_bytes()
         except FileNotFoundError:
@@ -374,7 +391,7 @@ class Store:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         key = self._artifact_key(create=True)
         assert key is not None
-        payload = ARTIFACT_MAGIC + hmac.new(key, data, hashlib.sha256).digest() + data
+        payload = ARTIFACT_MAGIC + _signature(key, name, data) + data
         with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?)", (name, time.time(), payload))
 
@@ -395,10 +412,14 @@ class Store:
                                   f"MEZAN); rebuild it (`mezan meta train` / `mezan meta recluster`)")
         key = self._artifact_key(create=False)
         mac, data = payload[4:36], payload[36:]
-        if key is None or not hmac.compare_digest(mac, hmac.new(key, data, hashlib.sha256).digest()):
+        if key is None or not hmac.compare_digest(mac, _signature(key, name, data)):
             raise StoredDataError(f"{where}: its signature does not match this store's key (altered, or copied "
                                   f"from another store); rebuild it (`mezan meta train` / `mezan meta recluster`)")
-        value = pickle.loads(data)
+        try:
+            value = pickle.loads(data)
+        except Exception as exc:  # signed by this store, but its classes moved or vanished since (an older MEZAN)
+            raise StoredDataError(f"{where} cannot be unpickled ({type(exc).__name__}: {exc}); rebuild it "
+                                  f"(`mezan meta train` / `mezan meta recluster`)") from None
         if kind is not None and not isinstance(value, kind):
             raise StoredDataError(f"{where} holds a {type(value).__name__}, not a {kind.__name__}")
         return value

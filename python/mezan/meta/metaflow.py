@@ -117,8 +117,12 @@ class MetaFlow:
         self.gap_scale, self.time_weight = gap_scale, time_weight
         self.rng = np.random.default_rng(seed)
         self._features: dict[str, dict[str, float]] = {}
+        self.refused: list[str] = []  # stored data refused and passed over (models count as missing): training.load
         if any(not _typed_scope(scope) for scope in self.store.rating_scopes()):
-            self._migrate_ratings()
+            try:
+                self._migrate_ratings()
+            except StoredDataError as exc:  # a MetaFlow (a server) still starts; the reads that need the data refuse
+                self.refused.append(f"ratings not migrated: {exc}")
 
     def _migrate_ratings(self) -> None:
         """Ratings of an older store, whose scopes mixed every problem type: replayed per type from the stored
@@ -143,7 +147,7 @@ class MetaFlow:
         return self._features[key]
 
     def _clustering(self, kind: str) -> Clustering | None:
-        return training.clustering(self.store, kind)
+        return training.clustering(self.store, kind, self.refused)
 
     def cluster_of(self, problem: Any) -> int:
         """The problem's cluster under the stored clustering (0 before any clustering exists)."""
@@ -164,9 +168,13 @@ class MetaFlow:
             if self.store.artifact_time(f"selector:{problem_type(problem)}") is None:
                 return None
             try:
-                name, why = MetaFlow(self.store, policy="model", seed=0).select(problem, self.candidates(problem))
+                model = MetaFlow(self.store, policy="model", seed=0)
+                name, why = model.select(problem, self.candidates(problem))
             except StoredDataError as exc:  # no advice then: the solver's own rule decides; the caller may say why
                 refused.append(str(exc))
+                return None
+            if model.refused:  # the trained model itself was refused: no advice rather than a bandit's pick
+                refused.extend(model.refused)
                 return None
             return name, f"{why} (asked by the solver's own policy)"
 
@@ -217,9 +225,11 @@ class MetaFlow:
                  else "no clustering yet")
         policy = self.policy
         model = policy == "model"
-        selector: Selector | None = self.store.get_artifact(f"selector:{kind}", Selector) if model else None
+        selector: Selector | None = (training.load(self.store, f"selector:{kind}", Selector, self.refused)
+                                     if model else None)
         per_instance: PerInstanceSelector | None = (
-            self.store.get_artifact(f"per_instance_selector:{kind}", PerInstanceSelector) if model else None)
+            training.load(self.store, f"per_instance_selector:{kind}", PerInstanceSelector, self.refused)
+            if model else None)
         usable = [s for s in names if per_instance is not None and s in per_instance.solvers]
         if per_instance is not None and usable:
             scores = per_instance.model.scores(vector(feats, per_instance.feature_names)[None, :])[0]

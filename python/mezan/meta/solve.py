@@ -75,6 +75,8 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
         flow: MetaFlow | None = metaflow if metaflow is not None else MetaFlow(seed=seed)
         name, why = requested or flow.select(problem)
         notes = [why, flow.difficulty(problem).describe()]
+        notes += [f"MetaFlow passed over stored data it refused ({exc}); a refused model counts as missing until "
+                  f"refitted" for exc in flow.refused]
         advisor = flow.advisor()
     except StoredDataError as exc:  # MetaFlow's data fails its checks: solve without it, learn nothing from this
         flow, advisor = None, None
@@ -103,8 +105,8 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
             flow.record(problem, name, result, time_limit=time_limit, warm_start=remembered is not None)
             memory.remember(flow.store, problem, result)
             flow.refresh(problem_type(problem))
-        except StoredDataError as exc:  # the solve is appended before anything is read back
-            notes.append(f"recorded, but MetaFlow's stored data refused ({exc}), so not learned from")
+        except StoredDataError as exc:  # raised before or after the row was appended: not learned from either way
+            notes.append(f"MetaFlow's stored data refused while recording ({exc}), so this solve is not learned from")
     explanation = "; ".join(notes)
     return dataclasses.replace(result, explanation=f"{explanation} | {result.explanation}" if result.explanation
                                else explanation)

@@ -23,7 +23,7 @@ from mezan.errors import InvalidParameterError
 from mezan.meta.features import feature_names, vector
 from mezan.meta.model import Clustering, Selector
 from mezan.meta.selectors import AlgorithmSelector
-from mezan.store import Store
+from mezan.store import Store, StoredDataError
 
 MIN_SELECTOR_INSTANCES = 10
 """Instances, each solved by every solver of the matrix, below which train() fits no per-instance selector."""
@@ -54,9 +54,21 @@ class PerInstanceSelector:
     instances: int
 
 
-def clustering(store: Store, kind: str) -> Clustering | None:
-    """The stored clustering of a problem type, or None before the first."""
-    return store.get_artifact(f"clustering:{kind}", Clustering)
+def load(store: Store, name: str, kind: type, refused: list[str] | None = None) -> Any:
+    """A stored model, or None when there is none — or when the store refuses it (:class:`StoredDataError`: unsigned,
+    altered, from an older MEZAN): a model is derived from the history, so a refused one counts as missing, is said
+    in ``refused``, and is refitted by the next fit (the history itself is never treated so lightly)."""
+    try:
+        return store.get_artifact(name, kind)
+    except StoredDataError as exc:
+        if refused is not None and str(exc) not in refused:
+            refused.append(str(exc))
+        return None
+
+
+def clustering(store: Store, kind: str, refused: list[str] | None = None) -> Clustering | None:
+    """The stored clustering of a problem type, or None before the first (or when refused: see :func:`load`)."""
+    return load(store, f"clustering:{kind}", Clustering, refused)
 
 
 def reclustering_due(store: Store, instances: dict[str, Any], kind: str) -> bool:
@@ -114,4 +126,4 @@ def fit_per_instance(store: Store, kind: str, rows: list[tuple[Any, float]], see
 
 
 __all__ = ["FIRST_CLUSTERING", "MIN_SELECTOR_INSTANCES", "PerInstanceSelector", "TrainReport", "clustering",
-           "fit_clusters", "fit_per_instance", "fit_reward_model", "reclustering_due"]
+           "fit_clusters", "fit_per_instance", "fit_reward_model", "load", "reclustering_due"]

@@ -48,7 +48,7 @@ from mezan.service.schemas import (
     QAPResponse,
     wire_model,
 )
-from mezan.store import Store
+from mezan.store import Store, StoredDataError
 
 INLINE_ADMISSION_BYTES = 64 * 1024  # bodies up to this size are admitted on the event loop itself
 DISCONNECT_POLL = 0.2  # seconds between two checks that a synchronous solve's client is still there
@@ -131,6 +131,9 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
 
     @app.exception_handler(MezanError)
     async def refused(request: Request, exc: MezanError):
+        if isinstance(exc, StoredDataError):  # the server's state, not the request: no path or row in the answer
+            return JSONResponse({"detail": "MetaFlow's stored data fails its checks; the server's operator runs "
+                                           "`mezan meta verify`"}, status_code=503)
         return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, JobNotFound) else 422)
 
     @app.exception_handler(StarletteHTTPException)
