@@ -114,6 +114,19 @@ def _prepare(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return medians, means, np.where(scales > 0, scales, 1.0)
 
 
+def standardise(prep: tuple[np.ndarray, np.ndarray, np.ndarray], features: np.ndarray) -> np.ndarray:
+    """Features imputed and standardised by :func:`_prepare`'s (medians, means, scales) of the training rows."""
+    medians, means, scales = prep
+    return (np.where(np.isfinite(features), features, medians) - means) / scales
+
+
+def nearest(x: np.ndarray, train_x: np.ndarray, k: int) -> np.ndarray:
+    """(rows x k) indices of each row's k nearest training rows (Euclidean; ties by training order). Squared
+    distances as |x|^2 + |t|^2 - 2 x.t: no (rows x training rows x features) temporary."""
+    d = (x**2).sum(axis=1)[:, None] + (train_x**2).sum(axis=1)[None, :] - 2.0 * x @ train_x.T
+    return np.argsort(d, axis=1, kind="stable")[:, :k]
+
+
 @dataclass
 class AlgorithmSelector:
     """``AlgorithmSelector(approach, seed=0).fit(features, costs).predict(features) -> algorithm indices``."""
@@ -176,9 +189,7 @@ class AlgorithmSelector:
 
     # ---- internals ----------------------------------------------------------------------------------------
     def _transform(self, features: np.ndarray) -> np.ndarray:
-        medians, means, scales = self._prep
-        filled = np.where(np.isfinite(features), features, medians)
-        x = (filled - means) / scales
+        x = standardise(self._prep, features)
         return x if self._columns is None else x[:, self._columns]
 
     def _selected(self, x: np.ndarray, costs: np.ndarray) -> np.ndarray:
@@ -330,11 +341,7 @@ class AlgorithmSelector:
 
     def _scores_knn(self, x: np.ndarray) -> np.ndarray:
         train_x, train_costs = self._train
-        k = min(self.neighbours, len(train_x))
-        # squared distances as |x|^2 + |t|^2 - 2 x.t: no (test x train x features) temporary
-        d = (x**2).sum(axis=1)[:, None] + (train_x**2).sum(axis=1)[None, :] - 2.0 * x @ train_x.T
-        nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
-        return train_costs[nearest].sum(axis=1)
+        return train_costs[nearest(x, train_x, min(self.neighbours, len(train_x)))].sum(axis=1)
 
 
 def cross_validate(features: np.ndarray, costs: np.ndarray, folds: np.ndarray, *, approach: str = "auto",

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from mezan.errors import InvalidParameterError
-from mezan.meta.selectors import _prepare
+from mezan.meta.selectors import _prepare, nearest, standardise
 
 Schedule = tuple[tuple[int, float], ...]
 """(algorithm index, seconds) slots, run in order."""
@@ -80,27 +80,22 @@ class SunnySchedules:
             raise InvalidParameterError(f"neighbours and max_size must be at least 1; got {self.neighbours} and "
                                         f"{self.max_size}")
         self._prep = _prepare(features)
-        self._train = (self._transform(features), costs)
+        self._train = (standardise(self._prep, features), costs)
         self._cutoff = cutoff
         return self
-
-    def _transform(self, features: np.ndarray) -> np.ndarray:
-        medians, means, scales = self._prep
-        return (np.where(np.isfinite(features), features, medians) - means) / scales
 
     def schedules(self, features: np.ndarray, budget: float | None = None) -> list[Schedule]:
         """One schedule per row of ``features``, splitting ``budget`` seconds (default: the cutoff)."""
         if self._train is None:
             raise InvalidParameterError("fit SunnySchedules before asking for schedules")
-        x = self._transform(np.asarray(features, dtype=float))
+        x = standardise(self._prep, np.asarray(features, dtype=float))
         train_x, costs = self._train
         k = min(self.neighbours, len(train_x)) if self.neighbours else max(1, round(len(train_x) ** 0.5))
-        d = (x**2).sum(axis=1)[:, None] + (train_x**2).sum(axis=1)[None, :] - 2.0 * x @ train_x.T
-        nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
+        rows = nearest(x, train_x, k)
         if self._cutoff is None:
-            return [((int(np.argmin(costs[row].sum(axis=0))), 0.0),) for row in nearest]
+            return [((int(np.argmin(costs[row].sum(axis=0))), 0.0),) for row in rows]
         total = self._cutoff if budget is None else budget
-        return [schedule_for(costs[row], self._cutoff, total, self.max_size) for row in nearest]
+        return [schedule_for(costs[row], self._cutoff, total, self.max_size) for row in rows]
 
 
 __all__ = ["Schedule", "SunnySchedules", "schedule_for"]
