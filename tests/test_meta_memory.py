@@ -125,6 +125,8 @@ def _tamper(store, sql, args=()):
 @pytest.mark.parametrize(("damage", "message"), [
     ("UPDATE solutions SET objective = objective - 1", "fails its checksum"),
     ("UPDATE solutions SET solution = '[0, 0, 1]'", "fails its checksum"),
+    ("UPDATE solutions SET objective = 'low'", "fails its checksum"),
+    ("UPDATE solutions SET solution = x'00ff'", "fails its checksum"),
 ])
 def test_an_altered_stored_solution_is_refused_and_the_solve_runs_cold(tmp_path, damage, message):
     flow = MetaFlow(tmp_path / "m.db", seed=0)
@@ -136,6 +138,7 @@ def test_an_altered_stored_solution_is_refused_and_the_solve_runs_cold(tmp_path,
     result = mezan.solve(problem, time_limit=0.2, seed=0, solver="qap.rots", metaflow=flow)
     assert "stored solution refused" in result.explanation and message in result.explanation
     assert result.has_solution and objective(problem, None, result.solution) == result.objective
+    assert memory.recall(flow.store, problem).objective == result.objective  # the verified solution replaced it
 
 
 def _rewrite(store, fingerprint, problem_type, value, solution):

@@ -104,6 +104,16 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
 
 
+def _intact(key: str, kind: Any, objective: Any, text: Any, solver: Any, checksum: Any) -> bool:
+    """Whether a stored row is as written: a finite objective, a text solution and its checksum."""
+    if not (isinstance(objective, int | float) and math.isfinite(objective) and isinstance(text, str)):
+        return False
+    try:
+        return checksum == _checksum(key, kind, objective, text, solver)
+    except (TypeError, ValueError):  # a field of a kind JSON cannot hold: not as written
+        return False
+
+
 def recall(store: Store, problem: Any) -> Remembered | None:
     """The stored best solution of this problem, checked against it; None when none is stored (or its type
     keeps none). Raises :class:`StoredSolutionError` when the stored row cannot be trusted."""
@@ -118,7 +128,7 @@ def recall(store: Store, problem: Any) -> Remembered | None:
         return None
     stored_type, stored_objective, text, solver, checksum = rows[0]
     where = f"the stored solution of problem {key[:12]}"
-    if checksum != _checksum(key, stored_type, stored_objective, text, solver):
+    if not _intact(key, stored_type, stored_objective, text, solver, checksum):
         raise StoredSolutionError(f"{where} fails its checksum: the row was altered")
     if stored_type != kind:
         raise StoredSolutionError(f"{where} is for a {stored_type!r} problem, not {kind!r}")
@@ -167,9 +177,11 @@ def remember(store: Store, problem: Any, result: Any) -> bool:
     text = json.dumps(array.tolist(), separators=(",", ":"))
     solver = str(result.solver or "")
     with store.transaction() as db:
-        row = db.execute("SELECT objective FROM solutions WHERE fingerprint = ?", (key,)).fetchone()
-        if row is not None and not value < float(row[0]) - TOLERANCE * max(1.0, abs(float(row[0]))):
-            return False
+        row = db.execute("SELECT problem_type, objective, solution, solver, checksum FROM solutions "
+                         "WHERE fingerprint = ?", (key,)).fetchone()
+        if row is not None and _intact(key, *row):  # an altered row is no bar: the verified solution replaces it
+            if not value < float(row[1]) - TOLERANCE * max(1.0, abs(float(row[1]))):
+                return False
         db.execute("INSERT OR REPLACE INTO solutions VALUES (?, ?, ?, ?, ?, ?, ?)",
                    (key, kind, value, text, solver, time.time(), _checksum(key, kind, value, text, solver)))
     return True

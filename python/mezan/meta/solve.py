@@ -15,7 +15,7 @@ from mezan.meta.features import problem_type
 from mezan.meta.metaflow import MetaFlow
 from mezan.problems import QAPProblem
 from mezan.results import Result, Status
-from mezan.store import StoredDataError
+from mezan.store import Store, StoredDataError
 
 
 def as_problem(problem: Any, B: Any = None) -> Any:
@@ -64,8 +64,9 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
     solution that fails its checks is refused, said in the explanation, and the solve runs cold. With ``record``, the
     solve is appended to the history, its solution kept when it is the best so far (:mod:`mezan.meta.memory`),
     and :meth:`MetaFlow.refresh` re-clusters when due. MetaFlow data that fails its checks
-    (:class:`~mezan.store.StoredDataError`: an altered history row, a foreign model) never stops the solve: it runs
-    with the default solver, unrecorded, and the explanation says what was refused.
+    (:class:`~mezan.store.StoredDataError`) never stops the solve, and the explanation says what was refused: a
+    history row or rating that fails leaves the solve to the default solver, out of the history (the memory of
+    solutions, checked on its own, still serves); a refused model (clustering, selector) counts as missing.
     """
     problem = as_problem(problem, B)
     if solver != "auto" and not isinstance(solver, str):
@@ -84,10 +85,11 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
         name, why = requested or (MetaFlow.cold_start(problem, candidates) or candidates[0],
                                   "the default solver for this problem")
         notes = [why, f"MetaFlow's stored data refused ({exc}), so no learned choice and this solve is not "
-                      f"recorded (`mezan meta verify` checks the store)"]
+                      f"recorded in the history (`mezan meta verify` checks the store)"]
+    store = flow.store if flow is not None else (metaflow.store if metaflow is not None else Store())
     remembered = None
     try:
-        remembered = memory.recall(flow.store, problem) if flow is not None else None
+        remembered = memory.recall(store, problem)
     except memory.StoredSolutionError as exc:
         notes.append(f"stored solution refused ({exc}); solved cold")
     chosen = registry.get(name)
@@ -96,14 +98,15 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
                      f"(objective {remembered.objective:g}, found by {remembered.solver or 'an earlier solve'})")
     result = chosen.solve(problem, time_limit=time_limit, seed=seed, stop=stop, progress=callback,
                           advisor=advisor, start=None if remembered is None else remembered.solution)
-    notes += [f"the trained selector was not asked: {why}" for why in getattr(advisor, "refused", [])]
+    notes += [f"the trained selector was not asked: {reason}" for reason in getattr(advisor, "refused", [])]
     if remembered is not None and (result.objective is None or remembered.objective < float(result.objective)):
         result = _from_memory(result, remembered)
         notes.append("the solver ended worse than the stored best, so the stored best is returned")
+    if record:
+        memory.remember(store, problem, result)  # its own table and checks: kept whatever the history holds
     if record and flow is not None:
         try:
             flow.record(problem, name, result, time_limit=time_limit, warm_start=remembered is not None)
-            memory.remember(flow.store, problem, result)
             flow.refresh(problem_type(problem))
         except StoredDataError as exc:  # raised before or after the row was appended: not learned from either way
             notes.append(f"MetaFlow's stored data refused while recording ({exc}), so this solve is not learned from")
