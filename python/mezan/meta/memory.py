@@ -122,11 +122,17 @@ def recall(store: Store, problem: Any) -> Remembered | None:
         return None
     store.define(SCHEMA)
     key = problem.fingerprint()
-    rows = store.query("SELECT problem_type, objective, solution, solver, checksum FROM solutions "
-                       "WHERE fingerprint = ?", (key,))
-    if not rows:
-        return None
-    stored_type, stored_objective, text, solver, checksum = rows[0]
+    rows = store.query(f"SELECT {_COLUMNS} FROM solutions WHERE fingerprint = ?", (key,))
+    return _checked(problem, key, rows[0]) if rows else None
+
+
+_COLUMNS = "problem_type, objective, solution, solver, checksum"
+
+
+def _checked(problem: Any, key: str, row: tuple[Any, ...]) -> Remembered:
+    """A stored row of this problem's fingerprint, checked against the problem (see :func:`recall`)."""
+    kind = problem.problem_type
+    stored_type, stored_objective, text, solver, checksum = row
     where = f"the stored solution of problem {key[:12]}"
     if not _intact(key, stored_type, stored_objective, text, solver, checksum):
         raise StoredSolutionError(f"{where} fails its checksum: the row was altered")
@@ -176,12 +182,14 @@ def remember(store: Store, problem: Any, result: Any) -> bool:
     key = problem.fingerprint()
     text = json.dumps(array.tolist(), separators=(",", ":"))
     solver = str(result.solver or "")
-    with store.transaction() as db:
-        row = db.execute("SELECT problem_type, objective, solution, solver, checksum FROM solutions "
-                         "WHERE fingerprint = ?", (key,)).fetchone()
-        if row is not None and _intact(key, *row):  # an altered row is no bar: the verified solution replaces it
-            if not value < float(row[1]) - TOLERANCE * max(1.0, abs(float(row[1]))):
-                return False
+    with store.transaction() as db:  # checked and replaced in one transaction: a concurrent better one is not lost
+        row = db.execute(f"SELECT {_COLUMNS} FROM solutions WHERE fingerprint = ?", (key,)).fetchone()
+        try:
+            current = None if row is None else _checked(problem, key, row)
+        except StoredSolutionError:  # a refused row is no bar: the verified solution replaces it
+            current = None
+        if current is not None and not value < current.objective - TOLERANCE * max(1.0, abs(current.objective)):
+            return False
         db.execute("INSERT OR REPLACE INTO solutions VALUES (?, ?, ?, ?, ?, ?, ?)",
                    (key, kind, value, text, solver, time.time(), _checksum(key, kind, value, text, solver)))
     return True
