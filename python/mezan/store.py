@@ -245,13 +245,14 @@ class Store:
         row["features"] = json.dumps(fields.get("features") or {}, sort_keys=True, default=float)
         row["seed"] = None if row["seed"] is None else str(row["seed"])
         for key in REAL_FIELDS:  # as SQLite's REAL columns will hand them back, so the checksum reads back equal
-            if row[key] is not None:
-                try:
-                    row[key] = float(row[key])
-                except (TypeError, ValueError):
-                    raise StoreError(f"a history row's {key} must be a number, got {row[key]!r}") from None
-                if not math.isfinite(row[key]):  # SQLite would store NaN as NULL: no number, said so
-                    row[key] = None
+            given = row[key]
+            if given is None:
+                continue
+            try:
+                number = float(given)
+            except (TypeError, ValueError):
+                raise StoreError(f"a history row's {key} must be a number, got {given!r}") from None
+            row[key] = number if math.isfinite(number) else None  # SQLite would store NaN as NULL: no number
         row["version"] = row["version"] or __version__
         row["machine"] = row["machine"] or machine()
         for key in ("fingerprint", "problem_type", "solver"):

@@ -107,6 +107,8 @@ class DaskTask(Task):
             if self.executor.lost() or "scheduler-connection-lost" in str(exc):
                 raise self.executor.lost_error(exc) from None
             if self.future.cancelled():
+                if self.executor.client.status == "connecting":  # cancelled by the lost connection, not by anyone
+                    raise self.executor.lost_error(exc) from None
                 raise DistError(f"task {self.key} was cancelled before it ran") from None
             raise
         finally:
