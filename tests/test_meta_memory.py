@@ -308,7 +308,7 @@ def test_train_fits_the_per_instance_selector_and_the_model_policy_uses_it(tmp_p
 
 
 @pytest.mark.parametrize(("damage", "message"), [
-    ("UPDATE solves SET features = '{broken'", r"history row 1 fails its checksum"),
+    ("UPDATE solves SET features = '{broken'", r"history row 1 fails its check"),
     ("INSERT OR REPLACE INTO ratings VALUES ('qap:global', 'qap.rots', 'high', 1)", r"rating of 'qap.rots'"),
 ])
 def test_refused_metaflow_data_never_stops_a_solve_and_verify_repairs_it(tmp_path, capsys, damage, message):

@@ -219,7 +219,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"{store.path}: {checked} history rows checked, {len(bad_rows)} fail their checks; "
           f"{len(bad_scopes)} rating scopes and {len(bad_artifacts)} artifacts refused")
     for row in bad_rows:
-        print(f"  history row {row} fails its checksum")
+        print(f"  history row {row} fails its checks (checksum or kinds)")
     for _, why in bad_scopes + bad_artifacts:
         print(f"  {why}")
     failed = bool(bad_rows or bad_scopes or bad_artifacts)
