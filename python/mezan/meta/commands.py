@@ -198,24 +198,25 @@ def cmd_rebuild_ratings(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refused(names: list[str], read: Any) -> list[tuple[str, str]]:
+    """(name, why) of every name whose ``read(name)`` the store refuses (:class:`StoredDataError`)."""
+    out = []
+    for name in names:
+        try:
+            read(name)
+        except StoredDataError as exc:
+            out.append((name, str(exc)))
+    return out
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check every history row, rating and artifact; with ``repair``, delete those that fail (the history rows are
     lost; ratings and artifacts are derived: rebuild-ratings, train and recluster remake them). Exit 1 while anything
     fails."""
     store = _flow_store(args)
     checked, bad_rows = store.verify()
-    bad_scopes = []
-    for scope in store.rating_scopes():
-        try:
-            store.ratings(scope)
-        except StoredDataError as exc:
-            bad_scopes.append((scope, str(exc)))
-    bad_artifacts = []
-    for name in store.artifact_names():
-        try:
-            store.get_artifact(name)
-        except StoredDataError as exc:
-            bad_artifacts.append((name, str(exc)))
+    bad_scopes = _refused(store.rating_scopes(), store.ratings)
+    bad_artifacts = _refused(store.artifact_names(), store.get_artifact)
     print(f"{store.path}: {checked} history rows checked, {len(bad_rows)} fail their checks; "
           f"{len(bad_scopes)} rating scopes and {len(bad_artifacts)} artifacts refused")
     for row in bad_rows:

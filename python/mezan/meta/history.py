@@ -21,10 +21,11 @@ from mezan.meta.reward import reference, reward
 from mezan.store import Store
 
 
-def evidence(store: Store, kind: str) -> list[Any]:
-    """The recorded solves of a type that count as evidence of their solver's skill (not warm-started)."""
+def evidence(store: Store, kind: str, records: list[Any] | None = None) -> list[Any]:
+    """The recorded solves of a type (``records``, when already read) that count as evidence of their solver's
+    skill (not warm-started)."""
     warm = memory.warm_started(store)
-    return [r for r in store.solves(problem_type=kind) if r.id not in warm]
+    return [r for r in (store.solves(problem_type=kind) if records is None else records) if r.id not in warm]
 
 
 def rewarded_history(store: Store, kind: str, *, gap_scale: float, time_weight: float) -> list[tuple[Any, float]]:
@@ -32,11 +33,12 @@ def rewarded_history(store: Store, kind: str, *, gap_scale: float, time_weight: 
     sense = sense_of(kind)
     better = min if sense == "min" else max
     best_seen: dict[str, float] = {}
-    for r in store.solves(problem_type=kind):  # every solve's objective is a valid reference
+    records = store.solves(problem_type=kind)  # read (and checked) once
+    for r in records:  # every solve's objective is a valid reference
         if r.objective is not None:
             best_seen[r.fingerprint] = better(best_seen.get(r.fingerprint, r.objective), r.objective)
     out = []
-    for r in evidence(store, kind):
+    for r in evidence(store, kind, records):
         ref, _ = reference(r.best_known, best_seen.get(r.fingerprint), r.lower_bound if sense == "min" else None)
         out.append((r, reward(r.objective, ref, sense=sense, gap_scale=gap_scale, wall_time=r.wall_time,
                               time_limit=r.time_limit, time_weight=time_weight)))
