@@ -10,9 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mezan import registry
+from mezan.errors import InvalidParameterError
 from mezan.qap import METHODS, generate, load, solve
 
 from conftest import brute_force, numpy_objective, qap_instances
+from solver_instances import instances
 
 
 def is_permutation(p, n):
@@ -177,3 +180,52 @@ def test_shipped_instances_reach_their_best_known_value():
         problem = load(name)
         result = solve(problem, None, time_limit=10.0, seed=0, target=problem.best_known)
         assert result.objective == problem.best_known, name
+
+
+def test_ctrl_c_in_islands_mode_returns_the_best_within_a_fraction_of_a_round():
+    problem = generate.taillard_a(60, seed=4)
+    timer = threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.perf_counter()
+    result = solve(problem, None, mode="islands", time_limit=60.0, seed=0)  # 6 rounds of 10 s
+    assert time.perf_counter() - started < 4.0  # not the 10 s the round would have run on
+    assert result.status == "cancelled"
+    assert is_permutation(result.permutation, 60)
+    assert result.objective == numpy_objective(problem.A, problem.B, result.permutation)
+
+
+@pytest.mark.parametrize("stop", [True, "yes", 1, object()])
+def test_a_stop_without_is_set_is_refused_naming_stop(stop):
+    with pytest.raises(InvalidParameterError, match="stop must be None or have an is_set"):
+        solve(load("nug12"), None, time_limit=5.0, seed=0, stop=stop)
+    with pytest.raises(InvalidParameterError, match="stop must be None or have an is_set"):
+        registry.get("allocflow.highs").solve({"items": [{"id": "a", "cost": {"m": 1.0}, "value": 1.0}],
+                                               "budgets": {"m": 1.0}}, time_limit=1.0, stop=stop)
+
+
+class _BrokenStop:
+    def is_set(self):
+        raise RuntimeError("the stop's source is gone")
+
+
+@pytest.mark.parametrize("name", ["qap.rots", "qapflow.islands", "evo.ga@qap", "workflow.schedule",
+                                  "allocflow.highs"])
+def test_a_stop_whose_is_set_raises_stops_the_solve_and_names_stop(name):
+    _, large = instances(registry.get(name).problem_type)
+    started = time.perf_counter()
+    with pytest.raises(InvalidParameterError, match=r"stop.is_set\(\) raised RuntimeError: the stop's source is gone"):
+        registry.get(name).solve(large, time_limit=30.0, seed=0, stop=_BrokenStop())
+    assert time.perf_counter() - started < 3.0  # stopped at once, not run on to its limit
+
+
+@pytest.mark.parametrize("method", ["rots", "anneal", "faq", "breakout"])
+@pytest.mark.parametrize("time_limit", [1e10, 1e300])
+def test_a_budget_past_the_clocks_range_runs_until_stopped(method, time_limit):
+    problem = generate.taillard_a(30, seed=2)
+    stop = threading.Event()
+    timer = threading.Timer(0.4, stop.set)
+    timer.start()
+    started = time.perf_counter()
+    result = solve(problem, None, method=method, time_limit=time_limit, seed=0, stop=stop)
+    assert 0.35 < time.perf_counter() - started < 2.0  # it searched (no deadline in the past), and stopped on request
+    assert result.status == "cancelled" and result.iterations > 0

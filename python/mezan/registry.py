@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from mezan.errors import InvalidParameterError
 from mezan.problems import TYPES, from_wire, to_wire
 from mezan.results import Result
+from mezan.running import stop_check
 
 
 class Solver(Protocol):
@@ -56,7 +57,10 @@ class RegisteredSolver:
             extra["advisor"] = advisor
         if self.takes_start and start is not None:
             extra["start"] = start
-        result = self.run(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress, **extra)
+        guard = stop_check(stop)  # refuses a stop without is_set(); one whose is_set() raises stops the run
+        result = self.run(problem, time_limit=time_limit, seed=seed, stop=guard if stop is not None else None,
+                          progress=progress, **extra)
+        guard.raise_error()
         if not isinstance(result, Result):
             raise TypeError(f"solver {self.name!r} returned {type(result).__name__}, not a mezan.results.Result")
         return result if result.solver == self.name else dataclasses.replace(result, solver=self.name)

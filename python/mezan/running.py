@@ -132,6 +132,48 @@ def time_limit_seconds(time_limit: Any) -> float:
     return math.inf if limit == 0.0 else limit
 
 
+class StopCheck:
+    """A caller's ``stop`` (anything with an ``is_set()`` method, e.g. a ``threading.Event``), read safely by a solver:
+    an ``is_set()`` that raises counts as a stop request, and its error is kept (:attr:`error`) so that the caller can
+    raise it once the solver has ended (:meth:`raise_error`), instead of a thread dying while the search runs on."""
+
+    def __init__(self, stop: Any) -> None:
+        if stop is not None and not callable(getattr(stop, "is_set", None)):
+            raise InvalidParameterError(f"stop must be None or have an is_set() method (e.g. a threading.Event), "
+                                        f"got {type(stop).__name__}")
+        self.stop = stop
+        self.error: BaseException | None = None
+
+    def is_set(self) -> bool:
+        if self.error is not None:
+            return True
+        if self.stop is None:
+            return False
+        try:
+            return bool(self.stop.is_set())
+        except Exception as exc:
+            self.error = exc
+            return True
+
+    def raise_error(self) -> None:
+        """Raise :class:`InvalidParameterError` naming ``stop`` when its ``is_set()`` raised."""
+        if self.error is not None:
+            raise InvalidParameterError(f"stop.is_set() raised {type(self.error).__name__}: {self.error}") \
+                from self.error
+
+
+def stop_check(stop: Any) -> StopCheck:
+    """``stop`` as a :class:`StopCheck` (one already is: returned as it is); InvalidParameterError naming ``stop``
+    when it has no ``is_set()``."""
+    return stop if isinstance(stop, StopCheck) else StopCheck(stop)
+
+
+def seconds_left(time_limit: float, started: float) -> float:
+    """What is left of a budget of ``time_limit`` seconds begun at ``started`` (``time.perf_counter()``), at least 0:
+    the budget a solver gives each of its steps, so that the steps together end within the solver's limit."""
+    return max(0.0, time_limit - (time.perf_counter() - started))
+
+
 @dataclass
 class ControlledRun:
     result: Any          # what the core call returned
@@ -148,6 +190,7 @@ def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable 
     exception cancels and is re-raised; Ctrl-C cancels and the best-so-far result of ``call()`` is
     returned with ``interrupted=True``.
     """
+    stop = stop_check(stop)
     outcome: dict[str, Any] = {}
     # Waited on instead of Thread.join: a Ctrl-C inside join() can leave the thread looking finished
     # (CPython gh-90882); an interrupted Event.wait cannot.
@@ -177,7 +220,7 @@ def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable 
     interrupted = False
     try:
         while not done.wait(POLL_SECONDS):
-            if stop is not None and stop.is_set():
+            if stop.is_set():
                 control.cancel()
             if callback is not None and callback_error is None:
                 try:
@@ -192,6 +235,7 @@ def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable 
     done.wait()
     if callback_error is not None:
         raise callback_error
+    stop.raise_error()
     if "error" in outcome:
         raise outcome["error"]
     if callback is not None:

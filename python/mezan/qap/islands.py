@@ -19,6 +19,7 @@ seed, results are taken in island order, never in completion order.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from mezan.dist import DistError, SchedulerLost, Task, executor_from, watch
 from mezan.problems import QAPProblem, to_wire
 from mezan.qap.result import QAPResult
 from mezan.qap.solve import BOUND_MAX_N, auto_method, best_lower_bound, objective, solve
+
+logger = logging.getLogger(__name__)
 
 ROUNDS = 6
 """Synchronous rounds of a solve (migration after each but the last)."""
@@ -183,8 +186,15 @@ def _collect(tasks: list[Task], until: float | None, stop: Any, callback: Callab
         asked[0] = bool(callback(value[0], time.perf_counter() - began)) if callback is not None else False
         return asked[0]
 
-    watch(tasks, stop=stop, on_progress=relay if callback is not None else None, until=until)
-    cancelled = asked[0] or (stop is not None and bool(stop.is_set()))
+    interrupted = False
+    try:
+        watch(tasks, stop=stop, on_progress=relay if callback is not None else None, until=until)
+    except KeyboardInterrupt:  # Ctrl-C: the round's tasks hand back their best, and the solve returns it
+        interrupted = True
+        logger.info("interrupted: cancelling the islands' round and returning the best so far")
+        for t in tasks:
+            t.cancel()
+    cancelled = interrupted or asked[0] or (stop is not None and bool(stop.is_set()))
     deadline = time.monotonic() + 2.0  # one shared wait for the cancelled tasks' answers, not one per task
     return [_outcome(t, max(0.05, deadline - time.monotonic())) for t in tasks], cancelled
 

@@ -38,14 +38,21 @@ class StopToken {
 
   StopToken() : start_(Clock::now()) {}
 
-  /// Restart the clock and set the budget. time_limit <= 0 or inf means no deadline.
+  /// Restart the clock and set the budget. time_limit <= 0 or inf means no deadline. A budget past what the
+  /// clock can represent from now (about 292 years of steady_clock nanoseconds, less the uptime) saturates at
+  /// the clock's last instant instead of overflowing into the past: every finite budget runs.
   void arm(double time_limit_seconds) {
     start_ = Clock::now();
     has_deadline_ = std::isfinite(time_limit_seconds) && time_limit_seconds > 0;
-    if (has_deadline_)
-      deadline_ = start_ + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(time_limit_seconds));
+    if (has_deadline_) deadline_ = saturating_deadline(start_, time_limit_seconds);
     reason_.store(static_cast<int>(StopReason::none));
+  }
+
+  /// start + seconds, or Clock::time_point::max() when that sum would not fit in the clock's representation.
+  static Clock::time_point saturating_deadline(Clock::time_point start, double seconds) {
+    const double room = std::chrono::duration<double>(Clock::time_point::max() - start).count();
+    if (!(seconds < 0.5 * room)) return Clock::time_point::max();  // margin for the double -> int64 rounding
+    return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   }
 
   void set_target(double target) { target_ = target; }
