@@ -8,16 +8,19 @@ within its budget and honours cancel, whatever the library does.
 Workers are plain interpreters started as ``python -m mezan.isolated`` in a session of their own (never
 forked from a process that runs solver or service threads, never re-importing the caller's ``__main__``,
 never reached by a terminal's Ctrl-C), kept in a small pool of idle workers and reused: a call costs a
-pickle round trip, the first one also an interpreter start (not counted in the call's budget). A worker
-that was stopped, crashed or failed is discarded; busy ones are killed when the caller exits, and a worker
-whose caller died ends itself. Protocol: length-prefixed pickles of ``(fn, args, kwargs)`` on the worker's
-stdin; on its original stdout ``"started"`` when it begins the call, then ``(ok, value or exception)``
-(the worker's own prints go to stderr).
+pickle round trip. The budget counts from the call, a worker's start-up included: :func:`prewarm` starts a worker
+ahead of the first call (the flows do it when imported), a discarded worker is replaced in the background, and the
+function run learns what is left of the caller's budget from :func:`remaining_seconds` (HiGHS gets that as its own
+time limit). A worker that was stopped, crashed or failed is discarded; busy ones are killed when the caller exits,
+and a worker whose caller died ends itself. Protocol: length-prefixed pickles of ``(fn, args, kwargs, until)`` on
+the worker's stdin (``until``: the caller's deadline on the machine's monotonic clock); on its original stdout
+``"started"`` when it begins the call, then ``(ok, value or exception)`` (the worker's own prints go to stderr).
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 import math
 import os
@@ -36,17 +39,21 @@ from mezan.errors import SolverFailedError
 
 logger = logging.getLogger(__name__)
 
-GRACE_SECONDS = 2.0
-"""Seconds an isolated call may run past its budget (the library's own time limit normally ends it first)
-before its worker is terminated."""
-POLL_SECONDS = 0.02
-STARTUP_SECONDS = 60.0
-"""How long a new worker may take to start (an interpreter and scipy's import, on a loaded machine) on top of
-the call's budget before the call counts as timed out."""
+GRACE_SECONDS = 0.15
+"""Seconds an isolated call may run past its budget (the library's own time limit, given what is left of the budget,
+normally ends it first) before its worker is terminated."""
+POLL_SECONDS = 0.01
 MAX_IDLE_WORKERS = 4
 _HEADER = struct.Struct("!Q")
 _STARTED = "started"  # the worker's first message for a call: it has read it and starts it now
 _PRELOAD: list[str] = []
+_CALL_UNTIL = math.inf  # in a worker: the running call's deadline (time.monotonic(), the same clock in every process)
+
+
+def remaining_seconds() -> float:
+    """Inside an isolated call: the seconds left of the caller's budget (``math.inf`` without one). A library with a
+    time limit of its own is given this, so that a worker's start-up and the call's transport are not extra time."""
+    return max(0.0, _CALL_UNTIL - time.monotonic())
 
 
 def preload(module: str) -> None:
@@ -55,9 +62,18 @@ def preload(module: str) -> None:
         _PRELOAD.append(module)
 
 
-def _write(stream: BinaryIO, value: Any) -> None:
+def _encode(value: Any) -> bytes:
+    """A message as sent: its pickle's length, then the pickle."""
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    data = memoryview(_HEADER.pack(len(payload)) + payload)
+    return _HEADER.pack(len(payload)) + payload
+
+
+def _write(stream: BinaryIO, value: Any) -> None:
+    _write_bytes(stream, _encode(value))
+
+
+def _write_bytes(stream: BinaryIO, message: bytes) -> None:
+    data = memoryview(message)
     while data:  # an unbuffered pipe may take a large message in several writes
         written = stream.write(data)
         data = data[written or 0:]
@@ -103,6 +119,27 @@ class _Worker:
                 stream.close()
 
 
+class _Sender:
+    """Writes a request to a worker on a thread of its own: a large request fills the pipe until a worker still
+    starting reads it, and the caller must meanwhile keep watching its budget and ``stop``."""
+
+    def __init__(self, worker: _Worker, message: bytes, retried: bool = False) -> None:
+        self.error: OSError | None = None
+        self.retried = retried
+        self.thread = threading.Thread(target=self._send, args=(worker.requests, message), name="mezan-isolated-send",
+                                       daemon=True)
+        self.thread.start()
+
+    def _send(self, stream: BinaryIO, message: bytes) -> None:
+        try:
+            _write_bytes(stream, message)
+        except (OSError, ValueError) as exc:  # the worker died (or was killed: its pipe closed)
+            self.error = exc if isinstance(exc, OSError) else OSError(str(exc))
+
+    def failed(self) -> bool:
+        return not self.thread.is_alive() and self.error is not None
+
+
 class _Pool:
     """Idle workers to reuse, and the busy ones (so that exit can end them: a worker never outlives its caller)."""
 
@@ -110,20 +147,56 @@ class _Pool:
         self.idle: list[_Worker] = []
         self.busy: set[_Worker] = set()
         self.lock = threading.Lock()
+        self.ready = threading.Condition(self.lock)  # notified when a worker started in the background is idle
+        self.starting = 0  # workers being started in the background
+        self.closed = False
 
-    def take(self, fresh: bool = False) -> _Worker:
-        with self.lock:
-            while self.idle and not fresh:
-                worker = self.idle.pop()
-                if worker.alive():
-                    worker.reused = True
-                    self.busy.add(worker)
-                    return worker
-                worker.kill()
+    def take(self, fresh: bool = False, until: float = math.inf, stop: Any = None) -> _Worker | None:
+        """A live idle worker, else the one being started in the background once it is up, else a new one; None when
+        ``until`` (a ``time.perf_counter()`` deadline) passes or ``stop`` is set while waiting for it."""
+        with self.ready:
+            while not fresh:
+                while self.idle:
+                    worker = self.idle.pop()
+                    if worker.alive():
+                        worker.reused = True
+                        self.busy.add(worker)
+                        return worker
+                    worker.kill()
+                if not self.starting:
+                    break
+                left = until - time.perf_counter()
+                if left <= 0 or (stop is not None and stop.is_set()):
+                    return None
+                self.ready.wait(min(left, POLL_SECONDS))
         worker = _Worker()
         with self.lock:
             self.busy.add(worker)
         return worker
+
+    def prewarm(self) -> None:
+        """Start a worker in the background unless one is idle or starting, so that a call need not wait for an
+        interpreter's start-up."""
+        with self.lock:
+            if self.idle or self.starting or self.closed:
+                return
+            self.starting += 1
+        threading.Thread(target=self._start_one, name="mezan-isolated-prewarm", daemon=True).start()
+
+    def _start_one(self) -> None:
+        worker: _Worker | None = None
+        try:
+            worker = _Worker()
+        except OSError as exc:  # the next call starts its own and reports the failure
+            logger.warning("could not start an isolated worker in the background: %s", exc)
+        with self.ready:
+            self.starting -= 1
+            keep = worker is not None and not self.closed and len(self.idle) < MAX_IDLE_WORKERS
+            if keep:
+                self.idle.append(worker)  # type: ignore[arg-type]
+            self.ready.notify_all()
+        if worker is not None and not keep:
+            worker.kill()
 
     def give_back(self, worker: _Worker) -> None:
         with self.lock:
@@ -134,12 +207,15 @@ class _Pool:
         worker.kill()
 
     def discard(self, worker: _Worker) -> None:
+        """End a worker (stopped, crashed or failed) and start its replacement in the background."""
         with self.lock:
             self.busy.discard(worker)
         worker.kill()
+        self.prewarm()
 
     def close(self) -> None:
         with self.lock:
+            self.closed = True
             busy, self.busy = list(self.busy), set()
         for worker in busy:  # in the middle of a call: it would only run on, orphaned
             worker.kill()
@@ -159,6 +235,12 @@ _pool = _Pool()
 atexit.register(_pool.close)
 
 
+def prewarm() -> None:
+    """Start an isolated worker in the background (with the modules :func:`preload` named so far), so that the first
+    call does not spend its budget on an interpreter's start-up. The flows call it when they are imported."""
+    _pool.prewarm()
+
+
 @dataclass
 class IsolatedRun:
     value: Any             # what fn returned; None when stopped
@@ -170,35 +252,43 @@ def run_isolated(fn: Callable[..., Any], *args: Any, time_limit: float = math.in
                  grace: float = GRACE_SECONDS, **kwargs: Any) -> IsolatedRun:
     """Run ``fn(*args, **kwargs)`` (a picklable module-level function) in a worker process; return its value,
     or stop it: the worker is terminated when ``stop.is_set()`` or on Ctrl-C (``stopped="cancelled"``), or
-    ``time_limit + grace`` seconds after the start (``stopped="time_limit"``). An exception raised by ``fn`` is
+    ``time_limit + grace`` seconds after the call began, the wait for a worker included (``stopped="time_limit"``).
+    ``fn`` can read what is left of ``time_limit`` with :func:`remaining_seconds`. An exception raised by ``fn`` is
     raised here; a worker that dies without answering raises :class:`mezan.errors.SolverFailedError`."""
     name = getattr(fn, "__qualname__", repr(fn))
     started = time.perf_counter()
     if stop is not None and stop.is_set():  # cancelled before it began: no worker is taken
         return IsolatedRun(None, "cancelled", 0.0)
-    # Re-armed when the worker starts the call (its own start-up is not the call's budget); until then a worker
-    # that cannot even start is bounded too.
-    deadline = started + time_limit + grace + STARTUP_SECONDS
+    deadline = started + time_limit + grace
+    request = (fn, args, kwargs, time.monotonic() + time_limit)
     stopped: str | None = None
     outcome: tuple[bool, Any] | None = None
     failure = ""
-    worker = _pool.take()
     try:
-        try:
-            _write(worker.requests, (fn, args, kwargs))
-        except OSError:  # a reused worker that died while idle: one fresh try
-            if not worker.reused:
-                raise
-            _pool.discard(worker)
-            worker = _pool.take(fresh=True)
-            _write(worker.requests, (fn, args, kwargs))
+        worker = _pool.take(until=deadline, stop=stop)
+    except KeyboardInterrupt:
+        return IsolatedRun(None, "cancelled", time.perf_counter() - started)
+    if worker is None:  # no worker was up before the budget ran out or the stop came
+        stopped = "cancelled" if stop is not None and stop.is_set() else "time_limit"
+        logger.info("isolated %s stopped (%s) while waiting for a worker", name, stopped)
+        return IsolatedRun(None, stopped, time.perf_counter() - started)
+    _pool.prewarm()  # a spare for the next call, should this one's worker be stopped
+    try:
+        payload = _encode(request)  # here: a call that does not pickle fails at once, in the caller
+        sender = _Sender(worker, payload)
         poller = select.poll()  # not select(): it fails on descriptors >= 1024, which a busy server reaches
         poller.register(worker.replies, select.POLLIN)
         while True:
+            if sender.failed() and worker.reused and not sender.retried:  # a reused worker that died while idle
+                _pool.discard(worker)
+                worker = _pool.take(fresh=True)
+                assert worker is not None  # a fresh worker is started, never waited for
+                sender = _Sender(worker, payload, retried=True)
+                poller = select.poll()
+                poller.register(worker.replies, select.POLLIN)
             if poller.poll(POLL_SECONDS * 1000):
                 message = _read(worker.replies)
                 if message == _STARTED:
-                    deadline = time.perf_counter() + time_limit + grace
                     continue
                 outcome = message
                 break
@@ -241,6 +331,7 @@ def _watch_parent(parent: int) -> None:
 def _serve() -> None:
     """The worker's loop: read a call, say it started, run it, write its outcome; exit at the end of input."""
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    library = importlib.import_module("mezan.isolated")  # this file runs as __main__: the importable module is another
     for module in sys.argv[1:]:
         __import__(module)
     requests = sys.stdin.buffer
@@ -249,9 +340,10 @@ def _serve() -> None:
     sys.stdout = sys.stderr
     while True:
         try:
-            fn, args, kwargs = _read(requests)
+            fn, args, kwargs, until = _read(requests)
         except EOFError:
             return
+        library._CALL_UNTIL = until  # read by remaining_seconds() in the module the called function imported
         _write(replies, _STARTED)
         try:
             outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))

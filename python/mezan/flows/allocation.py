@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.optimize import Bounds, LinearConstraint
 
 from mezan.errors import InvalidParameterError
 from mezan.flows import highs
 from mezan.problems import AllocationItem, AllocationProblem
 from mezan.results import Result
-from mezan.running import reports_final_objective, time_limit_seconds
+from mezan.running import reports_final_objective, seconds_left, time_limit_seconds
 
 TOLERANCE = 1e-7
 
@@ -167,13 +168,11 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
     """Solve an allocation problem (see the module docstring). HiGHS runs in an isolated worker
     (:mod:`mezan.flows.highs`): ``stop`` cancels it (status "cancelled", no allocation), and it ends within
     ``time_limit``; ``seed`` and ``progress`` are accepted for the Solver protocol (HiGHS is deterministic)."""
-    from scipy.optimize import Bounds, LinearConstraint
-
+    start = time.perf_counter()
     if not isinstance(problem, AllocationProblem):
         raise InvalidParameterError(f"problem must be an AllocationProblem, got {type(problem).__name__}")
     del seed, progress  # the Solver protocol's: HiGHS is deterministic; @reports_final_objective reports progress
     time_limit = time_limit_seconds(time_limit)
-    start = time.perf_counter()
     reason = infeasibility_reason(problem)
     if reason is not None:
         return AllocationResult(status="infeasible", reason=reason, wall_time=time.perf_counter() - start,
@@ -186,8 +185,8 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
         res, stopped = highs.linprog(c=model.c, A_ub=model.A_ub if has_ub else None,
                                      b_ub=model.b_ub if has_ub else None, A_eq=model.A_eq if has_eq else None,
                                      b_eq=model.b_eq if has_eq else None,
-                                     bounds=list(zip(model.lower, model.upper, strict=True)), time_limit=time_limit,
-                                     stop=stop)
+                                     bounds=list(zip(model.lower, model.upper, strict=True)),
+                                     time_limit=seconds_left(time_limit, start), stop=stop)
         if res is None:
             return _stopped(stopped, start, "linear program (HiGHS dual simplex)")
         status_code, x = res.status, res.x
@@ -202,7 +201,8 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
         if len(model.b_eq):
             constraints.append(LinearConstraint(model.A_eq, model.b_eq, model.b_eq))
         res, stopped = highs.milp(c=model.c, constraints=constraints, integrality=model.integrality,
-                                  bounds=Bounds(model.lower, model.upper), time_limit=time_limit, stop=stop)
+                                  bounds=Bounds(model.lower, model.upper), time_limit=seconds_left(time_limit, start),
+                                  stop=stop)
         if res is None:
             return _stopped(stopped, start, "mixed-integer program (HiGHS branch and cut)")
         status_code, x = res.status, res.x

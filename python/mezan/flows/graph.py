@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.optimize import Bounds, LinearConstraint
+from scipy.sparse import coo_matrix
 
 from mezan.errors import InvalidParameterError
 from mezan.flows import highs
 from mezan.problems import NetworkDesignProblem
 from mezan.results import Result
-from mezan.running import reports_final_objective, time_limit_seconds
+from mezan.running import reports_final_objective, seconds_left, time_limit_seconds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,8 +103,6 @@ def _tree(problem: NetworkDesignProblem, start: float) -> NetworkResult:
 
 
 def _min_cost_flow(problem: NetworkDesignProblem, time_limit: float, stop: Any, start: float) -> NetworkResult:
-    from scipy.sparse import coo_matrix
-
     edges, nodes = problem.edges, list(problem.nodes)
     m = len(edges)
     index = {v: i for i, v in enumerate(nodes)}
@@ -116,8 +116,8 @@ def _min_cost_flow(problem: NetworkDesignProblem, time_limit: float, stop: Any, 
         return NetworkResult(solution=[], objective=0.0, status="optimal", lower_bound=0.0, upper_bound=0.0,
                              wall_time=time.perf_counter() - start, solver="graphflow.min_cost_flow")
     res, stopped = highs.linprog(c=np.array([e[2] for e in edges], dtype=float), A_eq=balance, b_eq=supply,
-                                 bounds=[(0.0, e[3]) for e in edges], method="highs-ds", time_limit=time_limit,
-                                 stop=stop)
+                                 bounds=[(0.0, e[3]) for e in edges], method="highs-ds",
+                                 time_limit=seconds_left(time_limit, start), stop=stop)
     wall = time.perf_counter() - start
     if res is None or res.status == 2:
         if stopped in ("cancelled", "time_limit"):
@@ -149,8 +149,6 @@ def _min_cost_flow(problem: NetworkDesignProblem, time_limit: float, stop: Any, 
 
 
 def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, start: float) -> NetworkResult:
-    from scipy.optimize import Bounds, LinearConstraint
-
     edges, nodes = problem.edges, list(problem.nodes)
     m = len(edges)
     if m == 0:  # nothing to open: feasible only when nothing has to move
@@ -178,7 +176,7 @@ def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, s
     integrality = np.array([0] * m + [1] * m)
     res, stopped = highs.milp(c=c, constraints=constraints, integrality=integrality,
                               bounds=Bounds(np.zeros(2 * m), np.array([np.inf] * m + [1.0] * m)),
-                              time_limit=time_limit, stop=stop)
+                              time_limit=seconds_left(time_limit, start), stop=stop)
     wall = time.perf_counter() - start
     if res is None:
         return NetworkResult(status="cancelled" if stopped == "cancelled" else "timeout",
@@ -209,11 +207,11 @@ def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, s
 def solve_network(problem: NetworkDesignProblem, *, time_limit: float = 10.0, seed: int | None = None,
                   stop: Any = None, progress: Any = None) -> NetworkResult:
     """Solve a network design problem by its ``task`` (see the module docstring)."""
+    start = time.perf_counter()
     if not isinstance(problem, NetworkDesignProblem):
         raise InvalidParameterError(f"problem must be a NetworkDesignProblem, got {type(problem).__name__}")
     del seed, progress  # the Solver protocol's: HiGHS is deterministic; @reports_final_objective reports progress
     time_limit = time_limit_seconds(time_limit)
-    start = time.perf_counter()
     if problem.task in ("mst", "steiner"):
         return _tree(problem, start)
     if problem.task == "min_cost_flow":

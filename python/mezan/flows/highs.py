@@ -12,38 +12,25 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mezan.isolated import preload, run_isolated
+from mezan import scipy_highs
+from mezan.isolated import preload, prewarm, run_isolated
 
-preload("scipy.optimize")
-
-
-def _linprog(kwargs: dict[str, Any]) -> Any:
-    from scipy.optimize import linprog as scipy_linprog
-
-    return scipy_linprog(**kwargs)
-
-
-def _milp(kwargs: dict[str, Any]) -> Any:
-    from scipy.optimize import milp as scipy_milp
-
-    return scipy_milp(**kwargs)
+preload("mezan.scipy_highs")  # scipy.optimize and the calls below, imported by every worker when it starts
+prewarm()  # a worker starts now, so that the first call's budget is not spent on its start-up
 
 
 def _call(fn: Any, kwargs: dict[str, Any], time_limit: float, stop: Any) -> tuple[Any, str | None]:
-    options = dict(kwargs.pop("options", None) or {})
-    if math.isfinite(time_limit):
-        options["time_limit"] = time_limit
-    run = run_isolated(fn, {**kwargs, "options": options}, time_limit=time_limit, stop=stop)
+    run = run_isolated(fn, kwargs, time_limit=time_limit, stop=stop)
     return run.value, run.stopped
 
 
 def linprog(*, time_limit: float = math.inf, stop: Any = None, **kwargs: Any) -> tuple[Any, str | None]:
     """``scipy.optimize.linprog(method="highs", **kwargs)`` within ``time_limit`` seconds, cancelled by ``stop``:
     (result, None), or (None, "cancelled" | "time_limit")."""
-    return _call(_linprog, {"method": "highs", **kwargs}, time_limit, stop)
+    return _call(scipy_highs.linprog, {"method": "highs", **kwargs}, time_limit, stop)
 
 
 def milp(*, time_limit: float = math.inf, stop: Any = None, **kwargs: Any) -> tuple[Any, str | None]:
     """``scipy.optimize.milp(**kwargs)`` within ``time_limit`` seconds, cancelled by ``stop``: (result, None), or
     (None, "cancelled" | "time_limit")."""
-    return _call(_milp, kwargs, time_limit, stop)
+    return _call(scipy_highs.milp, kwargs, time_limit, stop)

@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment
 
 from mezan import _core
 from mezan.errors import InvalidParameterError
 from mezan.evo import evolve
 from mezan.flows import highs
-from mezan.flows.allocation import build_model, infeasibility_reason, solve_allocation
+from mezan.flows.allocation import AllocationResult, build_model, infeasibility_reason, solve_allocation
 from mezan.problems import (
     AllocationItem,
     AllocationProblem,
@@ -42,7 +43,7 @@ from mezan.problems import (
 )
 from mezan.qap import gilmore_lawler_bound, solve
 from mezan.results import Result
-from mezan.running import reports_final_objective, time_limit_seconds
+from mezan.running import reports_final_objective, seconds_left, time_limit_seconds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,13 +90,11 @@ class GameResult(Result):
 def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: float = 10.0, seed: int | None = None,
                             stop: Any = None, progress: Any = None) -> RobustResult:
     """Min–max assignment over the cost scenarios (see the module docstring)."""
+    start = time.perf_counter()
     if not isinstance(problem, RobustAssignmentProblem):
         raise InvalidParameterError(f"problem must be a RobustAssignmentProblem, got {type(problem).__name__}")
     del seed, progress  # the Solver protocol's: HiGHS is deterministic; @reports_final_objective reports progress
-    from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment
-
     limit = time_limit_seconds(time_limit)
-    start = time.perf_counter()
     costs = problem.costs
     scenarios, n = costs.shape[0], costs.shape[1]
     m = n * n + 1  # x_ij row-major, then t
@@ -112,7 +111,7 @@ def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: flo
     lower, upper = np.zeros(m), np.ones(m)
     lower[-1], upper[-1] = -np.inf, np.inf
     res, stopped = highs.milp(c=c, constraints=constraints, integrality=integrality, bounds=Bounds(lower, upper),
-                              time_limit=limit, stop=stop)
+                              time_limit=seconds_left(limit, start), stop=stop)
     wall = time.perf_counter() - start
     if res is None or res.x is None:
         return RobustResult(status="cancelled" if stopped == "cancelled" else "timeout",
@@ -137,13 +136,11 @@ def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: flo
 def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: float = 10.0, seed: int | None = None,
                             stop: Any = None, progress: Any = None) -> RobustResult:
     """Max–min allocation over the value scenarios (see the module docstring)."""
+    start = time.perf_counter()
     if not isinstance(problem, RobustAllocationProblem):
         raise InvalidParameterError(f"problem must be a RobustAllocationProblem, got {type(problem).__name__}")
     del seed, progress  # the Solver protocol's: HiGHS is deterministic; @reports_final_objective reports progress
-    from scipy.optimize import Bounds, LinearConstraint
-
     limit = time_limit_seconds(time_limit)
-    start = time.perf_counter()
     base = problem.base
     reason = infeasibility_reason(base)
     if reason is not None:
@@ -165,7 +162,7 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
     lower = np.append(model.lower, -np.inf)
     upper = np.append(model.upper, np.inf)
     res, stopped = highs.milp(c=c, constraints=constraints, integrality=np.append(model.integrality, 0),
-                              bounds=Bounds(lower, upper), time_limit=limit, stop=stop)
+                              bounds=Bounds(lower, upper), time_limit=seconds_left(limit, start), stop=stop)
     wall = time.perf_counter() - start
     if res is None:
         return RobustResult(status="cancelled" if stopped == "cancelled" else "timeout",
@@ -186,8 +183,9 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
     nominal_items = tuple(AllocationItem(id=i.id, cost=i.cost, value=scenario_values[problem.nominal][i.id],
                                          min=i.min, max=i.max, integer=i.integer, group=i.group)
                           for i in base.items)
-    left = max(0.05, limit - (time.perf_counter() - start))
-    nominal = solve_allocation(AllocationProblem(nominal_items, base.budgets, base.groups), time_limit=left, stop=stop)
+    left = seconds_left(limit, start)  # the nominal optimum, for the price of robustness, only within the budget
+    nominal = (solve_allocation(AllocationProblem(nominal_items, base.budgets, base.groups), time_limit=left, stop=stop)
+               if left > 0 else AllocationResult(status="timeout", reason="no time left for the nominal optimum"))
     worst_scenario = int(np.argmin(values))
     return RobustResult(solution=allocation, objective=min(values), lower_bound=min(values),
                         status="optimal" if res.status == 0 else "timeout" if res.status == 1 else "feasible",
@@ -202,21 +200,22 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
 def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, seed: int | None = None,
                       stop: Any = None, progress: Any = None) -> GameResult:
     """Optimal mixed strategies and value of a zero-sum matrix game, by the two LPs of the module docstring."""
+    start = time.perf_counter()
     if not isinstance(problem, MatrixGameProblem):
         raise InvalidParameterError(f"problem must be a MatrixGameProblem, got {type(problem).__name__}")
     del seed, progress  # the Solver protocol's: HiGHS is deterministic; @reports_final_objective reports progress
     limit = time_limit_seconds(time_limit)
-    start = time.perf_counter()
     A = problem.payoff
     rows, cols = A.shape
     # Row player: variables (p, v); maximise v s.t. v - (A^T p)_j <= 0, sum p = 1.
     row, stopped = highs.linprog(c=np.append(np.zeros(rows), -1.0), A_ub=np.hstack([-A.T, np.ones((cols, 1))]),
                                  b_ub=np.zeros(cols), A_eq=np.append(np.ones(rows), 0.0).reshape(1, -1), b_eq=[1.0],
-                                 bounds=[(0, None)] * rows + [(None, None)], time_limit=limit, stop=stop)
+                                 bounds=[(0, None)] * rows + [(None, None)], time_limit=seconds_left(limit, start),
+                                 stop=stop)
     # Column player: variables (q, w); minimise w s.t. (A q)_i - w <= 0, sum q = 1.
     col = None
-    if row is not None:
-        left = max(0.05, limit - (time.perf_counter() - start))
+    left = seconds_left(limit, start)
+    if row is not None and left > 0:
         col, stopped = highs.linprog(c=np.append(np.zeros(cols), 1.0), A_ub=np.hstack([A, -np.ones((rows, 1))]),
                                      b_ub=np.zeros(rows), A_eq=np.append(np.ones(cols), 0.0).reshape(1, -1),
                                      b_eq=[1.0], bounds=[(0, None)] * cols + [(None, None)], time_limit=left,

@@ -27,7 +27,7 @@ from typing import Any
 from mezan.errors import InvalidParameterError
 from mezan.problems import WorkflowProblem, WorkflowTask
 from mezan.results import Result
-from mezan.running import reports_final_objective, time_limit_seconds
+from mezan.running import reports_final_objective, seconds_left, time_limit_seconds
 
 METHODS = ("auto", "cpsat", "heuristic")
 
@@ -247,8 +247,10 @@ def heuristic_schedule(inst: _Instance, should_stop: Any = None) -> list[int]:
 def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed: int | None, stop: Any = None,
            progress: Any = None, started: float = 0.0):
     """CP-SAT from the heuristic's schedule: (start times or None, proven optimal, bound). ``stop`` set ends the
-    search (a watcher thread calls ``stop_search``); ``progress(makespan, elapsed)`` on every improving solution."""
-    from ortools.sat.python import cp_model
+    search (a watcher thread calls ``stop_search``); ``progress(makespan, elapsed)`` on every improving solution.
+    ``time_limit`` counts from this call: CP-SAT gets what is left of it once the model is built."""
+    entered = time.perf_counter()
+    from ortools.sat.python import cp_model  # the [flows] extra: imported by the first schedule that needs it
 
     model = cp_model.CpModel()
     starts, ends, intervals = [], [], []
@@ -276,7 +278,7 @@ def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed
     model.add_max_equality(makespan, ends)
     model.minimize(makespan)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, time_limit)
+    solver.parameters.max_time_in_seconds = max(0.01, seconds_left(time_limit, entered))
     solver.parameters.num_workers = 2
     # CP-SAT otherwise installs its own SIGINT handler, after which Ctrl-C kills the whole process
     # instead of reaching Python (and MEZAN's cancel-and-return-the-best handling).
@@ -314,12 +316,12 @@ def solve_workflow(problem: WorkflowProblem, *, time_limit: float = 10.0, seed: 
                    progress: Any = None, method: str = "auto") -> WorkflowResult:
     """Schedule a workflow: ``method`` "auto" (heuristic, then CP-SAT for the rest of the budget),
     "cpsat" (the same; named for clarity) or "heuristic" (no CP-SAT)."""
+    start_clock = time.perf_counter()
     if not isinstance(problem, WorkflowProblem):
         raise InvalidParameterError(f"problem must be a WorkflowProblem, got {type(problem).__name__}")
     time_limit = time_limit_seconds(time_limit)
     if method not in METHODS:
         raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    start_clock = time.perf_counter()
     inst = _Instance(problem)
     for i, task in enumerate(problem.tasks):
         for k, resource in enumerate(inst.resources):
@@ -334,7 +336,7 @@ def solve_workflow(problem: WorkflowProblem, *, time_limit: float = 10.0, seed: 
     how = "critical-path serial SGS + forward-backward improvement"
     optimal = makespan == bound
     if not optimal and method != "heuristic":
-        left = time_limit - (time.perf_counter() - start_clock)
+        left = seconds_left(time_limit, start_clock)
         if progress is not None:
             progress(float(makespan), time.perf_counter() - start_clock)
         if left > 0.05 and not (stop is not None and stop.is_set()):
