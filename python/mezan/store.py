@@ -32,7 +32,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,8 +236,10 @@ class Store:
             self._local.db = None
 
     # ---- history ----------------------------------------------------------------------------
-    def append_solve(self, **fields: Any) -> int:
-        """Append one solve (fields of :data:`SOLVE_FIELDS`; ``features`` a dict) in one transaction."""
+    def append_solve(self, *, after: Callable[[sqlite3.Connection, int], Any] | None = None, **fields: Any) -> int:
+        """Append one solve (fields of :data:`SOLVE_FIELDS`; ``features`` a dict) in one transaction; ``after(db,
+        solve_id)`` makes more writes in that same transaction (e.g. marking the solve warm-started), so that no reader
+        sees the row without them."""
         from mezan import __version__
 
         row = {k: fields.get(k) for k in SOLVE_FIELDS}
@@ -263,11 +265,24 @@ class Store:
         with self._transaction() as db:
             cursor = db.execute(f"INSERT INTO solves ({columns}) VALUES ({', '.join('?' * len(row))})",
                                 tuple(row.values()))
-            return int(cursor.lastrowid or 0)
+            solve_id = int(cursor.lastrowid or 0)
+            if after is not None:
+                after(db, solve_id)
+            return solve_id
 
-    def solves(self, *, fingerprint: str | None = None, problem_type: str | None = None) -> list[SolveRecord]:
-        query, args = "SELECT id, " + ", ".join(SOLVE_FIELDS) + " FROM solves", []
+    def solves(self, *, fingerprint: str | None = None, problem_type: str | None = None,
+               after: int | None = None, before: int | None = None) -> list[SolveRecord]:
+        """The history rows (of one fingerprint, of one problem type, with ids above ``after`` and below ``before``),
+        in id order, each checked (:class:`StoredDataError` names a row that fails)."""
+        query = "SELECT id, " + ", ".join(SOLVE_FIELDS) + " FROM solves"
+        args: list[Any] = []
         where = []
+        if after is not None:
+            where.append("id > ?")
+            args.append(int(after))
+        if before is not None:
+            where.append("id < ?")
+            args.append(int(before))
         if fingerprint is not None:
             where.append("fingerprint = ?")
             args.append(fingerprint)
@@ -300,6 +315,23 @@ class Store:
                 raise StoredDataError(f"{where}: {key} must be a number, got {values[key]!r}")
         return SolveRecord(**values)
 
+    def latest_solve(self, fingerprint: str) -> SolveRecord | None:
+        """The last recorded solve of a fingerprint (checked), or None: one row, whatever the history holds."""
+        row = self._connection().execute("SELECT id, checksum, " + ", ".join(SOLVE_FIELDS) + " FROM solves WHERE "
+                                         "fingerprint = ? ORDER BY id DESC LIMIT 1", (fingerprint,)).fetchone()
+        return None if row is None else self._record(row)
+
+    def history_generation(self) -> str:
+        """Changes whenever history rows are deleted (:meth:`delete_solves`, :meth:`reset`): what is derived from the
+        history and kept (MetaFlow's tallies) is rebuilt then. Appending does not change it."""
+        row = self._connection().execute("SELECT value FROM meta WHERE key = 'history_generation'").fetchone()
+        return "0" if row is None else str(row[0])
+
+    @staticmethod
+    def _next_generation(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO meta VALUES ('history_generation', '1') ON CONFLICT (key) DO UPDATE SET value = "
+                   "CAST(CAST(value AS INTEGER) + 1 AS TEXT)")
+
     def count_solves(self) -> int:
         return int(self._connection().execute("SELECT COUNT(*) FROM solves").fetchone()[0])
 
@@ -330,15 +362,35 @@ class Store:
         return len(rows), bad
 
     # ---- ratings ----------------------------------------------------------------------------
-    def ratings(self, scope: str) -> dict[str, tuple[float, int]]:
-        rows = self._connection().execute("SELECT solver, rating, games FROM ratings WHERE scope = ?",
-                                          (scope,)).fetchall()
+    def ratings(self, scope: str, *, names: Sequence[str] | None = None, prefix: str | None = None,
+                exclude_prefix: str | None = None, limit: int | None = None) -> dict[str, tuple[float, int]]:
+        """(rating, games) per player of a scope: all of them, or only ``names``, or those whose name starts with
+        ``prefix`` (at most ``limit`` of them, in name order), or all but those starting with ``exclude_prefix`` — so
+        that a decision reads the players it needs, not every instance ever rated."""
+        query, args = "SELECT solver, rating, games FROM ratings WHERE scope = ?", [scope]
+        if names is not None:
+            query += f" AND solver IN ({', '.join('?' * len(names))})"
+            args += list(names)
+        if prefix is not None:  # a range on the (scope, solver) key: the index serves it
+            query += " AND solver >= ? AND solver < ?"
+            args += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+        if exclude_prefix is not None:
+            query += " AND (solver < ? OR solver >= ?)"
+            args += [exclude_prefix, exclude_prefix[:-1] + chr(ord(exclude_prefix[-1]) + 1)]
+        if limit is not None:
+            query += f" ORDER BY solver LIMIT {int(limit)}"
+        rows = self._connection().execute(query, args).fetchall()
         for solver, rating, games in rows:
             if (not isinstance(rating, int | float) or not math.isfinite(rating) or not isinstance(games, int)
                     or games < 0):
                 raise StoredDataError(f"{self.path}: rating of {solver!r} in scope {scope!r} is not a finite number "
                                       f"with a non-negative count of games: {rating!r}, {games!r}")
         return {solver: (float(rating), int(games)) for solver, rating, games in rows}
+
+    def has_untyped_rating_scopes(self) -> bool:
+        """Whether ratings of an older store remain (scopes ``global`` and ``cluster:<k>``, for every type at once)."""
+        return self._connection().execute("SELECT 1 FROM ratings WHERE scope = 'global' OR (scope >= 'cluster:' AND "
+                                          "scope < 'cluster;') LIMIT 1").fetchone() is not None
 
     def rating_scopes(self) -> list[str]:
         return [r[0] for r in self._connection().execute("SELECT DISTINCT scope FROM ratings ORDER BY scope")]
@@ -432,6 +484,7 @@ class Store:
         """Remove history rows by id (``mezan meta verify --repair``: rows that fail their checksum)."""
         with self._transaction() as db:
             db.executemany("DELETE FROM solves WHERE id = ?", [(int(i),) for i in ids])
+            self._next_generation(db)
 
     def delete_artifact(self, name: str) -> None:
         """Remove an artifact (nothing when there is none)."""
@@ -443,6 +496,7 @@ class Store:
         components' tables, such as the service's keys and jobs, are kept)."""
         with self._transaction() as db:
             db.execute("DELETE FROM solves")
+            self._next_generation(db)
             db.execute("DELETE FROM ratings")
             db.execute("DELETE FROM artifacts")
             present = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

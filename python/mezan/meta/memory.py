@@ -160,6 +160,12 @@ def mark_warm_started(store: Store, solve_id: int) -> None:
         db.execute("INSERT OR IGNORE INTO warm_started VALUES (?)", (int(solve_id),))
 
 
+def mark_warm(db: Any, solve_id: int) -> None:
+    """:func:`mark_warm_started` inside the caller's write transaction ``db`` (``Store.append_solve(after=...)``: the
+    row and its mark are written together); the caller has run ``store.define(SCHEMA)``."""
+    db.execute("INSERT OR IGNORE INTO warm_started VALUES (?)", (int(solve_id),))
+
+
 def warm_started(store: Store) -> set[int]:
     """Ids of the recorded solves that started from a stored solution."""
     store.define(SCHEMA)
@@ -195,5 +201,5 @@ def remember(store: Store, problem: Any, result: Any) -> bool:
     return True
 
 
-__all__ = ["EVALUATORS", "Remembered", "StoredSolutionError", "mark_warm_started", "recall", "remember",
+__all__ = ["EVALUATORS", "Remembered", "StoredSolutionError", "mark_warm", "mark_warm_started", "recall", "remember",
            "warm_started"]

@@ -36,7 +36,7 @@ import numpy as np
 
 from mezan import registry
 from mezan.errors import InvalidParameterError
-from mezan.meta import elo, history, memory, races, training
+from mezan.meta import elo, history, memory, races, tallies, training
 from mezan.meta import ratings as rating_games
 from mezan.meta.features import FEATURE_COST, feature_names, features, problem_type, sense_of, vector
 from mezan.meta.model import Clustering, Selector
@@ -55,6 +55,11 @@ on the relaxation, by FFT products where a matrix is structured, then RoTS) and 
 same RoTS as these and measured within seed noise of them at a 1 s budget, so they would add arms
 to explore and luck to the virtual best solver, not skill (bench/metaflow_eval.py); they stay
 selectable by name. ``qap.bnb`` joins for n <= 15, where it proves optimality."""
+
+DIFFICULTY_SAMPLE = 256
+"""The most rated instances a difficulty prediction compares a new instance with (fingerprints are hashes, so the
+first ones in name order are a sample of them all)."""
+
 
 def global_scope(kind: str) -> str:
     """The rating scope of every race of one problem type (``qap:global``)."""
@@ -118,7 +123,7 @@ class MetaFlow:
         self.rng = np.random.default_rng(seed)
         self._features: dict[str, dict[str, float]] = {}
         self.refused: list[str] = []  # stored data refused and passed over (models count as missing): training.load
-        if any(not _typed_scope(scope) for scope in self.store.rating_scopes()):
+        if self.store.has_untyped_rating_scopes():
             try:
                 self._migrate_ratings()
             except StoredDataError as exc:  # a MetaFlow (a server) still starts; the reads that need the data refuse
@@ -136,9 +141,9 @@ class MetaFlow:
         """Features of a problem, computed once per fingerprint (also reused from the store)."""
         key = problem.fingerprint()
         if key not in self._features:
-            stored = self.store.solves(fingerprint=key)
-            if stored:
-                self._features[key] = stored[-1].features
+            stored = self.store.latest_solve(key)
+            if stored is not None:
+                self._features[key] = stored.features
             else:
                 began = time.perf_counter()
                 computed = dict(features(problem))
@@ -207,8 +212,12 @@ class MetaFlow:
         return history.rewarded_history(self.store, kind, gap_scale=self.gap_scale, time_weight=self.time_weight)
 
     def arms(self, kind: str, cluster: int | None) -> dict[str, Arm]:
-        """Bandit statistics per solver over the stored history, in one cluster or all (None)."""
-        return history.arms(self.rewarded_history(kind), self._clustering(kind), cluster)
+        """Bandit statistics per solver over the stored history, in one cluster or all (None): from the running
+        tallies (:mod:`mezan.meta.tallies`) with the default reward parameters, else from the whole history."""
+        clustering = self._clustering(kind)
+        if self.gap_scale == DEFAULT_GAP_SCALE and self.time_weight == 0.0:
+            return tallies.arms(self.store, kind, clustering, cluster)
+        return history.arms(self.rewarded_history(kind), clustering, cluster)
 
     # ---- selection --------------------------------------------------------------------------------
     def select(self, problem: Any, candidates: Sequence[str] | None = None) -> tuple[str, str]:
@@ -288,15 +297,15 @@ class MetaFlow:
         sense = sense_of(kind)
         bound = result.lower_bound
         best_known = getattr(problem, "best_known", None)
-        solve_id = self.store.append_solve(
+        self.store.define(memory.SCHEMA)
+        self.store.append_solve(
+            after=memory.mark_warm if warm_start else None,  # in the same transaction: never counted as evidence
             fingerprint=key, problem_type=kind, features=self.features(problem), solver=solver, time_limit=time_limit,
             objective=None if objective is None else float(objective),
             lower_bound=None if bound is None else float(bound),
             best_known=None if best_known is None else float(best_known),
             wall_time=result.wall_time, seed=result.seed, status=result.status.value, race=race)
-        if warm_start:
-            memory.mark_warm_started(self.store, solve_id)
-        else:
+        if not warm_start:
             self._rate_solve(problem, solver, None if objective is None else float(objective), best_known)
         ref, _ = reference(best_known, self.store.best_objective(key, sense), bound if sense == "min" else None)
         return reward(None if objective is None else float(objective), ref, sense=sense, gap_scale=self.gap_scale,
@@ -314,8 +323,8 @@ class MetaFlow:
         won = rating_games.reached(rating_games.loss(objective, sense),
                                    None if target is None else rating_games.loss(target, sense))
         for scope in self._scopes(problem):
-            updated = rating_games.rate_solve(self.store.ratings(scope), solver, key, won, k=self.k_factor,
-                                              initial=self.initial_rating)
+            players = self.store.ratings(scope, names=[solver, rating_games.instance_player(key)])
+            updated = rating_games.rate_solve(players, solver, key, won, k=self.k_factor, initial=self.initial_rating)
             self.store.set_ratings(scope, {p: updated[p] for p in (solver, rating_games.instance_player(key))})
 
     def _scopes(self, problem: Any) -> list[str]:
@@ -330,10 +339,10 @@ class MetaFlow:
         """Re-cluster when due (:func:`mezan.meta.training.reclustering_due`: the number of distinct instances has
         doubled since the last fit, first at 4) and then rebuild the ratings. Returns True when it re-clustered.
         The trigger callers run after recording (``mezan.solve``, races); recording itself never re-clusters."""
-        instances = history.instances(self.store, kind)
-        if not training.reclustering_due(self.store, instances, kind):
+        clustering = self._clustering(kind)
+        if not training.reclustering_due(clustering, tallies.instance_count(self.store, kind, clustering)):
             return False
-        self.fit_clusters(kind, instances)
+        self.fit_clusters(kind, tallies.instance_features(self.store, kind, clustering))
         return True
 
     def fit_clusters(self, kind: str = "qap", instances: dict[str, dict[str, float]] | None = None) -> Clustering:
@@ -358,9 +367,10 @@ class MetaFlow:
         every type — a solver solves one type, so the union is well defined), or in one of its clusters (then the
         type defaults to "qap"). Instances are on the same scale: :meth:`instance_ratings`."""
         if cluster is not None:
-            return rating_games.solvers_only(self.store.ratings(cluster_scope(problem_type or "qap", cluster)))
+            return self.store.ratings(cluster_scope(problem_type or "qap", cluster),
+                                      exclude_prefix=rating_games.INSTANCE)
         if problem_type is not None:
-            return rating_games.solvers_only(self.store.ratings(global_scope(problem_type)))
+            return self.store.ratings(global_scope(problem_type), exclude_prefix=rating_games.INSTANCE)
         merged: dict[str, tuple[float, int]] = {}
         for scope in self.store.rating_scopes():
             if scope.endswith(":global"):
@@ -373,16 +383,20 @@ class MetaFlow:
 
     def difficulty(self, problem: Any) -> rating_games.Difficulty:
         """The problem's difficulty on its type's Elo scale: its own rating once it has played solve games, else
-        predicted from its features and the rated instances of the type (nearest neighbours), else the prior."""
+        predicted from its features and those of rated instances of the type (nearest neighbours among at most
+        :data:`DIFFICULTY_SAMPLE` of them, in fingerprint order: a sample that does not grow with the history), else
+        the prior."""
         kind = problem_type(problem)
-        rated = self.instance_ratings(kind)
-        own = rated.get(problem.fingerprint())
+        scope, player = global_scope(kind), rating_games.instance_player(problem.fingerprint())
+        own = self.store.ratings(scope, names=[player]).get(player)
         if own is not None and own[1] > 0:
             return rating_games.Difficulty(own[0], own[1], "rated")
+        rated = rating_games.instances_only(self.store.ratings(scope, prefix=rating_games.INSTANCE,
+                                                                limit=DIFFICULTY_SAMPLE))
         if not rated:
             return rating_games.Difficulty(self.initial_rating, 0, "prior")
         names = feature_names(kind)
-        features_of = {r.fingerprint: r.features for r in self.store.solves(problem_type=kind)}
+        features_of = tallies.instance_features(self.store, kind, self._clustering(kind), list(rated))
         keys = [k for k in rated if k in features_of]
         if not keys:
             return rating_games.Difficulty(self.initial_rating, 0, "prior")

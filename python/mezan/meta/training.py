@@ -71,11 +71,11 @@ def clustering(store: Store, kind: str, refused: list[str] | None = None) -> Clu
     return load(store, f"clustering:{kind}", Clustering, refused)
 
 
-def reclustering_due(store: Store, instances: dict[str, Any], kind: str) -> bool:
-    """Whether the type's clustering should be refitted: :data:`FIRST_CLUSTERING` instances and none yet, or twice
-    as many instances as the current one was fitted on."""
-    current = clustering(store, kind)
-    return len(instances) >= FIRST_CLUSTERING and (current is None or len(instances) >= 2 * current.instances)
+def reclustering_due(current: Clustering | None, instances: int) -> bool:
+    """Whether a type's clustering (``current``, None before the first) should be refitted now that its history holds
+    ``instances`` distinct instances: :data:`FIRST_CLUSTERING` of them and no clustering yet, or twice as many as the
+    current one was fitted on."""
+    return instances >= FIRST_CLUSTERING and (current is None or instances >= 2 * current.instances)
 
 
 def fit_clusters(store: Store, kind: str, instances: dict[str, dict[str, float]], seed: int) -> Clustering:
