@@ -227,3 +227,35 @@ def test_a_signed_artifact_is_bound_to_its_name_and_one_that_cannot_be_unpickled
     memory = Store(":memory:")
     memory.put_artifact("m", {"a": 1})
     assert memory.get_artifact("m") == {"a": 1}
+
+
+def test_a_key_readable_by_others_is_refused_by_name_as_ssh_does(tmp_path):
+    store = Store(tmp_path / "mezan.db")
+    store.put_artifact("clustering:qap", {"k": 1})
+    key = tmp_path / "mezan.db.key"
+    key.chmod(0o666)
+    with pytest.raises(StoredDataError, match=r"permissions 0666.*chmod 600"):
+        store.get_artifact("clustering:qap")
+    key.chmod(0o600)
+    assert store.get_artifact("clustering:qap") == {"k": 1}
+
+
+def test_a_key_that_is_a_folder_is_refused_and_a_solve_still_runs(tmp_path, monkeypatch):
+    import mezan
+    from mezan.problems import QAPProblem
+
+    (tmp_path / "mezan.db.key").mkdir()
+    store = Store(tmp_path / "mezan.db")
+    with pytest.raises(StoredDataError, match="must be a file, found a folder"):
+        store.put_artifact("clustering:qap", {"k": 1})
+    monkeypatch.setenv("MEZAN_HOME", str(tmp_path))
+    result = mezan.solve(QAPProblem([[0, 1], [1, 0]], [[0, 2], [2, 0]]), time_limit=0.2, seed=0)
+    assert result.objective == 4
+
+
+def test_mezan_home_that_is_a_file_is_a_clear_error(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    monkeypatch.setenv("MEZAN_HOME", str(home))
+    with pytest.raises(StoreError, match=r"home \(MEZAN_HOME\) is a file, not a folder"):
+        Store()

@@ -29,6 +29,7 @@ import os
 import pickle
 import platform
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
@@ -168,7 +169,7 @@ class Store:
         self._memory_lock = threading.RLock()
         self._memory_key = os.urandom(32)  # signs a ":memory:" store's artifacts (a file store's key is a file)
         if isinstance(self.path, Path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._make_folder(self.path.parent)
         with self._serial():
             self._connection().executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
         with self._transaction() as db:
@@ -180,6 +181,20 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
+
+    @staticmethod
+    def _make_folder(folder: Path) -> None:
+        """The store's folder, made when missing; StoreError naming it (and ``MEZAN_HOME`` when it is that) when it
+        cannot be: a file in the way, no permission."""
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            home = " (MEZAN_HOME)" if folder == mezan_home() else ""
+            raise StoreError(f"the store's folder {folder}{home} is a file, not a folder") from None
+        except OSError as exc:
+            raise StoreError(f"cannot make the store's folder {folder}: {exc.strerror or exc}") from None
+        if not folder.is_dir():
+            raise StoreError(f"the store's folder {folder} is not a folder")
 
     # ---- connections ------------------------------------------------------------------------
     def _connection(self) -> sqlite3.Connection:
@@ -433,9 +448,22 @@ class Store:
             finally:
                 os.unlink(temporary)
         try:
-            key = path.read_bytes()
+            info = path.stat()
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise StoredDataError(f"{path}: cannot read the store's key: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise StoredDataError(f"{path}: the store's key must be a file, found a "
+                                  f"{'folder' if stat.S_ISDIR(info.st_mode) else 'special file'}")
+        if info.st_mode & 0o077:  # as ssh does with a private key: a key others can read or replace signs nothing
+            raise StoredDataError(f"{path}: the store's key has permissions {stat.S_IMODE(info.st_mode):04o}, readable "
+                                  f"or writable by others; it signs MetaFlow's artifacts, so it must be private "
+                                  f"(chmod 600 {path})")
+        try:
+            key = path.read_bytes()
+        except OSError as exc:
+            raise StoredDataError(f"{path}: cannot read the store's key: {exc.strerror or exc}") from None
         if len(key) != 32:
             raise StoredDataError(f"{path}: not a MEZAN store key (32 bytes expected, found {len(key)})")
         return key
