@@ -1,8 +1,12 @@
 """Every bad input raises a specific mezan.errors exception naming the argument."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
+import mezan
 from mezan.errors import (
     InstanceTooLargeError,
     InvalidParameterError,
@@ -10,6 +14,7 @@ from mezan.errors import (
     MezanError,
     PartialMatchError,
 )
+from mezan.meta import MetaFlow
 from mezan.problems import QAPProblem
 from mezan.qap import load, solve
 from mezan.qap.solve import check_memory, estimate_memory
@@ -87,3 +92,34 @@ def test_problem_record_round_trip_and_fingerprint():
         QAPProblem.from_dict({"type": "tsp", "A": [], "B": []})
     with pytest.raises(ValueError, match="assignment destination is read-only"):
         p.A[0, 0] = 5  # records are immutable
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 1.5, "1", True])
+def test_a_bad_seed_is_refused_naming_seed_at_every_entry(seed, tmp_path):
+    problem = QAPProblem([[0, 1], [1, 0]], [[0, 2], [2, 0]])
+    with pytest.raises(InvalidParameterError, match="seed must be an integer in"):
+        mezan.solve(problem, seed=seed, metaflow=MetaFlow(tmp_path / "s.db"))
+    with pytest.raises(InvalidParameterError, match="seed must be an integer in"):
+        MetaFlow(tmp_path / "s.db", seed=seed)
+
+
+def test_the_cli_refuses_a_negative_seed_in_one_line():
+    out = subprocess.run([sys.executable, "-m", "mezan.cli", "solve", "nug12", "--seed", "-1", "--time", "0.1"],
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "seed must be an integer in [0, 2**63 - 1]" in out.stderr
+
+
+@pytest.mark.parametrize("dtype", ["m8[s]", "M8[s]", "complex128", "U3", "O"])
+def test_matrices_of_times_dates_or_text_are_refused_naming_the_matrix(dtype):
+    A = np.arange(9).reshape(3, 3).astype(dtype) if dtype != "O" else np.array([[object()] * 3] * 3)
+    with pytest.raises((InvalidParameterError, InvalidProblemError), match=r"\bA\b"):
+        solve(A, np.eye(3), time_limit=0.1)
+    with pytest.raises(InvalidProblemError, match=r"\bA\b"):
+        QAPProblem(A, np.eye(3))
+
+
+@pytest.mark.parametrize("value", [float("nan"), "no", 1, np.float64(0.0)])
+def test_lower_bound_takes_only_true_false_or_none(value):
+    with pytest.raises(InvalidParameterError, match="lower_bound must be True or False"):
+        solve(np.eye(3), np.eye(3), time_limit=0.1, lower_bound=value)

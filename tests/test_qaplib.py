@@ -67,6 +67,10 @@ def test_write_then_read_round_trips(tmp_path):
         ("2.5\n", "the size n must be an integer >= 2"),
         ("1\n5\n5\n", "the size n must be an integer >= 2"),
         ("2\n1 2 nan 4 5 6 7 8\n", r"x\.dat:2: 'nan' is not a finite number"),
+        ("2\n1 2 inf 4 5 6 7 8\n", r"x\.dat:2: 'inf' is not a finite number"),
+        ("2\n1 0x1A 3 4 5 6 7 8\n", r"x\.dat:2: '0x1A' is not a finite number"),  # strtod reads hex: refused
+        ("2\n1 2\x003 4 5 6 7 8 9\n", r"x\.dat:2: '2\?3' is not a finite number"),  # bytes after a NUL count
+        ("2\n1 " + "9" * 400 + " 3\n", r"x\.dat:2: '9{24}\.\.\.' is not a finite number"),  # shown shortened
     ],
 )
 def test_malformed_files_name_the_line(tmp_path, text, message):

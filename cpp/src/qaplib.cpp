@@ -8,6 +8,31 @@
 
 namespace mezan::qap {
 
+namespace {
+
+/// A decimal number as QAPLIB writes them: sign, digits, point, exponent — no hex, inf, nan, nor embedded NULs.
+bool decimal_token(const std::string& token) {
+  if (token.empty()) return false;
+  bool digit = false;
+  for (const char c : token) {
+    if (c >= '0' && c <= '9') {
+      digit = true;
+    } else if (c != '+' && c != '-' && c != '.' && c != 'e' && c != 'E') {
+      return false;
+    }
+  }
+  return digit;
+}
+
+/// The token as an error message shows it: at most 24 characters, anything unprintable as '?'.
+std::string shown(const std::string& token) {
+  std::string out;
+  for (const char c : token.substr(0, 24)) out += (c >= 32 && c < 127) ? c : '?';
+  return token.size() > 24 ? out + "..." : out;
+}
+
+}  // namespace
+
 QaplibData read_qaplib(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw QaplibError(path, 0, "cannot open file");
@@ -23,19 +48,19 @@ QaplibData read_qaplib(const std::string& path) {
       const char* begin = token.c_str();
       char* end = nullptr;
       errno = 0;
-      const double v = std::strtod(begin, &end);
-      if (end == begin || *end != '\0' || errno == ERANGE || !std::isfinite(v))
-        throw QaplibError(path, line_no, "'" + token + "' is not a finite number");
+      const double v = decimal_token(token) ? std::strtod(begin, &end) : 0.0;
+      if (end != begin + token.size() || errno == ERANGE || !std::isfinite(v))
+        throw QaplibError(path, line_no, "'" + shown(token) + "' is not a finite number");
       last_line = line_no;
       if (out.n == 0) {
         if (v != std::floor(v) || v < 2 || v > 1e6)
-          throw QaplibError(path, line_no, "the size n must be an integer >= 2, got '" + token + "'");
+          throw QaplibError(path, line_no, "the size n must be an integer >= 2, got '" + shown(token) + "'");
         out.n = static_cast<int>(v);
         expected = 2 * static_cast<std::size_t>(out.n) * out.n;
         continue;
       }
       if (values.size() == expected)
-        throw QaplibError(path, line_no, "unexpected value '" + token + "' after the two " + std::to_string(out.n) +
+        throw QaplibError(path, line_no, "unexpected value '" + shown(token) + "' after the two " + std::to_string(out.n) +
                                              "x" + std::to_string(out.n) + " matrices");
       if (v != std::floor(v) || std::fabs(v) > 9007199254740992.0) out.integral = false;
       values.push_back(v);

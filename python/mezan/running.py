@@ -29,17 +29,26 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.02
 
 
+def check_seed(seed: Any) -> Any:
+    """``seed`` as given when it is None, an integer in [0, 2**63 - 1] or a numpy Generator/RandomState; else
+    InvalidParameterError naming ``seed`` (the one check of every entry point: library, CLI, HTTP, MCP)."""
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.RandomState)):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_INT64:
+        raise InvalidParameterError(f"seed must be an integer in [0, 2**63 - 1], a numpy Generator or None, "
+                                    f"got {seed!r}")
+    return int(seed)
+
+
 def resolve_seed(seed: Any) -> int:
     """None -> fresh entropy; int >= 0 -> itself; numpy Generator/RandomState -> one draw from it."""
+    seed = check_seed(seed)
     if seed is None:
         return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**63 - 1))
     if isinstance(seed, np.random.RandomState):
         return int(seed.randint(0, 2**31 - 1))
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_INT64:
-        raise InvalidParameterError(f"seed must be an integer in [0, 2**63 - 1], a numpy Generator or None, "
-                                    f"got {seed!r}")
     return int(seed)
 
 
@@ -92,7 +101,7 @@ def numeric_array(name: str, value: Any, *, allow_bool: bool = False) -> np.ndar
         raise InvalidParameterError(f"{name} must be an array of numbers with a regular shape") from None
     if arr.dtype == bool and allow_bool:
         arr = arr.astype(np.int64)
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+    if arr.dtype.kind not in "iuf":  # not bool, complex, object, strings, nor timedelta64 (a numpy "integer")
         raise InvalidParameterError(f"{name} must hold real numbers, got {arr.dtype} values")
     return arr
 

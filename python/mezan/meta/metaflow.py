@@ -45,6 +45,7 @@ from mezan.meta.races import RaceResult, TournamentResult
 from mezan.meta.reward import DEFAULT_GAP_SCALE, reference, reward
 from mezan.meta.training import PerInstanceSelector, TrainReport
 from mezan.results import Result
+from mezan.running import check_seed
 from mezan.store import Store, StoredDataError
 
 QAP_CANDIDATES = ("qap.rots", "qap.anneal", "qapflow.fft", "qapflow.enhanced")
@@ -115,6 +116,7 @@ class MetaFlow:
             raise InvalidParameterError(f"gap_scale must be > 0, got {gap_scale!r}")
         if not 0 <= time_weight <= 1:
             raise InvalidParameterError(f"time_weight must lie in [0, 1], got {time_weight!r}")
+        check_seed(seed)
         self.store = store if isinstance(store, Store) else Store(store)
         self.policy, self.seed = policy, seed
         self.exploration, self.thompson = exploration, thompson

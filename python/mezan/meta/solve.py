@@ -15,6 +15,7 @@ from mezan.meta.features import problem_type
 from mezan.meta.metaflow import MetaFlow
 from mezan.problems import QAPProblem
 from mezan.results import Result, Status
+from mezan.running import check_seed
 from mezan.store import Store, StoredDataError
 
 
@@ -69,6 +70,7 @@ def solve(problem: Any, B: Any = None, *, time_limit: float = 10.0, solver: str 
     solutions, checked on its own, still serves); a refused model (clustering, selector) counts as missing.
     """
     problem = as_problem(problem, B)
+    seed = check_seed(seed)
     if solver != "auto" and not isinstance(solver, str):
         raise InvalidParameterError(f"solver must be 'auto' or a registered solver name, got {solver!r}")
     requested = (solver, f"solver {solver!r} requested") if solver != "auto" else None

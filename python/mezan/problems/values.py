@@ -79,7 +79,7 @@ def as_matrix(name: str, value: Any) -> np.ndarray:
                                   f"numbers") from None
     if arr.dtype == bool:
         arr = arr.astype(np.int64)
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+    if arr.dtype.kind not in "iuf":  # not complex, object, strings, nor timedelta64 (a numpy "integer")
         raise InvalidProblemError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
         raise InvalidProblemError(f"{name} must be a square 2-D matrix, got shape {arr.shape}")

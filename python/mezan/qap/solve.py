@@ -381,6 +381,8 @@ def solve(
     if target is not None:
         target = real_number("target", target, finite=False)  # -inf: never reached; +inf: any solution will do
     maximize = boolean("maximize", maximize)
+    if lower_bound is not None:
+        lower_bound = boolean("lower_bound", lower_bound)
     if callback is not None and not callable(callback):
         raise InvalidParameterError("callback must be callable as callback(best_objective, elapsed)")
     check_memory(n)
