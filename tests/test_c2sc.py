@@ -110,7 +110,7 @@ def test_a_reference_that_fails_at_run_time_is_an_error_naming_the_field():
     ([{**ALLOC, "id": "m", "items": [{"id": "x", "cost": "free"}]}], r"\(id 'm'\): items\[0\].cost must be a number"),
     ([{**QAP, "id": "q", "solver": "allocflow.highs"}], "solves 'allocation' problems, not 'qap'"),
     ([{**QAP, "id": "q", "solver": "qap.nope"}], "field solver: no solver named 'qap.nope'"),
-    ([{**QAP, "id": "q", "time_limit": -1}], "field time_limit: must be a positive number"),
+    ([{**QAP, "id": "q", "time_limit": -1}], "field time_limit must be positive, got -1"),
 ])
 def test_compile_errors_name_the_subproblem_and_field(subs, message):
     with pytest.raises(PlanError, match=message):

@@ -29,13 +29,13 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.02
 
 
-def check_seed(seed: Any) -> Any:
+def check_seed(seed: Any, name: str = "seed") -> Any:
     """``seed`` as given when it is None, an integer in [0, 2**63 - 1] or a numpy Generator/RandomState; else
-    InvalidParameterError naming ``seed`` (the one check of every entry point: library, CLI, HTTP, MCP)."""
+    InvalidParameterError naming ``name`` (the one check of every entry point: library, CLI, HTTP, MCP)."""
     if seed is None or isinstance(seed, (np.random.Generator, np.random.RandomState)):
         return seed
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_INT64:
-        raise InvalidParameterError(f"seed must be an integer in [0, 2**63 - 1], a numpy Generator or None, "
+        raise InvalidParameterError(f"{name} must be an integer in [0, 2**63 - 1], a numpy Generator or None, "
                                     f"got {seed!r}")
     return int(seed)
 
@@ -116,17 +116,28 @@ def integer_at_least(name: str, value: Any, minimum: int = 1, maximum: int = MAX
     return int(value)
 
 
+def budget_seconds(value: Any, name: str = "time_limit", *, allow_infinite: bool = True) -> float:
+    """A time limit as given at any boundary (library, CLI, HTTP, MCP, C2SC): a positive number of seconds — an int,
+    a float or a numpy number, never a bool or a string (JSON ``true`` or ``"1"`` are mistakes, not 1 s) — returned
+    as a float; ``inf`` (no limit) where ``allow_infinite``. Any finite positive budget is accepted, however large:
+    the solvers saturate a budget past their clock's range. InvalidParameterError names ``name`` otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidParameterError(f"{name} must be a number of seconds, got {value!r}")
+    number = real_number(name, value, finite=False)
+    if number <= 0:
+        raise InvalidParameterError(f"{name} must be positive, got {value!r}")
+    if math.isinf(number) and not allow_infinite:
+        raise InvalidParameterError(f"{name} must be a finite number of seconds, got {value!r}")
+    return number
+
+
 def check_budget(time_limit: Any, max_iter: Any, cap_name: str = "max_iter") -> tuple[float, int]:
     """(seconds, 0 for none; iteration cap, -1 for none), errors naming ``time_limit`` / ``cap_name``."""
     if time_limit is None:
         limit = 0.0
     else:
-        if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.integer, np.floating)):
-            raise InvalidParameterError(f"time_limit must be a number of seconds, got {time_limit!r}")
-        time_limit = real_number("time_limit", time_limit, finite=False)
-        if time_limit <= 0:
-            raise InvalidParameterError(f"time_limit must be positive, got {time_limit}")
-        limit = 0.0 if math.isinf(time_limit) else float(time_limit)
+        time_limit = budget_seconds(time_limit)
+        limit = 0.0 if math.isinf(time_limit) else time_limit
     if max_iter is None:
         cap = -1
     else:

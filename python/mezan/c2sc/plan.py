@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mezan import registry
-from mezan.errors import InvalidProblemError, MezanError
+from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
 from mezan.problems import COMMON_OUTPUTS, TYPES, find_cycle
 from mezan.problems import from_wire as record_from_wire
+from mezan.running import budget_seconds
 
 OUTPUTS = {kind: COMMON_OUTPUTS + spec.outputs for kind, spec in TYPES.items()}
 """The result fields a reference may name, per subproblem type."""
@@ -154,9 +154,11 @@ def compile(request: dict[str, Any], *, admit: Admit | None = None,
             if registered.problem_type != spec["type"]:
                 raise PlanError(f"{label}, field solver: {solver!r} solves {registered.problem_type!r} problems, "
                                 f"not {spec['type']!r}")
-        if "time_limit" in spec and (isinstance(spec["time_limit"], bool) or not isinstance(spec["time_limit"], (
-                int, float)) or not 0 < spec["time_limit"] < math.inf):
-            raise PlanError(f"{label}, field time_limit: must be a positive number, got {spec['time_limit']!r}")
+        if "time_limit" in spec:  # the one budget parser of every boundary
+            try:
+                budget_seconds(spec["time_limit"], f"{label}, field time_limit", allow_infinite=False)
+            except InvalidParameterError as exc:
+                raise PlanError(str(exc)) from None
         for required in TYPES[spec["type"]].required:
             if required not in spec:
                 raise PlanError(f"{label}: missing field {required!r} for a {spec['type']!r} subproblem")

@@ -36,6 +36,7 @@ from mezan.problems import TYPES, QAPProblem, problem_size, types_on_route
 from mezan.qap import solve
 from mezan.qap.solve import MODES
 from mezan.results import Result
+from mezan.running import budget_seconds, check_seed
 
 ROUTE_TYPES: dict[str, tuple[str, ...]] = {
     route: types_on_route(route) + (("composite",) if route == "mezan" else ()) for route in PROBLEM_ROUTES}
@@ -95,20 +96,15 @@ class ProblemTooLarge(InvalidProblemError):
 
 
 def checked_time_limit(value: Any, name: str = "time_limit") -> float:
-    """A time limit as sent: a finite number of seconds > 0 (no bool, no string: JSON ``true`` or ``"1"`` are
-    mistakes, not 1 s)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise InvalidParameterError(f"{name} must be a positive, finite number of seconds, got {value!r}")
-    return float(value)
+    """A time limit as sent: a finite number of seconds > 0 (:func:`mezan.running.budget_seconds`, the parser of
+    every boundary)."""
+    return budget_seconds(value, name, allow_infinite=False)
 
 
 def checked_seed(value: Any, name: str = "seed") -> int | None:
-    """A seed as sent: None or an integer from 0 to 2**63 - 1 (no bool, no float, no string)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
-        raise InvalidParameterError(f"{name} must be an integer from 0 to 2**63 - 1, got {value!r}")
-    return value
+    """A seed as sent: None or an integer from 0 to 2**63 - 1 (:func:`mezan.running.check_seed`)."""
+    seed: int | None = check_seed(value, name)
+    return seed
 
 
 @dataclass(frozen=True)
