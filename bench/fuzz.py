@@ -1,28 +1,49 @@
-"""Hostile-input fuzzing of the library entry points and of every HTTP route.
+"""Hostile-input fuzzing of every entry point: the library, the HTTP routes, the MCP server, the CLI's file readers,
+the ASlib reader and OptiBench's specs and output paths.
 
-Generates --cases hostile inputs (default 10,000: half through the library, half through a real
-``mezan serve`` on 127.0.0.1) from one seed and reports what must all be zero:
+Generates --cases hostile inputs (default 10,000, split evenly over the parts chosen; ``--counts part=N,...`` sets a
+part's count) from one seed: case i of part P is a pure function of ``Random(f"{seed}:{P}:{i}")``, so any failure is
+replayed alone with ``--case P:i``. Every child process runs under a memory cap (RLIMIT_AS, 3 GiB), every case under a
+time limit (its budget + GRACE seconds), and the report counts what must all be zero:
 
-- crashes: a library call that kills its process (it runs in a worker process that is restarted after
-  a crash, so one crash does not end the run) or a server process that dies;
-- 5xx responses from the server;
-- hangs: a call or request not answered within its time limit + GRACE seconds;
-- lost workers: the server's /health not ready, or fewer solver workers alive than it started with;
-- unexpected exceptions: a library call raising anything but a ``mezan.errors.MezanError``;
-- invalid results: a QAP/EvoFlow result whose permutation is not one, or whose objective differs
-  from the recomputed one;
+- crashes: a process that dies (a library worker, the CLI worker, the server, the MCP server) in the middle of a case;
+- tracebacks: "Traceback (most recent call last)" on a CLI's stderr, or in the MCP server's log;
+- hangs: a call, request or command not answered in time, work that goes on after a cancel, a server that outlives
+  its input;
+- 5xx responses from the HTTP service; lost workers/servers: /health not ready or fewer solver workers, an MCP server
+  that stops answering or drops a malformed line without a JSON-RPC error;
+- unbounded memory: MemoryError, std::bad_alloc, or a kill under the cap;
+- unexpected exceptions: a library call raising anything but a ``mezan.errors.MezanError``, an MCP tool's bare
+  "Error executing tool X" (a raw exception inside the tool);
+- silent nonsense: a QAP/EvoFlow result whose permutation is not one or whose objective does not recompute, NaN or
+  Infinity in JSON output, an ASlib m-hat out of range or inconsistent with the costs, a store that lost rows or was
+  overwritten, an existing file overwritten without --force;
+- unclear errors: a refusal that is not one line (or says nothing); leaks: a file outside the MCP root quoted back;
 
-and the slowest refusal (a library error or a 4xx), the number of each outcome and the wall time.
+and the slowest refusal of each part, the number of each outcome, the failures grouped by defect, and the wall time.
 
-Library cases: ``mezan.qap.solve`` for every method and mode, ``quadratic_assignment``, ``evolve``
-(QAP, TSP, linear ordering), the flow solvers through their wire forms, composite requests through
-``mezan.solve``. Values: extreme finite numbers (±1e308, 1e300, 2**62, 1e-308), NaN/inf, empty, 1-D,
-3-D, ragged and non-square shapes, strings, booleans, wrong option types, out-of-range seeds,
-permutations and partial matches, references to missing or wrong-typed fields.
-Route cases: the same bodies as JSON on every solve route and on /jobs (create, read, cancel), plus raw
-bodies (NaN literals, truncated JSON, non-UTF-8, deep nesting, wrong content types).
+Parts:
 
-    python bench/fuzz.py [--cases 10000] [--seed 0] [--only library|service]
+- library: ``mezan.qap.solve`` for every method and mode, ``quadratic_assignment``, ``evolve`` (QAP, TSP, linear
+  ordering), the flow solvers through their wire forms, composite requests through ``mezan.solve``. Values: extreme
+  finite numbers (±1e308, 1e300, 2**62, 1e-308), NaN/inf, empty, 1-D, 3-D, ragged and non-square shapes, strings,
+  booleans, wrong option types, out-of-range seeds, permutations and partial matches, references to missing or
+  wrong-typed fields.
+- service: the same bodies as JSON on every solve route and on /jobs (create, read, cancel) of a real ``mezan serve``
+  on 127.0.0.1, plus raw bodies (NaN literals, truncated JSON, non-UTF-8, deep nesting, wrong content types).
+- mcp: ``mezan mcp`` over stdio JSON-RPC (bench/fuzz_mcp.py): hostile arguments to every tool, paths outside the root,
+  huge specs, wrong-typed budgets and seeds, malformed lines, cancellations and EOF in the middle of a call.
+- cli: ``mezan solve|analyze|bench register FILE`` on hostile files (bench/fuzz_cli.py).
+- aslib: ``mezan meta aslib evaluate DIR --json`` and ``read_scenario`` on hostile scenarios (bench/fuzz_aslib.py).
+- bench: ``mezan bench run|register|export|report|list|analyze`` with hostile specs, stores and output paths; the
+  store is checked after every case (bench/fuzz_bench.py).
+
+The cli, aslib and bench parts call ``mezan.cli.main(argv)`` in a long-lived worker process (one process start per
+batch, restarted after a crash or a hang); the mcp part runs one server per batch of cases.
+
+    python bench/fuzz.py [--cases 10000] [--seed 0] [--only library,service,mcp,cli,aslib,bench]
+                         [--counts mcp=2000,cli=3000] [--jobs 2] [--report PATH]
+    python bench/fuzz.py --case cli:17        # replay one case, showing its input and its output
 """
 
 from __future__ import annotations
@@ -32,7 +53,6 @@ import json
 import math
 import os
 import random
-import select
 import subprocess
 import sys
 import tempfile
@@ -43,6 +63,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
+sys.modules.setdefault("fuzz", sys.modules[__name__])  # the parts' modules import this one by that name
 from local_server import local_server  # noqa: E402
 
 GRACE = 10.0        # seconds beyond a case's time limit before it counts as a hang
@@ -246,6 +267,8 @@ def library_worker(seed: int, start: int, count: int) -> None:
             detail = problem
         except MezanError as exc:
             outcome, detail = "refused", f"{type(exc).__name__}: {str(exc)[:200]}"
+        except MemoryError as exc:  # under the worker's RLIMIT_AS: an allocation without a bound
+            outcome, detail = "memory", f"{type(exc).__name__}: {str(exc)[:300]}"
         except Exception as exc:
             outcome, detail = "unexpected", f"{type(exc).__name__}: {str(exc)[:300]}"
         print(json.dumps({"case": index, "what": what, "event": "end", "outcome": outcome, "detail": detail,
@@ -253,50 +276,56 @@ def library_worker(seed: int, start: int, count: int) -> None:
 
 
 def run_library(seed: int, count: int) -> dict:
-    """Run the library cases in a worker process, restarting it after a crash or a hang."""
-    stats = {"cases": 0, "crashes": 0, "hangs": 0, "unexpected": 0, "invalid": 0, "ok": 0, "refused": 0,
+    """Run the library cases in a worker process (under the memory cap), restarting it after a crash or a hang."""
+    from fuzz_proc import LineReader, limit_memory
+
+    stats = {"cases": 0, "crashes": 0, "hangs": 0, "unexpected": 0, "invalid": 0, "ok": 0, "refused": 0, "memory": 0,
              "slowest_refusal": 0.0, "slowest_refusal_case": None, "examples": []}
     next_case = 0
     while next_case < count:
         proc = subprocess.Popen([sys.executable, __file__, "--library-worker", str(seed), str(next_case),
                                  str(count - next_case)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                text=True, bufsize=1)
+                                preexec_fn=limit_memory)
+        reader = LineReader(proc.stdout)  # never readline() after select(): a buffered line would go unseen
         current, started = None, time.perf_counter()
         while True:
-            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-            if not ready:
+            lines = reader.lines(1.0)
+            if not lines and not reader.eof:
                 if current is not None and time.perf_counter() - started > 1.0 + GRACE:
+                    stats["cases"] += 1
                     stats["hangs"] += 1
-                    stats["examples"].append({"case": current, "outcome": "hang"})
+                    stats["examples"].append({"case": current, "outcome": "hang", "detail": "no answer"})
                     proc.kill()
                     next_case = current + 1
-                    current = None
                     break
                 continue
-            line = proc.stdout.readline()
-            if not line:  # the worker ended: done, or crashed in the middle of `current`
+            for line in lines:
+                event = json.loads(line)
+                if event["event"] == "start":
+                    current, started = event["case"], time.perf_counter()
+                    continue
+                current = None
+                next_case = event["case"] + 1
+                stats["cases"] += 1
+                stats[event["outcome"]] += 1
+                if event["outcome"] == "refused" and event["seconds"] > stats["slowest_refusal"]:
+                    stats["slowest_refusal"], stats["slowest_refusal_case"] = event["seconds"], event["detail"]
+                if event["outcome"] in ("unexpected", "invalid", "memory") and len(stats["examples"]) < 20:
+                    stats["examples"].append(event)
+                if stats["cases"] % 500 == 0:
+                    print(f"  library: {stats['cases']} cases", flush=True)
+            if reader.eof and not reader.buffer:  # the worker ended: done, or crashed in the middle of `current`
                 proc.wait()
                 if current is not None:
-                    stats["crashes"] += 1
-                    stats["examples"].append({"case": current, "outcome": f"crash (exit code {proc.returncode})"})
+                    killed = proc.returncode == -9  # not by us: the kernel, out of memory
+                    stats["cases"] += 1
+                    stats["memory" if killed else "crashes"] += 1
+                    stats["examples"].append({"case": current, "outcome": "memory" if killed else "crash",
+                                              "detail": f"worker died (exit code {proc.returncode})"})
                     next_case = current + 1
                 else:
                     next_case = count
                 break
-            event = json.loads(line)
-            if event["event"] == "start":
-                current, started = event["case"], time.perf_counter()
-                continue
-            current = None
-            next_case = event["case"] + 1
-            stats["cases"] += 1
-            stats[event["outcome"]] += 1
-            if event["outcome"] == "refused" and event["seconds"] > stats["slowest_refusal"]:
-                stats["slowest_refusal"], stats["slowest_refusal_case"] = event["seconds"], event["detail"]
-            if event["outcome"] in ("unexpected", "invalid") and len(stats["examples"]) < 20:
-                stats["examples"].append(event)
-            if stats["cases"] % 500 == 0:
-                print(f"  library: {stats['cases']} cases", flush=True)
         proc.stdout.close()
         if proc.poll() is None:
             proc.wait()
@@ -354,7 +383,23 @@ def run_service(seed: int, count: int, workers: int = 2) -> dict:
 
     with local_server("--workers", str(workers), "--max-time", "1", prefix="mezan-fuzz-",
                       before_start=create_key) as server:
+        cap_memory(server.process.pid)
         return _fuzz_routes(seed, count, workers, server.url, keys[0], server.process)
+
+
+def cap_memory(pid: int) -> None:
+    """The memory cap on a process started without it (the server and its solver workers), set from outside."""
+    import resource
+
+    import psutil
+    from fuzz_proc import MEMORY_CAP
+
+    server = psutil.Process(pid)
+    for process in [server, *server.children(recursive=True)]:
+        try:
+            resource.prlimit(process.pid, resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+        except (ProcessLookupError, PermissionError, psutil.NoSuchProcess):
+            pass
 
 
 def _fuzz_routes(seed: int, count: int, workers: int, url: str, key: str, server: subprocess.Popen) -> dict:
@@ -424,39 +469,187 @@ def _fuzz_routes(seed: int, count: int, workers: int, url: str, key: str, server
     return stats
 
 
+PARTS = ("library", "service", "mcp", "cli", "aslib", "bench")
+WORKER_MODULES = {"cli": "fuzz_cli", "aslib": "fuzz_aslib", "bench": "fuzz_bench"}
+COLUMNS = ("cases", "ok", "refused", "crash", "traceback", "hang", "5xx", "lost", "memory", "nonsense", "unclear",
+           "unexpected", "leak")
+FAILURES = COLUMNS[3:]
+
+
+def summary_row(part: str, stats: dict) -> dict:
+    """One part's counts in the report's columns (the library and service parts keep their own stats' names)."""
+    if part == "library":
+        return {"cases": stats["cases"], "ok": stats["ok"], "refused": stats["refused"], "crash": stats["crashes"],
+                "hang": stats["hangs"], "memory": stats.get("memory", 0), "nonsense": stats["invalid"],
+                "unexpected": stats["unexpected"]}
+    if part == "service":
+        return {"cases": stats["requests"], "ok": stats["2xx"], "refused": stats["4xx"], "crash": stats["crashes"],
+                "hang": stats["hangs"], "5xx": stats["5xx"], "lost": stats["lost_workers"]}
+    return {k: stats.get(k, 0) for k in COLUMNS}
+
+
+def failures_of(part: str, stats: dict) -> list[dict]:
+    """Every recorded failure of a part as {part, case, outcome, what, detail, desc}."""
+    from fuzz_proc import signature
+
+    out = []
+    if part == "library":
+        for e in stats["examples"]:
+            out.append({"part": part, "case": e.get("case"), "outcome": {"invalid": "nonsense"}.get(
+                e.get("outcome"), e.get("outcome")), "what": e.get("what"), "detail": e.get("detail"), "desc": None})
+    elif part == "service":
+        for e in stats["examples"]:
+            out.append({"part": part, "case": e.get("request"), "outcome": str(e.get("status")), "what": e.get("path"),
+                        "detail": e.get("body"), "desc": None})
+    else:
+        out = [{"part": part, **e} for e in stats["failures"]]
+    for f in out:
+        f["signature"] = signature(str(f.get("detail") or ""))
+    return out
+
+
+def text_report(report: dict, args: argparse.Namespace) -> str:
+    """The human report: a table of outcomes per part, the totals, the slowest refusals, the failures by defect."""
+    parts = [p for p in PARTS if p in report["parts"]]
+    rows = {p: summary_row(p, report["parts"][p]) for p in parts}
+    width = max(8, *(len(p) for p in parts))
+    lines = [f"mezan fuzz: seed {args.seed}, {sum(r.get('cases', 0) for r in rows.values()):,} cases in "
+             f"{report['wall_time']:.0f} s (memory cap {report['memory_cap'] / 2**30:g} GiB per child, "
+             f"a hang after budget + {report['grace']:g} s)", ""]
+    lines.append(" ".join(["part".ljust(width), *(c.rjust(max(5, len(c))) for c in COLUMNS), "seconds"]))
+    totals = {c: 0 for c in COLUMNS}
+    for p in parts:
+        lines.append(" ".join([p.ljust(width), *(str(rows[p].get(c, 0)).rjust(max(5, len(c))) for c in COLUMNS),
+                               f"{report['parts'][p].get('wall_time', 0):7.0f}"]))
+        if report["parts"][p].get("setup_failure"):
+            lines.append(f"  ({p}: SETUP FAILED: {report['parts'][p]['setup_failure'][:300]})")
+        if report["parts"][p].get("fuzzer_errors"):
+            errors = report["parts"][p]["fuzzer_errors"]
+            lines.append(f"  ({p}: {len(errors)} cases not run, a defect of the fuzzer: {errors[0]['detail'][:200]})")
+        for c in COLUMNS:
+            totals[c] += rows[p].get(c, 0)
+    lines.append(" ".join(["total".ljust(width), *(str(totals[c]).rjust(max(5, len(c))) for c in COLUMNS)]))
+    lines.append("")
+    lines.append("must be 0: " + ", ".join(f"{c} {totals[c]}" for c in FAILURES))
+    lines.append("")
+    lines.append("slowest refusal per part:")
+    for p in parts:
+        stats = report["parts"][p]
+        where = stats.get("slowest_refusal_case") or stats.get("slowest_refusal_request")
+        if isinstance(where, dict):
+            where = f"case {where.get('case')}: {where.get('desc') or where.get('what')} -> {where.get('detail')}"
+        lines.append(f"  {p}: {stats.get('slowest_refusal', 0.0) * 1e3:.0f} ms ({str(where)[:400]})")
+    groups: dict[tuple, list[dict]] = {}
+    for p in parts:
+        for f in failures_of(p, report["parts"][p]):
+            groups.setdefault((p, f["outcome"], f["signature"]), []).append(f)
+    if groups:
+        lines.append("")
+        lines.append(f"failures by defect ({len(groups)} groups; replay one with --seed {args.seed} --case PART:CASE):")
+        for (p, outcome, sig), items in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
+            first = items[0]
+            lines.append(f"- [{p}] {outcome} x{len(items)}: {sig}")
+            lines.append(f"    e.g. case {p}:{first.get('case')} ({first.get('what')}): {str(first.get('desc'))[:500]}")
+            lines.append(f"    -> {str(first.get('detail'))[:500]}")
+            more = sorted({str(i.get("case")) for i in items[1:6]})
+            if more:
+                lines.append(f"    also cases {', '.join(more)}")
+    return "\n".join(lines)
+
+
+def parse_counts(args: argparse.Namespace) -> dict[str, int]:
+    chosen = [p.strip() for spec in args.only or [] for p in spec.split(",") if p.strip()] or list(PARTS)
+    unknown = sorted(set(chosen) - set(PARTS))
+    if unknown:
+        raise SystemExit(f"fuzz: --only: unknown part(s) {', '.join(unknown)}; parts: {', '.join(PARTS)}")
+    counts = {p: args.cases // len(chosen) + (1 if i < args.cases % len(chosen) else 0) for i, p in enumerate(chosen)}
+    for item in (args.counts or "").split(","):
+        if item.strip():
+            name, _, value = item.partition("=")
+            if name.strip() not in PARTS or not value.strip().isdigit():
+                raise SystemExit(f"fuzz: --counts: expected PART=N with PART one of {', '.join(PARTS)}, got {item!r}")
+            counts[name.strip()] = int(value)
+    return {p: n for p, n in counts.items() if n > 0}
+
+
+def run_part(part: str, seed: int, count: int, grace: float) -> dict:
+    sys.stdout.write(f"{part}: {count} hostile cases\n")
+    sys.stdout.flush()
+    started = time.perf_counter()
+    if part == "library":
+        stats = run_library(seed, count)
+    elif part == "service":
+        stats = run_service(seed, count)
+    elif part == "mcp":
+        import fuzz_mcp
+
+        stats = fuzz_mcp.run(seed, count, grace=grace)
+    else:
+        from fuzz_proc import run_workers
+
+        stats = run_workers(part, seed, count, __file__, grace=grace)
+    stats["wall_time"] = time.perf_counter() - started
+    sys.stdout.write(f"{part}: done in {stats['wall_time']:.0f} s\n")
+    sys.stdout.flush()
+    return stats
+
+
 def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "--library-worker":
         library_worker(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
         return
+    if len(sys.argv) == 6 and sys.argv[1] == "--worker":
+        import importlib
+
+        from fuzz_proc import worker_loop
+
+        part = sys.argv[2]
+        worker_loop(part, importlib.import_module(WORKER_MODULES[part]), int(sys.argv[3]), int(sys.argv[4]),
+                    int(sys.argv[5]))
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", type=int, default=10_000, help="hostile inputs in all (half library, half routes)")
+    parser.add_argument("--cases", type=int, default=10_000, help="hostile inputs in all, split evenly over the parts")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--only", choices=["library", "service"])
+    parser.add_argument("--only", action="append", help=f"parts, comma-separated or repeated: {', '.join(PARTS)}")
+    parser.add_argument("--counts", help="cases per part, e.g. mcp=2000,cli=3000 (overrides the even split)")
+    parser.add_argument("--jobs", type=int, default=1, help="parts run at the same time")
+    parser.add_argument("--grace", type=float, default=GRACE, help="seconds beyond a case's budget before a hang")
+    parser.add_argument("--report", help="also write the text report to this file")
+    parser.add_argument("--case", help="replay one case: PART:INDEX (mcp, cli, aslib or bench)")
     args = parser.parse_args()
+    if args.case:
+        import importlib
+
+        from fuzz_proc import replay
+
+        part, _, index = args.case.partition(":")
+        if part == "mcp":
+            import fuzz_mcp
+
+            fuzz_mcp.replay(args.seed, int(index))
+        else:
+            replay(part, importlib.import_module(WORKER_MODULES[part]), args.seed, int(index))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fuzz_proc import MEMORY_CAP
+
+    counts = parse_counts(args)
     started = time.perf_counter()
-    report = {}
-    library_count = args.cases if args.only == "library" else (0 if args.only == "service" else args.cases // 2)
-    if library_count:
-        print(f"library: {library_count} hostile calls", flush=True)
-        report["library"] = run_library(args.seed, library_count)
-    service_count = args.cases - library_count
-    if service_count:
-        print(f"service: {service_count} hostile requests", flush=True)
-        report["service"] = run_service(args.seed, service_count)
-    report["wall_time"] = time.perf_counter() - started
-    print(json.dumps(report, indent=1, default=str))
-    lib, svc = report.get("library", {}), report.get("service", {})
-    bad = {"crashes": lib.get("crashes", 0) + svc.get("crashes", 0), "5xx": svc.get("5xx", 0),
-           "hangs": lib.get("hangs", 0) + svc.get("hangs", 0), "lost workers": svc.get("lost_workers", 0),
-           "unexpected exceptions": lib.get("unexpected", 0), "invalid results": lib.get("invalid", 0)}
-    print(f"\n{lib.get('cases', 0)} library calls + {svc.get('requests', 0)} requests in "
-          f"{report['wall_time']:.0f} s: " + ", ".join(f"{k} {v}" for k, v in bad.items()))
-    print(f"slowest refusal: library {lib.get('slowest_refusal', 0.0) * 1e3:.1f} ms, "
-          f"service {svc.get('slowest_refusal', 0.0) * 1e3:.1f} ms ({svc.get('slowest_refusal_request')})")
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        futures = {p: pool.submit(run_part, p, args.seed, n, args.grace) for p, n in counts.items()}
+        parts = {p: f.result() for p, f in futures.items()}
+    report = {"seed": args.seed, "counts": counts, "parts": parts, "wall_time": time.perf_counter() - started,
+              "memory_cap": MEMORY_CAP, "grace": args.grace}
+    text = text_report(report, args)
+    print(text)
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "fuzz.json").write_text(json.dumps(report, indent=1, default=str))
-    sys.exit(0 if not any(bad.values()) else 1)
+    if args.report:
+        Path(args.report).write_text(text + "\n")
+    bad = sum(summary_row(p, s).get(c, 0) for p, s in parts.items() for c in FAILURES)
+    sys.exit(0 if not bad else 1)
 
 
 if __name__ == "__main__":

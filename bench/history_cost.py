@@ -8,7 +8,8 @@ folded into MetaFlow's running tallies (as recording the solves one by one leave
 MEZAN is folded in once, by its first solve).
 Then, in a fresh process on that store:
 
-- ``first``: the first ``mezan.solve`` of a 3x3 QAP (time limit 0.05 s) (a fresh process, as ``mezan solve`` on the command line is);
+- ``first``: the first ``mezan.solve`` of a 3x3 QAP, time limit 0.05 s (in a fresh process, as ``mezan solve`` on
+  the command line is);
 - ``later``: the median of the next ``--repeats`` solves (each a new 3x3 QAP, recorded as usual).
 
 The service part starts ``mezan serve`` on the largest store (loopback) and sends ``--requests`` solves of a 3x3 QAP
@@ -172,7 +173,8 @@ def main() -> int:
     base, top = report["solve"][0], report["solve"][-1]
     report["ratio_later"] = top["later_median"] / base["later_median"]
     report["ratio_first"] = top["first"] / base["first"]
-    print(f"ratio {sizes[-1]} / {sizes[0]} rows: later {report['ratio_later']:.2f}x, first {report['ratio_first']:.2f}x")
+    print(f"ratio {sizes[-1]} / {sizes[0]} rows: later {report['ratio_later']:.2f}x, "
+          f"first {report['ratio_first']:.2f}x")
     if not args.no_service:
         for r in service(sizes[-1], args.requests):
             report["service"].append(r)

@@ -246,3 +246,103 @@ def test_ab_command_stops_early_when_the_difference_is_large(capsys):
     assert 0 < low <= result["mean_difference"] <= high and result["a12"] == 0.0
     assert main(["bench", "ab", "rots", "rots", "--instances", "qaplib:nug12"]) == 2
     assert "nothing to compare" in capsys.readouterr().err
+
+
+# ---- instance specs: bounded, confined to a root, no path in a name, no file quoted -------------------------------
+@pytest.mark.parametrize(("spec", "message"), [
+    ("generated:taillard_a:8:0-100000000", "at most 10,000 instances per spec, this one names 100,000,001"),
+    ("generated:taillard_a,lipa:8,9:0-2500", "at most 10,000 instances per spec, this one names 10,004"),
+    ("generated:taillard_a:8:0-9223372036854775807", "this one names 9,223,372,036,854,775,808"),
+    ("generated:taillard_a:100000000:0", "generated sizes must be from 3 to 5,000, got 100,000,000"),
+    ("generated:taillard_a:2", "generated sizes must be from 3 to 5,000, got 2"),
+    ("generated:taillard_a:8:-1", "seed must be an integer in [0, 2**63 - 1]"),
+    ("generated:taillard_a:8:0-9223372036854775808", "seed must be an integer in [0, 2**63 - 1]"),
+    ("qaplib:../../etc/passwd", "takes instance names (letters, digits, '_' and '-'), got '../../etc/passwd'"),
+    ("qaplib:/etc/passwd", "'qaplib:' takes instance names"),
+    ("qaplib:nug12,sub/nug12", "got 'sub/nug12'"),
+])
+def test_a_spec_beyond_its_bounds_is_refused_before_anything_is_built(spec, message):
+    from mezan.bench.instances import parse
+
+    began = time.perf_counter()
+    with pytest.raises(InvalidParameterError) as caught:
+        parse(spec)
+    assert message in str(caught.value) and time.perf_counter() - began < 1.0
+
+
+def test_generated_instances_that_would_not_fit_in_memory_are_refused_by_their_estimate(monkeypatch):
+    from mezan.bench import instances
+    from mezan.errors import InstanceTooLargeError
+
+    monkeypatch.setattr(instances, "available_memory", lambda: 2**30)
+    with pytest.raises(InstanceTooLargeError, match=r"100 generated instances need an estimated 1\.5 GiB .* only "
+                                                    r"1\.0 GiB is available"):
+        instances.parse("generated:taillard_a:1000:0-99")
+    assert len(instances.parse("generated:taillard_a:20:0-99")) == 100
+
+
+def test_the_root_confines_the_files_a_spec_names(tmp_path, monkeypatch):
+    from mezan.bench.instances import parse
+
+    root, outside, qaplib = tmp_path / "root", tmp_path / "outside", tmp_path / "qaplib"
+    for folder in (root / "sub", outside, qaplib):
+        folder.mkdir(parents=True)
+    for folder in (root / "sub", outside, qaplib):
+        shutil.copy(bundled.instance_path("nug12"), folder / "mine.dat")
+    (root / "escape.dat").symlink_to(outside / "mine.dat")
+    (qaplib / "away.dat").symlink_to(outside / "mine.dat")
+    monkeypatch.setenv("MEZAN_QAPLIB", str(qaplib))
+    monkeypatch.chdir(root)
+    assert [i.name for i in parse("sub", root=root)] == ["mine"]  # relative to the root
+    assert [i.name for i in parse(str(root / "sub" / "mine.dat"), root=root)] == ["mine"]
+    assert [i.name for i in parse("qaplib:mine,nug12", root=root)] == ["mine", "nug12"]  # $MEZAN_QAPLIB, bundled
+    for spec, outside_path in [(str(outside / "mine.dat"), outside / "mine.dat"), ("escape.dat", outside / "mine.dat"),
+                               ("../outside", outside), (str(root), outside / "mine.dat"), ("/etc/passwd", None),
+                               ("qaplib:away", outside / "mine.dat")]:
+        with pytest.raises(InvalidParameterError, match="is outside the allowed") as caught:
+            parse(spec, root=root)
+        assert outside_path is None or f"{outside_path} is outside" in str(caught.value)
+    assert len(parse(str(root))) == 1 and len(parse("qaplib:away")) == 1  # without a root (the command line): any
+
+
+def test_a_file_that_does_not_parse_is_named_by_line_and_what_was_expected_never_quoted(tmp_path, capsys):
+    from mezan.bench.instances import parse
+    from mezan.errors import InvalidProblemError
+
+    secret = "SECRET-31c7"
+    (tmp_path / "first.dat").write_text(f"{secret} 1 2\n")
+    (tmp_path / "size.dat").write_text("2.5\n1 2\n")
+    (tmp_path / "extra.dat").write_text("2\n0 1\n1 0\n0 2\n2 0\n31337\n")
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    (tmp_path / "latin1.json").write_bytes(b'{"type": "qap", "name": "caf\xe9"}')
+    (tmp_path / "wire.json").write_text(json.dumps({"type": secret}))
+    expected = {"first.dat": "line 1: a finite number was expected here",
+                "size.dat": "line 1: the size n was expected here, an integer from 2 to 1,000,000",
+                "extra.dat": "line 6: the file should end after the two n x n matrices",
+                "deep.json": "arrays and objects nest 100,000 deep, more than the 100 levels",
+                "latin1.json": "not UTF-8 text (byte 28 of the file)",
+                "wire.json": 'not a wire-form problem (a JSON object with a known "type"'}
+    for name, message in expected.items():
+        with pytest.raises(InvalidProblemError) as caught:
+            parse(str(tmp_path / name), root=tmp_path)
+        assert str(tmp_path / name) in str(caught.value) and message in str(caught.value)
+        assert secret not in str(caught.value) and "31337" not in str(caught.value)
+    store = str(tmp_path / "s.db")
+    assert main(["bench", "register", str(tmp_path / "deep.json"), "--store", store]) == 2  # never a RecursionError
+    err = capsys.readouterr().err
+    assert "nest 100,000 deep" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("seeds", "message"), [
+    (99999999999999999999, r"--seeds must be an integer in \[1, 10000\]"),
+    (0, r"--seeds must be an integer in \[1, 10000\]"),
+    (True, r"--seeds must be an integer in \[1, 10000\]"),
+])
+def test_the_number_of_seeds_is_bounded_before_anything_runs(seeds, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        Plan(["qaplib:nug12"], ["rots"], seeds=seeds, time_limit=0.05)
+
+
+def test_an_experiment_of_more_than_a_million_solves_is_refused_by_its_size():
+    with pytest.raises(InvalidParameterError, match=r"at most 1,000,000 solves; 200 instances x 2 solvers x 10,000"):
+        Plan(["generated:taillard_a:8:0-199"], ["rots", "anneal"], seeds=10_000, time_limit=0.05)

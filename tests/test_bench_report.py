@@ -14,6 +14,7 @@ from mezan.bench.experiments import Plan, run_experiment
 from mezan.bench.registry import Registry
 from mezan.bench.report import cd_diagram, html_report, latex_table, write_report
 from mezan.cli import main
+from mezan.errors import InvalidParameterError
 from mezan.store import Store
 
 CD_RED = (0xD1, 0x24, 0x2F)
@@ -49,6 +50,37 @@ def test_report_html_and_latex(experiment, tmp_path):
     assert table.startswith(r"\begin{tabular}") and table.count(r"\\") == 4 and "qap.rots" in table
     paths = write_report(result, envs, tmp_path / "r.html", latex=tmp_path / "r.tex")
     assert [p.exists() for p in paths] == [True, True]
+
+
+def test_report_outputs_are_checked_before_the_analysis_and_written_atomically(experiment, tmp_path, capsys):
+    registry, exp = experiment
+    store = registry.store.path
+    result = analyze(load(registry, exp.id))
+    folder = tmp_path / "report"
+    folder.mkdir()
+    out, tex = folder / "r.html", folder / "r.tex"
+    for kwargs, message in (({"out": store}, "--out: cannot write .*never overwritten"),
+                            ({"out": out, "latex": f"{store}-wal"}, "--latex: cannot write .*never overwritten"),
+                            ({"out": out, "latex": out}, "--latex: .* is the same file as --out"),
+                            ({"out": folder / "no" / "r.html"}, "--out: cannot write .*does not exist")):
+        with pytest.raises(InvalidParameterError, match=message):
+            write_report(result, {}, force=True, store=store, **kwargs)
+    assert not out.exists() and store.read_bytes()[:6] == b"SQLite"
+    out.write_text("mine")
+    argv = ["bench", "report", exp.name, "--out", str(out), "--latex", str(tex), "--store", str(store)]
+    assert main(argv) == 2 and out.read_text() == "mine" and not tex.exists()  # nothing written, not even --latex
+    assert "--out: cannot write" in capsys.readouterr().err
+    assert main([*argv, "--force"]) == 0 and out.read_text().startswith("<!DOCTYPE html>") and tex.exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["r.html", "r.tex"]  # no temporary file left
+
+
+def test_the_latex_table_prints_solver_names_literally():
+    result = {"solvers": {r"x_\input{/etc/passwd}&$^%#~": {"mean_gap": 0.0, "mean_gap_ci": [0.0, 0.0],
+                                                            "median_gap": 0.0, "success_rate": 1.0}},
+              "friedman": {}}
+    row = latex_table(result).splitlines()[4]
+    assert row.startswith(r"x\_\textbackslash{}input\{/etc/passwd\}\&\$\textasciicircum{}\%\#"
+                          r"\textasciitilde{} & ")
 
 
 @pytest.mark.slow

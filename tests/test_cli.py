@@ -58,7 +58,7 @@ def test_solve_json_problem_and_composite_request(tmp_path, capsys):
     assert "--method and --mode apply to QAP problems only" in capsys.readouterr().err
     broken = tmp_path / "broken.json"
     broken.write_text("{")
-    assert main(["solve", str(broken)]) == 2 and "not a readable JSON problem" in capsys.readouterr().err
+    assert main(["solve", str(broken)]) == 2 and "line 1 column 2: not valid JSON" in capsys.readouterr().err
 
 
 def test_bench_table_json_and_plots_through_typers_runner(tmp_path):
@@ -86,3 +86,22 @@ def test_bench_table_json_and_plots_through_typers_runner(tmp_path):
     assert isinstance(result.exception, InvalidParameterError) and "unknown mode 'fastest'" in str(result.exception)
     result = runner.invoke(build_app(), ["instances", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["nug12"] == 578
+
+
+def test_bench_plot_paths_are_refused_before_the_sweep_and_replaced_only_with_force(tmp_path, capsys):
+    from mezan.store import default_path
+
+    folder = tmp_path / "plots"
+    folder.mkdir()
+    sweep = ["bench", "sweep", "--modes", "auto", "--time", "0.05", "--max-n", "12", "--name", "plots", "--json"]
+    assert main([*sweep, "--plot", str(folder / "missing" / "gaps")]) == 2
+    assert "--plot: cannot write" in capsys.readouterr().err
+    assert not default_path().exists()  # refused before the sweep logged anything in the store
+    (folder / "gaps.svg").write_text("mine")
+    assert main([*sweep, "--plot", str(folder / "gaps")]) == 2
+    err = capsys.readouterr().err
+    assert "--plot: cannot write" in err and "gaps.svg: the file exists; add --force" in err
+    assert (folder / "gaps.svg").read_text() == "mine" and not (folder / "gaps.png").exists()
+    assert main([*sweep, "--plot", str(folder / "gaps"), "--force"]) == 0
+    assert (folder / "gaps.png").read_bytes()[:4] == b"\x89PNG" and b"<svg" in (folder / "gaps.svg").read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == ["gaps.png", "gaps.svg"]  # no temporary file left

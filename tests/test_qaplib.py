@@ -81,7 +81,7 @@ def test_malformed_files_name_the_line(tmp_path, text, message):
 
 
 def test_missing_file_and_bad_solution(tmp_path):
-    with pytest.raises(QAPLIBFormatError, match="cannot open"):
+    with pytest.raises(QAPLIBFormatError, match="cannot read it"):
         read_qaplib(tmp_path / "nope.dat")
     (tmp_path / "s.sln").write_text("3 10\n1 1 2\n")
     with pytest.raises(QAPLIBFormatError, match="not a permutation"):

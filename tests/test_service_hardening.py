@@ -748,3 +748,83 @@ def test_limits_that_would_break_the_server_are_refused_at_configuration():
         ServiceConfig(max_size={})
     with pytest.raises(InvalidParameterError, match="rate_per_minute"):
         KeyStore(Store(Path(tempfile.mkdtemp()) / "k.db")).create("solve", rate_per_minute=math.inf)
+
+
+# ---- Host names (issue 34, class 7): DNS rebinding ------------------------------------------------------------------
+def test_a_request_naming_the_server_by_another_name_gets_400_even_without_auth(make_server):
+    s = make_server(auth=False)  # --no-auth: every request would be an admin
+    for host in ("evil.example", "evil.example:8080", "127.0.0.1.evil.example", "2130706433"):
+        r = s.client.get("/jobs", headers={"Host": host})
+        assert r.status_code == 400, host
+        detail = r.json()["detail"]
+        assert "is not a name of this server" in detail and "--allowed-host" in detail and "DNS rebinding" in detail
+    for host in ("a b", "[::1", "evil.example:http", "x" * 500):
+        r = s.client.get("/jobs", headers={"Host": host})
+        assert r.status_code == 400 and "malformed Host header" in r.json()["detail"], host
+    r = s.client.post("/qapflow/solve", json=TINY_QAP, headers={"Host": "evil.example"})
+    assert r.status_code == 400 and s.app.state.queue.depth() == 0  # nothing ran
+    for host in ("localhost", "LOCALHOST:8080", "localhost.", "127.0.0.1:1", "[::1]:8080", "[0:0:0:0:0:0:0:1]",
+                 "testserver"):  # TestClient's server address: a connection's own address is always its name
+        assert s.client.get("/jobs", headers={"Host": host}).status_code == 200, host
+
+
+def test_allowed_hosts_add_names_and_bad_names_are_refused_by_name(make_server, capsys):
+    s = make_server(auth=False, host="0.0.0.0", allowed_hosts=("Mezan.Example.org.", "10.0.0.7"))
+    assert s.app.state.config.host_names() == {"localhost", "127.0.0.1", "::1", "mezan.example.org", "10.0.0.7"}
+    for host in ("mezan.example.org", "mezan.example.org:443", "10.0.0.7:8080"):
+        assert s.client.get("/jobs", headers={"Host": host}).status_code == 200, host
+    assert s.client.get("/jobs", headers={"Host": "other.example.org"}).status_code == 400
+    assert ServiceConfig(host="mezan.lan").host_names() >= {"mezan.lan"}  # bound to a name: that name
+    for bad in ("http://mezan.example.org", "mezan.example.org:80", "*", "a/b", "", 5):
+        with pytest.raises(InvalidParameterError, match=r"allowed_hosts \(--allowed-host"):
+            ServiceConfig(allowed_hosts=(bad,))
+    with pytest.raises(InvalidParameterError, match="allowed_hosts"):
+        ServiceConfig(allowed_hosts="mezan.example.org")  # a string is not a list of names
+    assert main(["serve", "--allowed-host", "http://x", "--store", str(s.store.path)]) == 2
+    assert "'http://x' is not a host name" in capsys.readouterr().err
+
+
+def test_the_login_origin_is_checked_against_the_allowed_names_not_the_host(make_server):
+    s = make_server(allowed_hosts=("mezan.example.org",))
+    secret = s.key("alice")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def login(**headers):
+        return s.client.post("/login", content=f"key={secret}", follow_redirects=False, headers={**form, **headers})
+
+    for origin in ("http://localhost:8080", "https://mezan.example.org", "http://[::1]:8080"):
+        r = login(Origin=origin, Host="localhost:8080")
+        assert r.status_code == 303 and "mezan_session=" in r.headers["set-cookie"], origin
+    for origin in ("https://evil.example", "http://evil.example:8080", "null", "file://", "http://[::1",
+                   "http://localhost:99999", "javascript:alert(1)"):
+        assert login(Origin=origin, Host="localhost:8080").status_code == 403, origin
+    # the old check compared Origin with Host: a rebinding page set both; the Host check turns it away first
+    assert login(Origin="http://evil.example:8080", Host="evil.example:8080").status_code == 400
+
+
+def test_a_real_no_auth_server_answers_only_to_its_names(real_server):
+    port, _, _ = real_server("--no-auth", "--allowed-host", "mezan.test")
+
+    def status(host):
+        head = f"GET /jobs HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+        return raw_request(port, head)[0].split(b"\r\n", 1)[0]
+
+    assert status("evil.example").startswith(b"HTTP/1.1 400")
+    assert status(f"evil.example:{port}").startswith(b"HTTP/1.1 400")
+    assert status(f"127.0.0.1:{port}\r\nHost: evil.example").startswith(b"HTTP/1.1 400")  # two: neither is trusted
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "mezan.test"):
+        assert status(host).startswith(b"HTTP/1.1 200"), host
+
+
+# ---- --server URLs (issue 34, class 8) ------------------------------------------------------------------------------
+def test_a_malformed_server_url_is_a_one_line_error_naming_the_option(capsys):
+    for url in ("http://[::1", "http://[::1]:80x", "ftp://127.0.0.1", "http://", "127.0.0.1:8080",
+                "http://127.0.0.1:0", "http://u:p@127.0.0.1"):
+        for argv in (["jobs", "status", "abc"], ["jobs", "cancel", "abc"]):
+            assert main([*argv, "--server", url]) == 2, url
+            err = capsys.readouterr().err.strip()
+            assert err.startswith("mezan: error: --server:") and "\n" not in err, err
+    port = free_port()  # nothing listens: a clear error too, and the job id stays one path segment
+    assert main(["jobs", "status", "../../health?x", "--server", f"http://127.0.0.1:{port}/"]) != 0
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}/jobs/..%2F..%2Fhealth%3Fx: cannot reach the server" in err and "Traceback" not in err

@@ -259,3 +259,10 @@ def test_mezan_home_that_is_a_file_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("MEZAN_HOME", str(home))
     with pytest.raises(StoreError, match=r"home \(MEZAN_HOME\) is a file, not a folder"):
         Store()
+
+
+def test_a_database_url_is_refused_not_taken_as_a_file_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match=r"store postgresql://\.\.\.: a store is an SQLite file"):
+        Store("postgresql://127.0.0.1:1/nope")
+    assert list(tmp_path.iterdir()) == []  # no folder 'postgresql:' made

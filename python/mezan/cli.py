@@ -3,13 +3,13 @@
     mezan solve FILE [--method M | --mode M] [--time S] [--seed K] [--threads T] [--json]
     mezan instances
     mezan bench sweep [FOLDER] [--modes M,M...] [--time S] [--max-n N] [--seeds K] [--workers N | --scheduler ADDRESS |
-                      --local-cluster N] [--name NAME] [--plot PATH] [--json]
+                      --local-cluster N] [--name NAME] [--plot PATH [--force]] [--json]
     mezan bench run|list|register|reproduce|export|analyze|ab|report ...   (OptiBench: see mezan.bench.commands)
     mezan meta status|race|tournament|train|reset ...   (see mezan.meta.commands)
     mezan analyze FILE [--run] [--time T] [--json]          (DeepThink: mezan.agents.deepthink)
     mezan study [SPEC.json] --solvers S1,S2 --instances SPEC [--time T] [--seeds K] [--out REPORT.html] [--json]
     mezan agents show TOPIC | mezan agents list
-    mezan mcp                                             (MCP server on stdio: mezan.mcp)
+    mezan mcp [--root DIR]                                (MCP server on stdio: mezan.mcp)
     mezan serve [--host H] [--port P] [--workers N] [--no-auth] ...
     mezan keys create|list|revoke ...
     mezan jobs submit|status|cancel ... --server URL
@@ -23,20 +23,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
+from mezan.errors import InvalidParameterError, MezanError
+from mezan.outputs import check_output, write_atomic
 
 
 def _load(spec: str):
+    """What a FILE argument names: a ``.json`` file's value (read by :func:`mezan.inputs.read_json`: size, UTF-8
+    and nesting bounded), else the QAPProblem of a QAPLIB ``.dat`` file or a bundled instance's name."""
+    from mezan.inputs import check_size, read_json
     from mezan.qap import instances, read_qaplib
 
-    path = Path(spec)
-    if not path.exists() and spec in instances.shipped():
-        path = instances.instance_path(spec)
-    return read_qaplib(path)
+    if spec.endswith(".json"):
+        return read_json(spec, what="problem file")
+    if spec in instances.shipped() and not os.path.lexists(spec):  # a bundled name, unless a file has it
+        return read_qaplib(instances.instance_path(spec))
+    check_size(spec, what="problem file")  # a folder, a bad path, or more than a file may hold: refused first
+    return read_qaplib(spec)
 
 
 def _pct(value):
@@ -66,10 +73,7 @@ def cmd_solve_json(args: argparse.Namespace) -> int:
     import mezan
     from mezan.service.routes import jsonable  # numpy and non-finite values to plain JSON
 
-    try:
-        data = json.loads(Path(args.file).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidProblemError(f"{args.file}: not a readable JSON problem: {exc}") from None
+    data = _load(args.file)
     options = {"time_limit": args.time, "seed": args.seed}
     if args.method or args.mode:
         if not isinstance(data, dict) or data.get("type") != "qap":
@@ -190,6 +194,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from mezan.registry import solve_wire
     from mezan.store import Store
 
+    if args.plot:  # refused now, not after the sweep ran
+        _plot_paths(args.plot, force=getattr(args, "force", False))
     modes = [m for v in args.modes or ["auto"] for m in v.split(",") if m]
     for m in modes:
         if m not in MODES:
@@ -238,7 +244,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     rows = [logged[k] for k in cells]
     if done:
         console.print(f"resumed sweep {name!r}: {sum(k in done for k in cells)} of {len(cells)} cells were logged")
-    plots = _bench_plots(rows, modes, args.plot) if args.plot else []
+    plots = _bench_plots(rows, modes, args.plot, force=getattr(args, "force", False)) if args.plot else []
     if args.json:
         print(json.dumps({"rows": rows, "plots": plots}))
         return 0
@@ -255,7 +261,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_plots(rows: list[dict], modes: list[str], stem: str) -> list[str]:
+def _plot_paths(stem: str, *, force: bool) -> list[str]:
+    """The chart's files, ``STEM.png`` and ``STEM.svg``, each checked by :func:`mezan.outputs.check_output`."""
+    base = Path(stem).with_suffix("")
+    paths = [str(base.with_suffix(".png")), str(base.with_suffix(".svg"))]
+    for path in paths:
+        check_output(path, option="--plot", force=force)
+    return paths
+
+
+def _bench_plots(rows: list[dict], modes: list[str], stem: str, *, force: bool = False) -> list[str]:
     try:
         import matplotlib
 
@@ -277,11 +292,13 @@ def _bench_plots(rows: list[dict], modes: list[str], stem: str) -> list[str]:
     ax.set_ylabel("gap to best known (%)")
     ax.legend()
     fig.tight_layout()
-    base = Path(stem).with_suffix("")
-    paths = [str(base.with_suffix(".png")), str(base.with_suffix(".svg"))]
-    for path in paths:
-        fig.savefig(path)
-    plt.close(fig)
+    paths = _plot_paths(stem, force=force)
+    try:
+        for path in paths:
+            write_atomic(path, lambda target, kind=Path(path).suffix[1:]: fig.savefig(target, format=kind),
+                         option="--plot", force=force)
+    finally:
+        plt.close(fig)
     return paths
 
 
@@ -338,11 +355,12 @@ def build_app():
                                                 help="start a Dask cluster of N worker processes here"),
               name: str = typer.Option(None, "--name", help="the sweep's name: run again to resume it"),
               plot: str = typer.Option(None, "--plot", help="save the gap chart as PATH.png and PATH.svg"),
+              force: bool = typer.Option(False, "--force", help="overwrite existing --plot files"),
               json_: bool = json_option):
         """QAPFlow modes over a folder of QAPLIB files: a quick table of gaps and times, plots on request."""
         return cmd_bench(argparse.Namespace(folder=folder, modes=modes, time=time, max_n=max_n, seed=seed, seeds=seeds,
                                             workers=workers, scheduler=scheduler, local_cluster=local_cluster,
-                                            name=name, plot=plot, json=json_))
+                                            name=name, plot=plot, force=force, json=json_))
 
     from mezan.agents.commands import add_commands as add_agents
     from mezan.meta.commands import add_commands as add_meta
@@ -353,11 +371,13 @@ def build_app():
     add_agents(app)
 
     @app.command("mcp")
-    def mcp_server():
+    def mcp_server(root: str = typer.Option(None, "--root", help="the only folder whose files the tools read "
+                                                                "(default: the working directory); qaplib: names "
+                                                                "also come from $MEZAN_QAPLIB")):
         """Serve MEZAN's tools (solve, analyze, study, instances, MetaFlow status) over MCP on stdio."""
         from mezan.mcp import main as serve_mcp
 
-        return serve_mcp()
+        return serve_mcp(root=root)
     return app
 
 

@@ -25,6 +25,11 @@ class InstanceTooLargeError(InvalidProblemError, MemoryError):
     """The instance needs more memory than this machine has; the message gives the estimate."""
 
 
+class StoppedError(MezanError):
+    """Work with no partial result to return (a study, an analysis) was stopped before it finished: its ``stop`` was
+    set, or its request cancelled. (A solver, which always has a best so far, returns it with status ``cancelled``.)"""
+
+
 class SolverFailedError(MezanError, RuntimeError):
     """A solver run in an isolated worker process ended without an answer (it crashed or was killed)."""
 

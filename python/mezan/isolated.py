@@ -50,6 +50,12 @@ _PRELOAD: list[str] = []
 _CALL_UNTIL = math.inf  # in a worker: the running call's deadline (time.monotonic(), the same clock in every process)
 
 
+def begin_call(until: float) -> None:
+    """In a worker: the call about to run has the caller's deadline ``until`` (``time.monotonic()``)."""
+    global _CALL_UNTIL
+    _CALL_UNTIL = until
+
+
 def remaining_seconds() -> float:
     """Inside an isolated call: the seconds left of the caller's budget (``math.inf`` without one). A library with a
     time limit of its own is given this, so that a worker's start-up and the call's transport are not extra time."""
@@ -151,11 +157,11 @@ class _Pool:
         self.starting = 0  # workers being started in the background
         self.closed = False
 
-    def take(self, fresh: bool = False, until: float = math.inf, stop: Any = None) -> _Worker | None:
+    def take(self, until: float = math.inf, stop: Any = None) -> _Worker | None:
         """A live idle worker, else the one being started in the background once it is up, else a new one; None when
         ``until`` (a ``time.perf_counter()`` deadline) passes or ``stop`` is set while waiting for it."""
         with self.ready:
-            while not fresh:
+            while True:
                 while self.idle:
                     worker = self.idle.pop()
                     if worker.alive():
@@ -169,6 +175,10 @@ class _Pool:
                 if left <= 0 or (stop is not None and stop.is_set()):
                     return None
                 self.ready.wait(min(left, POLL_SECONDS))
+        return self.fresh()
+
+    def fresh(self) -> _Worker:
+        """A worker started now, for this caller."""
         worker = _Worker()
         with self.lock:
             self.busy.add(worker)
@@ -265,14 +275,15 @@ def run_isolated(fn: Callable[..., Any], *args: Any, time_limit: float = math.in
     outcome: tuple[bool, Any] | None = None
     failure = ""
     try:
-        worker = _pool.take(until=deadline, stop=stop)
+        taken = _pool.take(until=deadline, stop=stop)
     except KeyboardInterrupt:
         return IsolatedRun(None, "cancelled", time.perf_counter() - started)
-    if worker is None:  # no worker was up before the budget ran out or the stop came
+    if taken is None:  # no worker was up before the budget ran out or the stop came
         stopped = "cancelled" if stop is not None and stop.is_set() else "time_limit"
         logger.info("isolated %s stopped (%s) while waiting for a worker", name, stopped)
         return IsolatedRun(None, stopped, time.perf_counter() - started)
     _pool.prewarm()  # a spare for the next call, should this one's worker be stopped
+    worker: _Worker = taken
     try:
         payload = _encode(request)  # here: a call that does not pickle fails at once, in the caller
         sender = _Sender(worker, payload)
@@ -281,8 +292,7 @@ def run_isolated(fn: Callable[..., Any], *args: Any, time_limit: float = math.in
         while True:
             if sender.failed() and worker.reused and not sender.retried:  # a reused worker that died while idle
                 _pool.discard(worker)
-                worker = _pool.take(fresh=True)
-                assert worker is not None  # a fresh worker is started, never waited for
+                worker = _pool.fresh()
                 sender = _Sender(worker, payload, retried=True)
                 poller = select.poll()
                 poller.register(worker.replies, select.POLLIN)
@@ -343,7 +353,7 @@ def _serve() -> None:
             fn, args, kwargs, until = _read(requests)
         except EOFError:
             return
-        library._CALL_UNTIL = until  # read by remaining_seconds() in the module the called function imported
+        library.begin_call(until)  # remaining_seconds() is read in that module, the one the called function imports
         _write(replies, _STARTED)
         try:
             outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from mezan.errors import InvalidParameterError
+from mezan.errors import InvalidParameterError, StoppedError
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +180,13 @@ class StopCheck:
         if self.error is not None:
             raise InvalidParameterError(f"stop.is_set() raised {type(self.error).__name__}: {self.error}") \
                 from self.error
+
+
+def raise_if_stopped(stop: Any, error: type[StoppedError], what: str) -> None:
+    """Raise ``error`` (a :class:`mezan.errors.StoppedError`) saying that ``what`` was stopped when ``stop`` (None, or
+    anything with ``is_set()``) is set: the check between two units of work that have no best so far to return."""
+    if stop is not None and stop.is_set():
+        raise error(f"the {what} was stopped (its stop was set) before it ended")
 
 
 def stop_check(stop: Any) -> StopCheck:

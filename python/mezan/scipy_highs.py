@@ -15,7 +15,8 @@ from scipy.optimize import milp as scipy_milp
 from mezan.isolated import remaining_seconds
 
 MARGIN_SECONDS = 0.05
-"""HiGHS's own time limit is what is left of the call's budget less this: time to send the answer back."""
+"""HiGHS's own time limit is what is left of the call's budget less this (or less a fifth of what is left, when that
+is smaller): time to send the answer back."""
 
 
 def within_budget(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def within_budget(kwargs: dict[str, Any]) -> dict[str, Any]:
     if not math.isfinite(left):
         return kwargs
     options = dict(kwargs.get("options") or {})
-    options["time_limit"] = max(0.01, left - MARGIN_SECONDS)
+    options["time_limit"] = max(0.01, left - min(MARGIN_SECONDS, 0.2 * left))
     return {**kwargs, "options": options}
 
 

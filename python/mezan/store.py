@@ -28,6 +28,7 @@ import math
 import os
 import pickle
 import platform
+import re
 import sqlite3
 import stat
 import tempfile
@@ -161,6 +162,9 @@ class Store:
     """
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
+        if isinstance(path, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", path):
+            raise StoreError(f"store {path.split('://')[0]}://...: a store is an SQLite file (a path) or ':memory:'; "
+                             f"server databases are not supported by this version")
         self.path: Path | str = default_path() if path is None else (path if path == ":memory:" else Path(path))
         self._local = threading.local()
         self._memory: sqlite3.Connection | None = None

@@ -24,6 +24,10 @@ The question: which of these solvers is best on this instance set, and *when* do
 Where the instances come from and how solvers are run is a :class:`Portfolio`: :class:`OptiBenchPortfolio` runs
 MEZAN's solvers through OptiBench; a synthetic portfolio with a planted truth (bench/study_planted.py, the tests)
 exercises the same agents.
+
+A study takes a ``stop`` (anything with ``is_set()``, e.g. a ``threading.Event``; the MCP server sets it when the
+request is cancelled or the client goes away): it is checked between units of work and relayed to the running
+cells, which return at once, and the study raises :class:`StudyStopped` (what was recorded stays recorded).
 """
 
 from __future__ import annotations
@@ -32,13 +36,18 @@ import html
 import itertools
 import math
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from mezan.agents.blackboard import Blackboard
-from mezan.errors import InvalidParameterError
+from mezan.dist import DistError, Executor, Task, executor_from
+from mezan.errors import InvalidParameterError, StoppedError
+from mezan.outputs import write_atomic
+from mezan.running import integer_at_least, raise_if_stopped, time_limit_seconds
 from mezan.store import Store
 
 AGENTS = ("ResearchCoordinator", "ExperimentDesigner", "ResultsInterpreter", "HypothesisGenerator",
@@ -46,6 +55,52 @@ AGENTS = ("ResearchCoordinator", "ExperimentDesigner", "ResultsInterpreter", "Hy
 TASKS = ("plan", "design", "interpret", "hypothesize", "critique", "synthesize", "publish", "validate")
 PURITY, SUPPORT = 0.8, 3
 TIE = 1e-9  # gaps closer than this are a tie
+MAX_STUDY_INSTANCES = 10_000  # instances of one study, over all its specs (each spec is bounded on its own too)
+STOP_POLL = 0.05  # seconds between two looks at a study's stop while its runs go on
+
+
+class StudyStopped(StoppedError):
+    """The study's ``stop`` was set: it ended between two units of work (the runs recorded stay recorded)."""
+
+
+def check_stop(stop: Any) -> None:
+    """Raise :class:`StudyStopped` when ``stop`` (None, or anything with ``is_set()``) is set."""
+    raise_if_stopped(stop, StudyStopped, "study")
+
+
+class StoppableExecutor(Executor):
+    """An executor that hands its tasks back in completion order until ``stop`` is set, then raises
+    :class:`StudyStopped` (OptiBench's ``run_cells`` then cancels the cells not finished: a running solver sees its
+    context set and returns at once). Submitting, capacity and description are the wrapped executor's."""
+
+    def __init__(self, inner: Executor, stop: Any) -> None:
+        self.inner, self.stop = inner, stop
+        self.kind = inner.kind
+
+    @property
+    def capacity(self) -> int:
+        return self.inner.capacity
+
+    def submit(self, fn: Any, *args: Any, context: bool = False, key: str | None = None, **kwargs: Any) -> Task:
+        check_stop(self.stop)
+        return self.inner.submit(fn, *args, context=context, key=key, **kwargs)
+
+    def as_completed(self, tasks: Iterable[Task], timeout: float | None = None) -> Iterator[Task]:
+        pending = list(tasks)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while pending:
+            check_stop(self.stop)
+            done = [t.done() for t in pending]  # read once: a task ending between two reads is still yielded
+            finished = [t for t, d in zip(pending, done, strict=True) if d]
+            pending = [t for t, d in zip(pending, done, strict=True) if not d]
+            yield from finished
+            if deadline is not None and time.monotonic() > deadline and pending:
+                raise DistError(f"{len(pending)} tasks did not finish within {timeout} s")
+            if pending and not finished:
+                pending[0].wait(STOP_POLL)
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
 
 
 @dataclass
@@ -279,9 +334,12 @@ def seeds_for_power(instances: int, *, effect: float = 0.8, alpha: float = 0.05,
 
 def run_study(portfolio: Portfolio, solvers: list[str], *, seeds: int | None = None, fresh: int = 8,
               alpha: float = 0.05, store: Store | None = None, topic: str | None = None, seed: int = 0,
-              analysis: Any = None) -> dict[str, Any]:
+              analysis: Any = None, stop: Any = None) -> dict[str, Any]:
     """Carry a study through the agents; returns the design, results, hypotheses with verdicts and evidence, and
-    the blackboard topic. ``analysis(outcomes) -> dict`` (OptiBench's statistics) is the ResultsInterpreter's."""
+    the blackboard topic. ``analysis(outcomes) -> dict`` (OptiBench's statistics) is the ResultsInterpreter's.
+    ``stop`` is checked between the experiment and each hypothesis' test (:class:`StudyStopped` once it is set)."""
+    if seeds is not None:
+        seeds = integer_at_least("seeds", seeds, 1)
     if len(solvers) < 2:
         raise InvalidParameterError("--solvers: a study compares at least 2 solvers")
     if len(set(solvers)) != len(solvers):
@@ -302,6 +360,7 @@ def run_study(portfolio: Portfolio, solvers: list[str], *, seeds: int | None = N
                                                 f"(a paired t-test detects d_z = 0.8 at alpha 0.05 with power 0.8 "
                                                 f"from {seeds_for_power(1)})"}
     design_post = board.post(topic, assignment["design"], "decision", design)
+    check_stop(stop)
     outcomes = portfolio.run(instances, solvers, seeds=planned, name=f"{topic}:main")
     results = analysis(outcomes) if analysis is not None else {}
     results_post = board.post(topic, assignment["interpret"], "finding", results, parent=design_post,
@@ -309,6 +368,7 @@ def run_study(portfolio: Portfolio, solvers: list[str], *, seeds: int | None = N
     rules = hypothesize(outcomes, solvers, seed=seed)
     hypotheses = []
     for k, rule in enumerate(rules):
+        check_stop(stop)
         post = board.post(topic, assignment["hypothesize"], "hypothesis", rule.to_dict(), parent=results_post)
         tested = portfolio.fresh(rule.holds, fresh, seed=seed + 7919 * (k + 1))
         checked = portfolio.run(tested, [rule.winner, rule.loser], seeds=1, name=f"{topic}:critique:{k}") \
@@ -327,20 +387,44 @@ def run_study(portfolio: Portfolio, solvers: list[str], *, seeds: int | None = N
 
 
 # ---- OptiBench as the portfolio ------------------------------------------------------------------------------
+def study_budget(time_limit: Any) -> float:
+    """A study's seconds per run: :func:`mezan.running.time_limit_seconds`'s checks, and finite (every run of a
+    study ends on its budget)."""
+    try:
+        seconds = time_limit_seconds(time_limit)
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"--time: {exc}") from None
+    if math.isinf(seconds):
+        raise InvalidParameterError(f"--time: time_limit must be a finite number of seconds per run, got {time_limit}")
+    return seconds
+
+
+def _read_specs(specs: list[str], root: str | Path | None, stop: Any) -> list[Any]:
+    """The instances of every spec (files confined to ``root`` when given), at most :data:`MAX_STUDY_INSTANCES`."""
+    from mezan.bench.instances import parse
+
+    found: list[Any] = []
+    for spec in specs:
+        check_stop(stop)
+        found += parse(spec, root=root)
+        if len(found) > MAX_STUDY_INSTANCES:
+            raise InvalidParameterError(f"--instances: a study takes at most {MAX_STUDY_INSTANCES:,} instances, "
+                                        f"these specs name more")
+    return found
+
+
 class OptiBenchPortfolio:
     """MEZAN's solvers on instance specs through OptiBench (runs recorded in the registry, on any executor)."""
 
     def __init__(self, specs: list[str], *, time_limit: float = 1.0, store: Store | None = None,
-                 executor: Any = None, max_iter: int | None = None) -> None:
-        from mezan.bench.instances import parse
+                 executor: Any = None, max_iter: int | None = None, root: str | Path | None = None,
+                 stop: Any = None) -> None:
         from mezan.bench.registry import Registry
 
-        if not (isinstance(time_limit, (int, float)) and math.isfinite(time_limit) and time_limit > 0):
-            raise InvalidParameterError(f"--time must be a positive number of seconds, got {time_limit}")
-        self.specs, self.time_limit, self.max_iter = specs, float(time_limit), max_iter
+        self.specs, self.time_limit, self.max_iter = specs, study_budget(time_limit), max_iter
         self.registry = Registry(store)
         self.executor = executor
-        self._instances = [i for spec in specs for i in parse(spec)]
+        self._instances = _read_specs(specs, root, stop)
         self.experiments: list[str] = []
         self._used = {i.problem_id for i in self._instances}
 
@@ -390,14 +474,33 @@ class OptiBenchPortfolio:
 
 def study(solvers: list[str], specs: list[str], *, time_limit: float = 1.0, seeds: int | None = None,
           fresh: int = 8, alpha: float = 0.05, max_iter: int | None = None, store: Store | None = None,
-          executor: Any = None, out: str | None = None, seed: int = 0, reproduce_sample: int = 2) -> dict[str, Any]:
-    """An ATLAS study of MEZAN's solvers on OptiBench instance specs; writes the report to ``out`` when given."""
+          executor: Any = None, out: str | None = None, seed: int = 0, reproduce_sample: int = 2,
+          root: str | Path | None = None, stop: Any = None) -> dict[str, Any]:
+    """An ATLAS study of MEZAN's solvers on OptiBench instance specs; writes the report to ``out`` when given.
+
+    ``root`` confines the files the specs may name to that folder (:func:`mezan.bench.instances.parse`); ``stop``
+    (anything with ``is_set()``) ends the study between two runs with :class:`StudyStopped`, the running cells
+    cancelled."""
+    if stop is None:
+        return _study(solvers, specs, time_limit=time_limit, seeds=seeds, fresh=fresh, alpha=alpha,
+                      max_iter=max_iter, store=store, executor=executor, out=out, seed=seed,
+                      reproduce_sample=reproduce_sample, root=root, stop=None)
+    with executor_from(executor) as inner:  # one executor for the whole study, its completions watched for stop
+        return _study(solvers, specs, time_limit=time_limit, seeds=seeds, fresh=fresh, alpha=alpha,
+                      max_iter=max_iter, store=store, executor=StoppableExecutor(inner, stop), out=out, seed=seed,
+                      reproduce_sample=reproduce_sample, root=root, stop=stop)
+
+
+def _study(solvers: list[str], specs: list[str], *, time_limit: float, seeds: int | None, fresh: int,
+           alpha: float, max_iter: int | None, store: Store | None, executor: Any, out: str | None, seed: int,
+           reproduce_sample: int, root: str | Path | None, stop: Any) -> dict[str, Any]:
     from mezan.bench.analysis import analyze, load
     from mezan.bench.experiments import parse_solver
 
     store = store if store is not None else Store()
     names = [parse_solver(s)[0] for s in solvers]
-    portfolio = OptiBenchPortfolio(specs, time_limit=time_limit, store=store, executor=executor, max_iter=max_iter)
+    portfolio = OptiBenchPortfolio(specs, time_limit=time_limit, store=store, executor=executor, max_iter=max_iter,
+                                   root=root, stop=stop)
     state: dict[str, Any] = {}
 
     def interpret(_outcomes: list[Outcome]) -> dict[str, Any]:
@@ -408,7 +511,7 @@ def study(solvers: list[str], specs: list[str], *, time_limit: float = 1.0, seed
                 "mean_gap": {s: v["mean_gap"] for s, v in result["solvers"].items()}}
 
     found = run_study(portfolio, names, seeds=seeds, fresh=fresh, alpha=alpha, store=store, seed=seed,
-                      analysis=interpret)
+                      analysis=interpret, stop=stop)
     board: Blackboard = found.pop("board")
     found.pop("outcomes")
     for h in found["hypotheses"]:
@@ -418,14 +521,13 @@ def study(solvers: list[str], specs: list[str], *, time_limit: float = 1.0, seed
     board.post(found["topic"], found["assignment"]["synthesize"], "artifact",
                {"metaflow_history_rows": recorded, "race": f"study:{found['topic']}"})
     # MethodologyValidator: recorded seeds and environments, and a sample re-run
-    methodology = _methodology(portfolio, reproduce_sample)
+    methodology = _methodology(portfolio, reproduce_sample, stop)
     board.post(found["topic"], found["assignment"]["validate"], "finding", methodology)
     found.update(methodology=methodology, metaflow_rows=recorded, experiments=portfolio.experiments)
     if out is not None:
         page = publication(found, state.get("analysis"), portfolio)
-        from pathlib import Path
-
-        Path(out).write_text(page, encoding="utf-8")
+        write_atomic(out, page, option="out", force=True,  # where the caller asked; never over the store
+                     store=None if store is None else store.path)
         board.post(found["topic"], found["assignment"]["publish"], "artifact", {"report": str(out)})
         found["report"] = str(out)
     found["posts"] = len(board.posts(found["topic"]))
@@ -449,14 +551,16 @@ def _to_metaflow(store: Store, portfolio: OptiBenchPortfolio, run_ids: list[int]
     return count
 
 
-def _methodology(portfolio: OptiBenchPortfolio, sample: int) -> dict[str, Any]:
+def _methodology(portfolio: OptiBenchPortfolio, sample: int, stop: Any = None) -> dict[str, Any]:
     from mezan.bench.experiments import reproduce
 
     runs = [r for e in portfolio.experiments for r in portfolio.registry.runs(e)]
     out: dict[str, Any] = {"runs": len(runs), "seeds_recorded": all(r["seed"] is not None for r in runs),
                            "environments": sorted({r["env_id"] for r in runs}), "reproduced": []}
     for run in runs[:sample]:
-        report = reproduce(str(run["id"]), registry=portfolio.registry)
+        check_stop(stop)
+        report = reproduce(str(run["id"]), registry=portfolio.registry,
+                           executor=portfolio.executor if stop is not None else None)
         out["reproduced"].append({"run": run["id"], "deterministic": report["deterministic"],
                                   "drift": not report["reproduced"]})
     out["verdict"] = ("reproducible: seeds and environment recorded; sampled runs re-run without drift"
@@ -495,5 +599,6 @@ def publication(found: dict[str, Any], analysis: dict[str, Any] | None, portfoli
     return base.replace("</body></html>", section + "</body></html>")
 
 
-__all__ = ["AGENTS", "EFFORT", "SKILLS", "TASKS", "OptiBenchPortfolio", "Outcome", "Portfolio", "Rule", "assign",
-           "critique", "hypothesize", "pairwise_labels", "publication", "run_study", "seeds_for_power", "study"]
+__all__ = ["AGENTS", "EFFORT", "MAX_STUDY_INSTANCES", "SKILLS", "TASKS", "OptiBenchPortfolio", "Outcome", "Portfolio",
+           "Rule", "StoppableExecutor", "StudyStopped", "assign", "check_stop", "critique", "hypothesize",
+           "pairwise_labels", "publication", "run_study", "seeds_for_power", "study", "study_budget"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from mezan.bench.commands import jsonable as _jsonable
 from mezan.errors import InvalidParameterError, InvalidProblemError
+from mezan.inputs import read_json
 
 
 def _problem(spec: str) -> Any:
@@ -17,10 +18,11 @@ def _problem(spec: str) -> Any:
 
     path = Path(spec)
     if spec.endswith(".json"):
+        data = read_json(spec, what="problem file")  # size, UTF-8 and nesting bounded
         try:
-            return from_wire(json.loads(path.read_text()))
-        except (OSError, ValueError) as exc:
-            raise InvalidProblemError(f"{spec}: not a readable wire-form problem: {exc}") from None
+            return from_wire(data)
+        except ValueError as exc:
+            raise InvalidProblemError(f"{spec}: not a wire-form problem: {exc}") from None
     if not path.exists() and spec in instances.shipped():
         path = instances.instance_path(spec)
     if not path.exists():
@@ -59,10 +61,7 @@ def cmd_analyze(spec: str, *, run: bool, time: float | None, threshold: float, s
 
 
 def _study_spec(path: str) -> dict[str, Any]:
-    try:
-        spec = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise InvalidParameterError(f"{path}: not a readable study spec: {exc}") from None
+    spec = read_json(path, what="study spec")
     if not isinstance(spec, dict):
         raise InvalidParameterError(f"{path}: a study spec is a JSON object")
     unknown = sorted(set(spec) - {"solvers", "instances", "time", "seeds", "fresh", "max_iter"})
@@ -80,11 +79,14 @@ def _study_spec(path: str) -> dict[str, Any]:
 
 def cmd_study(solvers: list[str], instances: list[str], *, spec: str | None, time: float, seeds: int | None,
               fresh: int, max_iter: int | None, out: str | None, store: str | None, json_: bool, workers: int = 1,
-              scheduler: str | None = None) -> int:
+              scheduler: str | None = None, force: bool = False) -> int:
     from mezan.agents.atlas import study
     from mezan.dist import make_executor
+    from mezan.outputs import check_output
     from mezan.store import Store
 
+    if out is not None:  # refused now, not after the whole study ran
+        check_output(out, option="--out", force=force, store=store)
     if spec:
         given = _study_spec(spec)
         solvers = solvers or given.get("solvers", [])
@@ -168,13 +170,15 @@ def add_commands(app: Any) -> None:
                fresh: int = typer.Option(8, "--fresh", help="fresh instances per hypothesis for the critic"),
                max_iter: int = typer.Option(None, "--max-iter", help="an iteration cap per run"),
                out: str = typer.Option(None, "--out", help="write the HTML report here"),
+               force: bool = typer.Option(False, "--force", help="overwrite an existing --out file (never the store)"),
                workers: int = typer.Option(1, "--workers", min=1, help="local threads running cells at once"),
                scheduler: str = typer.Option(None, "--scheduler", help="a Dask scheduler address (default: "
                                                                       "$MEZAN_SCHEDULER)"),
                store: str = store_option, json_: bool = json_option):
         """ATLAS: which solver is best on these instances, and when does each win (hypotheses, tested)."""
         return cmd_study(solvers or [], instances or [], spec=spec, time=time, seeds=seeds, fresh=fresh,
-                         max_iter=max_iter, out=out, store=store, json_=json_, workers=workers, scheduler=scheduler)
+                         max_iter=max_iter, out=out, store=store, json_=json_, workers=workers, scheduler=scheduler,
+                         force=force)
 
     agents = typer.Typer(help="the agents' blackboard", no_args_is_help=True)
 

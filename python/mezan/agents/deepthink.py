@@ -23,7 +23,9 @@ Three agents run in parallel as tasks of the executor layer (local threads by de
   neighbours. A part that failed is named as missing, and the plan says what it fell back to.
 
 Every finding is a post on the blackboard (topic ``deepthink:<fingerprint>:<time>``); ``run=True`` executes the
-plan and posts the verified result.
+plan and posts the verified result. A ``stop`` (anything with ``is_set()``; the MCP server sets it when the request
+is cancelled or the client goes away) is checked between the agents' steps and passed to every solve they run; once
+it is set the analysis raises :class:`AnalysisStopped`.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ import numpy as np
 from mezan.agents.blackboard import Blackboard
 from mezan.agents.history import History, Known
 from mezan.bench.registry import Registry
-from mezan.errors import InvalidParameterError
+from mezan.errors import InvalidParameterError, StoppedError
+from mezan.running import raise_if_stopped, real_number, time_limit_seconds
 from mezan.store import Store
 
 BUDGETS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 60.0)
@@ -54,6 +57,16 @@ TIE = 1e-9
 AGENTS = ("Analyzer", "Optimizer", "Validator")
 ATTRIBUTION_SEED = 0  # the attribution forest's random state: the explanation is a fact of the history, the same for
 # every run seed (a forest per seed was 37 of DeepThink's 65 ms per analysis on a stream of seeds)
+STOP_POLL = 0.05  # seconds between two looks at the stop while the agents work
+
+
+class AnalysisStopped(StoppedError):
+    """The analysis' ``stop`` was set: it ended between two of the agents' steps."""
+
+
+def check_stop(stop: Any) -> None:
+    """Raise :class:`AnalysisStopped` when ``stop`` (None, or anything with ``is_set()``) is set."""
+    raise_if_stopped(stop, AnalysisStopped, "analysis")
 
 
 @dataclass
@@ -69,10 +82,16 @@ class Context:
     max_budget: float | None
     threshold: float
     seed: int
+    stop: Any = None
     _facts: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def check(self) -> None:
+        """Raise :class:`AnalysisStopped` once the analysis' stop is set (called between an agent's steps)."""
+        check_stop(self.stop)
+
     def _once(self, name: str, compute: Any) -> Any:
+        self.check()
         with self._lock:
             if name not in self._facts:
                 began = time.perf_counter()
@@ -117,6 +136,7 @@ def _neighbour_summary(neighbours: list[tuple[Known, float]]) -> list[dict[str, 
 def analyzer(ctx: Context) -> dict[str, Any]:
     from mezan.meta import MetaFlow
 
+    ctx.check()
     problem = ctx.problem
     feats = ctx.features()
     out: dict[str, Any] = {"problem_type": problem.problem_type, "size": int(getattr(problem, "n", 0) or 0),
@@ -128,6 +148,7 @@ def analyzer(ctx: Context) -> dict[str, Any]:
         value, method = ctx.lower_bound()
         if value is not None:
             out["lower_bound"] = {"value": value, "method": method, "seconds": ctx.seconds("lower_bound")}
+    ctx.check()
     difficulty = MetaFlow(ctx.store).difficulty(problem)
     out["difficulty"] = {"rating": difficulty.rating, "source": difficulty.source, "text": difficulty.describe()}
     neighbours = ctx.history().nearest(feats, NEIGHBOURS, problem_type=problem.problem_type)
@@ -195,6 +216,7 @@ def _duel(neighbours: list[tuple[Known, float]], solver: str, default: str, hori
 def optimizer(ctx: Context) -> dict[str, Any]:
     from mezan.meta import MetaFlow
 
+    ctx.check()
     problem = ctx.problem
     feats = ctx.features()
     history = ctx.history()
@@ -206,6 +228,7 @@ def optimizer(ctx: Context) -> dict[str, Any]:
     if ctx.max_budget is not None and ctx.max_budget not in budgets and ctx.max_budget <= recorded + 1e-9:
         budgets = sorted({*budgets, float(ctx.max_budget)})
     table = _predict(neighbours, solvers, budgets)
+    ctx.check()
     selector, why = MetaFlow(ctx.store, seed=ctx.seed).select(problem, ctx.candidates) if ctx.candidates else \
         MetaFlow(ctx.store, seed=ctx.seed).select(problem)
     out: dict[str, Any] = {"solvers": solvers, "budgets": budgets, "predicted": table, "threshold": ctx.threshold,
@@ -278,13 +301,15 @@ def _seeds_to_separate(neighbours: list[tuple[Known, float]], a: str, b: str) ->
 def validator(ctx: Context) -> dict[str, Any]:
     from mezan import registry
 
+    ctx.check()
     problem = ctx.problem
     out: dict[str, Any] = {"checks": ["the solution is feasible (for a QAP: a permutation of 0..n-1)",
                                       "the objective recomputed from the solution equals the reported one",
                                       "the lower bound does not exceed the objective"]}
     if problem.problem_type == "qap":
         bound, method = ctx.lower_bound()
-        quick = registry.get("qap.local_first").solve(problem, time_limit=5.0, seed=ctx.seed)
+        quick = registry.get("qap.local_first").solve(problem, time_limit=5.0, seed=ctx.seed, stop=ctx.stop)
+        ctx.check()
         gap = None if bound is None else (quick.objective - bound) / max(abs(quick.objective), 1e-12)
         out.update(lower_bound=bound, bound_method=method, incumbent=float(quick.objective), bound_gap=gap,
                    exact_reachable=problem.n <= 15,
@@ -376,6 +401,7 @@ def permutation_importance(model: Any, X: np.ndarray, y: np.ndarray, *, repeats:
 
 
 def synthesizer(ctx: Context, parts: dict[str, dict[str, Any]], failures: dict[str, str]) -> dict[str, Any]:
+    ctx.check()
     missing = [f"{name} failed ({failures[name]}): its part of the plan is missing" for name in failures]
     opt, val, ana = parts.get("Optimizer"), parts.get("Validator"), parts.get("Analyzer")
     if opt is not None:
@@ -446,45 +472,72 @@ def verify(problem: Any, result: Any, lower_bound: float | None) -> dict[str, An
     return checks
 
 
+def _max_budget(time_limit: Any) -> float | None:
+    """The cap on the plan's budget: None for none (None or infinite), else positive seconds
+    (:func:`mezan.running.time_limit_seconds`'s checks and messages)."""
+    if time_limit is None:
+        return None
+    seconds = time_limit_seconds(time_limit)
+    return None if math.isinf(seconds) else seconds
+
+
+def _result(task: Any, stop: Any) -> Any:
+    """A task's result, waited for in steps so that a stop set meanwhile ends the wait at once."""
+    while not task.wait(STOP_POLL):
+        check_stop(stop)
+    return task.result()
+
+
+def _run_agents(ex: Any, ctx: Context, agents: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], Any]:
+    """The three agents in parallel, then the Synthesizer: (their parts, their failures, the plan)."""
+    parts: dict[str, dict[str, Any]] = {}
+    failures: dict[str, str] = {}
+    tasks = {name: ex.submit(fn, ctx) for name, fn in agents.items()}
+    for name, task in tasks.items():
+        try:
+            parts[name] = _result(task, ctx.stop)
+        except AnalysisStopped:
+            raise
+        except Exception as exc:  # an agent's defect: named in the synthesis, never silent
+            failures[name] = f"{type(exc).__name__}: {exc}"
+            ctx.board.post(ctx.topic, name, "critique", {"failed": failures[name],
+                                                         "traceback": traceback.format_exc(limit=3)})
+    ctx.check()
+    return parts, failures, _result(ex.submit(synthesizer, ctx, parts, failures), ctx.stop)
+
+
 def deepthink(problem: Any, *, store: Store | None = None, candidates: list[str] | None = None,
               time_limit: float | None = None, threshold: float = DEFAULT_THRESHOLD, run: bool = False,
-              seed: int = 0, executor: Any = None, topic: str | None = None) -> dict[str, Any]:
+              seed: int = 0, executor: Any = None, topic: str | None = None, stop: Any = None) -> dict[str, Any]:
     """Analyse ``problem`` (a problem record) with the four agents; returns their findings and the plan, and with
-    ``run=True`` the verified result of executing it. ``time_limit`` caps the plan's budget."""
+    ``run=True`` the verified result of executing it. ``time_limit`` caps the plan's budget; ``stop`` (anything
+    with ``is_set()``) ends the analysis between two steps with :class:`AnalysisStopped`, and the run early."""
     from mezan.dist import LocalExecutor, executor_from
 
-    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
-        raise InvalidParameterError(f"time_limit must be a positive number of seconds, got {time_limit}")
-    if not threshold > 0:
+    max_budget = _max_budget(time_limit)
+    if real_number("threshold", threshold) <= 0:
         raise InvalidParameterError(f"threshold must be > 0, got {threshold}")
     store = store if store is not None else Store()
     board = Blackboard(store)
     topic = topic or f"deepthink:{problem.fingerprint()[:16]}:{time.time():.3f}"
-    ctx = Context(problem, store, board, topic, candidates, time_limit, threshold, seed)
-    parts: dict[str, dict[str, Any]] = {}
-    failures: dict[str, str] = {}
+    ctx = Context(problem, store, board, topic, candidates, max_budget, threshold, seed, stop)
     agents = {"Analyzer": analyzer, "Optimizer": optimizer, "Validator": validator}
     if executor is not None and not (isinstance(executor, LocalExecutor) and not executor.processes):
         raise InvalidParameterError("executor: DeepThink's agents share this process's store and blackboard, so they "
                                     "run on local threads (a mezan.dist.LocalExecutor without processes)")
     own = LocalExecutor(len(agents)) if executor is None else None
-    with executor_from(own or executor) as ex:
-        tasks = {name: ex.submit(fn, ctx) for name, fn in agents.items()}
-        for name, task in tasks.items():
-            try:
-                parts[name] = task.result()
-            except Exception as exc:  # an agent's defect: named in the synthesis, never silent
-                failures[name] = f"{type(exc).__name__}: {exc}"
-                board.post(topic, name, "critique", {"failed": failures[name],
-                                                     "traceback": traceback.format_exc(limit=3)})
-        plan = ex.submit(synthesizer, ctx, parts, failures).result()
-    if own is not None:
-        own.close()
+    try:
+        with executor_from(own or executor) as ex:
+            parts, failures, plan = _run_agents(ex, ctx, agents)
+    finally:
+        if own is not None:
+            own.close()  # the agents see the stop at their next step: a stopped analysis ends here soon too
     out = {"topic": topic, "plan": plan, **{name.lower(): parts.get(name) for name in agents}, "failures": failures}
     if run and plan["solver"] is not None:
         from mezan import registry
 
-        result = registry.get(plan["solver"]).solve(problem, time_limit=plan["budget"], seed=seed)
+        check_stop(stop)
+        result = registry.get(plan["solver"]).solve(problem, time_limit=plan["budget"], seed=seed, stop=stop)
         bound = (parts.get("Validator") or {}).get("lower_bound")
         checks = verify(problem, result, bound)
         record = {"solver": plan["solver"], "objective": result.objective, "status": str(result.status),
@@ -496,5 +549,5 @@ def deepthink(problem: Any, *, store: Store | None = None, candidates: list[str]
     return out
 
 
-__all__ = ["AGENTS", "ATTRIBUTION_SEED", "BUDGETS", "CERTIFY_FACTOR", "DEFAULT_THRESHOLD", "attributions", "deepthink",
-           "knee", "permutation_importance", "verify"]
+__all__ = ["AGENTS", "ATTRIBUTION_SEED", "BUDGETS", "CERTIFY_FACTOR", "DEFAULT_THRESHOLD", "AnalysisStopped",
+           "attributions", "check_stop", "deepthink", "knee", "permutation_importance", "verify"]

@@ -138,10 +138,10 @@ def cmd_reproduce(ref: str, tolerance: float, workers: int, scheduler: str | Non
     return 0 if report["reproduced"] else 1
 
 
-def cmd_export(ref: str, fmt: str, out: str, store: str | None) -> int:
+def cmd_export(ref: str, fmt: str, out: str, store: str | None, force: bool = False) -> int:
     from mezan.bench.experiments import export
 
-    path = export(ref, out, fmt=fmt, registry=_registry(store))
+    path = export(ref, out, fmt=fmt, registry=_registry(store), force=force)
     print(path)
     return 0
 
@@ -178,12 +178,14 @@ def cmd_analyze(ref: str, alpha: float, target_gap: float, store: str | None, js
     return 0
 
 
-def cmd_report(ref: str, out: str, latex: str | None, alpha: float, target_gap: float, store: str | None) -> int:
-    from mezan.bench.report import write_report
+def cmd_report(ref: str, out: str, latex: str | None, alpha: float, target_gap: float, store: str | None,
+               force: bool = False) -> int:
+    from mezan.bench.report import check_report_paths, write_report
 
+    check_report_paths(out, latex, force=force, store=store)  # before the analysis: refused at once
     registry, result = _analysis(ref, store, alpha, target_gap)
     environments = {env_id: registry.environment(env_id) for env_id in result["environments"]}
-    for path in write_report(result, environments, out, latex=latex):
+    for path in write_report(result, environments, out, latex=latex, force=force, store=store):
         print(path)
     return 0
 
@@ -235,6 +237,8 @@ def bench_app():
     scheduler_option = typer.Option(None, "--scheduler", help="a Dask scheduler address (default: $MEZAN_SCHEDULER)")
     alpha_option = typer.Option(0.05, "--alpha", help="significance level")
     target_option = typer.Option(0.0, "--target-gap", help="a run reaches the target at this gap (0: the reference)")
+    force_option = typer.Option(False, "--force", help="overwrite existing output files (aslib: write into a "
+                                                       "non-empty folder); never the store")
 
     @app.command("run")
     def run(instances: list[str] = instances_option,
@@ -277,9 +281,9 @@ def bench_app():
     def export(ref: str = typer.Argument(..., help="an experiment id or name"),
                fmt: str = typer.Option("csv", "--format", help="csv, parquet or aslib"),
                out: str = typer.Option(..., "--out", help="the file (csv, parquet) or folder (aslib) to write"),
-               store: str = store_option):
+               force: bool = force_option, store: str = store_option):
         """Write an experiment's runs as CSV, Parquet or an ASlib scenario."""
-        return cmd_export(ref, fmt, out, store)
+        return cmd_export(ref, fmt, out, store, force)
 
     @app.command("analyze")
     def analyze(ref: str = typer.Argument(..., help="an experiment id or name"), alpha: float = alpha_option,
@@ -291,9 +295,10 @@ def bench_app():
     def report(ref: str = typer.Argument(..., help="an experiment id or name"),
                out: str = typer.Option(..., "--out", help="the HTML file to write"),
                latex: str = typer.Option(None, "--latex", help="also write the main table as LaTeX to this file"),
-               alpha: float = alpha_option, target_gap: float = target_option, store: str = store_option):
+               alpha: float = alpha_option, target_gap: float = target_option, force: bool = force_option,
+               store: str = store_option):
         """One self-contained HTML report (inline SVG): CD diagram, profiles, anytime curves, tests, environment."""
-        return cmd_report(ref, out, latex, alpha, target_gap, store)
+        return cmd_report(ref, out, latex, alpha, target_gap, store, force)
 
     @app.command("ab")
     def ab(a: str = typer.Argument(..., help="solver A"), b: str = typer.Argument(..., help="solver B"),

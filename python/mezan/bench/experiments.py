@@ -20,8 +20,10 @@ from mezan.bench import instances as instance_specs
 from mezan.bench.registry import Experiment, Registry, environment
 from mezan.dist import executor_from, run_cells
 from mezan.errors import InvalidParameterError
+from mezan.outputs import check_output, check_output_folder, write_atomic, write_csv
 from mezan.registry import get, solve_wire, solvers
 from mezan.registry import portable as wire_of
+from mezan.running import integer_at_least
 
 DEFAULT_TOLERANCE = 0.25  # a reproduced run slower by more than this fraction (and 50 ms) is a performance drift
 NOISE_FLOOR = 0.05  # seconds: wall-time differences below this are noise whatever the ratio
@@ -98,6 +100,12 @@ def run_cell(solver: str, config: dict[str, Any], wire: Any, budget: float, seed
             "trace": [[float(t), float(v)] for t, v in result.trace], "environment": environment()}
 
 
+MAX_SEEDS = 10_000
+"""The most seeds (replicates) per instance and solver an experiment runs."""
+MAX_RUNS = 1_000_000
+"""The most solves (instances x solvers x seeds) one experiment holds."""
+
+
 class Plan:
     """A checked experiment design: instances, solvers and seeds, nothing stored yet."""
 
@@ -109,8 +117,7 @@ class Plan:
             raise InvalidParameterError("--instances: give at least one instance spec")
         if not solver_specs:
             raise InvalidParameterError("--solvers: give at least one solver")
-        if int(seeds) < 1:
-            raise InvalidParameterError(f"--seeds must be >= 1, got {seeds}")
+        seeds = integer_at_least("--seeds", seeds, 1, MAX_SEEDS)
         if not (isinstance(time_limit, (int, float)) and math.isfinite(time_limit) and time_limit > 0):
             raise InvalidParameterError(f"--time must be a positive number of seconds, got {time_limit}")
         if max_iter is not None and int(max_iter) < 1:
@@ -131,6 +138,10 @@ class Plan:
                 if get(name).problem_type != instance.problem.problem_type:
                     raise InvalidParameterError(f"--solvers: {name} solves {get(name).problem_type} problems; instance "
                                                 f"{instance.name!r} is a {instance.problem.problem_type} problem")
+        runs = len(self.instances) * len(self.solvers) * seeds
+        if runs > MAX_RUNS:
+            raise InvalidParameterError(f"an experiment runs at most {MAX_RUNS:,} solves; {len(self.instances):,} "
+                                        f"instances x {len(self.solvers)} solvers x {seeds:,} seeds make {runs:,}")
         self.design = {"instances": list(instance_specs_), "solvers": labels, "seeds": int(seeds), "seed": int(seed),
                        "time": float(time_limit)}
 
@@ -275,21 +286,27 @@ def export_rows(registry: Registry, experiment: Experiment) -> list[dict[str, An
              "iterations": r["iterations"]} for r in runs]
 
 
-def export(ref: str, out: str | Path, *, fmt: str = "csv", registry: Registry | None = None) -> Path:
-    """Write an experiment's runs: ``csv`` / ``parquet`` (one row per run) or ``aslib`` (a scenario folder)."""
+def export(ref: str, out: str | Path, *, fmt: str = "csv", registry: Registry | None = None,
+           force: bool = False) -> Path:
+    """Write an experiment's runs: ``csv`` / ``parquet`` (one row per run) or ``aslib`` (a scenario folder).
+
+    The output is checked before the store is read (:mod:`mezan.outputs`): the store itself is never overwritten,
+    an existing file (a non-empty folder for ``aslib``) only with ``force``; every file is written atomically, and
+    a CSV text cell never starts a spreadsheet formula.
+    """
     registry = registry or Registry()
     if fmt not in ("csv", "parquet", "aslib"):
         raise InvalidParameterError(f"--format must be csv, parquet or aslib, got {fmt!r}")
+    store = registry.store.path
+    if fmt == "aslib":
+        check_output_folder(out, force=force, store=store)
+    else:
+        check_output(out, force=force, store=store)
     experiment = registry.experiment(ref)
     rows = export_rows(registry, experiment)
     out = Path(out)
     if fmt == "csv":
-        import csv
-
-        with open(out, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(out, EXPORT_COLUMNS, rows, force=force, store=store)
         return out
     if fmt == "parquet":
         try:
@@ -297,12 +314,13 @@ def export(ref: str, out: str | Path, *, fmt: str = "csv", registry: Registry | 
             import pyarrow.parquet
         except ImportError:
             raise InvalidParameterError("--format parquet needs pyarrow (pip install 'mezan[parquet]')") from None
-        pyarrow.parquet.write_table(pyarrow.Table.from_pylist(rows), out)
+        table = pyarrow.Table.from_pylist(rows)
+        write_atomic(out, lambda path: pyarrow.parquet.write_table(table, path), force=force, store=store)
         return out
-    return _export_aslib(registry, experiment, out)
+    return _export_aslib(registry, experiment, out, force=force)
 
 
-def _export_aslib(registry: Registry, experiment: Experiment, out: Path) -> Path:
+def _export_aslib(registry: Registry, experiment: Experiment, out: Path, *, force: bool = False) -> Path:
     from mezan.bench.analysis import load
     from mezan.meta.aslib_export import write_scenario
     from mezan.meta.features import features
@@ -312,7 +330,8 @@ def _export_aslib(registry: Registry, experiment: Experiment, out: Path) -> Path
     runs = [(pid, solver, gap, "ok" if gap is not None and math.isfinite(gap) else "crash")
             for (pid, solver), gaps in data.gaps.items() for gap in gaps]
     return write_scenario(out, f"OptiBench-{experiment.name}", runs, {pid: features(p) for pid, p in problems.items()},
-                          problem_type=data.problem_type, budget=experiment.design["time"])
+                          problem_type=data.problem_type, budget=experiment.design["time"], force=force,
+                          store=registry.store.path, option="--out")
 
 
 __all__ = ["DEFAULT_TOLERANCE", "EXPORT_COLUMNS", "Plan", "cell_seed", "deterministic", "export", "export_rows",

@@ -13,6 +13,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from mezan.errors import InvalidParameterError
+from mezan.outputs import check_output, write_atomic
+
 COLORS = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0a7ea4", "#57606a")
 
 
@@ -114,7 +117,7 @@ def cd_diagram(names: list[str], ranks: list[float], cd: float | None) -> str:
         parts.append(f'<line class="cd" x1="{x(1):.1f}" y1="16" x2="{x(min(1 + cd, k)):.1f}" y2="16" '
                      f'stroke="#d1242f" stroke-width="3"/><text x="{x(1):.1f}" y="12" font-size="11">CD = {cd:.2f}'
                      f'</text>')
-        groups = []
+        groups: list[list[int]] = []
         for i, a in enumerate(order):
             members = [b for b in order[i:] if ranks[b] - ranks[a] < cd]
             if len(members) > 1 and not any(set(members) <= set(g) for g in groups):
@@ -209,6 +212,15 @@ def html_report(analysis: dict[str, Any], environments: dict[str, dict[str, Any]
             + "</body></html>")
 
 
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+                   "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}"}
+
+
+def _latex(text: str) -> str:
+    """Text as LaTeX prints it literally (a solver's name never becomes a command such as ``\\input``)."""
+    return "".join(_LATEX_SPECIALS.get(c, c) for c in text)
+
+
 def latex_table(analysis: dict[str, Any]) -> str:
     """The main table for a paper: per solver, mean gap with its interval, median gap, success rate, average rank."""
     ranks = dict(zip(analysis["solvers"], analysis["friedman"].get("average_ranks") or [], strict=False))
@@ -220,7 +232,7 @@ def latex_table(analysis: dict[str, Any]) -> str:
              r"Solver & Mean gap (\%) & 95\% CI & Median gap (\%) & Success (\%) & Avg. rank \\", r"\midrule"]
     for s, v in analysis["solvers"].items():
         low, high = v["mean_gap_ci"]
-        name = s.replace("_", r"\_")
+        name = _latex(s)
         rank = f"{ranks[s]:.2f}" if s in ranks else "--"
         lines.append(f"{name} & {pct(v['mean_gap'])} & [{pct(low)}, {pct(high)}] & {pct(v['median_gap'])} & "
                      f"{100 * v['success_rate']:.1f} & {rank} \\\\")
@@ -228,14 +240,68 @@ def latex_table(analysis: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_report_paths(out: str | Path, latex: str | Path | None = None, *, force: bool = False,
+                       store: str | Path | None = None) -> None:
+    """Refuse, before any work, report paths that cannot be written.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        The HTML file (``--out``).
+    latex : str or pathlib.Path, optional
+        The LaTeX table's file (``--latex``).
+    force : bool
+        Whether existing files may be replaced.
+    store : str or pathlib.Path, optional
+        The store in use (the default store is protected in any case).
+
+    Raises
+    ------
+    InvalidParameterError
+        Any refusal of :func:`mezan.outputs.check_output` (the store, an existing file without ``force``, a folder,
+        a missing or read-only folder), or ``latex`` is the same file as ``out``.
+    """
+    target = check_output(out, option="--out", force=force, store=store)
+    if latex is not None and check_output(latex, option="--latex", force=force, store=store) == target:
+        raise InvalidParameterError(f"--latex: {latex} is the same file as --out; give another path")
+
+
 def write_report(analysis: dict[str, Any], environments: dict[str, dict[str, Any]], out: str | Path, *,
-                 latex: str | Path | None = None) -> list[Path]:
+                 latex: str | Path | None = None, force: bool = False, store: str | Path | None = None) -> list[Path]:
+    """Write the HTML report and, when asked, the LaTeX table; both checked first, then written atomically.
+
+    Parameters
+    ----------
+    analysis : dict
+        An analysis (:func:`mezan.bench.analysis.analyze`).
+    environments : dict
+        The environments its runs ran in, by id.
+    out : str or pathlib.Path
+        The HTML file.
+    latex : str or pathlib.Path, optional
+        The LaTeX table's file.
+    force : bool
+        Whether existing files may be replaced (the store never is).
+    store : str or pathlib.Path, optional
+        The store in use (the default store is protected in any case).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written: ``out``, then ``latex`` when given.
+
+    Raises
+    ------
+    InvalidParameterError
+        A path refused by :func:`check_report_paths`, or a write that failed (the old file, if any, is kept).
+    """
+    check_report_paths(out, latex, force=force, store=store)
     paths = [Path(out)]
-    paths[0].write_text(html_report(analysis, environments), encoding="utf-8")
+    write_atomic(out, html_report(analysis, environments), option="--out", force=force, store=store)
     if latex is not None:
         paths.append(Path(latex))
-        paths[1].write_text(latex_table(analysis), encoding="utf-8")
+        write_atomic(latex, latex_table(analysis), option="--latex", force=force, store=store)
     return paths
 
 
-__all__ = ["cd_diagram", "html_report", "latex_table", "write_report"]
+__all__ = ["cd_diagram", "check_report_paths", "html_report", "latex_table", "write_report"]

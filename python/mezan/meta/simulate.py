@@ -12,7 +12,6 @@ thousands of steps and many seeds are cheap. :func:`plot_regret` draws the cumul
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mezan.errors import InvalidParameterError
+from mezan.inputs import read_json
 from mezan.meta.features import QAP_FEATURES, vector
 from mezan.meta.metaflow import MetaFlow
 from mezan.meta.model import Clustering
@@ -47,7 +47,7 @@ class Outcomes:
 
     @classmethod
     def load(cls, path: str | Path) -> Outcomes:
-        data = json.loads(Path(path).read_text())
+        data = read_json(path, what="outcomes file")
         return cls(data["instances"], data["solvers"], np.array(data["rewards"]),
                    np.array([vector(f) for f in data["features"]]), data["families"])
 

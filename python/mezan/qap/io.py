@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from mezan import _core
-from mezan.errors import QAPLIBFormatError
+from mezan.errors import InvalidParameterError, QAPLIBFormatError
+from mezan.inputs import regular_file, shown
 from mezan.problems import QAPProblem
 from mezan.qap.best_known import best_known
 
@@ -19,13 +20,19 @@ def read_qaplib(path: str | os.PathLike) -> QAPProblem:
 
     Integer files give int64 matrices, others float64. The problem's ``name`` is the file stem and
     ``best_known`` is filled in when the name is in the shipped best-known table.
-    Raises :class:`mezan.errors.QAPLIBFormatError` naming the file and line of the first problem.
+    Raises :class:`mezan.errors.QAPLIBFormatError` naming the file and line of the first problem (a path that is
+    not a regular file — missing, a folder, a pipe — is refused before it is opened).
     """
-    path = Path(path)
+    try:
+        path = regular_file(path, "QAPLIB file")
+    except InvalidParameterError as exc:
+        raise QAPLIBFormatError(str(exc)) from None
     try:
         A, B, integral = _core.read_qaplib(str(path))
-    except _core.QaplibError as exc:
-        raise QAPLIBFormatError(str(exc)) from None
+    except _core.QaplibError as exc:  # "<path>:<line>: what": the path shown with its control characters escaped
+        message = str(exc)
+        message = shown(path) + message[len(str(path)):] if message.startswith(str(path)) else message
+        raise QAPLIBFormatError(message) from None
     if integral:
         A, B = A.astype(np.int64), B.astype(np.int64)
     name = path.stem

@@ -8,7 +8,9 @@ Hostile input never crashes, hangs, bypasses a limit or reaches another key's da
 however it is framed and one that does not arrive in time is 408; a job is visible only to the key that
 created it (and admins); one key cannot hold more than its quota of solves nor the queue's reserved slots;
 a synchronous solve whose client went away is stopped (or never started); keys never appear in links or
-logs, and failed authentications are rate-limited per client address.
+logs, and failed authentications are rate-limited per client address. A request that names the server by a name
+it does not have (its ``Host``: DNS rebinding) is 400 before anything else runs, and the login form checks a
+browser's ``Origin`` against the same names (:mod:`mezan.service.auth`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import Body, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,7 +31,7 @@ from mezan.dist import DistError
 from mezan.errors import MezanError, SolverFailedError
 from mezan.meta import MetaFlow
 from mezan.service import page
-from mezan.service.auth import LOCAL, SESSION_COOKIE, Auth
+from mezan.service.auth import LOCAL, SESSION_COOKIE, AllowedHosts, Auth, same_site_origin
 from mezan.service.config import ServiceConfig
 from mezan.service.jobs import Job, JobNotFound, JobQueue, QueueFull, QuotaExceeded, SolverStuck
 from mezan.service.keys import ApiKey, KeyStore, Sessions
@@ -120,6 +122,7 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
 
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(AllowedHosts, config=config)  # inside Observe: refused hosts are counted, and get its headers
     app.add_middleware(BodyLimit, limit=config.max_body_bytes, timeout=config.body_timeout)
     app.add_middleware(Observe, metrics=metrics,
                        docs_paths=tuple(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
@@ -363,8 +366,7 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
         """Trade a key (form field ``key``) for a session cookie: HttpOnly, SameSite=Strict, short-lived."""
-        origin = request.headers.get("origin")
-        if (origin is not None and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host"))) \
+        if not same_site_origin(config, request) \
                 or request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             raise HTTPException(403, "log in from this server's own /login page")
         try:

@@ -3,19 +3,82 @@ key for the API, a bearer key or a login session for the page — checks the key
 rate-limits failed authentications per client address, and sets the page's session cookie.
 
 With ``config.auth`` off every caller is :data:`LOCAL`, an admin with no limits.
+
+Before any of that, :class:`AllowedHosts` answers 400 to a request that names the server by a name it does not
+have (its ``Host`` header: DNS rebinding, where a web page's own name is made to point at this server), and
+:func:`same_site_origin` is the login form's check of a browser's ``Origin`` against the same names — never
+against the request's own ``Host``.
 """
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from urllib.parse import urlsplit
 
-from mezan.service.config import ServiceConfig, scope_allows
+from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from mezan.service.config import ServiceConfig, host_of, scope_allows
 from mezan.service.keys import ApiKey, KeyStore, Sessions
 from mezan.service.ratelimit import RateLimiter
 
 LOCAL = ApiKey("local", "--no-auth", "admin", None, 0.0, None)
 SESSION_COOKIE = "mezan_session"
+
+
+def _local_address(scope) -> str | None:
+    """The address the connection reached (the ASGI ``server``: the socket's own address under uvicorn)."""
+    server = scope.get("server")
+    return str(server[0]) if server and server[0] is not None else None
+
+
+def host_refusal(config: ServiceConfig, header: str | None) -> str:
+    """Why a ``Host`` header is refused, in one line naming the way to allow it."""
+    names = ", ".join(sorted(config.host_names()))
+    if not header:
+        return f"missing Host header: name this server by one of {names}"
+    shown = header if len(header) <= 80 else header[:80] + "..."
+    name = host_of(header)
+    if name is None:
+        return f"malformed Host header {shown!r}: name this server by one of {names}"
+    return (f"Host {shown!r} is not a name of this server (it answers to {names} and to the address a connection "
+            f"reaches); to serve it by that name, start it with --allowed-host {name} (or $MEZAN_ALLOWED_HOSTS). "
+            f"This check keeps other sites' web pages out (DNS rebinding).")
+
+
+class AllowedHosts:
+    """ASGI middleware: a request whose ``Host`` header does not name this server by one of its names
+    (:meth:`ServiceConfig.host_allowed`) gets 400 with a message saying why and how to allow the name."""
+
+    def __init__(self, app, config: ServiceConfig) -> None:
+        self.app, self.config = app, config
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        given = [value.decode("latin-1") for name, value in scope.get("headers") or [] if name == b"host"]
+        header = given[0] if len(given) == 1 else None  # two Host headers: which one the app reads is not clear
+        if self.config.host_allowed(host_of(header), _local_address(scope)):
+            return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            return await send({"type": "websocket.close", "code": 1008})
+        detail = host_refusal(self.config, header) if len(given) < 2 else "more than one Host header"
+        await JSONResponse({"detail": detail}, status_code=400)(scope, receive, send)
+
+
+def same_site_origin(config: ServiceConfig, request: Request) -> bool:
+    """Whether a browser's ``Origin`` header (when it sends one) names this server by one of its names: a page of
+    this server, not of another site (``null``, another scheme or an unknown name is not)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    try:
+        parts = urlsplit(origin)
+        parts.port  # noqa: B018 - a malformed port raises here
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+        return False
+    return config.host_allowed(host_of(parts.netloc), _local_address(request.scope))
 
 
 def bearer(request: Request) -> str | None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from mezan.errors import InvalidParameterError, MezanError
+from mezan.inputs import read_json
 
 
 class ServerError(MezanError):
@@ -33,6 +35,52 @@ def request(method: str, url: str, key: str | None, body: Any = None, timeout: f
         raise ServerError(f"{method} {url}: HTTP {exc.code}: {detail}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise ServerError(f"{method} {url}: cannot reach the server: {getattr(exc, 'reason', exc)}") from None
+    except (ValueError, http.client.HTTPException) as exc:  # a URL urllib cannot use, an answer that is not HTTP
+        raise ServerError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
+
+
+def allowed_hosts(given: list[str] | None) -> tuple[str, ...]:
+    """The ``--allowed-host`` names and those of ``$MEZAN_ALLOWED_HOSTS`` (comma-separated), in that order."""
+    from_env = [name.strip() for name in os.environ.get("MEZAN_ALLOWED_HOSTS", "").split(",") if name.strip()]
+    return tuple(dict.fromkeys([*(given or []), *from_env]))
+
+
+def server_url(value: str) -> str:
+    """A ``--server`` URL, checked before any request.
+
+    Parameters
+    ----------
+    value : str
+        The URL as given: ``http(s)://HOST[:PORT][/PREFIX]`` (an IPv6 address in brackets).
+
+    Returns
+    -------
+    str
+        The URL without a trailing slash.
+
+    Raises
+    ------
+    InvalidParameterError
+        A malformed URL (an unclosed bracket, a bad port), another scheme, no host, a query, a fragment or
+        credentials; the message names ``--server``.
+    """
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port  # a malformed port raises here
+        hostname = parts.hostname
+    except (ValueError, AttributeError):
+        raise InvalidParameterError(f"--server: {value!r} is not a URL (expected e.g. http://127.0.0.1:8080; "
+                                    f"an IPv6 address goes in brackets, http://[::1]:8080)") from None
+    if parts.scheme not in ("http", "https") or not hostname or parts.query or parts.fragment or \
+            parts.username is not None or port == 0:
+        raise InvalidParameterError(f"--server: {value!r} is not a server URL (expected http://HOST[:PORT] or "
+                                    f"https://HOST[:PORT], e.g. http://127.0.0.1:8080)")
+    return value.strip().rstrip("/")
+
+
+def job_url(server: str, job_id: str) -> str:
+    """The address of one job on a server (``--server`` checked; the id quoted, so it stays one path segment)."""
+    return f"{server_url(server)}/jobs/{quote(job_id, safe='')}"
 
 
 def _print(value: Any, as_json: bool) -> None:
@@ -76,6 +124,10 @@ def add_commands(app) -> None:
                                                     "many seconds (default: --max-time + its grace)"),
               cors: list[str] = typer.Option(None, "--cors", help="allowed CORS origin (repeat; default: CORS off)"),
               no_auth: bool = typer.Option(False, "--no-auth", help="no API keys: for local use only"),
+              allowed_host: list[str] = typer.Option(None, "--allowed-host",
+                                                     help="a name clients reach the server by, besides localhost and "
+                                                          "the --host address (repeat; also $MEZAN_ALLOWED_HOSTS, "
+                                                          "comma-separated); other Host headers get 400"),
               scheduler: str = typer.Option(None, "--scheduler",
                                             help="run solves on this Dask scheduler's workers (default: "
                                                  "$MEZAN_SCHEDULER, else this machine's threads)"),
@@ -94,7 +146,8 @@ def add_commands(app) -> None:
                                max_body_bytes=max_body, body_timeout=body_timeout, key_quota=key_quota,
                                reserved_slots=reserved, stuck_grace_min=stuck_grace, health_busy_limit=busy_limit,
                                cors_origins=tuple(cors or ()),
-                               scheduler=scheduler or os.environ.get("MEZAN_SCHEDULER") or None)
+                               scheduler=scheduler or os.environ.get("MEZAN_SCHEDULER") or None,
+                               host=host, allowed_hosts=allowed_hosts(allowed_host))
         if no_auth:
             from rich.console import Console
 
@@ -181,14 +234,12 @@ def add_commands(app) -> None:
                wait: bool = typer.Option(False, "--wait", help="poll until the job ends, with a progress line"),
                server: str = server_option, key: str = key_option, json_: bool = json_option):
         """Submit a job; prints its id (or, with --wait, its final state)."""
-        try:
-            body = json.loads(Path(file).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InvalidParameterError(f"{file}: not a readable JSON body: {exc}") from None
+        server = server_url(server)
+        body = read_json(file, what="JSON body")
         if not isinstance(body, dict):
             raise InvalidParameterError(f"{file}: the body must be a JSON object")
         body = {**body, "route": route or body.get("route", "mezan")}
-        created = request("POST", f"{server.rstrip('/')}/jobs", key_of(key), body)
+        created = request("POST", f"{server}/jobs", key_of(key), body)
         if not wait:
             _print(created, json_)
             return 0
@@ -200,7 +251,7 @@ def add_commands(app) -> None:
         console = Console(stderr=True)
         with console.status(f"job {job_id}") as status:
             while True:
-                job = request("GET", f"{server.rstrip('/')}/jobs/{job_id}", key)
+                job = request("GET", job_url(server, job_id), key)
                 best = job["progress"]["best_objective"]
                 status.update(f"job {job_id}: {job['status']}, best {best}, {job['progress']['elapsed'] or 0:.1f} s")
                 if job["status"] not in ("queued", "running"):
@@ -213,14 +264,14 @@ def add_commands(app) -> None:
     def status(job_id: str = typer.Argument(...), server: str = server_option, key: str = key_option,
                json_: bool = json_option):
         """A job's status, progress and result."""
-        _print(request("GET", f"{server.rstrip('/')}/jobs/{job_id}", key_of(key)), json_)
+        _print(request("GET", job_url(server, job_id), key_of(key)), json_)
         return 0
 
     @jobs.command("cancel")
     def cancel(job_id: str = typer.Argument(...), server: str = server_option, key: str = key_option,
                json_: bool = json_option):
         """Cancel a job (a running one keeps its best-so-far)."""
-        _print(request("DELETE", f"{server.rstrip('/')}/jobs/{job_id}", key_of(key)), json_)
+        _print(request("DELETE", job_url(server, job_id), key_of(key)), json_)
         return 0
 
     app.add_typer(keys, name="keys")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -44,6 +47,13 @@ class ServiceConfig:
 
     scheduler: a Dask scheduler address (``mezan serve --scheduler``): solves run on its workers (``workers`` is then
     how many are in flight at once); /health reports the cluster and is not ready while no worker is connected.
+
+    Host names (against DNS rebinding: a web page whose name is made to point at this server must not reach it):
+    host is the address the server is bound to (``mezan serve --host``); a request's ``Host`` header, and a login's
+    ``Origin``, must name the server by one of :meth:`host_names` — the loopback names (localhost, 127.0.0.1, ::1),
+    the bound address unless it is a wildcard (0.0.0.0, ::), and allowed_hosts (``--allowed-host``,
+    ``$MEZAN_ALLOWED_HOSTS``) — or by the very address the connection reached (an address, never a name, so no
+    rebinding), with any port; any other gets 400.
     """
 
     auth: bool = True
@@ -64,6 +74,22 @@ class ServiceConfig:
     stuck_grace_factor: float = 0.5
     health_busy_limit: float | None = None
     scheduler: str | None = None
+    host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()
+
+    def host_names(self) -> frozenset[str]:
+        """The names a request's ``Host`` may give (normalised: lower case, no port, IPv6 without brackets)."""
+        bound = () if normal_host(self.host) in WILDCARD_ADDRESSES else (normal_host(self.host),)
+        return frozenset((*LOOPBACK_NAMES, *bound, *self.allowed_hosts))
+
+    def host_allowed(self, name: str | None, local_address: str | None = None) -> bool:
+        """Whether a request naming the server ``name`` (a normalised host, see :func:`host_of`) may be served;
+        ``local_address`` is the address the connection reached (the ASGI scope's ``server``)."""
+        if not name:
+            return False
+        if name in self.host_names():
+            return True
+        return local_address is not None and name == normal_host(local_address)
 
     def reserve(self) -> int:
         """Queue slots kept for keys that hold no solve yet."""
@@ -108,6 +134,85 @@ class ServiceConfig:
         for scope, limit in self.max_size.items():
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
                 raise InvalidParameterError(f"max_size[{scope!r}] must be an integer >= 0, got {limit!r}")
+        if not isinstance(self.host, str) or not self.host.strip() or not _valid_name(normal_host(self.host)):
+            raise InvalidParameterError(f"host must be a host name or an address to bind to, got {self.host!r}")
+        if isinstance(self.allowed_hosts, str) or not isinstance(self.allowed_hosts, (tuple, list)):
+            raise InvalidParameterError(f"allowed_hosts (--allowed-host, $MEZAN_ALLOWED_HOSTS) must be a list of host "
+                                        f"names, got {self.allowed_hosts!r}")
+        object.__setattr__(self, "allowed_hosts", tuple(allowed_host(name) for name in self.allowed_hosts))
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+"""Names of this machine that a web page elsewhere cannot take (a browser sends them only for its own machine)."""
+WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")
+"""Bind addresses that mean every interface: not a name a client gives."""
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+
+
+def normal_host(name: str) -> str:
+    """A host name or address as compared: lower case, no trailing dot, an IPv6 address without brackets, in its
+    compressed form (``0:0:0:0:0:0:0:1`` is ``::1``)."""
+    name = name.strip().lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return name
+    mapped = getattr(address, "ipv4_mapped", None)  # a dual-stack socket's view of an IPv4 client: ::ffff:a.b.c.d
+    return str(mapped or address)
+
+
+def _valid_name(name: str) -> bool:
+    """A DNS name (labels of letters, digits, hyphens and underscores) or an IP address."""
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
+
+
+def _port(text: str) -> bool:
+    """A port as a Host header gives it: ASCII digits, at most five, or nothing (``name:`` is allowed)."""
+    return text == "" or (text.isascii() and text.isdigit() and len(text) <= 5)
+
+
+def host_of(header: str | None) -> str | None:
+    """The normalised host name of a ``Host`` header value or an authority (``name``, ``name:port``, ``[v6]``,
+    ``[v6]:port``), or None when it is missing or malformed."""
+    if not header or len(header) > 300:
+        return None
+    header = header.strip()
+    if header.startswith("["):
+        name, bracket, rest = header[1:].partition("]")
+        if not bracket or (rest and not (rest.startswith(":") and _port(rest[1:]))):
+            return None
+        try:
+            return str(ipaddress.IPv6Address(name))
+        except ValueError:
+            return None
+    name, colon, port = header.partition(":")
+    if colon and not _port(port):
+        return None
+    name = normal_host(name)
+    return name if _valid_name(name) else None
+
+
+def allowed_host(name: object) -> str:
+    """A configured host name (``--allowed-host``), normalised; refused by name when it is not a bare host name or
+    address (no scheme, port, path or wildcard)."""
+    text = name.strip() if isinstance(name, str) else ""
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(text))
+    found = None if ":" in text else host_of(text)
+    if found is None:
+        raise InvalidParameterError(f"allowed_hosts (--allowed-host, $MEZAN_ALLOWED_HOSTS): {name!r} is not a host "
+                                    f"name or address (give it without scheme, port or path, e.g. "
+                                    f"'mezan.example.org')")
+    return found
 
 
 def _positive(name: str, value: object, finite: bool = True) -> None:
