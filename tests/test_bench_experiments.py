@@ -116,7 +116,8 @@ def _tables(path):
     (["--instances", "generated:taillard_a:x", "--solvers", "rots"], "sizes must be integers"),
     (["--instances", "/no/such/folder", "--solvers", "rots"], "not a folder or file"),
     (["--instances", "qaplib:nug12", "--solvers", "rots:depth=3"], "has no option 'depth'"),
-    (["--instances", "qaplib:nug12", "--solvers", "rots", "--seeds", "0"], "--seeds must be >= 1"),
+    (["--instances", "qaplib:nug12", "--solvers", "rots", "--seeds", "0"],
+     "--seeds must be an integer in [1, 10000], got 0"),
     (["--instances", "qaplib:nug12", "--solvers", "rots", "--time", "-1"], "--time must be a positive"),
     (["--instances", "qaplib:nug12", "--solvers", "allocflow.highs"], "solves allocation problems"),
 ])
