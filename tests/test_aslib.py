@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -152,7 +154,7 @@ def test_quality_scenarios_use_the_raw_value_negated_when_maximised(tmp_path):
     ("algorithm_runs.arff", RUNS.replace("@DATA", "@DATUM"), r"algorithm_runs\.arff"),
     ("algorithm_runs.arff", RUNS.replace("i1,1,A,10,ok", "i1,1,A,10,fine"), r"algorithm_runs\.arff, line \d+"),
     ("cv.arff", CV.replace("@ATTRIBUTE fold NUMERIC", "@ATTRIBUTE part NUMERIC"), r"cv\.arff: missing attribute"),
-    ("description.txt", "scenario_id: [unclosed", r"description\.txt: not valid YAML"),
+    ("description.txt", "scenario_id: [unclosed", r"description\.txt, line 1 column \d+: not valid YAML"),
     ("description.txt", DESCRIPTION.replace("performance_type:\n- runtime\n", ""),
      r"description\.txt: field 'performance_type' is missing"),
     ("description.txt", DESCRIPTION.replace("maximize:\n- false", "maximize:\n- 'false'"),
@@ -170,6 +172,74 @@ def test_quality_scenarios_use_the_raw_value_negated_when_maximised(tmp_path):
 def test_malformed_files_name_the_file_and_what_is_wrong(tmp_path, name, text, message):
     with pytest.raises(InvalidProblemError, match=message):
         read_scenario(tiny(tmp_path, **{name: text}))
+
+
+CUTOFF = "algorithm_cutoff_time: 100"
+BAD_VALUES = [  # (file, its text, what the message says): each was read as nonsense or failed inside sklearn
+    ("feature_costs.arff", COSTS.replace("i1,1,2,1", "i1,1,inf,1"),
+     r"feature_costs\.arff, line 7: field base is a feature cost: a finite number of seconds >= 0 .* got inf"),
+    ("feature_costs.arff", COSTS.replace("i1,1,2,1", "i1,1,nan,1"), r"feature_costs\.arff, line 7: field base .*nan"),
+    ("feature_costs.arff", COSTS.replace("i1,1,2,1", "i1,1,-2,1"), r"feature_costs\.arff, line 7: field base .*-2"),
+    ("feature_costs.arff", COSTS.replace("@ATTRIBUTE base NUMERIC", "@ATTRIBUTE base STRING")
+     .replace("i1,1,2,1", "i1,1,abc,1"), r"feature_costs\.arff, line 7: field base .* got 'abc'"),
+    ("algorithm_runs.arff", RUNS.replace("i1,1,A,10,ok", "i1,1,A,inf,ok"),
+     r"algorithm_runs\.arff, line 8: field runtime must be a finite number"),
+    ("algorithm_runs.arff", RUNS.replace("i1,1,A,10,ok", "i1,1,A,nan,ok"),
+     r"algorithm_runs\.arff, line 8: field runtime must be a finite number"),
+    ("feature_values.arff", FEATURES.replace("i1,1,1.0,0.5", "i1,1,inf,0.5"),
+     r"feature_values\.arff, line 7: field f1 must be a finite number or \? \(missing\)"),
+    ("description.txt", DESCRIPTION.replace(CUTOFF, "algorithm_cutoff_time: 0"),
+     r"description\.txt: field 'algorithm_cutoff_time' must be a positive finite number of seconds"),
+    ("description.txt", DESCRIPTION.replace(CUTOFF, "algorithm_cutoff_time: -5"), r"'algorithm_cutoff_time' .* got -5"),
+    ("description.txt", DESCRIPTION.replace(CUTOFF, "algorithm_cutoff_time: true"), r"'algorithm_cutoff_time' .* True"),
+    ("description.txt", DESCRIPTION.replace(CUTOFF, "algorithm_cutoff_time: .inf"), r"'algorithm_cutoff_time' .* inf"),
+    ("description.txt", DESCRIPTION.replace(CUTOFF, "algorithm_cutoff_time: '?'"), r"'algorithm_cutoff_time' .* '\?'"),
+    ("cv.arff", CV.replace("i2,1,1", "i2,1,1e300"),
+     r"cv\.arff, line 7: field fold must be a positive whole number, at most the number of instances \(4\)"),
+    ("cv.arff", CV.replace("i3,1,2", "i3,1,1").replace("i4,1,2", "i4,1,1"),
+     r"cv\.arff: field fold: every instance is in fold 1; cross-validation needs at least 2 folds"),
+    ("algorithm_runs.arff", RUNS.split("@DATA\n")[0] + "@DATA\ni1,1,A,10,ok\ni1,1,B,50,ok\n",
+     r"algorithm_runs\.arff: runs of only 1 instance \('i1'\); a scenario needs at least 2"),
+    ("algorithm_runs.arff", RUNS.split("@DATA\n")[0] + "@DATA\n", r"algorithm_runs\.arff: no runs"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "message"), BAD_VALUES)
+def test_values_a_scenario_cannot_hold_are_refused_by_file_line_and_field(tmp_path, name, text, message):
+    with pytest.raises(InvalidProblemError, match=message):
+        read_scenario(tiny(tmp_path, **{name: text}))
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [BAD_VALUES[i] for i in (0, 7, 9, 12, 13, 14, 15)])
+def test_evaluate_refuses_them_by_name_never_with_a_traceback_or_a_number_made_up(tmp_path, capsys, name, text,
+                                                                                   message):
+    from mezan.cli import main
+
+    folder = tiny(tmp_path, **{name: text})
+    assert main(["meta", "aslib", "evaluate", str(folder), "--approach", "knn", "--json", "--workers", "1"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "Traceback" not in out.err
+    assert re.search(message, out.err) and str(folder / name) in out.err
+
+
+def _bomb(levels: int = 30) -> str:
+    """A YAML "billion laughs": each anchor lists the previous one 9 times (9 ** levels strings once expanded)."""
+    lines = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"l{k}: &l{k} [{', '.join([f'*l{k - 1}'] * 9)}]" for k in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (DESCRIPTION + _bomb(), r"description\.txt, line 20 column \d+: not valid YAML \(YAML anchors and aliases"),
+    (DESCRIPTION + "deep: " + "[" * 100_000 + "\n", r"description\.txt, line 20 column \d+: .*nested deeper than 32"),
+    (DESCRIPTION + "# padding\n" * 200_000, r"description\.txt: [\d,]+ bytes, more than the 1,048,576 bytes"),
+])
+def test_a_description_that_would_expand_or_recurse_without_bound_is_refused_at_once(tmp_path, text, message):
+    folder = tiny(tmp_path, **{"description.txt": text})
+    began = time.perf_counter()
+    with pytest.raises(InvalidProblemError, match=message):
+        read_scenario(folder)
+    assert time.perf_counter() - began < 5.0
 
 
 @pytest.mark.parametrize("name", ["cv.arff", "description.txt"])
@@ -307,7 +377,7 @@ def test_the_switch_test_handles_ties_constant_and_infinite_differences():
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the shared ASlib folder is not here")
 def test_every_shared_scenario_loads_with_known_sbs_and_vbs():
     names = sorted(p.name for p in SHARED.iterdir() if (p / "description.txt").exists())
-    assert len(names) == 7
+    assert len(names) >= 7
     for name in names:
         s = read_scenario(SHARED / name)
         costs = s.costs()
@@ -506,3 +576,200 @@ def test_feature_selection_keeps_the_informative_features_of_the_training_rows_o
     assert AlgorithmSelector("regression", log_costs=False).fit(x, costs)._columns is None  # optional: off by default
     auto = AlgorithmSelector("auto", select_features=True, log_costs=False).fit(x[:100], costs[:100])
     assert auto._columns is not None and auto._columns[3]  # auto selects on its own training rows too
+
+
+# ---- issue 34: the description's fields, seeds, scenarios without features, and values that overflow --------------
+
+STEPS = DESCRIPTION.split("default_steps:")[0]  # the description up to its steps
+SHAPES = [  # (description.txt, what the message says): each was an IndexError or AttributeError in the reader
+    (DESCRIPTION.replace("performance_type:\n- runtime", "performance_type: []"),
+     r"field 'performance_type' must have one entry per performance measure \(1: runtime\), got 0"),
+    (DESCRIPTION.replace("performance_measures:\n- runtime", "performance_measures: []"),
+     r"field 'performance_measures' is empty"),
+    (DESCRIPTION.replace("maximize:\n- false", "maximize: [true, false]"),
+     r"field 'maximize' must have one entry per performance measure \(1: runtime\), got 2"),
+    (DESCRIPTION.replace("performance_type:\n- runtime", "performance_type: {a: 1}"),
+     r"field 'performance_type' must be runtime or solution_quality per measure, got \{'a': 1\}"),
+    (DESCRIPTION.replace("performance_measures:\n- runtime", "performance_measures: runstatus"),
+     r"field 'performance_measures' names 'runstatus', a column of algorithm_runs\.arff that is not a measure"),
+    (STEPS + "default_steps: [base]\nfeature_steps: [a, b]\n",
+     r"field 'feature_steps' must be a mapping of step name -> \{provides: \[features\], requires: \[steps\]\}, "
+     r"got list \['a', 'b'\]"),
+    (STEPS + "default_steps: [base]\nfeature_steps: abc\n", r"field 'feature_steps' must be a mapping .* got str"),
+    (STEPS + "default_steps: []\nfeature_steps: {a: null}\n",
+     r"field 'feature_steps\.a' must be a mapping holding a 'provides' list of features, got None"),
+    (STEPS + "default_steps: []\nfeature_steps: {a: {provides: f1}}\n",
+     r"field 'feature_steps\.a\.provides' must be a list of names, got 'f1'"),
+    (DESCRIPTION.replace("default_steps:\n- base", "default_steps: [base, base]"),
+     r"field 'default_steps' lists step 'base' twice"),
+    (DESCRIPTION.replace("default_steps:\n- base", "default_steps: [s0]"),
+     r"field 'default_steps' names unknown step 's0' \(feature_steps: base, extra\)"),
+    (DESCRIPTION.replace("default_steps:\n- base", "default_steps: base"),
+     r"field 'default_steps' must be a list of names, got 'base'"),
+    (DESCRIPTION.replace("    - base\n", "    - nowhere\n"),
+     r"field 'feature_steps\.extra\.requires' names unknown step 'nowhere' \(steps: base, extra\)"),
+    (DESCRIPTION.replace("    provides:\n    - f1\n", "    provides:\n    - f1\n    requires:\n    - extra\n"),
+     r"field 'feature_steps': the steps require each other in a cycle \((base -> extra -> base|extra -> base -> "
+     r"extra)\)"),
+    (DESCRIPTION.replace("scenario_id: TINY", "scenario_id: [a]"), r"field 'scenario_id' must be a name, got \['a'\]"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), SHAPES)
+def test_a_description_field_of_the_wrong_type_or_shape_is_refused_by_name(tmp_path, capsys, text, message):
+    from mezan.cli import main
+
+    folder = tiny(tmp_path, **{"description.txt": text})
+    with pytest.raises(InvalidProblemError, match=re.escape(str(folder / "description.txt")) + ": " + message):
+        read_scenario(folder)
+    assert main(["meta", "aslib", "evaluate", str(folder), "--approach", "knn", "--json", "--workers", "1"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "Traceback" not in out.err and re.search(message, out.err)
+
+
+def test_the_fields_per_measure_aslib_1_steps_and_empty_default_steps_are_read_as_the_spec_says(tmp_path):
+    two = DESCRIPTION.replace("performance_measures:\n- runtime", "performance_measures: [runtime, other]") \
+        .replace("maximize:\n- false", "maximize: [false, true]") \
+        .replace("performance_type:\n- runtime", "performance_type: [runtime, solution_quality]")
+    s = read_scenario(tiny(tmp_path, **{"description.txt": two}))  # the first measure is scored
+    assert s.runtime and not s.maximize and s.cutoff == 100
+    old = STEPS + "default_steps: [base]\nfeature_steps:\n  base: [f1]\n  extra: [f2]\n"  # ASlib 1: the features
+    s = read_scenario(tiny(tmp_path, **{"description.txt": old}))
+    assert s.steps["base"].provides == ("f1",) and s.steps["extra"].requires == ()
+    none = read_scenario(tiny(tmp_path, **{"description.txt": DESCRIPTION.replace("default_steps:\n- base",
+                                                                                     "default_steps: []")}))
+    assert none.default_steps == [] and not none.feature_mask(None).any()  # [] computes no step (missing: all)
+    every = read_scenario(tiny(tmp_path, **{"description.txt": DESCRIPTION.replace("default_steps:\n- base\n", "")}))
+    assert every.default_steps == ["base", "extra"]
+
+
+QUALITY = DESCRIPTION.replace("- runtime\nmaximize:\n- false\nperformance_type:\n- runtime",
+                              "- obj\nmaximize:\n- true\nperformance_type:\n- solution_quality")
+QUALITY_RUNS = RUNS.replace("@ATTRIBUTE runtime NUMERIC", "@ATTRIBUTE obj NUMERIC")
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("algorithm_runs.arff", re.sub(r",(ok|crash)\n", ",timeout\n", QUALITY_RUNS),
+     r"algorithm_runs\.arff: no successful run \(status ok with a obj value\): a solution-quality scenario then has "
+     r"no cost to score"),
+    ("algorithm_runs.arff", QUALITY_RUNS.replace("i1,1,A,10,ok", "i1,1,A,1e308,ok"),
+     r"algorithm_runs\.arff, line 8: field obj is a solution quality of magnitude at most 1e\+100"),
+    ("description.txt", DESCRIPTION.replace(CUTOFF, "algorithm_cutoff_time: 1e300"),
+     r"field 'algorithm_cutoff_time' must be a positive finite number of seconds \(at most 1e\+100\)"),
+    ("feature_values.arff", FEATURES.replace("i1,1,1.0,0.5", "i1,1,nan,0.5"),
+     r"feature_values\.arff, line 7: field f1 must be a finite number or \? \(missing\), got nan"),
+    ("feature_values.arff", FEATURES.replace("@ATTRIBUTE f1 NUMERIC", "@ATTRIBUTE f1 STRING")
+     .replace("i1,1,1.0,0.5", "i1,1,abc,0.5"), r"feature_values\.arff, line 7: field f1 .* got 'abc'"),
+])
+def test_costs_that_make_no_sense_are_refused_not_scored(tmp_path, capsys, name, text, message):
+    from mezan.cli import main
+
+    replace = {"description.txt": QUALITY, "algorithm_runs.arff": QUALITY_RUNS} if "obj" in text else {}
+    folder = tiny(tmp_path, **{**replace, name: text})
+    with pytest.raises(InvalidProblemError, match=message):
+        read_scenario(folder)
+    assert main(["meta", "aslib", "evaluate", str(folder), "--approach", "knn", "--json", "--workers", "1"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "Traceback" not in out.err and re.search(message, out.err)
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**63), "99999999999999999999"])
+def test_a_seed_out_of_range_is_refused_by_its_option(tmp_path, capsys, seed):
+    from mezan.cli import main
+
+    folder = tiny(tmp_path)
+    for approach in ("knn", "regression"):  # knn died in numpy's default_rng, regression in scikit-learn
+        assert main(["meta", "aslib", "evaluate", str(folder), "--approach", approach, "--json", "--workers", "1",
+                     "--seed", seed]) == 2
+        out = capsys.readouterr()
+        assert out.out == "" and "Traceback" not in out.err
+        assert re.search(rf"--seed must be an integer in \[0, 2\*\*63 - 1\].*got {seed}", out.err)
+    with pytest.raises(InvalidParameterError, match="seed must be an integer"):
+        AlgorithmSelector("knn", seed=int(seed)).fit(np.ones((4, 1)), np.ones((4, 2)))
+
+
+def test_every_seed_in_range_reaches_scikit_learn_in_its_range(tmp_path, capsys):
+    from mezan.cli import main
+    from mezan.meta.model import Clustering, Selector, sklearn_seed
+
+    assert [sklearn_seed(s) for s in (None, 0, 7, 2**32 - 1)] == [None, 0, 7, 2**32 - 1]  # unchanged below 2**32
+    big = [sklearn_seed(s) for s in (2**32, 2**32 + 1, 2**63 - 1)]
+    assert all(0 <= b < 2**32 for b in big) and len(set(big)) == 3 and sklearn_seed(2**63 - 1) == big[2]
+    with pytest.raises(InvalidParameterError, match=r"--seed must be an integer"):
+        sklearn_seed(-1, name="--seed")
+    top = 2**63 - 1
+    x = np.random.default_rng(0).random((12, 3))
+    assert Clustering(("a", "b", "c"), seed=top).fit(x, 2).k == 2  # KMeans refused this seed
+    assert Selector(("a", "b", "c"), seed=top).fit(x, ["s"] * 12, x[:, 0]).models
+    folder = tiny(tmp_path)
+    for approach in ("regression", "pairwise", "ensemble", "forest_mean", "knn", "sunny", "auto"):
+        assert main(["meta", "aslib", "evaluate", str(folder), "--approach", approach, "--json", "--workers", "1",
+                     "--seed", str(top)]) == 0, approach
+        assert json.loads(capsys.readouterr().out)["m_hat"] is not None
+
+
+def _featureless(tmp_path: Path, runs: str = RUNS) -> Path:
+    """TINY without any feature: no feature column, no step."""
+    folder = tiny(tmp_path, **{
+        "description.txt": STEPS + "feature_steps: {}\n", "algorithm_runs.arff": runs,
+        "feature_values.arff": "@RELATION features\n@ATTRIBUTE instance_id STRING\n@ATTRIBUTE repetition NUMERIC\n"
+                               "@DATA\ni1,1\ni2,1\ni3,1\ni4,1\n"})
+    for name in ("feature_costs.arff", "feature_runstatus.arff"):
+        (folder / name).unlink()
+    return folder
+
+
+@pytest.mark.parametrize("approach", ["regression", "pairwise", "knn", "forest_mean", "ensemble", "auto", "sunny"])
+def test_a_scenario_without_features_runs_the_training_single_best_and_says_so(tmp_path, capsys, approach):
+    from mezan.cli import main
+    from mezan.meta.aslib import score_costs
+    from mezan.meta.schedules import evaluate
+
+    folder = _featureless(tmp_path)
+    s = read_scenario(folder)
+    assert s.feature_names == [] and s.features.shape == (4, 0)
+    result = evaluate(s, approach=approach, schedules=False)
+    assert result.featureless and result.used == (["sunny"] * 2 if approach == "sunny" else ["single_best"] * 2)
+    if approach != "sunny":  # fold 1 (i1, i2) from i3, i4, where A is the single best; fold 2 from i1, i2: B
+        assert result.algorithm.tolist() == [0, 0, 1, 1]
+    assert main(["meta", "aslib", "evaluate", str(folder), "--approach", approach, "--json", "--workers", "1"]) == 0
+    out = capsys.readouterr()
+    row = json.loads(out.out)
+    assert "Traceback" not in out.err and row["note"].startswith("no feature to select by")
+    assert row["m_hat"] == pytest.approx(score_costs(s, evaluate(s, approach=approach).costs).m_hat)
+    costs = [[1, 2], [3, 1], [1, 9]]  # A's mean 5/3, B's 4: A
+    model = AlgorithmSelector(approach if approach != "sunny" else "knn").fit(np.zeros((3, 0)), costs)
+    assert model.chosen == "single_best" and model.predict(np.zeros((2, 0))).tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("approach", ["regression", "pairwise", "knn", "forest_mean", "ensemble", "sunny"])
+def test_one_algorithm_huge_and_missing_feature_values_give_sane_numbers_without_warnings(tmp_path, capsys,
+                                                                                          approach):
+    import warnings
+
+    from mezan.cli import main
+    from mezan.meta.schedules import evaluate
+
+    huge = FEATURES.replace("i1,1,1.0,0.5", "i1,1,1e308,-1e308").replace("i2,1,2.0,?", "i2,1,1.5e308,?")
+    cases = {
+        "huge": {"feature_values.arff": huge},  # overflowed to inf when standardised: sklearn refused X
+        "missing rows": {"feature_values.arff": FEATURES.split("@DATA\n")[0] + "@DATA\ni4,1,4.0,0.2\n"},
+        "no rows": {"feature_values.arff": FEATURES.split("@DATA\n")[0] + "@DATA\n"},  # an all-NaN slice
+        "one algorithm": {"algorithm_runs.arff": "\n".join(line for line in RUNS.splitlines()
+                                                           if ",B," not in line) + "\n"},
+    }
+    for what, replace in cases.items():  # no step presolves an instance here: the VBS is a lower bound
+        (tmp_path / what.replace(" ", "_")).mkdir()
+        folder = tiny(tmp_path / what.replace(" ", "_"), **{"feature_runstatus.arff": STATUS.replace("presolved", "ok"),
+                                                            **replace})
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = evaluate(read_scenario(folder), approach=approach)
+        assert np.isfinite(result.costs).all() and (result.costs <= 1000).all(), what
+        assert main(["meta", "aslib", "evaluate", str(folder), "--approach", approach, "--json", "--workers", "1"]) == 0
+        out = capsys.readouterr()
+        row = json.loads(out.out)
+        assert out.err == "", what  # no warning leaks onto stderr
+        assert row["vbs"] <= row["selector"] <= 1000 and row["vbs"] <= row["sbs"], what
+        if what == "one algorithm":  # every selector runs it: no gap to close
+            assert row["sbs"] == row["vbs"] and row["m_hat"] is None

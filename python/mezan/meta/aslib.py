@@ -4,7 +4,18 @@ score a selection on it by the library's conventions.
 A scenario folder holds ``description.txt`` (YAML), ``algorithm_runs.arff``, ``feature_values.arff``, ``cv.arff``,
 and, when present, ``feature_costs.arff`` and ``feature_runstatus.arff``. ARFF files are read with liac-arff and
 the description with PyYAML; a file that does not parse, or a field that is missing or of the wrong kind, raises
-:class:`~mezan.errors.InvalidProblemError` naming the file (and the line, for ARFF syntax errors) and the field.
+:class:`~mezan.errors.InvalidProblemError` naming the file (and the line, for ARFF rows and YAML syntax) and the
+field. The files are read through :mod:`mezan.inputs` (size bounded, UTF-8 checked); the description may not use
+YAML anchors and aliases (ASlib's descriptions never do; an alias "bomb" expands exponentially) nor nest deeper than
+:data:`MAX_YAML_DEPTH`. Every field of the description that is used is checked for its type and shape against the
+ASlib spec: ``performance_measures`` a non-empty list of names, ``performance_type`` (runtime or solution_quality)
+and ``maximize`` (true or false) one per measure (or one scalar for all), ``feature_steps`` a mapping of step name
+-> ``{provides: [features], requires: [steps]}`` (ASlib 1's plain list of features is read as ``provides``) whose
+requirements are steps of it and form no cycle, ``default_steps`` distinct known steps (missing: every step; ``[]``:
+none). A scenario has runs of at least 2 instances, a cutoff that is a positive finite number of seconds at most
+:data:`MAX_MAGNITUDE` (runtime scenarios), solution qualities of magnitude at most :data:`MAX_MAGNITUDE` and at least
+one successful run (quality scenarios), finite feature values (or ``?``), finite non-negative feature costs, and at
+least 2 cross-validation folds.
 
 Conventions (as the scenarios' READMEs and the published results use them):
 
@@ -29,11 +40,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from mezan.errors import InvalidProblemError
+from mezan.inputs import check_size, read_text
 
 PAR_FACTOR = 10.0
 SUCCESS_SHARE = 0.6  # repetitions: the median counts when at least this share of them succeeded
+MAX_DESCRIPTION_BYTES = 2**20  # a description.txt is a few kilobytes
+MAX_YAML_DEPTH = 32  # a description nests 3 levels (feature_steps -> step -> provides)
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,9 @@ class Score:
 def _arff(path: Path) -> dict[str, Any]:
     import arff  # liac-arff
 
+    if not path.is_file():
+        raise InvalidProblemError(f"{path}: missing")
+    check_size(path, what="ASlib file")
     try:
         with path.open(encoding="utf-8") as f:
             return arff.load(f)
@@ -173,18 +191,46 @@ def _columns(table: dict[str, Any], path: Path, required: tuple[str, ...]) -> di
     return index
 
 
-def _description(folder: Path) -> dict[str, Any]:
-    import yaml
+class _DescriptionLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors and aliases, and with the nesting bounded (an ASlib description uses
+    neither; an alias "bomb" expands exponentially, deep nesting exhausts the recursion)."""
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, "YAML anchors and aliases (&name, *name) are not "
+                                                          "allowed in an ASlib description", event.start_mark)
+        if self._depth >= MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_YAML_DEPTH} levels",
+                                              event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _yaml_error(path: Path, exc: yaml.YAMLError) -> InvalidProblemError:
+    """The YAML error by file, line and column, and the parser's problem (not its snippet of the file)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    where = f"{path}, line {mark.line + 1} column {mark.column + 1}" if mark is not None else str(path)
+    return InvalidProblemError(f"{where}: not valid YAML ({problem})")
+
+
+def _description(folder: Path) -> dict[str, Any]:
     path = folder / "description.txt"
+    if not path.is_file():
+        raise InvalidProblemError(f"{path}: missing")
+    text = read_text(path, what="ASlib file", max_bytes=MAX_DESCRIPTION_BYTES)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidProblemError(f"{path}: missing") from None
-    except UnicodeDecodeError as exc:
-        raise InvalidProblemError(f"{path}: not UTF-8 text (byte {exc.start} of the file)") from None
+        data = yaml.load(text, Loader=_DescriptionLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
-        raise InvalidProblemError(f"{path}: not valid YAML ({exc})") from None
+        raise _yaml_error(path, exc) from None
     if not isinstance(data, dict):
         raise InvalidProblemError(f"{path}: a YAML mapping is expected at the top level")
     for key in ("performance_measures", "performance_type", "maximize", "feature_steps"):
@@ -193,8 +239,218 @@ def _description(folder: Path) -> dict[str, Any]:
     return data
 
 
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, list) else value
+RUN_COLUMNS = ("instance_id", "repetition", "algorithm", "runstatus")
+"""The columns of ``algorithm_runs.arff`` that are not performance measures."""
+
+MAX_MAGNITUDE = 1e100
+"""The largest magnitude of a solution quality and of a cutoff: the costs are summed, averaged and (in the regression
+forests) squared, and these must stay finite (1e100 squared and summed over a million instances is 1e206); no
+measurement comes near it."""
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a message never quotes a whole field back)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _listing(names: Any, sep: str = ", ", limit: int = 10) -> str:
+    """The first ``limit`` names joined (and how many more)."""
+    names = list(names)
+    head = sep.join(str(n)[:80] for n in names[:limit])
+    return head if len(names) <= limit else f"{head}{sep}... ({len(names) - limit} more)"
+
+
+def _listed(path: Path, key: str, value: Any, *, what: str) -> list[Any]:
+    """A description field that holds a list (one scalar stands for a list of it, as ASlib's own readers accept)."""
+    if isinstance(value, list):
+        return value
+    if value is None or isinstance(value, dict):
+        raise InvalidProblemError(f"{path}: field {key!r} must be {what}, got {_shown(value)}")
+    return [value]
+
+
+def _per_measure(path: Path, key: str, value: Any, measures: list[str], *, what: str) -> list[Any]:
+    """A field with one entry per performance measure (a scalar: the same for every measure)."""
+    values = _listed(path, key, value, what=what)
+    if isinstance(value, list) and len(values) != len(measures):
+        raise InvalidProblemError(f"{path}: field {key!r} must have one entry per performance measure "
+                                  f"({len(measures)}: {_listing(measures)}), got {len(values)}: {_shown(value)}")
+    return values if isinstance(value, list) else values * len(measures)
+
+
+def _name(value: Any) -> str | None:
+    """A name as YAML gives it (a string, or a number written bare), else None."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _names(path: Path, key: str, value: Any) -> list[str]:
+    """A list of names (None: none)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidProblemError(f"{path}: field {key!r} must be a list of names, got {_shown(value)}")
+    names = [_name(v) for v in value]
+    if None in names:
+        raise InvalidProblemError(f"{path}: field {key!r} must be a list of names, got "
+                                  f"{_shown(value[names.index(None)])} in it")
+    return names  # type: ignore[return-value]
+
+
+def _feature_steps(path: Path, value: Any) -> dict[str, FeatureStep]:
+    """``feature_steps``: a mapping of step name -> ``{provides: [features], requires: [steps]}`` (ASlib 2; ASlib 1
+    wrote the list of features alone), every required step one of them, and no step requiring itself through
+    others."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidProblemError(f"{path}: field 'feature_steps' must be a mapping of step name -> {{provides: "
+                                  f"[features], requires: [steps]}}, got {type(value).__name__} {_shown(value)}")
+    steps: dict[str, FeatureStep] = {}
+    for key, spec in value.items():
+        name = _name(key)
+        if name is None:
+            raise InvalidProblemError(f"{path}: field 'feature_steps' has a step named {_shown(key)}: a name is "
+                                      f"expected")
+        where = f"feature_steps.{name[:80]}"
+        if isinstance(spec, list):  # ASlib 1: the features it provides
+            spec = {"provides": spec}
+        if not isinstance(spec, dict) or "provides" not in spec:
+            raise InvalidProblemError(f"{path}: field {where!r} must be a mapping holding a 'provides' list of "
+                                      f"features, got {_shown(spec)}")
+        steps[name] = FeatureStep(name, tuple(_names(path, f"{where}.provides", spec["provides"])),
+                                  tuple(_names(path, f"{where}.requires", spec.get("requires"))))
+    for step in steps.values():
+        unknown = [r for r in step.requires if r not in steps]
+        if unknown:
+            raise InvalidProblemError(f"{path}: field 'feature_steps.{step.name}.requires' names unknown step "
+                                      f"{_shown(unknown[0])} (steps: {_listing(steps)})")
+    _no_cycle(path, steps)
+    return steps
+
+
+def _no_cycle(path: Path, steps: dict[str, FeatureStep]) -> None:
+    """Refuse steps that require each other in a cycle (a depth-first search without recursion: a description may
+    chain thousands of steps)."""
+    done: set[str] = set()
+    for root in steps:
+        if root in done:
+            continue
+        trail: list[str] = [root]  # the path being explored, and each one's requirements still to visit
+        on_trail = {root}
+        todo: list[list[str]] = [list(steps[root].requires)]
+        while trail:
+            if not todo[-1]:
+                on_trail.discard(trail[-1])
+                done.add(trail.pop())
+                todo.pop()
+                continue
+            step = todo[-1].pop()
+            if step in on_trail:
+                cycle = [*trail[trail.index(step):], step]
+                raise InvalidProblemError(f"{path}: field 'feature_steps': the steps require each other in a cycle "
+                                          f"({_listing(cycle, ' -> ')}); no order computes them")
+            if step not in done:
+                trail.append(step)
+                on_trail.add(step)
+                todo.append(list(steps[step].requires))
+
+
+def _default_steps(path: Path, value: Any, steps: dict[str, FeatureStep], given: bool) -> list[str]:
+    """``default_steps``: distinct names of feature steps (missing or null: every step; ``[]``: none)."""
+    if not given or value is None:
+        return list(steps)
+    names = _names(path, "default_steps", value)
+    seen: set[str] = set()
+    for name in names:
+        if name not in steps:
+            raise InvalidProblemError(f"{path}: field 'default_steps' names unknown step {_shown(name)} "
+                                      f"(feature_steps: {_listing(steps) or 'none'})")
+        if name in seen:
+            raise InvalidProblemError(f"{path}: field 'default_steps' lists step {_shown(name)} twice")
+        seen.add(name)
+    return names
+
+
+@dataclass(frozen=True)
+class _Description:
+    name: str | None
+    measure: str  # the first performance measure: what is scored
+    performance_type: str
+    maximize: bool
+    cutoff: float | None
+    steps: dict[str, FeatureStep]
+    default_steps: list[str]
+
+
+def _read_description(folder: Path) -> _Description:
+    """``description.txt``, every field used checked for its type and shape (ASlib's spec), the file and the field
+    named when one is not."""
+    desc = _description(folder)
+    path = folder / "description.txt"
+    given = _listed(path, "performance_measures", desc["performance_measures"], what="a list of measure names")
+    measures = _names(path, "performance_measures", given)
+    if not measures:
+        raise InvalidProblemError(f"{path}: field 'performance_measures' is empty: at least one measure is needed")
+    reserved = [m for m in measures if m in RUN_COLUMNS]
+    if reserved:
+        raise InvalidProblemError(f"{path}: field 'performance_measures' names {_shown(reserved[0])}, a column of "
+                                  f"algorithm_runs.arff that is not a measure")
+    types = _per_measure(path, "performance_type", desc["performance_type"], measures,
+                         what="runtime or solution_quality per measure")
+    for value in types:
+        if value not in ("runtime", "solution_quality"):
+            raise InvalidProblemError(f"{path}: field 'performance_type' must be runtime or solution_quality (per "
+                                      f"measure), got {_shown(value)}")
+    maximize = _per_measure(path, "maximize", desc["maximize"], measures, what="true or false per measure")
+    for value in maximize:
+        if not isinstance(value, bool):
+            raise InvalidProblemError(f"{path}: field 'maximize' must be true or false (or a list of them, one per "
+                                      f"measure), got {_shown(desc['maximize'])}")
+    cutoff = _cutoff(path, desc.get("algorithm_cutoff_time"), runtime=types[0] == "runtime")
+    steps = _feature_steps(path, desc["feature_steps"])
+    default_steps = _default_steps(path, desc.get("default_steps"), steps, "default_steps" in desc)
+    scenario_id = desc.get("scenario_id")
+    if scenario_id is not None and _name(scenario_id) is None:
+        raise InvalidProblemError(f"{path}: field 'scenario_id' must be a name, got {_shown(scenario_id)}")
+    return _Description(name=None if scenario_id is None else str(scenario_id), measure=measures[0],
+                        performance_type=types[0], maximize=maximize[0], cutoff=cutoff, steps=steps,
+                        default_steps=default_steps)
+
+
+def _cutoff(path: Path, value: Any, *, runtime: bool) -> float | None:
+    """``algorithm_cutoff_time``: a positive finite number of seconds, at most :data:`MAX_MAGNITUDE`, for a runtime
+    scenario (PAR10 is 10 times it); a quality scenario has no use for it (None when it is not such a number)."""
+    valid = isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value)) \
+        and 0 < value <= MAX_MAGNITUDE
+    if valid:
+        return float(value)
+    if runtime:
+        raise InvalidProblemError(f"{path}: field 'algorithm_cutoff_time' must be a positive finite number of "
+                                  f"seconds (at most {MAX_MAGNITUDE:g}) for a runtime scenario, got {_shown(value)}")
+    return None
+
+
+def _enough_instances(path: Path, instances: list[str]) -> None:
+    """A scenario scores a selector out of fold: it needs runs of 2 instances at least."""
+    if not instances:
+        raise InvalidProblemError(f"{path}: no runs (its @DATA section is empty)")
+    if len(instances) < 2:
+        raise InvalidProblemError(f"{path}: runs of only 1 instance ({instances[0]!r}); a scenario needs at least 2 "
+                                  f"(a selector is fitted on some and scored on the others)")
+
+
+def _feature_cost(path: Path, row: int, step: str, value: Any) -> float:
+    """A feature step's cost in seconds: a finite number >= 0; ? (missing) costs nothing."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+        raise _bad_row(path, row, f"field {step} is a feature cost: a finite number of seconds >= 0 is expected, "
+                                  f"got {value!r}")
+    return float(value)
 
 
 def read_scenario(folder: str | Path) -> Scenario:
@@ -202,27 +458,9 @@ def read_scenario(folder: str | Path) -> Scenario:
     folder = Path(folder)
     if not folder.is_dir():
         raise InvalidProblemError(f"{folder}: not a scenario folder")
-    desc = _description(folder)
-    dpath = folder / "description.txt"
-    measure = str(_first(desc["performance_measures"]))
-    ptype = str(_first(desc["performance_type"]))
-    if ptype not in ("runtime", "solution_quality"):
-        raise InvalidProblemError(f"{dpath}: performance_type must be runtime or solution_quality, got {ptype!r}")
-    maximize = _first(desc["maximize"])
-    if not isinstance(maximize, bool):
-        raise InvalidProblemError(f"{dpath}: field 'maximize' must be true or false (or a list of them), got "
-                                  f"{desc['maximize']!r}")
-    cutoff = desc.get("algorithm_cutoff_time")
-    cutoff = float(cutoff) if isinstance(cutoff, (int, float)) else None
-    if ptype == "runtime" and cutoff is None:
-        raise InvalidProblemError(f"{dpath}: a runtime scenario needs a numeric algorithm_cutoff_time")
-    steps = {}
-    for name, spec in (desc["feature_steps"] or {}).items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("provides", []), list):
-            raise InvalidProblemError(f"{dpath}: feature_steps.{name} must hold a 'provides' list")
-        steps[str(name)] = FeatureStep(str(name), tuple(map(str, spec.get("provides") or ())),
-                                       tuple(map(str, spec.get("requires") or ())))
-    default_steps = [str(s) for s in (desc.get("default_steps") or list(steps))]
+    desc = _read_description(folder)
+    measure, ptype, maximize, cutoff = desc.measure, desc.performance_type, desc.maximize, desc.cutoff
+    steps, default_steps = desc.steps, desc.default_steps
 
     # algorithm runs: (instance, algorithm) -> list of (value, ok) over repetitions
     rpath = folder / "algorithm_runs.arff"
@@ -240,11 +478,15 @@ def read_scenario(folder: str | Path) -> Scenario:
             raise _bad_row(rpath, r, f"field {measure} must be a finite number, got {value!r}")
         if value is not None and ptype == "runtime" and value < 0:
             raise _bad_row(rpath, r, f"field {measure} is a runtime and cannot be negative, got {value!r}")
+        if value is not None and ptype == "solution_quality" and abs(value) > MAX_MAGNITUDE:
+            raise _bad_row(rpath, r, f"field {measure} is a solution quality of magnitude at most "
+                                     f"{MAX_MAGNITUDE:g} (costs are summed and squared), got {value!r}")
         instances.setdefault(str(inst))
         algorithms.setdefault(str(algo))
         ok = status == "ok" and value is not None
         reps[(str(inst), str(algo))].append((float(value) if value is not None else np.nan, ok))
     inst_list, algo_list = list(instances), list(algorithms)
+    _enough_instances(rpath, inst_list)
     ii = {n: i for i, n in enumerate(inst_list)}
     ai = {n: i for i, n in enumerate(algo_list)}
     if len(reps) < len(inst_list) * len(algo_list):
@@ -258,6 +500,9 @@ def read_scenario(folder: str | Path) -> Scenario:
         if good and len(good) >= SUCCESS_SHARE * len(values):
             performance[ii[inst], ai[algo]] = float(np.median(good))
             ok[ii[inst], ai[algo]] = True
+    if ptype == "solution_quality" and not ok.any():
+        raise InvalidProblemError(f"{rpath}: no successful run (status ok with a {measure} value): a solution-quality "
+                                  f"scenario then has no cost to score (a failed run costs the worst quality seen)")
 
     # features
     fpath = folder / "feature_values.arff"
@@ -265,14 +510,17 @@ def read_scenario(folder: str | Path) -> Scenario:
     fcol = _columns(ftable, fpath, ("instance_id",))
     feature_names = [a[0] for a in ftable["attributes"] if a[0] not in ("instance_id", "repetition")]
     features = np.full((len(inst_list), len(feature_names)), np.nan)
-    for row in ftable["data"]:
+    for r, row in enumerate(ftable["data"]):
         i = ii.get(str(row[fcol["instance_id"]]))
         if i is None:
             continue
         for k, name in enumerate(feature_names):
             v = row[fcol[name]]
-            if isinstance(v, (int, float)):
-                features[i, k] = float(v)
+            if v is None:
+                continue  # ? : missing (imputed by the selectors)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+                raise _bad_row(fpath, r, f"field {name} must be a finite number or ? (missing), got {v!r}")
+            features[i, k] = float(v)
 
     # feature costs and run status (optional)
     step_names = list(steps)
@@ -283,10 +531,10 @@ def read_scenario(folder: str | Path) -> Scenario:
         ccol = _columns(ctable, cpath, ("instance_id",))
         step_names = [a[0] for a in ctable["attributes"] if a[0] not in ("instance_id", "repetition")]
         step_costs = np.zeros((len(inst_list), len(step_names)))
-        for row in ctable["data"]:
+        for r, row in enumerate(ctable["data"]):
             i = ii.get(str(row[ccol["instance_id"]]))
             if i is not None:
-                step_costs[i] = [float(row[ccol[s]]) if row[ccol[s]] is not None else 0.0 for s in step_names]
+                step_costs[i] = [_feature_cost(cpath, r, s, row[ccol[s]]) for s in step_names]
     spath = folder / "feature_runstatus.arff"
     if spath.exists():
         stable = _arff(spath)
@@ -314,15 +562,20 @@ def read_scenario(folder: str | Path) -> Scenario:
         if i is None:
             continue
         fold = row[vcol["fold"]]
-        if not isinstance(fold, (int, float)) or not float(fold).is_integer() or fold < 1:
-            raise _bad_row(vpath, r, f"field fold must be a positive whole number, got {fold!r}")
+        if not isinstance(fold, (int, float)) or isinstance(fold, bool) or not float(fold).is_integer() \
+                or not 1 <= fold <= len(inst_list):
+            raise _bad_row(vpath, r, f"field fold must be a positive whole number, at most the number of instances "
+                                     f"({len(inst_list)}), got {fold!r}")
         if folds[i]:
             raise _bad_row(vpath, r, f"instance {inst_list[i]!r} has a second fold (first {folds[i]})")
         folds[i] = int(fold)
     if (folds == 0).any():
         missing = inst_list[int(np.argmax(folds == 0))]
         raise InvalidProblemError(f"{vpath}: instance {missing!r} has no fold")
-    return Scenario(name=str(desc.get("scenario_id", folder.name)), path=folder, performance_type=ptype,
+    if len(set(folds.tolist())) < 2:
+        raise InvalidProblemError(f"{vpath}: field fold: every instance is in fold {folds[0]}; cross-validation needs "
+                                  f"at least 2 folds (a selector is fitted on the other folds)")
+    return Scenario(name=desc.name or folder.name, path=folder, performance_type=ptype,
                     maximize=maximize, cutoff=cutoff, algorithms=algo_list, instances=inst_list,
                     performance=performance, ok=ok, feature_names=feature_names, features=features, steps=steps,
                     default_steps=default_steps, step_names=step_names, step_costs=step_costs,

@@ -6,7 +6,8 @@
     mezan meta train [--json]
     mezan meta reset --yes
     mezan meta aslib evaluate DIR [--approach auto|regression|pairwise|knn|ensemble|forest_mean] [--seed K] [--json]
-        [--selections FILE] [--feature-steps auto|default|all]
+        [--selections FILE [--force]] [--feature-steps auto|default|all]
+    mezan meta aslib export DIR [--type T] [--seed K] [--force]
 
 Every command takes ``--store PATH`` (default ``$MEZAN_HOME/mezan.db``). ``race`` and ``tournament`` run their solves
 on ``--workers N`` local threads (default 1), ``--scheduler ADDRESS`` (or ``$MEZAN_SCHEDULER``) or
@@ -25,7 +26,9 @@ import numpy as np
 
 from mezan.errors import InvalidParameterError
 from mezan.meta.metaflow import MetaFlow
+from mezan.outputs import check_output, check_output_folder, write_atomic
 from mezan.qap import read_qaplib
+from mezan.running import check_seed
 from mezan.store import Store, StoredDataError
 
 
@@ -269,6 +272,12 @@ def selections_record(scenario, evaluation) -> dict[str, Any]:
     return {"scenario": scenario.name, "selections": chosen}
 
 
+NO_FEATURES = (  # the "note" of a row, when it applies
+    "no feature to select by (feature_values.arff has none, or the feature steps computed provide none): "
+    "a fold without any ran its training folds' single best algorithm (approach sunny: one schedule from "
+    "every training instance)")
+
+
 def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
     """Out-of-fold decisions on the scenario's cv.arff folds, scored by ASlib's conventions (mezan.meta.aslib)."""
     from rich.progress import Progress
@@ -282,11 +291,10 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
                                     f"{args.approach!r}")
     if getattr(args, "feature_steps", "auto") not in ("auto", "default", "all"):
         raise InvalidParameterError(f"--feature-steps must be auto, default or all; got {args.feature_steps!r}")
+    seed = check_seed(args.seed, name="--seed")
+    force = getattr(args, "force", False)
     if args.selections:  # refused now, not after the whole evaluation
-        target = Path(args.selections)
-        if target.is_dir() or not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
-            raise InvalidParameterError(f"--selections: cannot write {target} (a file in an existing, writable "
-                                        f"folder is needed)")
+        check_output(args.selections, option="--selections", force=force, store=getattr(args, "store", None))
     rows, selections = [], []
     scheduler = getattr(args, "scheduler", None) or os.environ.get("MEZAN_SCHEDULER")
     executor = None
@@ -299,7 +307,7 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
             for folder in _scenario_folders(args.dir):
                 scenario = read_scenario(folder)
                 task = bar.add_task(scenario.name, total=len(set(scenario.folds.tolist())))
-                evaluation = evaluate(scenario, approach=args.approach, seed=args.seed,
+                evaluation = evaluate(scenario, approach=args.approach, seed=seed,
                                       schedules=getattr(args, "schedules", True),
                                       feature_steps=getattr(args, "feature_steps", "auto"),
                                       select_features=getattr(args, "select_features", False),
@@ -311,12 +319,15 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
                              "used": sorted(set(evaluation.used)), "selector": s.selector, "sbs": s.sbs,
                              "sbs_algorithm": s.sbs_algorithm, "vbs": s.vbs, "m_hat": _defined(s.m_hat),
                              "gap_closed": _defined(s.gap_closed), "presolved_instances": presolved})
+                if evaluation.featureless:
+                    rows[-1]["note"] = NO_FEATURES
                 selections.append(selections_record(scenario, evaluation))
     finally:
         if executor is not None:
             executor.close()
     if args.selections:
-        Path(args.selections).write_text(json.dumps(selections[0] if len(selections) == 1 else selections, indent=1))
+        write_atomic(args.selections, json.dumps(selections[0] if len(selections) == 1 else selections, indent=1),
+                     option="--selections", force=force, store=getattr(args, "store", None))
     if args.json:
         print(json.dumps(rows[0] if len(rows) == 1 else rows, indent=1))
         return 0
@@ -324,7 +335,8 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
         print(f"{r['scenario']}: selector {r['selector']:.4g} (approach {r['approach']}: {', '.join(r['used'])}), "
               f"SBS {r['sbs']:.4g} ({r['sbs_algorithm']}), VBS {r['vbs']:.4g}; "
               + (f"m_hat {r['m_hat']:.3f}, gap closed {r['gap_closed']:.3f}" if r["m_hat"] is not None
-                 else "m_hat undefined: the single best is the virtual best (no gap to close)"))
+                 else "m_hat undefined: the single best is the virtual best (no gap to close)")
+              + (f" ({r['note']})" if "note" in r else ""))
     return 0
 
 
@@ -337,8 +349,12 @@ def cmd_aslib_export(args: argparse.Namespace) -> int:
     from mezan.meta.aslib import read_scenario, score
     from mezan.meta.aslib_export import export_history
 
+    force = getattr(args, "force", False)
+    seed = check_seed(args.seed, name="--seed")
+    check_output_folder(args.dir, option="DIRECTORY", force=force, store=args.store)  # before the store is opened
     flow = _flow(args)
-    folder = export_history(flow.store, args.dir, problem_type=args.problem_type, seed=args.seed)
+    folder = export_history(flow.store, args.dir, problem_type=args.problem_type, seed=seed, force=force,
+                            option="DIRECTORY")
     scenario = read_scenario(folder)  # what ASlib's readers see
     costs = scenario.costs()
     s = score(scenario, np.argmin(costs, axis=1))
@@ -426,9 +442,12 @@ def add_commands(app) -> None:
     @aslib.command("export")
     def export(directory: str = typer.Argument(..., help="the scenario folder to write (new or empty)"),
                problem_type: str = type_option, seed: int = typer.Option(0, "--seed", help="seeds the cv.arff folds"),
+               force: bool = typer.Option(False, "--force", help="write into a folder that is not empty (the "
+                                                                 "scenario's files are replaced)"),
                store: str = store_option):
         """Write the stored history of one problem type as an ASlib scenario (solution quality: relative gap)."""
-        return cmd_aslib_export(argparse.Namespace(dir=directory, problem_type=problem_type, seed=seed, store=store))
+        return cmd_aslib_export(argparse.Namespace(dir=directory, problem_type=problem_type, seed=seed, store=store,
+                                                   force=force))
 
     @aslib.command("evaluate")
     def evaluate(directory: str = typer.Argument(..., help="an ASlib scenario folder, or a folder of them"),
@@ -437,6 +456,7 @@ def add_commands(app) -> None:
                                                    "(a schedule per instance)"),
                  seed: int = typer.Option(0, "--seed"), json_: bool = typer.Option(False, "--json"),
                  selections: str = typer.Option(None, "--selections", help="write the out-of-fold decisions here"),
+                 force: bool = typer.Option(False, "--force", help="overwrite an existing --selections file"),
                  schedules: bool = typer.Option(True, "--schedules/--no-schedules",
                                                 help="choose a pre-solving schedule and the feature steps per fold "
                                                      "(runtime scenarios)"),
@@ -452,7 +472,8 @@ def add_commands(app) -> None:
         """Cross-validate a selector on the scenario's cv.arff folds: mean cost, SBS, VBS, m_hat, gap closed."""
         return cmd_aslib_evaluate(argparse.Namespace(dir=directory, approach=approach, seed=seed, json=json_,
                                                      select_features=select_features,
-                                                     selections=selections, schedules=schedules, workers=workers,
+                                                     selections=selections, force=force, schedules=schedules,
+                                                     workers=workers,
                                                      feature_steps=feature_steps, scheduler=scheduler,
                                                      local_cluster=local_cluster))
 

@@ -7,6 +7,9 @@
   predicting the reward of that solver from the instance features; the selector picks the solver
   with the highest prediction. Feature importances (mean decrease in impurity, averaged over the
   solvers' forests) say which features mattered.
+
+Every MEZAN seed that reaches scikit-learn goes through :func:`sklearn_seed` (scikit-learn takes seeds in
+[0, 2**32 - 1], MEZAN's are in [0, 2**63 - 1]).
 """
 
 from __future__ import annotations
@@ -17,8 +20,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mezan.errors import InvalidParameterError
+from mezan.running import check_seed, resolve_seed
 
 MAX_CLUSTERS = 8
+SKLEARN_SEEDS = 2**32
+"""scikit-learn's ``random_state`` takes an integer in [0, 2**32 - 1]."""
+
+
+def sklearn_seed(seed: int | None, name: str = "seed") -> int | None:
+    """The ``random_state`` for scikit-learn of a MEZAN seed (:func:`mezan.running.check_seed`: an integer in
+    [0, 2**63 - 1] or None, else InvalidParameterError naming ``name``): itself below 2**32 (so every result seeded so
+    far is unchanged), a larger seed hashed to 32 bits by a :class:`numpy.random.SeedSequence` draw; None stays None
+    (fresh entropy)."""
+    seed = check_seed(seed, name=name)
+    if seed is None:
+        return None
+    if not isinstance(seed, int):  # a numpy Generator or RandomState: one draw from it
+        seed = resolve_seed(seed)
+    if seed < SKLEARN_SEEDS:
+        return seed
+    return int(np.random.SeedSequence(seed).generate_state(1, np.uint32)[0])
 
 
 def cluster_count(instances: int) -> int:
@@ -48,7 +69,8 @@ class Clustering:
         if np.all(np.isnan(X), axis=0).any():  # a feature never computed: impute 0 (it carries no information)
             X = np.where(np.all(np.isnan(X), axis=0), 0.0, X)
         self.pipeline = make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
-                                      KMeans(n_clusters=self.k, n_init=10, random_state=self.seed))
+                                      KMeans(n_clusters=self.k, n_init=10,
+                                             random_state=sklearn_seed(self.seed)))
         self.pipeline.fit(X)
         self.centers = self.pipeline[-1].cluster_centers_
         return self
@@ -60,10 +82,10 @@ class Clustering:
 
     def predict_many(self, X: np.ndarray) -> np.ndarray:
         """Clusters of many feature vectors at once (one call into scikit-learn)."""
-        X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-        if self.pipeline is None or len(X) == 0:
+        X = np.asarray(X, dtype=np.float64)
+        if self.pipeline is None or len(X) == 0:  # (no row: nothing to reshape)
             return np.zeros(len(X), dtype=int)
-        return self.pipeline.predict(X).astype(int)
+        return self.pipeline.predict(X.reshape(len(X), -1)).astype(int)
 
     def describe(self, cluster: int, top: int = 3) -> str:
         """The features that set a cluster apart: the largest |standardised center| values."""
@@ -100,7 +122,8 @@ class Selector:
             if mask.sum() < 3:
                 continue
             model = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
-                                  RandomForestRegressor(n_estimators=200, min_samples_leaf=2, random_state=self.seed))
+                                  RandomForestRegressor(n_estimators=200, min_samples_leaf=2,
+                                                        random_state=sklearn_seed(self.seed)))
             model.fit(X[mask], rewards[mask])
             self.models[solver] = model
         if not self.models:

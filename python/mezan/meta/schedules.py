@@ -31,8 +31,9 @@ import numpy as np
 from mezan.dist import LocalExecutor, executor_from
 from mezan.errors import InvalidParameterError
 from mezan.meta.aslib import Scenario, plan_costs
-from mezan.meta.selectors import AlgorithmSelector
+from mezan.meta.selectors import FALLBACK, AlgorithmSelector
 from mezan.meta.sunny import Schedule, SunnySchedules
+from mezan.running import check_seed
 
 SLOT_SHARES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
 MAX_SLOTS = 2
@@ -106,13 +107,17 @@ def solved_in_schedule(scenario: Scenario, presolve: tuple[tuple[int, float], ..
 class Evaluation:
     """Out-of-fold decisions on every instance: ``algorithm`` (index), each instance's fold ``plan``, the cost of
     each decision, the approach each fold's selector used, and (approach ``sunny``) each instance's schedule run
-    after the features in place of ``algorithm`` alone (() where there is none)."""
+    after the features in place of ``algorithm`` alone (() where there is none). ``featureless``: some fold had no
+    feature to select by (the scenario has none, or the steps computed provide none): its selector ran the training
+    folds' single best algorithm (``used`` says ``single_best``), or SUNNY took every training instance as a
+    neighbour."""
 
     algorithm: np.ndarray
     plans: list[Plan]
     costs: np.ndarray
     used: list[str]
     schedules: list[Schedule] | None = None
+    featureless: bool = False
 
     def presolved(self, scenario: Scenario) -> np.ndarray:
         """Which instances their fold's pre-solving schedule solved."""
@@ -220,6 +225,7 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
     ``schedules``) a plan chosen on them; every instance of the fold gets the plan and the selector's pick.
     The folds run as tasks on ``executor`` (:mod:`mezan.dist`: an executor, a Dask client or address), or, without
     one, in ``workers`` local processes (1: here); the result is the same (every fold is seeded alone)."""
+    seed = check_seed(seed)
     n = len(scenario.instances)
     algorithm = np.zeros(n, dtype=int)
     plans: list[Plan] = [Plan()] * n
@@ -246,6 +252,7 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
                 own.close()
 
     used = []
+    featureless = False
     found: list[Schedule] = [()] * n
     for f, (picks, plan, chosen, fold_schedules) in zip(folds, run_folds(), strict=True):
         test = scenario.folds == f
@@ -258,9 +265,11 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
         out[test] = plan_costs(scenario, whole, None if plan.steps is None else list(plan.steps),
                                plan.presolve, found)[test]
         used.append(chosen)
+        featureless |= chosen == FALLBACK or (chosen == "sunny" and not scenario.feature_mask(
+            None if plan.steps is None else list(plan.steps)).any())
         if progress is not None:
             progress(f)
-    return Evaluation(algorithm, plans, out, used, found if any(found) else None)
+    return Evaluation(algorithm, plans, out, used, found if any(found) else None, featureless)
 
 
 __all__ = ["MAX_SLOTS", "SLOT_SHARES", "Evaluation", "Plan", "choose_plan", "evaluate", "evaluate_fold",

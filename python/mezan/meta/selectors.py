@@ -2,8 +2,12 @@
 
 Every selector is fitted on (features, costs) — features (instances x features, NaN where missing), costs
 (instances x algorithms, lower is better) — and predicts an algorithm index per instance. Features are imputed
-(training medians) and standardised first; with ``select_features``, only those of at least mean importance in a
+(training medians; 0 in a column missing on every training row) and standardised first (a column with values beyond
+:data:`LARGE` divided by its largest magnitude before, the result clipped to [-:data:`CLIP`, :data:`CLIP`], so that
+no value near the float limit overflows); with ``select_features``, only those of at least mean importance in a
 (centred, joint) regression forest of the training rows are kept (scikit-learn's SelectFromModel rule), per fit.
+Fitted on no feature column at all, every approach runs the training rows' single best algorithm
+(:data:`FALLBACK`, what :attr:`AlgorithmSelector.chosen` then says).
 
 - ``regression``: a random forest predicting every algorithm's log cost (runtime-like costs) or cost at once
   (one multi-output forest: the trees' splits are shared by all algorithms, each leaf holds a cost per algorithm;
@@ -45,7 +49,7 @@ Every selector is fitted on (features, costs) — features (instances x features
   same costs. ``inner_costs`` keeps each candidate's mean. The ensemble's inner picks come from the three
   approaches' inner scores, so judging it costs no further fit.
 
-Deterministic for a seed.
+Deterministic for a seed (an integer in [0, 2**63 - 1]; scikit-learn gets :func:`mezan.meta.model.sklearn_seed` of it).
 """
 
 from __future__ import annotations
@@ -56,10 +60,23 @@ from typing import Any
 import numpy as np
 
 from mezan.errors import InvalidParameterError
+from mezan.meta.model import sklearn_seed
+from mezan.running import check_seed
 
 BASE_APPROACHES = ("regression", "pairwise", "knn")  # the ensemble's members
 AUTO_APPROACHES = (*BASE_APPROACHES, "ensemble")  # what ``auto`` chooses among
 APPROACHES = (*AUTO_APPROACHES, "forest_mean")
+FALLBACK = "single_best"
+"""What a selector fitted on no feature at all runs, whatever its approach: the training rows' single best algorithm
+(lowest mean cost) on every instance — with nothing to tell the instances apart, the only sound pick."""
+
+LARGE = 1e100
+"""A feature column with a value beyond this magnitude is divided by its largest magnitude before it is
+standardised (its mean and squares would overflow); the others are standardised as they are."""
+
+CLIP = 1e6
+"""Standardised values are clipped to [-CLIP, CLIP]: a test value millions of training deviations away (or 1e308)
+stays finite, and within float32 (scikit-learn's trees), and no less far from every training row."""
 
 
 def _borda(scores: list[np.ndarray]) -> np.ndarray:
@@ -105,19 +122,36 @@ def _cheaper(mine: np.ndarray, theirs: np.ndarray, alpha: float) -> bool:
     return bool(np.isfinite(p) and p < alpha)
 
 
-def _prepare(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(medians, means, scales) of training features, for imputation and standardisation."""
-    medians = np.nanmedian(np.where(np.isfinite(features), features, np.nan), axis=0)
-    medians = np.where(np.isfinite(medians), medians, 0.0)
-    filled = np.where(np.isfinite(features), features, medians)
+def _prepare(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(medians, means, scales, spans) of training features, for imputation and standardisation: a value that is
+    missing (NaN, or not finite) is imputed by its column's median over the training rows, by 0 in a column missing on
+    every training row; a column with values beyond :data:`LARGE` is divided by its span (largest magnitude) first."""
+    features = np.asarray(features, dtype=float)
+    finite = np.isfinite(features)
+    seen = finite.any(axis=0)
+    medians = np.zeros(features.shape[1])
+    if seen.any():  # only the columns with a value: numpy warns of an all-NaN slice otherwise
+        observed = np.where(finite, features, np.nan)[:, seen]
+        with np.errstate(over="ignore", invalid="ignore"):  # values near the float limit: handled below
+            middle = np.nanmedian(observed, axis=0)
+        if not np.isfinite(middle).all():  # the mean of the two middle values overflowed: the lower one
+            middle = np.where(np.isfinite(middle), middle, np.nanquantile(observed, 0.5, axis=0, method="lower"))
+        medians[seen] = middle
+    filled = np.where(finite, features, medians)
+    top = np.abs(filled).max(axis=0, initial=0.0)
+    spans = np.where(top > LARGE, top, 1.0)
+    filled = filled / spans
     means, scales = filled.mean(axis=0), filled.std(axis=0)
-    return medians, means, np.where(scales > 0, scales, 1.0)
+    return medians, means, np.where(scales > 0, scales, 1.0), spans
 
 
-def standardise(prep: tuple[np.ndarray, np.ndarray, np.ndarray], features: np.ndarray) -> np.ndarray:
-    """Features imputed and standardised by :func:`_prepare`'s (medians, means, scales) of the training rows."""
-    medians, means, scales = prep
-    return (np.where(np.isfinite(features), features, medians) - means) / scales
+def standardise(prep: tuple[np.ndarray, ...], features: np.ndarray) -> np.ndarray:
+    """Features imputed and standardised by :func:`_prepare`'s (medians, means, scales, spans) of the training rows,
+    clipped to [-:data:`CLIP`, :data:`CLIP`]."""
+    medians, means, scales, spans = prep
+    with np.errstate(over="ignore"):  # a value far outside the training range: clipped below
+        x = (np.where(np.isfinite(features), features, medians) / spans - means) / scales
+    return np.clip(x, -CLIP, CLIP)
 
 
 def nearest(x: np.ndarray, train_x: np.ndarray, k: int) -> np.ndarray:
@@ -159,17 +193,21 @@ class AlgorithmSelector:
         if features.ndim != 2 or costs.ndim != 2 or features.shape[0] != costs.shape[0]:
             raise InvalidParameterError(f"features (instances x features) and costs (instances x algorithms) must have "
                                         f"one row per instance; got {features.shape} and {costs.shape}")
-        if self.approach not in (*APPROACHES, "auto"):
+        if self.approach not in (*APPROACHES, "auto", FALLBACK):
             raise InvalidParameterError(f"approach must be one of auto, {', '.join(APPROACHES)}; got {self.approach!r}")
+        self.seed = check_seed(self.seed)
         if not 0.0 <= self.switch_alpha < 1.0:
             raise InvalidParameterError(f"switch_alpha must be in [0, 1) (0: the lowest inner cost decides); got "
                                         f"{self.switch_alpha!r}")
         self.inner_picks = None
         self.inner_costs = {}
-        self.chosen = self._choose(features, costs) if self.approach == "auto" else self.approach
+        if features.shape[1] == 0:  # nothing tells the instances apart: the single best (see FALLBACK)
+            self.chosen = FALLBACK
+        else:
+            self.chosen = self._choose(features, costs) if self.approach == "auto" else self.approach
         self._prep = _prepare(features)
         self._columns = None
-        if self.select_features:
+        if self.select_features and self.chosen != FALLBACK:
             self._columns = self._selected(self._transform(features), costs)
         x = self._transform(features)
         self._models = getattr(self, f"_fit_{self.chosen}")(x, costs)
@@ -261,7 +299,9 @@ class AlgorithmSelector:
         """The regression forest of this selector's options, fitted on (x, y)."""
         from sklearn.ensemble import RandomForestRegressor
 
-        return RandomForestRegressor(n_estimators=self.trees, random_state=self.seed, n_jobs=self.jobs,
+        if y.ndim == 2 and y.shape[1] == 1:  # one algorithm: scikit-learn wants (and warns for) a 1-d target
+            y = y[:, 0]
+        return RandomForestRegressor(n_estimators=self.trees, random_state=sklearn_seed(self.seed), n_jobs=self.jobs,
                                      min_samples_leaf=2, max_features=self.max_features).fit(x, y)
 
     def _relative_target(self, costs: np.ndarray) -> np.ndarray:
@@ -310,8 +350,8 @@ class AlgorithmSelector:
             label = (diff < 0).astype(int)  # 1: a is cheaper
             if weight.sum() == 0 or len(np.unique(label[weight > 0])) < 2:
                 return a, b, int(np.sum(weight * (label == 1)) >= np.sum(weight * (label == 0)))
-            clf = RandomForestClassifier(n_estimators=self.pairwise_trees, random_state=self.seed, n_jobs=1,
-                                         min_samples_leaf=2)
+            clf = RandomForestClassifier(n_estimators=self.pairwise_trees, random_state=sklearn_seed(self.seed),
+                                         n_jobs=1, min_samples_leaf=2)
             return a, b, clf.fit(x[weight > 0], label[weight > 0], sample_weight=weight[weight > 0])
 
         keep = _contenders(costs)
@@ -335,6 +375,12 @@ class AlgorithmSelector:
 
     def _scores_ensemble(self, x: np.ndarray) -> np.ndarray:
         return _borda([member.scores(x) for member in self._models])
+
+    def _fit_single_best(self, x: np.ndarray, costs: np.ndarray) -> Any:  # noqa: ARG002 - the fit interface
+        return int(np.argmin(costs.mean(axis=0)))
+
+    def _scores_single_best(self, x: np.ndarray) -> np.ndarray:
+        return np.tile(self._train[1].mean(axis=0), (len(x), 1))
 
     def _fit_knn(self, x: np.ndarray, costs: np.ndarray) -> Any:  # noqa: ARG002 - the fit interface; kNN keeps the data
         return True

@@ -14,7 +14,8 @@ instance, with N its k nearest training instances (imputed, standardised feature
 
 A run of the schedule ends at the first slot whose algorithm solves the instance within the slot
 (:func:`mezan.meta.aslib.plan_costs` charges the slots before it). Cost: O(k C(m, <= max_size)) per instance for m
-algorithms. On solution-quality data (no runtimes to schedule) the schedule is one slot: the backup.
+algorithms. On solution-quality data (no runtimes to schedule) the schedule is one slot: the backup. Without any
+feature, every training instance is a neighbour (one static schedule for all).
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ class SunnySchedules:
         x = standardise(self._prep, np.asarray(features, dtype=float))
         train_x, costs = self._train
         k = min(self.neighbours, len(train_x)) if self.neighbours else max(1, round(len(train_x) ** 0.5))
+        if train_x.shape[1] == 0:  # no feature: every training instance is as near as any other, all are neighbours
+            k = len(train_x)
         rows = nearest(x, train_x, k)
         if self._cutoff is None:
             return [((int(np.argmin(costs[row].sum(axis=0))), 0.0),) for row in rows]
