@@ -413,13 +413,16 @@ class Server:
             out.append((line, parsed))
         return out
 
-    def wait(self, want: object, timeout: float) -> tuple[str, dict] | None:
-        """The answer with id ``want`` (raw line and message), others kept in :attr:`pending`; None on timeout."""
+    def wait(self, want: object, timeout: float, null_error: bool = False) -> tuple[str, dict] | None:
+        """The answer with id ``want`` (raw line and message), others kept in :attr:`pending`; None on timeout.
+        ``null_error``: an error with id null answers too (the line we sent did not parse: it names no id)."""
         deadline = time.monotonic() + timeout
         while True:
             for i, (raw, message) in enumerate(self.pending):
-                if isinstance(message, dict) and message.get("id") == want and ("result" in message or
-                                                                              "error" in message):
+                if not isinstance(message, dict):
+                    continue
+                if (message.get("id") == want and ("result" in message or "error" in message)) or \
+                        (null_error and message.get("id") is None and "error" in message):
                     del self.pending[i]
                     return raw, message
             left = deadline - time.monotonic()
@@ -540,7 +543,7 @@ def run_tool(server: Server, case: dict, tree: dict, grace: float) -> tuple[str,
                        case.get("literal_nan", True)):
         return "crash", "the server closed its input"
     wait = case["cancel_after"] if case["long"] else case["budget"] + grace
-    got = server.wait(rid, wait)
+    got = server.wait(rid, wait, null_error=True)  # NaN / Infinity literals: a -32700 answer, id null
     if got is not None:
         return _check_answer(case, got[0], got[1], tree)
     if not server.alive():
@@ -612,7 +615,7 @@ def run_cancel(server: Server, case: dict, grace: float) -> tuple[str, str | Non
     if variant == "early":
         server.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": rid}})
     server.send({"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": case["params"]})
-    got = server.wait(rid, case["cancel_after"])
+    got = server.wait(rid, case["cancel_after"], null_error=True)
     if got is not None:
         server.pending.append(got)  # it answered before the cancel: fine
     outcome, detail = cancel_and_check(server, rid, "ok", None, grace)

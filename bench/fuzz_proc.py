@@ -398,8 +398,9 @@ def replay(part: str, module, seed: int, index: int) -> None:
     cli.emit({"outcome": outcome, "detail": detail, "seconds": round(time.perf_counter() - began, 3)})
     cli.proto.write(f"--- stderr ---\n{stderr or ''}\n")
     cli.proto.flush()
-    if os.environ.get("FUZZ_KEEP") is None:
+    if os.environ.get("FUZZ_KEEP") is None:  # FUZZ_KEEP=1 keeps the case's files to look at
         module.cleanup(case, ctx)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 __all__ = ["BAD", "GOOD", "GRACE", "MEMORY_CAP", "Captured", "InProcessCLI", "classify", "limit_memory",
