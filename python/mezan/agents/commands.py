@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 from typing import Any
 
 from mezan.bench.commands import jsonable as _jsonable
 from mezan.errors import InvalidParameterError, InvalidProblemError
-from mezan.inputs import read_json
+from mezan.inputs import read_json, shown
 
 
 def _problem(spec: str) -> Any:
@@ -16,18 +16,15 @@ def _problem(spec: str) -> Any:
     from mezan.problems import from_wire
     from mezan.qap import instances, read_qaplib
 
-    path = Path(spec)
     if spec.endswith(".json"):
         data = read_json(spec, what="problem file")  # size, UTF-8 and nesting bounded
         try:
             return from_wire(data)
         except ValueError as exc:
-            raise InvalidProblemError(f"{spec}: not a wire-form problem: {exc}") from None
-    if not path.exists() and spec in instances.shipped():
-        path = instances.instance_path(spec)
-    if not path.exists():
-        raise InvalidParameterError(f"{spec}: no such file or bundled instance")
-    return read_qaplib(path)
+            raise InvalidProblemError(f"{shown(spec)}: not a wire-form problem: {exc}") from None
+    if spec in instances.shipped() and not os.path.lexists(spec):  # a bundled name, unless a file has it
+        return read_qaplib(instances.instance_path(spec))
+    return read_qaplib(spec)  # a missing file, a bad path or a pipe: refused by name before it is opened
 
 
 def cmd_analyze(spec: str, *, run: bool, time: float | None, threshold: float, seed: int, store: str | None,
