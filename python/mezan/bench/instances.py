@@ -204,9 +204,13 @@ def _folder_files(folder: Path, spec: str) -> list[Path]:
 def _from_path(spec: str, root: Path | None) -> list[Instance]:
     path = _allowed(spec, root)
     trusted = root is None
-    if path.is_file():
+    try:
+        is_file, is_dir = path.is_file(), path.is_dir()
+    except OSError as exc:  # a name too long, a loop of links: not "missing", and never a traceback
+        raise InvalidParameterError(f"--instances {shown(spec)}: cannot read it ({exc.strerror or exc})") from None
+    if is_file:
         return [_read_file(path, "custom", trusted=trusted)]
-    if path.is_dir():
+    if is_dir:
         files = _folder_files(path, spec)
         if root is not None:
             files = [_within(p, root, spec, "root") for p in files]
