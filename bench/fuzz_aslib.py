@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 
 from fuzz_cli import command_line
-from fuzz_proc import classify, strict_json
+from fuzz_proc import MEMORY_GROWTH, classify, strict_json
 
 APPROACHES = ["knn", "knn", "sunny", "sunny", "pairwise", "regression", "forest_mean", "ensemble", "auto", "nope", ""]
 STATUSES = ["ok", "timeout", "memout", "not_applicable", "crash", "other"]
@@ -445,13 +445,14 @@ def make_case(rng: random.Random, ctx: Context, index: int) -> dict:
         where = str(case_dir)
         changes.append("evaluated as a folder of 2 scenarios (the other one valid)")
     desc = "; ".join(changes) or "a valid scenario"
+    memory = MEMORY_GROWTH if len(m["instances"]) <= 2000 else 3 * MEMORY_GROWTH  # 20,000 instances: 1.5 GiB
     shape = f"{len(m['instances'])} instances x {len(m['algorithms'])} algorithms x {len(m['features'])} features, " \
             f"{'runtime, cutoff ' + str(m['cutoff']) if m['runtime'] else 'quality'}"
     if rng.random() < 0.35:
         picks = [rng.randrange(max(1, len(m["algorithms"]))) for _ in m["instances"]]
         return {"what": "read_scenario+score", "mode": "library", "dir": str(case_dir), "path": where,
-                "picks": picks, "models": models, "desc": f"read_scenario({where!r}) and score() [{shape}; {desc}]",
-                "budget": 20.0}
+                "picks": picks, "models": models, "memory": memory,
+                "desc": f"read_scenario({where!r}) and score() [{shape}; {desc}]", "budget": 20.0}
     approach = rng.choice(APPROACHES)
     if approach == "auto" and len(m["instances"]) > 2000:
         approach = "knn"  # auto cross-validates every approach: 20,000 instances take minutes by design
@@ -470,7 +471,7 @@ def make_case(rng: random.Random, ctx: Context, index: int) -> dict:
             argv.append("--force")
     budget = 40.0 if approach == "auto" or "20,000" in desc else 20.0
     return {"what": f"evaluate --approach {approach or '(empty)'}", "mode": "cli", "dir": str(case_dir),
-            "argv": argv, "models": models, "selections": selections,
+            "argv": argv, "models": models, "selections": selections, "memory": memory,
             "desc": f"{command_line(argv)}  [{shape}; {desc}]", "budget": budget}
 
 
@@ -555,6 +556,8 @@ def run_case(case: dict, ctx: Context, cli) -> tuple[str, str | None, str | None
         if c.exception:
             outcome = "memory" if c.exception == "MemoryError" else "unexpected"
             return outcome, f"{c.exception}: {c.err.strip().splitlines()[-1][:300] if c.err.strip() else ''}", c.err
+        if c.extra["peak_growth"] > case["memory"]:
+            return "memory", f"peak resident memory grew by {c.extra['peak_growth'] / 2**20:,.0f} MiB", None
         if "refused" in result:
             return "refused", result["refused"], None
         raw = result.pop("raw_m_hat")
@@ -564,7 +567,7 @@ def run_case(case: dict, ctx: Context, cli) -> tuple[str, str | None, str | None
         return ("nonsense", problem, None) if problem else ("ok", None, None)
     before = ctx.existing.read_bytes()
     c = cli.main(case["argv"])
-    outcome, detail = classify(c, json_out=True)
+    outcome, detail = classify(c, json_out=True, memory=case["memory"])
     if outcome == "ok":
         value = strict_json(c.out)
         rows = value if isinstance(value, list) else [value]

@@ -40,7 +40,18 @@ import time
 from pathlib import Path
 
 import fuzz
-from fuzz_proc import GRACE, TRACEBACK, LineReader, limit_memory, new_stats, record, signature
+from fuzz_proc import (
+    GRACE,
+    MEMORY_GROWTH,
+    TRACEBACK,
+    LineReader,
+    limit_memory,
+    memory_kb,
+    new_stats,
+    record,
+    reset_peak,
+    signature,
+)
 
 BATCH = 40
 SECRET = "MEZANFUZZSECRET7f3a"
@@ -703,10 +714,15 @@ def run(seed: int, count: int, grace: float = GRACE, batch: int = BATCH) -> dict
                 rng = random.Random(f"{seed}:mcp:{index}")
                 case = make_case(rng, tree, index == end - 1)
                 began = time.perf_counter()
+                rss_before = reset_peak(server.proc.pid)
                 outcome, detail = run_one(server, case, tree, grace)
                 seconds = time.perf_counter() - began
+                grown = (memory_kb(server.proc.pid)[0] - rss_before) * 1024 if server.alive() else 0.0
                 log = server.new_log()
                 outcome, detail, stderr = _log_verdict(outcome, detail, log)
+                if grown > MEMORY_GROWTH and outcome in ("ok", "refused"):
+                    outcome, detail = "memory", f"the server's peak resident memory grew by {grown / 2**20:,.0f} " \
+                                                f"MiB during the case (then: {outcome}, {detail})"
                 record(stats, {"case": index, "what": case["what"], "desc": describe(case), "outcome": outcome,
                                "detail": detail, "seconds": seconds, "stderr": stderr})
                 index += 1

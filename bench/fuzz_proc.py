@@ -34,6 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MEMORY_CAP = 3 * 2**30  # bytes of address space per child process
+MEMORY_GROWTH = 512 * 2**20
+"""A case whose peak resident memory grows by more than this is unbounded memory even if it ends in a refusal: under
+the cap an allocation that fails may be turned into an error message (e.g. a reader that buffers a 10 GB file), which
+without the cap is the OOM killer. Every input here is small (files under 50 MB, scenarios under 20,000 rows)."""
 GRACE = 10.0  # seconds beyond a case's budget before it counts as a hang
 CAPTURE_BYTES = 64 << 20  # the most of a case's stdout / stderr read back (more: not checked as JSON)
 
@@ -41,6 +45,28 @@ GOOD = ("ok", "refused")
 BAD = ("crash", "traceback", "hang", "memory", "nonsense", "unclear", "unexpected", "leak", "lost")
 TRACEBACK = "Traceback (most recent call last)"
 MEMORY_SIGNS = ("MemoryError", "std::bad_alloc", "Cannot allocate memory", "out of memory")
+
+
+def memory_kb(pid: int | str = "self") -> tuple[float, float]:
+    """(peak, current) resident memory of a process in KiB (VmHWM, VmRSS); (0, 0) when unknown."""
+    import re
+
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return (float(re.search(r"VmHWM:\s+(\d+)", status).group(1)),
+                float(re.search(r"VmRSS:\s+(\d+)", status).group(1)))
+    except (OSError, AttributeError, ValueError):
+        return 0.0, 0.0
+
+
+def reset_peak(pid: int | str = "self") -> float:
+    """Reset the process' peak resident memory to its current one (/proc/PID/clear_refs, 5); returns the current
+    resident memory in KiB: a case's peak growth is then ``memory_kb(pid)[0] - reset_peak(pid)``."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+    return memory_kb(pid)[1]
 
 
 def limit_memory(cap: int = MEMORY_CAP) -> None:
@@ -146,6 +172,7 @@ class InProcessCLI:
     def call(self, fn, *args, **kwargs) -> Captured:
         """``fn(*args)`` with output captured; a raw exception is printed as the interpreter would and gives rc 1."""
         self._reset()
+        rss_before = reset_peak()  # the peak is measured from here
         began = time.perf_counter()
         exception = None
         try:
@@ -159,8 +186,9 @@ class InProcessCLI:
         seconds = time.perf_counter() - began
         sys.stdout.flush()
         sys.stderr.flush()
+        grown = (memory_kb()[0] - rss_before) * 1024  # the peak above the resident memory before the case
         return Captured(rc=rc if isinstance(rc, int) else 0, out=self._read(self.out_fd), err=self._read(self.err_fd),
-                        seconds=seconds, exception=exception)
+                        seconds=seconds, exception=exception, extra={"peak_growth": grown})
 
     def main(self, argv: list[str], env: dict[str, str | None] | None = None) -> Captured:
         """``mezan.cli.main(argv)`` with ``env`` set for the call (None removes a variable)."""
@@ -182,11 +210,16 @@ class InProcessCLI:
                     os.environ[k] = v
 
 
-def classify(c: Captured, *, json_out: bool = False) -> tuple[str, str | None]:
-    """The outcome of one CLI run: a valid result, a one-line refusal, or a failure (see the module docstring)."""
+def classify(c: Captured, *, json_out: bool = False, memory: float = MEMORY_GROWTH) -> tuple[str, str | None]:
+    """The outcome of one CLI run: a valid result, a one-line refusal, or a failure (see the module docstring);
+    ``memory``: the peak growth of resident memory the case may have (bytes)."""
     err = c.err
     if c.exception == "MemoryError" or any(s in err for s in MEMORY_SIGNS[:2]):
         return "memory", signature(err) or "MemoryError"
+    grown = c.extra.get("peak_growth", 0.0)
+    if grown > memory:
+        said = (err.strip().splitlines() or ["exit code 0, a result"])[-1][:200] if c.rc else "a result"
+        return "memory", f"peak resident memory grew by {grown / 2**20:,.0f} MiB during the case (then: {said})"
     if TRACEBACK in err or c.exception:
         return "traceback", signature(err)
     if c.rc == 0:
@@ -380,6 +413,7 @@ def replay(part: str, module, seed: int, index: int) -> None:
     import random
     import tempfile
 
+    limit_memory()  # the same cap as the workers: a replayed case must not take the machine's memory
     folder = Path(tempfile.mkdtemp(prefix=f"mezan-fuzz-replay-{part}-"))
     os.environ["MEZAN_HOME"] = str(folder / "home")
     (folder / "cwd").mkdir()
