@@ -237,7 +237,7 @@ def test_islands_honour_the_time_limit_report_progress_and_stop(cluster):
     problem = qap(50, seed=4)
     seen = []
     result = solve(problem, None, mode="islands", time_limit=3, seed=1, executor=cluster,
-                   callback=lambda best, t: seen.append(best))
+                   progress=lambda best, t: seen.append(best))
     assert result.wall_time < 3 + 1.0 and result.status in ("timeout", "optimal")
     assert seen and seen == sorted(seen, reverse=True) and seen[-1] == result.objective
     stop = threading.Event()
@@ -361,7 +361,7 @@ def test_watch_relays_a_stop_and_progress():
         tasks = [ex.submit(patient, 30.0, context=True) for _ in range(2)]
         seen = []
         threading.Timer(0.5, stop.set).start()
-        assert not watch(tasks, stop=stop, on_progress=lambda task, value: seen.append(value))
+        assert not watch(tasks, stop=stop, progress=lambda task, value: seen.append(value))
         assert [t.result(timeout=5)[0] for t in tasks] == ["cancelled", "cancelled"]
         assert seen
 
@@ -378,7 +378,7 @@ def test_the_service_runs_solves_and_jobs_on_the_cluster_and_reports_it(cluster,
         A, B = random_qap(12, 1)
         r = server.post("/qapflow/solve", {"A": A, "B": B, "time_limit": 2, "seed": 0})
         assert r.status_code == 200, r.text
-        assert r.json()["status"] == "optimal" and r.json()["objective_value"] == qap_objective(A, B,
+        assert r.json()["status"] == "optimal" and r.json()["objective"] == qap_objective(A, B,
                                                                                               r.json()["solution"])
         A, B = random_qap(60, 3)
         r = server.post("/jobs", {"route": "qapflow", "A": A, "B": B, "mode": "aggressive", "time_limit": 30,
@@ -395,8 +395,8 @@ def test_the_service_runs_solves_and_jobs_on_the_cluster_and_reports_it(cluster,
         job = server.client.delete(f"/jobs/{job_id}", headers=server.auth()).json()
         assert time.monotonic() - began < 1.5
         assert job["status"] == "cancelled"
-        assert job["result"]["objective_value"] == qap_objective(A, B, job["result"]["solution"])
-        assert job["result"]["objective_value"] <= job["progress"]["best_objective"]
+        assert job["result"]["objective"] == qap_objective(A, B, job["result"]["solution"])
+        assert job["result"]["objective"] <= job["progress"]["best_objective"]
 
 
 def test_the_service_is_not_ready_while_no_worker_is_connected(tmp_path):

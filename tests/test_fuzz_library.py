@@ -239,7 +239,7 @@ QAP4 = (np.array([[0, 5, 2, 4], [5, 0, 3, 0], [2, 3, 0, 0], [4, 0, 0, 0]]),
         np.array([[0, 1, 1, 2], [1, 0, 1, 1], [1, 1, 0, 1], [2, 1, 1, 0]]))
 SOLVE_OPTIONS = {
     "partial_match": index_pairs,
-    "P0": permutation_like,
+    "initial": permutation_like,
     "seed": st.one_of(st.integers(0, 2**63 - 1), hostile_scalars),
     "target": st.one_of(hostile_scalars, st.just(np.complex128(1))),
     "max_iter": st.one_of(st.integers(1, 10**6), hostile_scalars),
@@ -247,7 +247,7 @@ SOLVE_OPTIONS = {
     "maximize": st.one_of(st.booleans(), hostile_scalars, hostile_matrices(2)),
     "lower_bound": st.one_of(st.none(), st.booleans(), hostile_scalars),
     "threads": st.one_of(st.integers(1, 3), st.sampled_from((0, -1, 2.5, "2", True, 1025, 2**40, None))),
-    "callback": st.sampled_from((None, 3, "print", print)),
+    "progress": st.sampled_from((None, 3, "print", print)),
 }
 
 
@@ -665,7 +665,7 @@ def test_single_wire_forms_through_mezan_solve(kind, data):
 ZERO_B = (np.array([[0.0, 1e300], [1e300, 0.0]]), np.zeros((2, 2)))
 INT64_EDGE = (np.array([[-(2**63), 2, 1], [2, 0, 3], [1, 3, 0]]), np.array([[0, 1, 4], [1, 0, 2], [4, 2, 0]]))
 QAP_CALLS = {
-    "solve P0 ragged": lambda: qap.solve(*QAP4, method="rots", time_limit=LIMIT, P0=[[0, 1], [1]]),
+    "solve initial ragged": lambda: qap.solve(*QAP4, method="rots", time_limit=LIMIT, initial=[[0, 1], [1]]),
     "solve partial_match with None": lambda: qap.solve(*QAP4, method="rots", time_limit=LIMIT,
                                                        partial_match=[[0, None]]),
     "solve partial_match strings": lambda: qap.solve(*QAP4, method="rots", time_limit=LIMIT,

@@ -98,11 +98,11 @@ def test_partial_match_is_respected():
 def test_P0_is_the_starting_point():
     problem = load("nug12")
     start = np.arange(12)[::-1].copy()
-    result = solve(problem, None, method="local_first", time_limit=None, P0=start)
-    # One first-improvement descent from P0 never ends above P0's cost.
+    result = solve(problem, None, method="local_first", time_limit=None, initial=start)
+    # One first-improvement descent from the initial solution never ends above its cost.
     assert result.objective <= numpy_objective(problem.A, problem.B, start)
     matrix = np.eye(12, dtype=int)[start]
-    again = solve(problem, None, method="local_first", time_limit=None, P0=matrix)
+    again = solve(problem, None, method="local_first", time_limit=None, initial=matrix)
     assert np.array_equal(result.permutation, again.permutation)
 
 
@@ -145,7 +145,7 @@ def test_callback_receives_improvements_and_can_stop_the_solve():
         seen.append((best, elapsed))
         return elapsed > 0.2
 
-    result = solve(problem, None, time_limit=30.0, seed=0, callback=callback)
+    result = solve(problem, None, time_limit=30.0, seed=0, progress=callback)
     assert result.status == "cancelled"
     assert result.wall_time < 5.0
     assert seen and [b for b, _ in seen] == sorted((b for b, _ in seen), reverse=True)
@@ -160,7 +160,7 @@ def test_callback_exception_propagates_with_its_traceback():
         raise Boom("from the callback")
 
     with pytest.raises(Boom, match="from the callback"):
-        solve(load("nug12"), None, time_limit=5.0, seed=0, callback=callback)
+        solve(load("nug12"), None, time_limit=5.0, seed=0, progress=callback)
 
 
 def test_ctrl_c_cancels_and_returns_a_valid_best_so_far():

@@ -267,7 +267,7 @@ def build_server(root: str | os.PathLike | None = None) -> Any:
         def run(progress: Any) -> Any:
             if problem.get("type") == "composite":
                 return mezan.solve(problem, stop=stop, **options)
-            return mezan.solve(problem, callback=progress, stop=stop, **options)
+            return mezan.solve(problem, progress=progress, stop=stop, **options)
 
         return _plain(await in_thread(run, ctx, stop))
 
@@ -286,7 +286,7 @@ def build_server(root: str | os.PathLike | None = None) -> Any:
         def run(progress: Any) -> Any:
             from mezan.qap import solve as qap_solve
 
-            return qap_solve(problem, None, time_limit=limit, seed=chosen, stop=stop, callback=progress)
+            return qap_solve(problem, None, time_limit=limit, seed=chosen, stop=stop, progress=progress)
 
         result = await in_thread(run, ctx, stop)
         record = _plain(result)

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mezan.deprecation import renamed
 from mezan.errors import InvalidParameterError
+from mezan.extras import MissingExtraError
 from mezan.problems import TYPES, from_wire, to_wire
 from mezan.results import Result
 from mezan.running import stop_check
@@ -34,29 +36,79 @@ class Solver(Protocol):
 
 @dataclass(frozen=True)
 class RegisteredSolver:
-    """A solver of the suite: a name, the problem type it solves and the function that runs it."""
+    """A solver of the suite: a name, the problem type it solves and the function that runs it.
+
+    Parameters
+    ----------
+    name : str
+        The registered name (``"qap.rots"``, ``"qapflow.auto"``, ``"allocflow.highs"``, ...).
+    problem_type : str
+        The problem type it solves.
+    description : str
+        One line on what it does.
+    run : callable
+        The function that runs it (call :meth:`solve`, which checks the options and the result).
+    takes_advisor : bool, default False
+        A rule-based policy that asks a learned selector first (QAPFlow's auto).
+    takes_initial : bool, default False
+        It starts from a given solution (``initial=``: a warm start, e.g. a QAP permutation).
+    options : tuple of str
+        The configuration keywords ``run`` accepts (e.g. QAP's max_iter, threads, target).
+    """
 
     name: str
     problem_type: str
     description: str
     run: Callable[..., Any]
     takes_advisor: bool = False  # a rule-based policy that asks a learned selector first (QAPFlow auto)
-    takes_start: bool = False  # starts from a given solution (``start=``: a warm start, e.g. a QAP permutation)
+    takes_initial: bool = False  # starts from a given solution (``initial=``: a warm start, e.g. a QAP permutation)
     options: tuple[str, ...] = ()  # the configuration keywords ``run`` accepts (e.g. QAP's max_iter, threads)
 
     def solve(self, problem: Any, *, time_limit: float = 10.0, seed: int | None = None, stop: Any = None,
               progress: Callable[[float, float], Any] | None = None,
-              advisor: Callable[[Any], tuple[str, str] | None] | None = None, start: Any = None,
-              options: dict[str, Any] | None = None) -> Result:
-        """Run the solver. ``advisor`` (``advisor(problem) -> (solver name, why)`` or None) and ``start`` (a solution
-        to start from) reach only solvers that take them; the others ignore them. ``options`` is a configuration
-        (keywords among :attr:`options`, e.g. ``{"max_iter": 5000}``); an unknown one is an error. Nothing else is
-        consulted: no store, no global state."""
+              advisor: Callable[[Any], tuple[str, str] | None] | None = None, initial: Any = None,
+              options: dict[str, Any] | None = None, start: Any = None) -> Result:
+        """Run the solver on a problem record.
+
+        Nothing but the arguments is consulted: no store, no global state.
+
+        Parameters
+        ----------
+        problem : problem record
+            A record of this solver's problem type (:mod:`mezan.problems`).
+        time_limit : float, default 10.0
+            Wall-clock budget in seconds, counted from the call.
+        seed : int, optional
+            Random seed.
+        stop : threading.Event, optional
+            Setting it cancels the run (status "cancelled", the best so far returned).
+        progress : callable, optional
+            ``progress(best_objective, elapsed_seconds)`` when the best improves; returning True stops the run.
+        advisor : callable, optional
+            ``advisor(problem) -> (solver name, why) or None``; reaches only solvers with ``takes_advisor``.
+        initial : object, optional
+            A solution to start from; reaches only solvers with ``takes_initial``.
+        options : dict, optional
+            The solver's configuration, keywords among :attr:`options` (e.g. ``{"max_iter": 5000}``).
+        start : object, optional
+            Deprecated name of ``initial``.
+
+        Returns
+        -------
+        Result
+            The solver's result record, with ``solver`` set to this solver's name.
+
+        Raises
+        ------
+        mezan.errors.InvalidParameterError
+            An option this solver does not take, named.
+        """
+        initial = renamed(f"solver {self.name!r}.solve", "start", "initial", start, initial)
         extra: dict[str, Any] = dict(self.check_options(options))
         if self.takes_advisor:
             extra["advisor"] = advisor
-        if self.takes_start and start is not None:
-            extra["start"] = start
+        if self.takes_initial and initial is not None:
+            extra["initial"] = initial
         guard = stop_check(stop)  # refuses a stop without is_set(); one whose is_set() raises stops the run
         result = self.run(problem, time_limit=time_limit, seed=seed, stop=guard if stop is not None else None,
                           progress=progress, **extra)
@@ -79,16 +131,49 @@ _SOLVERS: dict[str, RegisteredSolver] = {}
 _BUILTIN_MODULES = ("mezan.qap", "mezan.evo", "mezan.flows")
 _LOADED = False
 _LOCK = threading.Lock()
+_UNAVAILABLE: dict[str, str] = {}  # built-in module -> why its solvers are not registered (a missing extra)
 
 
 def register(name: str, problem_type: str, run: Callable[..., Any], description: str = "", *,
-             takes_advisor: bool = False, takes_start: bool = False, options: tuple[str, ...] = ()) -> RegisteredSolver:
-    """Add a solver; the name must be new (``family.variant[@problem_type]``). ``takes_advisor`` / ``takes_start``:
-    ``run`` accepts an ``advisor`` / a ``start`` keyword (see :meth:`RegisteredSolver.solve`); ``options``: the
-    configuration keywords it accepts."""
+             takes_advisor: bool = False, takes_initial: bool = False, options: tuple[str, ...] = (),
+             takes_start: bool | None = None) -> RegisteredSolver:
+    """Add a solver to the registry.
+
+    Parameters
+    ----------
+    name : str
+        A new name, ``family.variant[@problem_type]`` (e.g. ``"qap.rots"``).
+    problem_type : str
+        The problem type it solves, a key of :data:`mezan.problems.TYPES` (or ``"permutation"``).
+    run : callable
+        ``run(problem, *, time_limit, seed, stop, progress, **extra) -> Result``.
+    description : str
+        One line on what it does.
+    takes_advisor : bool, default False
+        ``run`` accepts ``advisor=`` (a learned selector asked first; see :meth:`RegisteredSolver.solve`).
+    takes_initial : bool, default False
+        ``run`` accepts ``initial=`` (a solution to start from).
+    options : tuple of str
+        The configuration keywords ``run`` accepts (e.g. ``("max_iter", "threads")``).
+    takes_start : bool, optional
+        Deprecated name of ``takes_initial``.
+
+    Returns
+    -------
+    RegisteredSolver
+        The registered solver.
+
+    Raises
+    ------
+    mezan.errors.InvalidParameterError
+        When a solver of that name is already registered.
+    """
+    if takes_start is not None:
+        takes_initial = renamed("mezan.registry.register", "takes_start", "takes_initial", takes_start,
+                                takes_initial or None) or False
     if name in _SOLVERS:
         raise InvalidParameterError(f"a solver named {name!r} is already registered")
-    solver = RegisteredSolver(name, problem_type, description, run, takes_advisor, takes_start, tuple(options))
+    solver = RegisteredSolver(name, problem_type, description, run, takes_advisor, takes_initial, tuple(options))
     _SOLVERS[name] = solver
     return solver
 
@@ -103,24 +188,59 @@ def _load_builtins() -> None:
         if _LOADED:
             return
         for module in _BUILTIN_MODULES:
-            for entry in importlib.import_module(module).solver_entries():
+            try:
+                entries = importlib.import_module(module).solver_entries()
+            except MissingExtraError as exc:  # a component whose extra is not installed offers no solver
+                _UNAVAILABLE[module] = str(exc)
+                continue
+            for entry in entries:
                 if entry["name"] not in _SOLVERS:
                     register(**entry)
         _LOADED = True
 
 
 def solvers(problem_type: str | None = None) -> list[RegisteredSolver]:
-    """Registered solvers, optionally only those for one problem type."""
+    """Return the registered solvers.
+
+    Parameters
+    ----------
+    problem_type : str, optional
+        Only the solvers of this problem type (``"qap"``, ``"allocation"``, ...).
+
+    Returns
+    -------
+    list of RegisteredSolver
+        In registration order.
+    """
     _load_builtins()
     return [s for s in _SOLVERS.values() if problem_type is None or s.problem_type == problem_type]
 
 
 def get(name: str) -> RegisteredSolver:
+    """Return the registered solver of this name.
+
+    Parameters
+    ----------
+    name : str
+        A registered name, e.g. ``"qap.rots"``.
+
+    Returns
+    -------
+    RegisteredSolver
+        The solver.
+
+    Raises
+    ------
+    mezan.errors.InvalidParameterError
+        No solver has that name (the message lists the registered ones).
+    """
     _load_builtins()
     try:
         return _SOLVERS[name]
     except KeyError:
-        raise InvalidParameterError(f"no solver named {name!r}; registered: {', '.join(sorted(_SOLVERS))}") from None
+        absent = "".join(f"; not loaded: {why}" for why in _UNAVAILABLE.values())
+        raise InvalidParameterError(f"no solver named {name!r}; registered: {', '.join(sorted(_SOLVERS))}{absent}") \
+            from None
 
 
 def portable(problem: Any) -> Any:

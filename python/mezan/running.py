@@ -208,12 +208,12 @@ class ControlledRun:
     interrupted: bool    # Ctrl-C cancelled the run
 
 
-def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable | None = None,
+def run_controlled(call: Callable[[], Any], control: Any, *, progress: Callable | None = None,
                    sign: int = 1, stop: Any = None) -> ControlledRun:
     """Run ``call()`` — a core function that releases the GIL and reports to ``control`` (a
     ``_core.SolveControl``) — on a worker thread, while this thread polls ``control.snapshot()``
-    every 20 ms and calls ``callback(sign * best, elapsed)`` when the best improves. A callback
-    returning True cancels, and so does ``stop.is_set()`` (e.g. a ``threading.Event``); a callback
+    every 20 ms and calls ``progress(sign * best, elapsed)`` when the best improves. ``progress``
+    returning True cancels, and so does ``stop.is_set()`` (e.g. a ``threading.Event``); a ``progress``
     exception cancels and is re-raised; Ctrl-C cancels and the best-so-far result of ``call()`` is
     returned with ``interrupted=True``.
     """
@@ -239,7 +239,7 @@ def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable 
         best, elapsed, _ = control.snapshot()
         if best is not None and (last_reported is None or best < last_reported):
             last_reported = best
-            if callback is not None and callback(sign * best, elapsed) is True:
+            if progress is not None and progress(sign * best, elapsed) is True:
                 control.cancel()
 
     started = time.perf_counter()
@@ -249,7 +249,7 @@ def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable 
         while not done.wait(POLL_SECONDS):
             if stop.is_set():
                 control.cancel()
-            if callback is not None and callback_error is None:
+            if progress is not None and callback_error is None:
                 try:
                     report_progress()
                 except BaseException as exc:
@@ -265,7 +265,7 @@ def run_controlled(call: Callable[[], Any], control: Any, *, callback: Callable 
     stop.raise_error()
     if "error" in outcome:
         raise outcome["error"]
-    if callback is not None:
+    if progress is not None:
         report_progress()
     return ControlledRun(outcome["result"], time.perf_counter() - started, interrupted)
 

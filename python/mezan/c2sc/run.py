@@ -33,10 +33,21 @@ FAILED = ("infeasible", "unbounded", "error", "skipped", "cancelled")
 
 @dataclass(frozen=True)
 class CompositeResult:
-    """results: subproblem id -> its result's wire form (:meth:`mezan.results.Result.to_dict`: the common fields
-    and the family's own), or ``{"status": "skipped" | "cancelled", "reason": ...}`` for a subproblem that did not
-    run (a parent without a solution; a cancelled request); status: "ok" (every subproblem solved), "partial" or
-    "failed"; wall_time: seconds in all."""
+    """The outcome of a composite request: a result per subproblem and an aggregate status.
+
+    Parameters
+    ----------
+    results : dict
+        Subproblem id -> its result's wire form (:meth:`mezan.results.Result.to_dict`: the common fields and the
+        family's own), or ``{"status": "skipped" or "cancelled", "reason": ...}`` for a subproblem that did not run
+        (a parent without a solution; a cancelled request); in the plan's order.
+    status : str
+        "ok" (every subproblem solved), "partial" or "failed" (none solved).
+    wall_time : float
+        Seconds in all.
+    stages : list of list of str
+        The plan's stages (``Plan.stages``).
+    """
 
     results: dict[str, dict[str, Any]]
     status: str
@@ -97,7 +108,7 @@ def _run_stage_on(ex: Executor, plan: Plan, stage: list[str], done: dict[str, Re
             else:
                 out[sid] = outcome
         relay = None if progress is None else (lambda task, value: progress(*value))
-        watch(list(tasks.values()), stop=stop, on_progress=relay)
+        watch(list(tasks.values()), stop=stop, progress=relay)
     except BaseException:  # the cluster failed (or Ctrl-C): nothing of this stage keeps running
         for task in tasks.values():
             task.cancel()
@@ -168,15 +179,46 @@ def _status(outcome: Result | dict[str, Any]) -> str:
 def run(request_or_plan: dict[str, Any] | Plan, *, time_limit: float = 10.0, seed: int | None = None,
         workers: int = 2, stop: Any = None, progress: Callable[[float, float], Any] | None = None,
         admit: Admit | None = None, executor: Any = None) -> CompositeResult:
-    """Compile (when given a request) and run a plan; ``time_limit`` per subproblem unless a
-    subproblem sets its own; ``workers`` subproblems of a stage at a time on this process's threads, or, with an
-    ``executor`` (:mod:`mezan.dist`: an executor, a Dask client or scheduler address), every subproblem of a stage
-    as a task there (references are resolved here; the problem travels as its wire form).
+    """Compile (when given a request) and run a plan, stage by stage.
 
-    ``stop`` (e.g. a ``threading.Event``) is passed to every subproblem's solver, and once set no further
-    subproblem starts (those left end ``cancelled``); ``progress(best, elapsed)`` is passed to every
-    subproblem's solver; ``admit`` is the caller's admission hook (:data:`mezan.c2sc.plan.Admit`), applied to
-    each subproblem after its references are resolved: a refusal fails that subproblem with status ``error``.
+    The subproblems of a stage run concurrently, each one's references resolved just before it runs; when a parent
+    ends without a usable solution, its dependents are not run (status ``skipped``, naming the parent). A subproblem
+    whose solver refuses its input ends with status ``error``; the others go on.
+
+    Parameters
+    ----------
+    request_or_plan : dict or Plan
+        A composite request (compiled with :func:`compile`) or a compiled :class:`Plan`.
+    time_limit : float, default 10.0
+        Seconds per subproblem, unless a subproblem sets its own ``time_limit``.
+    seed : int or None, optional
+        The seed given to every subproblem's solver.
+    workers : int, default 2
+        Subproblems of a stage run at a time on this process's threads (without ``executor``).
+    stop : threading.Event, optional
+        Passed to every subproblem's solver; once set, no further subproblem starts (those left end
+        ``cancelled``).
+    progress : callable, optional
+        ``progress(best, elapsed)``, passed to every subproblem's solver.
+    admit : callable, optional
+        The caller's admission hook (:data:`mezan.c2sc.plan.Admit`), applied to each subproblem after its
+        references are resolved: a refusal fails that subproblem with status ``error``.
+    executor : mezan.dist.Executor, distributed.Client, str or None, optional
+        Where to run (:mod:`mezan.dist`: an executor, a Dask client or scheduler address): every subproblem of a
+        stage as a task there (references are resolved here; the problem travels as its wire form). None: this
+        process's threads.
+
+    Returns
+    -------
+    CompositeResult
+        A result per subproblem id, the aggregate status and the time spent.
+
+    Raises
+    ------
+    PlanError
+        When a request cannot be compiled (see :func:`compile`).
+    mezan.dist.DistError
+        When the executor cannot do its work (the cluster is unreachable or lost): the whole request fails.
     """
     plan = (request_or_plan if isinstance(request_or_plan, Plan)
             else compile(request_or_plan, admit=admit, default_time_limit=time_limit))

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from mezan.deprecation import renamed
 from mezan.errors import MezanError
 
 
@@ -89,13 +91,13 @@ class Executor(ABC):
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any], context: bool = False) -> list[Task]:
         """One task per element (``zip`` of the iterables), in input order."""
-        return [self.submit(fn, *args, context=context) for args in zip(*iterables)]
+        return [self.submit(fn, *args, context=context) for args in zip(*iterables, strict=False)]
 
     def describe(self) -> dict[str, Any]:
         """What the executor runs on, for reports and ``/health``: kind, workers, threads."""
         return {"kind": self.kind, "workers": 1, "threads": self.capacity}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (not abstract: an executor that starts nothing has nothing to release)
         """Release what the executor started (pools, a local cluster); a client passed in is left open."""
 
     def __enter__(self) -> Executor:
@@ -120,14 +122,32 @@ CANCEL_GRACE = 10.0
 worker never does)."""
 
 
-def watch(tasks: list[Task], *, stop: Any = None, on_progress: Callable[[Task, Any], Any] | None = None,
-          until: float | None = None, poll: float = 0.05) -> bool:
-    """Wait for ``tasks`` while relaying a caller's ``stop`` (anything with ``is_set()``) to them as cancel requests,
-    and each task's new progress to ``on_progress(task, value)`` (returning True cancels them all too). Stops waiting
-    at ``until`` (a ``time.monotonic()`` deadline), cancelling the tasks still running, and :data:`CANCEL_GRACE`
-    seconds after a cancel. True when every task finished without a cancel."""
-    import time
+def watch(tasks: list[Task], *, stop: Any = None, progress: Callable[[Task, Any], Any] | None = None,
+          until: float | None = None, poll: float = 0.05,
+          on_progress: Callable[[Task, Any], Any] | None = None) -> bool:
+    """Wait for tasks, relaying a caller's cancel to them and their progress to the caller.
 
+    Parameters
+    ----------
+    tasks : list of Task
+        The tasks to wait for.
+    stop : object, optional
+        Anything with ``is_set()``: once set, every task is asked to cancel.
+    progress : callable, optional
+        ``progress(task, value)`` for each task's new progress value; returning True cancels them all.
+    until : float, optional
+        A ``time.monotonic()`` deadline: the tasks still running then are cancelled.
+    poll : float
+        Seconds between two looks at the tasks.
+    on_progress : callable, optional
+        Deprecated name of ``progress``.
+
+    Returns
+    -------
+    bool
+        True when every task finished without a cancel. Waiting ends :data:`CANCEL_GRACE` seconds after a cancel.
+    """
+    progress = renamed("mezan.dist.watch", "on_progress", "progress", on_progress, progress)
     seen: dict[str, Any] = {}
     cancelled = False
     while not all(t.done() for t in tasks):
@@ -136,12 +156,12 @@ def watch(tasks: list[Task], *, stop: Any = None, on_progress: Callable[[Task, A
             until = min(until or math.inf, time.monotonic() + CANCEL_GRACE)
             for t in tasks:
                 t.cancel()
-        if on_progress is not None and not cancelled:
+        if progress is not None and not cancelled:
             for t in tasks:
                 value = t.progress()
                 if value is not None and value != seen.get(t.key):
                     seen[t.key] = value
-                    if on_progress(t, value):
+                    if progress(t, value):
                         cancelled = True
                         until = min(until or math.inf, time.monotonic() + CANCEL_GRACE)
                         for task in tasks:

@@ -25,7 +25,7 @@ def solver_entries() -> list[dict]:
             if memetic and isinstance(problem, TSP) and not problem.core_objective().has_local_search:
                 local_search = False  # 2-opt needs a symmetric D: on an asymmetric one the GA runs alone
             return evolve(problem, time_limit=time_limit, seed=seed, local_search=local_search or None,
-                          stop=stop, callback=progress)
+                          stop=stop, progress=progress)
 
         return run
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mezan import _core
+from mezan.deprecation import renamed
 from mezan.errors import InstanceTooLargeError, InvalidParameterError
 from mezan.evo.problems import QAP, TSP, LinearOrdering, PermutationProblem, native
 from mezan.results import Result
@@ -36,11 +37,52 @@ MAX_POPULATION = 100_000
 class EvoResult(Result):
     """Outcome of :func:`evolve`: the common fields of :class:`mezan.results.Result` and EvoFlow's own.
 
-    ``solution`` is the best permutation (numpy int array; also read as ``best``), ``objective`` its value
-    (minimised; also read as ``fitness``), ``evaluations`` the objective evaluations (initial population
-    included; also ``iterations``), ``generations`` the batches of ``population`` children produced, ``status``
-    "timeout", "cancelled" or "feasible" (a cap or the target ended the run), ``trace`` the anytime curve of
-    (seconds, best fitness).
+    The fields are keyword-only.
+
+    Parameters
+    ----------
+    solution : numpy.ndarray of int, optional
+        The best permutation found (also read as ``best``).
+    objective : float, optional
+        Its value, minimised (also read as ``fitness``).
+    status : Status or str, default "feasible"
+        "timeout", "cancelled" or "feasible" (a cap or the target ended the run); ``reason`` says which.
+    lower_bound : float or None, optional
+        A proven lower bound on the optimum; :func:`evolve` proves none and leaves it None.
+    upper_bound : float or None, optional
+        A proven upper bound on the optimum; left None by :func:`evolve`.
+    gap : float or None, optional
+        Relative distance between the objective and a proven bound; None without a bound.
+    solver : str or None, optional
+        The registered solver name when run through the registry (``evo.ga@tsp``, ``evo.memetic@qap``, ...).
+    seed : int or None, optional
+        The seed used (reuse it to reproduce).
+    wall_time : float, default 0.0
+        Seconds spent.
+    iterations : int, default 0
+        The objective evaluations, as ``evaluations``.
+    trace : list of tuple of float, optional
+        The anytime curve: (seconds, best fitness) pairs.
+    explanation : str, default ""
+        The algorithm that ran and its settings (population, crossover, mutation, selection).
+    reason : str, default ""
+        Why the run ended as it did, in words (time limit reached, a cap reached, target reached, ...).
+    evaluations : int, default 0
+        Objective evaluations, the initial population included.
+    generations : int, default 0
+        Generations run: batches of ``population`` children produced.
+
+    Attributes
+    ----------
+    best : numpy.ndarray of int
+        The solution under its EvoFlow name (read-only).
+    fitness : float
+        The objective under its EvoFlow name (read-only).
+
+    Raises
+    ------
+    mezan.errors.InvalidParameterError
+        When ``status`` is not a status name, or exactly one of ``solution`` and ``objective`` is None.
     """
 
     evaluations: int = 0
@@ -84,38 +126,77 @@ def evolve(
     seed: Any = None,
     threads: int = 1,
     target: float | None = None,
-    callback: Callable[[float, float], Any] | None = None,
+    progress: Callable[[float, float], Any] | None = None,
     stop: Any = None,
+    callback: Callable[[float, float], Any] | None = None,
 ) -> EvoResult:
     """Minimise a function of a permutation with a steady-state genetic (or memetic) algorithm.
 
+    Each generation breeds ``population`` children, evaluates them (on ``threads`` for the built-in problems) and
+    inserts them with distance-based replacement. The result depends only on the seed and the caps, not on
+    ``threads`` (children are evaluated in parallel but generated and inserted in order).
+
     Parameters
     ----------
-    objective : QAP, TSP, LinearOrdering, PermutationProblem, a problem record or callable
+    objective : QAP, TSP, LinearOrdering, PermutationProblem, problem record or callable
         A built-in problem (runs entirely in C++; a :class:`mezan.problems.QAPProblem`, ``TSPProblem`` or
-        ``LinearOrderingProblem`` too) or ``f(permutation) -> float``; a callable needs ``n``.
-        An exception raised by the callable stops the run and propagates unchanged.
+        ``LinearOrderingProblem`` too) or ``f(permutation) -> float``; a callable needs ``n``. An exception raised
+        by the callable stops the run and propagates unchanged.
     n : int, optional
         Permutation length (required for a callable; checked against a built-in's size).
-    kind : {"permutation"}
+    kind : str, default "permutation"
         Only permutations are supported; real vectors are out of scope (use e.g. ``cma``).
-    population, generations, time_limit, max_evaluations
-        Population size and budgets (a generation is a batch of ``population`` children); at least one
-        of time_limit / generations / max_evaluations / target must bound the run.
-    crossover : {"ox", "pmx", "cx", "position", "uniform"}
-    mutation : {"swap", "insert", "inversion", "scramble"}
-    mutation_rate : float in [0, 1]
-        Probability that a child is mutated.
+    population : int, default 64
+        Population size, in [2, 100,000].
+    generations : int, optional
+        Cap on generations (a generation is a batch of ``population`` children).
+    time_limit : float or None, default 10.0
+        Wall-clock budget in seconds; at least one of time_limit, generations, max_evaluations and target must
+        bound the run.
+    max_evaluations : int, optional
+        Cap on objective evaluations.
+    crossover : str, default "ox"
+        One of :data:`mezan.evo.CROSSOVERS`: "ox", "pmx", "cx", "position", "uniform" (ULX).
+    mutation : str, default "swap"
+        One of :data:`mezan.evo.MUTATIONS`: "swap", "insert", "inversion", "scramble".
+    mutation_rate : float, default 0.2
+        Probability in [0, 1] that a child is mutated.
     local_search : bool or None
-        Improve every child with the problem's built-in local search (QAP: swap descent; TSP: 2-opt on
-        symmetric distances; linear ordering: insertions) — the memetic variant.
-    selection : {"tournament", "rank"}, tournament_size : int
-    distance : {"hamming", "position"}
-        The distance used for diversity-preserving replacement.
-    seed, threads, target, callback, stop
-        As in :func:`mezan.qap.solve`. The result depends only on the seed and the caps, not on
-        ``threads`` (children are evaluated in parallel but generated and inserted in order).
+        Improve every child with the problem's built-in local search (QAP: swap descent; TSP: 2-opt on symmetric
+        distances; linear ordering: insertions): the memetic variant.
+    selection : str, default "tournament"
+        Parent selection, "tournament" or "rank".
+    tournament_size : int, default 3
+        Contestants per tournament (drawn with replacement).
+    distance : str, default "hamming"
+        The distance of diversity-preserving replacement, "hamming" or "position".
+    seed : int, numpy.random.Generator or None
+        Random seed; the one used is reported in the result.
+    threads : int, default 1
+        Threads evaluating the children of the built-in problems.
+    target : float, optional
+        Stop as soon as an objective at least this good is found.
+    progress : callable, optional
+        ``progress(best_objective, elapsed_seconds)`` when the best improves; returning True stops the run.
+    stop : threading.Event, optional
+        Setting it cancels the run (status "cancelled", the best so far returned).
+    callback : callable, optional
+        Deprecated name of ``progress``.
+
+    Returns
+    -------
+    EvoResult
+        The best permutation (``solution``, also ``best``), its ``objective`` (also ``fitness``), ``status``,
+        ``evaluations``, ``generations``, ``wall_time`` and the anytime ``trace``.
+
+    Raises
+    ------
+    mezan.errors.InvalidParameterError
+        An option out of range or of the wrong type, named.
+    mezan.errors.InvalidProblemError
+        A problem whose data is not valid.
     """
+    progress = renamed("mezan.evo.evolve", "callback", "progress", callback, progress)
     if kind != "permutation":
         raise InvalidParameterError(
             f"kind={kind!r} is not supported: EvoFlow optimises permutations; for real vectors use a "
@@ -165,7 +246,7 @@ def evolve(
             _choice("selection", selection, SELECTIONS), tournament,
             _choice("distance", distance, DISTANCES), run_seed, threads, control,
         ),
-        control, callback=callback, stop=stop,
+        control, progress=progress, stop=stop,
     )
     raw = run.result
     reason = "cancelled" if run.interrupted else raw.reason.name

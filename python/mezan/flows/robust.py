@@ -50,11 +50,54 @@ from mezan.running import reports_final_objective, seconds_left, time_limit_seco
 class RobustResult(Result):
     """Outcome of the robust solvers: the common fields of :class:`mezan.results.Result` and DualFlow's own.
 
-    ``solution``: a permutation (robust assignment, robust QAP) or item -> quantity (robust allocation), or None;
-    ``objective``: the worst-case value over the scenarios; ``worst_scenario``: its index; ``scenario_values``: the
-    solution's value in every scenario; ``nominal_optimum``: the best value in the nominal scenario alone;
-    ``price_of_robustness``: |robust solution's nominal value - nominal_optimum| (>= 0); ``lower_bound``: a proven
-    bound on the best worst case when known (minimisation)."""
+    Returned by :func:`solve_robust_assignment`, :func:`solve_robust_qap` and :func:`solve_robust_allocation`.
+    All fields are keyword-only.
+
+    Parameters
+    ----------
+    solution : numpy.ndarray or dict of str to float or None, optional
+        A permutation (robust assignment, robust QAP: ``solution[i]`` is the location of facility i) or item id
+        -> quantity (robust allocation); None when there is no solution.
+    objective : float or None, optional
+        The solution's worst-case value over the scenarios (the largest cost, or the smallest value for an
+        allocation); None exactly when there is no solution.
+    status : Status or str, default "feasible"
+        "optimal", "feasible", "timeout" (always, unless cancelled, for the robust QAP: a heuristic that runs
+        for its whole budget), "cancelled", "infeasible" or "unbounded" (``reason`` says why).
+    lower_bound : float or None, optional
+        A proven bound on the best worst case when known: for a minimisation (assignment, QAP) a bound below it
+        (the objective when optimal; the largest scenario Gilmore–Lawler bound for the QAP); for the allocation,
+        the objective.
+    upper_bound : float or None, optional
+        The objective, for the minimisations.
+    gap : float or None, optional
+        Not set by DualFlow (None).
+    solver : str or None, optional
+        The solver that ran (``dualflow.robust_assignment``, ``dualflow.robust_qap`` or
+        ``dualflow.robust_allocation``).
+    seed : int or None, optional
+        The seed the robust QAP's genetic algorithm used; None for the HiGHS models.
+    wall_time : float, default 0.0
+        Seconds spent.
+    iterations : int, default 0
+        Not counted by DualFlow (0).
+    trace : list of (float, float), optional
+        Not recorded by DualFlow (empty).
+    explanation : str, optional
+        The method used.
+    reason : str, optional
+        Why there is no solution, when there is none.
+    worst_scenario : int or None, optional
+        The index of the scenario where the solution does worst.
+    scenario_values : list of float, optional
+        The solution's value in every scenario.
+    nominal_optimum : float or None, optional
+        The best value in the nominal scenario alone (for the robust QAP: the best found, not proven).
+    price_of_robustness : float or None, optional
+        How much worse the robust solution does in the nominal scenario than ``nominal_optimum``
+        (``abs(nominal value - nominal_optimum)``, >= 0 when the nominal optimum is exact); None when the
+        nominal optimum is unknown.
+    """
 
     worst_scenario: int | None = None
     scenario_values: list[float] = field(default_factory=list)
@@ -66,9 +109,49 @@ class RobustResult(Result):
 
 @dataclass(frozen=True, kw_only=True)
 class GameResult(Result):
-    """Outcome of :func:`solve_matrix_game`: ``solution`` is the row player's optimal mixed strategy (also read as
-    ``row_strategy``), ``column_strategy`` the column player's, ``objective`` the value of the game to the row
-    player (both LPs agree on it)."""
+    """Outcome of :func:`solve_matrix_game`: the common fields of :class:`mezan.results.Result` and the strategies.
+
+    All fields are keyword-only.
+
+    Parameters
+    ----------
+    solution : numpy.ndarray or None, optional
+        The row player's optimal mixed strategy, a probability per row (also read as :attr:`row_strategy`); None
+        when the LPs were not solved.
+    objective : float or None, optional
+        The value of the game to the row player (also read as :attr:`value`; both LPs agree on it).
+    status : Status or str, default "feasible"
+        "optimal" when both LPs were solved, else "timeout" or "cancelled" (no strategies).
+    lower_bound : float or None, optional
+        The value of the game (equal to the objective).
+    upper_bound : float or None, optional
+        The value of the game (equal to the objective).
+    gap : float or None, optional
+        Not set (None).
+    solver : str or None, default "dualflow.matrix_game"
+        The solver that ran.
+    seed : int or None, optional
+        Always None: the LPs are deterministic.
+    wall_time : float, default 0.0
+        Seconds spent.
+    iterations : int, default 0
+        Not counted (0).
+    trace : list of (float, float), optional
+        Not recorded (empty).
+    explanation : str, optional
+        The values of the two LPs, or why they were not solved.
+    reason : str, optional
+        Not set (empty).
+    column_strategy : numpy.ndarray or None, optional
+        The column player's optimal mixed strategy, a probability per column.
+
+    Attributes
+    ----------
+    row_strategy : numpy.ndarray or None
+        The solution under its game name.
+    value : float or None
+        The objective under its game name: the value of the game to the row player.
+    """
 
     column_strategy: np.ndarray | None = None
     solver: str | None = "dualflow.matrix_game"
@@ -89,7 +172,36 @@ class GameResult(Result):
 @reports_final_objective
 def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: float = 10.0, seed: int | None = None,
                             stop: Any = None, progress: Any = None) -> RobustResult:
-    """Min–max assignment over the cost scenarios (see the module docstring)."""
+    """Solve a min–max assignment: the permutation with the smallest worst-case cost over the scenarios.
+
+    A MILP on HiGHS (binary x_ij and a worst-case level t; minimise t subject to every scenario's cost <= t); the
+    nominal optimum is the LAP of the nominal scenario (see :mod:`mezan.flows.robust`).
+
+    Parameters
+    ----------
+    problem : RobustAssignmentProblem
+        The cost scenarios and the nominal one.
+    time_limit : float or None, default 10.0
+        Seconds for the whole solve (None or ``inf``: no limit).
+    seed : int or None, optional
+        Accepted for the Solver protocol and ignored: HiGHS is deterministic.
+    stop : threading.Event, optional
+        Anything with ``is_set()``: once set, HiGHS is stopped (status "cancelled", no solution).
+    progress : callable, optional
+        ``progress(value, elapsed_seconds)``, called once with the value found (HiGHS works in one call).
+
+    Returns
+    -------
+    RobustResult
+        The permutation, its worst-case cost, the worst scenario, its cost in every scenario, the nominal optimum
+        and the price of robustness; or no solution with status "timeout" or "cancelled".
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``problem`` is not a :class:`RobustAssignmentProblem` or ``time_limit`` is not a positive number of
+        seconds.
+    """
     start = time.perf_counter()
     if not isinstance(problem, RobustAssignmentProblem):
         raise InvalidParameterError(f"problem must be a RobustAssignmentProblem, got {type(problem).__name__}")
@@ -135,7 +247,38 @@ def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: flo
 @reports_final_objective
 def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: float = 10.0, seed: int | None = None,
                             stop: Any = None, progress: Any = None) -> RobustResult:
-    """Max–min allocation over the value scenarios (see the module docstring)."""
+    """Solve a max–min allocation: the allocation with the largest worst-case value over the scenarios.
+
+    AllocFlow's model with one more variable t, maximised subject to t <= every scenario's value (an LP, or a
+    MILP with integer items), on HiGHS; the nominal optimum is AllocFlow's solve of the nominal scenario, within
+    what is left of the budget (see :mod:`mezan.flows.robust`).
+
+    Parameters
+    ----------
+    problem : RobustAllocationProblem
+        The allocation and its value scenarios.
+    time_limit : float or None, default 10.0
+        Seconds for the whole solve (None or ``inf``: no limit).
+    seed : int or None, optional
+        Accepted for the Solver protocol and ignored: HiGHS is deterministic.
+    stop : threading.Event, optional
+        Anything with ``is_set()``: once set, HiGHS is stopped (status "cancelled", no solution).
+    progress : callable, optional
+        ``progress(value, elapsed_seconds)``, called once with the value found (HiGHS works in one call).
+
+    Returns
+    -------
+    RobustResult
+        The quantities, their worst-case value, the worst scenario, the value in every scenario, the nominal
+        optimum and the price of robustness (None when no time was left for the nominal optimum); or no
+        solution with status "infeasible", "unbounded", "timeout" or "cancelled" and a ``reason``.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``problem`` is not a :class:`RobustAllocationProblem` or ``time_limit`` is not a positive number of
+        seconds.
+    """
     start = time.perf_counter()
     if not isinstance(problem, RobustAllocationProblem):
         raise InvalidParameterError(f"problem must be a RobustAllocationProblem, got {type(problem).__name__}")
@@ -199,7 +342,36 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
 @reports_final_objective
 def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, seed: int | None = None,
                       stop: Any = None, progress: Any = None) -> GameResult:
-    """Optimal mixed strategies and value of a zero-sum matrix game, by the two LPs of the module docstring."""
+    """Solve a zero-sum matrix game: both players' optimal mixed strategies and the value of the game.
+
+    Two LPs on HiGHS: the row player's maximin strategy (maximise v subject to ``p^T A >= v``, p a probability
+    vector) and the column player's minimax strategy from the dual LP; by the minimax theorem both give the
+    value of the game (see :mod:`mezan.flows.robust`).
+
+    Parameters
+    ----------
+    problem : MatrixGameProblem
+        The payoff matrix (to the row player).
+    time_limit : float or None, default 10.0
+        Seconds for the whole solve (None or ``inf``: no limit).
+    seed : int or None, optional
+        Accepted for the Solver protocol and ignored: HiGHS is deterministic.
+    stop : threading.Event, optional
+        Anything with ``is_set()``: once set, HiGHS is stopped (status "cancelled", no solution).
+    progress : callable, optional
+        ``progress(value, elapsed_seconds)``, called once with the value found (HiGHS works in one call).
+
+    Returns
+    -------
+    GameResult
+        Both strategies and the value, status "optimal"; or no strategies with status "timeout" or "cancelled".
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``problem`` is not a :class:`MatrixGameProblem` or ``time_limit`` is not a positive number of
+        seconds.
+    """
     start = time.perf_counter()
     if not isinstance(problem, MatrixGameProblem):
         raise InvalidParameterError(f"problem must be a MatrixGameProblem, got {type(problem).__name__}")
@@ -235,7 +407,39 @@ def solve_matrix_game(problem: MatrixGameProblem, *, time_limit: float = 10.0, s
 @reports_final_objective
 def solve_robust_qap(problem: RobustQAPProblem, *, time_limit: float = 10.0, seed: int | None = None,
                      stop: Any = None, progress: Any = None) -> RobustResult:
-    """Min–max QAP over the scenarios (see the module docstring)."""
+    """Solve a min–max QAP: the permutation with the smallest worst-case objective over the scenarios.
+
+    A heuristic: EvoFlow's genetic algorithm on the worst-case objective for 80 % of the budget, then QAPFlow on
+    the nominal scenario alone for the nominal optimum (at least 0.05 s); the lower bound is the largest
+    scenario Gilmore–Lawler bound (see :mod:`mezan.flows.robust`).
+
+    Parameters
+    ----------
+    problem : RobustQAPProblem
+        The flow and distance scenarios and the nominal one.
+    time_limit : float, default 10.0
+        Seconds for the solve; must be finite (the search runs for its whole budget).
+    seed : int or None, optional
+        The seed of the genetic algorithm and of the nominal solve (None: fresh entropy; the genetic algorithm's
+        seed is in the result).
+    stop : threading.Event, optional
+        Anything with ``is_set()``: once set, the search ends with its best permutation (status "cancelled").
+    progress : callable, optional
+        The genetic algorithm's callback, ``progress(worst_case_objective, elapsed_seconds)`` on every
+        improvement (returning True stops the search), and once more with the final objective.
+
+    Returns
+    -------
+    RobustResult
+        The permutation, its worst-case objective, the worst scenario, the objective in every scenario, the
+        nominal best and the price of robustness; status "timeout" (the budget ended the search) or "cancelled".
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``problem`` is not a :class:`RobustQAPProblem` or ``time_limit`` is not a positive, finite number of
+        seconds.
+    """
     if not isinstance(problem, RobustQAPProblem):
         raise InvalidParameterError(f"problem must be a RobustQAPProblem, got {type(problem).__name__}")
 
@@ -251,7 +455,7 @@ def solve_robust_qap(problem: RobustQAPProblem, *, time_limit: float = 10.0, see
         return max(_core.objective_f64(A, B, perm) for A, B in pairs)
 
     evo = evolve(worst, problem.n, time_limit=0.8 * limit, seed=seed, crossover="uniform", mutation="swap",
-                 stop=stop, callback=progress)
+                 stop=stop, progress=progress)
     best = np.asarray(evo.best, dtype=np.int64)
     values = [float(_core.objective_f64(A, B, best.astype(np.int32))) for A, B in pairs]
     nominal_problem = problem.scenario(problem.nominal)

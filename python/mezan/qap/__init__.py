@@ -22,9 +22,9 @@ def solver_entries() -> list[dict]:
     entries = []
 
     def runner(**choice):
-        def run(problem, *, time_limit, seed, stop=None, progress=None, advisor=None, start=None, **options):
-            return solve(problem, None, time_limit=time_limit, seed=seed, stop=stop, callback=progress,
-                         advisor=advisor, P0=start, **options, **choice)
+        def run(problem, *, time_limit, seed, stop=None, progress=None, advisor=None, initial=None, **options):
+            return solve(problem, None, time_limit=time_limit, seed=seed, stop=stop, progress=progress,
+                         advisor=advisor, initial=initial, **options, **choice)
 
         return run
 
@@ -42,7 +42,7 @@ def solver_entries() -> list[dict]:
                          ("balance", "relaxation and breakout in controlled slices, exchanging solutions"),
                          ("portfolio", "breakout, RoTS and the relaxation (or one member per thread)")):
         entries.append({"name": f"qap.{method}", "problem_type": "qap", "run": runner(method=method),
-                        "description": text, "takes_start": True, "options": OPTIONS})
+                        "description": text, "takes_initial": True, "options": OPTIONS})
     for mode, text in (("hybrid", "QAPFlow hybrid: FAQ relaxation, then RoTS polish"),
                        ("nesterov", "QAPFlow nesterov: accelerated entropic relaxation, then RoTS polish"),
                        ("fft", "QAPFlow fft: relaxation with FFT products on structured matrices, then RoTS"),
@@ -54,7 +54,7 @@ def solver_entries() -> list[dict]:
                        ("instance_adaptive", "QAPFlow instance_adaptive: rule set on instance features"),
                        ("auto", "QAPFlow auto: exact for n <= 15, else by size and budget")):
         entries.append({"name": f"qapflow.{mode}", "problem_type": "qap", "run": runner(mode=mode), "description": text,
-                        "takes_advisor": mode in ("auto", "instance_adaptive", "portfolio"), "takes_start": True,
+                        "takes_advisor": mode in ("auto", "instance_adaptive", "portfolio"), "takes_initial": True,
                         "options": OPTIONS})
     return entries
 

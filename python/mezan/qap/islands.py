@@ -41,15 +41,15 @@ MIN_ROUND_SECONDS = 1.0
 """A round shorter than this spends too much of itself on start-up: fewer rounds are made instead."""
 
 
-def island_round(wire: dict[str, Any], method: str, start: Any, seed: int, time_limit: float | None,
+def island_round(wire: dict[str, Any], method: str, initial: Any, seed: int, time_limit: float | None,
                  max_iter: int | None, target: float | None, context: Any = None) -> tuple[np.ndarray, float, int]:
-    """One island's round (the task a worker runs): ``method`` from ``start`` for a slice; returns the island's new
+    """One island's round (the task a worker runs): ``method`` from ``initial`` for a slice; returns the island's new
     elite permutation, its objective and the iterations spent."""
     from mezan.problems import from_wire
 
     progress = None if context is None else (lambda best, elapsed: context.progress((best, elapsed)))
-    result = solve(from_wire(wire), None, method=method, P0=start, time_limit=time_limit, max_iter=max_iter,
-                   seed=seed, target=target, stop=context, callback=progress, lower_bound=False)
+    result = solve(from_wire(wire), None, method=method, initial=initial, time_limit=time_limit, max_iter=max_iter,
+                   seed=seed, target=target, stop=context, progress=progress, lower_bound=False)
     return np.asarray(result.solution, dtype=np.int32), float(result.objective), int(result.iterations)
 
 
@@ -64,8 +64,8 @@ def plan_rounds(time_limit: float | None, max_iter: int | None) -> tuple[int, fl
 
 
 def solve_islands(problem: QAPProblem, *, executor: Any, time_limit: float | None, max_iter: int | None,
-                  seed: int, start: np.ndarray | None, target: float | None,
-                  callback: Callable[[float, float], Any] | None, stop: Any,
+                  seed: int, initial: np.ndarray | None, target: float | None,
+                  progress: Callable[[float, float], Any] | None, stop: Any,
                   lower_bound: bool | None = None) -> QAPResult:
     """The islands mode (see the module docstring); called by :func:`mezan.qap.solve` after its checks (a time
     limit or an iteration cap is required). A round in which every island's task raised re-raises the first
@@ -77,8 +77,8 @@ def solve_islands(problem: QAPProblem, *, executor: Any, time_limit: float | Non
     with executor_from(executor) as ex:
         k = ex.capacity
         where = ex.describe()
-        elites: list[tuple[np.ndarray | None, float]] = [(start, math.inf if start is None else
-                                                           float(objective(problem, None, start)))
+        elites: list[tuple[np.ndarray | None, float]] = [(initial, math.inf if initial is None else
+                                                           float(objective(problem, None, initial)))
                                                           for _ in range(k)]
         best: tuple[np.ndarray | None, float] = min(elites, key=lambda e: e[1])
         trace: list[tuple[float, float]] = []
@@ -87,15 +87,15 @@ def solve_islands(problem: QAPProblem, *, executor: Any, time_limit: float | Non
         deadline = None if time_limit is None else began + time_limit
         done_rounds = 0
 
-        reported = [math.inf]  # the best value the callback has seen (from progress or from a round's end)
+        reported = [math.inf]  # the best value progress has seen (from progress or from a round's end)
 
         def report(value: float) -> bool:
             elapsed = time.perf_counter() - began
             trace.append((elapsed, value))
-            if callback is None or value >= reported[0]:
+            if progress is None or value >= reported[0]:
                 return False
             reported[0] = value
-            return bool(callback(value, elapsed))
+            return bool(progress(value, elapsed))
 
         for r in range(rounds):
             remaining = None if deadline is None else deadline - time.perf_counter()
@@ -109,7 +109,7 @@ def solve_islands(problem: QAPProblem, *, executor: Any, time_limit: float | Non
                 tasks.append(ex.submit(island_round, wire, method, elites[i][0], round_seed, budget, slice_iter,
                                        target, context=True))
             until = None if budget is None else time.monotonic() + 2 * budget + 1.0  # one round of grace
-            outcomes, cancelled = _collect(tasks, until, stop, callback, began, reported)
+            outcomes, cancelled = _collect(tasks, until, stop, progress, began, reported)
             done_rounds += 1
             failures = [out for out in outcomes if isinstance(out, BaseException)]
             if len(failures) == k:  # every island's task raised: that is a defect, not a lost worker
@@ -172,23 +172,23 @@ def _outcome(task: Task, timeout: float) -> Any:
         return exc
 
 
-def _collect(tasks: list[Task], until: float | None, stop: Any, callback: Callable | None, began: float,
+def _collect(tasks: list[Task], until: float | None, stop: Any, progress: Callable | None, began: float,
              reported: list[float]) -> tuple[list[Any], bool]:
     """(each task's outcome in island order — see :func:`_outcome` — , cancelled):
-    relays ``stop`` to the tasks and calls ``callback`` on progress better than ``reported[0]`` (updated); a stop or
-    a callback returning True cancels the round, whose tasks then return their best."""
+    relays ``stop`` to the tasks and calls ``progress`` on values better than ``reported[0]`` (updated); a stop or
+    ``progress`` returning True cancels the round, whose tasks then return their best."""
     asked = [False]
 
     def relay(task: Task, value: Any) -> bool:  # noqa: ARG001 - watch's signature
         if value is None or value[0] >= reported[0]:
             return False
         reported[0] = value[0]
-        asked[0] = bool(callback(value[0], time.perf_counter() - began)) if callback is not None else False
+        asked[0] = bool(progress(value[0], time.perf_counter() - began)) if progress is not None else False
         return asked[0]
 
     interrupted = False
     try:
-        watch(tasks, stop=stop, on_progress=relay if callback is not None else None, until=until)
+        watch(tasks, stop=stop, progress=relay if progress is not None else None, until=until)
     except KeyboardInterrupt:  # Ctrl-C: the round's tasks hand back their best, and the solve returns it
         interrupted = True
         logger.info("interrupted: cancelling the islands' round and returning the best so far")

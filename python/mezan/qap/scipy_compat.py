@@ -22,7 +22,7 @@ import numpy as np
 from mezan import _core
 from mezan.errors import InvalidParameterError
 from mezan.problems import QAPProblem
-from mezan.qap.solve import fixed_from_partial_match, kernel_arrays, objective, solve
+from mezan.qap.solve import as_permutation, fixed_from_partial_match, kernel_arrays, objective, solve
 from mezan.running import boolean, integer_at_least, numeric_array, real_number, resolve_seed
 
 
@@ -56,17 +56,49 @@ _DEFAULT_ITERATIONS_PER_N = {"rots": 100, "local": 100, "anneal": 2000}
 def quadratic_assignment(A, B, method: str = "rots", options: dict | None = None) -> OptimizeResult:
     """Approximate the QAP (or graph matching) like ``scipy.optimize.quadratic_assignment``.
 
+    Minimise (or, with ``maximize``, maximise) ``trace(A^T P B P^T)`` over the permutation matrices P, that is
+    ``sum_ij A[i, j] * B[col_ind[i], col_ind[j]]``. Same signature, conventions and result fields as scipy's; the
+    default method is robust tabu search instead of FAQ.
+
     Parameters
     ----------
-    A, B : array_like, shape (n, n)
-    method : {"rots", "anneal", "local", "faq", "2opt"}
+    A : array_like, shape (n, n)
+        The square matrix A in the objective above (the flows, between the nodes of A).
+    B : array_like, shape (n, n)
+        The square matrix B in the objective above (the distances, between the nodes of B).
+    method : {"rots", "anneal", "local", "faq", "2opt"}, default "rots"
+        The algorithm: robust tabu search, simulated annealing, multi-start best-improvement 2-exchange, one
+        Frank–Wolfe run on the relaxation (as scipy's "faq"), or one first-improvement 2-exchange descent (as
+        scipy's "2opt").
     options : dict, optional
-        Method options (see the module docstring); unknown names raise InvalidParameterError.
+        Options of the method; a name the method does not take raises InvalidParameterError. Every method takes
+        ``maximize`` (bool, default False), ``partial_match`` ((m, 2) array of ``[node of A, node of B]`` rows
+        fixed in the matching) and ``rng`` (an int seed, a numpy Generator or None). Besides:
+
+        - "faq": ``P0`` ("barycenter", the default, "randomized", or an (n - m) x (n - m) doubly stochastic
+          matrix over the free nodes), ``shuffle_input`` (accepted for compatibility; no effect, the LAP breaks
+          ties deterministically), ``maxiter`` (Frank–Wolfe steps, default 30) and ``tol`` (default 0.03).
+        - "2opt": ``partial_guess`` ((k, 2) array of ``[node of A, node of B]`` rows: the start's assignment
+          where ``partial_match`` does not fix one; random elsewhere).
+        - "rots", "anneal", "local": ``P0`` (the start: a permutation vector or matrix), ``maxiter`` (default
+          100 n iterations for rots and local, 2000 n for anneal: fixed caps keep results reproducible for a
+          given ``rng``), ``time_limit`` (seconds, default 10) and ``target`` (stop once an objective at least
+          this good is found).
 
     Returns
     -------
     OptimizeResult
-        ``col_ind`` (int array), ``fun`` (objective), ``nit`` (iterations).
+        ``col_ind`` (int array: ``col_ind[i]`` is the node of B matched to node i of A), ``fun`` (the objective
+        of that matching) and ``nit`` (iterations done).
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When A and B are not square matrices of the same size with finite entries.
+    mezan.errors.InvalidParameterError
+        An unknown method or option, or an option value out of range or of the wrong type; the message names it.
+    mezan.errors.PartialMatchError
+        A ``partial_match`` (or ``partial_guess``) that is not a partial matching, or that ``P0`` contradicts.
     """
     if not isinstance(method, str) or method not in _OPTIONS:
         raise InvalidParameterError(f"method must be one of {', '.join(_OPTIONS)}; got {method!r}")
@@ -92,12 +124,13 @@ def quadratic_assignment(A, B, method: str = "rots", options: dict | None = None
         guess = fixed_from_partial_match(options.get("partial_guess"), n, name="partial_guess")
         start = _complete(np.where(fixed >= 0, fixed, guess), seed)
         result = solve(problem, None, method="local_first", time_limit=None, seed=seed, maximize=maximize,
-                       partial_match=partial_match, P0=start, lower_bound=False)
+                       partial_match=partial_match, initial=start, lower_bound=False)
     else:
         maxiter = options.get("maxiter", _DEFAULT_ITERATIONS_PER_N[method] * n)
+        start = None if options.get("P0") is None else as_permutation(options["P0"], n, name="P0")  # scipy's name
         result = solve(problem, None, method=method, time_limit=options.get("time_limit", 10.0),
                        max_iter=maxiter, seed=seed, maximize=maximize, partial_match=partial_match,
-                       P0=options.get("P0"), target=options.get("target"), lower_bound=False)
+                       initial=start, target=options.get("target"), lower_bound=False)
     return OptimizeResult(col_ind=result.permutation, fun=result.objective, nit=result.iterations)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from mezan import _core
+from mezan.deprecation import renamed
 from mezan.errors import InstanceTooLargeError, InvalidParameterError, PartialMatchError
 from mezan.problems import QAPProblem, max_abs
 from mezan.qap.features import adaptive_method, detect_structure, features
@@ -168,9 +169,28 @@ def kernel_arrays(problem: QAPProblem, maximize: bool) -> tuple[np.ndarray, np.n
 
 
 def objective(A: Any, B: Any, permutation: Any) -> float:
-    """``sum_ij A[i, j] * B[p[i], p[j]]`` computed by the core (exact int for integer data).
+    """Return the objective ``sum_ij A[i, j] * B[p[i], p[j]]`` of a permutation, computed by the core.
 
-    ``A`` may be a :class:`mezan.problems.QAPProblem` with ``B=None``.
+    Parameters
+    ----------
+    A : array_like, shape (n, n), or mezan.problems.QAPProblem
+        The flow matrix (between facilities), or a problem record with ``B=None``.
+    B : array_like, shape (n, n), or None
+        The distance matrix (between locations); None when ``A`` is a problem record.
+    permutation : array_like
+        A permutation vector (``p[i]`` = location of facility i) or an n x n permutation matrix.
+
+    Returns
+    -------
+    int or float
+        The objective: an exact ``int`` for integer data (when every objective fits 64 bits), a float otherwise.
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When the matrices are not a valid QAP (square, same size, finite, n >= 2).
+    mezan.errors.InvalidParameterError
+        When ``permutation`` is not a permutation of 0..n-1 (or an n x n permutation matrix).
     """
     problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
     p = as_permutation(permutation, problem.n, name="permutation")
@@ -179,17 +199,56 @@ def objective(A: Any, B: Any, permutation: Any) -> float:
 
 
 def gilmore_lawler_bound(A: Any, B: Any = None) -> float:
-    """Gilmore–Lawler lower bound on the minimum (O(n^3)); ``A`` may be a QAPProblem with ``B=None``."""
+    """Return the Gilmore–Lawler lower bound on the minimum objective.
+
+    The bound costs O(n^3).
+
+    Parameters
+    ----------
+    A : array_like, shape (n, n), or mezan.problems.QAPProblem
+        The flow matrix (between facilities), or a problem record with ``B=None``.
+    B : array_like, shape (n, n), or None, optional
+        The distance matrix (between locations); None when ``A`` is a problem record.
+
+    Returns
+    -------
+    float
+        A lower bound on ``min_p sum_ij A[i, j] * B[p[i], p[j]]``.
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When the matrices are not a valid QAP (square, same size, finite, n >= 2).
+    """
     problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
     a, b, kind = kernel_arrays(problem, False)
     return float(getattr(_core, f"gilmore_lawler_bound_{kind}")(a, b))
 
 
 def projection_bound(A: Any, B: Any = None) -> float | None:
-    """Projection (eigenvalue) lower bound of Hadley, Rendl & Wolkowicz (1992), or None when neither
-    matrix is symmetric (the formula needs one; the other is symmetrised). Cost: two (n-1)-order
-    symmetric eigenproblems + one LAP, O(n^3). Rounded up for integer data. See
-    ``cpp/include/mezan/qap/projection_bound.hpp``."""
+    """Return the projection (eigenvalue) lower bound of Hadley, Rendl & Wolkowicz (1992).
+
+    The formula needs one symmetric matrix (the other is symmetrised). Cost: two symmetric eigenproblems of order
+    n - 1 and one linear assignment problem, O(n^3). See ``cpp/include/mezan/qap/projection_bound.hpp``.
+
+    Parameters
+    ----------
+    A : array_like, shape (n, n), or mezan.problems.QAPProblem
+        The flow matrix (between facilities), or a problem record with ``B=None``.
+    B : array_like, shape (n, n), or None, optional
+        The distance matrix (between locations); None when ``A`` is a problem record.
+
+    Returns
+    -------
+    float or None
+        A lower bound on the minimum objective, rounded up for integer data; None when neither matrix is
+        symmetric.
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When the matrices are not a valid QAP (square, same size, finite, n >= 2).
+    """
     problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
     a, b, kind = kernel_arrays(problem, False)
     value = _core.projection_bound(np.asarray(a, np.float64), np.asarray(b, np.float64))
@@ -199,10 +258,32 @@ def projection_bound(A: Any, B: Any = None) -> float | None:
 
 
 def best_lower_bound(A: Any, B: Any = None) -> tuple[float, str]:
-    """The best lower bound this module computes without search: (value, method), the larger of the
-    Gilmore–Lawler bound ("gilmore_lawler") and the projection bound ("projection"). Neither
-    dominates: GLB is stronger on sparse or dominant instances (chr, els, esc, scr, most tai..a),
-    the projection bound on nug (n >= 14), had, tho, wil and tai..b — measured by bench/bounds.py."""
+    """Return the best lower bound this module computes without search.
+
+    That is the larger of the Gilmore–Lawler bound (:func:`gilmore_lawler_bound`) and the projection bound
+    (:func:`projection_bound`). Neither dominates: the Gilmore–Lawler bound is stronger on sparse or dominant
+    instances (chr, els, esc, scr, most tai..a), the projection bound on nug (n >= 14), had, tho, wil and tai..b —
+    measured by ``bench/bounds.py``. Both cost O(n^3).
+
+    Parameters
+    ----------
+    A : array_like, shape (n, n), or mezan.problems.QAPProblem
+        The flow matrix (between facilities), or a problem record with ``B=None``.
+    B : array_like, shape (n, n), or None, optional
+        The distance matrix (between locations); None when ``A`` is a problem record.
+
+    Returns
+    -------
+    value : float
+        The lower bound on the minimum objective.
+    method : str
+        Which bound it is: "gilmore_lawler" or "projection".
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When the matrices are not a valid QAP (square, same size, finite, n >= 2).
+    """
     problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
     glb, pb = gilmore_lawler_bound(problem), projection_bound(problem)
     if pb is not None and pb > glb:
@@ -236,9 +317,9 @@ def fixed_from_partial_match(partial_match: Any, n: int, name: str = "partial_ma
     return fixed
 
 
-def as_permutation(P0: Any, n: int, name: str = "P0") -> np.ndarray:
+def as_permutation(value: Any, n: int, name: str = "initial") -> np.ndarray:
     """Accept a permutation vector (p[i] = location of i) or an n x n permutation matrix."""
-    arr = numeric_array(name, P0, allow_bool=True)
+    arr = numeric_array(name, value, allow_bool=True)
     if arr.ndim == 2:
         if arr.shape != (n, n) or not np.all((arr == 0) | (arr == 1)):
             raise InvalidParameterError(f"{name} as a matrix must be an {n}x{n} permutation matrix")
@@ -262,82 +343,98 @@ def solve(
     seed: Any = None,
     maximize: bool = False,
     partial_match: Any = None,
-    P0: Any = None,
+    initial: Any = None,
     target: float | None = None,
     threads: int = 1,
-    callback: Callable[[float, float], Any] | None = None,
+    progress: Callable[[float, float], Any] | None = None,
     lower_bound: bool | None = None,
     stop: Any = None,
     mode: str | None = None,
     advisor: Callable[[Any], tuple[str, str] | None] | None = None,
     executor: Any = None,
+    P0: Any = None,
+    callback: Callable[[float, float], Any] | None = None,
 ) -> QAPResult:
     """Solve the quadratic assignment problem ``min_p sum_ij A[i, j] * B[p[i], p[j]]``.
 
+    Give a ``method`` (one algorithm) or a ``mode`` (a QAPFlow mode), not both; with neither, ``mode="auto"``.
+
     Parameters
     ----------
-    A, B : array_like, shape (n, n)
-        Flow and distance matrices (or a :class:`mezan.problems.QAPProblem` as ``A`` with ``B=None``).
-    method : {"rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid", "nesterov"}
-        Robust tabu search (default), simulated annealing, multi-start best-improvement 2-exchange,
-        a single first-improvement descent, the FAQ relaxation with restarts, the exact branch and
-        bound (one thread; status "optimal" when it exhausts its tree within the budget — practical
-        up to n ~ 15 when the Gilmore–Lawler gap is moderate), the memetic algorithm, iterated RoTS,
-        FAQ or Nesterov followed by RoTS (see ``METHODS``).
-    time_limit : float or None
-        Wall-clock budget in seconds (None or inf: none; then give ``max_iter`` or ``target``).
+    A : array_like, shape (n, n), or QAPProblem
+        The flow matrix (between facilities), or a :class:`mezan.problems.QAPProblem` with ``B=None``.
+    B : array_like, shape (n, n), or None
+        The distance matrix (between locations); None when ``A`` is a problem record.
+    method : str, optional
+        One algorithm, a name of :data:`mezan.qap.METHODS` (whose docstring describes each): rots, anneal, local,
+        local_first, faq, bnb, memetic, iterated, hybrid, nesterov, fft, breakout, balance, portfolio.
+    time_limit : float or None, default 10.0
+        Wall-clock budget in seconds, counted from the call (None or inf: none; then give ``max_iter`` or
+        ``target``).
     max_iter : int, optional
-        Iteration cap per thread (a move for rots/anneal/local_first; a move or a descent started for
-        local; a Frank–Wolfe step for faq; a node for bnb; a RoTS iteration for memetic, iterated,
-        hybrid and nesterov). With one thread and a cap, the result depends only on the input and the seed.
-    seed : int, numpy Generator or None
-        Random seed; the one used is reported in the result.
-    maximize : bool
+        Iteration cap per thread (a move for rots/anneal/local_first; a move or a descent started for local; a
+        Frank–Wolfe step for faq; a node for bnb; a RoTS iteration for memetic, iterated, hybrid and nesterov).
+        With one thread and a cap, the result depends only on the input and the seed.
+    seed : int, numpy.random.Generator or None
+        Random seed in [0, 2**63 - 1]; the one used is reported in the result.
+    maximize : bool, default False
         Maximise instead of minimise.
     partial_match : array_like, shape (m, 2), optional
         Rows ``[i, k]`` fixing facility i at location k.
-    P0 : array_like, optional
-        Start permutation (vector or permutation matrix); must agree with ``partial_match``.
+    initial : array_like, optional
+        The starting solution: a permutation vector (``p[i]`` = location of facility i) or a permutation matrix;
+        it must agree with ``partial_match``.
     target : float, optional
         Stop as soon as an objective at least this good is found.
-    threads : int
-        Independent runs on the C++ thread pool (different seeds), best kept.
-    callback : callable(best_objective, elapsed_seconds), optional
-        Called from the calling thread when the best objective improves (polled every 20 ms and once
-        at the end). Returning True stops the solve; an exception stops it and propagates.
+    threads : int, default 1
+        Threads of the C++ pool: independent runs (different seeds, best kept), or the members of the
+        ``portfolio``, ``aggressive`` and ``balance`` modes sharing one incumbent.
+    progress : callable, optional
+        ``progress(best_objective, elapsed_seconds)``, called from the calling thread when the best objective
+        improves (polled every 20 ms and once at the end). Returning True stops the solve; an exception stops it
+        and propagates.
     lower_bound : bool or None
-        Compute a lower bound — the larger of the Gilmore–Lawler and projection bounds
-        (:func:`best_lower_bound`): None = when n <= 400 (cost O(n^3)), True/False = force.
+        Compute a lower bound, the larger of the Gilmore–Lawler and projection bounds (:func:`best_lower_bound`):
+        None computes it when n <= 400 (it costs O(n^3)), True or False forces it.
     stop : threading.Event, optional
-        Setting it cancels the solve (status "cancelled", best so far returned).
-    mode : {"hybrid", "nesterov", "fft", "aggressive", "enhanced", "balance", "portfolio", "instance_adaptive", "auto",
-            "islands"}
-        A QAPFlow mode instead of a single method: hybrid = FAQ relaxation then RoTS polish,
-        nesterov = accelerated entropic projected gradient on the relaxation then RoTS polish,
-        aggressive = iterated RoTS on all ``threads`` sharing the incumbent, enhanced = the memetic
-        algorithm, balance = breakout search and the relaxation exchanging solutions under a bandit controller,
-        portfolio = complementary solvers sharing the incumbent (led by the advisor's choice when there is
-        one; without one, on ``threads >= 2`` and data whose two matrices are both at least 95 % non-zero off
-        the diagonal, iterated RoTS on the first two threads), instance_adaptive = a rule set on instance features
-        (:func:`mezan.qap.features.adaptive_method`), auto = a size-based choice (:func:`auto_method`),
-        islands = auto's search on every thread of ``executor`` in rounds with ring migration
-        (:mod:`mezan.qap.islands`).
-        Overrides ``method``; the result
-        records the mode, the method and why (``explanation``).
-    advisor : callable(problem) -> (solver name, why) or None, optional
-        Asked first by the auto and instance_adaptive modes, and by portfolio to order its members (MetaFlow
-        passes its trained selector,
-        :meth:`mezan.meta.MetaFlow.advisor`); without one the modes' own rules decide. This function reads
-        nothing else: the same arguments and seed give the same result, whatever is stored on disk.
+        Setting it cancels the solve (status "cancelled", the best so far returned).
+    mode : str, optional
+        A QAPFlow mode, a key of :data:`mezan.qap.MODES`: hybrid, nesterov, fft, aggressive, enhanced, balance,
+        portfolio, instance_adaptive, auto (the default when no ``method`` is given: exact branch and bound for
+        n <= 15, RoTS up to n = 30, balance above; :func:`auto_method`) or islands (auto's search on every
+        thread of ``executor``, in rounds with ring migration). The result records the mode, the method that
+        ran and why (``explanation``).
+    advisor : callable, optional
+        ``advisor(problem) -> (method, why) or None``, asked first by the auto and instance_adaptive modes and by
+        portfolio to choose its lead (MetaFlow passes its trained selector, :meth:`mezan.meta.MetaFlow.advisor`).
+        This function reads nothing else: the same arguments and seed give the same result, whatever is stored.
     executor : mezan.dist.Executor, distributed.Client, str or None, optional
-        Where ``mode="islands"`` runs its islands (one per worker thread): an executor, a Dask client or scheduler
-        address, or None for ``$MEZAN_SCHEDULER`` when set, else this machine's threads. Other modes refuse it.
+        Where ``mode="islands"`` runs its islands: an executor, a Dask client or scheduler address, or None for
+        ``$MEZAN_SCHEDULER`` when set, else this machine's threads. Other modes refuse it.
+    P0 : array_like, optional
+        Deprecated name of ``initial`` (a DeprecationWarning; removed in the next release).
+    callback : callable, optional
+        Deprecated name of ``progress`` (a DeprecationWarning; removed in the next release).
 
     Returns
     -------
     QAPResult
-        On Ctrl-C the best permutation so far is returned with status "cancelled".
+        The best permutation found (``solution``, also ``permutation``), its ``objective``, ``lower_bound``,
+        ``gap``, ``status`` ("optimal", "timeout", "cancelled" or "feasible"), ``method``, ``mode``,
+        ``explanation``, ``seed``, ``wall_time``, ``iterations`` and the anytime ``trace``. On Ctrl-C the best
+        permutation so far is returned with status "cancelled".
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        Matrices that are not square, of different sizes, not finite or out of the representable range.
+    mezan.errors.InvalidParameterError
+        An option out of range or of the wrong type, or both ``method`` and ``mode``; the message names it.
+    mezan.errors.PartialMatchError
+        A ``partial_match`` that is not a partial matching, or that ``initial`` contradicts.
     """
+    initial = renamed("mezan.qap.solve", "P0", "initial", P0, initial)
+    progress = renamed("mezan.qap.solve", "callback", "progress", callback, progress)
     problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
     n = problem.n
     if method is not None and mode is not None:
@@ -383,18 +480,17 @@ def solve(
     maximize = boolean("maximize", maximize)
     if lower_bound is not None:
         lower_bound = boolean("lower_bound", lower_bound)
-    if callback is not None and not callable(callback):
-        raise InvalidParameterError("callback must be callable as callback(best_objective, elapsed)")
+    if progress is not None and not callable(progress):
+        raise InvalidParameterError("progress must be callable as progress(best_objective, elapsed)")
     check_memory(n)
     fixed = fixed_from_partial_match(partial_match, n)
-    initial = None
-    if P0 is not None:
-        initial = as_permutation(P0, n)
+    if initial is not None:
+        initial = as_permutation(initial, n)
         clash = np.nonzero((fixed >= 0) & (initial != fixed))[0]
         if clash.size:
             i = int(clash[0])
             raise PartialMatchError(
-                f"P0 conflicts with partial_match: P0 puts facility {i} at location {initial[i]}, "
+                f"initial conflicts with partial_match: initial puts facility {i} at location {initial[i]}, "
                 f"partial_match fixes it at {fixed[i]}"
             )
     run_seed = resolve_seed(seed)
@@ -406,7 +502,7 @@ def solve(
         from mezan.qap.islands import solve_islands
 
         return solve_islands(problem, executor=executor, time_limit=time_limit, max_iter=None if cap < 0 else cap,
-                             seed=run_seed, start=initial, target=target, callback=callback, stop=stop,
+                             seed=run_seed, initial=initial, target=target, progress=progress, stop=stop,
                              lower_bound=lower_bound)
     if executor is not None:
         raise InvalidParameterError(f"executor applies to mode='islands' only; got mode={mode!r}")
@@ -419,7 +515,7 @@ def solve(
     run = run_controlled(
         lambda: solve_kernel(a, b, method, run_seed, threads, cap, initial,
                              fixed if (fixed >= 0).any() else None, control, members),
-        control, callback=callback, sign=sign, stop=stop,
+        control, progress=progress, sign=sign, stop=stop,
     )
     raw, wall = run.result, run.wall_time
 

@@ -30,12 +30,12 @@ from mezan.c2sc.run import CompositeResult
 from mezan.dist import CANCEL_GRACE, DistError, watch
 from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
 from mezan.evo import QAP, TSP, LinearOrdering, evolve
-from mezan.meta.solve import solve as meta_solve
+from mezan.meta.metasolve import solve as meta_solve
 from mezan.problems import ROUTES as PROBLEM_ROUTES
 from mezan.problems import TYPES, QAPProblem, problem_size, types_on_route
 from mezan.qap import solve
 from mezan.qap.solve import MODES
-from mezan.results import Result
+from mezan.results import Result, to_plain
 from mezan.running import budget_seconds, check_seed
 
 ROUTE_TYPES: dict[str, tuple[str, ...]] = {
@@ -82,7 +82,7 @@ def on_executor(solver: str, problem: Any, time_limit: float, seed: int | None) 
 
     def remote(executor: Any, stop: Any, progress: Callable[[float, float], Any] | None) -> Result:
         task = executor.submit(registry.solve_wire, solver, wire, time_limit, seed, context=True)
-        watch([task], stop=stop, on_progress=None if progress is None else (lambda _, value: progress(*value)))
+        watch([task], stop=stop, progress=None if progress is None else (lambda _, value: progress(*value)))
         if not task.done():  # cancelled, and no worker handed it back (e.g. none is connected)
             raise DistError(f"the cluster did not run {solver}: no worker returned it within {CANCEL_GRACE:g} s "
                             f"of its cancel")
@@ -152,10 +152,10 @@ def _qapflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: in
     time_limit = admit(problem, time_limit)
 
     def run(stop, progress):
-        return solve(problem, None, mode=mode, time_limit=time_limit, seed=seed, stop=stop, callback=progress)
+        return solve(problem, None, mode=mode, time_limit=time_limit, seed=seed, stop=stop, progress=progress)
 
     def islands(executor, stop, progress):  # the islands are tasks themselves; this thread migrates between rounds
-        return solve(problem, None, mode=mode, time_limit=time_limit, seed=seed, stop=stop, callback=progress,
+        return solve(problem, None, mode=mode, time_limit=time_limit, seed=seed, stop=stop, progress=progress,
                      executor=executor)
 
     remote = islands if mode == "islands" else on_executor(f"qapflow.{mode}", problem, time_limit, seed)
@@ -164,11 +164,13 @@ def _qapflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: in
 
 
 def qapflow_form(r: Result) -> dict[str, Any]:
-    """The original design's documented ``/qapflow/solve`` response, built from the common fields (its names are
-    a public wire form: ``objective_value`` is ``objective``, ``mode`` the algorithm that ran, ``computation_time``
-    the wall time)."""
-    return {"solution": [int(i) for i in r.solution], "objective_value": float(r.objective),  # type: ignore[arg-type]
-            "backend": "mezan-core", "mode": getattr(r, "method", ""), "computation_time": r.wall_time,
+    """The ``/qapflow/solve`` response: the common fields (``objective``, ``wall_time``) plus ``backend``, ``mode``
+    (the algorithm that ran) and ``bounds``. ``objective_value`` and ``computation_time`` repeat ``objective`` and
+    ``wall_time`` under the original design's names for one release (deprecated: see the changelog)."""
+    objective = float(r.objective)  # type: ignore[arg-type]
+    return {"solution": [int(i) for i in r.solution], "objective": objective, "wall_time": r.wall_time,
+            "objective_value": objective, "computation_time": r.wall_time,
+            "backend": "mezan-core", "mode": getattr(r, "method", ""),
             "bounds": {"lower": _number(r.lower_bound), "upper": _number(r.upper_bound)}, "status": r.status.value,
             "explanation": r.explanation, "seed": r.seed}
 
@@ -187,7 +189,7 @@ def _evoflow(body: dict[str, Any], admit: Admission, time_limit: float, seed: in
 
     def run(stop, progress):
         return evolve(problem, time_limit=time_limit, seed=seed, local_search=(variant == "memetic") or None,
-                      stop=stop, callback=progress)
+                      stop=stop, progress=progress)
 
     return Work("evoflow", kind, f"evo.{variant}@{kind}", time_limit, seed, problem_size(problem), run)
 
@@ -223,7 +225,7 @@ def _typed(route: str, body: dict[str, Any], admit: Admission, time_limit: float
     def run(stop, progress):
         if route == "mezan":
             return meta_solve(problem, time_limit=time_limit, solver=solver, seed=seed, metaflow=metaflow,
-                              stop=stop, callback=progress)
+                              stop=stop, progress=progress)
         return registry.get(solver).solve(problem, time_limit=time_limit, seed=seed, stop=stop, progress=progress)
 
     remote = None if route == "mezan" else on_executor(solver, problem, time_limit, seed)
@@ -261,18 +263,8 @@ def _composite(route: str, body: dict[str, Any], admit: Admission, time_limit: f
 
 
 def jsonable(value: Any) -> Any:
-    """A result as plain JSON: numpy scalars and arrays to Python, non-finite floats to null."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    """A result as plain JSON (:func:`mezan.results.to_plain`): numpy to Python, non-finite floats to null."""
+    return to_plain(value, nonfinite="null")
 
 
 def parse(route: str, body: Any, *, admit: Admission = UNLIMITED, default_time_limit: float = 10.0,

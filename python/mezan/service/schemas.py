@@ -62,10 +62,12 @@ class Bounds(BaseModel):
 
 class QAPResponse(BaseModel):
     solution: list[int] = Field(description="0-based permutation: facility i goes to location solution[i]")
-    objective_value: float
+    objective: float
+    wall_time: float = Field(description="seconds")
+    objective_value: float = Field(description="deprecated: the same as objective (removed in the next release)")
+    computation_time: float = Field(description="deprecated: the same as wall_time (removed in the next release)")
     backend: str
     mode: str = Field(description="the algorithm that ran")
-    computation_time: float
     bounds: Bounds
     status: str
     explanation: str
