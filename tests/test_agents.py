@@ -228,6 +228,27 @@ def test_the_synthesizer_resolves_the_validator_against_the_knee(tmp_path, certi
     assert limited["budget"] == 1.0 and "the Optimizer's budget wins" in limited["rule"]
 
 
+def test_the_plan_prefers_a_certifying_exact_solve_where_the_validator_says_one_fits(tmp_path):
+    ctx = _context(tmp_path, max_budget=5.0)
+    parts = {"Optimizer": {"solver": "qap.rots", "budget": 2.0, "statement": "rots at its knee of 2 s"},
+             "Validator": {"lower_bound": 10.0, "seeds": None, "exact_reachable": True,
+                           "certify": "exact branch and bound can prove optimality (n <= 15)"},
+             "Analyzer": {"features": ctx.features(), "neighbours": []}}
+    plan = dt.synthesizer(ctx, parts, {})
+    assert plan["solver"] == "qap.bnb" and plan["budget"] == 5.0
+    assert "an exact solve can prove the optimum" in plan["rule"] and "instead of qap.rots" in plan["rule"]
+    parts["Validator"]["exact_reachable"] = False  # beyond the exact solver's reach the Optimizer's choice stands
+    assert dt.synthesizer(ctx, parts, {})["solver"] == "qap.rots"
+
+
+def test_analyze_run_json_holds_the_solution(tmp_path, capsys):
+    assert main(["analyze", "nug12", "--run", "--time", "2", "--json", "--store", str(tmp_path / "s.db")]) == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert sorted(result["solution"]) == list(range(12))
+    assert result["objective"] == objective(instances.load("nug12").A, instances.load("nug12").B,
+                                            np.asarray(result["solution"]))
+
+
 def test_the_knee_is_where_a_doubling_stops_paying():
     curve = {"0.1": {"mean": 0.05, "high": 0.08}, "0.3": {"mean": 0.02, "high": 0.03},
              "1": {"mean": 0.0105, "high": 0.02}, "3": {"mean": 0.0100, "high": 0.02},

@@ -546,8 +546,8 @@ def _alternating_scenario(n=20):
 
 
 def test_sunny_runs_its_schedule_and_the_selections_file_rescores_it():
+    from mezan.cli.meta import selections_record
     from mezan.meta.aslib import rescore, score_costs
-    from mezan.meta.commands import selections_record
     from mezan.meta.schedules import evaluate
 
     s = _alternating_scenario()

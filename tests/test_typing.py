@@ -7,7 +7,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PUBLIC = ["mezan/__init__.py", "mezan/problems", "mezan/errors.py", "mezan/running.py", "mezan/registry.py",
-          "mezan/isolated.py", "mezan/store.py", "mezan/c2sc", "mezan/results.py", "mezan/qap/result.py"]
+          "mezan/isolated.py", "mezan/store.py", "mezan/c2sc", "mezan/results.py", "mezan/qap/result.py",
+          "mezan/deprecation.py"]
 
 
 def test_the_public_modules_type_check():

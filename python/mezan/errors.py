@@ -26,8 +26,11 @@ class InstanceTooLargeError(InvalidProblemError, MemoryError):
 
 
 class StoppedError(MezanError):
-    """Work with no partial result to return (a study, an analysis) was stopped before it finished: its ``stop`` was
-    set, or its request cancelled. (A solver, which always has a best so far, returns it with status ``cancelled``.)"""
+    """Work with no partial result to return was stopped before it finished.
+
+    Raised by work such as a study or an analysis when its ``stop`` was set or its request cancelled. A solver, which
+    always has a best so far, does not raise it: it returns that best with status ``cancelled``.
+    """
 
 
 class SolverFailedError(MezanError, RuntimeError):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -35,8 +36,24 @@ from mezan.errors import InvalidParameterError
 R = TypeVar("R", bound="Result")
 
 
-class Status(str, enum.Enum):
-    """How a solve ended (a ``str``: ``Status.OPTIMAL == "optimal"``)."""
+# The signature inspect reports for an enum is Enum's functional API (value, names, module, ...; *values from
+# Python 3.12), not the lookup Status(value) documented below: numpydoc's parameter checks are waived for this class.
+class Status(str, enum.Enum):  # numpydoc ignore=PR01,PR02
+    """How a solve ended (a ``str``: ``Status.OPTIMAL == "optimal"``).
+
+    The members are OPTIMAL, FEASIBLE, TIMEOUT, CANCELLED, INFEASIBLE, UNBOUNDED and ERROR, one meaning for every
+    family (see :mod:`mezan.results`). ``Status(value)`` looks a member up by its value.
+
+    Parameters
+    ----------
+    value : str or Status
+        The status name: "optimal", "feasible", "timeout", "cancelled", "infeasible", "unbounded" or "error".
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not a status name.
+    """
 
     def __str__(self) -> str:
         return self.value
@@ -53,49 +70,79 @@ class Status(str, enum.Enum):
 STATUSES = tuple(s.value for s in Status)
 
 
-def to_plain(value: Any) -> Any:
-    """A JSON-ready copy: arrays and tuples as lists, numpy scalars as Python numbers, enums as their value."""
+NONFINITE = ("keep", "null", "text")
+"""What :func:`to_plain` makes of NaN and the infinities: keep them (Python's JSON writes NaN, which is not JSON),
+null (the service and MCP), or null for NaN and the strings "inf" / "-inf" (the CLI's --json, where a bound may be
+infinite)."""
+
+
+def to_plain(value: Any, *, nonfinite: str = "keep") -> Any:
+    """A JSON-ready copy: arrays and tuples as lists, numpy scalars as Python numbers, enums as their value, mapping
+    keys as strings; NaN and infinities as ``nonfinite`` says (:data:`NONFINITE`). The one plain-JSON converter of
+    the results, the service, MCP and the CLI."""
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
     if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v, nonfinite=nonfinite) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
+        return [to_plain(v, nonfinite=nonfinite) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_plain(value.tolist(), nonfinite=nonfinite)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value) and nonfinite != "keep":
+        if nonfinite == "null" or math.isnan(value):
+            return None
+        return "inf" if value > 0 else "-inf"
     return value
 
 
 @dataclass(frozen=True, kw_only=True)
 class Result:
-    """Outcome of one solve (see the module docstring for the status vocabulary).
+    """Outcome of one solve (see :mod:`mezan.results` for the status vocabulary).
+
+    The fields are keyword-only. A family's result (:class:`mezan.qap.QAPResult`, :class:`mezan.evo.EvoResult`,
+    ...) extends this record with the fields only that family has.
+
+    Parameters
+    ----------
+    solution : object, optional
+        The family's solution (a permutation array, a schedule, an allocation, ...), or None when the run produced
+        none.
+    objective : float or None, optional
+        The solution's objective value; None exactly when there is no solution.
+    status : Status or str, default "feasible"
+        How the run ended (:class:`Status`; a status name is converted).
+    lower_bound : float or None, optional
+        A proven lower bound on the optimum, when known.
+    upper_bound : float or None, optional
+        A proven upper bound on the optimum, when known (a minimisation's best solution is one).
+    gap : float or None, optional
+        Relative distance between the objective and the proven bound, when there is one.
+    solver : str or None, optional
+        The registered solver that ran (``qapflow.enhanced``, ``allocflow.highs``, ...).
+    seed : int or None, optional
+        The seed used (reuse it to reproduce); None for deterministic solvers that take none.
+    wall_time : float, default 0.0
+        Seconds spent.
+    iterations : int, default 0
+        Moves, evaluations or nodes done (the family says which); 0 when the solver does not count.
+    trace : list of tuple of float, optional
+        The anytime curve: (seconds, best objective) pairs; empty by default.
+    explanation : str, default ""
+        Why this solver or mode, and what it did.
+    reason : str, default ""
+        Why the run ended as it did, when that is worth saying (infeasibility, the cap that stopped it, ...).
 
     Attributes
     ----------
-    solution : the family's solution (a permutation array, a schedule, an allocation, ...) or None
-    objective : float or None
-        The solution's objective value; None exactly when there is no solution.
-    status : Status
-    lower_bound, upper_bound : float or None
-        Proven bounds on the optimum when known (a minimisation's best solution is an upper bound).
-    gap : float or None
-        Relative distance between the objective and the proven bound, when there is one.
-    solver : str or None
-        The registered solver that ran (``qapflow.enhanced``, ``allocflow.highs``, ...).
-    seed : int or None
-        The seed used (reuse it to reproduce); None for deterministic solvers that take none.
-    wall_time : float
-        Seconds spent.
-    iterations : int
-        Moves, evaluations or nodes done (the family says which); 0 when the solver does not count.
-    trace : list of (seconds, best objective)
-        The anytime curve.
-    explanation : str
-        Why this solver or mode, and what it did.
-    reason : str
-        Why the run ended as it did, when that is worth saying (infeasibility, the cap that stopped it, ...).
+    has_solution : bool
+        True when the run produced a solution (read-only).
+
+    Raises
+    ------
+    mezan.errors.InvalidParameterError
+        When ``status`` is not a status name, or exactly one of ``solution`` and ``objective`` is None.
     """
 
     solution: Any = None

@@ -94,7 +94,13 @@ def _signature(key: bytes, name: str, data: bytes) -> bytes:
 
 
 def mezan_home() -> Path:
-    """``$MEZAN_HOME`` or ``~/.mezan``."""
+    """Return the folder of MEZAN's state: ``$MEZAN_HOME``, or ``~/.mezan`` when it is unset or empty.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created here).
+    """
     return Path(os.environ.get("MEZAN_HOME") or Path.home() / ".mezan")
 
 
@@ -156,9 +162,22 @@ class SolveRecord:
 
 
 class Store:
-    """The SQLite store. ``path=None``: :func:`default_path`; ``":memory:"`` for a private, unsaved one.
+    """The SQLite store of MEZAN's state (see :mod:`mezan.store`).
 
-    One connection per thread; safe to share between threads and processes.
+    Opening a file store creates its folder and file when missing. One connection per thread; safe to share between
+    threads and processes.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or None, optional
+        The SQLite file; None for the default, ``mezan.db`` under :func:`mezan_home`; ``":memory:"`` for a private,
+        unsaved store. A URL (``postgres://...``) is refused: only SQLite files are supported.
+
+    Raises
+    ------
+    StoreError
+        When the store's folder cannot be made, the file cannot be opened as an SQLite database, or it holds
+        another schema version.
     """
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:

@@ -335,9 +335,52 @@ def seeds_for_power(instances: int, *, effect: float = 0.8, alpha: float = 0.05,
 def run_study(portfolio: Portfolio, solvers: list[str], *, seeds: int | None = None, fresh: int = 8,
               alpha: float = 0.05, store: Store | None = None, topic: str | None = None, seed: int = 0,
               analysis: Any = None, stop: Any = None) -> dict[str, Any]:
-    """Carry a study through the agents; returns the design, results, hypotheses with verdicts and evidence, and
-    the blackboard topic. ``analysis(outcomes) -> dict`` (OptiBench's statistics) is the ResultsInterpreter's.
-    ``stop`` is checked between the experiment and each hypothesis' test (:class:`StudyStopped` once it is set)."""
+    """Carry a study through the ATLAS agents on any portfolio of instances and solvers.
+
+    The ResearchCoordinator assigns the tasks, the ExperimentDesigner fixes the seeds, the main experiment runs,
+    the ResultsInterpreter reads it, the HypothesisGenerator states rules ("A beats B when f > t") and the
+    CriticalAnalyzer tests each on fresh instances of its region; every step is posted on the blackboard (see
+    :mod:`mezan.agents.atlas`).
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        Where the instances come from and how the solvers run (:class:`OptiBenchPortfolio`, or a synthetic one).
+    solvers : list of str
+        The solvers compared (at least 2, none twice).
+    seeds : int or None, optional
+        Seeds per instance and solver, >= 1 (default: enough for the power argument, :func:`seeds_for_power`).
+    fresh : int, default 8
+        Fresh instances each rule is tested on (at most).
+    alpha : float, default 0.05
+        The significance level of the rules' tests.
+    store : mezan.store.Store, optional
+        The store holding the blackboard (default: the user's store).
+    topic : str, optional
+        The blackboard topic (default: ``study:<time>``).
+    seed : int, default 0
+        The seed of the hypotheses' decision trees and of the fresh instances' draws.
+    analysis : callable, optional
+        ``analysis(outcomes) -> dict``: the ResultsInterpreter's statistics (e.g. OptiBench's); default none.
+    stop : threading.Event, optional
+        Anything with ``is_set()``: checked before the experiment and each hypothesis' test, where the study
+        then raises :class:`StudyStopped`.
+
+    Returns
+    -------
+    dict
+        ``topic``, ``design`` (with its power argument), ``results`` (the analysis), ``hypotheses`` (each rule
+        with its verdict, the test's figures and the evidence runs), ``kept`` (the confirmed ones), ``outcomes``,
+        ``assignment`` (task -> agent) and ``board`` (the :class:`mezan.agents.blackboard.Blackboard`).
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``seeds`` is not an integer >= 1, fewer than 2 solvers are given or one is named twice, or the
+        portfolio has no instance.
+    StudyStopped
+        When ``stop`` is set.
+    """
     if seeds is not None:
         seeds = integer_at_least("seeds", seeds, 1)
     if len(solvers) < 2:
@@ -476,11 +519,62 @@ def study(solvers: list[str], specs: list[str], *, time_limit: float = 1.0, seed
           fresh: int = 8, alpha: float = 0.05, max_iter: int | None = None, store: Store | None = None,
           executor: Any = None, out: str | None = None, seed: int = 0, reproduce_sample: int = 2,
           root: str | Path | None = None, stop: Any = None) -> dict[str, Any]:
-    """An ATLAS study of MEZAN's solvers on OptiBench instance specs; writes the report to ``out`` when given.
+    """Run an ATLAS study of MEZAN's solvers on OptiBench instance specs; write the report when asked.
 
-    ``root`` confines the files the specs may name to that folder (:func:`mezan.bench.instances.parse`); ``stop``
-    (anything with ``is_set()``) ends the study between two runs with :class:`StudyStopped`, the running cells
-    cancelled."""
+    :func:`run_study` on an :class:`OptiBenchPortfolio` (runs recorded in the OptiBench registry), then the
+    EvidenceSynthesizer hands the runs that confirmed a rule to MetaFlow's history, the MethodologyValidator
+    re-runs a sample of runs, and the PublicationAssistant writes the HTML report to ``out`` when given.
+
+    Parameters
+    ----------
+    solvers : list of str
+        Solver specs, as ``--solvers`` takes them (at least 2).
+    specs : list of str
+        Instance specs, as ``--instances`` takes them (:mod:`mezan.bench.instances`); at most
+        :data:`MAX_STUDY_INSTANCES` instances in all. Fresh instances for the rules' tests come from the
+        generators among them.
+    time_limit : float, default 1.0
+        Seconds per run (positive, finite).
+    seeds : int or None, optional
+        Seeds per instance and solver (default: enough for the power argument).
+    fresh : int, default 8
+        Fresh instances each rule is tested on (at most).
+    alpha : float, default 0.05
+        The significance level of the statistics and of the rules' tests.
+    max_iter : int or None, optional
+        An iteration cap for every run (with one thread, runs then repeat exactly, and the reproduction check
+        compares objectives).
+    store : mezan.store.Store, optional
+        The store of the registry, the blackboard and MetaFlow's history (default: the user's store).
+    executor : object, optional
+        Where the runs run: anything :func:`mezan.dist.executor_from` takes.
+    out : str, optional
+        The HTML report's file; written atomically, replacing an existing file (never the store).
+    seed : int, default 0
+        The seed of the hypotheses and the fresh instances' draws.
+    reproduce_sample : int, default 2
+        How many of the study's runs the MethodologyValidator runs again.
+    root : str or pathlib.Path, optional
+        Confine the files the specs may name to this folder (:func:`mezan.bench.instances.parse`).
+    stop : threading.Event, optional
+        Anything with ``is_set()``: once set, the running cells are cancelled and the study ends between two runs
+        with :class:`StudyStopped` (what was recorded stays recorded).
+
+    Returns
+    -------
+    dict
+        :func:`run_study`'s report without ``board`` and ``outcomes``, plus ``methodology`` (the reproduction
+        check and its verdict), ``metaflow_rows`` (history rows added), ``experiments`` (OptiBench experiment
+        ids), ``report`` (the path, when ``out`` is given) and ``posts`` (blackboard posts of the topic).
+
+    Raises
+    ------
+    InvalidParameterError
+        When a solver or instance spec is invalid, ``time_limit`` is not a positive finite number of seconds, or
+        as :func:`run_study`.
+    StudyStopped
+        When ``stop`` is set.
+    """
     if stop is None:
         return _study(solvers, specs, time_limit=time_limit, seeds=seeds, fresh=fresh, alpha=alpha,
                       max_iter=max_iter, store=store, executor=executor, out=out, seed=seed,

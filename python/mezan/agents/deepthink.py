@@ -44,6 +44,7 @@ from mezan.agents.blackboard import Blackboard
 from mezan.agents.history import History, Known
 from mezan.bench.registry import Registry
 from mezan.errors import InvalidParameterError, StoppedError
+from mezan.results import to_plain
 from mezan.running import raise_if_stopped, real_number, time_limit_seconds
 from mezan.store import Store
 
@@ -400,6 +401,11 @@ def permutation_importance(model: Any, X: np.ndarray, y: np.ndarray, *, repeats:
     return base - hits.reshape(d, repeats).mean(axis=1)
 
 
+EXACT_SOLVERS = {"qap": "qap.bnb"}
+"""The certifying solver of a problem type: the plan prefers it wherever the Validator says it can prove the optimum
+within the budget (a proven optimum beats any heuristic's answer at the same cost)."""
+
+
 def synthesizer(ctx: Context, parts: dict[str, dict[str, Any]], failures: dict[str, str]) -> dict[str, Any]:
     ctx.check()
     missing = [f"{name} failed ({failures[name]}): its part of the plan is missing" for name in failures]
@@ -429,6 +435,11 @@ def synthesizer(ctx: Context, parts: dict[str, dict[str, Any]], failures: dict[s
             rule = (f"the Validator asks for {certify['budget']:.3g} s to reach the reference, more than "
                     f"{CERTIFY_FACTOR:g} times the Optimizer's budget {budget:g} s (or the limit): the Optimizer's "
                     f"budget wins, and the plan reports the bound gap instead of a certificate")
+    if (val or {}).get("exact_reachable") and solver != EXACT_SOLVERS.get(ctx.problem.problem_type, solver):
+        exact = EXACT_SOLVERS[ctx.problem.problem_type]
+        rule = (f"the Validator says an exact solve can prove the optimum here ({val['certify']}): {exact} for "
+                f"{default_budget:g} s instead of {solver} (it stops as soon as it has the proof)")
+        solver, budget = exact, max(float(budget), default_budget)
     seeds = (val or {}).get("seeds") or None
     history = ctx.history()
     feats = (ana or {}).get("features") or ctx.features()
@@ -509,9 +520,55 @@ def _run_agents(ex: Any, ctx: Context, agents: dict[str, Any]) -> tuple[dict[str
 def deepthink(problem: Any, *, store: Store | None = None, candidates: list[str] | None = None,
               time_limit: float | None = None, threshold: float = DEFAULT_THRESHOLD, run: bool = False,
               seed: int = 0, executor: Any = None, topic: str | None = None, stop: Any = None) -> dict[str, Any]:
-    """Analyse ``problem`` (a problem record) with the four agents; returns their findings and the plan, and with
-    ``run=True`` the verified result of executing it. ``time_limit`` caps the plan's budget; ``stop`` (anything
-    with ``is_set()``) ends the analysis between two steps with :class:`AnalysisStopped`, and the run early."""
+    """Analyse a problem with the DeepThink agents and plan its solve; optionally run the plan.
+
+    The Analyzer, Optimizer and Validator run in parallel on local threads, then the Synthesizer turns their
+    findings into one plan (solver, budget, seeds, what to report); every finding is posted on the blackboard
+    under ``topic`` (see :mod:`mezan.agents.deepthink`).
+
+    Parameters
+    ----------
+    problem : object
+        A problem record (:class:`mezan.problems.QAPProblem`, ...).
+    store : mezan.store.Store, optional
+        The store holding the history (OptiBench's recorded runs) and the blackboard (default: the user's
+        store).
+    candidates : list of str, optional
+        The registered solvers to choose among (default: those the similar instances' history holds, and
+        MetaFlow's selection).
+    time_limit : float or None, optional
+        A cap on the plan's budget, in seconds (None or ``inf``: none).
+    threshold : float, default DEFAULT_THRESHOLD
+        The knee's threshold: more time is not worth it once a step of the budget buys less than this much gap
+        (:data:`DEFAULT_THRESHOLD`: 0.001, a tenth of a point); > 0.
+    run : bool, default False
+        Also execute the plan and verify its result.
+    seed : int, default 0
+        The seed of MetaFlow's selection, of the Validator's quick incumbent and of the run.
+    executor : LocalExecutor, optional
+        Where the agents run: a :class:`mezan.dist.LocalExecutor` of threads (they share this process's store
+        and blackboard); default: one of three threads.
+    topic : str, optional
+        The blackboard topic (default: ``deepthink:<fingerprint>:<time>``).
+    stop : threading.Event, optional
+        Anything with ``is_set()``: once set, the analysis ends between two of the agents' steps with
+        :class:`AnalysisStopped`, and the run ends early.
+
+    Returns
+    -------
+    dict
+        ``topic``, ``plan`` (the Synthesizer's), ``analyzer``, ``optimizer`` and ``validator`` (each agent's
+        findings, None when it failed), ``failures`` (agent -> error) and, with ``run=True``, ``result``: the
+        solver, objective, status, wall time, seed, the Validator's ``checks`` and the ``bound_gap``.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``time_limit`` is not a positive number of seconds, ``threshold`` is not > 0, or ``executor`` is not
+        a thread :class:`mezan.dist.LocalExecutor`.
+    AnalysisStopped
+        When ``stop`` is set during the analysis.
+    """
     from mezan.dist import LocalExecutor, executor_from
 
     max_budget = _max_budget(time_limit)
@@ -540,7 +597,8 @@ def deepthink(problem: Any, *, store: Store | None = None, candidates: list[str]
         result = registry.get(plan["solver"]).solve(problem, time_limit=plan["budget"], seed=seed, stop=stop)
         bound = (parts.get("Validator") or {}).get("lower_bound")
         checks = verify(problem, result, bound)
-        record = {"solver": plan["solver"], "objective": result.objective, "status": str(result.status),
+        record = {"solver": plan["solver"], "objective": result.objective, "solution": to_plain(result.solution),
+                  "status": str(result.status),
                   "wall_time": result.wall_time, "seed": seed, "checks": checks,
                   "bound_gap": None if bound is None or result.objective is None else
                   (float(result.objective) - bound) / max(abs(float(result.objective)), 1e-12)}

@@ -1,5 +1,7 @@
 """OptiBench: a reproducible benchmark registry, experiments, statistics that decide, sequential A/B tests, reports.
 
+For example::
+
     from mezan.bench import Plan, Registry, run_experiment, load, analyze
     plan = Plan(["qaplib:nug12,tai12a"], ["rots", "anneal"], seeds=5, time_limit=0.5)
     experiment = run_experiment(plan)                       # into the store; run again to resume
@@ -8,8 +10,12 @@
 Modules: :mod:`~mezan.bench.instances` (what ``--instances`` names), :mod:`~mezan.bench.registry` (the tables),
 :mod:`~mezan.bench.experiments` (run, reproduce, export), :mod:`~mezan.bench.analysis` (statistics),
 :mod:`~mezan.bench.sequential` (the group-sequential design), :mod:`~mezan.bench.ab` (the A/B test),
-:mod:`~mezan.bench.report` (HTML and LaTeX), :mod:`~mezan.bench.commands` (``mezan bench ...``).
+:mod:`~mezan.bench.report` (HTML and LaTeX), :mod:`~mezan.cli.bench` (``mezan bench ...``).
 """
+
+from mezan.extras import require
+
+require("mezan.bench (OptiBench)", "bench")  # before the imports that need them
 
 from mezan.bench.ab import ab_test
 from mezan.bench.analysis import analyze, load

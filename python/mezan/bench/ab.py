@@ -30,9 +30,61 @@ def ab_test(a: str, b: str, instance_specs: list[str], *, alpha: float = 0.05, p
             effect: float = 0.5, max_trials: int | None = None, round_size: int = 2, first_look: int = 10,
             time_limit: float = 1.0, seed: int = 0, executor: Any = None,
             on_look: Callable[[dict[str, Any]], Any] | None = None) -> dict[str, Any]:
-    """Run the sequential A/B test of solvers ``a`` and ``b`` (solver specs, as ``--solvers`` takes them) on the
-    instances of ``instance_specs``; returns the decision, the effect and the design. ``on_look(look)`` is called
-    after every look (a progress display)."""
+    """Run the sequential A/B test of two solvers, stopping as soon as the group-sequential design decides.
+
+    Trials (instance, seed) run in rounds on ``executor``, both solvers on each; after the first look and every
+    round, the design of :mod:`mezan.bench.sequential` decides: a winner, no practical difference, or continue
+    (see :mod:`mezan.bench.ab`).
+
+    Parameters
+    ----------
+    a : str
+        Solver A, a solver spec as ``--solvers`` takes it (``NAME[:key=value...]``, e.g. ``rots`` or
+        ``qapflow.enhanced:threads=1``).
+    b : str
+        Solver B, likewise; it must differ from A.
+    instance_specs : list of str
+        Instance specs (:mod:`mezan.bench.instances`); trials cycle through their instances, which must all be of
+        the type both solvers solve.
+    alpha : float, default 0.05
+        The test's two-sided significance level, in (0, 0.5).
+    power : float, default 0.95
+        The power at ``effect``, in [0.5, 1).
+    effect : float, default 0.5
+        The standardised effect (Cohen's d_z of the paired differences) the design is powered for; a smaller
+        one is "no practical difference".
+    max_trials : int, optional
+        The most trials (default: the fewest that give ``power``).
+    round_size : int, default 2
+        Trials per round between two looks.
+    first_look : int, default 10
+        Trials before the first look (at least 2).
+    time_limit : float, default 1.0
+        Seconds per solve (positive, finite).
+    seed : int, default 0
+        The seed of replicate 0; replicate k uses ``seed + k``, the same for A and B.
+    executor : object, optional
+        Where the trials run: anything :func:`mezan.dist.executor_from` takes (default: local threads).
+    on_look : callable, optional
+        ``on_look(look)`` after every look, with ``{"trials", "z", "continue_between", "verdict"}`` (a progress
+        display).
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``a``, ``b``, ``winner`` (a label or None), ``verdict`` (``"winner"`` or the design's
+        verdict), ``summary``, ``trials``, ``max_trials``, ``fixed_trials`` and ``trials_saved`` (against the
+        fixed-sample design), ``mean_difference`` with its repeated confidence interval
+        ``difference_interval``, ``standardized_effect``, ``a12`` and ``a12_magnitude``, ``looks``, ``design``,
+        ``time_limit``, ``seed`` and ``instances``.
+
+    Raises
+    ------
+    InvalidParameterError
+        When a solver is unknown or both are the same, ``time_limit`` is not a positive number, there is no
+        instance or one is of the wrong type, the design cannot be built from ``alpha``, ``power``, ``effect``
+        and the trial counts, or a solver finds no solution on a trial.
+    """
     name_a, config_a = parse_solver(a)
     name_b, config_b = parse_solver(b)
     label_a, label_b = solver_label(name_a, config_a), solver_label(name_b, config_b)

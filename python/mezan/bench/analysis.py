@@ -69,7 +69,31 @@ def family_of(row: dict[str, Any]) -> str:
 
 
 def load(registry: Registry, experiment: str, *, target_gap: float = 0.0) -> Data:
-    """The runs of an experiment (id or name) as :class:`Data`; a clear error when it has none."""
+    """Load an experiment's runs, arranged for the statistics.
+
+    Each run's gap is measured against its instance's reference: the best-known value when there is one, else
+    the best objective any run of the experiment found (see :mod:`mezan.bench.analysis`).
+
+    Parameters
+    ----------
+    registry : Registry
+        The OptiBench registry holding the experiment.
+    experiment : str
+        The experiment's id or name.
+    target_gap : float, default 0.0
+        The gap at which a run reaches the target (0: the reference itself); must be >= 0.
+
+    Returns
+    -------
+    Data
+        The experiment's instances, solvers, references, and per (instance, solver) the gaps, times to target and
+        gap traces of its runs.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``target_gap`` is negative, or there is no such experiment or it has no runs.
+    """
     from mezan.meta.features import sense_of
     from mezan.meta.ratings import loss
 
@@ -276,7 +300,39 @@ def anytime(data: Data, solver: str, grid: np.ndarray) -> dict[str, list[float |
 # ---- the analysis ----------------------------------------------------------------------------------------
 def analyze(data: Data, *, alpha: float = 0.05, confidence: float = 0.95, resamples: int = 2000,
             seed: int = 0) -> dict[str, Any]:
-    """Every statistic of the module docstring, as one JSON-ready dict."""
+    """Analyse an experiment: which solver is better on its instances, by how much, and whether it is real.
+
+    Per solver: mean and median gap with bootstrap confidence intervals, success rate and median time to target;
+    all solvers: the Friedman test with the Iman–Davenport F, average ranks and Nemenyi's critical difference;
+    every pair: the Wilcoxon signed-rank test with Holm's correction and the Vargha–Delaney A12; and performance
+    profiles, anytime curves and per-family means (see :mod:`mezan.bench.analysis`).
+
+    Parameters
+    ----------
+    data : Data
+        An experiment's runs, from :func:`load`.
+    alpha : float, default 0.05
+        The significance level of the tests, in (0, 1).
+    confidence : float, default 0.95
+        The confidence level of the bootstrap intervals.
+    resamples : int, default 2000
+        Bootstrap resamples per interval.
+    seed : int, default 0
+        The bootstrap's random seed.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``experiment``, ``name``, ``problem_type``, ``runs``, ``instances``, ``budget``,
+        ``target_gap``, ``alpha``, ``confidence``, ``references`` (how many of each kind), ``solvers`` (per solver
+        statistics), ``friedman``, ``pairwise`` (one entry per pair, with its verdict), ``profile``,
+        ``time_to_target_ecdf``, ``anytime``, ``families`` and ``environments``.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``alpha`` is not in (0, 1), or a solver has no run on an instance (an unfinished experiment).
+    """
     if not 0 < alpha < 1:
         raise InvalidParameterError(f"--alpha must be in (0, 1), got {alpha}")
     solvers, instances = data.solvers, data.instances

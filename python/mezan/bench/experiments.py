@@ -107,12 +107,50 @@ MAX_RUNS = 1_000_000
 
 
 class Plan:
-    """A checked experiment design: instances, solvers and seeds, nothing stored yet."""
+    """A checked experiment design: instances, solvers and seeds, nothing stored yet.
+
+    Every check runs at construction: the instance specs are read, the solver specs parsed and checked against
+    the registry and the instances' problem type. :func:`run_experiment` runs the plan.
+
+    Parameters
+    ----------
+    instance_specs_ : list of str
+        Instance specs, as ``--instances`` takes them (:mod:`mezan.bench.instances`).
+    solver_specs : list of str
+        Solver specs, ``NAME[:key=value...]`` as ``--solvers`` takes them (a short name is a QAPFlow mode or a
+        QAP method); no solver twice.
+    seeds : int, default 1
+        Replicates per instance and solver, in [1, :data:`MAX_SEEDS`].
+    seed : int, default 0
+        The experiment's seed: replicate k runs with seed ``seed + k``.
+    time_limit : float, default 1.0
+        Seconds per run (positive, finite).
+    max_iter : int, optional
+        An iteration cap given to every solver whose spec does not set its own ``max_iter`` (with one thread,
+        runs then repeat exactly).
+    instances : list of Instance, optional
+        Instances already read; ``instance_specs_`` then only labels the design.
+
+    Attributes
+    ----------
+    instances : list of Instance
+        The plan's instances.
+    solvers : list of (str, dict)
+        (registered name, configuration) per solver.
+    design : dict
+        ``instances``, ``solvers``, ``seeds``, ``seed`` and ``time``: what an experiment records and resumes
+        by.
+
+    Raises
+    ------
+    InvalidParameterError
+        When there is no instance or solver, a solver is unknown, named twice or does not solve an instance's
+        problem type, an option is out of range, or the plan holds more than :data:`MAX_RUNS` runs.
+    """
 
     def __init__(self, instance_specs_: list[str], solver_specs: list[str], *, seeds: int = 1, seed: int = 0,
                  time_limit: float = 1.0, max_iter: int | None = None,
                  instances: list[instance_specs.Instance] | None = None) -> None:
-        """``instances``: instances already read (``instance_specs_`` then only labels the design)."""
         if not instance_specs_ and not instances:
             raise InvalidParameterError("--instances: give at least one instance spec")
         if not solver_specs:
@@ -164,10 +202,40 @@ class Plan:
 def run_experiment(plan: Plan, *, registry: Registry | None = None, name: str | None = None, executor: Any = None,
                    start: Callable[[Experiment, int, int], Any] | None = None,
                    advance: Callable[[str], Any] | None = None) -> Experiment:
-    """Run every cell of ``plan`` not yet recorded under the experiment ``name`` (default: derived from the design)
-    on ``executor`` (see :func:`mezan.dist.executor_from`; default one local thread). ``start(experiment, total,
-    recorded)`` is called before the first cell, ``advance(cell)`` after each. Ctrl-C cancels the running cells;
-    every cell recorded stays recorded."""
+    """Run an experiment: every cell of a plan not yet recorded under the experiment's name.
+
+    A cell is (instance, solver, replicate); each is recorded in the registry as it ends, so running the same
+    plan under the same name again resumes it. Ctrl-C cancels the running cells; every cell recorded stays
+    recorded.
+
+    Parameters
+    ----------
+    plan : Plan
+        The checked design.
+    registry : Registry, optional
+        Where the instances and runs are recorded (default: the user's store).
+    name : str, optional
+        The experiment's name (default: derived from the design, so the same command resumes the same
+        experiment). An existing name with another design is an error.
+    executor : object, optional
+        Where the cells run: anything :func:`mezan.dist.executor_from` takes (default: a
+        :class:`mezan.dist.LocalExecutor`, or ``$MEZAN_SCHEDULER`` when set).
+    start : callable, optional
+        ``start(experiment, total, recorded)``, called before the first cell with the number of cells and of
+        those already recorded.
+    advance : callable, optional
+        ``advance(cell_key)``, called after each cell.
+
+    Returns
+    -------
+    Experiment
+        The experiment record (``id``, ``name``, ``created``, ``design``).
+
+    Raises
+    ------
+    InvalidParameterError
+        When an instance file changed since it was registered, or the name is taken by another design.
+    """
     registry = registry or Registry()
     for instance in plan.instances:  # every check before anything is stored
         registry.check_file(instance)
@@ -219,10 +287,39 @@ def deterministic(run: dict[str, Any]) -> bool:
 
 def reproduce(ref: str, *, registry: Registry | None = None, tolerance: float = DEFAULT_TOLERANCE,
               executor: Any = None, advance: Callable[[], Any] | None = None) -> dict[str, Any]:
-    """Run a recorded run (``ref`` = its id) or every run of an experiment again, as the experiment would run it
-    now, and report drift: a different objective of a deterministic run (correctness), a capped run slower by more
-    than ``tolerance`` (performance), a seed that the cell now maps to differently, and the environment's
-    differences. Nothing is recorded."""
+    """Run recorded runs again and report drift.
+
+    One recorded run, or every run of an experiment, runs again as the experiment would run it now; the report
+    names a different objective of a deterministic run (correctness), a deterministic run slower by more than
+    ``tolerance`` (performance), a seed that the cell now maps to differently, and the environment's differences.
+    Nothing is recorded.
+
+    Parameters
+    ----------
+    ref : str
+        A run id (digits) or an experiment's id or name.
+    registry : Registry, optional
+        The registry holding the runs (default: the user's store).
+    tolerance : float, default DEFAULT_TOLERANCE
+        The fraction by which a deterministic run may be slower (beyond a 50 ms noise floor) before it is a
+        performance drift; >= 0 (:data:`DEFAULT_TOLERANCE`: 0.25).
+    executor : object, optional
+        Where the runs run: anything :func:`mezan.dist.executor_from` takes.
+    advance : callable, optional
+        ``advance()``, called after each run.
+
+    Returns
+    -------
+    dict
+        ``experiment``, ``name``, ``runs``, ``deterministic`` and ``time_limited`` (counts), ``tolerance``,
+        ``correctness_drift``, ``performance_drift``, ``seed_drift`` (lists of runs), ``environment`` (what
+        differs, recorded vs now) and ``reproduced`` (True when no run drifted).
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``tolerance`` is negative, or there is no such run or experiment, or it has no runs.
+    """
     registry = registry or Registry()
     if not (isinstance(tolerance, (int, float)) and tolerance >= 0):
         raise InvalidParameterError(f"--tolerance must be >= 0, got {tolerance}")
@@ -293,6 +390,30 @@ def export(ref: str, out: str | Path, *, fmt: str = "csv", registry: Registry | 
     The output is checked before the store is read (:mod:`mezan.outputs`): the store itself is never overwritten,
     an existing file (a non-empty folder for ``aslib``) only with ``force``; every file is written atomically, and
     a CSV text cell never starts a spreadsheet formula.
+
+    Parameters
+    ----------
+    ref : str
+        The experiment's id or name.
+    out : str or pathlib.Path
+        The file to write (the folder, for ``aslib``).
+    fmt : {"csv", "parquet", "aslib"}, default "csv"
+        The format: one row per run (columns :data:`EXPORT_COLUMNS`), or an ASlib scenario.
+    registry : Registry, optional
+        The registry holding the experiment (default: the user's store).
+    force : bool, default False
+        Whether an existing file (a non-empty folder for ``aslib``) may be replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        The file (or folder) written.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``fmt`` is unknown, ``out`` is refused (the store, or an existing output without ``force``), there
+        is no such experiment or it has no runs, or ``parquet`` is asked for without pyarrow installed.
     """
     registry = registry or Registry()
     if fmt not in ("csv", "parquet", "aslib"):

@@ -22,7 +22,6 @@ run gets exactly its problem back — or learns that its file changed.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import math
 import os
@@ -155,17 +154,7 @@ def _read_file(path: Path, source: str, best_known: dict[str, float] | None = No
 
 
 def _bks(folder: Path) -> dict[str, float]:
-    path = folder / "bks.csv"
-    if not path.exists():
-        return {}
-    table = {}
-    with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            try:
-                table[row["name"]] = float(row.get("bks") or row.get("best_known") or row.get("value") or "nan")
-            except (KeyError, ValueError):
-                continue
-    return {k: v for k, v in table.items() if math.isfinite(v)}
+    return instances.best_known_table(folder)
 
 
 # ---- where files may be --------------------------------------------------------------------------------------

@@ -91,8 +91,17 @@ def _git_revision() -> str | None:
 
 @lru_cache(maxsize=1)
 def environment() -> dict[str, Any]:
-    """This process's environment: Python, platform, CPU model and cores, versions of mezan, numpy and scipy, the
-    compiler and build flags of ``mezan._core``, and the git revision when MEZAN runs from a checkout."""
+    """Return this process's environment, as recorded with every OptiBench run.
+
+    Computed once per process (cached).
+
+    Returns
+    -------
+    dict
+        ``python``, ``implementation``, ``platform``, ``cpu`` (model), ``cores``, the versions ``mezan``,
+        ``numpy`` and ``scipy``, the ``compiler``, ``build_type`` and ``build_flags`` of ``mezan._core``, ``git``
+        (the revision when MEZAN runs from a checkout, else None) and ``executable``.
+    """
     import numpy
     import scipy
 
@@ -137,7 +146,15 @@ class Experiment:
 
 
 class Registry:
-    """OptiBench's tables in a :class:`mezan.store.Store` (default: the user's store)."""
+    """OptiBench's tables (instances, files, environments, experiments, runs) in a store.
+
+    The tables are created in the store when missing (see :mod:`mezan.bench.registry`).
+
+    Parameters
+    ----------
+    store : mezan.store.Store, optional
+        The store holding the tables (default: the user's store, :class:`mezan.store.Store`).
+    """
 
     def __init__(self, store: Store | None = None) -> None:
         self.store = store if store is not None else Store()

@@ -80,8 +80,23 @@ def references(value: Any, where: str = "") -> list[tuple[str, str, str]]:
 
 @dataclass
 class Plan:
-    """A compiled request: the subproblems by id, a topological order, the stages (lists of ids whose
-    dependencies all lie in earlier stages: each stage may run concurrently), and the references."""
+    """A compiled composite request, made by :func:`compile` and executed by :func:`mezan.c2sc.run`.
+
+    Parameters
+    ----------
+    subproblems : dict
+        Subproblem id -> its request object (wire form, references unresolved).
+    order : list of str
+        The ids in a topological order (stage by stage).
+    stages : list of list of str
+        Stage k holds the ids whose longest chain of dependencies has k links (request order within a stage):
+        every dependency lies in an earlier stage, so a stage's subproblems may run concurrently.
+    depends_on : dict
+        Subproblem id -> the ids it depends on.
+    references : list of Reference, optional
+        Every reference ``"$<id>.<path>"`` found in the subproblems, checked against the dependencies and the
+        fields their solvers produce.
+    """
 
     subproblems: dict[str, dict[str, Any]]
     order: list[str]
@@ -123,9 +138,33 @@ def compile(request: dict[str, Any], *, admit: Admit | None = None,
             default_time_limit: float = 10.0) -> Plan:
     """Validate a composite request and order it into a :class:`Plan` (see :mod:`mezan.c2sc`).
 
-    ``admit``: the caller's admission hook (:data:`Admit`), applied here to every subproblem without
-    references (with its own ``time_limit`` or ``default_time_limit``) and by :func:`mezan.c2sc.run` to the others
-    once resolved."""
+    Every subproblem without references is validated fully now; one with references has its required fields
+    checked now and the rest after resolution. The dependencies must form no cycle, and every reference must name a
+    dependency and a field its solver produces.
+
+    Parameters
+    ----------
+    request : dict
+        ``{"type": "composite", "subproblems": [...]}``, each subproblem an object with an ``id``, a ``type``, its
+        wire-form fields and optionally ``depends_on`` (an id or a list of ids), ``solver`` and ``time_limit``.
+    admit : callable, optional
+        The caller's admission hook (:data:`Admit`): ``admit(problem_record, time_limit) -> time_limit``, applied
+        here to every subproblem without references and by :func:`mezan.c2sc.run` to the others once resolved.
+    default_time_limit : float, default 10.0
+        The time limit ``admit`` is given for a subproblem that sets none.
+
+    Returns
+    -------
+    Plan
+        The compiled plan: subproblems, topological order, stages and references.
+
+    Raises
+    ------
+    PlanError
+        When the request cannot be compiled (a malformed or unknown subproblem, an unknown dependency, a cycle, a
+        bad reference, a solver of another type, or ``admit``'s refusal); the message names the subproblem and the
+        field.
+    """
     if not isinstance(request, dict) or request.get("type") != "composite":
         raise PlanError("a composite request is an object with \"type\": \"composite\" and \"subproblems\"")
     subs = request.get("subproblems")
@@ -234,8 +273,25 @@ def record_of(spec: dict[str, Any], label: str) -> Any:
 
 
 def from_wire(data: dict[str, Any]) -> Any:
-    """The problem record of a single wire-form problem (``{"type": "qap", ...}``, any type of
-    :data:`mezan.problems.TYPES`)."""
+    """Return the problem record of a single wire-form problem.
+
+    Parameters
+    ----------
+    data : dict
+        The wire form, ``{"type": "qap", ...}``, of any type of :data:`mezan.problems.TYPES`.
+
+    Returns
+    -------
+    object
+        The typed problem record (a :class:`mezan.problems.QAPProblem`, ...).
+
+    Raises
+    ------
+    PlanError
+        When ``data`` is not an object with a known ``type``.
+    mezan.errors.InvalidProblemError
+        When the problem's fields are missing or malformed.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("type"), str) or data["type"] not in TYPES:
         kind = data.get("type") if isinstance(data, dict) else type(data).__name__
         raise PlanError(f"unknown problem type {kind!r} (known: {', '.join(TYPES)}, composite)")

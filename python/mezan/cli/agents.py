@@ -6,15 +6,24 @@ import json
 import os
 from typing import Any
 
-from mezan.bench.commands import jsonable as _jsonable
+import typer
+
+from mezan.agents.atlas import study
+from mezan.agents.blackboard import Blackboard
+from mezan.agents.deepthink import deepthink
+from mezan.cli import common
+from mezan.cli.bench import jsonable as _jsonable
+from mezan.dist import make_executor
 from mezan.errors import InvalidParameterError, InvalidProblemError
 from mezan.inputs import read_json, shown
+from mezan.outputs import check_output
+from mezan.problems import from_wire
+from mezan.qap import instances, read_qaplib
+from mezan.store import Store
 
 
 def _problem(spec: str) -> Any:
     """A QAPLIB file, a bundled instance's name, or a wire-form JSON problem."""
-    from mezan.problems import from_wire
-    from mezan.qap import instances, read_qaplib
 
     if spec.endswith(".json"):
         data = read_json(spec, what="problem file")  # size, UTF-8 and nesting bounded
@@ -29,8 +38,6 @@ def _problem(spec: str) -> Any:
 
 def cmd_analyze(spec: str, *, run: bool, time: float | None, threshold: float, seed: int, store: str | None,
                 json_: bool) -> int:
-    from mezan.agents.deepthink import deepthink
-    from mezan.store import Store
 
     out = deepthink(_problem(spec), store=Store(store) if store else None, run=run, time_limit=time,
                     threshold=threshold, seed=seed)
@@ -77,10 +84,6 @@ def _study_spec(path: str) -> dict[str, Any]:
 def cmd_study(solvers: list[str], instances: list[str], *, spec: str | None, time: float, seeds: int | None,
               fresh: int, max_iter: int | None, out: str | None, store: str | None, json_: bool, workers: int = 1,
               scheduler: str | None = None, force: bool = False) -> int:
-    from mezan.agents.atlas import study
-    from mezan.dist import make_executor
-    from mezan.outputs import check_output
-    from mezan.store import Store
 
     if out is not None:  # refused now, not after the whole study ran
         check_output(out, option="--out", force=force, store=store)
@@ -118,13 +121,12 @@ def cmd_study(solvers: list[str], instances: list[str], *, spec: str | None, tim
 
 
 def cmd_show(topic: str | None, store: str | None, json_: bool) -> int:
-    from mezan.agents.blackboard import Blackboard
-    from mezan.store import Store
 
     board = Blackboard(Store(store) if store else None)
     if topic is None:
-        for name, count, _last in board.topics():
-            print(f"{name}\t{count} posts")
+        topics = board.topics()
+        common.emit(json_, {"topics": [{"topic": name, "posts": count, "last": last} for name, count, last in topics]},
+                    *(f"{name}\t{count} posts" for name, count, _ in topics))
         return 0
     posts = board.posts(topic)
     if not posts:
@@ -143,26 +145,26 @@ def cmd_show(topic: str | None, store: str | None, json_: bool) -> int:
     return 0 if not tampered else 1
 
 
-def add_commands(app: Any) -> None:
-    import typer
+def register(app: typer.Typer) -> None:
 
-    store_option = typer.Option(None, "--store", help="store file (default $MEZAN_HOME/mezan.db)")
-    json_option = typer.Option(False, "--json", help="print one JSON object")
+    store_option = common.store_option()
+    json_option = common.json_option()
 
-    @app.command("analyze")
+    @app.command("analyze", short_help=common.about("analyze"))
     def analyze(file: str = typer.Argument(..., help="a QAPLIB .dat file, a bundled instance, or a JSON problem"),
                 run: bool = typer.Option(False, "--run", help="execute the plan and verify the result"),
-                time: float = typer.Option(None, "--time", help="the most the plan may spend (seconds)"),
+                time: float = common.time_option(help="the time limit in seconds: the plan's budget is at most "
+                                                      "this"),
                 threshold: float = typer.Option(0.001, "--threshold", help="gap a budget step must buy"),
-                seed: int = typer.Option(0, "--seed"), store: str = store_option, json_: bool = json_option):
+                seed: int = common.seed_option(), store: str = store_option, json_: bool = json_option):
         """DeepThink 3+1: analyse a problem (Analyzer, Optimizer, Validator, then Synthesizer) and plan its solve."""
         return cmd_analyze(file, run=run, time=time, threshold=threshold, seed=seed, store=store, json_=json_)
 
-    @app.command("study")
+    @app.command("study", short_help=common.about("study"))
     def study_(spec: str = typer.Argument(None, help="a SPEC.json holding solvers, instances, time, seeds"),
                solvers: list[str] = typer.Option(None, "--solvers", help="solvers, comma-separated"),
                instances: list[str] = typer.Option(None, "--instances", help="OptiBench instance specs"),
-               time: float = typer.Option(1.0, "--time", help="seconds per run"),
+               time: float = common.time_option(),
                seeds: int = typer.Option(None, "--seeds", help="seeds per instance (default: a power argument)"),
                fresh: int = typer.Option(8, "--fresh", help="fresh instances per hypothesis for the critic"),
                max_iter: int = typer.Option(None, "--max-iter", help="an iteration cap per run"),
@@ -177,7 +179,7 @@ def add_commands(app: Any) -> None:
                          max_iter=max_iter, out=out, store=store, json_=json_, workers=workers, scheduler=scheduler,
                          force=force)
 
-    agents = typer.Typer(help="the agents' blackboard", no_args_is_help=True)
+    agents = common.new_app(help=common.about("agents"))
 
     @agents.command("show")
     def show(topic: str = typer.Argument(..., help="a blackboard topic"), store: str = store_option,
@@ -186,11 +188,11 @@ def add_commands(app: Any) -> None:
         return cmd_show(topic, store, json_)
 
     @agents.command("list")
-    def list_(store: str = store_option):
+    def list_(store: str = store_option, json_: bool = json_option):
         """The blackboard's topics, newest first."""
-        return cmd_show(None, store, False)
+        return cmd_show(None, store, json_)
 
     app.add_typer(agents, name="agents")
 
 
-__all__ = ["add_commands"]
+__all__ = ["register"]

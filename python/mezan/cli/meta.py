@@ -23,9 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
 
+from mezan.cli import common
+from mezan.dist import make_executor
 from mezan.errors import InvalidParameterError
+from mezan.meta.aslib import read_scenario, score, score_costs
+from mezan.meta.aslib_export import export_history
 from mezan.meta.metaflow import MetaFlow
+from mezan.meta.races import run_races
+from mezan.meta.schedules import evaluate
+from mezan.meta.selectors import APPROACHES
 from mezan.outputs import check_output, check_output_folder, write_atomic
 from mezan.qap import read_qaplib
 from mezan.running import check_seed
@@ -43,7 +54,6 @@ def _flow(args: argparse.Namespace):
 
 
 def _print_ratings(console, title: str, ratings: dict[str, dict[str, Any]]) -> None:
-    from rich.table import Table
 
     table = Table(title=title)
     table.add_column("solver")
@@ -55,7 +65,6 @@ def _print_ratings(console, title: str, ratings: dict[str, dict[str, Any]]) -> N
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from rich.console import Console
 
     status = _flow(args).status()
     if args.json:
@@ -88,12 +97,7 @@ def _problems(paths: list[str], max_n: int | None = None):
 
 
 def cmd_race(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.progress import Progress
-    from rich.table import Table
 
-    from mezan.dist import make_executor
-    from mezan.meta.races import run_races
 
     flow = _flow(args)
     problems = _problems(args.files)
@@ -132,15 +136,11 @@ def cmd_race(args: argparse.Namespace) -> int:
 
 
 def cmd_tournament(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.progress import Progress
-    from rich.table import Table
 
     flow = _flow(args)
     problems = _problems([args.folder], args.max_n)
     solvers = args.solvers or flow.candidates(problems[0])
     games = args.rounds * (len(solvers) // 2)
-    from mezan.dist import make_executor
 
     executor = make_executor(args.scheduler, workers=args.workers, local_cluster=args.local_cluster, quiet=True)
     try:
@@ -189,15 +189,18 @@ def _recorded(args: argparse.Namespace) -> tuple[MetaFlow, str]:
 def cmd_recluster(args: argparse.Namespace) -> int:
     flow, kind = _recorded(args)
     clustering = flow.fit_clusters(kind)
-    print(f"{clustering.k} clusters of {clustering.instances} {kind} instances; ratings rebuilt")
+    common.emit(args.json, {"type": kind, "clusters": clustering.k, "instances": clustering.instances},
+                f"{clustering.k} clusters of {clustering.instances} {kind} instances; ratings rebuilt")
     return 0
 
 
 def cmd_rebuild_ratings(args: argparse.Namespace) -> int:
     flow, kind = _recorded(args)
     flow.rebuild_ratings(kind)
-    print(f"{kind} ratings rebuilt from {len(flow.store.solves(problem_type=kind))} recorded solves: "
-          f"{len(flow.ratings(problem_type=kind))} solvers, {len(flow.instance_ratings(kind))} instances")
+    record = {"type": kind, "solves": len(flow.store.solves(problem_type=kind)),
+              "solvers": len(flow.ratings(problem_type=kind)), "instances": len(flow.instance_ratings(kind))}
+    common.emit(args.json, record, f"{kind} ratings rebuilt from {record['solves']} recorded solves: "
+                                   f"{record['solvers']} solvers, {record['instances']} instances")
     return 0
 
 
@@ -220,22 +223,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
     checked, bad_rows = store.verify()
     bad_scopes = _refused(store.rating_scopes(), store.ratings)
     bad_artifacts = _refused(store.artifact_names(), store.get_artifact)
-    print(f"{store.path}: {checked} history rows checked, {len(bad_rows)} fail their checks; "
-          f"{len(bad_scopes)} rating scopes and {len(bad_artifacts)} artifacts refused")
-    for row in bad_rows:
-        print(f"  history row {row} fails its checks (checksum or kinds)")
-    for _, why in bad_scopes + bad_artifacts:
-        print(f"  {why}")
     failed = bool(bad_rows or bad_scopes or bad_artifacts)
-    if args.repair and failed:
+    repaired = bool(args.repair and failed)
+    if repaired:
         store.delete_solves(bad_rows)
         store.delete_rating_scopes([scope for scope, _ in bad_scopes])
         for name, _ in bad_artifacts:
             store.delete_artifact(name)
-        print(f"deleted {len(bad_rows)} history rows, {len(bad_scopes)} rating scopes and {len(bad_artifacts)} "
-              f"artifacts; `mezan meta rebuild-ratings`, `train` and `recluster` rebuild what is derived")
-        return 0
-    return 1 if failed else 0
+    record = {"store": str(store.path), "rows_checked": checked, "rows_failing": list(bad_rows),
+              "ratings_refused": [why for _, why in bad_scopes], "artifacts_refused": [why for _, why in bad_artifacts],
+              "repaired": repaired}
+    common.emit(args.json, record,
+                f"{store.path}: {checked} history rows checked, {len(bad_rows)} fail their checks; "
+                f"{len(bad_scopes)} rating scopes and {len(bad_artifacts)} artifacts refused",
+                *(f"  history row {row} fails its checks (checksum or kinds)" for row in bad_rows),
+                *(f"  {why}" for _, why in bad_scopes + bad_artifacts),
+                *([f"deleted {len(bad_rows)} history rows, {len(bad_scopes)} rating scopes and {len(bad_artifacts)} "
+                   f"artifacts; `mezan meta rebuild-ratings`, `train` and `recluster` rebuild what is derived"]
+                  if repaired else []))
+    return 1 if failed and not repaired else 0
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
@@ -243,7 +249,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
         raise InvalidParameterError("mezan meta reset forgets every recorded solve, rating and model: add --yes")
     flow = _flow(args)
     flow.store.reset()
-    print(f"reset {flow.store.path}")
+    common.emit(args.json, {"reset": str(flow.store.path)}, f"reset {flow.store.path}")
     return 0
 
 
@@ -280,11 +286,7 @@ NO_FEATURES = (  # the "note" of a row, when it applies
 
 def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
     """Out-of-fold decisions on the scenario's cv.arff folds, scored by ASlib's conventions (mezan.meta.aslib)."""
-    from rich.progress import Progress
 
-    from mezan.meta.aslib import read_scenario, score_costs
-    from mezan.meta.schedules import evaluate
-    from mezan.meta.selectors import APPROACHES
 
     if args.approach not in (*APPROACHES, "sunny", "auto"):
         raise InvalidParameterError(f"--approach must be one of auto, {', '.join(APPROACHES)}, sunny; got "
@@ -299,7 +301,6 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
     scheduler = getattr(args, "scheduler", None) or os.environ.get("MEZAN_SCHEDULER")
     executor = None
     if scheduler or getattr(args, "local_cluster", None):
-        from mezan.dist import make_executor
 
         executor = make_executor(scheduler, local_cluster=getattr(args, "local_cluster", None), quiet=True)
     try:
@@ -346,8 +347,6 @@ def _defined(value: float) -> float | None:
 
 
 def cmd_aslib_export(args: argparse.Namespace) -> int:
-    from mezan.meta.aslib import read_scenario, score
-    from mezan.meta.aslib_export import export_history
 
     force = getattr(args, "force", False)
     seed = check_seed(args.seed, name="--seed")
@@ -358,17 +357,21 @@ def cmd_aslib_export(args: argparse.Namespace) -> int:
     scenario = read_scenario(folder)  # what ASlib's readers see
     costs = scenario.costs()
     s = score(scenario, np.argmin(costs, axis=1))
-    print(f"{folder}: {len(scenario.instances)} instances x {len(scenario.algorithms)} solvers "
-          f"({scenario.performance_type}, relative gap); SBS {s.sbs:.4g} ({s.sbs_algorithm}), VBS {s.vbs:.4g}")
+    record = {"folder": str(folder), "instances": len(scenario.instances), "solvers": len(scenario.algorithms),
+              "performance_type": scenario.performance_type, "sbs": float(s.sbs), "sbs_algorithm": s.sbs_algorithm,
+              "vbs": float(s.vbs)}
+    common.emit(args.json, record,
+                f"{folder}: {len(scenario.instances)} instances x {len(scenario.algorithms)} solvers "
+                f"({scenario.performance_type}, relative gap); SBS {s.sbs:.4g} ({s.sbs_algorithm}), VBS {s.vbs:.4g}")
     return 0
 
 
-def add_commands(app) -> None:
+def register(app: typer.Typer) -> None:
     """``mezan meta ...`` as a typer sub-application (the functions above do the work)."""
-    import typer
 
-    meta = typer.Typer(help="MetaFlow: history, ratings, races, tournaments, training", no_args_is_help=True)
-    store_option = typer.Option(None, "--store", help="store file (default $MEZAN_HOME/mezan.db)")
+    meta = common.new_app(help=common.about("meta"))
+    store_option = common.store_option()
+    json_option = common.json_option()
     workers_option = typer.Option(1, "--workers", min=1, help="local threads running solves at once")
     scheduler_option = typer.Option(None, "--scheduler", help="a Dask scheduler address (default: $MEZAN_SCHEDULER)")
     local_cluster_option = typer.Option(None, "--local-cluster", min=1,
@@ -380,14 +383,14 @@ def add_commands(app) -> None:
         return [s for v in values or [] for s in v.split(",") if s] or None
 
     @meta.command("status")
-    def status(json_: bool = typer.Option(False, "--json"), store: str = store_option):
+    def status(json_: bool = json_option, store: str = store_option):
         """Ratings (global and per cluster) and history counts."""
         return cmd_status(argparse.Namespace(json=json_, store=store))
 
     @meta.command("race")
     def race(files: list[str] = typer.Argument(..., help="QAPLIB .dat files or folders"),
-             solvers: list[str] = solvers_option, time: float = typer.Option(2.0, "--time", help="seconds per run"),
-             seed: int = typer.Option(None, "--seed"), json_: bool = typer.Option(False, "--json"),
+             solvers: list[str] = solvers_option, time: float = common.time_option(),
+             seed: int = common.seed_option(), json_: bool = json_option,
              store: str = store_option, workers: int = workers_option, scheduler: str = scheduler_option,
              local_cluster: int = local_cluster_option):
         """Race solvers on each instance (all pairwise games update the Elo ratings)."""
@@ -397,9 +400,10 @@ def add_commands(app) -> None:
 
     @meta.command("tournament")
     def tournament(folder: str = typer.Argument(..., help="a folder of QAPLIB .dat files"),
-                   rounds: int = typer.Option(3, "--rounds"), max_n: int = typer.Option(None, "--max-n"),
-                   solvers: list[str] = solvers_option, time: float = typer.Option(2.0, "--time"),
-                   seed: int = typer.Option(None, "--seed"), json_: bool = typer.Option(False, "--json"),
+                   rounds: int = typer.Option(3, "--rounds", min=1, help="rounds of the Swiss system"),
+                   max_n: int = typer.Option(None, "--max-n", help="only instances with n <= this"),
+                   solvers: list[str] = solvers_option, time: float = common.time_option(),
+                   seed: int = common.seed_option(), json_: bool = json_option,
                    store: str = store_option, workers: int = workers_option, scheduler: str = scheduler_option,
                    local_cluster: int = local_cluster_option):
         """Swiss-system tournament on a folder of instances; prints the standings."""
@@ -410,51 +414,51 @@ def add_commands(app) -> None:
     type_option = typer.Option("qap", "--type", help="problem type (default qap)")
 
     @meta.command("train")
-    def train(problem_type: str = type_option, json_: bool = typer.Option(False, "--json"),
+    def train(problem_type: str = type_option, json_: bool = json_option,
               store: str = store_option):
         """Fit the clustering and the per-instance selector of one problem type on its history."""
         return cmd_train(argparse.Namespace(problem_type=problem_type, json=json_, store=store))
 
     @meta.command("verify")
     def verify(repair: bool = typer.Option(False, "--repair", help="delete the rows and artifacts that fail"),
-               store: str = store_option):
+               store: str = store_option, json_: bool = json_option):
         """Check every history row's checksum, every rating and every artifact's signature; exit 1 while any fails."""
-        return cmd_verify(argparse.Namespace(repair=repair, store=store))
+        return cmd_verify(argparse.Namespace(repair=repair, store=store, json=json_))
 
     @meta.command("recluster")
-    def recluster(problem_type: str = type_option, store: str = store_option):
+    def recluster(problem_type: str = type_option, store: str = store_option, json_: bool = json_option):
         """Refit the instance clustering of one problem type, then rebuild its ratings."""
-        return cmd_recluster(argparse.Namespace(problem_type=problem_type, store=store))
+        return cmd_recluster(argparse.Namespace(problem_type=problem_type, store=store, json=json_))
 
     @meta.command("rebuild-ratings")
-    def rebuild_ratings(problem_type: str = type_option, store: str = store_option):
+    def rebuild_ratings(problem_type: str = type_option, store: str = store_option, json_: bool = json_option):
         """Replay the history of one problem type into fresh Elo ratings (solvers and instances)."""
-        return cmd_rebuild_ratings(argparse.Namespace(problem_type=problem_type, store=store))
+        return cmd_rebuild_ratings(argparse.Namespace(problem_type=problem_type, store=store, json=json_))
 
     @meta.command("reset")
-    def reset(yes: bool = typer.Option(False, "--yes", help="confirm"), store: str = store_option):
+    def reset(yes: bool = typer.Option(False, "--yes", help="confirm"), store: str = store_option,
+              json_: bool = json_option):
         """Forget the history, ratings and models."""
-        return cmd_reset(argparse.Namespace(yes=yes, store=store))
+        return cmd_reset(argparse.Namespace(yes=yes, store=store, json=json_))
 
-    aslib = typer.Typer(help="ASlib scenarios: evaluate MetaFlow's selectors by the scenario's own folds",
-                        no_args_is_help=True)
+    aslib = common.new_app(help="ASlib scenarios: evaluate MetaFlow's selectors by the scenario's own folds")
 
     @aslib.command("export")
     def export(directory: str = typer.Argument(..., help="the scenario folder to write (new or empty)"),
-               problem_type: str = type_option, seed: int = typer.Option(0, "--seed", help="seeds the cv.arff folds"),
+               problem_type: str = type_option, seed: int = common.seed_option(help="seeds the cv.arff folds"),
                force: bool = typer.Option(False, "--force", help="write into a folder that is not empty (the "
                                                                  "scenario's files are replaced)"),
-               store: str = store_option):
+               store: str = store_option, json_: bool = json_option):
         """Write the stored history of one problem type as an ASlib scenario (solution quality: relative gap)."""
         return cmd_aslib_export(argparse.Namespace(dir=directory, problem_type=problem_type, seed=seed, store=store,
-                                                   force=force))
+                                                   force=force, json=json_))
 
     @aslib.command("evaluate")
     def evaluate(directory: str = typer.Argument(..., help="an ASlib scenario folder, or a folder of them"),
                  approach: str = typer.Option("auto", "--approach",
                                               help="auto, regression, pairwise, knn, ensemble, forest_mean or sunny "
                                                    "(a schedule per instance)"),
-                 seed: int = typer.Option(0, "--seed"), json_: bool = typer.Option(False, "--json"),
+                 seed: int = common.seed_option(help="seeds the selectors' randomness"), json_: bool = json_option,
                  selections: str = typer.Option(None, "--selections", help="write the out-of-fold decisions here"),
                  force: bool = typer.Option(False, "--force", help="overwrite an existing --selections file"),
                  schedules: bool = typer.Option(True, "--schedules/--no-schedules",

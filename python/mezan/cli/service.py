@@ -12,8 +12,19 @@ import urllib.request
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import typer
+from rich.console import Console
+from rich.pretty import Pretty
+from rich.table import Table
+
+from mezan.cli import common
 from mezan.errors import InvalidParameterError, MezanError
+from mezan.extras import require
 from mezan.inputs import read_json
+from mezan.service.config import SCOPES
+from mezan.service.keys import KeyStore
+from mezan.service.protocol import install_log_redaction
+from mezan.store import Store
 
 
 class ServerError(MezanError):
@@ -87,22 +98,20 @@ def _print(value: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(value))
         return
-    from rich.console import Console
-    from rich.pretty import Pretty
 
     Console().print(Pretty(value))
 
 
-def add_commands(app) -> None:
-    import typer
+def register(app: typer.Typer) -> None:
 
-    from mezan.service.config import SCOPES
 
-    store_option = typer.Option(None, "--store", help="store file (default $MEZAN_HOME/mezan.db)")
-    json_option = typer.Option(False, "--json", help="print JSON")
+    store_option = common.store_option()
+    json_option = common.json_option()
+    job_argument = typer.Argument(..., help="the job's id (printed by mezan jobs submit)")
 
-    @app.command("serve")
-    def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8080, "--port"),
+    @app.command("serve", short_help=common.about("serve"))
+    def serve(host: str = typer.Option("127.0.0.1", "--host", help="the address to listen on"),
+              port: int = typer.Option(8080, "--port", help="the port to listen on"),
               workers: int = typer.Option(None, "--workers", help="solver threads (default: one per core); with "
                                           "--scheduler, solves in flight on the cluster (give its thread count)"),
               queue_limit: int = typer.Option(64, "--queue-limit", help="solves waiting beyond the workers"),
@@ -133,13 +142,10 @@ def add_commands(app) -> None:
                                                  "$MEZAN_SCHEDULER, else this machine's threads)"),
               store: str = store_option):
         """Run the HTTP service (FastAPI on uvicorn)."""
-        try:
-            import uvicorn
-        except ImportError:
-            raise InvalidParameterError("mezan serve needs the service extra: pip install 'mezan[service]'") from None
+        require("mezan serve", "service", "meta", "flows")
+        import uvicorn  # the service extra: imported here so that `mezan keys` and `mezan jobs` work without it
+
         from mezan.service import ServiceConfig, create_app
-        from mezan.service.protocol import install_log_redaction
-        from mezan.store import Store
 
         config = ServiceConfig(auth=not no_auth, workers=workers or max(1, os.cpu_count() or 1),
                                queue_limit=queue_limit, rate_per_minute=rate, max_time_limit=max_time,
@@ -149,7 +155,6 @@ def add_commands(app) -> None:
                                scheduler=scheduler or os.environ.get("MEZAN_SCHEDULER") or None,
                                host=host, allowed_hosts=allowed_hosts(allowed_host))
         if no_auth:
-            from rich.console import Console
 
             Console(stderr=True).print("[bold red]WARNING: --no-auth: every request is an admin, with no key and no "
                                        "rate limit. Anyone who can reach "
@@ -159,19 +164,16 @@ def add_commands(app) -> None:
         uvicorn.run(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
         return 0
 
-    keys = typer.Typer(help="API keys of the service (stored hashed; a new key is printed once)",
-                       no_args_is_help=True)
+    keys = common.new_app(help=common.about("keys"))
 
     @keys.command("create")
     def create(scope: str = typer.Option(..., "--scope", help=" | ".join(SCOPES)),
-               name: str = typer.Option(None, "--name"),
+               name: str = typer.Option(None, "--name", help="a label for the key (shown by mezan keys list)"),
                rate: float = typer.Option(None, "--rate", help="requests per minute (default: the server's)"),
                quota: int = typer.Option(None, "--quota", help="solves queued + running at once (default: the "
                                                                "server's --key-quota)"),
                store: str = store_option, json_: bool = json_option):
         """Create a key and print it (it cannot be shown again)."""
-        from mezan.service.keys import KeyStore
-        from mezan.store import Store
 
         secret, key = KeyStore(Store(store)).create(scope, name, rate, quota)
         if json_:
@@ -185,15 +187,11 @@ def add_commands(app) -> None:
     @keys.command("list")
     def list_keys(store: str = store_option, json_: bool = json_option):
         """Every key (id, name, scope, limits, revoked or not); never the secrets."""
-        from mezan.service.keys import KeyStore
-        from mezan.store import Store
 
         rows = [k.to_dict() for k in KeyStore(Store(store)).list()]
         if json_:
             print(json.dumps(rows))
             return 0
-        from rich.console import Console
-        from rich.table import Table
 
         table = Table(title="API keys")
         for column in ("id", "name", "scope", "rate/min", "quota", "created", "revoked"):
@@ -212,14 +210,12 @@ def add_commands(app) -> None:
     def revoke(key_id: str = typer.Argument(..., help="the key's id (mezan keys list)"), store: str = store_option,
                json_: bool = json_option):
         """Revoke a key: requests with it get 401 from then on."""
-        from mezan.service.keys import KeyStore
-        from mezan.store import Store
 
         key = KeyStore(Store(store)).revoke(key_id)
         print(json.dumps(key.to_dict()) if json_ else f"revoked {key.id} ({key.name}, {key.scope})")
         return 0
 
-    jobs = typer.Typer(help="Jobs on a running server", no_args_is_help=True)
+    jobs = common.new_app(help=common.about("jobs"))
     server_option = typer.Option(os.environ.get("MEZAN_SERVER", "http://127.0.0.1:8080"), "--server",
                                  help="server URL (or $MEZAN_SERVER)")
     key_option = typer.Option(None, "--key", help="API key (default $MEZAN_KEY)")
@@ -246,7 +242,6 @@ def add_commands(app) -> None:
         return _wait(server, key_of(key), created["id"], json_)
 
     def _wait(server: str, key: str | None, job_id: str, as_json: bool) -> int:
-        from rich.console import Console
 
         console = Console(stderr=True)
         with console.status(f"job {job_id}") as status:
@@ -261,14 +256,14 @@ def add_commands(app) -> None:
         return 0 if job["status"] == "done" else 1
 
     @jobs.command("status")
-    def status(job_id: str = typer.Argument(...), server: str = server_option, key: str = key_option,
+    def status(job_id: str = job_argument, server: str = server_option, key: str = key_option,
                json_: bool = json_option):
         """A job's status, progress and result."""
         _print(request("GET", job_url(server, job_id), key_of(key)), json_)
         return 0
 
     @jobs.command("cancel")
-    def cancel(job_id: str = typer.Argument(...), server: str = server_option, key: str = key_option,
+    def cancel(job_id: str = job_argument, server: str = server_option, key: str = key_option,
                json_: bool = json_option):
         """Cancel a job (a running one keeps its best-so-far)."""
         _print(request("DELETE", job_url(server, job_id), key_of(key)), json_)

@@ -187,13 +187,25 @@ class DaskExecutor(Executor):
     client : distributed.Client, optional
         A client the caller made (left open by :meth:`close`).
     local_cluster : int, optional
-        Start a ``LocalCluster`` of this many single-thread worker processes on 127.0.0.1 (closed by :meth:`close`).
-    timeout : float
+        Start a ``LocalCluster`` of this many worker processes on 127.0.0.1 (closed by :meth:`close`).
+    threads_per_worker : int, default 1
+        Threads of each worker of a ``local_cluster`` (ignored otherwise).
+    timeout : float, default 10.0
         Seconds to connect and, with ``wait_for_workers``, for a first worker; past them a :class:`DistError`
         names the address and the cause (nothing hangs).
-    quiet : bool
+    wait_for_workers : bool, default True
+        Wait for a first worker, then check that the workers run this client's Dask and MEZAN versions
+        (:meth:`check_versions`).
+    quiet : bool, default False
         Silence Dask's client log (a command line that reports the executor's errors itself: a lost scheduler is
         otherwise logged again, with tracebacks, by every reconnect attempt).
+
+    Raises
+    ------
+    DistError
+        When not exactly one of ``address``, ``client`` and ``local_cluster`` is given, ``local_cluster`` is not
+        an integer >= 1, dask.distributed is not installed, the scheduler cannot be reached (or is not a Dask
+        scheduler), no worker connects within ``timeout``, or the versions differ.
     """
 
     kind = "dask"

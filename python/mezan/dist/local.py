@@ -79,7 +79,23 @@ class LocalTask(Task):
 
 
 class LocalExecutor(Executor):
-    """``workers`` threads (default: the machine's cores) or, with ``processes=True``, worker processes."""
+    """Run tasks on this machine's threads or, with ``processes=True``, worker processes.
+
+    Threads suit MEZAN's solves (the C++ core releases the GIL); processes (started with ``spawn``) suit
+    Python-heavy tasks, whose functions and arguments must then be picklable.
+
+    Parameters
+    ----------
+    workers : int or None, optional
+        How many tasks run at once, >= 1 (default: the machine's cores).
+    processes : bool, default False
+        Run the tasks in worker processes instead of threads.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``workers`` is not an integer >= 1.
+    """
 
     def __init__(self, workers: int | None = None, *, processes: bool = False) -> None:
         if workers is None:

@@ -20,7 +20,23 @@ from mezan.qap.solve import kernel_arrays
 
 
 class QAP:
-    """Quadratic assignment ``sum_ij A[i,j] B[p_i,p_j]`` (p[i] = location of facility i)."""
+    """Quadratic assignment for EvoFlow: minimise ``sum_ij A[i, j] * B[p[i], p[j]]`` over permutations p.
+
+    p[i] is the location of facility i. Wraps a :class:`mezan.problems.QAPProblem` (as ``problem``) with the C++
+    objective attached; ``n`` is its size.
+
+    Parameters
+    ----------
+    A : array_like, shape (n, n)
+        The flow matrix (between facilities).
+    B : array_like, shape (n, n)
+        The distance matrix (between locations).
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When ``A`` and ``B`` are not a valid QAP (square, same size, finite, n >= 2).
+    """
 
     problem_type = "qap"
 
@@ -39,8 +55,23 @@ class QAP:
 
 @dataclass(frozen=True, eq=False)
 class TSP(TSPProblem):
-    """Closed tour length over a distance matrix D: p[i] is the city visited at step i (a
-    :class:`mezan.problems.TSPProblem`)."""
+    """Travelling salesman for EvoFlow: minimise the closed tour length over a distance matrix D.
+
+    A :class:`mezan.problems.TSPProblem` with the C++ objective attached: p[i] is the city visited at step i.
+    The memetic variant's 2-opt needs a symmetric D.
+
+    Parameters
+    ----------
+    D : array_like, shape (n, n)
+        Distances between the cities (finite real numbers, n >= 3; need not be symmetric).
+    name : str, optional
+        The instance's name (a label: not part of the fingerprint).
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When ``D`` is not a finite real square matrix of size 3 or more.
+    """
 
     def core_objective(self) -> Any:
         return _core.tsp_objective(self.D)
@@ -48,9 +79,23 @@ class TSP(TSPProblem):
 
 @dataclass(frozen=True, eq=False)
 class LinearOrdering(LinearOrderingProblem):
-    """Linear ordering: order the elements to maximise the forward weight sum_{i<j} W[p_i, p_j];
-    EvoFlow minimises the equivalent backward weight sum_{i<j} W[p_j, p_i] (a
-    :class:`mezan.problems.LinearOrderingProblem`)."""
+    """Linear ordering for EvoFlow: order the elements to maximise the forward weight.
+
+    A :class:`mezan.problems.LinearOrderingProblem` with the C++ objective attached. The forward weight is
+    ``sum_{i<j} W[p[i], p[j]]``; EvoFlow minimises the equivalent backward weight ``sum_{i<j} W[p[j], p[i]]``.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, n)
+        ``W[a, b]``: the weight gained when element a comes before element b (finite real numbers, n >= 2).
+    name : str, optional
+        The instance's name (a label: not part of the fingerprint).
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When ``W`` is not a finite real square matrix of size 2 or more.
+    """
 
     def core_objective(self) -> Any:
         return _core.linear_ordering_objective(self.W)
@@ -58,7 +103,23 @@ class LinearOrdering(LinearOrderingProblem):
 
 @dataclass(frozen=True)
 class PermutationProblem:
-    """Any Python function of a permutation of 0..n-1 (a numpy int array) returning a float to minimise."""
+    """Any Python function of a permutation, to minimise.
+
+    EvoFlow calls the function in batches, taking the GIL only to evaluate; its ``problem_type`` is
+    ``"permutation"``.
+
+    Parameters
+    ----------
+    function : callable
+        ``function(permutation) -> float``, the permutation of 0..n-1 given as a numpy int array; minimised.
+    n : int
+        The permutation length, at least 2.
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When ``function`` is not callable or ``n`` is not an integer >= 2.
+    """
 
     function: Callable[[np.ndarray], float]
     n: int
@@ -78,8 +139,20 @@ NATIVE = (QAP, TSP, LinearOrdering, PermutationProblem)
 
 
 def native(problem: Any) -> Any:
-    """EvoFlow's form of a problem: its own classes as they are, a QAP, TSP or linear-ordering record
-    wrapped (anything else is returned unchanged, for the caller to refuse)."""
+    """Return EvoFlow's form of a problem.
+
+    Parameters
+    ----------
+    problem : object
+        A problem: one of EvoFlow's own classes, a :class:`mezan.problems.QAPProblem`, ``TSPProblem`` or
+        ``LinearOrderingProblem`` record, or anything else.
+
+    Returns
+    -------
+    QAP, TSP, LinearOrdering, PermutationProblem or object
+        EvoFlow's own classes as they are; a QAP, TSP or linear-ordering record wrapped in :class:`QAP`,
+        :class:`TSP` or :class:`LinearOrdering`; anything else unchanged, for the caller to refuse.
+    """
     if isinstance(problem, NATIVE):
         return problem
     if isinstance(problem, TSPProblem):

@@ -4,6 +4,10 @@ GraphFlow (:mod:`mezan.flows.graph`, ``graphflow.network``) and DualFlow (:mod:`
 ``dualflow.robust_assignment``, ``dualflow.robust_qap``, ``dualflow.robust_allocation``,
 ``dualflow.matrix_game``)."""
 
+from mezan.extras import require
+
+require("mezan.flows", "flows")  # before the imports that need them
+
 from mezan.flows.allocation import AllocationResult, knapsack, solve_allocation
 from mezan.flows.graph import NetworkResult, solve_network
 from mezan.flows.robust import (

@@ -37,13 +37,49 @@ TOLERANCE = 1e-7
 class AllocationResult(Result):
     """Outcome of :func:`solve_allocation`: the common fields of :class:`mezan.results.Result` and AllocFlow's own.
 
-    ``solution``: item id -> quantity (int for integer items; also read as ``allocation``), or None; ``objective``:
-    total value (maximised); ``status`` "optimal", "timeout" (the time limit stopped HiGHS: the best allocation it
-    had, or none), "feasible" (HiGHS stopped otherwise without a proof), "cancelled", "infeasible" or "unbounded"
-    (``reason`` says why); ``duals``: shadow price per constraint ("budget:<name>", "group:<name>:min|max": value
-    gained per unit of relaxation) for pure LPs, None for MILPs; ``upper_bound``: proven bound on the optimum,
-    equal to the objective when optimal; ``lower_bound``: the objective (a maximisation's solution bounds its
-    optimum from below)."""
+    All fields are keyword-only.
+
+    Parameters
+    ----------
+    solution : dict of str to float or None, optional
+        Item id -> quantity (an int for integer items; also read as :attr:`allocation`); None when there is no
+        allocation.
+    objective : float or None, optional
+        The total value (maximised); None exactly when there is no solution.
+    status : Status or str, default "feasible"
+        "optimal", "timeout" (the time limit stopped HiGHS: the best allocation it had, or none), "feasible"
+        (HiGHS stopped otherwise without a proof), "cancelled", "infeasible" or "unbounded" (``reason`` says
+        why).
+    lower_bound : float or None, optional
+        The objective (a maximisation's solution bounds its optimum from below).
+    upper_bound : float or None, optional
+        A proven bound on the optimum, equal to the objective when optimal.
+    gap : float or None, optional
+        (upper_bound - objective) / ``abs(objective)``, when there is a bound.
+    solver : str or None, default "allocflow.highs"
+        The solver that ran.
+    seed : int or None, optional
+        Always None: HiGHS is deterministic.
+    wall_time : float, default 0.0
+        Seconds spent.
+    iterations : int, default 0
+        Not counted by AllocFlow (0).
+    trace : list of (float, float), optional
+        (seconds, value) of the allocation found: one point, HiGHS works in one call.
+    explanation : str, optional
+        The model solved: a linear program (dual simplex) or a mixed-integer program (branch and cut).
+    reason : str, optional
+        Why the run ended without an allocation, when it did (a budget that cannot pay for the minimum
+        quantities, contradictory group limits, HiGHS's verdict, the time limit).
+    duals : dict of str to float or None, optional
+        Shadow price per constraint (``"budget:<name>"``, ``"group:<name>:min"``, ``"group:<name>:max"``: the
+        value gained per unit of relaxation) for pure LPs solved to optimality; None for MILPs.
+
+    Attributes
+    ----------
+    allocation : dict of str to float or None
+        The solution under its allocation name.
+    """
 
     duals: dict[str, float] | None = None
     solver: str | None = "allocflow.highs"
@@ -165,9 +201,39 @@ def _stopped(why: str | None, start: float, how: str) -> AllocationResult:
 @reports_final_objective
 def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, seed: int | None = None,
                      stop: Any = None, progress: Any = None) -> AllocationResult:
-    """Solve an allocation problem (see the module docstring). HiGHS runs in an isolated worker
-    (:mod:`mezan.flows.highs`): ``stop`` cancels it (status "cancelled", no allocation), and it ends within
-    ``time_limit``; ``seed`` and ``progress`` are accepted for the Solver protocol (HiGHS is deterministic)."""
+    """Solve an allocation problem: maximise the total value within the budgets, group limits and bounds.
+
+    A linear program (with the shadow prices of the budgets and group limits) when no item is integer, else a
+    mixed-integer program, solved by HiGHS (see :mod:`mezan.flows.allocation`). HiGHS runs in an isolated worker
+    (:mod:`mezan.flows.highs`), so the solve ends within ``time_limit`` and ``stop`` cancels it at once.
+    An infeasibility that is visible before solving (a budget that cannot pay for the minimum quantities,
+    contradictory group limits) is reported without calling HiGHS.
+
+    Parameters
+    ----------
+    problem : AllocationProblem
+        The items, budgets and groups.
+    time_limit : float or None, default 10.0
+        Seconds for the whole solve (None or ``inf``: no limit).
+    seed : int or None, optional
+        Accepted for the Solver protocol and ignored: HiGHS is deterministic.
+    stop : threading.Event, optional
+        Anything with ``is_set()``: once set, HiGHS is stopped (status "cancelled", no allocation).
+    progress : callable, optional
+        ``progress(value, elapsed_seconds)``, called once with the value found (HiGHS works in one call).
+
+    Returns
+    -------
+    AllocationResult
+        The quantities, their total value, the proven bound and, for a pure LP, the duals; or no allocation with
+        status "infeasible", "unbounded", "timeout" or "cancelled" and a ``reason``.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``problem`` is not an :class:`AllocationProblem` or ``time_limit`` is not a positive number of
+        seconds.
+    """
     start = time.perf_counter()
     if not isinstance(problem, AllocationProblem):
         raise InvalidParameterError(f"problem must be an AllocationProblem, got {type(problem).__name__}")
@@ -234,7 +300,36 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
 
 
 def knapsack(values: Any, weights: Any, capacity: float, *, time_limit: float = 10.0) -> AllocationResult:
-    """0/1 knapsack: choose items (quantity 0 or 1) maximising total value within the capacity."""
+    """Solve a 0/1 knapsack: choose items maximising the total value within the capacity.
+
+    Each item is taken (quantity 1) or not (0); the problem is solved as an allocation with one budget,
+    ``"capacity"`` (:func:`solve_allocation`).
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+        The value of each item.
+    weights : array_like, shape (n,)
+        The weight of each item (same length as ``values``).
+    capacity : float
+        The largest total weight.
+    time_limit : float or None, default 10.0
+        Seconds for the solve (None or ``inf``: no limit).
+
+    Returns
+    -------
+    AllocationResult
+        ``solution`` maps each item's index, as a string (``"0"``, ``"1"``, ...), to 0 or 1; ``objective`` is the
+        total value.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``values`` and ``weights`` are not 1-D of the same length, or ``time_limit`` is invalid.
+    InvalidProblemError
+        When there is no item, or a value, weight or the capacity is not finite or beyond
+        :data:`mezan.problems.MAX_LP_VALUE` in magnitude.
+    """
     values, weights = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
     if values.shape != weights.shape or values.ndim != 1:
         raise InvalidParameterError(f"values and weights must be 1-D of the same length, got {values.shape} and "

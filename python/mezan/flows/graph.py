@@ -36,9 +36,49 @@ from mezan.running import reports_final_objective, seconds_left, time_limit_seco
 class NetworkResult(Result):
     """Outcome of :func:`solve_network`: the common fields of :class:`mezan.results.Result` and GraphFlow's own.
 
-    ``solution``: the chosen edges as (from, to) (also read as ``edges``), or None; ``objective``: total cost;
-    ``flows``: "from->to" -> flow (flow tasks); ``lower_bound``: a proven bound on the optimum; ``guarantee``: what
-    the method promises."""
+    All fields are keyword-only.
+
+    Parameters
+    ----------
+    solution : list of (str, str) or None, optional
+        The chosen edges as (from, to) pairs (also read as :attr:`edges`; sorted ends for the tree tasks); None
+        when there is no design.
+    objective : float or None, optional
+        The total cost; None exactly when there is no solution.
+    status : Status or str, default "feasible"
+        "optimal", "feasible" (the Steiner approximation, or HiGHS stopped without a proof), "timeout",
+        "cancelled", "infeasible", "unbounded" or "error" (``reason`` says why).
+    lower_bound : float or None, optional
+        A proven bound on the optimum (for the Steiner tree, the cost over the approximation's ratio).
+    upper_bound : float or None, optional
+        The cost of the design found.
+    gap : float or None, optional
+        Not set by GraphFlow (None).
+    solver : str or None, default "graphflow"
+        The method that ran: ``graphflow.mst``, ``graphflow.steiner``, ``graphflow.min_cost_flow`` or
+        ``graphflow.fixed_charge``.
+    seed : int or None, optional
+        Always None: the methods are deterministic.
+    wall_time : float, default 0.0
+        Seconds spent.
+    iterations : int, default 0
+        Not counted by GraphFlow (0).
+    trace : list of (float, float), optional
+        Not recorded by GraphFlow (empty).
+    explanation : str, optional
+        The method used.
+    reason : str, optional
+        Why there is no design, when there is none.
+    flows : dict of str to float, optional
+        ``"from->to"`` -> flow on that edge (flow tasks only; parallel edges summed).
+    guarantee : str, optional
+        What the method promises (exact, or the approximation ratio).
+
+    Attributes
+    ----------
+    edges : list of (str, str) or None
+        The solution under its network name.
+    """
 
     flows: dict[str, float] = field(default_factory=dict)
     guarantee: str = ""
@@ -206,7 +246,39 @@ def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, s
 @reports_final_objective
 def solve_network(problem: NetworkDesignProblem, *, time_limit: float = 10.0, seed: int | None = None,
                   stop: Any = None, progress: Any = None) -> NetworkResult:
-    """Solve a network design problem by its ``task`` (see the module docstring)."""
+    """Solve a network design problem by its ``task``.
+
+    ``"mst"``: Kruskal (exact); ``"steiner"``: Mehlhorn's 2-approximation, with a proven lower bound;
+    ``"min_cost_flow"``: the flow LP on HiGHS's dual simplex (exact); ``"fixed_charge"``: a MILP on HiGHS
+    (see :mod:`mezan.flows.graph`). HiGHS runs in an isolated worker that ``time_limit`` and ``stop`` end; the
+    tree tasks run to completion.
+
+    Parameters
+    ----------
+    problem : NetworkDesignProblem
+        The graph, the task and its data (supplies, terminals).
+    time_limit : float or None, default 10.0
+        Seconds for the flow tasks' HiGHS solve (None or ``inf``: no limit).
+    seed : int or None, optional
+        Accepted for the Solver protocol and ignored: the methods are deterministic.
+    stop : threading.Event, optional
+        Anything with ``is_set()``: once set, HiGHS is stopped (status "cancelled", no design).
+    progress : callable, optional
+        ``progress(cost, elapsed_seconds)``, called once with the cost found.
+
+    Returns
+    -------
+    NetworkResult
+        The chosen edges, their cost, the flows (flow tasks), a lower bound and the method's guarantee; or no
+        design with status "infeasible" (e.g. a terminal not connected to the others), "unbounded", "timeout",
+        "cancelled" or "error" and a ``reason``.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``problem`` is not a :class:`NetworkDesignProblem` or ``time_limit`` is not a positive number of
+        seconds.
+    """
     start = time.perf_counter()
     if not isinstance(problem, NetworkDesignProblem):
         raise InvalidParameterError(f"problem must be a NetworkDesignProblem, got {type(problem).__name__}")

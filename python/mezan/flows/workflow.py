@@ -36,10 +36,48 @@ METHODS = ("auto", "cpsat", "heuristic")
 class WorkflowResult(Result):
     """Outcome of :func:`solve_workflow`: the common fields of :class:`mezan.results.Result` and WorkFlow's own.
 
-    ``solution``: task id -> start time (also read as ``start``); ``objective``: the makespan (also read as
-    ``makespan``); ``critical_path``: the longest precedence chain (task ids); ``lower_bound``: a proven bound on
-    the optimal makespan; ``status`` "optimal", "timeout" (CP-SAT's time ran out before a proof), "feasible" (the
-    heuristic alone), "cancelled" or "infeasible" (no solution; ``reason`` says why)."""
+    All fields are keyword-only.
+
+    Parameters
+    ----------
+    solution : dict of str to int or None, optional
+        Task id -> start time (also read as :attr:`start`); None when there is no schedule.
+    objective : float or None, optional
+        The makespan (also read as :attr:`makespan`); None exactly when there is no solution.
+    status : Status or str, default "feasible"
+        "optimal" (proven), "timeout" (CP-SAT's time ran out before a proof), "feasible" (the heuristic alone),
+        "cancelled" or "infeasible" (no solution; ``reason`` says why).
+    lower_bound : float or None, optional
+        A proven bound on the optimal makespan.
+    upper_bound : float or None, optional
+        The makespan of the schedule found.
+    gap : float or None, optional
+        (makespan - lower_bound) / makespan; 0 when optimal.
+    solver : str or None, default "workflow"
+        The solver that ran.
+    seed : int or None, optional
+        The seed CP-SAT used (None: its default, 0).
+    wall_time : float, default 0.0
+        Seconds spent.
+    iterations : int, default 0
+        Not counted by WorkFlow (0).
+    trace : list of (float, float), optional
+        The anytime curve, (seconds, makespan) pairs; WorkFlow leaves it empty (``progress`` reports each
+        improvement instead).
+    explanation : str, optional
+        What the solver did (the heuristic, then CP-SAT for how long).
+    reason : str, optional
+        Why there is no schedule, when there is none (e.g. a task needing more of a resource than its capacity).
+    critical_path : list of str, optional
+        The longest precedence chain, as task ids in order.
+
+    Attributes
+    ----------
+    start : dict of str to int or None
+        The solution under its scheduling name.
+    makespan : int or None
+        The objective under its scheduling name.
+    """
 
     critical_path: list[str] = field(default_factory=list)
     solver: str | None = "workflow"
@@ -314,8 +352,41 @@ def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed
 @reports_final_objective
 def solve_workflow(problem: WorkflowProblem, *, time_limit: float = 10.0, seed: int | None = None, stop: Any = None,
                    progress: Any = None, method: str = "auto") -> WorkflowResult:
-    """Schedule a workflow: ``method`` "auto" (heuristic, then CP-SAT for the rest of the budget),
-    "cpsat" (the same; named for clarity) or "heuristic" (no CP-SAT)."""
+    """Schedule a workflow: minimise its makespan under precedences, resource capacities and agents.
+
+    A critical-path list schedule, improved by forward-backward justification, then (unless ``method`` is
+    "heuristic" or the heuristic schedule already meets the lower bound) OR-Tools CP-SAT hinted with it for the
+    rest of the budget (see :mod:`mezan.flows.workflow`).
+
+    Parameters
+    ----------
+    problem : WorkflowProblem
+        The tasks, precedences and resource capacities.
+    time_limit : float or None, default 10.0
+        Seconds for the whole solve (None or ``inf``: no limit).
+    seed : int or None, optional
+        CP-SAT's random seed (None: 0); the heuristic is deterministic.
+    stop : threading.Event, optional
+        Anything with ``is_set()``: once set, the solve ends with the best schedule so far (status "cancelled"
+        unless proven optimal).
+    progress : callable, optional
+        ``progress(makespan, elapsed_seconds)``, called on every improving schedule (and once at the end).
+    method : {"auto", "cpsat", "heuristic"}, default "auto"
+        "auto": the heuristic, then CP-SAT for the rest of the budget; "cpsat": the same (named for clarity);
+        "heuristic": no CP-SAT.
+
+    Returns
+    -------
+    WorkflowResult
+        The start times, the makespan, the critical path and a proven lower bound; status "infeasible" (with a
+        ``reason``) when a task needs more of a resource than its capacity.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``problem`` is not a :class:`WorkflowProblem`, ``time_limit`` is not a positive number of seconds,
+        or ``method`` is unknown.
+    """
     start_clock = time.perf_counter()
     if not isinstance(problem, WorkflowProblem):
         raise InvalidParameterError(f"problem must be a WorkflowProblem, got {type(problem).__name__}")

@@ -62,10 +62,51 @@ class FeatureStep:
 class Scenario:
     """One ASlib scenario, as arrays over (instances x algorithms) and (instances x features).
 
-    ``performance``: the first performance measure (median over successful repetitions, NaN when the run did not
-    succeed); ``ok``: whether the run counts as successful; ``features``: NaN where missing; ``step_costs``:
-    (instances x steps) seconds, or None when the scenario gives none; ``step_status``: (instances x steps) run
-    status strings, or None; ``folds``: the ``cv.arff`` fold of each instance (1-based).
+    :func:`read_scenario` builds one from a scenario folder.
+
+    Parameters
+    ----------
+    name : str
+        The scenario's name: the description's ``scenario_id``, else the folder's name.
+    path : pathlib.Path
+        The scenario folder.
+    performance_type : str
+        "runtime" or "solution_quality" (of the first performance measure).
+    maximize : bool
+        Whether the first performance measure is maximised.
+    cutoff : float or None
+        The algorithm cutoff time in seconds (PAR10 charges 10 times it); None for a solution-quality scenario
+        that gives no valid one.
+    algorithms : list of str
+        The algorithms, in the order of the matrix columns.
+    instances : list of str
+        The instances, in the order of the matrix rows.
+    performance : numpy.ndarray, shape (instances, algorithms)
+        The first performance measure: the median over the successful repetitions, NaN when the run did not
+        succeed.
+    ok : numpy.ndarray of bool, shape (instances, algorithms)
+        Whether each run counts as successful.
+    feature_names : list of str
+        The features, in the order of the feature columns.
+    features : numpy.ndarray, shape (instances, features)
+        The feature values, NaN where missing.
+    steps : dict
+        Feature step name -> its ``FeatureStep`` (the features it provides, the steps it requires).
+    default_steps : list of str
+        The feature steps a selection computes by default.
+    step_names : list of str, optional
+        The feature steps in the order of the cost and status columns.
+    step_costs : numpy.ndarray or None, optional
+        (instances x steps) feature costs in seconds, or None when the scenario gives none.
+    step_status : numpy.ndarray or None, optional
+        (instances x steps) run status strings of the feature steps, or None.
+    folds : numpy.ndarray of int, optional
+        The ``cv.arff`` fold of each instance (1-based).
+
+    Attributes
+    ----------
+    runtime : bool
+        Whether the scenario measures runtime (read-only).
     """
 
     name: str
@@ -126,8 +167,27 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Score:
-    """Mean costs of a selection, the SBS and the VBS over the same instances, and m̂ = (selector − VBS) / (SBS −
-    VBS)."""
+    """Mean costs of a selection, the SBS and the VBS over the same instances.
+
+    Parameters
+    ----------
+    selector : float
+        The selection's mean cost.
+    sbs : float
+        The single best solver's mean cost (the SBS: the algorithm with the best mean cost over every instance of
+        the scenario).
+    vbs : float
+        The virtual best solver's mean cost (the best algorithm per instance).
+    sbs_algorithm : str
+        The SBS's name.
+
+    Attributes
+    ----------
+    m_hat : float
+        m̂ = (selector − VBS) / (SBS − VBS): 0 is the VBS, 1 the SBS; NaN when the SBS equals the VBS (read-only).
+    gap_closed : float
+        1 − m̂, the share of the SBS–VBS gap the selection closes (read-only).
+    """
 
     selector: float
     sbs: float
@@ -454,7 +514,27 @@ def _feature_cost(path: Path, row: int, step: str, value: Any) -> float:
 
 
 def read_scenario(folder: str | Path) -> Scenario:
-    """Read an ASlib scenario folder (see the module docstring)."""
+    """Read an ASlib scenario folder.
+
+    See :mod:`mezan.meta.aslib` for the files read, the checks made and the conventions (repetitions, costs).
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        The scenario folder (``description.txt``, ``algorithm_runs.arff``, ``feature_values.arff``, ``cv.arff``,
+        and optionally ``feature_costs.arff`` and ``feature_runstatus.arff``).
+
+    Returns
+    -------
+    Scenario
+        The scenario, as arrays over (instances x algorithms) and (instances x features).
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When the folder is not a scenario folder, a file does not parse, or a field is missing or of the wrong
+        kind; the message names the file (and the line, for ARFF rows and YAML syntax) and the field.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise InvalidProblemError(f"{folder}: not a scenario folder")
@@ -649,8 +729,30 @@ def selection_costs(scenario: Scenario, algorithm: np.ndarray, steps: list[str] 
 
 def score(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | None = None,
           instances: np.ndarray | None = None) -> Score:
-    """Score a selection (an algorithm index per instance, after the feature ``steps``) against the SBS and VBS on
-    the same instances (all, or the boolean mask ``instances``)."""
+    """Score a selection against the SBS and the VBS on the same instances.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario.
+    algorithm : numpy.ndarray of int
+        The selection: an algorithm index (into ``scenario.algorithms``) per instance.
+    steps : list of str, optional
+        The feature steps computed before the algorithm runs (their costs are charged in runtime scenarios);
+        None for the scenario's default steps, ``[]`` for none.
+    instances : numpy.ndarray of bool, optional
+        A mask of the instances to score on; None for all.
+
+    Returns
+    -------
+    Score
+        The mean costs of the selection, the SBS and the VBS over those instances.
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When ``steps`` names a step the scenario does not have.
+    """
     return score_costs(scenario, selection_costs(scenario, algorithm, steps), instances)
 
 
@@ -665,10 +767,29 @@ def score_costs(scenario: Scenario, selector: np.ndarray, instances: np.ndarray 
 
 
 def rescore(scenario: Scenario, selections: dict[str, Any]) -> Score:
-    """Score a selections record (``{"selections": {instance: {"presolve": [[algorithm, seconds], ...],
-    "feature_steps": [...], "algorithm": name}}}``, as ``mezan meta aslib evaluate --selections`` writes it; a
-    decision with a ``"schedule": [[algorithm, seconds], ...]`` runs that schedule after the features instead of
-    ``algorithm`` alone) from the scenario's own data: every instance's decision is re-costed independently."""
+    """Score a selections record from the scenario's own data, re-costing every instance's decision independently.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario the selections were made on.
+    selections : dict
+        The record ``mezan meta aslib evaluate --selections`` writes: ``{"selections": {instance: {"presolve":
+        [[algorithm, seconds], ...], "feature_steps": [...], "algorithm": name}}}``, a decision for every instance
+        of the scenario. A decision with a ``"schedule": [[algorithm, seconds], ...]`` runs that schedule after
+        the features instead of ``algorithm`` alone.
+
+    Returns
+    -------
+    Score
+        The mean costs of the decisions, the SBS and the VBS over every instance.
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When the record is not of that form: no ``selections`` mapping, an instance without a decision naming one
+        of the scenario's algorithms, a malformed ``presolve`` or ``schedule``, or an unknown feature step.
+    """
     chosen = selections.get("selections") if isinstance(selections, dict) else None
     if not isinstance(chosen, dict):
         raise InvalidProblemError("selections: a mapping 'selections' of instance -> decision is expected")

@@ -50,9 +50,27 @@ _NAMES: dict[str, tuple[str, ...]] = {}
 
 def register_features(problem_type: str, extractor: Callable[[Any], dict[str, float]], names: tuple[str, ...],
                       sense: str = "min") -> None:
-    """Plug in the feature extractor of a problem type, the names (in order) of the features it
-    returns, and whether its objective is minimised ("min") or maximised ("max") — rewards and Elo
-    games need to know which way is better."""
+    """Plug in the feature extractor of a problem type.
+
+    Registering a type again replaces its extractor.
+
+    Parameters
+    ----------
+    problem_type : str
+        The problem type, as the records' ``problem_type`` (``"qap"``, ``"tsp"``, ...).
+    extractor : callable
+        ``extractor(problem) -> dict`` of feature name -> float.
+    names : tuple of str
+        The names of the features the extractor returns, in vector order.
+    sense : {"min", "max"}, default "min"
+        Whether the type's objective is minimised or maximised: rewards and Elo games need to know which way is
+        better.
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When ``sense`` is neither "min" nor "max".
+    """
     if sense not in ("min", "max"):
         raise InvalidProblemError(f"sense must be 'min' or 'max', got {sense!r}")
     _EXTRACTORS[problem_type] = extractor
@@ -82,7 +100,24 @@ def problem_type(problem: Any) -> str:
 
 
 def features(problem: Any) -> dict[str, float]:
-    """The feature dict of a problem record (see the module docstring)."""
+    """Return the features of a problem record (see :mod:`mezan.meta.features` for the QAP's).
+
+    Parameters
+    ----------
+    problem : object
+        A problem record (e.g. a :class:`mezan.problems.QAPProblem`).
+
+    Returns
+    -------
+    dict
+        Feature name -> float (NaN when not computed), from the type's registered extractor; ``{"n": size}`` for a
+        type without one whose record has an ``n``.
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When the type has no registered extractor and the record has no ``n``.
+    """
     kind = problem_type(problem)
     if kind in _EXTRACTORS:
         return _EXTRACTORS[kind](problem)

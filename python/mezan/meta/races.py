@@ -26,7 +26,21 @@ if TYPE_CHECKING:
 
 @dataclass
 class RaceResult:
-    """One race: each solver's result on the same instance and budget, best first."""
+    """One race: each solver's result on the same instance, budget and seed.
+
+    Parameters
+    ----------
+    results : dict
+        Solver name -> its result record (:class:`mezan.results.Result`), in the order the solvers were given.
+    ranking : list of str
+        The solver names, best first (ties broken by name).
+    cluster : int
+        The problem's cluster when the race was rated.
+    race_id : str
+        The race's identifier, recorded with each of its solves.
+    problem : object, optional
+        The problem raced.
+    """
 
     results: dict[str, Any]
     ranking: list[str]
@@ -37,7 +51,17 @@ class RaceResult:
 
 @dataclass
 class TournamentResult:
-    """A Swiss-system tournament: points (win 1, draw 0.5, bye 1) and the games played."""
+    """A Swiss-system tournament: the points and the games played.
+
+    Parameters
+    ----------
+    points : dict
+        Solver name -> points (a win scores 1, a draw 0.5, a bye 1).
+    games : list of tuple
+        Every game played, in order, as ``(round, a, b, a's score)``; ``b`` is None for a bye.
+    ratings : dict, optional
+        Solver name -> Elo ``(rating, games)`` after the tournament, over the problem types' global scopes.
+    """
 
     points: dict[str, float]
     games: list[tuple[int, str, str | None, float]]  # round, a, b, a's score

@@ -34,6 +34,27 @@ FIRST_CLUSTERING = 4
 
 @dataclass(frozen=True)
 class TrainReport:
+    """What :meth:`MetaFlow.train <mezan.meta.MetaFlow.train>` fitted, and on how much history.
+
+    Parameters
+    ----------
+    instances : int
+        Distinct instances the clustering was fitted on.
+    observations : int
+        Recorded solves (with their rewards) the models were trained on.
+    clusters : int
+        Clusters of the fitted clustering.
+    solvers : tuple of str
+        The solvers of the reward model, sorted.
+    importances : tuple of tuple
+        The most important features of the reward model (at most five) as ``(feature, importance)``, most important
+        first.
+    selector_approach : str or None, optional
+        The approach the per-instance algorithm selector chose; None when there was too little data to fit one.
+    selector_instances : int, default 0
+        Instances of the complete (instance x solver) matrix the per-instance selector was fitted on.
+    """
+
     instances: int
     observations: int
     clusters: int

@@ -15,12 +15,34 @@ from mezan.problems.values import _number, wire_form
 
 @dataclass(frozen=True)
 class AllocationItem:
-    """One item of an allocation: a quantity in [min, max] (integer or not) with a cost per unit in
-    each budget and either a linear value per unit or a concave piecewise-linear ``utility``.
+    """One item of an allocation: a quantity to choose, with its costs and its value.
 
-    ``utility``: breakpoints ``((q0, u0), (q1, u1), ...)`` with q0 = min, increasing quantities and
-    non-increasing slopes (diminishing returns); the value of a quantity is the interpolation, and the
-    last breakpoint caps the quantity.
+    The quantity lies in [min, max] (integer or not), costs ``cost[budget]`` per unit in each budget and is worth
+    either a linear ``value`` per unit or a concave piecewise-linear ``utility``. The item's fields are checked by
+    the :class:`AllocationProblem` that holds it.
+
+    Parameters
+    ----------
+    id : str
+        The item's id, unique in its problem (non-empty).
+    cost : dict of str to float
+        Budget name -> cost per unit of the item; each name must be a budget of the problem (a budget not named
+        costs nothing).
+    value : float, default 0.0
+        Value per unit (a linear item; ignored when ``utility`` is given).
+    min : float, default 0.0
+        The smallest quantity.
+    max : float or None, optional
+        The largest quantity; None for no upper bound. With a ``utility``, None or the last breakpoint's
+        quantity (which caps the quantity in any case).
+    integer : bool, default False
+        Whether the quantity must be a whole number.
+    group : str or None, optional
+        The group of the problem the item counts towards, if any.
+    utility : tuple of (float, float), optional
+        Breakpoints ``((q0, u0), (q1, u1), ...)`` of a concave value: q0 = ``min``, increasing quantities and
+        non-increasing slopes (diminishing returns). The value of a quantity is the interpolation, and the last
+        breakpoint caps the quantity. None for a linear ``value``.
     """
 
     id: str
@@ -43,9 +65,10 @@ class AllocationItem:
 
 @dataclass(frozen=True, eq=False)
 class AllocationProblem(Fingerprinted):
-    """Budget and resource allocation: maximise the total value of item quantities subject to one or
-    more budgets (sum of cost x quantity <= limit), group limits (min <= total quantity of a group's
-    items <= max) and each item's bounds and integrality.
+    """Budget and resource allocation: maximise the total value of the items' quantities.
+
+    The quantities are subject to one or more budgets (sum of cost x quantity <= limit), group limits (min <=
+    total quantity of a group's items <= max) and each item's bounds and integrality.
 
     Wire form (JSON)::
 
@@ -55,6 +78,26 @@ class AllocationProblem(Fingerprinted):
     Several budgets: ``"budgets": {"cash": 1e5, "staff": 40}`` and per-item ``"cost": {"cash": 10,
     "staff": 1}``; groups: ``"groups": {"lab": {"min": 1, "max": 4}}`` and per-item ``"group": "lab"``;
     diminishing returns: per-item ``"utility": [[0, 0], [2, 10], [5, 14]]`` instead of ``"value"``.
+    (The wire form's single ``"budget"`` is the budget named ``"budget"``.)
+
+    Parameters
+    ----------
+    items : tuple of AllocationItem
+        The items (at least one), with unique ids.
+    budgets : dict of str to float
+        Budget name -> limit.
+    groups : dict of str to (float or None, float or None), optional
+        Group name -> (min, max) of the total quantity of the group's items; None for no limit on that side.
+        Default: no groups.
+    name : str, optional
+        The instance's name (a label: not part of the fingerprint).
+
+    Raises
+    ------
+    InvalidProblemError
+        When a field is invalid, naming it: no items, a duplicate or empty id, a number that is not finite or
+        beyond :data:`MAX_LP_VALUE`, an unknown budget or group, min > max, or a utility that does not start at
+        the item's min, is not concave or does not end at its max.
     """
 
     items: tuple[AllocationItem, ...]

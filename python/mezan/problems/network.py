@@ -14,7 +14,9 @@ NETWORK_TASKS = ("mst", "steiner", "min_cost_flow", "fixed_charge")
 
 @dataclass(frozen=True, eq=False)
 class NetworkDesignProblem(Fingerprinted):
-    """Network topology design on a graph (GraphFlow). ``task``:
+    """Network topology design on a graph (GraphFlow).
+
+    The ``task`` says what to design:
 
     - ``"mst"``: minimum spanning tree (forest) of the undirected graph by edge ``cost``;
     - ``"steiner"``: a tree connecting the ``terminals`` (a 2-approximation, see GraphFlow);
@@ -29,6 +31,31 @@ class NetworkDesignProblem(Fingerprinted):
          "nodes": [{"id": "a", "supply": 5}, {"id": "b"}, {"id": "c", "supply": -5}],
          "edges": [{"from": "a", "to": "b", "cost": 1, "capacity": 10, "fixed_cost": 20}, ...],
          "terminals": ["a", "c"]}                                     # terminals: steiner only
+
+    Parameters
+    ----------
+    task : str
+        One of ``"mst"``, ``"steiner"``, ``"min_cost_flow"``, ``"fixed_charge"`` (:data:`NETWORK_TASKS`).
+    nodes : tuple of str
+        The node ids (at least one, unique).
+    edges : tuple of (str, str, float, float or None, float)
+        ``(from, to, cost, capacity, fixed_cost)`` per edge, between known nodes and no loops; ``capacity``
+        >= 0 or None (uncapacitated); ``cost`` >= 0 for the tree tasks. Undirected for the tree tasks, directed
+        (from -> to) for the flow tasks.
+    supply : dict of str to float, optional
+        Node id -> supply (> 0 a source, < 0 a sink; a node not named has 0). The supplies must sum to 0 for the
+        flow tasks. Default: none.
+    terminals : tuple of str, optional
+        The nodes the Steiner tree connects (``"steiner"`` only, which needs at least one).
+    name : str, optional
+        The instance's name (a label: not part of the fingerprint).
+
+    Raises
+    ------
+    InvalidProblemError
+        When a field is invalid, naming it: an unknown task, no nodes or a duplicate node, an edge naming an
+        unknown node or forming a loop, a negative capacity (or a negative cost for a tree), a number that is not
+        finite or beyond :data:`MAX_LP_VALUE`, supplies that do not sum to 0, or missing or unknown terminals.
     """
 
     task: str

@@ -39,10 +39,26 @@ def _matrix_wire(cls: Any, data: Any, key: str) -> Any:
 
 @dataclass(frozen=True, eq=False)
 class TSPProblem(Fingerprinted):
-    """Travelling salesman: the closed tour ``p`` (``p[i]`` = the city visited at step i) minimising
-    ``sum_i D[p[i], p[i+1]]`` (back to ``p[0]`` at the end).
+    """Travelling salesman: the closed tour of minimum length.
+
+    The tour ``p`` (``p[i]`` = the city visited at step i) minimises ``sum_i D[p[i], p[i+1]]`` (back to ``p[0]``
+    at the end).
 
     Wire form: ``{"type": "tsp", "D": [[...], ...]}`` — D square, finite, real, n >= 3.
+
+    Parameters
+    ----------
+    D : array_like, shape (n, n)
+        Distances between the cities (finite real numbers, n >= 3; need not be symmetric). The record keeps a
+        read-only float64 copy.
+    name : str, optional
+        The instance's name (a label: not part of the fingerprint).
+
+    Raises
+    ------
+    InvalidProblemError
+        When ``D`` is not a finite real square matrix of size 3 or more, or its scale (n max ``abs(D)``) is
+        beyond :data:`MAX_OBJECTIVE_SCALE`.
     """
 
     D: np.ndarray
@@ -72,11 +88,26 @@ class TSPProblem(Fingerprinted):
 
 @dataclass(frozen=True, eq=False)
 class LinearOrderingProblem(Fingerprinted):
-    """Linear ordering: the order ``p`` of the elements maximising the forward weight
-    ``sum_{i<j} W[p[i], p[j]]`` — equivalently (what EvoFlow minimises) the backward weight
-    ``sum_{i<j} W[p[j], p[i]]``.
+    """Linear ordering: the order of the elements with the largest forward weight.
+
+    The order ``p`` maximises the forward weight ``sum_{i<j} W[p[i], p[j]]`` — equivalently (what EvoFlow
+    minimises) the backward weight ``sum_{i<j} W[p[j], p[i]]``.
 
     Wire form: ``{"type": "linear_ordering", "W": [[...], ...]}`` — W square, finite, real, n >= 2.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, n)
+        ``W[a, b]``: the weight gained when element a comes before element b (finite real numbers, n >= 2). The
+        record keeps a read-only float64 copy.
+    name : str, optional
+        The instance's name (a label: not part of the fingerprint).
+
+    Raises
+    ------
+    InvalidProblemError
+        When ``W`` is not a finite real square matrix of size 2 or more, or its scale (n^2 max ``abs(W)``) is
+        beyond :data:`MAX_OBJECTIVE_SCALE`.
     """
 
     W: np.ndarray

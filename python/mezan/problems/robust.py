@@ -25,10 +25,29 @@ from mezan.problems.values import (
 
 @dataclass(frozen=True, eq=False)
 class RobustAssignmentProblem(Fingerprinted):
-    """Min–max assignment: a permutation p minimising max_s sum_i costs[s][i, p[i]] over scenarios s.
+    """Min–max assignment: the permutation with the best worst case over cost scenarios.
+
+    The permutation p minimises ``max_s sum_i costs[s][i, p[i]]`` over the scenarios s.
 
     Wire form: ``{"type": "robust_assignment", "costs": [C_0, C_1, ...], "nominal": 0}`` — one n x n
     cost matrix per scenario; ``nominal`` is the scenario the price of robustness is measured on.
+
+    Parameters
+    ----------
+    costs : array_like, shape (scenarios, n, n)
+        One n x n cost matrix per scenario (at least one; finite, at most :data:`MAX_LP_VALUE` in magnitude).
+        The record keeps a read-only float64 array: the given array itself when it already is one (it then
+        becomes read-only).
+    nominal : int, default 0
+        The index of the nominal scenario, on which the price of robustness is measured.
+    name : str, optional
+        The instance's name (a label: not part of the fingerprint).
+
+    Raises
+    ------
+    InvalidProblemError
+        When ``costs`` is not a non-empty stack of equally shaped finite square matrices, holds a value beyond
+        :data:`MAX_LP_VALUE`, or ``nominal`` is not a scenario index.
     """
 
     costs: np.ndarray
@@ -67,6 +86,20 @@ class MatrixGameProblem(Fingerprinted):
     """A finite two-player zero-sum game: the row player receives ``payoff[i, j]`` from the column player.
 
     Wire form: ``{"type": "matrix_game", "payoff": [[...], ...]}``.
+
+    Parameters
+    ----------
+    payoff : array_like, shape (rows, columns)
+        ``payoff[i, j]``: what the row player receives when it plays row i and the column player column j (any
+        number of rows and columns; finite, at most :data:`MAX_LP_VALUE` in magnitude). The record keeps a read-only
+        float64 copy.
+    name : str, optional
+        The instance's name (a label: not part of the fingerprint).
+
+    Raises
+    ------
+    InvalidProblemError
+        When ``payoff`` is not a finite numeric matrix or holds a value beyond :data:`MAX_LP_VALUE`.
     """
 
     payoff: np.ndarray
@@ -98,11 +131,31 @@ class MatrixGameProblem(Fingerprinted):
 
 @dataclass(frozen=True, eq=False)
 class RobustAllocationProblem(Fingerprinted):
-    """Max–min allocation: the allocation of ``base`` (budgets, groups, bounds) maximising the worst
-    total value over value scenarios. Items must have linear values (no utilities).
+    """Max–min allocation: the allocation with the best worst-case total value over value scenarios.
+
+    The allocation of ``base`` (its budgets, groups and bounds) maximises the worst total value over the
+    scenarios. Items must have linear values (no utilities).
 
     Wire form: the allocation form plus ``"scenarios": [{"x": 3, "y": 1}, ...]`` (value per unit of each
     item in each scenario; an item missing from a scenario keeps its base value) and ``"nominal": 0``.
+
+    Parameters
+    ----------
+    base : AllocationProblem
+        The allocation: items (linear values only), budgets, groups and bounds.
+    scenarios : tuple of dict
+        One dict per scenario (at least one): item id -> value per unit in that scenario; an item missing from
+        a scenario keeps its base value.
+    nominal : int, default 0
+        The index of the nominal scenario, on which the price of robustness is measured.
+    name : str, optional
+        The instance's name (a label: not part of the fingerprint).
+
+    Raises
+    ------
+    InvalidProblemError
+        When there is no scenario, an item has a utility, a scenario names an unknown item or holds an invalid
+        number, or ``nominal`` is not a scenario index.
     """
 
     base: AllocationProblem
@@ -158,10 +211,37 @@ class RobustAllocationProblem(Fingerprinted):
 
 @dataclass(frozen=True, eq=False)
 class RobustQAPProblem(Fingerprinted):
-    """Min–max QAP: a permutation p minimising max_s sum_ij A_s[i, j] B_s[p[i], p[j]] over scenarios s.
+    """Min–max QAP: the permutation with the best worst case over flow and distance scenarios.
+
+    The permutation p minimises ``max_s sum_ij A_s[i, j] B_s[p[i], p[j]]`` over the scenarios s.
 
     Wire form: ``{"type": "robust_qap", "flows": [A_0, ...], "distances": [B_0, ...], "nominal": 0}`` —
     either list may hold a single matrix shared by every scenario.
+
+    Parameters
+    ----------
+    flows : array_like, shape (scenarios, n, n)
+        The flow matrix A_s of each scenario, or a single one (shape (1, n, n)) shared by every scenario.
+        The record keeps a read-only float64 array: the given array itself when it already is one (it then
+        becomes read-only).
+    distances : array_like, shape (scenarios, n, n)
+        The distance matrix B_s of each scenario, or a single one shared by every scenario (kept as ``flows``).
+    nominal : int, default 0
+        The index of the nominal scenario, on which the price of robustness is measured.
+    name : str, optional
+        The instance's name (a label: not part of the fingerprint).
+
+    Attributes
+    ----------
+    scenarios : int
+        The number of scenarios: the larger of the two stacks' lengths.
+
+    Raises
+    ------
+    InvalidProblemError
+        When a stack is not a non-empty stack of finite square matrices, the two differ in n or n < 2, both hold
+        several matrices but not as many, the scale (n^2 max ``abs(flows)`` max ``abs(distances)``) is beyond
+        :data:`MAX_OBJECTIVE_SCALE`, or ``nominal`` is not a scenario index.
     """
 
     flows: np.ndarray

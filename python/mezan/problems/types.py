@@ -34,14 +34,29 @@ ROUTES = ("qapflow", "workflow", "allocflow", "graphflow", "dualflow", "evoflow"
 
 @dataclass(frozen=True)
 class ProblemType:
-    """One problem type.
+    """One problem type: an entry of the table :data:`TYPES`.
 
-    ``record``: its problem record class (``from_dict``/``to_dict``/``fingerprint``); ``solver``: the registered
-    solver C2SC and the family routes use by default; ``outputs``: the result fields of the family's own a C2SC
-    reference may name (``$id.field``) besides :data:`COMMON_OUTPUTS` — its extra fields and its names for the
-    solution and objective; ``solution_shape``: what its ``solution`` holds ("list" or "dict"); ``required``: the
-    wire fields a subproblem must carry even when its other fields are references; ``routes``: the service routes
-    that accept it; ``size``: what the record's ``n`` counts, the quantity a caller's size limit applies to."""
+    Parameters
+    ----------
+    name : str
+        The type's wire name (``"qap"``, ``"workflow"``, ...), the ``type`` field of its wire form.
+    record : type
+        Its problem record class (``from_dict``, ``to_dict``, ``fingerprint``).
+    solver : str
+        The registered solver that C2SC and the family routes use by default.
+    outputs : tuple of str
+        The family's own result fields a C2SC reference may name (``$id.field``) besides
+        :data:`COMMON_OUTPUTS`: its extra fields and its names for the solution and the objective.
+    required : tuple of str
+        The wire fields a subproblem must carry even when its other fields are references.
+    routes : tuple of str
+        The service routes that accept the type (see :data:`ROUTES`).
+    size : str
+        What the record's ``n`` counts, the quantity a caller's size limit applies to (``"n"``, ``"tasks"``,
+        ``"items"``, ...).
+    solution_shape : str, default "list"
+        What the type's ``solution`` holds: ``"list"`` or ``"dict"``.
+    """
 
     name: str
     record: Any  # the record class (a dataclass with from_dict/to_dict/fingerprint)
@@ -90,18 +105,57 @@ LIBRARY_ONLY_TYPES = {"permutation": "a Python callable objective (mezan.evo.Per
 
 
 def types_on_route(route: str) -> tuple[str, ...]:
-    """The problem types a service route accepts, in table order."""
+    """Return the problem types a service route accepts.
+
+    Parameters
+    ----------
+    route : str
+        A service route (one of :data:`ROUTES`, e.g. ``"dualflow"``).
+
+    Returns
+    -------
+    tuple of str
+        The names of the types whose ``routes`` include ``route``, in table order (empty for an unknown route).
+    """
     return tuple(name for name, spec in TYPES.items() if route in spec.routes)
 
 
 def problem_size(problem: Any) -> tuple[str, int]:
-    """(what, how many): the quantity a size limit counts for a problem (its ``n``, named by the table)."""
+    """Return the quantity a size limit counts for a problem.
+
+    Parameters
+    ----------
+    problem : object
+        A problem record (anything with an ``n``; a ``problem_type`` not in :data:`TYPES` counts as ``"n"``).
+
+    Returns
+    -------
+    tuple of (str, int)
+        (what, how many): the table's name for what ``n`` counts (``"n"``, ``"tasks"``, ``"items"``, ...) and
+        the record's ``n``.
+    """
     spec = TYPES.get(getattr(problem, "problem_type", ""))
     return (spec.size if spec is not None else "n"), int(problem.n)
 
 
 def from_wire(data: Any) -> Any:
-    """The problem record of a wire-form problem (``{"type": "qap", ...}``, any type of :data:`TYPES`)."""
+    """Read a problem record from its wire form.
+
+    Parameters
+    ----------
+    data : dict
+        A wire-form problem, ``{"type": "qap", ...}``, of any type of :data:`TYPES`.
+
+    Returns
+    -------
+    object
+        The problem record (:class:`QAPProblem`, :class:`WorkflowProblem`, ...) the type's ``from_dict`` reads.
+
+    Raises
+    ------
+    InvalidProblemError
+        When ``data`` is not an object with a known ``type``, or its fields are not a valid problem of that type.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("type"), str) or data["type"] not in TYPES:
         kind = data.get("type") if isinstance(data, dict) else type(data).__name__
         raise InvalidProblemError(f"unknown problem type {kind!r} (known: {', '.join(TYPES)})")
@@ -109,7 +163,23 @@ def from_wire(data: Any) -> Any:
 
 
 def to_wire(problem: Any) -> dict[str, Any]:
-    """The wire form of a problem record (``{"type": ..., ...}``; :func:`from_wire` reads it back)."""
+    """Return the wire form of a problem record.
+
+    Parameters
+    ----------
+    problem : object
+        A problem record of a type of :data:`TYPES`.
+
+    Returns
+    -------
+    dict
+        ``{"type": ..., ...}``, JSON-ready; :func:`from_wire` reads it back.
+
+    Raises
+    ------
+    InvalidProblemError
+        When ``problem`` is not a record with a wire form (e.g. :class:`mezan.evo.PermutationProblem`).
+    """
     if getattr(problem, "problem_type", None) not in TYPES:
         raise InvalidProblemError(f"{type(problem).__name__} is not a problem record with a wire form (types: "
                                   f"{', '.join(TYPES)})")

@@ -23,7 +23,21 @@ should be rescaled (e.g. to thousands)."""
 
 
 def max_abs(arr: np.ndarray) -> float:
-    """max |entry| as a float, exact for integer arrays (np.abs wraps -2**63 to itself in int64); 0 if empty."""
+    """Return the largest absolute value of an array's entries, as a float.
+
+    Exact for integer arrays too: ``np.abs`` wraps -2**63 to itself in int64, so integer arrays are measured from
+    their minimum and maximum instead.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        A numeric array of any shape.
+
+    Returns
+    -------
+    float
+        ``max(abs(entry))`` over the entries; 0.0 for an empty array.
+    """
     if arr.size == 0:
         return 0.0
     if np.issubdtype(arr.dtype, np.integer):
@@ -32,8 +46,27 @@ def max_abs(arr: np.ndarray) -> float:
 
 
 def check_scale(names: str, scale_terms: list[float], limit: float = MAX_OBJECTIVE_SCALE, what: str = "") -> None:
-    """Refuse data whose objective scale (the product of ``scale_terms``, computed in logs: it may overflow)
-    exceeds ``limit``, naming the fields (``names``) and the bound."""
+    """Refuse data whose objective scale exceeds a limit.
+
+    The scale is the product of ``scale_terms``, computed in logs (the product itself may overflow); a zero term
+    makes it 0, which always passes.
+
+    Parameters
+    ----------
+    names : str
+        The fields the data came from, named in the error (e.g. ``"A and B"``).
+    scale_terms : list of float
+        The factors of the scale (e.g. ``[n, n, max_abs(A), max_abs(B)]``).
+    limit : float, default MAX_OBJECTIVE_SCALE
+        The largest scale accepted (:data:`MAX_OBJECTIVE_SCALE`, 1e300).
+    what : str, optional
+        What the scale bounds, for the error message (default: "the objective scale").
+
+    Raises
+    ------
+    InvalidProblemError
+        When the scale is beyond ``limit`` (or not finite), naming ``names`` and the bound.
+    """
     if any(t == 0 for t in scale_terms):
         return
     log_scale = float(sum(np.log10(abs(t)) for t in scale_terms))
@@ -44,7 +77,22 @@ def check_scale(names: str, scale_terms: list[float], limit: float = MAX_OBJECTI
 
 
 def check_magnitude(name: str, arr: np.ndarray, limit: float = MAX_LP_VALUE) -> None:
-    """Refuse an array with an entry beyond ``limit`` in magnitude, naming the first such entry."""
+    """Refuse an array with an entry beyond a limit in magnitude.
+
+    Parameters
+    ----------
+    name : str
+        The array's field name, used in the error.
+    arr : numpy.ndarray
+        The numeric array to check.
+    limit : float, default MAX_LP_VALUE
+        The largest magnitude accepted (:data:`MAX_LP_VALUE`, 1e12).
+
+    Raises
+    ------
+    InvalidProblemError
+        When an entry exceeds ``limit`` in magnitude, naming the first such entry by its index.
+    """
     if max_abs(arr) > limit:
         index = tuple(int(k) for k in np.argwhere(np.abs(arr) > limit)[0])
         where = "".join(f"[{k}]" for k in index)
@@ -53,9 +101,23 @@ def check_magnitude(name: str, arr: np.ndarray, limit: float = MAX_LP_VALUE) -> 
 
 
 def wire_form(parse: Any) -> Any:
-    """Decorate a record's ``from_dict``: a field of the wrong kind that the parser trips over before naming it
-    (a bool where a list belongs, a list where a name belongs, ...) is an InvalidProblemError too, never a bare
-    TypeError/ValueError/KeyError from the depths of the parser."""
+    """Decorate a record's ``from_dict`` so that malformed wire data always raises InvalidProblemError.
+
+    A field of the wrong kind that the parser trips over before naming it (a bool where a list belongs, a list
+    where a name belongs, ...) is an InvalidProblemError too, never a bare TypeError, ValueError or KeyError from
+    the depths of the parser.
+
+    Parameters
+    ----------
+    parse : callable
+        The record's ``from_dict(cls, data)`` (decorated before ``classmethod``).
+
+    Returns
+    -------
+    callable
+        ``parse`` wrapped: InvalidProblemError passes through; TypeError, ValueError, KeyError, IndexError,
+        AttributeError and OverflowError become InvalidProblemError ("malformed <type> problem: ...").
+    """
 
     @functools.wraps(parse)
     def guarded(cls: Any, data: Any) -> Any:
@@ -71,7 +133,26 @@ def wire_form(parse: Any) -> Any:
 
 
 def as_matrix(name: str, value: Any) -> np.ndarray:
-    """Convert ``value`` to a finite, numeric, square 2-D array, naming ``name`` in every error."""
+    """Convert a value to a finite, numeric, square 2-D array.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, used in every error.
+    value : array_like
+        A square matrix of real numbers (booleans are read as 0 and 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        The matrix (integer or float dtype; not copied when ``value`` already is one).
+
+    Raises
+    ------
+    InvalidProblemError
+        When ``value`` is ragged, not real (complex, strings, objects), not square 2-D, or holds a NaN or an
+        infinity (named by its index).
+    """
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError, OverflowError):  # ragged lists and the like

@@ -12,11 +12,24 @@ from mezan.problems.values import _whole, wire_form
 
 
 def find_cycle(nodes: Any, edges: Any) -> list[str]:
-    """The nodes of a directed cycle, in order (each has an edge to the next, the last to the first), or [].
+    """Find a directed cycle of a graph.
 
     Kahn's algorithm removes every node that no cycle passes through, in O(nodes + edges); a cycle is then walked
     among the nodes left (each keeps an in-edge from another one left). Linear time matters here: this check
     runs on every workflow and composite request before any size limit can apply to its solve.
+
+    Parameters
+    ----------
+    nodes : iterable
+        The graph's nodes (hashable; duplicates are ignored). The order is the one the cycle is reported in.
+    edges : iterable of pairs
+        The directed edges ``(u, v)``; an end not among ``nodes`` is added after them.
+
+    Returns
+    -------
+    list
+        The nodes of a directed cycle, in order (each has an edge to the next, the last to the first), starting
+        from its node that comes first in ``nodes``; ``[]`` when the graph has no cycle.
     """
     nodes = list(dict.fromkeys(nodes))
     successors: dict[Any, list[Any]] = {v: [] for v in nodes}
@@ -56,8 +69,22 @@ def find_cycle(nodes: Any, edges: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class WorkflowTask:
-    """A task: ``duration`` time units, ``resources`` (name -> units held while it runs), and the
-    ``agent`` that performs it (an agent does one task at a time), if any."""
+    """One task of a :class:`WorkflowProblem`.
+
+    The task's fields are checked by the :class:`WorkflowProblem` that holds it.
+
+    Parameters
+    ----------
+    id : str
+        The task's id, unique in its problem (non-empty).
+    duration : int
+        Time units the task takes (a whole number >= 0).
+    resources : dict of str to int, optional
+        Resource name -> units the task holds while it runs (whole numbers >= 0); each name must be a resource of
+        the problem. Default: none.
+    agent : str or None, optional
+        The agent that performs the task (an agent does one task at a time); None for none.
+    """
 
     id: str
     duration: int
@@ -76,7 +103,23 @@ class WorkflowProblem(Fingerprinted):
          "precedences": [["t1", "t2"], ...],          # t2 starts after t1 ends
          "resources": {"lab": 2}}                       # capacities
 
-    A precedence cycle is an error that names the cycle.
+    Parameters
+    ----------
+    tasks : tuple of WorkflowTask
+        The tasks (at least one), with unique ids.
+    precedences : tuple of (str, str), optional
+        Pairs ``(before, after)`` of task ids: ``after`` starts once ``before`` has ended. Default: none.
+    resources : dict of str to int, optional
+        Resource name -> capacity (a whole number >= 0), the units available at any time. Default: none.
+    name : str, optional
+        The instance's name (a label: not part of the fingerprint).
+
+    Raises
+    ------
+    InvalidProblemError
+        When a field is invalid, naming it: no tasks, a duplicate or empty id, a duration, demand or capacity
+        that is not a whole number >= 0, an unknown resource or task named, or a precedence cycle (named in
+        order).
     """
 
     tasks: tuple[WorkflowTask, ...]

@@ -17,7 +17,22 @@ def best_known_table() -> dict[str, float]:
 
 
 def best_known(name: str) -> float | None:
-    """Best-known objective of a QAPLIB instance by name (e.g. ``"nug12"``), or None if unknown."""
+    """Return the best-known objective of a QAPLIB instance.
+
+    The value comes from the table shipped with the package (``data/bks.csv``), which covers every instance of the
+    QAPLIB reference set.
+
+    Parameters
+    ----------
+    name : str
+        The instance's QAPLIB name, e.g. ``"nug12"``.
+
+    Returns
+    -------
+    int, float or None
+        The best-known objective, an ``int`` when the value is a whole number; None when the name is not in the
+        table.
+    """
     value = best_known_table().get(name)
     if value is None:
         return None

@@ -27,15 +27,63 @@ def _symmetric_uniform(rng: np.random.Generator, n: int, high: int) -> np.ndarra
 
 
 def taillard_a(n: int, seed: int | None = None) -> QAPProblem:
-    """Uniform random instance in the style of Taillard's ``tai..a`` (values 0..99, symmetric)."""
+    """Generate a uniform random instance in the style of Taillard's ``tai..a``.
+
+    Flows and distances are symmetric integer matrices with zero diagonals and off-diagonal entries drawn uniformly
+    from 0..99 (hard instances with flat landscapes).
+
+    Parameters
+    ----------
+    n : int
+        Size (facilities and locations), at least 2.
+    seed : int or None, optional
+        Seed of the random generator (``numpy.random.default_rng``): the same seed gives the same instance; None
+        draws fresh entropy.
+
+    Returns
+    -------
+    mezan.problems.QAPProblem
+        The instance, named ``taillard_a<n>``.
+
+    Raises
+    ------
+    mezan.errors.InvalidParameterError
+        When ``n`` is not an integer >= 2.
+    """
     n = integer_at_least("n", n, 2)
     rng = np.random.default_rng(seed)
     return QAPProblem(_symmetric_uniform(rng, n, 99), _symmetric_uniform(rng, n, 99), name=f"taillard_a{n}")
 
 
 def grid_manhattan(rows: int, cols: int, seed: int | None = None, density: float = 0.6) -> QAPProblem:
-    """Locations on a rows x cols grid with Manhattan distances (like nug/sko); flows are symmetric
-    integers 1..9 on a random fraction ``density`` of the facility pairs, 0 elsewhere."""
+    """Generate an instance on a grid with Manhattan distances, in the style of nug and sko.
+
+    The locations are the cells of a ``rows`` x ``cols`` grid, B their Manhattan distances; the flows are symmetric
+    integers 1..9 on a random fraction ``density`` of the facility pairs, 0 elsewhere.
+
+    Parameters
+    ----------
+    rows : int
+        Rows of the grid, at least 1.
+    cols : int
+        Columns of the grid, at least 1 (``rows * cols`` >= 2).
+    seed : int or None, optional
+        Seed of the random generator (``numpy.random.default_rng``): the same seed gives the same instance; None
+        draws fresh entropy.
+    density : float, default 0.6
+        Fraction of the facility pairs with a non-zero flow, in (0, 1].
+
+    Returns
+    -------
+    mezan.problems.QAPProblem
+        The instance of size ``rows * cols``, named ``grid<rows>x<cols>``.
+
+    Raises
+    ------
+    mezan.errors.InvalidParameterError
+        When ``rows`` or ``cols`` is not a positive integer, ``rows * cols`` < 2, or ``density`` lies outside
+        (0, 1].
+    """
     rows = integer_at_least("rows", rows, 1)
     cols = integer_at_least("cols", cols, 1)
     n = rows * cols
@@ -52,9 +100,33 @@ def grid_manhattan(rows: int, cols: int, seed: int | None = None, density: float
 
 
 def ring_circulant(n: int, seed: int | None = None, density: float = 0.3) -> QAPProblem:
-    """n locations on a ring, distance min(|k - l|, n - |k - l|); circulant symmetric flows
-    ``A[i, j] = w[(j - i) mod n]`` with ``w[d] = u[d] + u[n - d]`` (so that A is symmetric), u integer
-    1..9 on a random fraction ``density`` of the offsets d = 1..n-1 and 0 elsewhere."""
+    """Generate an instance with circular distances and circulant flows.
+
+    The n locations lie on a ring, the distance of k and l being ``min(abs(k - l), n - abs(k - l))``; the flows
+    are circulant and symmetric, ``A[i, j] = w[(j - i) mod n]`` with ``w[d] = u[d] + u[n - d]`` (so that A is
+    symmetric), u an integer 1..9 on a random fraction ``density`` of the offsets d = 1..n-1 and 0 elsewhere. Both
+    matrices are structured: the case the ``fft`` mode multiplies by FFT.
+
+    Parameters
+    ----------
+    n : int
+        Size, at least 3.
+    seed : int or None, optional
+        Seed of the random generator (``numpy.random.default_rng``): the same seed gives the same instance; None
+        draws fresh entropy.
+    density : float, default 0.3
+        Fraction of the offsets with a non-zero u, in (0, 1].
+
+    Returns
+    -------
+    mezan.problems.QAPProblem
+        The instance, named ``ring<n>``.
+
+    Raises
+    ------
+    mezan.errors.InvalidParameterError
+        When ``n`` is not an integer >= 3 or ``density`` lies outside (0, 1].
+    """
     n = integer_at_least("n", n, 3)
     if not 0 < density <= 1:
         raise InvalidParameterError(f"density must lie in (0, 1], got {density}")
@@ -68,10 +140,31 @@ def ring_circulant(n: int, seed: int | None = None, density: float = 0.3) -> QAP
 
 
 def taillard_b(n: int, seed: int | None = None) -> QAPProblem:
-    """In the style of Taillard's ``tai..b`` (1995): locations are points in clusters of about 8
-    around uniform centres in a 1000 x 1000 square, distances their rounded Euclidean distances;
-    flows are symmetric, zero for 70 % of the pairs and ``floor(10 ** U(0, 3))`` otherwise (few
-    large flows dominate). Not a byte-for-byte reproduction of Taillard's generator."""
+    """Generate a real-life-like instance in the style of Taillard's ``tai..b`` (1995).
+
+    The locations are points in clusters of about 8 around uniform centres in a 1000 x 1000 square, the distances
+    their rounded Euclidean distances; the flows are symmetric, zero for 70 % of the pairs and
+    ``floor(10 ** U(0, 3))`` otherwise (few large flows dominate). Not a byte-for-byte reproduction of Taillard's
+    generator.
+
+    Parameters
+    ----------
+    n : int
+        Size, at least 2.
+    seed : int or None, optional
+        Seed of the random generator (``numpy.random.default_rng``): the same seed gives the same instance; None
+        draws fresh entropy.
+
+    Returns
+    -------
+    mezan.problems.QAPProblem
+        The instance, named ``taillard_b<n>``.
+
+    Raises
+    ------
+    mezan.errors.InvalidParameterError
+        When ``n`` is not an integer >= 2.
+    """
     n = integer_at_least("n", n, 2)
     rng = np.random.default_rng(seed)
     centres = rng.uniform(0, 1000, size=(max(1, n // 8), 2))
@@ -83,8 +176,10 @@ def taillard_b(n: int, seed: int | None = None) -> QAPProblem:
 
 
 def lipa(n: int, seed: int | None = None) -> tuple[QAPProblem, np.ndarray, int]:
-    """Instance with a known optimum, built like Li & Pardalos (1992): perturb an instance whose
-    objective is the same for every permutation, so that the perturbation's minimum is provable.
+    """Generate an instance with a known optimum, built like Li & Pardalos (1992).
+
+    The construction perturbs an instance whose objective is the same for every permutation, so that the
+    perturbation's minimum is provable.
 
     Construction: B is symmetric with zero diagonal, 1 on the edges of a random graph G over the
     locations and uniform in 2..10 elsewhere. A = (J - I) + E, where E >= 0 is supported on the edges of
@@ -95,9 +190,27 @@ def lipa(n: int, seed: int | None = None) -> tuple[QAPProblem, np.ndarray, int]:
     This follows the Li–Pardalos principle (a constant-cost instance plus a perturbation with a
     provable minimum); it is not a byte-for-byte reproduction of the original generator.
 
+    Parameters
+    ----------
+    n : int
+        Size, at least 3.
+    seed : int or None, optional
+        Seed of the random generator (``numpy.random.default_rng``): the same seed gives the same instance; None
+        draws fresh entropy.
+
     Returns
     -------
-    (problem, optimal_permutation, optimal_value)
+    problem : mezan.problems.QAPProblem
+        The instance, named ``lipa<n>``, its ``best_known`` set to the optimal value.
+    optimal_permutation : numpy.ndarray of int64, shape (n,)
+        An optimal permutation (``optimal_permutation[i]`` = location of facility i).
+    optimal_value : int
+        The optimal objective.
+
+    Raises
+    ------
+    mezan.errors.InvalidParameterError
+        When ``n`` is not an integer >= 3.
     """
     n = integer_at_least("n", n, 3)
     rng = np.random.default_rng(seed)

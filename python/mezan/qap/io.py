@@ -16,12 +16,28 @@ from mezan.qap.best_known import best_known
 
 
 def read_qaplib(path: str | os.PathLike) -> QAPProblem:
-    """Read a QAPLIB ``.dat`` file: n, then A (n x n), then B (n x n), whitespace separated.
+    """Read a QAPLIB ``.dat`` instance file.
 
-    Integer files give int64 matrices, others float64. The problem's ``name`` is the file stem and
-    ``best_known`` is filled in when the name is in the shipped best-known table.
-    Raises :class:`mezan.errors.QAPLIBFormatError` naming the file and line of the first problem (a path that is
-    not a regular file — missing, a folder, a pipe — is refused before it is opened).
+    The file holds n, then A (n x n), then B (n x n), whitespace separated; it is parsed by the C++ core (the same
+    parser C++ hosts use).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.dat`` file. A path that is not a regular file (missing, a folder, a pipe) is refused before it is
+        opened.
+
+    Returns
+    -------
+    mezan.problems.QAPProblem
+        The instance: int64 matrices for an integer file, float64 otherwise. Its ``name`` is the file stem and its
+        ``best_known`` is filled in when the name is in the shipped best-known table (:func:`best_known`).
+
+    Raises
+    ------
+    mezan.errors.QAPLIBFormatError
+        When the file cannot be read or is malformed; the message names the file and the line of the first
+        problem.
     """
     try:
         path = regular_file(path, "QAPLIB file")
@@ -40,7 +56,25 @@ def read_qaplib(path: str | os.PathLike) -> QAPProblem:
 
 
 def write_qaplib(path: str | os.PathLike, A, B) -> None:
-    """Write A and B in QAPLIB layout (integers written as integers, reals with repr precision)."""
+    """Write a QAP instance to a file in QAPLIB layout.
+
+    The file holds n, a blank line, A row by row, a blank line, then B. Integer matrices are written as integers,
+    real ones with ``repr`` precision (a float read back is the same float).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (replaced when it exists).
+    A : array_like, shape (n, n)
+        The flow matrix (between facilities).
+    B : array_like, shape (n, n)
+        The distance matrix (between locations).
+
+    Raises
+    ------
+    mezan.errors.InvalidProblemError
+        When ``A`` and ``B`` are not a valid QAP (square, same size, finite, n >= 2).
+    """
     problem = QAPProblem(A, B)
     integral = all(np.issubdtype(m.dtype, np.integer) for m in (problem.A, problem.B))
 
@@ -53,9 +87,27 @@ def write_qaplib(path: str | os.PathLike, A, B) -> None:
 
 
 def read_solution(path: str | os.PathLike) -> tuple[float, np.ndarray]:
-    """Read a QAPLIB ``.sln`` file: ``n value`` then a 1-based permutation.
+    """Read a QAPLIB ``.sln`` solution file.
 
-    Returns ``(value, permutation)`` with a 0-based permutation (``p[i]`` = location of facility i).
+    The file holds ``n value`` then a 1-based permutation of n entries, whitespace separated.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.sln`` file.
+
+    Returns
+    -------
+    value : int or float
+        The objective value the file states, an ``int`` when it is a whole number.
+    permutation : numpy.ndarray of int64, shape (n,)
+        The permutation, 0-based: ``permutation[i]`` is the location of facility i.
+
+    Raises
+    ------
+    mezan.errors.QAPLIBFormatError
+        When the file cannot be opened or is malformed (a token that is not a number, n not a positive integer,
+        the wrong number of entries, or entries that are not a permutation of 1..n); the message names the file.
     """
     path = Path(path)
     try:

@@ -9,11 +9,13 @@
   :mod:`mezan.service.page`, :mod:`mezan.service.config`.
 """
 
+from mezan.extras import require
 from mezan.service.config import SCOPES, ServiceConfig
 
 
 def create_app(config=None, store=None):
-    """The FastAPI app (imported lazily: the service's packages are an optional extra)."""
+    """The FastAPI app (imported here: the service's packages are an optional extra)."""
+    require("the HTTP service", "service", "meta", "flows")
     from mezan.service.app import create_app as build
 
     return build(config, store)
