@@ -590,3 +590,36 @@ def test_the_auto_mode_checks_the_budget_before_reading_it(time_limit):
     A = np.arange(400.0).reshape(20, 20) % 7
     with pytest.raises(InvalidParameterError, match="time_limit"):
         qap.solve(A, A.T, mode="auto", time_limit=time_limit)
+
+
+def test_analyze_reads_a_dat_file_through_the_size_check_before_reading_it(tmp_path, capsys):
+    """The fuzzer's case: `mezan analyze` on a sparse 300 MiB .dat read it whole (900 MiB resident) to refuse it."""
+    from mezan.cli import main
+
+    big = tmp_path / "x.dat"
+    with open(big, "wb") as f:
+        f.truncate(300 * 2**20)
+    assert main(["analyze", str(big), "--json"]) == 2
+    assert "more than the 268,435,456 bytes a file may have" in capsys.readouterr().err
+
+
+def test_an_instance_spec_with_a_nul_byte_is_refused_by_name(tmp_path):
+    """The fuzzer's case: the MCP study tool's instances ["\\x00"] (resolved under its root) raised a bare
+    ValueError inside the tool."""
+    from mezan.bench.instances import parse
+
+    for root in (None, tmp_path):
+        with pytest.raises(InvalidParameterError, match="a spec cannot hold a NUL byte"):
+            parse("good.dat\x00.json", root=root)
+
+
+def test_sunny_without_features_computes_one_schedule_for_every_row():
+    """The fuzzer's case: 20,000 instances without features made every row's neighbourhood the whole training set
+    and one schedule per row (over 40 s); without features every row has the same schedule."""
+    from mezan.meta.sunny import SunnySchedules
+
+    rng = np.random.default_rng(0)
+    costs = rng.uniform(1, 10, (200, 3))
+    sunny = SunnySchedules().fit(np.empty((200, 0)), costs, cutoff=10.0)
+    schedules = sunny.schedules(np.empty((50, 0)))
+    assert len(schedules) == 50 and all(s is schedules[0] for s in schedules)

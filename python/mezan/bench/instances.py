@@ -360,6 +360,8 @@ def parse(spec: str, *, root: str | os.PathLike | None = None) -> list[Instance]
     """
     if not isinstance(spec, str) or not spec.strip():
         raise InvalidParameterError("--instances: give FOLDER, qaplib:NAMES or generated:KIND:N[:SEEDS]")
+    if "\x00" in spec:  # no path holds one (the system refuses it); resolving it would raise a bare ValueError
+        raise InvalidParameterError(f"--instances {shown(spec)}: a spec cannot hold a NUL byte")
     base = None if root is None else Path(root).resolve()
     if base is not None and not base.is_dir():
         raise InvalidParameterError(f"root: {root} is not a folder")

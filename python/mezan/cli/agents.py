@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import typer
@@ -13,27 +12,24 @@ from mezan.agents.blackboard import Blackboard
 from mezan.agents.deepthink import deepthink
 from mezan.cli import common
 from mezan.cli.bench import jsonable as _jsonable
+from mezan.cli.solve import qaplib_problem
 from mezan.dist import make_executor
 from mezan.errors import InvalidParameterError, InvalidProblemError
 from mezan.inputs import read_json, shown
 from mezan.outputs import check_output
 from mezan.problems import from_wire
-from mezan.qap import instances, read_qaplib
 from mezan.store import Store
 
 
 def _problem(spec: str) -> Any:
-    """A QAPLIB file, a bundled instance's name, or a wire-form JSON problem."""
-
+    """A QAPLIB file, an instance's name (bundled or in ``$MEZAN_QAPLIB``), or a wire-form JSON problem."""
     if spec.endswith(".json"):
         data = read_json(spec, what="problem file")  # size, UTF-8 and nesting bounded
         try:
             return from_wire(data)
         except ValueError as exc:
             raise InvalidProblemError(f"{shown(spec)}: not a wire-form problem: {exc}") from None
-    if spec in instances.shipped() and not os.path.lexists(spec):  # a bundled name, unless a file has it
-        return read_qaplib(instances.instance_path(spec))
-    return read_qaplib(spec)  # a missing file, a bad path or a pipe: refused by name before it is opened
+    return qaplib_problem(spec)  # a .dat file (size-checked first) or an instance's name, as mezan solve reads it
 
 
 def cmd_analyze(spec: str, *, run: bool, time: float | None, threshold: float, seed: int, store: str | None,

@@ -92,13 +92,16 @@ class SunnySchedules:
         x = standardise(self._prep, np.asarray(features, dtype=float))
         train_x, costs = self._train
         k = min(self.neighbours, len(train_x)) if self.neighbours else max(1, round(len(train_x) ** 0.5))
-        if train_x.shape[1] == 0:  # no feature: every training instance is as near as any other, all are neighbours
-            k = len(train_x)
-        rows = nearest(x, train_x, k)
-        if self._cutoff is None:
-            return [((int(np.argmin(costs[row].sum(axis=0))), 0.0),) for row in rows]
         total = self._cutoff if budget is None else budget
-        return [schedule_for(costs[row], self._cutoff, total, self.max_size) for row in rows]
+        if train_x.shape[1] == 0:  # no feature: all training instances are every row's neighbours, one schedule
+            return [self._schedule(costs, total)] * len(x)
+        return [self._schedule(costs[row], total) for row in nearest(x, train_x, k)]
+
+    def _schedule(self, costs: np.ndarray, total: float | None) -> Schedule:
+        """The schedule of one neighbourhood (its rows of the training costs)."""
+        if self._cutoff is None:
+            return ((int(np.argmin(costs.sum(axis=0))), 0.0),)
+        return schedule_for(costs, self._cutoff, total, self.max_size)
 
 
 __all__ = ["Schedule", "SunnySchedules", "schedule_for"]
