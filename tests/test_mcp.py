@@ -55,7 +55,7 @@ def test_the_client_lists_the_tools_and_solves_a_bundled_instance(tmp_path):
             record = result.structured_content
             problem = instances.load("nug12")
             assert record["objective"] == objective(problem.A, problem.B, np.array(record["solution"]))
-            assert record["objective"] >= 578 and record["best_known"] == 578
+            assert record["objective"] >= 578 and record["best_known"] == 578 and record["solver"] == "qapflow.auto"
             assert progress and all(m.startswith("best objective") for _, m in progress)
             wire = {"type": "qap", "A": problem.A.tolist(), "B": problem.B.tolist()}
             solved = await client.call_tool("solve", {"problem": wire, "time_limit": 0.5, "seed": 1})

@@ -88,3 +88,13 @@ def test_instance_adaptive_rules():
     assert adaptive_method(features(load("nug12")))[0] == "bnb"
     result = solve(load("nug20"), None, mode="instance_adaptive", time_limit=2.0, seed=0, target=2570)
     assert result.method == "memetic" and "instance_adaptive" in result.explanation and result.objective == 2570
+
+
+def test_islands_report_an_integer_objective_on_integer_data_as_every_mode_does():
+    from mezan.dist import LocalExecutor
+
+    problem = load("nug12")
+    with LocalExecutor(2) as executor:
+        islands = solve(problem, None, mode="islands", max_iter=200, time_limit=None, seed=1, executor=executor)
+    single = solve(problem, None, method="rots", max_iter=200, time_limit=None, seed=1)
+    assert type(islands.objective) is type(single.objective) is int

@@ -260,3 +260,34 @@ def test_c2sc_and_the_mezan_route_accept_tsp_and_linear_ordering():
     assert sorted(out["solution"]) == [0, 1, 2, 3] and out["objective"] == pytest.approx(18.0)
     evo_work = parse("evoflow", {"type": "linear_ordering", "W": WEIGHTS, "time_limit": 0.2, "seed": 0})
     assert evo_work.solver == "evo.memetic@linear_ordering" and evo_work.size == ("n", 3)
+
+
+def test_every_problem_type_carries_its_objective_sense():
+    from mezan.errors import InvalidParameterError
+    from mezan.meta.features import register_features, sense_of
+    from mezan.problems import TYPES, ProblemType
+    from mezan.problems import sense_of as table_sense
+
+    assert {name: spec.sense for name, spec in TYPES.items() if spec.sense == "max"} == {
+        "allocation": "max", "robust_allocation": "max", "matrix_game": "max"}
+    assert all(sense_of(name) == table_sense(name) == spec.sense for name, spec in TYPES.items())
+    with pytest.raises(InvalidParameterError, match="sense must be 'min' or 'max'"):
+        ProblemType("odd", object, "x.y", (), (), (), "n", "best")
+    with pytest.raises(InvalidParameterError, match="give sense='min' or 'max'"):
+        register_features("my_new_type", lambda problem: {}, ())
+    with pytest.raises(InvalidParameterError, match=r"contradicts mezan\.problems\.TYPES"):
+        register_features("allocation", lambda problem: {}, (), sense="min")
+
+
+def test_a_record_does_not_make_the_callers_arrays_read_only():
+    from mezan.problems import QAPProblem, RobustAssignmentProblem
+
+    A, B, costs = np.random.default_rng(0).random((3, 4, 4))
+    problem = QAPProblem(A, B)
+    assert A.flags.writeable and B.flags.writeable and not problem.A.flags.writeable
+    stack = np.stack([costs, costs])
+    record = RobustAssignmentProblem(stack)
+    assert stack.flags.writeable and not record.costs.flags.writeable
+    fingerprint = problem.fingerprint()
+    A[0, 1] += 1.0  # the caller's later change does not reach the record
+    assert problem.fingerprint() == fingerprint and problem.A[0, 1] != A[0, 1]

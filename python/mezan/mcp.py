@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mezan import registry
 from mezan.errors import InvalidParameterError, MezanError
 from mezan.running import integer_at_least, resolve_seed, time_limit_seconds
 
@@ -283,10 +284,9 @@ def build_server(root: str | os.PathLike | None = None) -> Any:
         stop = threading.Event()
         problem = instances.load(name)
 
-        def run(progress: Any) -> Any:
-            from mezan.qap import solve as qap_solve
-
-            return qap_solve(problem, None, time_limit=limit, seed=chosen, stop=stop, progress=progress)
+        def run(progress: Any) -> Any:  # QAPFlow's auto mode, through the registry: the result names its solver
+            return registry.get("qapflow.auto").solve(problem, time_limit=limit, seed=chosen, stop=stop,
+                                                      progress=progress)
 
         result = await in_thread(run, ctx, stop)
         record = _plain(result)

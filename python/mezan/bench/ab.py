@@ -22,6 +22,7 @@ from mezan.bench.experiments import cell_seed, parse_solver, run_cell, solver_la
 from mezan.bench.instances import parse as parse_instances
 from mezan.dist import executor_from, run_cells
 from mezan.errors import InvalidParameterError
+from mezan.problems import sense_of
 from mezan.registry import get
 from mezan.registry import portable as wire_of
 
@@ -123,7 +124,7 @@ def ab_test(a: str, b: str, instance_specs: list[str], *, alpha: float = 0.05, p
                 if la is None or lb is None:
                     raise InvalidParameterError(f"trial {trial}: {label_a if la is None else label_b} found no "
                                                 f"solution of {instance.name!r} in {time_limit:g} s")
-                sign = -1.0 if getattr(instance.problem, "maximize", False) else 1.0
+                sign = -1.0 if sense_of(instance.problem.problem_type) == "max" else 1.0
                 la, lb = sign * la, sign * lb
                 reference = sign * instance.best_known if instance.best_known is not None else min(la, lb)
                 scale = max(abs(reference), 1e-12)

@@ -32,6 +32,7 @@ import numpy as np
 
 from mezan.bench.registry import Registry
 from mezan.errors import InvalidParameterError
+from mezan.problems import sense_of
 
 A12_LABELS = ((0.56, "negligible"), (0.64, "small"), (0.71, "medium"), (1.01, "large"))
 
@@ -94,7 +95,6 @@ def load(registry: Registry, experiment: str, *, target_gap: float = 0.0) -> Dat
     InvalidParameterError
         When ``target_gap`` is negative, or there is no such experiment or it has no runs.
     """
-    from mezan.meta.features import sense_of
     from mezan.meta.ratings import loss
 
     if not (isinstance(target_gap, (int, float)) and target_gap >= 0):

@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from mezan import _core
-from mezan.errors import InvalidProblemError
-from mezan.problems import QAPProblem
+from mezan.errors import InvalidParameterError, InvalidProblemError
+from mezan.problems import TYPES, QAPProblem
+from mezan.problems import sense_of as table_sense
 from mezan.qap.features import features as matrix_features
 from mezan.qap.solve import gilmore_lawler_bound, kernel_arrays
 
@@ -49,7 +50,7 @@ _NAMES: dict[str, tuple[str, ...]] = {}
 
 
 def register_features(problem_type: str, extractor: Callable[[Any], dict[str, float]], names: tuple[str, ...],
-                      sense: str = "min") -> None:
+                      sense: str | None = None) -> None:
     """Plug in the feature extractor of a problem type.
 
     Registering a type again replaces its extractor.
@@ -62,17 +63,27 @@ def register_features(problem_type: str, extractor: Callable[[Any], dict[str, fl
         ``extractor(problem) -> dict`` of feature name -> float.
     names : tuple of str
         The names of the features the extractor returns, in vector order.
-    sense : {"min", "max"}, default "min"
+    sense : {"min", "max"}, optional
         Whether the type's objective is minimised or maximised: rewards and Elo games need to know which way is
-        better.
+        better. A type of the problem-type table (:data:`mezan.problems.TYPES`) has its sense there (a ``sense``
+        given for it must agree); any other type must give one.
 
     Raises
     ------
-    mezan.errors.InvalidProblemError
-        When ``sense`` is neither "min" nor "max".
+    mezan.errors.InvalidParameterError
+        When ``sense`` is neither "min" nor "max", contradicts the table, or is missing for a type the table
+        does not hold.
     """
-    if sense not in ("min", "max"):
-        raise InvalidProblemError(f"sense must be 'min' or 'max', got {sense!r}")
+    known = TYPES[problem_type].sense if problem_type in TYPES else None
+    if sense is None and known is None:
+        raise InvalidParameterError(f"register_features({problem_type!r}): give sense='min' or 'max' (the type is not "
+                                    f"in mezan.problems.TYPES, which holds the sense of the built-in types)")
+    if sense is not None and sense not in ("min", "max"):
+        raise InvalidParameterError(f"sense must be 'min' or 'max', got {sense!r}")
+    if sense is not None and known is not None and sense != known:
+        raise InvalidParameterError(f"sense {sense!r} for {problem_type!r} contradicts mezan.problems.TYPES "
+                                    f"({known!r})")
+    sense = sense or known
     _EXTRACTORS[problem_type] = extractor
     _SENSES[problem_type] = sense
     _NAMES[problem_type] = tuple(names)
@@ -89,8 +100,11 @@ def feature_names(problem_type: str) -> tuple[str, ...]:
 
 
 def sense_of(problem_type: str) -> str:
-    """"min" or "max" for a problem type (default "min")."""
-    return _SENSES.get(problem_type, "min")
+    """"min" or "max" for a problem type: the problem-type table's, else the one registered with its features, else
+    "min" (the library-only types, e.g. EvoFlow's callable objective, minimise)."""
+    if problem_type not in TYPES and problem_type in _SENSES:
+        return _SENSES[problem_type]
+    return table_sense(problem_type)
 
 
 def problem_type(problem: Any) -> str:
@@ -199,10 +213,10 @@ def allocation_features(problem: Any) -> dict[str, float]:
 
 
 ALLOCATION_FEATURES = ("n", "budgets", "groups", "integer_share", "utility_share", "budget_tightness")
-register_features("allocation", allocation_features, ALLOCATION_FEATURES, sense="max")
+register_features("allocation", allocation_features, ALLOCATION_FEATURES)
 
 # EvoFlow's permutation problems: their size (both are minimised: the tour length, the backward weight).
-register_features("robust_allocation", lambda problem: {"n": float(problem.n)}, ("n",), sense="max")  # max-min
+register_features("robust_allocation", lambda problem: {"n": float(problem.n)}, ("n",))  # max-min
 register_features("tsp", lambda problem: {"n": float(problem.n)}, ("n",))
 register_features("linear_ordering", lambda problem: {"n": float(problem.n)}, ("n",))
 

@@ -29,6 +29,7 @@ from mezan.problems.types import (
     ProblemType,
     from_wire,
     problem_size,
+    sense_of,
     to_wire,
     types_on_route,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "from_wire",
     "max_abs",
     "problem_size",
+    "sense_of",
     "to_wire",
     "types_on_route",
     "wire_form",

@@ -9,7 +9,7 @@ import numpy as np
 
 from mezan.errors import InvalidProblemError
 from mezan.problems.fingerprint import Fingerprinted
-from mezan.problems.values import as_matrix, check_scale, max_abs, wire_form
+from mezan.problems.values import as_matrix, check_scale, max_abs, read_only, wire_form
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,8 +42,7 @@ class QAPProblem(Fingerprinted):
         n = A.shape[0]
         check_scale("A and B", [n, n, max_abs(A), max_abs(B)],
                     what="n^2 max|A| max|B| (a bound on every objective)")
-        A.setflags(write=False)
-        B.setflags(write=False)
+        A, B = read_only(A, self.A), read_only(B, self.B)
         object.__setattr__(self, "A", A)
         object.__setattr__(self, "B", B)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mezan.errors import InvalidProblemError
+from mezan.errors import InvalidParameterError, InvalidProblemError
 from mezan.problems.allocation import AllocationProblem
 from mezan.problems.network import NetworkDesignProblem
 from mezan.problems.permutation import LinearOrderingProblem, TSPProblem
@@ -54,6 +54,9 @@ class ProblemType:
     size : str
         What the record's ``n`` counts, the quantity a caller's size limit applies to (``"n"``, ``"tasks"``,
         ``"items"``, ...).
+    sense : str
+        "min" or "max": whether the type's objective is minimised or maximised (MetaFlow's rewards, Elo games and
+        OptiBench's gaps read it). A type without one is refused.
     solution_shape : str, default "list"
         What the type's ``solution`` holds: ``"list"`` or ``"dict"``.
     """
@@ -65,7 +68,12 @@ class ProblemType:
     required: tuple[str, ...]
     routes: tuple[str, ...]
     size: str
+    sense: str
     solution_shape: str = "list"
+
+    def __post_init__(self) -> None:
+        if self.sense not in ("min", "max"):
+            raise InvalidParameterError(f"problem type {self.name!r}: sense must be 'min' or 'max', got {self.sense!r}")
 
 
 COMMON_OUTPUTS = ("solution", "objective", "status", "lower_bound", "upper_bound", "gap")
@@ -78,30 +86,46 @@ _PERMUTATION_OUTPUTS = ("best", "fitness")
 TYPES: dict[str, ProblemType] = {t.name: t for t in (
     ProblemType("qap", QAPProblem, "qapflow.auto",
                 ("permutation",), ("A", "B"),
-                ("qapflow", "evoflow", "mezan"), "n"),
+                ("qapflow", "evoflow", "mezan"), "n", "min"),
     ProblemType("workflow", WorkflowProblem, "workflow.schedule",
-                ("start", "makespan", "critical_path"), ("tasks",), ("workflow", "mezan"), "tasks", "dict"),
+                ("start", "makespan", "critical_path"), ("tasks",), ("workflow", "mezan"), "tasks", "min", "dict"),
     ProblemType("allocation", AllocationProblem, "allocflow.highs",
-                ("allocation", "duals"), ("items",), ("allocflow", "mezan"), "items", "dict"),
+                ("allocation", "duals"), ("items",), ("allocflow", "mezan"), "items", "max", "dict"),
     ProblemType("network_design", NetworkDesignProblem, "graphflow.network",
                 ("edges", "flows"), ("task", "nodes", "edges"),
-                ("graphflow", "mezan"), "nodes"),
+                ("graphflow", "mezan"), "nodes", "min"),
     ProblemType("robust_assignment", RobustAssignmentProblem, "dualflow.robust_assignment", _ROBUST_OUTPUTS,
-                ("costs",), ("dualflow", "mezan"), "n"),
+                ("costs",), ("dualflow", "mezan"), "n", "min"),
     ProblemType("robust_qap", RobustQAPProblem, "dualflow.robust_qap", _ROBUST_OUTPUTS, ("flows", "distances"),
-                ("dualflow", "mezan"), "n"),
+                ("dualflow", "mezan"), "n", "min"),
     ProblemType("robust_allocation", RobustAllocationProblem, "dualflow.robust_allocation", _ROBUST_OUTPUTS,
-                ("items", "scenarios"), ("dualflow", "mezan"), "items", "dict"),
+                ("items", "scenarios"), ("dualflow", "mezan"), "items", "max", "dict"),
     ProblemType("matrix_game", MatrixGameProblem, "dualflow.matrix_game",
                 ("row_strategy", "column_strategy", "value"), ("payoff",), ("dualflow", "mezan"),
-                "strategies"),
-    ProblemType("tsp", TSPProblem, "evo.memetic@tsp", _PERMUTATION_OUTPUTS, ("D",), ("evoflow", "mezan"), "n"),
+                "strategies", "max"),
+    ProblemType("tsp", TSPProblem, "evo.memetic@tsp", _PERMUTATION_OUTPUTS, ("D",), ("evoflow", "mezan"), "n", "min"),
     ProblemType("linear_ordering", LinearOrderingProblem, "evo.memetic@linear_ordering", _PERMUTATION_OUTPUTS,
-                ("W",), ("evoflow", "mezan"), "n"),
+                ("W",), ("evoflow", "mezan"), "n", "min"),
 )}
 
 LIBRARY_ONLY_TYPES = {"permutation": "a Python callable objective (mezan.evo.PermutationProblem): no wire form"}
 """Problem types solvers register for that are not in :data:`TYPES`, and why."""
+
+
+def sense_of(problem_type: str) -> str:
+    """Return whether a problem type's objective is minimised or maximised.
+
+    Parameters
+    ----------
+    problem_type : str
+        A type of :data:`TYPES`, or a library-only one (:data:`LIBRARY_ONLY_TYPES`, which minimise).
+
+    Returns
+    -------
+    str
+        "min" or "max".
+    """
+    return TYPES[problem_type].sense if problem_type in TYPES else "min"
 
 
 def types_on_route(route: str) -> tuple[str, ...]:

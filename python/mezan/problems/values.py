@@ -22,6 +22,15 @@ and its tolerances are relative to about 1e-9, so beyond this its answers are no
 should be rescaled (e.g. to thousands)."""
 
 
+def read_only(array: np.ndarray, source: Any) -> np.ndarray:
+    """``array`` made read-only for a record: a copy when it shares memory with the caller's ``source``, so that
+    the caller's array stays writable and a later change to it cannot change the record (or its fingerprint)."""
+    if isinstance(source, np.ndarray) and np.may_share_memory(array, source):
+        array = array.copy()
+    array.setflags(write=False)
+    return array
+
+
 def max_abs(arr: np.ndarray) -> float:
     """Return the largest absolute value of an array's entries, as a float.
 
@@ -234,6 +243,5 @@ def _scenario_stack(name: str, value: Any, square: bool) -> np.ndarray:
     if bad.any():
         s, i, j = (int(k) for k in np.argwhere(bad)[0])
         raise InvalidProblemError(f"{name}[{s}] has a non-finite value at [{i}, {j}]")
-    arr.setflags(write=False)
-    return arr
+    return read_only(arr, value)
 

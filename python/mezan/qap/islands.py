@@ -140,7 +140,7 @@ def solve_islands(problem: QAPProblem, *, executor: Any, time_limit: float | Non
     if best[0] is None:
         raise DistError(f"islands: no island returned a solution in {done_rounds} rounds on {where}")
     solution = np.asarray(best[0], dtype=np.int64)
-    value = float(objective(problem, None, solution))
+    value = objective(problem, None, solution)  # an int on integer data, as every other mode returns
     want_bound = lower_bound if lower_bound is not None else problem.n <= BOUND_MAX_N
     bound, bound_method = best_lower_bound(problem) if want_bound else (None, None)
     optimal = bound is not None and value <= bound + 1e-9 * max(1.0, abs(bound))
