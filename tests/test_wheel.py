@@ -41,3 +41,41 @@ def test_the_manylinux_wheel_installs_and_solves_without_a_toolchain(tmp_path):
     run = subprocess.run([str(python), "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["578", "optimal"]
+
+
+CORE_TESTS = ["tests/test_bindings.py", "tests/test_scipy_compat.py", "tests/test_kernels.py", "tests/test_bounds.py",
+              "tests/test_qaplib.py", "tests/test_fft.py", "tests/test_branch_bound.py", "tests/test_solve.py",
+              "tests/test_evo.py", "tests/test_modes.py"]
+"""The core's tests: QAPFlow, EvoFlow and the scipy drop-in, which ``pip install mezan`` alone must pass."""
+
+
+def test_the_core_installs_alone_and_passes_its_tests(tmp_path):
+    """``pip install WHEEL`` (no extra) into a fresh venv: numpy, scipy, typer and rich only; the core's tests pass
+    there, ``mezan solve`` works, and a component without its extra says which extra to install."""
+    wheels = sorted(REPO.glob(f"dist/mezan-{mezan.__version__}-*manylinux*.whl"), key=lambda p: p.stat().st_mtime)
+    if not wheels:
+        subprocess.run(["make", "wheel"], cwd=REPO, check=True, capture_output=True, timeout=1200)
+        wheels = sorted(REPO.glob(f"dist/mezan-{mezan.__version__}-*manylinux*.whl"))
+    venv = tmp_path / "core"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, str(wheels[-1])], check=True, timeout=600)
+    listed = subprocess.run([python, "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True,
+                            check=True).stdout
+    names = {line.split("==")[0].lower() for line in listed.split()}
+    assert {"numpy", "scipy", "typer", "rich", "mezan"} <= names
+    assert not names & {"scikit-learn", "ortools", "networkx", "statsmodels", "pandas", "fastapi", "dask"}, names
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "MEZAN_HOME": str(tmp_path / "home")}
+    solved = subprocess.run([str(venv / "bin" / "mezan"), "solve", "nug12", "--time", "2", "--json"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert solved.returncode == 0, solved.stderr
+    assert '"objective": 578' in solved.stdout
+    for component, extra in (("mezan.meta", "meta"), ("mezan.flows", "flows"), ("mezan.bench", "bench")):
+        refused = subprocess.run([python, "-c", f"import {component}"], capture_output=True, text=True, env=env)
+        assert refused.returncode == 1 and "MissingExtraError" in refused.stderr, refused.stderr
+        assert f"pip install 'mezan[{extra}]'" in refused.stderr
+    subprocess.run([*pip, "pytest>=7", "hypothesis>=6"], check=True, timeout=600)
+    tests = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *CORE_TESTS],
+                           cwd=REPO, capture_output=True, text=True, env=env, timeout=1200)
+    assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
