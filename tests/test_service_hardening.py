@@ -22,7 +22,7 @@ pytest.importorskip("fastapi")
 
 from fastapi.testclient import TestClient
 
-import mezan.service.app as service_app
+import mezan.service.state as service_state
 from mezan.cli import main
 from mezan.errors import InvalidParameterError, InvalidProblemError
 from mezan.results import Result
@@ -111,12 +111,12 @@ def blocking(gate, time_limit=10.0, honours_stop=True, solver="fake"):
 def fake_solves(monkeypatch):
     """Every solve route runs ``works[route]()`` (a fake Work) instead of parsing its body."""
     works = {}
-    real = service_app.parse
+    real = service_state.parse
 
     def parse_or_fake(route, body, **kw):
         return works[route]() if route in works else real(route, body, **kw)
 
-    monkeypatch.setattr(service_app, "parse", parse_or_fake)
+    monkeypatch.setattr(service_state, "parse", parse_or_fake)  # Service.admit parses every body
     return works
 
 

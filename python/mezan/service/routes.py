@@ -28,7 +28,7 @@ import numpy as np
 from mezan import c2sc, registry
 from mezan.c2sc.run import CompositeResult
 from mezan.dist import CANCEL_GRACE, DistError, watch
-from mezan.errors import InvalidParameterError, InvalidProblemError, MezanError
+from mezan.errors import InstanceTooLargeError, InvalidParameterError, InvalidProblemError, MezanError
 from mezan.evo import QAP, TSP, LinearOrdering, evolve
 from mezan.meta.metasolve import solve as meta_solve
 from mezan.problems import ROUTES as PROBLEM_ROUTES
@@ -91,10 +91,6 @@ def on_executor(solver: str, problem: Any, time_limit: float, seed: int | None) 
     return remote
 
 
-class ProblemTooLarge(InvalidProblemError):
-    """A problem (or a subproblem) larger than the caller's scope allows."""
-
-
 def checked_time_limit(value: Any, name: str = "time_limit") -> float:
     """A time limit as sent: a finite number of seconds > 0 (:func:`mezan.running.budget_seconds`, the parser of
     every boundary)."""
@@ -112,7 +108,7 @@ class Admission:
     """The one check every problem passes before it is solved: a direct request's problem and each subproblem
     of a composite request (passed to C2SC as its ``admit`` hook) alike.
 
-    ``admission(problem, time_limit)`` raises :class:`ProblemTooLarge` when the problem's size (see
+    ``admission(problem, time_limit)`` raises :class:`~mezan.errors.InstanceTooLargeError` when the problem's size (see
     :func:`problem_size`) exceeds ``max_size`` — the limit of the caller's ``scope`` — and returns the time
     limit to use: the one asked for, checked, capped to ``max_time_limit``."""
 
@@ -126,7 +122,7 @@ class Admission:
 
     def check_size(self, what: str, size: int) -> None:
         if size > self.max_size:
-            raise ProblemTooLarge(f"problem too large: {what} = {size} exceeds the limit of {self.max_size} for "
+            raise InstanceTooLargeError(f"problem too large: {what} = {size} exceeds the limit of {self.max_size} for "
                                   f"scope {self.scope!r}")
 
     def cap(self, time_limit: Any) -> float:
