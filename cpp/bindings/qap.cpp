@@ -110,6 +110,8 @@ void bind_qap(py::module_ m) {
   py::register_exception<qap::QaplibError>(m, "QaplibError", PyExc_ValueError);
   m.def("int64_safe", &qap::int64_safe, py::arg("max_abs_a"), py::arg("max_abs_b"), py::arg("n"));
   m.attr("MAX_OBJECTIVE_SCALE") = qap::kMaxObjectiveScale;
+  m.def("qap_method_names", &qap::method_names,
+        "The QAP methods by name, in the core's order: the one table Python's METHODS, the CLI and the docs read.");
   bind_typed<std::int64_t>(m, "i64", "SolveReportI64");
   bind_typed<double>(m, "f64", "SolveReportF64");
   m.def(

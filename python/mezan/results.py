@@ -97,7 +97,29 @@ def to_plain(value: Any, *, nonfinite: str = "keep") -> Any:
     return value
 
 
-@dataclass(frozen=True, kw_only=True)
+_QUIET = ("explanation", "reason")
+"""Fields a repr leaves out: sentences, read in full from the record itself."""
+
+
+def compact(value: Any, width: int = 6) -> str:
+    """A value as a repr shows it: numbers and short values whole, long sequences as their first items and length,
+    long mappings as their first keys and size."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)) and len(value) > width:
+        head = ", ".join(compact(v, 2) for v in value[:3])
+        return f"[{head}, ...] ({len(value)} items)"
+    if isinstance(value, dict) and len(value) > width:
+        head = ", ".join(f"{k!r}: {compact(v, 2)}" for k, v in list(value.items())[:3])
+        return f"{{{head}, ...}} ({len(value)} items)"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return repr(value)
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Result:
     """Outcome of one solve (see :mod:`mezan.results` for the status vocabulary).
 
@@ -177,6 +199,13 @@ class Result:
     def has_solution(self) -> bool:
         """True when the run produced a solution (any status but infeasible, unbounded and error may)."""
         return self.solution is not None
+
+    def __repr__(self) -> str:
+        """One line: the fields that are set, long values shortened (the whole record: :meth:`to_dict`)."""
+        shown = [f"{f.name}={compact(getattr(self, f.name))}" for f in dataclasses.fields(self)
+                 if f.name not in _QUIET and getattr(self, f.name) is not None
+                 and not (isinstance(getattr(self, f.name), (list, tuple, dict)) and not getattr(self, f.name))]
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary of every field under its own name (no renaming)."""

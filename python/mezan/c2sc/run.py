@@ -25,13 +25,13 @@ from mezan.c2sc.plan import (
 )
 from mezan.dist import DistError, Executor, Task, executor_from, watch
 from mezan.errors import MezanError
-from mezan.results import Result, Status, to_plain
+from mezan.results import Result, Status, compact, to_plain
 
 logger = logging.getLogger(__name__)
 FAILED = ("infeasible", "unbounded", "error", "skipped", "cancelled")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CompositeResult:
     """The outcome of a composite request: a result per subproblem and an aggregate status.
 
@@ -56,6 +56,11 @@ class CompositeResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"results": self.results, "status": self.status, "wall_time": self.wall_time, "stages": self.stages}
+
+    def __repr__(self) -> str:
+        each = ", ".join(f"{name!r}: {sub.get('status')} {compact(sub.get('objective'))}"
+                         for name, sub in self.results.items())
+        return f"CompositeResult(status={self.status!r}, wall_time={self.wall_time:.3g}, results={{{each}}})"
 
 
 def solved(result: Result | None) -> bool:

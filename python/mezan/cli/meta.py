@@ -36,7 +36,7 @@ from mezan.meta.aslib_export import export_history
 from mezan.meta.metaflow import MetaFlow
 from mezan.meta.races import run_races
 from mezan.meta.schedules import evaluate
-from mezan.meta.selectors import APPROACHES
+from mezan.meta.selectors import EVALUATED
 from mezan.outputs import check_output, check_output_folder, write_atomic
 from mezan.qap import read_qaplib
 from mezan.running import check_seed
@@ -288,9 +288,8 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
     """Out-of-fold decisions on the scenario's cv.arff folds, scored by ASlib's conventions (mezan.meta.aslib)."""
 
 
-    if args.approach not in (*APPROACHES, "sunny", "auto"):
-        raise InvalidParameterError(f"--approach must be one of auto, {', '.join(APPROACHES)}, sunny; got "
-                                    f"{args.approach!r}")
+    if args.approach not in EVALUATED:
+        raise InvalidParameterError(f"--approach must be one of {', '.join(EVALUATED)}; got {args.approach!r}")
     if getattr(args, "feature_steps", "auto") not in ("auto", "default", "all"):
         raise InvalidParameterError(f"--feature-steps must be auto, default or all; got {args.feature_steps!r}")
     seed = check_seed(args.seed, name="--seed")
@@ -456,8 +455,7 @@ def register(app: typer.Typer) -> None:
     @aslib.command("evaluate")
     def evaluate(directory: str = typer.Argument(..., help="an ASlib scenario folder, or a folder of them"),
                  approach: str = typer.Option("auto", "--approach",
-                                              help="auto, regression, pairwise, knn, ensemble, forest_mean or sunny "
-                                                   "(a schedule per instance)"),
+                                              help=f"{', '.join(EVALUATED)} (sunny: a schedule per instance)"),
                  seed: int = common.seed_option(help="seeds the selectors' randomness"), json_: bool = json_option,
                  selections: str = typer.Option(None, "--selections", help="write the out-of-fold decisions here"),
                  force: bool = typer.Option(False, "--force", help="overwrite an existing --selections file"),

@@ -103,11 +103,15 @@ def _print(value: Any, as_json: bool) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``mezan serve``, ``mezan keys ...`` and ``mezan jobs ...``."""
+    register_serve(app)
+    app.add_typer(keys_app(), name="keys")
+    app.add_typer(jobs_app(), name="jobs")
 
 
+def register_serve(app: typer.Typer) -> None:
+    """Add ``mezan serve``."""
     store_option = common.store_option()
-    json_option = common.json_option()
-    job_argument = typer.Argument(..., help="the job's id (printed by mezan jobs submit)")
 
     @app.command("serve", short_help=common.about("serve"))
     def serve(host: str = typer.Option("127.0.0.1", "--host", help="the address to listen on"),
@@ -164,6 +168,12 @@ def register(app: typer.Typer) -> None:
         uvicorn.run(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
         return 0
 
+
+
+def keys_app() -> typer.Typer:
+    """``mezan keys create|list|revoke``."""
+    store_option, json_option = common.store_option(), common.json_option()
+
     keys = common.new_app(help=common.about("keys"))
 
     @keys.command("create")
@@ -214,6 +224,14 @@ def register(app: typer.Typer) -> None:
         key = KeyStore(Store(store)).revoke(key_id)
         print(json.dumps(key.to_dict()) if json_ else f"revoked {key.id} ({key.name}, {key.scope})")
         return 0
+
+    return keys
+
+
+def jobs_app() -> typer.Typer:
+    """``mezan jobs submit|status|cancel``: a client of a running server."""
+    json_option = common.json_option()
+    job_argument = typer.Argument(..., help="the job's id (printed by mezan jobs submit)")
 
     jobs = common.new_app(help=common.about("jobs"))
     server_option = typer.Option(os.environ.get("MEZAN_SERVER", "http://127.0.0.1:8080"), "--server",
@@ -269,5 +287,4 @@ def register(app: typer.Typer) -> None:
         _print(request("DELETE", job_url(server, job_id), key_of(key)), json_)
         return 0
 
-    app.add_typer(keys, name="keys")
-    app.add_typer(jobs, name="jobs")
+    return jobs

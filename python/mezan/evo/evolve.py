@@ -33,7 +33,7 @@ MAX_POPULATION = 100_000
 """The largest population accepted (the engine holds population x n genes and a batch as large)."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)  # Result's compact repr
 class EvoResult(Result):
     """Outcome of :func:`evolve`: the common fields of :class:`mezan.results.Result` and EvoFlow's own.
 

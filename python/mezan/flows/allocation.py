@@ -33,7 +33,7 @@ from mezan.running import reports_final_objective, seconds_left, time_limit_seco
 TOLERANCE = 1e-7
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)  # Result's compact repr
 class AllocationResult(Result):
     """Outcome of :func:`solve_allocation`: the common fields of :class:`mezan.results.Result` and AllocFlow's own.
 
@@ -256,9 +256,9 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
         if res is None:
             return _stopped(stopped, start, "linear program (HiGHS dual simplex)")
         status_code, x = res.status, res.x
-        if res.status == 0 and len(model.b_ub):
+        if res.status == highs.OPTIMAL and len(model.b_ub):
             duals = {name: float(-m) for name, m in zip(model.ub_names, res.ineqlin.marginals, strict=True)}
-        bound = None if res.status != 0 else float(model.constant - res.fun)
+        bound = None if res.status != highs.OPTIMAL else float(model.constant - res.fun)
         how = "linear program (HiGHS dual simplex)"
     else:
         constraints = []
@@ -276,10 +276,10 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
         bound = None if dual_bound is None or not np.isfinite(dual_bound) else float(model.constant - dual_bound)
         how = "mixed-integer program (HiGHS branch and cut)"
     wall = time.perf_counter() - start
-    if status_code == 2:
+    if status_code == highs.INFEASIBLE:
         return AllocationResult(status="infeasible", wall_time=wall, explanation=how,
                                 reason="the budgets, group limits and item bounds admit no allocation (HiGHS)")
-    if status_code == 3:
+    if status_code == highs.UNBOUNDED:
         return AllocationResult(status="unbounded", reason=unboundedness_reason(problem), wall_time=wall,
                                 explanation=how)
     if x is None:
@@ -290,11 +290,11 @@ def solve_allocation(problem: AllocationProblem, *, time_limit: float = 10.0, se
         q = float(x[col]) + 0.0  # no -0.0
         allocation[item.id] = round(q) if item.integer else q
     objective = sum(item.value_of(allocation[item.id]) for item in problem.items)
-    optimal = status_code == 0
+    optimal = status_code == highs.OPTIMAL
     if optimal:
         bound = objective if bound is None else max(bound, objective)
     gap = None if bound is None else max(0.0, bound - objective) / max(abs(objective), 1e-12)
-    status = "optimal" if optimal else "timeout" if status_code == 1 else "feasible"
+    status = highs.solved_status(status_code)
     return AllocationResult(solution=allocation, objective=objective, status=status, duals=duals, upper_bound=bound,
                             lower_bound=objective, gap=gap, wall_time=wall, explanation=how, trace=[(wall, objective)])
 

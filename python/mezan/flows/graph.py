@@ -32,7 +32,7 @@ from mezan.results import Result
 from mezan.running import reports_final_objective, seconds_left, time_limit_seconds
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)  # Result's compact repr
 class NetworkResult(Result):
     """Outcome of :func:`solve_network`: the common fields of :class:`mezan.results.Result` and GraphFlow's own.
 
@@ -159,18 +159,18 @@ def _min_cost_flow(problem: NetworkDesignProblem, time_limit: float, stop: Any, 
                                  bounds=[(0.0, e[3]) for e in edges], method="highs-ds",
                                  time_limit=seconds_left(time_limit, start), stop=stop)
     wall = time.perf_counter() - start
-    if res is None or res.status == 2:
+    if res is None or res.status == highs.INFEASIBLE:
         if stopped in ("cancelled", "time_limit"):
             return NetworkResult(status="cancelled" if stopped == "cancelled" else "timeout",
                                  reason=f"the LP was stopped ({stopped}) before a flow", wall_time=wall,
                                  solver="graphflow.min_cost_flow")
         return NetworkResult(status="infeasible", reason="the supplies cannot be routed within the capacities",
                              wall_time=wall, solver="graphflow.min_cost_flow")
-    if res.status == 3:
+    if res.status == highs.UNBOUNDED:
         return NetworkResult(status="unbounded", reason="a negative-cost cycle has unlimited capacity",
                              wall_time=wall, solver="graphflow.min_cost_flow")
-    if res.status != 0 or res.x is None:  # 1: HiGHS hit its time or iteration limit; 4: numerical trouble
-        return NetworkResult(status="timeout" if res.status == 1 else "error",
+    if res.status != highs.OPTIMAL or res.x is None:  # 1: HiGHS hit its time or iteration limit; 4: numerical trouble
+        return NetworkResult(status="timeout" if res.status == highs.LIMIT else "error",
                              reason=f"HiGHS ended without an optimal flow ({res.message})", wall_time=wall,
                              solver="graphflow.min_cost_flow")
     flows: dict[str, float] = {}
@@ -222,7 +222,7 @@ def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, s
         return NetworkResult(status="cancelled" if stopped == "cancelled" else "timeout",
                              reason=f"HiGHS was stopped ({stopped}) before a design", wall_time=wall,
                              solver="graphflow.fixed_charge")
-    if res.status == 2:
+    if res.status == highs.INFEASIBLE:
         return NetworkResult(status="infeasible", reason="the supplies cannot be routed on the edges and their "
                              "capacities", wall_time=wall, solver="graphflow.fixed_charge")
     if res.x is None:
@@ -236,7 +236,7 @@ def _fixed_charge(problem: NetworkDesignProblem, time_limit: float, stop: Any, s
                 flows[f"{u}->{v}"] = flows.get(f"{u}->{v}", 0.0) + float(res.x[k])
     bound = getattr(res, "mip_dual_bound", None)
     return NetworkResult(solution=chosen, objective=float(res.fun), upper_bound=float(res.fun), flows=flows,
-                         status="optimal" if res.status == 0 else "timeout" if res.status == 1 else "feasible",
+                         status=highs.solved_status(res.status),
                          lower_bound=None if bound is None or not np.isfinite(bound) else float(bound),
                          guarantee="exact MILP (HiGHS branch and cut) when status is optimal", wall_time=wall,
                          solver="graphflow.fixed_charge",

@@ -19,6 +19,17 @@ preload("mezan.scipy_highs")  # scipy.optimize and the calls below, imported by 
 prewarm()  # a worker starts now, so that the first call's budget is not spent on its start-up
 
 
+OPTIMAL, LIMIT, INFEASIBLE, UNBOUNDED = 0, 1, 2, 3
+"""scipy's HiGHS status codes (``linprog`` and ``milp``): proven optimal, a time or iteration limit, proven
+infeasible, proven unbounded; 4 is numerical trouble."""
+
+
+def solved_status(code: int) -> str:
+    """The status of a HiGHS answer that holds a solution: "optimal" (proven), "timeout" (the limit stopped it
+    with an incumbent), else "feasible"."""
+    return "optimal" if code == OPTIMAL else "timeout" if code == LIMIT else "feasible"
+
+
 def _call(fn: Any, kwargs: dict[str, Any], time_limit: float, stop: Any) -> tuple[Any, str | None]:
     run = run_isolated(fn, kwargs, time_limit=time_limit, stop=stop)
     return run.value, run.stopped

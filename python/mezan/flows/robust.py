@@ -46,7 +46,7 @@ from mezan.results import Result
 from mezan.running import reports_final_objective, seconds_left, time_limit_seconds
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)  # Result's compact repr
 class RobustResult(Result):
     """Outcome of the robust solvers: the common fields of :class:`mezan.results.Result` and DualFlow's own.
 
@@ -107,7 +107,7 @@ class RobustResult(Result):
     ARRAY_FIELDS: ClassVar[tuple[str, ...]] = ("solution",)  # a permutation; an allocation stays a dict
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)  # Result's compact repr
 class GameResult(Result):
     """Outcome of :func:`solve_matrix_game`: the common fields of :class:`mezan.results.Result` and the strategies.
 
@@ -236,10 +236,11 @@ def solve_robust_assignment(problem: RobustAssignmentProblem, *, time_limit: flo
     nominal_optimum = float(costs[problem.nominal][rows_nominal, cols_nominal].sum())
     worst_scenario = int(np.argmax(values))
     return RobustResult(solution=permutation, objective=max(values), upper_bound=max(values),
-                        status="optimal" if res.status == 0 else "timeout" if res.status == 1 else "feasible",
+                        status=highs.solved_status(res.status),
                         worst_scenario=worst_scenario, scenario_values=values, nominal_optimum=nominal_optimum,
                         price_of_robustness=values[problem.nominal] - nominal_optimum, wall_time=wall,
-                        lower_bound=max(values) if res.status == 0 else None, solver="dualflow.robust_assignment",
+                        lower_bound=max(values) if res.status == highs.OPTIMAL else None,
+                        solver="dualflow.robust_assignment",
                         explanation=f"min-max assignment over {scenarios} scenarios (HiGHS MILP); nominal "
                                     f"optimum by LAP on scenario {problem.nominal}")
 
@@ -311,10 +312,10 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
         return RobustResult(status="cancelled" if stopped == "cancelled" else "timeout",
                             reason=f"HiGHS stopped ({stopped}) before an allocation", wall_time=wall,
                             solver="dualflow.robust_allocation")
-    if res.status == 2:
+    if res.status == highs.INFEASIBLE:
         return RobustResult(status="infeasible", reason="the budgets, group limits and item bounds admit no "
                             "allocation (HiGHS)", wall_time=wall, solver="dualflow.robust_allocation")
-    if res.status == 3:
+    if res.status == highs.UNBOUNDED:
         return RobustResult(status="unbounded", reason="the worst-case value can grow without limit",
                             wall_time=wall, solver="dualflow.robust_allocation")
     if res.x is None:
@@ -331,7 +332,7 @@ def solve_robust_allocation(problem: RobustAllocationProblem, *, time_limit: flo
                if left > 0 else AllocationResult(status="timeout", reason="no time left for the nominal optimum"))
     worst_scenario = int(np.argmin(values))
     return RobustResult(solution=allocation, objective=min(values), lower_bound=min(values),
-                        status="optimal" if res.status == 0 else "timeout" if res.status == 1 else "feasible",
+                        status=highs.solved_status(res.status),
                         worst_scenario=worst_scenario, scenario_values=values, nominal_optimum=nominal.objective,
                         price_of_robustness=(None if nominal.objective is None
                                              else nominal.objective - values[problem.nominal]),

@@ -32,7 +32,7 @@ from mezan.running import reports_final_objective, seconds_left, time_limit_seco
 METHODS = ("auto", "cpsat", "heuristic")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)  # Result's compact repr
 class WorkflowResult(Result):
     """Outcome of :func:`solve_workflow`: the common fields of :class:`mezan.results.Result` and WorkFlow's own.
 

@@ -66,6 +66,9 @@ from mezan.running import check_seed
 BASE_APPROACHES = ("regression", "pairwise", "knn")  # the ensemble's members
 AUTO_APPROACHES = (*BASE_APPROACHES, "ensemble")  # what ``auto`` chooses among
 APPROACHES = (*AUTO_APPROACHES, "forest_mean")
+EVALUATED = ("auto", *APPROACHES, "sunny")
+"""What an ASlib evaluation runs (``mezan meta aslib evaluate --approach``): a selector's approach, ``auto``, or
+SUNNY's schedules (:mod:`mezan.meta.sunny`). The one list the CLI's choices and help read."""
 FALLBACK = "single_best"
 """What a selector fitted on no feature at all runs, whatever its approach: the training rows' single best algorithm
 (lowest mean cost) on every instance — with nothing to tell the instances apart, the only sound pick."""

@@ -10,7 +10,7 @@ import numpy as np
 from mezan.results import Result
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)  # Result's compact repr
 class QAPResult(Result):
     """Outcome of one QAP solve: the common fields of :class:`mezan.results.Result` and the QAP's own.
 

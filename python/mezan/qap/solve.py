@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,7 @@ from mezan.running import (
     run_controlled,
 )
 
-METHODS = ("rots", "anneal", "local", "local_first", "faq", "bnb", "memetic", "iterated", "hybrid", "nesterov", "fft",
-           "breakout", "balance", "portfolio")
+METHODS = tuple(_core.qap_method_names())  # the core's method table (solve.hpp): one list for Python, CLI and docs
 """rots: robust tabu search; anneal: simulated annealing; local: multi-start best-improvement
 2-exchange; local_first: one first-improvement descent (scipy's "2opt"); faq: Frank–Wolfe relaxation;
 bnb: exact branch and bound with Gilmore–Lawler bounds (proves optimality when it finishes);
@@ -435,45 +435,84 @@ def solve(
     """
     initial = renamed("mezan.qap.solve", "P0", "initial", P0, initial)
     progress = renamed("mezan.qap.solve", "callback", "progress", callback, progress)
+    request = validate(A, B, method=method, mode=mode, time_limit=time_limit, max_iter=max_iter, seed=seed,
+                       maximize=maximize, partial_match=partial_match, initial=initial, target=target, threads=threads,
+                       progress=progress, lower_bound=lower_bound, stop=stop, advisor=advisor, executor=executor)
+    choice = choose(request)
+    if choice.mode == "islands":
+        from mezan.qap.islands import solve_islands  # islands import the executors (mezan.dist) only when used
+
+        return solve_islands(request.problem, executor=request.executor, time_limit=request.time_limit,
+                             max_iter=None if request.cap < 0 else request.cap, seed=request.seed,
+                             initial=request.initial, target=request.target, progress=request.progress,
+                             stop=request.stop, lower_bound=request.lower_bound)
+    return build(request, choice, run(request, choice))
+
+
+@dataclass(frozen=True)
+class Request:
+    """A solve's arguments once checked (:func:`validate`): what :func:`choose`, :func:`run` and :func:`build`
+    read."""
+
+    problem: QAPProblem
+    method: str | None
+    mode: str | None
+    limit: float  # the core's time limit: 0.0 for none
+    cap: int  # the core's iteration cap: -1 for none
+    seed: int
+    maximize: bool
+    fixed: np.ndarray  # fixed[i] = location of facility i, -1 where free
+    initial: np.ndarray | None
+    target: float | None
+    threads: int
+    progress: Callable[[float, float], Any] | None
+    lower_bound: bool | None
+    stop: Any
+    advisor: Callable[[Any], Any] | None
+    executor: Any
+
+    @property
+    def time_limit(self) -> float | None:
+        return None if self.limit == 0.0 else self.limit
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What runs (:func:`choose`): the method, the mode it came from, why, and a portfolio's leading members."""
+
+    method: str
+    mode: str | None
+    explanation: str
+    members: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, mode: str, picked: tuple[str, str]) -> Choice:
+        """A mode's choice from a rule's (method, why)."""
+        return cls(picked[0], mode, picked[1])
+
+
+def validate(A: Any, B: Any, *, method: Any, mode: Any, time_limit: Any, max_iter: Any, seed: Any, maximize: Any,
+             partial_match: Any, initial: Any, target: Any, threads: Any, progress: Any, lower_bound: Any, stop: Any,
+             advisor: Any, executor: Any) -> Request:
+    """Check every argument of :func:`solve` (errors name the argument) and the memory the solve needs."""
     problem = A if isinstance(A, QAPProblem) and B is None else QAPProblem(A, B)
     n = problem.n
     if method is not None and mode is not None:
         raise InvalidParameterError(f"give method (one algorithm) or mode (a QAPFlow mode), not both; got "
                                     f"method={method!r} and mode={mode!r}")
-    limit, cap = check_budget(time_limit, max_iter)  # first: the mode policies below read the budget
-    time_limit = None if limit == 0.0 else limit
     if method is None and mode is None:
         mode = "auto"
-    explanation = f"method {method!r} requested"
-    members: list[str] = []
-    if mode is not None:
-        if not isinstance(mode, str) or mode not in MODES:
-            raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-        learned = advised_method(problem, advisor) if mode in ("auto", "instance_adaptive", "portfolio") else None
-        if learned is not None and mode == "portfolio":  # the advice leads the portfolio instead of replacing it
-            members = [learned[0]] if learned[0] in PORTFOLIO_LEADS else []
-            lead = f"led by {learned[0]!r} ({learned[1]})" if members else f"the advice {learned[0]!r} cannot lead it"
-            explanation = f"mode 'portfolio', {lead}"
-            learned = None
-            method = "portfolio"
-        elif learned is not None:
-            method, explanation = learned
-        elif mode == "auto":
-            short = n > EXACT_MAX_N and budget_is_short(n, time_limit)
-            structures = (detect_structure(problem.A), detect_structure(problem.B)) if short else ("dense", "dense")
-            method, explanation = auto_method(n, time_limit, structures)
-        elif mode == "fft":
-            method, explanation = "fft", fft_explanation(problem)
-        elif mode == "instance_adaptive":
-            method, explanation = adaptive_method(features(problem))
-        elif mode == "islands":  # each island runs auto's choice for its round (mezan.qap.islands)
-            method, explanation = auto_method(n, time_limit)
-        elif method is None:
-            method, explanation = MODES[mode], f"mode {mode!r} runs {MODES[mode]!r}"
-    if not isinstance(method, str) or method not in METHODS:
+    if mode is not None and (not isinstance(mode, str) or mode not in MODES):
+        raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    if method is not None and (not isinstance(method, str) or method not in METHODS):
         raise InvalidParameterError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    limit, cap = check_budget(time_limit, max_iter)
     if limit == 0.0 and cap < 0 and target is None and method != "local_first":
         raise InvalidParameterError("give a finite time_limit, max_iter or target: otherwise the solve never ends")
+    if mode == "islands" and limit == 0.0 and cap < 0:
+        raise InvalidParameterError("mode 'islands' runs in rounds of a time limit or of max_iter: give one")
+    if executor is not None and mode != "islands":
+        raise InvalidParameterError(f"executor applies to mode='islands' only; got mode={mode!r}")
     threads = integer_at_least("threads", threads, 1, MAX_THREADS)
     if target is not None:
         target = real_number("target", target, finite=False)  # -inf: never reached; +inf: any solution will do
@@ -484,6 +523,8 @@ def solve(
         raise InvalidParameterError("progress must be callable as progress(best_objective, elapsed)")
     check_memory(n)
     fixed = fixed_from_partial_match(partial_match, n)
+    if mode == "islands" and (maximize or (fixed >= 0).any()):
+        raise InvalidParameterError("mode 'islands' minimises without partial_match; give another mode")
     if initial is not None:
         initial = as_permutation(initial, n)
         clash = np.nonzero((fixed >= 0) & (initial != fixed))[0]
@@ -493,40 +534,84 @@ def solve(
                 f"initial conflicts with partial_match: initial puts facility {i} at location {initial[i]}, "
                 f"partial_match fixes it at {fixed[i]}"
             )
-    run_seed = resolve_seed(seed)
-    if mode == "islands":
-        if maximize or (fixed >= 0).any():
-            raise InvalidParameterError("mode 'islands' minimises without partial_match; give another mode")
-        if time_limit is None and cap < 0:
-            raise InvalidParameterError("mode 'islands' runs in rounds of a time limit or of max_iter: give one")
-        from mezan.qap.islands import solve_islands
+    return Request(problem=problem, method=method, mode=mode, limit=limit, cap=cap, seed=resolve_seed(seed),
+                   maximize=maximize, fixed=fixed, initial=initial, target=target, threads=threads, progress=progress,
+                   lower_bound=lower_bound, stop=stop, advisor=advisor, executor=executor)
 
-        return solve_islands(problem, executor=executor, time_limit=time_limit, max_iter=None if cap < 0 else cap,
-                             seed=run_seed, initial=initial, target=target, progress=progress, stop=stop,
-                             lower_bound=lower_bound)
-    if executor is not None:
-        raise InvalidParameterError(f"executor applies to mode='islands' only; got mode={mode!r}")
-    sign = -1 if maximize else 1
-    a, b, kind = kernel_arrays(problem, maximize)
-    core_target = None if target is None else sign * float(target)
 
-    control = _core.SolveControl(limit, core_target)
+def choose(request: Request) -> Choice:
+    """The method a request runs: the one it names, or its mode's choice (an advisor first where the mode asks
+    one), with the reason."""
+    problem, mode, n, time_limit = request.problem, request.mode, request.problem.n, request.time_limit
+    if mode is None:
+        return Choice(str(request.method), None, f"method {request.method!r} requested")
+    learned = advised_method(problem, request.advisor) if mode in ("auto", "instance_adaptive", "portfolio") else None
+    if learned is not None and mode == "portfolio":  # the advice leads the portfolio instead of replacing it
+        members = (learned[0],) if learned[0] in PORTFOLIO_LEADS else ()
+        lead = f"led by {learned[0]!r} ({learned[1]})" if members else f"the advice {learned[0]!r} cannot lead it"
+        return Choice("portfolio", mode, f"mode 'portfolio', {lead}", members)
+    if learned is not None:
+        return Choice(learned[0], mode, learned[1])
+    if mode == "auto":
+        short = n > EXACT_MAX_N and budget_is_short(n, time_limit)
+        structures = (detect_structure(problem.A), detect_structure(problem.B)) if short else ("dense", "dense")
+        return Choice.of(mode, auto_method(n, time_limit, structures))
+    if mode == "fft":
+        return Choice("fft", mode, fft_explanation(problem))
+    if mode == "instance_adaptive":
+        return Choice.of(mode, adaptive_method(features(problem)))
+    if mode == "islands":  # each island runs auto's choice for its round (mezan.qap.islands)
+        return Choice.of(mode, auto_method(n, time_limit))
+    return Choice(str(MODES[mode]), mode, f"mode {mode!r} runs {MODES[mode]!r}")
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the core returned (:func:`run`), with the kernel's value type and the objective's sign."""
+
+    raw: Any
+    wall_time: float
+    interrupted: bool
+    kind: str  # "i64" or "f64"
+    sign: int  # -1 when maximising (the core minimises -objective)
+
+
+def run(request: Request, choice: Choice) -> Run:
+    """Run the C++ kernel of the chosen method (the GIL released; progress, stop and Ctrl-C relayed)."""
+    sign = -1 if request.maximize else 1
+    a, b, kind = kernel_arrays(request.problem, request.maximize)
+    core_target = None if request.target is None else sign * float(request.target)
+    control = _core.SolveControl(request.limit, core_target)
     solve_kernel = getattr(_core, f"solve_{kind}")
-    run = run_controlled(
-        lambda: solve_kernel(a, b, method, run_seed, threads, cap, initial,
-                             fixed if (fixed >= 0).any() else None, control, members),
-        control, progress=progress, sign=sign, stop=stop,
+    fixed = request.fixed if (request.fixed >= 0).any() else None
+    controlled = run_controlled(
+        lambda: solve_kernel(a, b, choice.method, request.seed, request.threads, request.cap, request.initial, fixed,
+                             control, list(choice.members)),
+        control, progress=request.progress, sign=sign, stop=request.stop,
     )
-    raw, wall = run.result, run.wall_time
+    return Run(controlled.result, controlled.wall_time, controlled.interrupted, kind, sign)
 
-    objective = sign * raw.objective
+
+STOP_REASONS = {
+    "time_limit": "time limit reached",
+    "iteration_limit": "iteration cap reached",
+    "target": "target objective reached",
+    "cancelled": "cancelled",
+}
+"""Why a run ended, in words (the core's stop reason -> the result's ``reason``)."""
+
+
+def build(request: Request, choice: Choice, done: Run) -> QAPResult:
+    """The result record of a run: the objective with its sign, the bound, the status and the reason."""
+    raw, problem, maximize = done.raw, request.problem, request.maximize
+    objective = done.sign * raw.objective
     bound = None
     bound_method = None
     if raw.proven_optimal and not maximize:
         bound, bound_method = float(objective), "branch_and_bound"
-    elif not maximize and (lower_bound or (lower_bound is None and n <= BOUND_MAX_N)):
+    elif not maximize and (request.lower_bound or (request.lower_bound is None and problem.n <= BOUND_MAX_N)):
         bound, bound_method = best_lower_bound(problem)
-    reason = "cancelled" if run.interrupted else raw.reason.name
+    reason = "cancelled" if done.interrupted else raw.reason.name
     if raw.proven_optimal or (bound is not None and objective <= bound + 1e-9 * max(1.0, abs(bound))):
         status = "optimal"
     elif reason == "cancelled":
@@ -538,13 +623,8 @@ def solve(
     gap = None
     if bound is not None:
         gap = 0.0 if objective == bound else (objective - bound) / max(abs(objective), 1e-12)
-    messages = {
-        "time_limit": "time limit reached",
-        "iteration_limit": "iteration cap reached",
-        "target": "target objective reached",
-        "cancelled": "cancelled",
-        "none": {"local_first": "converged (local optimum)", "bnb": "search tree exhausted"}.get(method, "finished"),
-    }
+    finished = {"local_first": "converged (local optimum)", "bnb": "search tree exhausted"}.get(choice.method,
+                                                                                                "finished")
     return QAPResult(
         solution=np.asarray(raw.permutation, dtype=np.int64),
         objective=objective,
@@ -552,13 +632,13 @@ def solve(
         upper_bound=None if maximize else objective,
         gap=gap,
         status=status,
-        method=method,
-        mode=mode,
+        method=choice.method,
+        mode=choice.mode,
         bound_method=bound_method,
-        explanation=f"{explanation}; {raw.summary}" if raw.summary else explanation,
-        seed=run_seed,
-        wall_time=wall,
+        explanation=f"{choice.explanation}; {raw.summary}" if raw.summary else choice.explanation,
+        seed=request.seed,
+        wall_time=done.wall_time,
         iterations=int(raw.iterations),
-        trace=[(float(t), sign * (int(v) if kind == "i64" else v)) for t, v in raw.trace],
-        reason=messages.get(reason, reason),
+        trace=[(float(tr), done.sign * (int(v) if done.kind == "i64" else v)) for tr, v in raw.trace],
+        reason=finished if reason == "none" else STOP_REASONS.get(reason, reason),
     )
