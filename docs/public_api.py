@@ -27,6 +27,7 @@ PUBLIC: dict[str, list[str] | None] = {
     "mezan.errors": ["MezanError", "InvalidProblemError", "InvalidParameterError", "PartialMatchError",
                      "QAPLIBFormatError", "InstanceTooLargeError", "StoppedError", "SolverFailedError"],
     "mezan.store": ["Store", "StoreError", "StoredDataError", "mezan_home"],
+    "mezan.extras": ["MissingExtraError", "require", "EXTRAS"],
     "mezan.bench": None,
     "mezan.agents.deepthink": ["deepthink"],
     "mezan.agents.atlas": ["run_study", "study"],

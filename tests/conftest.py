@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
+from mezan.extras import missing as missing_extra
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Never read or write the user's ~/.mezan: the session (and any subprocess) gets an empty MEZAN_HOME,
@@ -83,6 +85,13 @@ def qap_instances(draw, min_n=2, max_n=9, values=("int", "real"), low=-20, high=
 def numpy_objective(A, B, p):
     p = np.asarray(p)
     return (np.asarray(A) * np.asarray(B)[np.ix_(p, p)]).sum()
+
+
+def needs(*extras):
+    """Mark a test of the core's files that also uses a component: it skips where that component's extra is not
+    installed (the core-only venv of tests/test_wheel.py). The dev environment has every extra: nothing skips."""
+    absent = [extra for extra in extras if missing_extra(extra)]
+    return pytest.mark.skipif(bool(absent), reason=f"needs the {', '.join(absent)} extra")
 
 
 @pytest.fixture(autouse=True)

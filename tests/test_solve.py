@@ -14,7 +14,7 @@ from mezan import registry
 from mezan.errors import InvalidParameterError
 from mezan.qap import METHODS, generate, load, solve
 
-from conftest import brute_force, numpy_objective, qap_instances
+from conftest import brute_force, needs, numpy_objective, qap_instances
 from solver_instances import instances
 
 
@@ -198,6 +198,11 @@ def test_ctrl_c_in_islands_mode_returns_the_best_within_a_fraction_of_a_round():
 def test_a_stop_without_is_set_is_refused_naming_stop(stop):
     with pytest.raises(InvalidParameterError, match="stop must be None or have an is_set"):
         solve(load("nug12"), None, time_limit=5.0, seed=0, stop=stop)
+
+
+@needs("flows")
+@pytest.mark.parametrize("stop", [True, "yes", 1, object()])
+def test_a_stop_without_is_set_is_refused_by_a_registered_flow_solver(stop):
     with pytest.raises(InvalidParameterError, match="stop must be None or have an is_set"):
         registry.get("allocflow.highs").solve({"items": [{"id": "a", "cost": {"m": 1.0}, "value": 1.0}],
                                                "budgets": {"m": 1.0}}, time_limit=1.0, stop=stop)
@@ -208,8 +213,9 @@ class _BrokenStop:
         raise RuntimeError("the stop's source is gone")
 
 
-@pytest.mark.parametrize("name", ["qap.rots", "qapflow.islands", "evo.ga@qap", "workflow.schedule",
-                                  "allocflow.highs"])
+@pytest.mark.parametrize("name", ["qap.rots", "qapflow.islands", "evo.ga@qap",
+                                  pytest.param("workflow.schedule", marks=needs("flows")),
+                                  pytest.param("allocflow.highs", marks=needs("flows"))])
 def test_a_stop_whose_is_set_raises_stops_the_solve_and_names_stop(name):
     _, large = instances(registry.get(name).problem_type)
     started = time.perf_counter()
