@@ -26,7 +26,7 @@ demo: setup
 test: system-deps install-dev
 	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(TEST_PACKAGES)"
 	@$(MAKE) --no-print-directory lint
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 setup: system-deps install
 

@@ -10,7 +10,7 @@ import pytest
 import mezan
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]  # one worker: the second test reuses the wheel
 
 
 def test_the_manylinux_wheel_installs_and_solves_without_a_toolchain(tmp_path):
