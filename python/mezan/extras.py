@@ -1,5 +1,7 @@
-"""The optional parts of MEZAN and what each needs: ``pip install mezan`` gives the core (QAPFlow, EvoFlow, the scipy
-drop-in, the ``mezan solve`` command); each extra adds a component. A component used without its extra raises
+"""The optional parts of MEZAN and what each needs.
+
+``pip install mezan`` gives the core (QAPFlow, EvoFlow, the scipy drop-in, the ``mezan solve`` command: numpy, typer
+and rich); each extra adds a component. A component used without its extra raises
 :class:`MissingExtraError`, which names the extra and the command that installs it."""
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ import importlib.util
 from mezan.errors import MezanError
 
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "flows": ("ortools", "networkx"),
-    "meta": ("sklearn", "arff", "yaml"),
-    "bench": ("statsmodels", "scikit_posthocs"),
+    "flows": ("scipy", "ortools", "networkx"),
+    "meta": ("scipy", "sklearn", "arff", "yaml"),
+    "bench": ("scipy", "statsmodels", "scikit_posthocs"),
     "service": ("fastapi", "uvicorn", "prometheus_client"),
     "distributed": ("dask", "distributed"),
     "mcp": ("mcp",),
