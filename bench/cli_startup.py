@@ -20,14 +20,16 @@ import time
 COMMANDS = (["--help"], ["--version"], ["solve", "--help"])
 
 
-def measure(python: str, args: list[str], repeats: int) -> tuple[float, float, float]:
-    """(min wall, median wall, median CPU) seconds of ``python -m mezan.cli ARGS`` over ``repeats`` runs."""
+def measure(python: str, args: list[str], repeats: int) -> tuple[float, float, float] | None:
+    """(min wall, median wall, median CPU) seconds of ``python -m mezan.cli ARGS`` over ``repeats`` runs; None when
+    that install does not have the command (an earlier version without ``--version``)."""
     walls, cpus = [], []
     env = {**os.environ, "COLUMNS": "100"}
     for _ in range(repeats):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         began = time.perf_counter()
-        subprocess.run([python, "-m", "mezan.cli", *args], check=True, capture_output=True, env=env)
+        if subprocess.run([python, "-m", "mezan.cli", *args], capture_output=True, env=env).returncode != 0:
+            return None
         walls.append(time.perf_counter() - began)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
@@ -43,7 +45,11 @@ def main() -> int:
     print(f"{'interpreter':<40} {'command':<16} {'min wall':>9} {'median wall':>12} {'median CPU':>11}")
     for command in COMMANDS:
         for python in pythons:
-            low, median, cpu = measure(python, command, args.repeats)
+            timing = measure(python, command, args.repeats)
+            if timing is None:
+                print(f"{python[-40:]:<40} {' '.join(command):<16} {'(no such command)':>34}")
+                continue
+            low, median, cpu = timing
             print(f"{python[-40:]:<40} {' '.join(command):<16} {low:>8.3f}s {median:>11.3f}s {cpu:>10.3f}s")
     return 0
 
