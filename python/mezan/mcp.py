@@ -37,8 +37,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import mezan
 from mezan import registry
 from mezan.errors import InvalidParameterError, MezanError
+from mezan.problems import from_wire
+from mezan.qap import best_known, load, shipped
 from mezan.running import integer_at_least, resolve_seed, time_limit_seconds
 
 PARSE_ERROR, INVALID_REQUEST = -32700, -32600
@@ -47,7 +50,7 @@ EXIT_GRACE = 1.0
 
 
 def _plain(result: Any) -> dict[str, Any]:
-    from mezan.service.routes import jsonable
+    from mezan.service.routes import jsonable  # the meta extra
 
     return jsonable(result.to_dict())
 
@@ -102,7 +105,7 @@ def analysis_cap(value: Any) -> float | None:
 def rpc_error(exc: Exception) -> tuple[int, str]:
     """The JSON-RPC error for a line that did not parse: -32700 when it is not JSON, -32600 when it is JSON but not
     a JSON-RPC message (the message names what is wrong, never the line's content)."""
-    from pydantic import ValidationError
+    from pydantic import ValidationError  # the mcp extra
 
     if isinstance(exc, ValidationError) and not any(e.get("type") == "json_invalid" for e in exc.errors()):
         return INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 request, notification or response"
@@ -121,9 +124,9 @@ class ParseErrorsAnswered:
         return getattr(self.inner, "last_context", None)
 
     async def _answer(self, exc: Exception) -> None:
-        import anyio
-        from mcp.shared.message import SessionMessage
-        from mcp.types import ErrorData, JSONRPCError
+        import anyio  # the mcp extra
+        from mcp.shared.message import SessionMessage  # the mcp extra
+        from mcp.types import ErrorData, JSONRPCError  # the mcp extra
 
         code, message = rpc_error(exc)
         try:
@@ -143,7 +146,7 @@ class ParseErrorsAnswered:
         return self
 
     async def __anext__(self) -> Any:
-        import anyio
+        import anyio  # the mcp extra
 
         try:
             return await self.receive()
@@ -205,8 +208,8 @@ class ScreenedLines:
 
 async def serve_stdio(server: Any) -> None:
     """Serve ``server`` (an ``MCPServer``) over stdin and stdout, answering lines that do not parse."""
-    import anyio
-    from mcp.server.stdio import stdio_server
+    import anyio  # the mcp extra
+    from mcp.server.stdio import stdio_server  # the mcp extra
 
     lowlevel = server._lowlevel_server  # the SDK's own run_stdio_async does the same, less the answers
     lines = anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"))
@@ -217,12 +220,10 @@ async def serve_stdio(server: Any) -> None:
 
 def build_server(root: str | os.PathLike | None = None) -> Any:
     """The MCP server (an ``mcp.server.mcpserver.MCPServer``) with MEZAN's tools; files only under ``root``."""
-    import anyio
-    from mcp.server.mcpserver import Context, MCPServer
-    from mcp.server.mcpserver.exceptions import ToolError
-    from pydantic import SkipValidation  # the schema of the type, the value as sent: the library's parsers check it
-
-    import mezan
+    import anyio  # the mcp extra
+    from mcp.server.mcpserver import Context, MCPServer  # the mcp extra
+    from mcp.server.mcpserver.exceptions import ToolError  # the mcp extra
+    from pydantic import SkipValidation  # the mcp extra; the schema of the type, the value as sent: MEZAN checks it
 
     folder = server_root(root)
     server = MCPServer("mezan", instructions="MEZAN: solve optimization problems (QAP, scheduling, allocation, "
@@ -276,13 +277,11 @@ def build_server(root: str | os.PathLike | None = None) -> Any:
     async def solve_instance(name: str, ctx: Context, time_limit: SkipValidation[float] = 5.0,
                              seed: SkipValidation[int | None] = None) -> dict[str, Any]:
         """Solve a bundled QAPLIB instance by name (see the instances tool) with QAPFlow's auto mode."""
-        from mezan.qap import instances
-
-        if name not in instances.shipped():
-            raise ToolError(f"name: no bundled instance {name!r}; bundled: {', '.join(instances.shipped())}")
+        if name not in shipped():
+            raise ToolError(f"name: no bundled instance {name!r}; bundled: {', '.join(shipped())}")
         limit, chosen = argument(time_limit_argument, time_limit), argument(seed_argument, seed)
         stop = threading.Event()
-        problem = instances.load(name)
+        problem = load(name)
 
         def run(progress: Any) -> Any:  # QAPFlow's auto mode, through the registry: the result names its solver
             return registry.get("qapflow.auto").solve(problem, time_limit=limit, seed=chosen, stop=stop,
@@ -297,9 +296,8 @@ def build_server(root: str | os.PathLike | None = None) -> Any:
     async def analyze(problem: dict[str, Any], time_limit: SkipValidation[float | None] = None) -> dict[str, Any]:
         """DeepThink 3+1 on a wire-form problem: the Analyzer's, Optimizer's and Validator's findings and the
         Synthesizer's plan (solver, budget, seeds, explanation)."""
-        from mezan.agents.deepthink import deepthink
-        from mezan.problems import from_wire
-        from mezan.service.routes import jsonable
+        from mezan.agents.deepthink import deepthink  # the meta and bench extras
+        from mezan.service.routes import jsonable  # the meta extra
 
         cap = argument(analysis_cap, time_limit)
         stop = threading.Event()
@@ -316,9 +314,9 @@ def build_server(root: str | os.PathLike | None = None) -> Any:
                     seeds: SkipValidation[int | None] = None) -> dict[str, Any]:
         """An ATLAS study: which of these solvers is best on these OptiBench instance specs (folder, qaplib:NAMES,
         generated:KIND:N[:SEEDS]) and when does each win — hypotheses with verdicts and evidence."""
-        from mezan.agents.atlas import study as run_study
-        from mezan.agents.atlas import study_budget
-        from mezan.service.routes import jsonable
+        from mezan.agents.atlas import study as run_study  # the meta and bench extras
+        from mezan.agents.atlas import study_budget  # the meta and bench extras
+        from mezan.service.routes import jsonable  # the meta extra
 
         limit, count = argument(study_budget, time_limit), argument(seeds_argument, seeds)
         stop = threading.Event()
@@ -331,15 +329,13 @@ def build_server(root: str | os.PathLike | None = None) -> Any:
     @server.tool()
     def instances() -> dict[str, Any]:
         """The bundled QAPLIB instances and their best-known values."""
-        from mezan.qap import best_known, shipped
-
         return {name: best_known(name) for name in shipped()}
 
     @server.tool()
     def metaflow_status() -> dict[str, Any]:
         """MetaFlow's history counts and ratings (the store under $MEZAN_HOME)."""
-        from mezan.meta import MetaFlow
-        from mezan.service.routes import jsonable
+        from mezan.meta import MetaFlow  # the meta extra
+        from mezan.service.routes import jsonable  # the meta extra
 
         return jsonable(MetaFlow().status())
 
@@ -362,7 +358,7 @@ def _exit_when_work_lingers(grace: float = EXIT_GRACE) -> None:
 
 def main(root: str | os.PathLike | None = None) -> int:
     """Serve over stdio until the client closes the connection; tools read files only under ``root``."""
-    import anyio
+    import anyio  # the mcp extra
 
     try:
         server = build_server(root)

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mezan import __version__
 from mezan.errors import MezanError
 
 SCHEMA_VERSION = 1
@@ -278,8 +279,6 @@ class Store:
         """Append one solve (fields of :data:`SOLVE_FIELDS`; ``features`` a dict) in one transaction; ``after(db,
         solve_id)`` makes more writes in that same transaction (e.g. marking the solve warm-started), so that no reader
         sees the row without them."""
-        from mezan import __version__
-
         row = {k: fields.get(k) for k in SOLVE_FIELDS}
         row["created"] = row["created"] if row["created"] is not None else time.time()
         row["features"] = json.dumps(fields.get("features") or {}, sort_keys=True, default=float)

@@ -42,10 +42,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from scipy.stats import binomtest
+from sklearn.tree import DecisionTreeClassifier
 
+from mezan import _core
 from mezan.agents.blackboard import Blackboard
+from mezan.bench.analysis import analyze, load
+from mezan.bench.experiments import Plan, parse_solver, reproduce, run_experiment
+from mezan.bench.instances import Instance, generated, parse
+from mezan.bench.registry import Registry
+from mezan.bench.report import html_report
+from mezan.bench.sequential import fixed_sample
 from mezan.dist import DistError, Executor, Task, executor_from
 from mezan.errors import InvalidParameterError, StoppedError
+from mezan.meta.features import features
 from mezan.outputs import write_atomic
 from mezan.running import integer_at_least, raise_if_stopped, time_limit_seconds
 from mezan.store import Store
@@ -169,8 +179,6 @@ def pairwise_labels(outcomes: list[Outcome], a: str, b: str) -> list[int | None]
 
 def hypothesize(outcomes: list[Outcome], solvers: list[str], *, seed: int = 0) -> list[Rule]:
     """Rules from a depth-2 decision tree per solver pair over the instances' features (sklearn)."""
-    from sklearn.tree import DecisionTreeClassifier
-
     names = _feature_names(outcomes)
     rules: list[Rule] = []
     if not names:
@@ -263,8 +271,6 @@ def _simplify(conditions: list[tuple[str, str, float]]) -> list[tuple[str, str, 
 def critique(rule: Rule, fresh: list[Outcome], *, alpha: float = 0.05, minimum: int = 5) -> dict[str, Any]:
     """Test a rule on fresh instances of its region: wins and losses of the claimed winner (ties left out), a
     one-sided binomial test each way, and the assumptions (enough instances, not all ties)."""
-    from scipy.stats import binomtest
-
     labels = pairwise_labels(fresh, rule.winner, rule.loser)
     wins = sum(1 for y in labels if y == 1)
     losses = sum(1 for y in labels if y == 0)
@@ -315,8 +321,6 @@ EFFORT = {"plan": 0.2, "design": 0.5, "interpret": 0.5, "hypothesize": 0.5, "cri
 def assign(workload: dict[str, float] | None = None) -> dict[str, str]:
     """Task -> agent over a one-to-one assignment (MEZAN's LAP) minimising, summed over the tasks,
     ``(1 - skill) + workload[agent] * effort[task]``: an agent already loaded is given lighter work."""
-    from mezan import _core
-
     workload = workload or {}
     cost = np.array([[1.0 - SKILLS[agent].get(task, 0.0) + workload.get(agent, 0.0) * EFFORT[task] for task in TASKS]
                      for agent in AGENTS])
@@ -327,8 +331,6 @@ def assign(workload: dict[str, float] | None = None) -> dict[str, str]:
 # ---- the study ----------------------------------------------------------------------------------------------
 def seeds_for_power(instances: int, *, effect: float = 0.8, alpha: float = 0.05, power: float = 0.8) -> int:
     """Seeds per instance so that a solver pair gets the paired runs a t-test needs to detect ``effect``."""
-    from mezan.bench.sequential import fixed_sample
-
     return max(1, math.ceil(fixed_sample(alpha, 1 - power, effect) / max(instances, 1)))
 
 
@@ -444,8 +446,6 @@ def study_budget(time_limit: Any) -> float:
 
 def _read_specs(specs: list[str], root: str | Path | None, stop: Any) -> list[Any]:
     """The instances of every spec (files confined to ``root`` when given), at most :data:`MAX_STUDY_INSTANCES`."""
-    from mezan.bench.instances import parse
-
     found: list[Any] = []
     for spec in specs:
         check_stop(stop)
@@ -462,8 +462,6 @@ class OptiBenchPortfolio:
     def __init__(self, specs: list[str], *, time_limit: float = 1.0, store: Store | None = None,
                  executor: Any = None, max_iter: int | None = None, root: str | Path | None = None,
                  stop: Any = None) -> None:
-        from mezan.bench.registry import Registry
-
         self.specs, self.time_limit, self.max_iter = specs, study_budget(time_limit), max_iter
         self.registry = Registry(store)
         self.executor = executor
@@ -476,9 +474,6 @@ class OptiBenchPortfolio:
 
     def fresh(self, region: Any, count: int, seed: int) -> list[Any]:
         """Instances from the study's generators (same kinds and sizes, unused seeds) inside ``region``."""
-        from mezan.bench.instances import Instance, generated
-        from mezan.meta.features import features
-
         kinds = sorted({i.generator for i in self._instances if i.generator})
         out: list[Any] = []
         rng = np.random.default_rng(seed)
@@ -497,9 +492,6 @@ class OptiBenchPortfolio:
         return out
 
     def run(self, instances: list[Any], solvers: list[str], *, seeds: int, name: str) -> list[Outcome]:
-        from mezan.bench.analysis import load
-        from mezan.bench.experiments import Plan, run_experiment
-
         plan = Plan([f"{i.name}:{i.problem_id[:16]}" for i in instances], solvers, seeds=seeds,
                     time_limit=self.time_limit, max_iter=self.max_iter, instances=instances)
         experiment = run_experiment(plan, registry=self.registry, name=name, executor=self.executor)
@@ -588,9 +580,6 @@ def study(solvers: list[str], specs: list[str], *, time_limit: float = 1.0, seed
 def _study(solvers: list[str], specs: list[str], *, time_limit: float, seeds: int | None, fresh: int,
            alpha: float, max_iter: int | None, store: Store | None, executor: Any, out: str | None, seed: int,
            reproduce_sample: int, root: str | Path | None, stop: Any) -> dict[str, Any]:
-    from mezan.bench.analysis import analyze, load
-    from mezan.bench.experiments import parse_solver
-
     store = store if store is not None else Store()
     names = [parse_solver(s)[0] for s in solvers]
     portfolio = OptiBenchPortfolio(specs, time_limit=time_limit, store=store, executor=executor, max_iter=max_iter,
@@ -646,8 +635,6 @@ def _to_metaflow(store: Store, portfolio: OptiBenchPortfolio, run_ids: list[int]
 
 
 def _methodology(portfolio: OptiBenchPortfolio, sample: int, stop: Any = None) -> dict[str, Any]:
-    from mezan.bench.experiments import reproduce
-
     runs = [r for e in portfolio.experiments for r in portfolio.registry.runs(e)]
     out: dict[str, Any] = {"runs": len(runs), "seeds_recorded": all(r["seed"] is not None for r in runs),
                            "environments": sorted({r["env_id"] for r in runs}), "reproduced": []}
@@ -667,8 +654,6 @@ def _methodology(portfolio: OptiBenchPortfolio, sample: int, stop: Any = None) -
 
 def publication(found: dict[str, Any], analysis: dict[str, Any] | None, portfolio: OptiBenchPortfolio) -> str:
     """OptiBench's report of the main experiment plus the hypotheses, their tests and verdicts, and the methods."""
-    from mezan.bench.report import html_report
-
     e = html.escape
     registry = portfolio.registry
     environments = {env: registry.environment(env) for env in (analysis or {}).get("environments", [])}

@@ -39,11 +39,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.stats import binomtest
+from sklearn.ensemble import RandomForestClassifier
 
+from mezan import registry
 from mezan.agents.blackboard import Blackboard
 from mezan.agents.history import History, Known
 from mezan.bench.registry import Registry
+from mezan.bench.sequential import fixed_sample
+from mezan.dist import LocalExecutor, executor_from
 from mezan.errors import InvalidParameterError, StoppedError
+from mezan.meta import MetaFlow
+from mezan.meta.features import features
+from mezan.qap import best_lower_bound, objective
 from mezan.results import to_plain
 from mezan.running import raise_if_stopped, real_number, time_limit_seconds
 from mezan.store import Store
@@ -107,8 +115,6 @@ class Context:
         return self._once("history", lambda: History.current(Registry(self.store), self.problem.problem_type))
 
     def features(self) -> dict[str, float]:
-        from mezan.meta.features import features
-
         return self._once("features", lambda: features(self.problem))
 
     def lower_bound(self) -> tuple[float | None, str | None]:
@@ -116,7 +122,6 @@ class Context:
         def compute() -> tuple[float | None, str | None]:
             if self.problem.problem_type != "qap" or self.problem.n > 400:
                 return None, None
-            from mezan.qap import best_lower_bound
 
             value, method = best_lower_bound(self.problem)
             return float(value), method
@@ -135,8 +140,6 @@ def _neighbour_summary(neighbours: list[tuple[Known, float]]) -> list[dict[str, 
 
 
 def analyzer(ctx: Context) -> dict[str, Any]:
-    from mezan.meta import MetaFlow
-
     ctx.check()
     problem = ctx.problem
     feats = ctx.features()
@@ -195,8 +198,6 @@ def knee(curve: dict[str, dict[str, float]], threshold: float) -> float:
 def _duel(neighbours: list[tuple[Known, float]], solver: str, default: str, horizon: float) -> dict[str, Any]:
     """``solver`` against ``default`` on the neighbours where both ran to ``horizon``: each instance's mean gap at
     ``horizon`` decides it (ties left out); a one-sided sign test of the wins."""
-    from scipy.stats import binomtest
-
     wins = losses = 0
     mine, theirs = [], []
     for known, _ in neighbours:
@@ -215,8 +216,6 @@ def _duel(neighbours: list[tuple[Known, float]], solver: str, default: str, hori
 
 
 def optimizer(ctx: Context) -> dict[str, Any]:
-    from mezan.meta import MetaFlow
-
     ctx.check()
     problem = ctx.problem
     feats = ctx.features()
@@ -278,8 +277,6 @@ def optimizer(ctx: Context) -> dict[str, Any]:
 
 
 def _seeds_to_separate(neighbours: list[tuple[Known, float]], a: str, b: str) -> dict[str, Any] | None:
-    from mezan.bench.sequential import fixed_sample
-
     diffs = []
     for known, _ in neighbours:
         ra, rb = known.finals.get(a, []), known.finals.get(b, [])
@@ -300,8 +297,6 @@ def _seeds_to_separate(neighbours: list[tuple[Known, float]], a: str, b: str) ->
 
 
 def validator(ctx: Context) -> dict[str, Any]:
-    from mezan import registry
-
     ctx.check()
     problem = ctx.problem
     out: dict[str, Any] = {"checks": ["the solution is feasible (for a QAP: a permutation of 0..n-1)",
@@ -375,8 +370,6 @@ def _forest_importance(rows: tuple[tuple[float, ...], ...], labels: tuple[str, .
     arguments only, so it is kept for the next analysis: on a stream of analyses the instances that separate
     solvers rarely change (a new instance enters only once two solvers have run on it), and the fit was most of
     DeepThink's time (40 of 80 ms)."""
-    from sklearn.ensemble import RandomForestClassifier
-
     X, y = np.array(rows), np.array(labels)
     forest = RandomForestClassifier(n_estimators=25, random_state=seed).fit(X, y)
     scores = permutation_importance(forest, X, y, repeats=10, seed=seed)
@@ -469,8 +462,6 @@ def verify(problem: Any, result: Any, lower_bound: float | None) -> dict[str, An
     """The Validator's checks on a result: feasibility, the objective recomputed, bound <= objective."""
     checks: dict[str, Any] = {"has_solution": result.objective is not None}
     if problem.problem_type == "qap" and result.objective is not None:
-        from mezan.qap import objective
-
         p = np.asarray(result.solution)
         checks["feasible"] = bool(p.shape == (problem.n,) and np.array_equal(np.sort(p), np.arange(problem.n)))
         recomputed = float(objective(problem.A, problem.B, p)) if checks["feasible"] else None
@@ -569,8 +560,6 @@ def deepthink(problem: Any, *, store: Store | None = None, candidates: list[str]
     AnalysisStopped
         When ``stop`` is set during the analysis.
     """
-    from mezan.dist import LocalExecutor, executor_from
-
     max_budget = _max_budget(time_limit)
     if real_number("threshold", threshold) <= 0:
         raise InvalidParameterError(f"threshold must be > 0, got {threshold}")
@@ -591,8 +580,6 @@ def deepthink(problem: Any, *, store: Store | None = None, candidates: list[str]
             own.close()  # the agents see the stop at their next step: a stopped analysis ends here soon too
     out = {"topic": topic, "plan": plan, **{name.lower(): parts.get(name) for name in agents}, "failures": failures}
     if run and plan["solver"] is not None:
-        from mezan import registry
-
         check_stop(stop)
         result = registry.get(plan["solver"]).solve(problem, time_limit=plan["budget"], seed=seed, stop=stop)
         bound = (parts.get("Validator") or {}).get("lower_bound")

@@ -17,8 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from mezan.bench.analysis import family_of
 from mezan.bench.registry import Registry
 from mezan.errors import InvalidParameterError
+from mezan.meta.features import sense_of
+from mezan.meta.ratings import loss
 
 
 @dataclass
@@ -76,10 +79,6 @@ def _budget(run: dict[str, Any]) -> float:
 
 def _known(registry: Registry, row: dict[str, Any], runs: list[dict[str, Any]]) -> Known:
     """The Known of one registered instance (``row``) from its runs with an objective (traces loaded on first use)."""
-    from mezan.bench.analysis import family_of
-    from mezan.meta.features import sense_of
-    from mezan.meta.ratings import loss
-
     pid = row["problem_id"]
     sense = sense_of(row["problem_type"])
     ref = (loss(row["best_known"], sense) if row["best_known"] is not None else

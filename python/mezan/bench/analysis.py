@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scikit_posthocs
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from mezan.bench.registry import Registry
 from mezan.errors import InvalidParameterError
@@ -95,7 +98,7 @@ def load(registry: Registry, experiment: str, *, target_gap: float = 0.0) -> Dat
     InvalidParameterError
         When ``target_gap`` is negative, or there is no such experiment or it has no runs.
     """
-    from mezan.meta.ratings import loss
+    from mezan.meta.ratings import loss  # the meta extra
 
     if not (isinstance(target_gap, (int, float)) and target_gap >= 0):
         raise InvalidParameterError(f"--target-gap must be >= 0, got {target_gap}")
@@ -147,8 +150,6 @@ def load(registry: Registry, experiment: str, *, target_gap: float = 0.0) -> Dat
 def bootstrap_interval(values: np.ndarray, statistic: Any = np.mean, *, confidence: float = 0.95,
                        resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
     """A BCa bootstrap interval (scipy.stats.bootstrap); a constant sample's interval is the point itself."""
-    from scipy import stats
-
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     if values.size == 0:
@@ -187,8 +188,6 @@ def a12_magnitude(value: float) -> str:
 def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
     """Nemenyi's critical difference of average ranks: q_alpha sqrt(k (k + 1) / (6 N)), q_alpha the studentized
     range quantile over sqrt 2 (Demšar 2006, eq. in section 3.2.2)."""
-    from scipy import stats
-
     q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
     return float(q * math.sqrt(k * (k + 1) / (6.0 * n)))
 
@@ -196,8 +195,6 @@ def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
 def friedman(matrix: np.ndarray, alpha: float = 0.05) -> dict[str, Any]:
     """Friedman's test on an (instances x solvers) matrix of losses: the statistic, its p-value, the Iman–Davenport
     F and p-value, the average ranks (1 = best), Nemenyi's critical difference and pairwise p-values."""
-    from scipy import stats
-
     n, k = matrix.shape
     ranks = np.vstack([stats.rankdata(row) for row in matrix])
     average = ranks.mean(axis=0)
@@ -222,7 +219,6 @@ def friedman(matrix: np.ndarray, alpha: float = 0.05) -> dict[str, Any]:
     denominator = n * (k - 1) - plain
     f_value = (n - 1) * plain / denominator if denominator > 0 else math.inf
     f_p = float(stats.f.sf(f_value, k - 1, (k - 1) * (n - 1))) if math.isfinite(f_value) else 0.0
-    import scikit_posthocs
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -238,8 +234,6 @@ def friedman(matrix: np.ndarray, alpha: float = 0.05) -> dict[str, Any]:
 def wilcoxon(x: Any, y: Any) -> dict[str, Any]:
     """The Wilcoxon signed-rank test of paired losses (zero differences split between the signs): R+, R-, the
     statistic min(R+, R-) and the two-sided p-value; all-zero differences are a tie, not a test."""
-    from scipy import stats
-
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     d = x - y
     if np.all(d == 0):
@@ -260,7 +254,6 @@ def holm(p_values: list[float]) -> list[float]:
     """Holm's step-down adjustment (statsmodels.stats.multitest)."""
     if not p_values:
         return []
-    from statsmodels.stats.multitest import multipletests
 
     return [float(p) for p in multipletests(p_values, method="holm")[1]]
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mezan.bench import instances as instance_specs
+from mezan.bench.analysis import load
 from mezan.bench.registry import Experiment, Registry, environment
 from mezan.dist import executor_from, run_cells
 from mezan.errors import InvalidParameterError
@@ -431,8 +432,8 @@ def export(ref: str, out: str | Path, *, fmt: str = "csv", registry: Registry | 
         return out
     if fmt == "parquet":
         try:
-            import pyarrow
-            import pyarrow.parquet
+            import pyarrow  # the parquet extra
+            import pyarrow.parquet  # the parquet extra
         except ImportError:
             raise InvalidParameterError("--format parquet needs pyarrow (pip install 'mezan[parquet]')") from None
         table = pyarrow.Table.from_pylist(rows)
@@ -442,9 +443,8 @@ def export(ref: str, out: str | Path, *, fmt: str = "csv", registry: Registry | 
 
 
 def _export_aslib(registry: Registry, experiment: Experiment, out: Path, *, force: bool = False) -> Path:
-    from mezan.bench.analysis import load
-    from mezan.meta.aslib_export import write_scenario
-    from mezan.meta.features import features
+    from mezan.meta.aslib_export import write_scenario  # the meta extra
+    from mezan.meta.features import features  # the meta extra
 
     data = load(registry, experiment.id)
     problems = {pid: instance_specs.reload(registry.instance(pid)).problem for pid in data.instances}

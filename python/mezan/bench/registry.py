@@ -30,6 +30,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy
+import scipy
+
+import mezan
+from mezan import _core
 from mezan.bench.instances import Instance
 from mezan.errors import InvalidParameterError, MezanError
 from mezan.store import Store
@@ -76,8 +81,6 @@ def _cpu_model() -> str:
 
 def _git_revision() -> str | None:
     """The git revision of the source tree MEZAN was imported from (an editable install), when there is one."""
-    import mezan
-
     root = Path(mezan.__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return None
@@ -102,12 +105,6 @@ def environment() -> dict[str, Any]:
         ``numpy`` and ``scipy``, the ``compiler``, ``build_type`` and ``build_flags`` of ``mezan._core``, ``git``
         (the revision when MEZAN runs from a checkout, else None) and ``executable``.
     """
-    import numpy
-    import scipy
-
-    import mezan
-    from mezan import _core
-
     build = dict(_core.build_info())
     return {"python": platform.python_version(), "implementation": platform.python_implementation(),
             "platform": platform.platform(), "cpu": _cpu_model(), "cores": os.cpu_count(),
@@ -122,7 +119,7 @@ def environment_id(snapshot: dict[str, Any]) -> str:
 
 
 def _features(problem: Any) -> dict[str, float]:
-    from mezan.meta.features import features
+    from mezan.meta.features import features  # the meta extra
 
     try:
         values = features(problem)

@@ -12,6 +12,7 @@ store: tasks return results, the submitting process records them.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import mezan
 from mezan.dist.executor import DistError, Executor, SchedulerLost, Task, TaskContext, new_key
 
 POLL_SECONDS = 0.2
@@ -27,7 +29,7 @@ POLL_SECONDS = 0.2
 
 def _imports() -> Any:
     try:
-        import distributed
+        import distributed  # the distributed extra
     except ImportError:
         raise DistError("the Dask executor needs dask.distributed: pip install 'mezan[distributed]'") from None
     return distributed
@@ -79,8 +81,6 @@ def _call(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], context: 
 
 
 def _worker_mezan_version() -> str:
-    import mezan
-
     return mezan.__version__
 
 
@@ -162,10 +162,8 @@ def _new_client(address: str, timeout: float) -> Any:
     loop runner shares (``distributed.utils.LoopRunner._lock``) — run while another Client is starting, inside that
     lock, it deadlocks the process (seen in the test suite after a refused connection). Collecting first finalises it
     here, outside the lock."""
-    import gc
-
-    import distributed
-    from distributed.comm import parse_address, parse_host_port
+    import distributed  # the distributed extra
+    from distributed.comm import parse_address, parse_host_port  # the distributed extra
 
     try:  # a malformed address is refused before a Client is built on it (half-built, it stalls the exit for 20 s)
         scheme, location = parse_address(address)
@@ -223,7 +221,6 @@ class DaskExecutor(Executor):
         if local_cluster is not None:
             if isinstance(local_cluster, bool) or not isinstance(local_cluster, int) or local_cluster < 1:
                 raise DistError(f"local_cluster must be a number of workers >= 1, got {local_cluster!r}")
-            import gc
 
             gc.collect()  # see _new_client: a LocalCluster starts a loop runner too
             self._cluster = distributed.LocalCluster(n_workers=local_cluster, threads_per_worker=threads_per_worker,
@@ -259,8 +256,6 @@ class DaskExecutor(Executor):
 
     def version_problems(self) -> list[str]:
         """What differs between this client and its workers: Dask's and MEZAN's versions (empty when all agree)."""
-        import mezan
-
         problems = []
         try:
             versions = self.client.get_versions()

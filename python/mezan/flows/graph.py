@@ -97,7 +97,7 @@ class NetworkResult(Result):
 
 
 def _undirected(problem: NetworkDesignProblem):
-    import networkx as nx
+    import networkx as nx  # start-up time: the registry imports mezan.flows
 
     graph = nx.Graph()
     graph.add_nodes_from(problem.nodes)
@@ -108,8 +108,8 @@ def _undirected(problem: NetworkDesignProblem):
 
 
 def _tree(problem: NetworkDesignProblem, start: float) -> NetworkResult:
-    import networkx as nx
-    from networkx.algorithms.approximation import steiner_tree
+    import networkx as nx  # start-up time: the registry imports mezan.flows
+    from networkx.algorithms.approximation import steiner_tree  # start-up time: the registry imports mezan.flows
 
     graph = _undirected(problem)
     if problem.task == "mst":

@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from mezan.errors import InvalidParameterError
 from mezan.problems import WorkflowProblem, WorkflowTask
 from mezan.results import Result
@@ -288,7 +290,7 @@ def _cpsat(inst: _Instance, hint: list[int], upper: int, time_limit: float, seed
     search (a watcher thread calls ``stop_search``); ``progress(makespan, elapsed)`` on every improving solution.
     ``time_limit`` counts from this call: CP-SAT gets what is left of it once the model is built."""
     entered = time.perf_counter()
-    from ortools.sat.python import cp_model  # the [flows] extra: imported by the first schedule that needs it
+    from ortools.sat.python import cp_model  # start-up time: the registry imports mezan.flows
 
     model = cp_model.CpModel()
     starts, ends, intervals = [], [], []
@@ -438,8 +440,6 @@ def generate_rcpsp(n: int = 30, resources: int = 4, *, seed: int = 0, strength: 
     the first few a predecessor); each task uses each resource with probability ``resource_factor``,
     U{1..10} units; capacity K = K_min + strength (K_max - K_min) with K_min the largest single demand
     and K_max the peak of the earliest-start schedule (resource strength, RS)."""
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     durations = rng.integers(1, 11, n)
     edges: set[tuple[int, int]] = set()

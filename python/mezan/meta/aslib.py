@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import arff  # liac-arff
 import numpy as np
 import yaml
 
@@ -206,8 +207,6 @@ class Score:
 # ---- reading -----------------------------------------------------------------------------------------------
 
 def _arff(path: Path) -> dict[str, Any]:
-    import arff  # liac-arff
-
     if not path.is_file():
         raise InvalidProblemError(f"{path}: missing")
     check_size(path, what="ASlib file")

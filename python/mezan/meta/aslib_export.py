@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import arff  # liac-arff
 import numpy as np
 import yaml
 
@@ -36,8 +37,6 @@ FOLDS = 10
 def _dump(path: Path, relation: str, attributes: list[tuple[str, Any]], rows: list[list[Any]], *,
           option: str, store: str | Path | None) -> None:
     """One ARFF file of the scenario, written atomically (the folder was checked and created before)."""
-    import arff  # liac-arff
-
     write_atomic(path, arff.dumps({"relation": relation, "attributes": attributes, "data": rows}), option=option,
                  force=True, store=store)
 

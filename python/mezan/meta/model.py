@@ -58,10 +58,10 @@ class Clustering:
     centers: np.ndarray | None = None  # standardised units, k x features
 
     def fit(self, X: np.ndarray, k: int | None = None) -> Clustering:
-        from sklearn.cluster import KMeans
-        from sklearn.impute import SimpleImputer
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
+        from sklearn.cluster import KMeans  # start-up time: mezan.solve imports mezan.meta
+        from sklearn.impute import SimpleImputer  # start-up time: mezan.solve imports mezan.meta
+        from sklearn.pipeline import make_pipeline  # start-up time: mezan.solve imports mezan.meta
+        from sklearn.preprocessing import StandardScaler  # start-up time: mezan.solve imports mezan.meta
 
         X = np.asarray(X, dtype=np.float64)
         self.instances = len(X)
@@ -108,9 +108,9 @@ class Selector:
 
     def fit(self, X: np.ndarray, solvers: list[str], rewards: np.ndarray) -> Selector:
         """X: one feature row per observation; solvers and rewards: the solver and reward of each."""
-        from sklearn.ensemble import RandomForestRegressor
-        from sklearn.impute import SimpleImputer
-        from sklearn.pipeline import make_pipeline
+        from sklearn.ensemble import RandomForestRegressor  # start-up time: mezan.solve imports mezan.meta
+        from sklearn.impute import SimpleImputer  # start-up time: mezan.solve imports mezan.meta
+        from sklearn.pipeline import make_pipeline  # start-up time: mezan.solve imports mezan.meta
 
         X = np.asarray(X, dtype=np.float64)
         X = np.where(np.all(np.isnan(X), axis=0), 0.0, X)

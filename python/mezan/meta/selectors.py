@@ -54,6 +54,7 @@ Deterministic for a seed (an integer in [0, 2**63 - 1]; scikit-learn gets :func:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,7 +85,7 @@ stays finite, and within float32 (scikit-learn's trees), and no less far from ev
 
 def _borda(scores: list[np.ndarray]) -> np.ndarray:
     """Mean rank of each algorithm over the score matrices (rows x algorithms, lower is better; ties share ranks)."""
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # start-up time: mezan.solve imports mezan.meta
 
     return np.mean([rankdata(s, axis=1) for s in scores], axis=0)
 
@@ -107,9 +108,7 @@ SWITCH_MIN_ROWS = 10
 def _cheaper(mine: np.ndarray, theirs: np.ndarray, alpha: float) -> bool:
     """Whether the per-row costs ``mine`` are lower than ``theirs`` (paired, same rows): a one-sided paired t-test at
     ``alpha`` on the rows where they differ (at least :data:`SWITCH_MIN_ROWS`; differences all equal: their sign)."""
-    import warnings
-
-    from scipy.stats import ttest_rel
+    from scipy.stats import ttest_rel  # start-up time: mezan.solve imports mezan.meta
 
     differ = mine != theirs
     if differ.sum() < SWITCH_MIN_ROWS:
@@ -300,7 +299,7 @@ class AlgorithmSelector:
 
     def _forest(self, x: np.ndarray, y: np.ndarray) -> Any:
         """The regression forest of this selector's options, fitted on (x, y)."""
-        from sklearn.ensemble import RandomForestRegressor
+        from sklearn.ensemble import RandomForestRegressor  # start-up time: mezan.solve imports mezan.meta
 
         if y.ndim == 2 and y.shape[1] == 1:  # one algorithm: scikit-learn wants (and warns for) a 1-d target
             y = y[:, 0]
@@ -344,7 +343,7 @@ class AlgorithmSelector:
         return out / len(means)
 
     def _fit_pairwise(self, x: np.ndarray, costs: np.ndarray) -> Any:
-        from sklearn.ensemble import RandomForestClassifier
+        from sklearn.ensemble import RandomForestClassifier  # start-up time: mezan.solve imports mezan.meta
 
         def fit_pair(pair: tuple[int, int]) -> tuple[int, int, Any]:
             a, b = pair

@@ -97,10 +97,10 @@ def simulate_regret(outcomes: Outcomes, policies: tuple[str, ...] = BANDITS, ste
 def plot_regret(curves: dict[str, np.ndarray], path: str | Path, title: str = "Cumulative regret") -> Path:
     """Save the cumulative regret curves as an image (PNG or SVG by the file suffix)."""
     try:
-        import matplotlib
+        import matplotlib  # the plot extra
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # the plot extra
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise InvalidParameterError("plotting needs matplotlib: pip install 'mezan[plot]'") from exc
     fig, ax = plt.subplots(figsize=(7, 4.5))

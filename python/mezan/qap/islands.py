@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from mezan.dist import DistError, SchedulerLost, Task, executor_from, watch
-from mezan.problems import QAPProblem, to_wire
+from mezan.problems import QAPProblem, from_wire, to_wire
 from mezan.qap.result import QAPResult
 from mezan.qap.solve import BOUND_MAX_N, auto_method, best_lower_bound, objective, solve
 
@@ -45,8 +45,6 @@ def island_round(wire: dict[str, Any], method: str, initial: Any, seed: int, tim
                  max_iter: int | None, target: float | None, context: Any = None) -> tuple[np.ndarray, float, int]:
     """One island's round (the task a worker runs): ``method`` from ``initial`` for a slice; returns the island's new
     elite permutation, its objective and the iterations spent."""
-    from mezan.problems import from_wire
-
     progress = None if context is None else (lambda best, elapsed: context.progress((best, elapsed)))
     result = solve(from_wire(wire), None, method=method, initial=initial, time_limit=time_limit, max_iter=max_iter,
                    seed=seed, target=target, stop=context, progress=progress, lower_bound=False)

@@ -440,7 +440,7 @@ def solve(
                        progress=progress, lower_bound=lower_bound, stop=stop, advisor=advisor, executor=executor)
     choice = choose(request)
     if choice.mode == "islands":
-        from mezan.qap.islands import solve_islands  # islands import the executors (mezan.dist) only when used
+        from mezan.qap.islands import solve_islands  # import cycle: mezan.qap.islands imports mezan.qap.solve
 
         return solve_islands(request.problem, executor=request.executor, time_limit=request.time_limit,
                              max_iter=None if request.cap < 0 else request.cap, seed=request.seed,

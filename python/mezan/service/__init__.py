@@ -16,7 +16,7 @@ from mezan.service.config import SCOPES, ServiceConfig
 def create_app(config=None, store=None):
     """The FastAPI app (imported here: the service's packages are an optional extra)."""
     require("the HTTP service", "service", "meta", "flows")
-    from mezan.service.app import create_app as build
+    from mezan.service.app import create_app as build  # the service extra
 
     return build(config, store)
 

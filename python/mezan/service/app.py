@@ -20,10 +20,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mezan import __version__
+from mezan.dist import DaskExecutor
 from mezan.errors import MezanError
 from mezan.meta import MetaFlow
 from mezan.service.auth import AllowedHosts, Auth
@@ -45,16 +47,16 @@ class BenchPages:
         self.store = store
 
     def experiments(self) -> list[dict[str, Any]]:
-        from mezan.bench.registry import Registry
+        from mezan.bench.registry import Registry  # the bench extra
 
         registry = Registry(self.store)
         return [{"id": e.id, "name": e.name, "runs": len(registry.cells(e.id)), "solvers": e.design.get("solvers", []),
                  "instances": e.design.get("instances", [])} for e in registry.experiments()]
 
     def report(self, experiment_id: str) -> str:
-        from mezan.bench.analysis import analyze, load
-        from mezan.bench.registry import Registry
-        from mezan.bench.report import html_report
+        from mezan.bench.analysis import analyze, load  # the bench extra
+        from mezan.bench.registry import Registry  # the bench extra
+        from mezan.bench.report import html_report  # the bench extra
 
         registry = Registry(self.store)
         result = analyze(load(registry, experiment_id))
@@ -70,8 +72,6 @@ def build_service(config: ServiceConfig, store: Store) -> Service:
     auth = Auth(config, keys, sessions, limiter=RateLimiter(), failures=RateLimiter())  # failures: by client address
     executor = None
     if config.scheduler is not None:  # solves go to the cluster; a scheduler without workers yet is allowed
-        from mezan.dist import DaskExecutor  # the distributed extra, needed only with a scheduler
-
         executor = DaskExecutor(config.scheduler, wait_for_workers=False, quiet=True)
     queue = JobQueue(store, config.workers, config.queue_limit, on_finish=metrics.solved, reserved=config.reserve(),
                      grace=config.grace, executor=executor)
@@ -129,8 +129,6 @@ def create_app(config: ServiceConfig | None = None, store: Store | None = None) 
         config, service.store, service.queue, service.keys, service.metrics)
     app.state.sessions = service.sessions
     if config.cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
-
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(AllowedHosts, config=config)  # inside Observe: refused hosts are counted, and get its headers
