@@ -182,7 +182,7 @@ def library_case(rng: random.Random) -> tuple[str, object]:
         if rng.random() < 0.15:
             kwargs["partial_match"] = rng.choice([[[0, 1]], [[0, 99]], [[0, 0], [1, 0]], [[-1, 0]], "x", [[0.5, 1]]])
         if rng.random() < 0.15:
-            kwargs["P0"] = rng.choice([list(range(n)), list(range(n))[::-1], [0] * n, [0, 1], "x", None])
+            kwargs["initial"] = rng.choice([list(range(n)), list(range(n))[::-1], [0] * n, [0, 1], "x", None])
         if rng.random() < 0.1:
             kwargs["target"] = option(rng, 0.0)
         if "time_limit" in kwargs and not (isinstance(kwargs["time_limit"], (int, float))
