@@ -623,3 +623,15 @@ def test_sunny_without_features_computes_one_schedule_for_every_row():
     sunny = SunnySchedules().fit(np.empty((200, 0)), costs, cutoff=10.0)
     schedules = sunny.schedules(np.empty((50, 0)))
     assert len(schedules) == 50 and all(s is schedules[0] for s in schedules)
+
+
+def test_an_instance_spec_that_is_a_loop_of_links_under_a_root_is_refused_by_name(tmp_path):
+    """The fuzzer's case (final run): the MCP study tool on 'loop.dat', a symlink to itself under its root, raised
+    pathlib's bare RuntimeError ("Symlink loop") while the spec was confined to the root."""
+    from mezan.bench.instances import parse
+
+    (tmp_path / "loop.dat").symlink_to(tmp_path / "loop.dat")
+    with pytest.raises(InvalidParameterError, match=r"loop\.dat: a loop of symbolic links"):
+        parse("loop.dat", root=tmp_path)
+    with pytest.raises(InvalidParameterError, match="loop"):
+        parse(str(tmp_path / "loop.dat"))

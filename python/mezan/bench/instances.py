@@ -160,8 +160,13 @@ def _bks(folder: Path) -> dict[str, float]:
 # ---- where files may be --------------------------------------------------------------------------------------
 
 def _within(path: Path, folder: Path, spec: str, what: str) -> Path:
-    """``path`` resolved (symlinks followed); refused by name unless it lies in ``folder`` (resolved)."""
-    resolved, base = path.resolve(), folder.resolve()
+    """``path`` resolved (symlinks followed); refused by name unless it lies in ``folder`` (resolved). A loop of
+    links (pathlib raises RuntimeError) or a path the system refuses (OSError) is refused by name too."""
+    try:
+        resolved, base = path.resolve(), folder.resolve()
+    except (RuntimeError, OSError) as exc:  # RuntimeError: "Symlink loop from ..." (Python <= 3.12)
+        why = "a loop of symbolic links" if isinstance(exc, RuntimeError) else (exc.strerror or "cannot be resolved")
+        raise InvalidParameterError(f"--instances {shown(spec)}: {why}") from None
     if resolved != base and not resolved.is_relative_to(base):
         raise InvalidParameterError(f"--instances {spec!r}: {resolved} is outside the allowed {what} {base}")
     return resolved
