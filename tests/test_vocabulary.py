@@ -64,6 +64,8 @@ def test_evolve_and_mezan_solve_take_progress():
 
 def test_registered_solvers_take_initial(monkeypatch):
     rots = registry.get("qap.rots")  # the built-ins are registered before the registry is swapped below
+    with pytest.warns(DeprecationWarning, match="takes_start is deprecated"):
+        assert rots.takes_start
     monkeypatch.setattr(registry, "_SOLVERS", dict(registry._SOLVERS))  # the test's solver leaves with the test
     assert rots.takes_initial
     start = np.arange(12)

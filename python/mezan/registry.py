@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -116,6 +117,13 @@ class RegisteredSolver:
         if not isinstance(result, Result):
             raise TypeError(f"solver {self.name!r} returned {type(result).__name__}, not a mezan.results.Result")
         return result if result.solver == self.name else dataclasses.replace(result, solver=self.name)
+
+    @property
+    def takes_start(self) -> bool:
+        """Deprecated name of :attr:`takes_initial` (a DeprecationWarning; removed in the next release)."""
+        warnings.warn("RegisteredSolver.takes_start is deprecated and will be removed in the next release; use "
+                      "takes_initial", DeprecationWarning, stacklevel=2)
+        return self.takes_initial
 
     def check_options(self, options: dict[str, Any] | None) -> dict[str, Any]:
         """``options`` as given, once every key is one this solver takes (else InvalidParameterError naming it)."""
