@@ -1,6 +1,6 @@
 # The two README commands:
 #   make demo   set everything up, then solve a bundled QAPLIB instance end to end
-#   make test   set everything up, then lint, type-check and run the whole test suite
+#   make test   set everything up, then run the whole test suite (make lint: ruff and mypy; .ci/run runs both)
 # Both install the system packages they need (Debian/Ubuntu) when missing, create .venv and build + install the
 # package into it -- only when a source file changed since the last install (stamps in .venv/).
 # Helpers: make docs, wheel, lint, bench-cpp, bench-scipy, bench-evo, clean.
@@ -25,7 +25,6 @@ demo: setup
 
 test: system-deps install-dev
 	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(TEST_PACKAGES)"
-	@$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 setup: system-deps install
@@ -52,14 +51,14 @@ $(VENV)/.installed-dev: $(SOURCES) | $(PY)
 	$(PIP) ".[dev]"
 	touch $@ $(VENV)/.installed
 
-lint: install-dev
+lint: system-deps install-dev
 	$(PY) -m ruff check .
 	cd python && ../$(PY) -m mypy --config-file ../pyproject.toml mezan/__init__.py mezan/problems mezan/errors.py \
 	  mezan/running.py mezan/registry.py mezan/isolated.py mezan/store.py mezan/c2sc mezan/results.py \
 	  mezan/qap/result.py mezan/deprecation.py
 
 # the documentation site in docs/_build/html; warnings are errors
-docs: install-dev
+docs: system-deps install-dev
 	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 	@echo "open docs/_build/html/index.html"
 
