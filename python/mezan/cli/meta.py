@@ -365,35 +365,32 @@ def cmd_aslib_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(app: typer.Typer) -> None:
-    """``mezan meta ...`` as a typer sub-application (the functions above do the work)."""
+STORE = common.store_option()
+JSON = common.json_option()
+TYPE = typer.Option("qap", "--type", help="problem type (default qap)")
+WORKERS = typer.Option(1, "--workers", min=1, help="local threads running solves at once")
+SCHEDULER = typer.Option(None, "--scheduler", help="a Dask scheduler address (default: $MEZAN_SCHEDULER)")
+LOCAL_CLUSTER = typer.Option(None, "--local-cluster", min=1, help="start a Dask cluster of N worker processes here")
+SOLVERS = typer.Option(None, "--solvers", help="registered solver names, comma-separated or repeated "
+                                               "(default: MetaFlow's candidates)")
 
-    meta = common.new_app(help=common.about("meta"))
-    store_option = common.store_option()
-    json_option = common.json_option()
-    workers_option = typer.Option(1, "--workers", min=1, help="local threads running solves at once")
-    scheduler_option = typer.Option(None, "--scheduler", help="a Dask scheduler address (default: $MEZAN_SCHEDULER)")
-    local_cluster_option = typer.Option(None, "--local-cluster", min=1,
-                                        help="start a Dask cluster of N worker processes here")
-    solvers_option = typer.Option(None, "--solvers", help="registered solver names, comma-separated or repeated "
-                                                          "(default: MetaFlow's candidates)")
 
-    def names(values):
-        return [s for v in values or [] for s in v.split(",") if s] or None
+def _names(values: list[str] | None) -> list[str] | None:
+    """``--solvers`` as a list of names (comma-separated or repeated), None when not given."""
+    return [s for v in values or [] for s in v.split(",") if s] or None
 
-    @meta.command("status")
-    def status(json_: bool = json_option, store: str = store_option):
-        """Ratings (global and per cluster) and history counts."""
-        return cmd_status(argparse.Namespace(json=json_, store=store))
+
+def add_race_commands(meta: typer.Typer) -> None:
+    """``meta race`` and ``meta tournament``: solves that update the ratings."""
 
     @meta.command("race")
     def race(files: list[str] = typer.Argument(..., help="QAPLIB .dat files or folders"),
-             solvers: list[str] = solvers_option, time: float = common.time_option(),
-             seed: int = common.seed_option(), json_: bool = json_option,
-             store: str = store_option, workers: int = workers_option, scheduler: str = scheduler_option,
-             local_cluster: int = local_cluster_option):
+             solvers: list[str] = SOLVERS, time: float = common.time_option(),
+             seed: int = common.seed_option(), json_: bool = JSON,
+             store: str = STORE, workers: int = WORKERS, scheduler: str = SCHEDULER,
+             local_cluster: int = LOCAL_CLUSTER):
         """Race solvers on each instance (all pairwise games update the Elo ratings)."""
-        return cmd_race(argparse.Namespace(files=files, solvers=names(solvers), time=time, seed=seed, json=json_,
+        return cmd_race(argparse.Namespace(files=files, solvers=_names(solvers), time=time, seed=seed, json=json_,
                                            store=store, workers=workers, scheduler=scheduler,
                                            local_cluster=local_cluster))
 
@@ -401,53 +398,62 @@ def register(app: typer.Typer) -> None:
     def tournament(folder: str = typer.Argument(..., help="a folder of QAPLIB .dat files"),
                    rounds: int = typer.Option(3, "--rounds", min=1, help="rounds of the Swiss system"),
                    max_n: int = typer.Option(None, "--max-n", help="only instances with n <= this"),
-                   solvers: list[str] = solvers_option, time: float = common.time_option(),
-                   seed: int = common.seed_option(), json_: bool = json_option,
-                   store: str = store_option, workers: int = workers_option, scheduler: str = scheduler_option,
-                   local_cluster: int = local_cluster_option):
+                   solvers: list[str] = SOLVERS, time: float = common.time_option(),
+                   seed: int = common.seed_option(), json_: bool = JSON,
+                   store: str = STORE, workers: int = WORKERS, scheduler: str = SCHEDULER,
+                   local_cluster: int = LOCAL_CLUSTER):
         """Swiss-system tournament on a folder of instances; prints the standings."""
-        return cmd_tournament(argparse.Namespace(folder=folder, rounds=rounds, max_n=max_n, solvers=names(solvers),
-                                                 time=time, seed=seed, json=json_, store=store, workers=workers,
-                                                 scheduler=scheduler, local_cluster=local_cluster))
+        return cmd_tournament(argparse.Namespace(folder=folder, rounds=rounds, max_n=max_n,
+                                                 solvers=_names(solvers), time=time, seed=seed, json=json_,
+                                                 store=store, workers=workers, scheduler=scheduler,
+                                                 local_cluster=local_cluster))
 
-    type_option = typer.Option("qap", "--type", help="problem type (default qap)")
+
+def add_store_commands(meta: typer.Typer) -> None:
+    """``meta status``, ``train``, ``verify``, ``recluster``, ``rebuild-ratings`` and ``reset``: the store."""
+
+    @meta.command("status")
+    def status(json_: bool = JSON, store: str = STORE):
+        """Ratings (global and per cluster) and history counts."""
+        return cmd_status(argparse.Namespace(json=json_, store=store))
 
     @meta.command("train")
-    def train(problem_type: str = type_option, json_: bool = json_option,
-              store: str = store_option):
+    def train(problem_type: str = TYPE, json_: bool = JSON, store: str = STORE):
         """Fit the clustering and the per-instance selector of one problem type on its history."""
         return cmd_train(argparse.Namespace(problem_type=problem_type, json=json_, store=store))
 
     @meta.command("verify")
     def verify(repair: bool = typer.Option(False, "--repair", help="delete the rows and artifacts that fail"),
-               store: str = store_option, json_: bool = json_option):
+               store: str = STORE, json_: bool = JSON):
         """Check every history row's checksum, every rating and every artifact's signature; exit 1 while any fails."""
         return cmd_verify(argparse.Namespace(repair=repair, store=store, json=json_))
 
     @meta.command("recluster")
-    def recluster(problem_type: str = type_option, store: str = store_option, json_: bool = json_option):
+    def recluster(problem_type: str = TYPE, store: str = STORE, json_: bool = JSON):
         """Refit the instance clustering of one problem type, then rebuild its ratings."""
         return cmd_recluster(argparse.Namespace(problem_type=problem_type, store=store, json=json_))
 
     @meta.command("rebuild-ratings")
-    def rebuild_ratings(problem_type: str = type_option, store: str = store_option, json_: bool = json_option):
+    def rebuild_ratings(problem_type: str = TYPE, store: str = STORE, json_: bool = JSON):
         """Replay the history of one problem type into fresh Elo ratings (solvers and instances)."""
         return cmd_rebuild_ratings(argparse.Namespace(problem_type=problem_type, store=store, json=json_))
 
     @meta.command("reset")
-    def reset(yes: bool = typer.Option(False, "--yes", help="confirm"), store: str = store_option,
-              json_: bool = json_option):
+    def reset(yes: bool = typer.Option(False, "--yes", help="confirm"), store: str = STORE, json_: bool = JSON):
         """Forget the history, ratings and models."""
         return cmd_reset(argparse.Namespace(yes=yes, store=store, json=json_))
 
+
+def aslib_app() -> typer.Typer:
+    """``meta aslib export`` and ``meta aslib evaluate``: ASlib scenarios."""
     aslib = common.new_app(help="ASlib scenarios: evaluate MetaFlow's selectors by the scenario's own folds")
 
     @aslib.command("export")
     def export(directory: str = typer.Argument(..., help="the scenario folder to write (new or empty)"),
-               problem_type: str = type_option, seed: int = common.seed_option(help="seeds the cv.arff folds"),
+               problem_type: str = TYPE, seed: int = common.seed_option(help="seeds the cv.arff folds"),
                force: bool = typer.Option(False, "--force", help="write into a folder that is not empty (the "
                                                                  "scenario's files are replaced)"),
-               store: str = store_option, json_: bool = json_option):
+               store: str = STORE, json_: bool = JSON):
         """Write the stored history of one problem type as an ASlib scenario (solution quality: relative gap)."""
         return cmd_aslib_export(argparse.Namespace(dir=directory, problem_type=problem_type, seed=seed, store=store,
                                                    force=force, json=json_))
@@ -456,7 +462,7 @@ def register(app: typer.Typer) -> None:
     def evaluate(directory: str = typer.Argument(..., help="an ASlib scenario folder, or a folder of them"),
                  approach: str = typer.Option("auto", "--approach",
                                               help=f"{', '.join(EVALUATED)} (sunny: a schedule per instance)"),
-                 seed: int = common.seed_option(help="seeds the selectors' randomness"), json_: bool = json_option,
+                 seed: int = common.seed_option(help="seeds the selectors' randomness"), json_: bool = JSON,
                  selections: str = typer.Option(None, "--selections", help="write the out-of-fold decisions here"),
                  force: bool = typer.Option(False, "--force", help="overwrite an existing --selections file"),
                  schedules: bool = typer.Option(True, "--schedules/--no-schedules",
@@ -470,7 +476,7 @@ def register(app: typer.Typer) -> None:
                                                            "of each fit's training rows"),
                  workers: int = typer.Option(None, "--workers", min=1,
                                              help="processes running the folds (default: the CPU count; same result)"),
-                 scheduler: str = scheduler_option, local_cluster: int = local_cluster_option):
+                 scheduler: str = SCHEDULER, local_cluster: int = LOCAL_CLUSTER):
         """Cross-validate a selector on the scenario's cv.arff folds: mean cost, SBS, VBS, m_hat, gap closed."""
         return cmd_aslib_evaluate(argparse.Namespace(dir=directory, approach=approach, seed=seed, json=json_,
                                                      select_features=select_features,
@@ -479,5 +485,13 @@ def register(app: typer.Typer) -> None:
                                                      feature_steps=feature_steps, scheduler=scheduler,
                                                      local_cluster=local_cluster))
 
-    meta.add_typer(aslib, name="aslib")
+    return aslib
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``mezan meta ...`` (the ``cmd_*`` functions above do the work)."""
+    meta = common.new_app(help=common.about("meta"))
+    add_store_commands(meta)
+    add_race_commands(meta)
+    meta.add_typer(aslib_app(), name="aslib")
     app.add_typer(meta, name="meta")
