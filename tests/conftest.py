@@ -147,3 +147,9 @@ def start_server(store, port, *extra):
     proc.kill()
     proc.wait()
     raise AssertionError(f"server did not start: {log.read_text()[-2000:]}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked slow first (in their order), then the rest: on several workers the long ones start early
+    and the short ones fill the gaps, instead of one long test running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

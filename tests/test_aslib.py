@@ -250,6 +250,7 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path, name):
         read_scenario(folder)
 
 
+@pytest.mark.slow
 def test_selectors_are_fitted_out_of_fold_only():
     rng = np.random.default_rng(0)
     n = 300
@@ -374,6 +375,7 @@ def test_the_switch_test_handles_ties_constant_and_infinite_differences():
     assert _cheaper(near, base, 0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the shared ASlib folder is not here")
 def test_every_shared_scenario_loads_with_known_sbs_and_vbs():
     names = sorted(p.name for p in SHARED.iterdir() if (p / "description.txt").exists())
@@ -447,12 +449,13 @@ def test_the_selections_file_rescores_to_the_printed_m_hat(tmp_path, capsys):
         rescore(read_scenario(folder), record)
 
 
+@pytest.mark.slow
 def test_folds_in_worker_processes_give_the_same_decisions():
     from mezan.meta.schedules import evaluate
 
     s = _planted_runtime_scenario()
-    one = evaluate(s, approach="regression", workers=1)
-    two = evaluate(s, approach="regression", workers=2)
+    one = evaluate(s, approach="regression", workers=1, trees=20)  # 20 trees: what is compared is the executors
+    two = evaluate(s, approach="regression", workers=2, trees=20)
     assert np.array_equal(one.algorithm, two.algorithm) and np.array_equal(one.costs, two.costs)
     assert one.plans == two.plans and one.used == two.used
 
@@ -475,6 +478,7 @@ def _two_step_scenario(n: int = 100):
                     folds=1 + np.arange(n) % 10)
 
 
+@pytest.mark.slow
 def test_a_selector_uses_only_the_features_of_the_steps_it_pays_for():
     from mezan.meta.schedules import evaluate, feature_step_choices
 
@@ -484,9 +488,10 @@ def test_a_selector_uses_only_the_features_of_the_steps_it_pays_for():
     assert feature_step_choices(s) == [None, ("s", "t")]
     group = s.features[:, 1] > 0
     right = np.where(group, 0, 1)
-    default = evaluate(s, approach="regression", feature_steps="default")
-    every = evaluate(s, approach="regression", feature_steps="all")
-    chosen = evaluate(s, approach="regression")
+    # 20 trees (the default is 100): the steps' logic is what is tested, and the group feature separates exactly
+    default = evaluate(s, approach="regression", feature_steps="default", trees=20)
+    every = evaluate(s, approach="regression", feature_steps="all", trees=20)
+    chosen = evaluate(s, approach="regression", trees=20)
     # with the default step only, the group is unseen: many picks are wrong, whatever the plan
     assert (default.algorithm != right).mean() > 0.2
     # paying for "t" the selector sees the group: every pick right, each instance costs 30 s + 1.1 s of features
@@ -566,6 +571,7 @@ def test_sunny_runs_its_schedule_and_the_selections_file_rescores_it():
     assert rescore(s, record).selector == pytest.approx(result.costs.mean() + (1000 - 80) / 20)
 
 
+@pytest.mark.slow
 def test_feature_selection_keeps_the_informative_features_of_the_training_rows_only():
     rng = np.random.default_rng(0)
     x = rng.random((200, 20))

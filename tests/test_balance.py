@@ -118,6 +118,7 @@ def rounds_of(explanation: str) -> dict[int, list[str]]:
     return {int(k): [m.strip() for m in ms.split(",")] for k, ms in re.findall(r"thread (\d+) ([a-z_, ]+)", text)}
 
 
+@pytest.mark.slow
 def test_portfolio_threads_move_to_the_member_that_improves_the_incumbent():
     # Planted: thread 0 is led by the relaxation alone (FAQ from random starts, no search), which cannot improve a
     # Taillard-b incumbent once breakout (in the balance member of thread 1) is ahead, while breakout keeps

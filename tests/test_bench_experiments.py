@@ -207,6 +207,7 @@ def test_analyze_json_has_the_contracted_fields(registry, capsys):
     assert sum(ranks) == pytest.approx(6.0) and ranks[0] == min(ranks)  # 400 RoTS moves beat 400 annealing moves
 
 
+@pytest.mark.slow
 def test_a_killed_experiment_resumes_and_runs_every_cell_exactly_once(tmp_path):
     env = {**os.environ, "MEZAN_HOME": str(tmp_path)}
     argv = [str(BIN / "mezan"), "bench", "run", "--instances", "generated:taillard_a:20:0-4", "--solvers",
@@ -237,6 +238,7 @@ def test_a_killed_experiment_resumes_and_runs_every_cell_exactly_once(tmp_path):
     assert len(cells) == 20 and len(set(cells)) == 20
 
 
+@pytest.mark.slow
 def test_ab_command_stops_early_when_the_difference_is_large(capsys):
     assert main(["bench", "ab", "local_first", "rots", "--instances", "generated:taillard_a:20:0-9", "--time", "0.05",
                  "--json"]) == 0

@@ -11,6 +11,7 @@ from mezan.qap import generate, read_qaplib, solve
 from conftest import SHARED, brute_force, numpy_objective, qap_instances, shared_names
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(qap_instances(2, 9, low=-5, high=30), st.booleans())
 def test_bnb_agrees_with_enumeration(inst, with_partial_match):
@@ -35,6 +36,7 @@ def test_bnb_proves_the_lipa_optimum_and_stops_on_its_node_cap():
     assert sorted(capped.permutation.tolist()) == list(range(16))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", shared_names(max_n=15))
 def test_bnb_proves_the_best_known_values_up_to_n_15(name):
     problem = read_qaplib(SHARED / f"{name}.dat")

@@ -17,6 +17,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = pytest.mark.slow  # each test runs a server or a script: seconds each
+
 EXAMPLES = REPO / "examples"
 SCRIPTS = sorted(EXAMPLES.rglob("*.py"))
 TIMEOUT = 120  # seconds per example; each takes a few

@@ -114,6 +114,7 @@ def test_min_cost_flow_matches_an_lp(n, seed):
         assert result.flows.get(f"{u}->{v}", 0.0) <= capacity + 1e-9
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_fixed_charge_design_matches_enumeration(seed):

@@ -1,5 +1,6 @@
 """`make wheel`: a manylinux wheel (auditwheel-repaired) that installs and solves where there is no compiler."""
 
+import fcntl
 import subprocess
 import sys
 import sysconfig
@@ -10,14 +11,23 @@ import pytest
 import mezan
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]  # one worker: the second test reuses the wheel
+pytestmark = pytest.mark.slow
+
+
+def built_wheel() -> Path:
+    """``make wheel`` (it builds only when a source file changed since its last build: the set-up of ``make test``
+    built it), under a lock so that tests on two workers never build at once; the newest manylinux wheel."""
+    (REPO / "dist").mkdir(exist_ok=True)
+    with open(REPO / "dist" / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(["make", "-o", "setup", "wheel"], cwd=REPO, check=True, capture_output=True, timeout=1200)
+    wheels = sorted(REPO.glob(f"dist/mezan-{mezan.__version__}-*manylinux*.whl"), key=lambda p: p.stat().st_mtime)
+    assert wheels, "make wheel wrote no manylinux wheel"
+    return wheels[-1]
 
 
 def test_the_manylinux_wheel_installs_and_solves_without_a_toolchain(tmp_path):
-    subprocess.run(["make", "-o", "setup", "wheel"], cwd=REPO, check=True, capture_output=True, timeout=1200)
-    wheels = sorted(REPO.glob(f"dist/mezan-{mezan.__version__}-*manylinux*.whl"), key=lambda p: p.stat().st_mtime)
-    assert wheels, "make wheel wrote no manylinux wheel"
-    wheel = wheels[-1]
+    wheel = built_wheel()
     venv = tmp_path / "fresh"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
@@ -54,15 +64,12 @@ def test_the_core_installs_alone_and_passes_its_tests(tmp_path):
     """``pip install WHEEL`` (no extra) into a fresh venv: numpy, typer and rich (no scipy); the core's tests pass
     there (with the test tools and scipy, the drop-in's reference, added after), ``mezan solve`` works, and a
     component without its extra says which extra to install."""
-    wheels = sorted(REPO.glob(f"dist/mezan-{mezan.__version__}-*manylinux*.whl"), key=lambda p: p.stat().st_mtime)
-    if not wheels:
-        subprocess.run(["make", "wheel"], cwd=REPO, check=True, capture_output=True, timeout=1200)
-        wheels = sorted(REPO.glob(f"dist/mezan-{mezan.__version__}-*manylinux*.whl"))
+    wheel = built_wheel()
     venv = tmp_path / "core"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, str(wheels[-1])], check=True, timeout=600)
+    subprocess.run([*pip, str(wheel)], check=True, timeout=600)
     listed = subprocess.run([python, "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True,
                             check=True).stdout
     names = {line.split("==")[0].lower() for line in listed.split()}
@@ -78,7 +85,7 @@ def test_the_core_installs_alone_and_passes_its_tests(tmp_path):
         refused = subprocess.run([python, "-c", f"import {component}"], capture_output=True, text=True, env=env)
         assert refused.returncode == 1 and "MissingExtraError" in refused.stderr, refused.stderr
         assert f"pip install 'mezan[{extra}]'" in refused.stderr
-    subprocess.run([*pip, f"{wheels[-1]}[test]"], check=True, timeout=600)  # pytest, hypothesis, scipy
+    subprocess.run([*pip, f"{wheel}[test]"], check=True, timeout=600)  # pytest, hypothesis, scipy
     tests = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *CORE_TESTS],
                            cwd=REPO, capture_output=True, text=True, env=env, timeout=1200)
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]

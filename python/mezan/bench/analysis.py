@@ -29,9 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scikit_posthocs
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from mezan.bench.registry import Registry
 from mezan.errors import InvalidParameterError
@@ -222,6 +220,8 @@ def friedman(matrix: np.ndarray, alpha: float = 0.05) -> dict[str, Any]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        import scikit_posthocs  # start-up time: it loads pandas and matplotlib (about 3 s); only this test needs it
+
         nemenyi = scikit_posthocs.posthoc_nemenyi_friedman(matrix).to_numpy().tolist()
     out.update(statistic=statistic, p_value=p_value, statistic_without_tie_correction=plain,
                iman_davenport=float(f_value), iman_davenport_p=f_p,
@@ -254,6 +254,8 @@ def holm(p_values: list[float]) -> list[float]:
     """Holm's step-down adjustment (statsmodels.stats.multitest)."""
     if not p_values:
         return []
+
+    from statsmodels.stats.multitest import multipletests  # start-up time: statsmodels loads pandas
 
     return [float(p) for p in multipletests(p_values, method="holm")[1]]
 

@@ -27,6 +27,10 @@ POLL_SECONDS = 0.2
 """How often a running task asks the scheduler whether it was cancelled, and at most how often it publishes."""
 
 
+LOST_NOTICE = 5.0
+"""Seconds a task waits, after a connection closed under it, for its client to notice a lost scheduler."""
+
+
 def _imports() -> Any:
     try:
         import distributed  # the distributed extra
@@ -106,6 +110,13 @@ class DaskTask(Task):
                 raise
             if self.executor.lost() or "scheduler-connection-lost" in str(exc):
                 raise self.executor.lost_error(exc) from None
+            if isinstance(exc, (OSError, distributed.comm.CommClosedError)):
+                # a connection closed under the gather: the client may not have noticed yet that its scheduler
+                # is gone (its status still says running), so give it a moment before naming the cause
+                if self.executor.lost_within(LOST_NOTICE):
+                    raise self.executor.lost_error(exc) from None
+                raise DistError(f"task {self.key}: the connection closed while its result was fetched "
+                                f"({_cause(exc)})") from None
             if self.future.cancelled():
                 if self.executor.client.status == "connecting":  # cancelled by the lost connection, not by anyone
                     raise self.executor.lost_error(exc) from None
@@ -294,6 +305,16 @@ class DaskExecutor(Executor):
     def lost(self) -> bool:
         """True when the client is no longer connected to its scheduler."""
         return self.client.status not in ("running", "connecting")
+
+    def lost_within(self, seconds: float) -> bool:
+        """True when the client finds itself disconnected from its scheduler within ``seconds`` (polled): lost, or
+        trying to reconnect."""
+        deadline = time.monotonic() + seconds
+        while self.client.status == "running":
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def lost_error(self, exc: BaseException | None = None) -> SchedulerLost:
         cause = f": {_cause(exc)}" if exc is not None else ""
