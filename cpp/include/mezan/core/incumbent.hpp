@@ -5,7 +5,9 @@
 // when the target objective is reached. A lock-free read of the best value lets workers skip the
 // mutex when they cannot improve. Readers (the Python progress display) poll snapshot(). Optionally
 // (track_sources) it records per source (the offering thread's incumbent_source) the gains it made and
-// its own best: the multi-thread portfolio moves effort by them.
+// its own best: the multi-thread portfolio moves effort by them. An incumbent may forward to another
+// (a private view): what improves it is offered on to the other, and its iterations are counted there
+// too, while its readers see only their own offers — thread 0 of a multi-thread solve runs so (solve.hpp).
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -27,33 +29,16 @@ inline thread_local int incumbent_source = -1;
 class Incumbent {
  public:
   explicit Incumbent(StopToken& stop) : stop_(stop) {}
+  /// A private view: offers that improve it are also offered to `forward`, iterations are added to both.
+  Incumbent(StopToken& stop, Incumbent* forward) : stop_(stop), forward_(forward) {}
 
   /// Offer a candidate; returns true if it became the new global best. The first candidate is always
   /// kept, whatever its value (so a solve always has a solution to report); a NaN objective never
   /// replaces a kept one and never enters the trace.
   bool offer(double objective, const std::vector<int>& solution) {
-    const int source = incumbent_source;
-    const bool tracked = source >= 0 && source < static_cast<int>(sources_.size());
-    if (!tracked && has_solution_.load(std::memory_order_acquire) &&
-        !(objective < best_.load(std::memory_order_relaxed)))
-      return false;
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (tracked && !std::isnan(objective) && (sources_[source].solution.empty() || objective < sources_[source].best)) {
-      sources_[source].best = objective;
-      sources_[source].solution = solution;
-    }
-    const bool first = !has_solution_.load();
-    if (!first && !(objective < best_.load())) return false;
-    solution_ = solution;
-    has_solution_.store(true, std::memory_order_release);
-    if (std::isnan(objective)) return first;
-    const double previous = best_.load();
-    if (tracked && !first && std::isfinite(previous))
-      sources_[source].gain += (previous - objective) / std::max(1e-12, std::abs(previous));
-    best_.store(objective);
-    trace_.emplace_back(stop_.elapsed(), objective);
-    if (objective <= stop_.target()) stop_.request_stop(StopReason::target);
-    return true;
+    const bool kept = keep(objective, solution);
+    if (kept && forward_ != nullptr) forward_->offer(objective, solution);
+    return kept;
   }
 
   /// The best objective offered (+inf before any finite one).
@@ -83,11 +68,41 @@ class Incumbent {
     return source >= 0 && source < static_cast<int>(sources_.size()) ? sources_[source].solution : std::vector<int>{};
   }
 
-  void add_iterations(std::int64_t k) { iterations_.fetch_add(k, std::memory_order_relaxed); }
+  void add_iterations(std::int64_t k) {
+    iterations_.fetch_add(k, std::memory_order_relaxed);
+    if (forward_ != nullptr) forward_->add_iterations(k);
+  }
   std::int64_t iterations() const { return iterations_.load(std::memory_order_relaxed); }
 
  private:
+  /// offer() for this incumbent alone: true if the candidate became its best.
+  bool keep(double objective, const std::vector<int>& solution) {
+    const int source = incumbent_source;
+    const bool tracked = source >= 0 && source < static_cast<int>(sources_.size());
+    if (!tracked && has_solution_.load(std::memory_order_acquire) &&
+        !(objective < best_.load(std::memory_order_relaxed)))
+      return false;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (tracked && !std::isnan(objective) && (sources_[source].solution.empty() || objective < sources_[source].best)) {
+      sources_[source].best = objective;
+      sources_[source].solution = solution;
+    }
+    const bool first = !has_solution_.load();
+    if (!first && !(objective < best_.load())) return false;
+    solution_ = solution;
+    has_solution_.store(true, std::memory_order_release);
+    if (std::isnan(objective)) return first;
+    const double previous = best_.load();
+    if (tracked && !first && std::isfinite(previous))
+      sources_[source].gain += (previous - objective) / std::max(1e-12, std::abs(previous));
+    best_.store(objective);
+    trace_.emplace_back(stop_.elapsed(), objective);
+    if (objective <= stop_.target()) stop_.request_stop(StopReason::target);
+    return true;
+  }
+
   StopToken& stop_;
+  Incumbent* forward_ = nullptr;  // a private view's shared incumbent (not owned), or none
   mutable std::mutex mutex_;
   std::atomic<double> best_{std::numeric_limits<double>::infinity()};
   std::atomic<bool> has_solution_{false};

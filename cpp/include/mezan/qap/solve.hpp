@@ -15,6 +15,11 @@
 //    the budget ended before any run offered one), the iterations of every run, why the solve
 //    stopped (iteration_limit when every run hit its cap), and whether bnb proved optimality.
 //  - With one thread and an iteration cap, the result depends only on the input and the seed.
+//  - Threads never cost quality: with k > 1 threads (any method but the portfolio), run 0 works on a
+//    private view of the incumbent (it sees only its own offers, and forwards them), so it makes
+//    exactly the moves of the one-thread solve with the same seed; runs 1..k-1 share the global
+//    incumbent, run 0's best included. The result is at least as good as the one-thread result for
+//    the same work (bench/threads.py measures it at equal wall time).
 //
 // Methods:
 //  rots         robust tabu search (tabu.hpp)
@@ -426,11 +431,12 @@ SolveReport solve(const Instance<T>& inst, const SolveOptions& opt, StopToken& s
     all_hit_cap = opt.max_iter > 0 && done >= opt.max_iter;
   } else {
     ThreadPool pool(static_cast<unsigned>(threads));
+    Incumbent own(stop, &incumbent);  // run 0's private view: it runs exactly the one-thread search
     std::vector<std::future<std::int64_t>> runs;
     for (int k = 0; k < threads; ++k)
       runs.push_back(pool.submit([&, k] {
         return racing ? detail::portfolio_thread(inst, opt, k, stop, incumbent, &stats[k], board)
-                      : detail::run_one(inst, opt, k, stop, incumbent, nullptr, &stats[k]);
+                      : detail::run_one(inst, opt, k, stop, k == 0 ? own : incumbent, nullptr, &stats[k]);
       }));
     std::thread controller;
     if (racing && stop.has_deadline() && opt.max_iter <= 0)
