@@ -128,6 +128,33 @@ void bind_testing(py::module_ t) {
         py::arg("iterations"), py::arg("fixed") = py::none(), py::arg("reference") = false, py::arg("tenure_max") = 0.0,
         py::arg("aspiration") = 0.0, py::arg("simd") = true, py::arg("narrow") = true, py::arg("clock_period") = 0);
   t.def("cpu_has_avx2", &qap::cpu_has_avx2, "True if the AVX2 copies of the hot loops run on this CPU");
+  t.def(
+      "measure_clock_hz",
+      []() {
+        // The core's clock under load (bench/rots_speed.py's limit): a chain of dependent one-cycle integer
+        // operations, four per loop trip so that the loop's own instructions run in their shadow.
+        py::gil_scoped_release release;
+        std::uint64_t x = 1;
+        const std::uint64_t trips = 50'000'000;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (std::uint64_t i = 0; i < trips; ++i) {
+#if defined(__GNUC__)
+          x += i;
+          asm volatile("" : "+r"(x));
+          x ^= i;
+          asm volatile("" : "+r"(x));
+          x += i;
+          asm volatile("" : "+r"(x));
+          x ^= i;
+          asm volatile("" : "+r"(x));
+#else
+          x = (x + i) ^ i;
+#endif
+        }
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return (x == 0 ? 4.0 : 4.0) * static_cast<double>(trips) / seconds;
+      },
+      "Cycles per second of one core, measured by a chain of dependent one-cycle adds");
 
   t.def(
       "time_gradient",
