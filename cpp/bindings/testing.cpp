@@ -5,7 +5,9 @@
 #include "mezan/evo/operators.hpp"
 #include "mezan/qap/delta_table.hpp"
 #include "mezan/qap/assignment.hpp"
+#include "mezan/qap/reference_tabu.hpp"
 #include "mezan/qap/structured.hpp"
+#include "mezan/qap/tabu.hpp"
 
 #include <chrono>
 
@@ -42,6 +44,73 @@ py::array_t<T> delta_table_after_swaps(const Array<T>& A, const Array<T>& B, con
   return out;
 }
 
+/// The first `iterations` moves of robust tabu search from p0: the facilities exchanged at each iteration
+/// (r < s), the cost after it, then the final and best permutations and costs, and which kernel ran.
+/// reference: ReferenceRobustTabu (the plain first version) instead of RobustTabu. The kernel options
+/// (simd, narrow, clock_period) choose how RobustTabu computes, never what.
+template <class T, class Search>
+py::dict run_trajectory(const qap::Instance<T>& inst, const std::vector<int>& movable, std::vector<int> p,
+                        std::uint64_t seed, std::int64_t iterations, const qap::TabuOptions& options) {
+  Search search(inst, movable, seed, options);
+  py::array_t<int> moves({static_cast<py::ssize_t>(iterations), static_cast<py::ssize_t>(2)});
+  py::array_t<T> costs(static_cast<py::ssize_t>(iterations));
+  auto mv = moves.template mutable_unchecked<2>();
+  auto cv = costs.template mutable_unchecked<1>();
+  std::string kernel = "reference";
+  if constexpr (std::is_same_v<Search, qap::RobustTabu<T>>) kernel = search.kernel();
+  {
+    py::gil_scoped_release release;
+    StopToken stop;
+    Incumbent incumbent(stop);
+    search.start(p);
+    for (std::int64_t i = 0; i < iterations; ++i) {
+      const std::vector<int> before = search.current();
+      search.run(stop, incumbent, 1);
+      const std::vector<int>& after = search.current();
+      int first = -1, second = -1;
+      for (int k = 0; k < inst.n(); ++k)
+        if (before[k] != after[k]) (first < 0 ? first : second) = k;
+      mv(i, 0) = first;
+      mv(i, 1) = second;
+      cv(i) = search.current_cost();
+    }
+  }
+  py::dict out;
+  out["moves"] = moves;
+  out["costs"] = costs;
+  out["current"] = to_array(search.current());
+  out["current_cost"] = search.current_cost();
+  out["best"] = to_array(search.best());
+  out["best_cost"] = search.best_cost();
+  out["kernel"] = kernel;
+  return out;
+}
+
+template <class T>
+py::dict rots_trajectory(const Array<T>& A, const Array<T>& B, const Array<int>& p0, std::uint64_t seed,
+                         std::int64_t iterations, const std::optional<Array<int>>& fixed, bool reference,
+                         double tenure_max, double aspiration, bool simd, bool narrow, std::int64_t clock_period) {
+  const qap::Instance<T> inst = make_instance(A, B);
+  const int* start = require_permutation(p0, inst.n(), "p");
+  std::vector<int> fx;
+  if (fixed) {
+    if (fixed->ndim() != 1 || fixed->shape(0) != inst.n())
+      throw InvalidParameter("fixed must have one entry per facility, got shape " + shape_of(*fixed));
+    fx = require_fixed(*fixed, inst.n());
+  }
+  if (iterations < 0) throw InvalidParameter("iterations must be >= 0");
+  qap::TabuOptions options;
+  options.tenure_max = tenure_max;
+  options.aspiration = aspiration;
+  options.kernel.simd = simd;
+  options.kernel.narrow = narrow;
+  if (clock_period > 0) options.kernel.clock_period = clock_period;
+  const std::vector<int> movable = qap::movable_facilities(inst.n(), fx);
+  std::vector<int> p(start, start + inst.n());
+  if (reference) return run_trajectory<T, qap::ReferenceRobustTabu<T>>(inst, movable, p, seed, iterations, options);
+  return run_trajectory<T, qap::RobustTabu<T>>(inst, movable, p, seed, iterations, options);
+}
+
 }  // namespace
 
 void bind_testing(py::module_ t) {
@@ -50,6 +119,42 @@ void bind_testing(py::module_ t) {
         py::arg("p"), py::arg("swaps"), py::arg("fixed") = py::none());
   t.def("delta_table_after_swaps_f64", &delta_table_after_swaps<double>, py::arg("A"), py::arg("B"), py::arg("p"),
         py::arg("swaps"), py::arg("fixed") = py::none());
+
+  t.def("rots_trajectory_i64", &rots_trajectory<std::int64_t>, py::arg("A"), py::arg("B"), py::arg("p"),
+        py::arg("seed"), py::arg("iterations"), py::arg("fixed") = py::none(), py::arg("reference") = false,
+        py::arg("tenure_max") = 0.0, py::arg("aspiration") = 0.0, py::arg("simd") = true, py::arg("narrow") = true,
+        py::arg("clock_period") = 0);
+  t.def("rots_trajectory_f64", &rots_trajectory<double>, py::arg("A"), py::arg("B"), py::arg("p"), py::arg("seed"),
+        py::arg("iterations"), py::arg("fixed") = py::none(), py::arg("reference") = false, py::arg("tenure_max") = 0.0,
+        py::arg("aspiration") = 0.0, py::arg("simd") = true, py::arg("narrow") = true, py::arg("clock_period") = 0);
+  t.def("cpu_has_avx2", &qap::cpu_has_avx2, "True if the AVX2 copies of the hot loops run on this CPU");
+  t.def(
+      "measure_clock_hz",
+      []() {
+        // The core's clock under load (bench/rots_speed.py's limit): a chain of dependent one-cycle integer
+        // operations, four per loop trip so that the loop's own instructions run in their shadow.
+        py::gil_scoped_release release;
+        std::uint64_t x = 1;
+        const std::uint64_t trips = 50'000'000;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (std::uint64_t i = 0; i < trips; ++i) {
+#if defined(__GNUC__)
+          x += i;
+          asm volatile("" : "+r"(x));
+          x ^= i;
+          asm volatile("" : "+r"(x));
+          x += i;
+          asm volatile("" : "+r"(x));
+          x ^= i;
+          asm volatile("" : "+r"(x));
+#else
+          x = (x + i) ^ i;
+#endif
+        }
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return (x == 0 ? 4.0 : 4.0) * static_cast<double>(trips) / seconds;
+      },
+      "Cycles per second of one core, measured by a chain of dependent one-cycle adds");
 
   t.def(
       "time_gradient",
