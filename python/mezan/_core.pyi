@@ -159,6 +159,20 @@ class _TestingModule:
     def delta_table_after_swaps_f64(A: npt.ArrayLike, B: npt.ArrayLike, p: npt.ArrayLike, swaps: list[tuple[int, int]],
                                     fixed: npt.ArrayLike | None = ...) -> npt.NDArray[np.float64]: ...
     @staticmethod
+    def rots_trajectory_i64(A: npt.ArrayLike, B: npt.ArrayLike, p: npt.ArrayLike, seed: int, iterations: int,
+                            fixed: npt.ArrayLike | None = ..., reference: bool = ..., tenure_max: float = ...,
+                            aspiration: float = ..., simd: bool = ..., narrow: bool = ...,
+                            clock_period: int = ...) -> dict[str, Any]: ...
+    @staticmethod
+    def rots_trajectory_f64(A: npt.ArrayLike, B: npt.ArrayLike, p: npt.ArrayLike, seed: int, iterations: int,
+                            fixed: npt.ArrayLike | None = ..., reference: bool = ..., tenure_max: float = ...,
+                            aspiration: float = ..., simd: bool = ..., narrow: bool = ...,
+                            clock_period: int = ...) -> dict[str, Any]: ...
+    @staticmethod
+    def cpu_has_avx2() -> bool: ...
+    @staticmethod
+    def measure_clock_hz() -> float: ...
+    @staticmethod
     def time_gradient(products: RelaxationProducts, P: npt.ArrayLike, repeats: int) -> list[float]: ...
     @staticmethod
     def evo_crossover(kind: str, p1: npt.ArrayLike, p2: npt.ArrayLike, seed: int = ..., a: int = ...,
