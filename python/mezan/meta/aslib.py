@@ -538,14 +538,26 @@ def read_scenario(folder: str | Path) -> Scenario:
     if not folder.is_dir():
         raise InvalidProblemError(f"{folder}: not a scenario folder")
     desc = _read_description(folder)
-    measure, ptype, maximize, cutoff = desc.measure, desc.performance_type, desc.maximize, desc.cutoff
-    steps, default_steps = desc.steps, desc.default_steps
+    inst_list, algo_list, performance, ok = _read_runs(folder / "algorithm_runs.arff", desc)
+    row_of = {n: i for i, n in enumerate(inst_list)}
+    feature_names, features = _read_features(folder / "feature_values.arff", row_of)
+    step_names, step_costs, step_status = _read_steps(folder, row_of, list(desc.steps))
+    folds = _read_folds(folder / "cv.arff", row_of, inst_list)
+    return Scenario(name=desc.name or folder.name, path=folder, performance_type=desc.performance_type,
+                    maximize=desc.maximize, cutoff=desc.cutoff, algorithms=algo_list, instances=inst_list,
+                    performance=performance, ok=ok, feature_names=feature_names, features=features, steps=desc.steps,
+                    default_steps=desc.default_steps, step_names=step_names, step_costs=step_costs,
+                    step_status=step_status, folds=folds)
 
-    # algorithm runs: (instance, algorithm) -> list of (value, ok) over repetitions
-    rpath = folder / "algorithm_runs.arff"
+
+def _read_runs(rpath: Path, desc: _Description) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """``algorithm_runs.arff``: the instances and algorithms (in order of first appearance), the performance
+    (instances x algorithms: the median of the successful repetitions, NaN where too few succeeded) and where it
+    is defined."""
+    measure, ptype = desc.measure, desc.performance_type
     runs = _arff(rpath)
     col = _columns(runs, rpath, ("instance_id", "algorithm", measure, "runstatus"))
-    reps: dict[tuple[str, str], list[tuple[float, bool]]] = defaultdict(list)
+    reps: dict[tuple[str, str], list[tuple[float, bool]]] = defaultdict(list)  # over repetitions: (value, ok)
     instances: dict[str, None] = {}
     algorithms: dict[str, None] = {}
     for r, row in enumerate(runs["data"]):
@@ -573,24 +585,26 @@ def read_scenario(folder: str | Path) -> Scenario:
         raise InvalidProblemError(f"{rpath}: no run of algorithm {algo!r} on instance {inst!r} (every algorithm "
                                   f"needs a run on every instance)")
     performance = np.full((len(inst_list), len(algo_list)), np.nan)
-    ok = np.zeros((len(inst_list), len(algo_list)), dtype=bool)
+    defined = np.zeros((len(inst_list), len(algo_list)), dtype=bool)
     for (inst, algo), values in reps.items():
         good = [v for v, k in values if k]
         if good and len(good) >= SUCCESS_SHARE * len(values):
             performance[ii[inst], ai[algo]] = float(np.median(good))
-            ok[ii[inst], ai[algo]] = True
-    if ptype == "solution_quality" and not ok.any():
+            defined[ii[inst], ai[algo]] = True
+    if ptype == "solution_quality" and not defined.any():
         raise InvalidProblemError(f"{rpath}: no successful run (status ok with a {measure} value): a solution-quality "
                                   f"scenario then has no cost to score (a failed run costs the worst quality seen)")
+    return inst_list, algo_list, performance, defined
 
-    # features
-    fpath = folder / "feature_values.arff"
+
+def _read_features(fpath: Path, row_of: dict[str, int]) -> tuple[list[str], np.ndarray]:
+    """``feature_values.arff``: the feature names and values (instances x features; NaN where missing: ``?``)."""
     ftable = _arff(fpath)
     fcol = _columns(ftable, fpath, ("instance_id",))
     feature_names = [a[0] for a in ftable["attributes"] if a[0] not in ("instance_id", "repetition")]
-    features = np.full((len(inst_list), len(feature_names)), np.nan)
+    features = np.full((len(row_of), len(feature_names)), np.nan)
     for r, row in enumerate(ftable["data"]):
-        i = ii.get(str(row[fcol["instance_id"]]))
+        i = row_of.get(str(row[fcol["instance_id"]]))
         if i is None:
             continue
         for k, name in enumerate(feature_names):
@@ -600,18 +614,23 @@ def read_scenario(folder: str | Path) -> Scenario:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
                 raise _bad_row(fpath, r, f"field {name} must be a finite number or ? (missing), got {v!r}")
             features[i, k] = float(v)
+    return feature_names, features
 
-    # feature costs and run status (optional)
-    step_names = list(steps)
+
+def _read_steps(folder: Path, row_of: dict[str, int],
+                step_names: list[str]) -> tuple[list[str], np.ndarray | None, np.ndarray | None]:
+    """The optional ``feature_costs.arff`` and ``feature_runstatus.arff``: the feature steps' names (the
+    description's, unless a file lists them), their costs (instances x steps) and run status, None where the
+    file is absent."""
     step_costs = step_status = None
     cpath = folder / "feature_costs.arff"
     if cpath.exists():
         ctable = _arff(cpath)
         ccol = _columns(ctable, cpath, ("instance_id",))
         step_names = [a[0] for a in ctable["attributes"] if a[0] not in ("instance_id", "repetition")]
-        step_costs = np.zeros((len(inst_list), len(step_names)))
+        step_costs = np.zeros((len(row_of), len(step_names)))
         for r, row in enumerate(ctable["data"]):
-            i = ii.get(str(row[ccol["instance_id"]]))
+            i = row_of.get(str(row[ccol["instance_id"]]))
             if i is not None:
                 step_costs[i] = [_feature_cost(cpath, r, s, row[ccol[s]]) for s in step_names]
     spath = folder / "feature_runstatus.arff"
@@ -621,23 +640,26 @@ def read_scenario(folder: str | Path) -> Scenario:
         status_steps = [a[0] for a in stable["attributes"] if a[0] not in ("instance_id", "repetition")]
         if step_costs is None:
             step_names = status_steps
-        step_status = np.full((len(inst_list), len(step_names)), "ok", dtype=object)
+        step_status = np.full((len(row_of), len(step_names)), "ok", dtype=object)
         for row in stable["data"]:
-            i = ii.get(str(row[scol["instance_id"]]))
+            i = row_of.get(str(row[scol["instance_id"]]))
             if i is not None:
                 for k, s in enumerate(step_names):
                     if s in scol:
                         step_status[i, k] = row[scol[s]] or "unknown"
+    return step_names, step_costs, step_status
 
-    # cross-validation folds
-    vpath = folder / "cv.arff"
+
+def _read_folds(vpath: Path, row_of: dict[str, int], inst_list: list[str]) -> np.ndarray:
+    """``cv.arff``: each instance's fold (1-based; the first repetition's, when the file repeats them); every
+    instance has one, and there are at least two folds."""
     vtable = _arff(vpath)
     vcol = _columns(vtable, vpath, ("instance_id", "fold"))
     folds = np.zeros(len(inst_list), dtype=int)
     for r, row in enumerate(vtable["data"]):
         if "repetition" in vcol and row[vcol["repetition"]] not in (1, 1.0):
             continue  # repeated cross-validation: the first repetition's folds
-        i = ii.get(str(row[vcol["instance_id"]]))
+        i = row_of.get(str(row[vcol["instance_id"]]))
         if i is None:
             continue
         fold = row[vcol["fold"]]
@@ -654,11 +676,7 @@ def read_scenario(folder: str | Path) -> Scenario:
     if len(set(folds.tolist())) < 2:
         raise InvalidProblemError(f"{vpath}: field fold: every instance is in fold {folds[0]}; cross-validation needs "
                                   f"at least 2 folds (a selector is fitted on the other folds)")
-    return Scenario(name=desc.name or folder.name, path=folder, performance_type=ptype,
-                    maximize=maximize, cutoff=cutoff, algorithms=algo_list, instances=inst_list,
-                    performance=performance, ok=ok, feature_names=feature_names, features=features, steps=steps,
-                    default_steps=default_steps, step_names=step_names, step_costs=step_costs,
-                    step_status=step_status, folds=folds)
+    return folds
 
 
 # ---- scoring -----------------------------------------------------------------------------------------------
