@@ -17,6 +17,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES := pyproject.toml CMakeLists.txt $(shell find cpp python third_party -type f \
              -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
 PYTEST_WORKERS ?= 2
+# the suite's pytest plugins, loaded by name: loaded through their entry points instead, pytest would rewrite the
+# assertions of every module of their packages in every worker (schemathesis and hypothesis: about 9 s each)
+PYTEST_PLUGINS := -p xdist.plugin -p xdist.looponfail -p _hypothesis_pytestplugin -p anyio.pytest_plugin \
+                  -p schemathesis.pytest.plugin
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 # the wheel of this version that `make wheel` built last, and the stamp of its build
 WHEEL = $(shell ls -t dist/mezan-$(VERSION)-*manylinux*.whl 2>/dev/null | head -1)
@@ -29,7 +33,7 @@ demo: setup
 
 test: system-deps install-dev
 	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(TEST_PACKAGES)"
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist load
+	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist load $(PYTEST_PLUGINS)
 
 setup: system-deps install
 
