@@ -298,13 +298,15 @@ def mezan_cli(*argv, home):
 
 def test_bench_on_a_real_scheduler_and_workers_end_to_end_and_resumes(dask_processes, tmp_path):
     address, _ = dask_processes
-    run = mezan_cli("bench", "sweep", "--scheduler", address, "--max-n", "12", "--time", "0.2", "--seeds", "2",
+    # n <= 12: exact branch and bound, done as soon as it is proven; 2 s is only a cap (0.2 s failed once on a loaded
+    # machine: the suite's other worker shares the cores with the Dask workers)
+    run = mezan_cli("bench", "sweep", "--scheduler", address, "--max-n", "12", "--time", "2", "--seeds", "2",
                     "--name", "e2e", "--json", home=tmp_path)
     assert run.returncode == 0, run.stderr
     rows = json.loads(run.stdout)["rows"]
     assert len(rows) == 12 and {r["seed"] for r in rows} == {0, 1}
     assert all(r["gap_to_best_known"] == 0.0 for r in rows)  # n = 12: exact branch and bound
-    again = mezan_cli("bench", "sweep", "--scheduler", address, "--max-n", "12", "--time", "0.2", "--seeds", "3",
+    again = mezan_cli("bench", "sweep", "--scheduler", address, "--max-n", "12", "--time", "2", "--seeds", "3",
                       "--name", "e2e", "--json", home=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "12 of 18 cells were logged" in again.stderr
