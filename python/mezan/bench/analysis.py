@@ -335,32 +335,59 @@ def analyze(data: Data, *, alpha: float = 0.05, confidence: float = 0.95, resamp
     if missing:
         raise InvalidParameterError(f"the experiment is incomplete: {missing[0][1]} has no run on {missing[0][0]} "
                                     f"({len(missing)} (instance, solver) pairs missing); run it again to finish it")
-    per_solver = {}
-    for s in solvers:
-        gaps = np.array([g for p in instances for g in data.gaps[(p, s)]])
-        times = np.array([t for p in instances for t in data.times[(p, s)]])
-        finite = gaps[np.isfinite(gaps)]
-        reached = times[np.isfinite(times)]
-        per_solver[s] = {
-            "runs": int(gaps.size), "failed": int((~np.isfinite(gaps)).sum()),
-            "mean_gap": float(finite.mean()) if finite.size else None,
-            "mean_gap_ci": list(bootstrap_interval(finite, np.mean, confidence=confidence, resamples=resamples,
-                                                   seed=seed)),
-            "median_gap": float(np.median(finite)) if finite.size else None,
-            "median_gap_ci": list(bootstrap_interval(finite, np.median, confidence=confidence, resamples=resamples,
-                                                     seed=seed)),
-            "success_rate": float(np.mean(gaps <= data.target_gap + 1e-12)),
-            "time_to_target_median": float(np.median(reached)) if reached.size else None,
-            "reached": int(reached.size),
-        }
+    per_solver = {s: _solver_summary(data, s, confidence, resamples, seed) for s in solvers}
     matrix = _finite(np.array([[np.mean(data.gaps[(p, s)]) if np.all(np.isfinite(data.gaps[(p, s)])) else np.inf
                                 for s in solvers] for p in instances]))
     test = friedman(matrix, alpha) if len(solvers) >= 2 else {"statistic": None, "p_value": None,
                                                                "verdict": "one solver: nothing to compare"}
-    all_hit = all(per_solver[s]["success_rate"] == 1.0 for s in solvers)
-    if all_hit and len(solvers) >= 2:
+    if len(solvers) >= 2 and all(per_solver[s]["success_rate"] == 1.0 for s in solvers):
         test["verdict"] = ("every solver reached the target on every run: the experiment cannot tell them apart "
                            "(a harder instance set or a shorter budget would)")
+    pairs = _pairwise(data, matrix, alpha)
+    taus, profile = _time_to_target_profile(data)
+    grid = _time_grid(data)
+    ecdf = {s: [float(np.mean(np.array([t for p in instances for t in data.times[(p, s)]]) <= t)) for t in grid]
+            for s in solvers}
+    return {
+        "experiment": data.experiment, "name": data.name, "problem_type": data.problem_type, "runs": data.runs,
+        "instances": len(instances), "budget": data.budget, "target_gap": data.target_gap, "alpha": alpha,
+        "confidence": confidence,
+        "references": {"best known": sum(1 for v in data.reference.values() if v[1] == "best known"),
+                       "best found": sum(1 for v in data.reference.values() if v[1] == "best found")},
+        "solvers": per_solver, "friedman": test, "pairwise": pairs,
+        "profile": {"metric": "time to target", "tau": taus.tolist(),
+                    "rho": {s: profile[:, j].tolist() for j, s in enumerate(solvers)}},
+        "time_to_target_ecdf": {"time": grid.tolist(), "fraction": ecdf},
+        "anytime": {"time": grid.tolist(), **{s: anytime(data, s, grid) for s in solvers}},
+        "families": _family_means(data), "environments": data.environments,
+    }
+
+
+def _solver_summary(data: Data, s: str, confidence: float, resamples: int, seed: int) -> dict[str, Any]:
+    """One solver's runs over the instances: gaps (mean and median with bootstrap intervals), failures, success
+    rate and the median time to target."""
+    gaps = np.array([g for p in data.instances for g in data.gaps[(p, s)]])
+    times = np.array([t for p in data.instances for t in data.times[(p, s)]])
+    finite = gaps[np.isfinite(gaps)]
+    reached = times[np.isfinite(times)]
+    return {
+        "runs": int(gaps.size), "failed": int((~np.isfinite(gaps)).sum()),
+        "mean_gap": float(finite.mean()) if finite.size else None,
+        "mean_gap_ci": list(bootstrap_interval(finite, np.mean, confidence=confidence, resamples=resamples,
+                                               seed=seed)),
+        "median_gap": float(np.median(finite)) if finite.size else None,
+        "median_gap_ci": list(bootstrap_interval(finite, np.median, confidence=confidence, resamples=resamples,
+                                                 seed=seed)),
+        "success_rate": float(np.mean(gaps <= data.target_gap + 1e-12)),
+        "time_to_target_median": float(np.median(reached)) if reached.size else None,
+        "reached": int(reached.size),
+    }
+
+
+def _pairwise(data: Data, matrix: np.ndarray, alpha: float) -> list[dict[str, Any]]:
+    """Every pair of solvers: Wilcoxon on the per-instance mean gaps (``matrix``: instances x solvers), Holm's
+    adjustment over the pairs, A12 on the runs, and a verdict."""
+    solvers, instances = data.solvers, data.instances
     pairs, raw = [], []
     for i, a in enumerate(solvers):
         for b in solvers[i + 1:]:
@@ -384,40 +411,39 @@ def analyze(data: Data, *, alpha: float = 0.05, confidence: float = 0.95, resamp
                                f"A12 = {effect:.2f} for {better}, {pair['a12_magnitude']})")
         else:
             pair["verdict"] = f"no significant difference (Holm-adjusted p = {adjusted:.3g} >= {alpha})"
-    # performance profiles of the time to target: one problem per (instance, replicate)
+    return pairs
+
+
+def _time_to_target_profile(data: Data) -> tuple[np.ndarray, np.ndarray]:
+    """Performance profiles of the time to target, one problem per (instance, replicate): the ratios tau and,
+    per tau and solver, the share of problems within tau of the fastest."""
     costs = []
-    for p in instances:
-        for rep in range(min(len(data.times[(p, s)]) for s in solvers)):
-            costs.append([data.times[(p, s)][rep] for s in solvers])
+    for p in data.instances:
+        for rep in range(min(len(data.times[(p, s)]) for s in data.solvers)):
+            costs.append([data.times[(p, s)][rep] for s in data.solvers])
     costs_arr = np.array(costs, dtype=float)
     finite_ratio = costs_arr[np.isfinite(costs_arr)]
     top = float(np.max(finite_ratio / max(np.min(finite_ratio), 1e-9))) if finite_ratio.size else 1.0
     taus = np.unique(np.geomspace(1.0, max(2.0, min(top * 1.05, 1e6)), 40))
-    profile = performance_profile(costs_arr, taus)
-    horizon = max(data.budget, max((t for s in solvers for p in instances for t in data.times[(p, s)]
+    return taus, performance_profile(costs_arr, taus)
+
+
+def _time_grid(data: Data) -> np.ndarray:
+    """40 log-spaced times up to the budget or the longest time to target, for the ECDF and anytime curves."""
+    horizon = max(data.budget, max((t for s in data.solvers for p in data.instances for t in data.times[(p, s)]
                                     if math.isfinite(t)), default=0.0), 1e-3)
-    grid = np.geomspace(min(1e-3, horizon / 100), horizon, 40)
-    ecdf = {s: [float(np.mean(np.array([t for p in instances for t in data.times[(p, s)]]) <= t)) for t in grid]
-            for s in solvers}
+    return np.geomspace(min(1e-3, horizon / 100), horizon, 40)
+
+
+def _family_means(data: Data) -> dict[str, dict[str, Any]]:
+    """Per instance family: how many instances, and each solver's mean finite gap over their runs."""
     families: dict[str, dict[str, Any]] = {}
     for family in sorted(set(data.families.values())):
-        ids = [p for p in instances if data.families[p] == family]
+        ids = [p for p in data.instances if data.families[p] == family]
         families[family] = {"instances": len(ids), "mean_gap": {
             s: (float(np.mean(v)) if (v := [g for p in ids for g in data.gaps[(p, s)] if math.isfinite(g)])
-                else None) for s in solvers}}
-    return {
-        "experiment": data.experiment, "name": data.name, "problem_type": data.problem_type, "runs": data.runs,
-        "instances": len(instances), "budget": data.budget, "target_gap": data.target_gap, "alpha": alpha,
-        "confidence": confidence,
-        "references": {"best known": sum(1 for v in data.reference.values() if v[1] == "best known"),
-                       "best found": sum(1 for v in data.reference.values() if v[1] == "best found")},
-        "solvers": per_solver, "friedman": test, "pairwise": pairs,
-        "profile": {"metric": "time to target", "tau": taus.tolist(),
-                    "rho": {s: profile[:, j].tolist() for j, s in enumerate(solvers)}},
-        "time_to_target_ecdf": {"time": grid.tolist(), "fraction": ecdf},
-        "anytime": {"time": grid.tolist(), **{s: anytime(data, s, grid) for s in solvers}},
-        "families": families, "environments": data.environments,
-    }
+                else None) for s in data.solvers}}
+    return families
 
 
 __all__ = ["Data", "a12", "a12_magnitude", "analyze", "anytime", "bootstrap_interval", "critical_difference",
