@@ -33,7 +33,7 @@ demo: setup
 
 test: system-deps install-dev
 	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(TEST_PACKAGES)"
-	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist load $(PYTEST_PLUGINS)
+	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_PLUGINS)
 
 setup: system-deps install
 

@@ -150,8 +150,20 @@ def start_server(store, port, *extra):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The tests marked slow first (in their order), then the rest: on several workers the long ones start early
-    and the short ones fill the gaps, instead of one long test running alone at the end. (Longest first, by measured
-    durations, was slower here: 11 min 51 s against 9 min 2 s. It starts the heaviest tests together, and most of
-    them use both cores: C++ builds, venvs, Dask clusters.)"""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Order the tests for ``pytest-xdist --dist worksteal`` (``make test``): it hands each of W workers one
+    contiguous share of the list (the first gets ``len // W``, and so on), and an idle worker then steals the
+    *last* half of the busiest one's queue. So each share starts with its part of the tests marked slow (dealt in
+    turn, in collection order) and ends with quick ones: the long tests start early on every worker, and what is
+    stolen or run last is short. (Everything slow-first in one share left one worker with all of it: 11 min 33 s
+    against 9 min 19 s with this order on the same machine.) Without xdist: slow first, as before."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    quick = [item for item in items if item.get_closest_marker("slow") is None]
+    ordered, left = [], len(items)
+    for w in range(workers):
+        share = left // (workers - w)  # xdist's split of what is still pending among the remaining workers
+        mine = slow[w::workers]
+        ordered += mine + quick[:max(0, share - len(mine))]
+        quick = quick[max(0, share - len(mine)):]
+        left -= share
+    items[:] = ordered + quick

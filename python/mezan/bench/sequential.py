@@ -28,11 +28,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from mezan.errors import InvalidParameterError
 
 GRID = 401  # grid points for the score's density at each look
+_ROOT_TWO_PI = math.sqrt(2 * math.pi)
+_cdf = special.ndtr  # the standard normal CDF as a bare ufunc (scipy.stats.norm.cdf checks its arguments per call)
+
+
+def _pdf(x: np.ndarray) -> np.ndarray:
+    """The standard normal density, elementwise (what scipy.stats.norm.pdf computes, without its per-call checks)."""
+    return np.exp(-0.5 * x * x) / _ROOT_TWO_PI
 
 
 def spending(kind: str, alpha: float, gamma: float = 1.0):
@@ -51,8 +58,14 @@ def spending(kind: str, alpha: float, gamma: float = 1.0):
 
 
 def _transition(grid: np.ndarray, nxt: np.ndarray, step: float, drift: float) -> np.ndarray:
-    """Kernel of the score's increment over information ``step``: N(drift * step, step)."""
-    return stats.norm.pdf((nxt[None, :] - grid[:, None] - drift * step) / math.sqrt(step)) / math.sqrt(step)
+    """Kernel of the score's increment over information ``step``: N(drift * step, step), built in place (it is the
+    design's inner loop: a GRID x GRID matrix per look)."""
+    kernel = np.subtract.outer(grid + drift * step, nxt)
+    kernel *= kernel
+    kernel *= -0.5 / step
+    np.exp(kernel, out=kernel)
+    kernel *= 1 / (_ROOT_TWO_PI * math.sqrt(step))
+    return kernel
 
 
 class _Process:
@@ -72,11 +85,11 @@ class _Process:
         sd = math.sqrt(step)
         if self.grid is None:
             mean = self.drift * info
-            cdf = stats.norm.cdf
+            cdf = _cdf
             return float(cdf((hi - mean) / sd) - cdf((lo - mean) / sd) + cdf((-lo - mean) / sd)
                          - cdf((-hi - mean) / sd))
         mean = self.grid + self.drift * step
-        cdf = stats.norm.cdf
+        cdf = _cdf
         p = cdf((hi - mean) / sd) - cdf((lo - mean) / sd) + cdf((-lo - mean) / sd) - cdf((-hi - mean) / sd)
         return float(np.dot(self.weights, p))
 
@@ -100,7 +113,7 @@ class _Process:
             quad[0] = quad[-1] = quad[0] / 2
         step = info - self.info
         if self.grid is None:
-            density = stats.norm.pdf((grid - self.drift * info) / math.sqrt(info)) / math.sqrt(info)
+            density = _pdf((grid - self.drift * info) / math.sqrt(info)) / math.sqrt(info)
         else:
             density = self.weights @ _transition(self.grid, grid, step, self.drift)
         self.grid, self.weights, self.info = grid, density * quad, info
@@ -213,7 +226,14 @@ def design(alpha: float = 0.05, power: float = 0.8, effect: float = 0.5, *, roun
         raise InvalidParameterError("round_size must be >= 1 and first_look >= 2")
     beta = 1 - power
 
+    built: dict[int, tuple] = {}  # the search for N asks for some sizes twice
+
     def build(n_max: int):
+        if n_max not in built:
+            built[n_max] = _build(n_max)
+        return built[n_max]
+
+    def _build(n_max: int):
         looks = tuple(sorted({min(n_max, n) for n in range(first_look, n_max + round_size, round_size)}))
         fractions = tuple(n / n_max for n in looks)
         upper = _efficacy(fractions, alpha, kind, gamma)
@@ -254,7 +274,8 @@ def z_statistic(differences: np.ndarray) -> float:
     if sd <= 1e-300 * max(1.0, abs(mean)):
         return 0.0 if mean == 0 else math.copysign(40.0, mean)
     t = mean / (sd / math.sqrt(n))
-    return float(np.clip(stats.norm.isf(stats.t.sf(t, n - 1)), -40.0, 40.0))
+    # -ndtri(stdtr(df, -t)) is norm.isf(t.sf(t, df)) as scipy.stats computes it, without its per-call checks
+    return float(np.clip(-special.ndtri(special.stdtr(n - 1, -t)), -40.0, 40.0)) + 0.0  # + 0.0: no "-0.0"
 
 
 @dataclass(frozen=True)
