@@ -1,13 +1,32 @@
 // google-benchmark microbenchmarks of the QAP kernels on Taillard-style uniform instances:
 // swap delta (O(n)), delta-table update after a move (O(n^2)), one RoTS iteration (scan + update),
-// symmetric and asymmetric, at n = 50, 100, 200, 400.
+// symmetric and asymmetric, at n = 50, 100, 200, 400; and at scale (n = 500, 1,000) one RoTS
+// iteration, one breakout move and one Frank-Wolfe step of FAQ, each with the heap allocations it
+// makes (counter "allocs": allocations per iteration, counted by the replaced global operator new;
+// search must make none).
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <vector>
 
 #include "mezan/evo/operators.hpp"
+#include "mezan/qap/breakout.hpp"
+#include "mezan/qap/delta_table.hpp"
+#include "mezan/qap/faq.hpp"
 #include "mezan/qap/tabu.hpp"
+
+// Every heap allocation of the process goes through here: the count is read around the timed loops.
+static std::atomic<std::int64_t> g_allocations{0};
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using mezan::Rng;
 using namespace mezan::qap;
@@ -112,6 +131,58 @@ static void BM_Mutation(benchmark::State& state) {
   state.SetLabel(names[state.range(0)]);
 }
 
+// At scale: allocations per iteration beside the time (symmetric instances).
+static void count_allocations(benchmark::State& state, std::int64_t before, std::int64_t units) {
+  state.counters["allocs"] = benchmark::Counter(
+      static_cast<double>(g_allocations.load() - before) / static_cast<double>(std::max<std::int64_t>(1, units)));
+}
+
+static void BM_RotsIterationAtScale(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const auto inst = make_instance(n, true);
+  RobustTabu<std::int64_t> tabu(inst, identity(n), 4);
+  tabu.start(identity(n));
+  mezan::StopToken stop;
+  stop.arm(0.0);
+  mezan::Incumbent incumbent(stop);
+  tabu.run(stop, incumbent, 10);  // first moves, first offers to the incumbent
+  const std::int64_t before = g_allocations.load();
+  for (auto _ : state) tabu.run(stop, incumbent, 1);
+  count_allocations(state, before, state.iterations());
+  state.SetItemsProcessed(state.iterations());
+}
+
+static void BM_BreakoutMoveAtScale(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const auto inst = make_instance(n, true);
+  BreakoutSearch<std::int64_t> search(inst, identity(n), 7);
+  search.start(identity(n));
+  mezan::StopToken stop;
+  stop.arm(0.0);
+  mezan::Incumbent incumbent(stop);
+  search.run(stop, incumbent, -1, 1000);  // past the first descent's offers
+  const std::int64_t before = g_allocations.load();
+  std::int64_t moves = 0;
+  for (auto _ : state) moves += search.run(stop, incumbent, -1, 100);
+  count_allocations(state, before, moves);
+  state.SetItemsProcessed(moves);
+}
+
+// One FAQ call of `steps` Frank-Wolfe steps (tol 0: all of them); the per-step cost and allocations are the
+// difference between the two step counts.
+static void BM_FaqAtScale(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const auto inst = make_instance(n, true);
+  const std::vector<double> a(inst.a_data().begin(), inst.a_data().end()), b(inst.b_data().begin(), inst.b_data().end());
+  FaqOptions options;
+  options.max_iter = static_cast<int>(state.range(1));
+  options.tol = 0.0;
+  const std::int64_t before = g_allocations.load();
+  for (auto _ : state) benchmark::DoNotOptimize(faq(a.data(), b.data(), n, std::vector<int>(n, -1), {}, options));
+  count_allocations(state, before, state.iterations());
+  state.SetLabel(std::to_string(options.max_iter) + " steps per call");
+}
+
 BENCHMARK(BM_Crossover)->ArgsProduct({{0, 1, 2, 3, 4}, {100, 1000}});
 BENCHMARK(BM_Mutation)->ArgsProduct({{0, 1, 2, 3}, {100, 1000}});
 
@@ -119,4 +190,7 @@ BENCHMARK(BM_Mutation)->ArgsProduct({{0, 1, 2, 3}, {100, 1000}});
 BENCHMARK(BM_SwapDelta)->SIZES;
 BENCHMARK(BM_DeltaTableUpdate)->SIZES;
 BENCHMARK(BM_RotsIteration)->SIZES;
+BENCHMARK(BM_RotsIterationAtScale)->Arg(500)->Arg(1000);
+BENCHMARK(BM_BreakoutMoveAtScale)->Arg(500)->Arg(1000);
+BENCHMARK(BM_FaqAtScale)->ArgsProduct({{500, 1000}, {2, 6}})->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

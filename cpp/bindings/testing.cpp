@@ -5,6 +5,7 @@
 #include "mezan/evo/operators.hpp"
 #include "mezan/qap/delta_table.hpp"
 #include "mezan/qap/assignment.hpp"
+#include "mezan/qap/breakout.hpp"
 #include "mezan/qap/reference_tabu.hpp"
 #include "mezan/qap/structured.hpp"
 #include "mezan/qap/tabu.hpp"
@@ -111,6 +112,38 @@ py::dict rots_trajectory(const Array<T>& A, const Array<T>& B, const Array<int>&
   return run_trajectory<T, qap::RobustTabu<T>>(inst, movable, p, seed, iterations, options);
 }
 
+/// Breakout local search from p0 for `moves` moves (whole cycles, at least that many moves): the moves done, then
+/// the current and best permutations and costs and the jump magnitude. reference: on DeltaTable (the plain table)
+/// instead of PermutedDeltaTable — the same search, so every field must agree.
+template <class T>
+py::dict breakout_trajectory(const Array<T>& A, const Array<T>& B, const Array<int>& p0, std::uint64_t seed,
+                             std::int64_t moves, bool reference) {
+  const qap::Instance<T> inst = make_instance(A, B);
+  const int* start = require_permutation(p0, inst.n(), "p");
+  if (moves < 0) throw InvalidParameter("moves must be >= 0");
+  const std::vector<int> p(start, start + inst.n());
+  const std::vector<int> movable = qap::movable_facilities(inst.n(), {});
+  auto run = [&](auto& search) {
+    StopToken stop;
+    Incumbent incumbent(stop);
+    search.start(p);
+    py::dict out;
+    out["moves"] = search.run(stop, incumbent, -1, moves);
+    out["current"] = to_array(search.current());
+    out["cost"] = search.current_cost();
+    out["best"] = to_array(search.best());
+    out["best_cost"] = search.best_cost();
+    out["jump"] = search.jump();
+    return out;
+  };
+  if (reference) {
+    qap::BreakoutSearch<T, qap::DeltaTable<T>> search(inst, movable, seed);
+    return run(search);
+  }
+  qap::BreakoutSearch<T> search(inst, movable, seed);
+  return run(search);
+}
+
 }  // namespace
 
 void bind_testing(py::module_ t) {
@@ -127,6 +160,10 @@ void bind_testing(py::module_ t) {
   t.def("rots_trajectory_f64", &rots_trajectory<double>, py::arg("A"), py::arg("B"), py::arg("p"), py::arg("seed"),
         py::arg("iterations"), py::arg("fixed") = py::none(), py::arg("reference") = false, py::arg("tenure_max") = 0.0,
         py::arg("aspiration") = 0.0, py::arg("simd") = true, py::arg("narrow") = true, py::arg("clock_period") = 0);
+  t.def("breakout_trajectory_i64", &breakout_trajectory<std::int64_t>, py::arg("A"), py::arg("B"), py::arg("p"),
+        py::arg("seed"), py::arg("moves"), py::arg("reference") = false);
+  t.def("breakout_trajectory_f64", &breakout_trajectory<double>, py::arg("A"), py::arg("B"), py::arg("p"),
+        py::arg("seed"), py::arg("moves"), py::arg("reference") = false);
   t.def("cpu_has_avx2", &qap::cpu_has_avx2, "True if the AVX2 copies of the hot loops run on this CPU");
   t.def(
       "measure_clock_hz",
