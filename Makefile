@@ -11,7 +11,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
 SYSTEM_PACKAGES := libeigen3-dev libbenchmark-dev
 # the test suite also needs a browser for the web page's test (tests/test_service_page.py)
-TEST_PACKAGES   := chromium
+TEST_PACKAGES   := chromium postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # what an install is built from: a change to any of these reinstalls, nothing else does
 SOURCES := pyproject.toml CMakeLists.txt $(shell find cpp python third_party -type f \
