@@ -45,9 +45,10 @@ def _as_user(argv: list[str]) -> list[str]:
 
 
 class PostgresServer:
-    """One PostgreSQL server in a temporary folder on 127.0.0.1:``port`` (trust authentication, user ``mezan``)."""
+    """One PostgreSQL server in a temporary folder on 127.0.0.1:``port`` (trust authentication, user ``mezan``);
+    ``durable``: fsync on, as a default server (the tests turn it off: speed over durability)."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, durable: bool = False) -> None:
         self.bin = bin_dir
         self.folder = Path(tempfile.mkdtemp(prefix="mezan-pg-"))
         self.data = self.folder / "data"
@@ -58,10 +59,10 @@ class PostgresServer:
         subprocess.run(_as_user([str(bin_dir / "initdb"), "-D", str(self.data), "-U", "mezan", "-A", "trust",
                                  "--no-locale", "-E", "UTF8", "--no-sync"]),
                        check=True, capture_output=True, cwd=self.folder)
-        with open(self.data / "postgresql.conf", "a") as conf:  # a test server: speed over durability
+        fast = "" if durable else "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+        with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = "
-                       f"'{self.folder}'\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                       f"max_connections = 300\nshared_buffers = 32MB\n")
+                       f"'{self.folder}'\n{fast}max_connections = 300\nshared_buffers = 32MB\n")
         self.start()
 
     def url(self, database: str = "postgres") -> str:
