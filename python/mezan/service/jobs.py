@@ -361,11 +361,11 @@ class JobQueue:
         """Cancel a job of this replica's; wait up to ``wait_for`` seconds for a running one to hand back its best."""
         with self._cond:
             task = self._live.get(job_id)
-            queued = task is not None and task in self._waiting
+            if task is None:
+                return
+            queued = task in self._waiting
             if queued:
                 self._waiting.remove(task)
-        if task is None:
-            return
         if queued:
             self._settle(task, "cancelled", None, "cancelled before it started")
             return
@@ -641,13 +641,14 @@ class JobQueue:
         """One round: fail the solves that overran their time limit + grace and replace their threads;
         replace worker threads that died."""
         now = time.monotonic()
-        stuck, lost = [], []
+        stuck: list[_Task] = []
+        lost: list[_Task] = []
         with self._cond:
             if self._closed:
                 return
             for task in list(self._active):
                 limit = task.work.time_limit
-                if not task.settled and now - task.started > limit + self.grace(limit):
+                if not task.settled and now - (task.started or now) > limit + self.grace(limit):
                     task.stuck = True
                     self._active.discard(task)
                     self._running -= 1
@@ -668,9 +669,9 @@ class JobQueue:
                 self._spawn()
         for task in stuck:
             task.stop.set()
+            overrun = now - (task.started or now) - task.work.time_limit
             log.error("solve %s (%s) still running %.1f s past its time limit of %.1f s: failed, worker replaced",
-                      task.job_id or "(synchronous)", task.work.solver, now - task.started - task.work.time_limit,
-                      task.work.time_limit)
+                      task.job_id or "(synchronous)", task.work.solver, overrun, task.work.time_limit)
             self._settle(task, "failed", None, STUCK, SolverStuck(STUCK))
         for task in lost:
             self._settle(task, "failed", None, "the worker running this solve died", RuntimeError("worker died"))

@@ -21,7 +21,7 @@ from mezan.meta import MetaFlow
 from mezan.service.auth import LOCAL, Auth
 from mezan.service.config import ServiceConfig
 from mezan.service.jobs import Job, JobNotFound, JobQueue, QueueFull, QuotaExceeded, SolverStuck
-from mezan.service.keys import ApiKey, KeyStore, Sessions
+from mezan.service.keys import ApiKey, KeyStore, Sessions, StoreSessions
 from mezan.service.metrics import Metrics
 from mezan.service.routes import ROUTE_TYPES, Admission, Work, parse
 from mezan.service.schemas import QAPRequest, wire_model
@@ -73,7 +73,7 @@ class Service:
     store: Store
     metrics: Metrics
     keys: KeyStore
-    sessions: Sessions
+    sessions: Sessions | StoreSessions
     auth: Auth
     queue: JobQueue
     metaflow: MetaFlow
