@@ -356,3 +356,44 @@ def test_an_old_store_gains_the_new_columns(tmp_path):
     db.close()
     store = Store(path)
     assert store.query("SELECT id, replica, cancel, attempts FROM jobs") == [("j1", None, 0, 0)]
+
+
+def test_metaflow_optibench_the_blackboard_and_sweeps_keep_their_state_on_postgresql(postgres, tmp_path):  # noqa: F811
+    """The store's other users, their SQL written in SQLite's dialect, on a PostgreSQL store: MetaFlow's history,
+    tallies, memory of solutions and trained artifacts; an OptiBench experiment; the agents' blackboard; a sweep's
+    log."""
+    import numpy as np
+
+    import mezan
+    from mezan.agents.blackboard import Blackboard
+    from mezan.bench.experiments import Plan, run_experiment
+    from mezan.bench.registry import Registry
+    from mezan.dist.sweep import SweepLog
+    from mezan.meta import MetaFlow
+    from mezan.problems import QAPProblem
+
+    url = postgres.new_database()
+    flow = MetaFlow(Store(url))
+    rng = np.random.default_rng(3)
+    problem = QAPProblem(*rng.integers(0, 9, (2, 9, 9)))
+    first = mezan.solve(problem, time_limit=0.2, seed=0, metaflow=flow)
+    second = mezan.solve(problem, time_limit=0.2, seed=1, metaflow=MetaFlow(Store(url)))  # starts from the first
+    store = Store(url)
+    assert store.count_solves() == 2 and second.objective <= first.objective
+    assert store.verify() == (2, []) and [r.solver for r in store.solves(fingerprint=problem.fingerprint())]
+    assert store.query("SELECT COUNT(*) FROM solutions")[0][0] == 1  # MetaFlow's memory of the best solution
+    registry = Registry(Store(url))
+    experiment = run_experiment(Plan(["qaplib:nug12"], ["rots"], seeds=2, time_limit=30.0, max_iter=100),
+                                registry=registry)
+    runs = registry.runs(experiment.id)
+    assert len(runs) == 2 and all(r["objective"] is not None and r["trace"] for r in runs)
+    assert run_experiment(Plan(["qaplib:nug12"], ["rots"], seeds=2, time_limit=30.0, max_iter=100),
+                          registry=Registry(Store(url))).id == experiment.id and len(registry.runs(experiment.id)) == 2
+    board = Blackboard(Store(url))
+    parent = board.post("t", "Analyzer", "finding", {"size": 12})
+    board.post("t", "Synthesizer", "decision", {"solver": "qap.rots"}, parent=parent)
+    assert [p.kind for p in Blackboard(Store(url)).posts("t")] == ["finding", "decision"] and board.audit() == []
+    assert [(topic, count) for topic, count, _ in board.topics()] == [("t", 2)]
+    sweep = SweepLog(Store(url), "s1")
+    assert sweep.record("a", {"x": 1}) and not sweep.record("a", {"x": 2})  # recorded once
+    assert SweepLog(Store(url), "s1").done() == {"a": {"x": 1}}
