@@ -127,7 +127,7 @@ def new_key(url: str, scope: str = "solve", **limits) -> tuple[str, str]:
 def test_keys_sessions_and_limits_are_shared_by_every_replica(cluster):
     a, b = cluster["replicas"]
     url = cluster["url"]
-    assert Store(url).query("SELECT version FROM schema_version ORDER BY version") == [(1,), (2,)]  # once each
+    assert Store(url).query("SELECT version FROM schema_version ORDER BY version") == [(1,), (2,), (3,)]  # once each
     secret, key_id = new_key(url)
     assert [call(r, "GET", "/solvers", secret)[0] for r in (a, b)] == [200, 200]
     # a session made on one replica works on the other, and logging out on it ends it everywhere
@@ -153,7 +153,7 @@ def test_keys_sessions_and_limits_are_shared_by_every_replica(cluster):
 
 def test_a_job_sent_to_one_replica_is_seen_and_cancelled_on_another(cluster):
     a, b = cluster["replicas"]
-    secret, _ = new_key(cluster["url"])
+    secret, _ = new_key(cluster["url"], quota=1)
     status, _, created = call(a, "POST", "/jobs", secret, {"route": "qapflow", **qap_body(40, 30)})
     assert status == 202, created
     job_id = created["id"]
@@ -163,12 +163,17 @@ def test_a_job_sent_to_one_replica_is_seen_and_cancelled_on_another(cluster):
         return job if job["status"] == "running" and job["progress"]["best_objective"] is not None else None
     seen = wait_for(running_with_progress, 15, "the job's progress on the other replica")
     assert seen["curve"]
+    # its quota of one solve at a time holds on the other replica too, for jobs and direct solves alike
+    status, headers, refused = call(b, "POST", "/jobs", secret, {"route": "qapflow", **qap_body(8, 0.1)})
+    assert status == 429 and "quota exceeded" in refused["detail"] and "retry-after" in headers
+    assert call(b, "POST", "/qapflow/solve", secret, qap_body(8, 0.1))[0] == 429
     status, _, cancelled = call(b, "DELETE", f"/jobs/{job_id}", secret)  # a, not b, runs it
     assert status == 200 and cancelled["status"] == "cancelled", cancelled
     assert cancelled["result"] is not None and cancelled["progress"]["best_objective"] is not None  # best kept
     assert cancelled["progress"]["elapsed"] < 25
     assert call(a, "GET", f"/jobs/{job_id}", secret)[2]["status"] == "cancelled"
     assert call(b, "GET", "/jobs", secret)[2][0]["id"] == job_id
+    assert call(b, "POST", "/qapflow/solve", secret, qap_body(8, 0.1))[0] == 200  # its slot was given back
 
 
 def test_a_replica_killed_mid_job_loses_nothing_and_runs_nothing_twice(cluster):

@@ -127,6 +127,7 @@ class _Task:
     lock: threading.Lock = field(default_factory=threading.Lock)
     final: float | None = None  # the result's objective, once it has one
     job_id_lost: bool = False  # its job row was taken over by another replica before it started here
+    slot: str | None = None  # its quota slot in the store (counted by every replica)
 
 
 def replica_alive(replica: str | None, lease_until: float | None, now: float) -> bool:
@@ -203,6 +204,8 @@ class JobQueue:
         self._watch_stop = threading.Event()
         self._watchdog: threading.Thread | None = None
         self._leases: threading.Thread | None = None
+        self._slots: set[str] = set()  # quota slots this replica holds (renewed with its leases)
+        self._unfreed: set[str] = set()  # slots given back here, not yet removed from the store
         self.interrupted = self.reap()  # the jobs of replicas that died (this one's last run among them)
         self.open()
 
@@ -278,18 +281,49 @@ class JobQueue:
                 raise QuotaExceeded(f"server nearly full: the last {self.reserved} queue slots are kept for keys "
                                     f"with no solve in progress, and this key has {held}",
                                     self._retry_after_locked(owner))
-            if task.job_id:
+            if quota is not None or task.job_id:
                 now = time.time()
-                with self.store.transaction() as db:
-                    db.execute("INSERT INTO jobs (id, route, solver, status, created, curve, owner, replica, "
-                               "lease_until, body) VALUES (?, ?, ?, 'queued', ?, '[]', ?, ?, ?, ?)",
-                               (task.job_id, work.route, work.solver, now, owner, self.replica, now + self.lease,
-                                None if body is None else json.dumps(body)))
+                with self.store.transaction() as db:  # its quota slot and its job row: both or neither
+                    if quota is not None:
+                        self._take_slot(db, task, quota, now)
+                    if task.job_id:
+                        db.execute("INSERT INTO jobs (id, route, solver, status, created, curve, owner, replica, "
+                                   "lease_until, body) VALUES (?, ?, ?, 'queued', ?, '[]', ?, ?, ?, ?)",
+                                   (task.job_id, work.route, work.solver, now, owner, self.replica, now + self.lease,
+                                    None if body is None else json.dumps(body)))
+                if task.slot:
+                    self._slots.add(task.slot)
+            if task.job_id:
                 self._live[task.job_id] = task
             self._held[owner] = held + 1
             self._waiting.append(task)
             self._cond.notify()
         return task.job_id, task.future
+
+    def _take_slot(self, db: Any, task: _Task, quota: int, now: float) -> None:
+        """Take one of the owner's ``quota`` slots, counted over every replica on the store (under a lock named
+        after the owner, so two replicas cannot both take the last one); QuotaExceeded when none is left."""
+        self.store.lock(db, f"quota:{task.owner}")
+        held = int(db.execute("SELECT COUNT(*) FROM solve_slots WHERE owner = ? AND lease_until >= ?",
+                              (task.owner, now)).fetchone()[0])
+        if held >= quota:
+            raise QuotaExceeded(f"quota exceeded: this key already has {held} solves queued or running (its quota "
+                                f"is {quota})", self._retry_after_locked(task.owner))
+        task.slot = secrets.token_hex(8)
+        db.execute("INSERT INTO solve_slots (id, owner, replica, lease_until) VALUES (?, ?, ?, ?)",
+                   (task.slot, task.owner, self.replica, now + self.lease))
+
+    def _free_slots(self, slots: list[str]) -> None:
+        """Give quota slots back (those the store could not take now are retried at the next lease round)."""
+        try:
+            with self.store.transaction() as db:
+                db.executemany("DELETE FROM solve_slots WHERE id = ?", [(slot,) for slot in slots])
+        except StoreError as exc:
+            log.warning("quota slots not given back yet: %s", exc)
+            return
+        with self._cond:
+            self._slots.difference_update(slots)
+            self._unfreed.difference_update(slots)
 
     def retry_after(self, owner: str | None = None) -> int:
         """Seconds a refused client should wait: for an owner, until the first of its solves should end;
@@ -522,6 +556,10 @@ class JobQueue:
                 self._held[task.owner] = left
             else:
                 self._held.pop(task.owner, None)
+            if task.slot:
+                self._unfreed.add(task.slot)
+        if task.slot:
+            self._free_slots([task.slot])
 
     def _finish(self, task: _Task, status: str, result: dict[str, Any] | None, error: str | None) -> None:
         self.on_finish(task.work.solver, status if result is None else str(result.get("status", status)))
@@ -570,10 +608,13 @@ class JobQueue:
 
     def renew(self) -> None:
         """Extend the leases of this replica's queued and running jobs; stop those another replica cancelled."""
-        if not self._live:
+        if self._unfreed:
+            self._free_slots(list(self._unfreed))
+        if not self._live and not self._slots:
             return
         now = time.time()
         with self.store.transaction() as db:
+            db.execute("UPDATE solve_slots SET lease_until = ? WHERE replica = ?", (now + self.lease, self.replica))
             db.execute("UPDATE jobs SET lease_until = ? WHERE replica = ? AND status IN ('queued', 'running')",
                        (now + self.lease, self.replica))
             flagged = [row[0] for row in db.execute("SELECT id FROM jobs WHERE replica = ? AND cancel = 1 AND status "
@@ -603,6 +644,7 @@ class JobQueue:
                     interrupted += db.execute("UPDATE jobs SET status = 'interrupted', finished = ?, error = ? WHERE "
                                               "id = ? AND status IN ('queued', 'running')",
                                               (now, INTERRUPTED, job_id)).rowcount
+            db.execute("DELETE FROM solve_slots WHERE lease_until < ?", (now - 60.0,))  # of replicas long gone
         for job_id, route, body, owner in resumed:
             self._adopt(job_id, route, body, owner)
         return interrupted

@@ -224,6 +224,20 @@ class Store:
         db: db.execute(sql, args)``, in SQLite's dialect (``?`` placeholders) on either backend."""
         return self._transaction()
 
+    def lock(self, db: Any, name: str) -> None:
+        """Hold a lock named ``name`` until the transaction ``db`` ends, so that a read-then-write (a count
+        against a quota) is atomic across processes: a PostgreSQL advisory lock; nothing on SQLite, whose write
+        transaction already excludes every other writer.
+
+        Parameters
+        ----------
+        db : connection
+            The transaction (from :meth:`transaction`).
+        name : str
+            What is locked (e.g. ``"quota:<key id>"``).
+        """
+        self._backend.lock(db, name)
+
     def query(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one read-only statement.
 

@@ -100,6 +100,14 @@ CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created);
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created);
 """
 
+SLOTS = """
+CREATE TABLE IF NOT EXISTS solve_slots (
+    id TEXT PRIMARY KEY, owner TEXT, replica TEXT NOT NULL, lease_until REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS solve_slots_by_owner ON solve_slots (owner, lease_until);
+CREATE INDEX IF NOT EXISTS solve_slots_by_replica ON solve_slots (replica);
+"""
+
 MIGRATIONS = (
     Migration(1, "MEZAN's history, ratings and signed artifacts", CORE),
     Migration(2, "the service's shared state: API keys, login sessions, rate-limit buckets, jobs with leases",
@@ -108,6 +116,7 @@ MIGRATIONS = (
                                          ("cancel", "INTEGER NOT NULL DEFAULT 0"), ("body", "TEXT"),
                                          ("attempts", "INTEGER NOT NULL DEFAULT 0"))},
               then="CREATE INDEX IF NOT EXISTS jobs_by_lease ON jobs (status, lease_until)"),
+    Migration(3, "the service's quota slots: the solves each key holds, on every replica", SLOTS),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -219,6 +219,11 @@ class PostgresBackend:
         with db.conn.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
 
+    def lock(self, db: Connection, name: str) -> None:
+        """Hold the advisory lock named ``name`` until ``db``'s transaction ends."""
+        with db.conn.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(name.encode()) + 1,))
+
     def columns(self, db: Connection, table: str) -> list[str]:
         return self._table(db.conn, table).columns
 

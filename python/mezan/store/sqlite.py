@@ -95,6 +95,9 @@ class SQLiteBackend:
     def lock_migrations(self, db: sqlite3.Connection) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already excludes every other writer."""
 
+    def lock(self, db: sqlite3.Connection, name: str) -> None:
+        """Nothing to do: ``BEGIN IMMEDIATE`` already excludes every other writer."""
+
     def columns(self, db: sqlite3.Connection, table: str) -> list[str]:
         """The columns of a table, in order (empty when there is no such table)."""
         return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
