@@ -132,7 +132,22 @@ class _Task:
 
 def replica_alive(replica: str | None, lease_until: float | None, now: float) -> bool:
     """Whether the replica holding a job is alive: its lease runs and, when it is on this machine, its process is
-    there (a job of a replica killed here is taken at once, not a lease later)."""
+    there (a job of a replica killed here is taken at once, not a lease later).
+
+    Parameters
+    ----------
+    replica : str or None
+        The replica's id (``host:pid:token``), None for a job of a MEZAN before replicas.
+    lease_until : float or None
+        When its lease on the job ends (seconds since the epoch).
+    now : float
+        The time now.
+
+    Returns
+    -------
+    bool
+        True while the replica holds the job.
+    """
     if replica is None or lease_until is None or lease_until < now:
         return False
     host, _, rest = replica.partition(":")

@@ -161,7 +161,18 @@ class StoreSessions:
         self._purged = 0.0
 
     def create(self, key_id: str) -> str:
-        """A new session for ``key_id``: its id (the cookie's value)."""
+        """A new session.
+
+        Parameters
+        ----------
+        key_id : str
+            The key the session stands for.
+
+        Returns
+        -------
+        str
+            The session's id (the cookie's value; only its sha256 is stored).
+        """
         session = secrets.token_urlsafe(32)
         now = self._clock()
         with self.store.transaction() as db:
@@ -173,12 +184,29 @@ class StoreSessions:
         return session
 
     def key_id(self, session: str) -> str | None:
-        """The key id a live session stands for, or None (unknown or expired)."""
+        """The key a live session stands for.
+
+        Parameters
+        ----------
+        session : str
+            The session's id (the cookie's value).
+
+        Returns
+        -------
+        str or None
+            The key's id, or None for an unknown or expired session.
+        """
         rows = self.store.query("SELECT key_id FROM sessions WHERE hash = ? AND expires > ?",
                                 (digest(session), self._clock()))
         return str(rows[0][0]) if rows else None
 
     def drop(self, session: str) -> None:
-        """End a session (logging out)."""
+        """End a session (logging out).
+
+        Parameters
+        ----------
+        session : str
+            The session's id.
+        """
         with self.store.transaction() as db:
             db.execute("DELETE FROM sessions WHERE hash = ?", (digest(session),))

@@ -168,6 +168,17 @@ def migrate(backend: Any) -> list[int]:
 
 
 def versions(backend: Any) -> list[tuple[int, str, float]]:
-    """The recorded migrations: (version, description, when applied), in order."""
+    """The recorded migrations.
+
+    Parameters
+    ----------
+    backend : SQLiteBackend or PostgresBackend
+        The store's backend.
+
+    Returns
+    -------
+    list of tuple
+        (version, description, when applied), in order.
+    """
     return [(int(v), str(d), float(t)) for v, d, t in
             backend.query("SELECT version, description, applied FROM schema_version ORDER BY version")]

@@ -52,12 +52,34 @@ _DDL_TYPES = [
 
 
 def is_url(value: object) -> bool:
-    """Whether a store argument is a PostgreSQL URL (``postgresql://`` or ``postgres://``)."""
+    """Whether a store argument is a PostgreSQL URL.
+
+    Parameters
+    ----------
+    value : object
+        A ``--store`` value: a path, ``":memory:"``, a URL or None.
+
+    Returns
+    -------
+    bool
+        True for ``postgresql://...`` and ``postgres://...``.
+    """
     return isinstance(value, str) and re.match(r"postgres(ql)?://", value) is not None
 
 
 def shown_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password, for messages and logs.
+
+    Parameters
+    ----------
+    url : str
+        A PostgreSQL URL.
+
+    Returns
+    -------
+    str
+        The URL with its password as ``***``.
+    """
     parts = urlsplit(url)
     if parts.password is None:
         return url
