@@ -104,16 +104,15 @@ def wait_for(predicate, timeout: float, what: str, step: float = 0.1):
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
-@pytest.fixture(scope="module")
-def cluster(postgres, tmp_path_factory):  # noqa: F811 - the fixture
-    """Two replicas started at once on a new database (so their migrations race), an admin key."""
+@pytest.fixture
+def cluster(postgres, tmp_path):  # noqa: F811 - the fixture
+    """Three replicas started at once on a new database (so their migrations race): two that live, one to kill."""
     url = postgres.new_database()
-    home = tmp_path_factory.mktemp("replicas")
-    replicas = [Replica(url, home, name) for name in ("a", "b")]
+    replicas = [Replica(url, tmp_path, name) for name in ("a", "b", "doomed")]
     try:
         for r in replicas:
             r.wait_ready()
-        yield {"url": url, "home": home, "replicas": replicas, "server": postgres}
+        yield {"url": url, "home": tmp_path, "replicas": replicas[:2], "doomed": replicas[2], "server": postgres}
     finally:
         for r in replicas:
             r.stop()
@@ -124,7 +123,16 @@ def new_key(url: str, scope: str = "solve", **limits) -> tuple[str, str]:
     return secret, key.id
 
 
-def test_keys_sessions_and_limits_are_shared_by_every_replica(cluster):
+def test_replicas_on_one_database_behave_as_one_service(cluster):
+    """One test, so that one worker starts the replicas once (each part is a function below, run in order; the
+    database faults come last)."""
+    keys_sessions_and_limits_are_shared_by_every_replica(cluster)
+    a_job_sent_to_one_replica_is_seen_and_cancelled_on_another(cluster)
+    a_replica_killed_mid_job_loses_nothing_and_runs_nothing_twice(cluster)
+    the_database_paused_or_restarted_under_load_leaves_every_client_an_answer(cluster)
+
+
+def keys_sessions_and_limits_are_shared_by_every_replica(cluster):
     a, b = cluster["replicas"]
     url = cluster["url"]
     assert Store(url).query("SELECT version FROM schema_version ORDER BY version") == [(1,), (2,), (3,)]  # once each
@@ -151,7 +159,7 @@ def test_keys_sessions_and_limits_are_shared_by_every_replica(cluster):
     assert failures[:first] == [401] * first and set(failures[first:]) == {429} and 18 <= first <= 20, failures
 
 
-def test_a_job_sent_to_one_replica_is_seen_and_cancelled_on_another(cluster):
+def a_job_sent_to_one_replica_is_seen_and_cancelled_on_another(cluster):
     a, b = cluster["replicas"]
     secret, _ = new_key(cluster["url"], quota=1)
     status, _, created = call(a, "POST", "/jobs", secret, {"route": "qapflow", **qap_body(40, 30)})
@@ -176,10 +184,8 @@ def test_a_job_sent_to_one_replica_is_seen_and_cancelled_on_another(cluster):
     assert call(b, "POST", "/qapflow/solve", secret, qap_body(8, 0.1))[0] == 200  # its slot was given back
 
 
-def test_a_replica_killed_mid_job_loses_nothing_and_runs_nothing_twice(cluster):
-    url, survivors = cluster["url"], cluster["replicas"]
-    doomed = Replica(url, cluster["home"], "doomed")
-    doomed.wait_ready()
+def a_replica_killed_mid_job_loses_nothing_and_runs_nothing_twice(cluster):
+    url, survivors, doomed = cluster["url"], cluster["replicas"], cluster["doomed"]
     secret, _ = new_key(url, quota=8)
     running = call(doomed, "POST", "/jobs", secret, {"route": "qapflow", **qap_body(40, 30)})[2]["id"]
     queued = [call(doomed, "POST", "/jobs", secret, {"route": "qapflow", **qap_body(12, 0.3, seed)})[2]["id"]
@@ -205,13 +211,13 @@ def test_a_replica_killed_mid_job_loses_nothing_and_runs_nothing_twice(cluster):
     assert all(replica.split(":")[1] != str(doomed.proc.pid) for job_id, _, replica in rows if job_id in queued)
 
 
-def test_two_replicas_racing_for_the_jobs_of_a_dead_one_each_take_different_jobs(cluster):
+def test_two_replicas_racing_for_the_jobs_of_a_dead_one_each_take_different_jobs(postgres):  # noqa: F811
     """Two job queues (two replicas' worth) reap the same orphaned jobs at once: every job is claimed by exactly one
     (PostgreSQL's SELECT ... FOR UPDATE SKIP LOCKED), and each runs once."""
     from mezan.service.jobs import JobQueue
     from mezan.service.routes import parse
 
-    url = cluster["url"]
+    url = postgres.new_database()
     store = Store(url)
     orphans = [f"orphan{k}" for k in range(12)]
     body = qap_body(8, 0.05, 0)
@@ -259,7 +265,7 @@ def _load(replicas, secret, seconds: float) -> list[int]:
     return statuses
 
 
-def test_the_database_paused_or_restarted_under_load_leaves_every_client_an_answer(cluster):
+def the_database_paused_or_restarted_under_load_leaves_every_client_an_answer(cluster):
     replicas, server = cluster["replicas"], cluster["server"]
     secret, _ = new_key(cluster["url"], rate_per_minute=100000)
     with ThreadPoolExecutor(1) as pool:
