@@ -311,6 +311,12 @@ def test_an_unreachable_server_is_a_clear_error_without_its_password(monkeypatch
         Store("postgresql://u:hunter2@127.0.0.1:1/nope")
 
 
+def test_a_database_that_does_not_exist_is_named_in_the_error(postgres, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("MEZAN_STORE_TIMEOUT", "1")
+    with pytest.raises(StoreUnavailable, match=r'database "no_such_db" does not exist'):
+        Store(postgres.url("no_such_db"))
+
+
 def test_mezan_store_names_the_default_store(postgres, monkeypatch):  # noqa: F811 - the fixture
     url = postgres.new_database()
     monkeypatch.setenv("MEZAN_STORE", url)

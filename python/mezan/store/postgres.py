@@ -183,7 +183,16 @@ class PostgresBackend:
             self.pool.open(wait=True, timeout=self.timeout)
         except Exception as exc:
             self.pool.close()
-            raise StoreUnavailable(f"cannot reach the PostgreSQL store {self.location}: {exc}") from None
+            raise StoreUnavailable(f"cannot reach the PostgreSQL store {self.location}: {self._why(exc)}") from None
+
+    def _why(self, exc: Exception) -> str:
+        """Why the pool could not open: the server's own answer to one direct connection (a refused connection, an
+        unknown database, a wrong password), which the pool's time-out hides."""
+        try:
+            self._psycopg.connect(self.path, connect_timeout=max(1, int(self.timeout))).close()
+        except self._psycopg.Error as direct:
+            return str(direct).strip().replace(self.path, self.location)
+        return str(exc)
 
     # ---- connections ------------------------------------------------------------------------
     @contextmanager
