@@ -212,8 +212,9 @@ def a_replica_killed_mid_job_loses_nothing_and_runs_nothing_twice(cluster):
 
 
 def test_two_replicas_racing_for_the_jobs_of_a_dead_one_each_take_different_jobs(postgres):  # noqa: F811
-    """Two job queues (two replicas' worth) reap the same orphaned jobs at once: every job is claimed by exactly one
-    (PostgreSQL's SELECT ... FOR UPDATE SKIP LOCKED), and each runs once."""
+    """Two job queues (two replicas' worth) reap the same orphaned jobs at once: every queued job is claimed by
+    exactly one (PostgreSQL's SELECT ... FOR UPDATE SKIP LOCKED) and runs once; the one that was running is marked
+    interrupted once, its best kept."""
     from mezan.service.jobs import JobQueue
     from mezan.service.routes import parse
 
@@ -230,6 +231,10 @@ def test_two_replicas_racing_for_the_jobs_of_a_dead_one_each_take_different_jobs
             db.execute("INSERT INTO jobs (id, route, solver, status, created, curve, owner, replica, lease_until, "
                        "body) VALUES (?, 'qapflow', 'qap', 'queued', ?, '[]', NULL, 'gone:1:x', 0, ?)",
                        (job_id, time.time(), json.dumps(body)))
+        db.execute("INSERT INTO jobs (id, route, solver, status, created, started, best, elapsed, curve, owner, "
+                   "replica, lease_until, body, attempts) VALUES ('started', 'qapflow', 'qap', 'running', ?, ?, 77, "
+                   "1.5, '[[0.5, 80], [1.5, 77]]', NULL, 'gone:1:x', 0, ?, 1)",
+                   (time.time(), time.time(), json.dumps(body)))
     try:
         barrier = threading.Barrier(2)
 
@@ -246,6 +251,8 @@ def test_two_replicas_racing_for_the_jobs_of_a_dead_one_each_take_different_jobs
     rows = store.query(f"SELECT replica, attempts FROM jobs WHERE id IN ({', '.join('?' * len(orphans))})", orphans)
     assert sum(q.taken_over for q in queues) == len(orphans)  # none twice, none left
     assert {replica for replica, _ in rows} <= {q.replica for q in queues} and all(n == 1 for _, n in rows)
+    started = store.query("SELECT status, best, curve, attempts, error FROM jobs WHERE id = 'started'")[0]
+    assert started[:4] == ("interrupted", 77.0, "[[0.5, 80], [1.5, 77]]", 1) and "best-so-far is kept" in started[4]
 
 
 def _load(replicas, secret, seconds: float) -> list[int]:
