@@ -11,7 +11,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check
 SYSTEM_PACKAGES := libeigen3-dev libbenchmark-dev
 # the test suite also needs a browser for the web page's test (tests/test_service_page.py)
-TEST_PACKAGES   := chromium
+TEST_PACKAGES   := chromium postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # what an install is built from: a change to any of these reinstalls, nothing else does
 SOURCES := pyproject.toml CMakeLists.txt $(shell find cpp python third_party -type f \
@@ -65,7 +65,7 @@ $(VENV)/.installed-dev: $(WHEEL_STAMP) | $(PY)
 lint: system-deps install-dev
 	$(PY) -m ruff check .
 	cd python && ../$(PY) -m mypy --config-file ../pyproject.toml mezan/__init__.py mezan/problems mezan/errors.py \
-	  mezan/running.py mezan/registry.py mezan/isolated.py mezan/store.py mezan/c2sc mezan/results.py \
+	  mezan/running.py mezan/registry.py mezan/isolated.py mezan/store mezan/c2sc mezan/results.py \
 	  mezan/qap/result.py mezan/deprecation.py
 
 # the documentation site in docs/_build/html; warnings are errors

@@ -193,8 +193,7 @@ def test_the_last_queue_slots_are_kept_for_keys_without_a_solve(make_server, gat
 
 
 def test_an_existing_key_table_gains_the_quota_column(tmp_path):
-    path = tmp_path / "old.db"
-    Store(path)
+    path = tmp_path / "old.db"  # a store of a MEZAN before versioned migrations: its key table has no quota
     db = sqlite3.connect(path)
     db.executescript("CREATE TABLE api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, scope TEXT NOT NULL, "
                      "hash TEXT NOT NULL UNIQUE, rate_per_minute REAL, created REAL NOT NULL, revoked REAL);")

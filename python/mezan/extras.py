@@ -15,6 +15,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "meta": ("scipy", "sklearn", "arff", "yaml"),
     "bench": ("scipy", "statsmodels", "scikit_posthocs"),
     "service": ("fastapi", "uvicorn", "prometheus_client"),
+    "postgres": ("psycopg", "psycopg_pool"),
     "distributed": ("dask", "distributed"),
     "mcp": ("mcp",),
     "parquet": ("pyarrow",),

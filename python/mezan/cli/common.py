@@ -42,7 +42,8 @@ def json_option() -> Any:
 
 
 def store_option() -> Any:
-    return typer.Option(None, "--store", help="the store file (default: $MEZAN_HOME/mezan.db)")
+    return typer.Option(None, "--store", help="the store: an SQLite file or a postgresql://user@host:port/database "
+                                              "URL (default: $MEZAN_STORE, else $MEZAN_HOME/mezan.db)")
 
 
 DEFAULT_SEED = 0

@@ -144,8 +144,11 @@ def register_serve(app: typer.Typer) -> None:
               scheduler: str = typer.Option(None, "--scheduler",
                                             help="run solves on this Dask scheduler's workers (default: "
                                                  "$MEZAN_SCHEDULER, else this machine's threads)"),
+              job_lease: float = typer.Option(30.0, "--job-lease",
+                                              help="seconds a replica holds its jobs unrenewed before another replica "
+                                                   "on the same store takes them over"),
               store: str = store_option):
-        """Run the HTTP service (FastAPI on uvicorn)."""
+        """Run the HTTP service (FastAPI on uvicorn); replicas on one --store (a PostgreSQL URL) act as one."""
         require("mezan serve", "service", "meta", "flows")
         import uvicorn  # the service extra: imported here so that `mezan keys` and `mezan jobs` work without it
 
@@ -157,7 +160,7 @@ def register_serve(app: typer.Typer) -> None:
                                reserved_slots=reserved, stuck_grace_min=stuck_grace, health_busy_limit=busy_limit,
                                cors_origins=tuple(cors or ()),
                                scheduler=scheduler or os.environ.get("MEZAN_SCHEDULER") or None,
-                               host=host, allowed_hosts=allowed_hosts(allowed_host))
+                               host=host, allowed_hosts=allowed_hosts(allowed_host), job_lease=job_lease)
         if no_auth:
 
             Console(stderr=True).print("[bold red]WARNING: --no-auth: every request is an admin, with no key and no "

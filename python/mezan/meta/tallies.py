@@ -182,8 +182,8 @@ class _Fold:
         for where in {cluster, WHOLE_TYPE}:
             self.db.execute(
                 "INSERT INTO tally_arms VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (problem_type, cluster, solver) "
-                "DO UPDATE SET plays = plays + excluded.plays, total = total + excluded.total, "
-                "total_sq = total_sq + excluded.total_sq",
+                "DO UPDATE SET plays = tally_arms.plays + excluded.plays, total = tally_arms.total + excluded.total, "
+                "total_sq = tally_arms.total_sq + excluded.total_sq",
                 (self.kind, where, solver, sign, sign * value, sign * value * value))
 
 

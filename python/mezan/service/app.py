@@ -31,13 +31,13 @@ from mezan.meta import MetaFlow
 from mezan.service.auth import AllowedHosts, Auth
 from mezan.service.config import ServiceConfig
 from mezan.service.jobs import JobNotFound, JobQueue
-from mezan.service.keys import KeyStore, Sessions
+from mezan.service.keys import KeyStore, StoreSessions
 from mezan.service.metrics import Metrics
 from mezan.service.protocol import BodyLimit, Observe, install_log_redaction
-from mezan.service.ratelimit import RateLimiter
+from mezan.service.ratelimit import StoreRateLimiter
 from mezan.service.routers import ROUTERS
-from mezan.service.state import Service, field_errors
-from mezan.store import Store, StoredDataError
+from mezan.service.state import JobResumer, Service, field_errors
+from mezan.store import Store, StoredDataError, StoreUnavailable
 
 
 class BenchPages:
@@ -64,19 +64,23 @@ class BenchPages:
 
 
 def build_service(config: ServiceConfig, store: Store) -> Service:
-    """The state of one service: keys, sessions, limits, the solver queue (on a Dask cluster when configured)."""
+    """The state of one service: keys, sessions, limits, the solver queue (on a Dask cluster when configured).
+    Keys, sessions, rate limits and jobs are the store's, so every replica on one store shares them."""
     install_log_redaction()
     metrics = Metrics()
     keys = KeyStore(store)
-    sessions = Sessions(config.session_seconds)
-    auth = Auth(config, keys, sessions, limiter=RateLimiter(), failures=RateLimiter())  # failures: by client address
+    sessions = StoreSessions(store, config.session_seconds)
+    auth = Auth(config, keys, sessions, limiter=StoreRateLimiter(store, "key"),
+                failures=StoreRateLimiter(store, "auth"))  # failures: by client address
+    metaflow = MetaFlow(store)
     executor = None
     if config.scheduler is not None:  # solves go to the cluster; a scheduler without workers yet is allowed
         executor = DaskExecutor(config.scheduler, wait_for_workers=False, quiet=True)
     queue = JobQueue(store, config.workers, config.queue_limit, on_finish=metrics.solved, reserved=config.reserve(),
-                     grace=config.grace, executor=executor)
+                     grace=config.grace, executor=executor, lease=config.job_lease,
+                     resume=JobResumer(config, keys, metaflow))
     return Service(config=config, store=store, metrics=metrics, keys=keys, sessions=sessions, auth=auth, queue=queue,
-                   metaflow=MetaFlow(store), bench=BenchPages(store), executor=executor)
+                   metaflow=metaflow, bench=BenchPages(store), executor=executor)
 
 
 def add_error_handlers(app: FastAPI) -> None:
@@ -89,6 +93,9 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(MezanError)
     async def refused(request: Request, exc: MezanError):
+        if isinstance(exc, StoreUnavailable):  # the database is down or restarting: not the request's fault
+            return JSONResponse({"detail": "the service's database is unavailable; retry shortly"}, status_code=503,
+                                headers={"Retry-After": "2"})
         if isinstance(exc, StoredDataError):  # the server's state, not the request: no path or row in the answer
             return JSONResponse({"detail": "MetaFlow's stored data fails its checks; the server's operator runs "
                                            "`mezan meta verify`"}, status_code=503)

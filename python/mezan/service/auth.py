@@ -18,8 +18,8 @@ from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from mezan.service.config import ServiceConfig, host_of, scope_allows
-from mezan.service.keys import ApiKey, KeyStore, Sessions
-from mezan.service.ratelimit import RateLimiter
+from mezan.service.keys import ApiKey, KeyStore, Sessions, StoreSessions
+from mezan.service.ratelimit import RateLimiter, StoreRateLimiter
 
 LOCAL = ApiKey("local", "--no-auth", "admin", None, 0.0, None)
 SESSION_COOKIE = "mezan_session"
@@ -102,8 +102,8 @@ class Auth:
     """Authentication and admission of callers against ``keys`` and ``sessions``: ``limiter`` holds each
     key's rate limit, ``failures`` the failed authentications of each client address."""
 
-    def __init__(self, config: ServiceConfig, keys: KeyStore, sessions: Sessions, limiter: RateLimiter,
-                 failures: RateLimiter) -> None:
+    def __init__(self, config: ServiceConfig, keys: KeyStore, sessions: Sessions | StoreSessions,
+                 limiter: RateLimiter | StoreRateLimiter, failures: RateLimiter | StoreRateLimiter) -> None:
         self.config, self.keys, self.sessions, self.limiter, self.failures = config, keys, sessions, limiter, failures
 
     def failed_authentication(self, request: Request, message: str) -> HTTPException:

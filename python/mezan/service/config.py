@@ -54,6 +54,10 @@ class ServiceConfig:
     the bound address unless it is a wildcard (0.0.0.0, ::), and allowed_hosts (``--allowed-host``,
     ``$MEZAN_ALLOWED_HOSTS``) — or by the very address the connection reached (an address, never a name, so no
     rebinding), with any port; any other gets 400.
+
+    Replicas (several servers on one store): job_lease: seconds a replica holds its queued and running jobs without
+    renewing them (it renews them every job_lease / 3 s, at most every second); a replica silent for longer is taken
+    for dead and another takes its jobs over (``mezan serve --job-lease``).
     """
 
     auth: bool = True
@@ -76,6 +80,7 @@ class ServiceConfig:
     scheduler: str | None = None
     host: str = "127.0.0.1"
     allowed_hosts: tuple[str, ...] = ()
+    job_lease: float = 30.0
 
     def host_names(self) -> frozenset[str]:
         """The names a request's ``Host`` may give (normalised: lower case, no port, IPv6 without brackets)."""
@@ -112,7 +117,7 @@ class ServiceConfig:
                 raise InvalidParameterError(f"{name} must be a positive integer, got {value!r}")
         _positive("rate_per_minute", self.rate_per_minute)  # a token bucket needs a finite rate
         _positive("max_time_limit", self.max_time_limit, finite=False)
-        for name in ("body_timeout", "auth_failures_per_minute", "session_seconds", "stuck_grace_min"):
+        for name in ("body_timeout", "auth_failures_per_minute", "session_seconds", "stuck_grace_min", "job_lease"):
             _positive(name, getattr(self, name))
         if self.health_busy_limit is not None:
             _positive("health_busy_limit", self.health_busy_limit)

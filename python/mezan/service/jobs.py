@@ -16,16 +16,26 @@ worker thread that died is replaced the same way.
 A job is a row of the ``jobs`` table from submission on: status queued -> running -> done | failed |
 cancelled | interrupted, its progress (best objective, elapsed, the anytime curve) written at most
 every ``PROGRESS_EVERY`` seconds while it runs. A server that shuts down marks its queued and running
-jobs ``interrupted`` (a running one keeps its best-so-far as result); one that dies leaves them for
-the next server to mark so at start (their last written progress kept). Finished results are served
+jobs ``interrupted`` (a running one keeps its best-so-far as result). Finished results are served
 from the table after any restart.
+
+Replicas (several servers on one store, :mod:`mezan.store`): each job row names the replica that holds it and a lease
+(``lease_until``) that replica renews every ``lease / 3`` seconds (at most every second) while the job is queued or
+running. Every replica reads every job (status, progress, result); a cancel sent to another replica than the holder
+sets the row's ``cancel`` flag, which the holder reads at its next renewal and acts on. A replica whose lease expired
+(or, on this machine, whose process is gone) is dead: the first replica to claim its jobs — ``SELECT ... FOR UPDATE
+SKIP LOCKED`` on PostgreSQL, SQLite's one write transaction — takes over those still queued (they run there, once)
+and marks those that were running ``interrupted`` with their last written best kept: a job that started is never
+run twice, since a replica starts a job only by moving its row from queued to running while it still holds it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -37,32 +47,17 @@ from typing import Any
 from mezan.errors import InvalidParameterError, MezanError, SolverFailedError
 from mezan.results import Result
 from mezan.service.routes import Work, jsonable
-from mezan.store import Store
+from mezan.store import Store, StoreError, StoreUnavailable
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    route TEXT NOT NULL,
-    solver TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    best REAL,
-    elapsed REAL,
-    curve TEXT NOT NULL,
-    result TEXT,
-    error TEXT,
-    owner TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created);
-CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created);
-"""
 FINAL = ("done", "failed", "cancelled", "interrupted")
 PROGRESS_EVERY = 0.5
 CANCEL_WAIT = 10.0  # seconds DELETE /jobs/{id} waits for a running solver to hand back its best
 WATCH_EVERY = 0.2  # seconds between two rounds of the watchdog
 STUCK = "stuck: exceeded time limit + grace; the worker was replaced"
+LEASE = 30.0  # seconds a replica holds its jobs without renewing them (mezan serve --job-lease)
+FINISH_RETRY = 15.0  # seconds the end of a job is retried while the store is unavailable
+INTERRUPTED = "the server stopped before this job finished; its best-so-far is kept"
+HOST = socket.gethostname()
 log = logging.getLogger(__name__)
 _COLUMNS = ("id", "route", "solver", "status", "created", "started", "finished", "best", "elapsed", "curve", "result",
             "error", "owner")
@@ -131,22 +126,80 @@ class _Task:
     released: bool = False  # its owner's slot is given back (once: when it settles, or when a stuck one ends)
     lock: threading.Lock = field(default_factory=threading.Lock)
     final: float | None = None  # the result's objective, once it has one
+    job_id_lost: bool = False  # its job row was taken over by another replica before it started here
+    slot: str | None = None  # its quota slot in the store (counted by every replica)
+
+
+def replica_alive(replica: str | None, lease_until: float | None, now: float) -> bool:
+    """Whether the replica holding a job is alive: its lease runs and, when it is on this machine, its process is
+    there (a job of a replica killed here is taken at once, not a lease later).
+
+    Parameters
+    ----------
+    replica : str or None
+        The replica's id (``host:pid:token``), None for a job of a MEZAN before replicas.
+    lease_until : float or None
+        When its lease on the job ends (seconds since the epoch).
+    now : float
+        The time now.
+
+    Returns
+    -------
+    bool
+        True while the replica holds the job.
+    """
+    if replica is None or lease_until is None or lease_until < now:
+        return False
+    host, _, rest = replica.partition(":")
+    pid = rest.partition(":")[0]
+    if host == HOST and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # someone else's process: alive
+            return True
+    return True
 
 
 class JobQueue:
+    """The solver pool and the jobs of one replica (see the module docstring).
+
+    Parameters
+    ----------
+    store : mezan.store.Store
+        Where jobs are kept (shared by the replicas of one service).
+    workers : int, optional
+        Solver threads (or solves in flight on ``executor``).
+    queue_limit : int, optional
+        Solves waiting beyond the workers.
+    on_finish : callable, optional
+        ``on_finish(solver, status)`` after each solve (the metrics).
+    reserved : int, optional
+        The last queue slots kept for owners with no solve in progress.
+    grace : callable, optional
+        Seconds past its time limit before a solve is stuck.
+    executor : object, optional
+        A :mod:`mezan.dist` executor the solves run on (None: these threads).
+    lease : float, optional
+        Seconds this replica holds its jobs without renewing them; another replica takes them over after that.
+    resume : callable, optional
+        ``resume(route, body, owner) -> Work``: a queued job of a dead replica rebuilt to run here (None: such a job
+        is marked interrupted instead).
+    """
+
     def __init__(self, store: Store, workers: int = 2, queue_limit: int = 64, on_finish=None, *, reserved: int = 0,
-                 grace: Callable[[float], float] = lambda limit: max(5.0, 0.5 * limit), executor: Any = None) -> None:
+                 grace: Callable[[float], float] = lambda limit: max(5.0, 0.5 * limit), executor: Any = None,
+                 lease: float = LEASE, resume: Callable[[str, dict[str, Any], str | None], Work] | None = None) -> None:
         self.store = store
+        self.lease, self.resume = float(lease), resume
+        self.replica = f"{HOST}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.taken_over = 0
         self.executor = executor  # a mezan.dist executor: solves that can run there do (None: on these threads)
         self.queue_limit = queue_limit
         self.reserved = reserved
         self.grace = grace
         self.on_finish = on_finish or (lambda solver, status: None)
-        store.define(_SCHEMA)
-        with store.transaction() as db:
-            self.interrupted = db.execute(
-                "UPDATE jobs SET status = 'interrupted', finished = ?, error = 'the server stopped before this job "
-                "finished; its best-so-far is kept' WHERE status IN ('queued', 'running')", (time.time(),)).rowcount
         self._waiting: deque[_Task] = deque()
         self._active: set[_Task] = set()  # running now
         self._live: dict[str, _Task] = {}
@@ -165,6 +218,10 @@ class JobQueue:
         self._last_free = time.monotonic()
         self._watch_stop = threading.Event()
         self._watchdog: threading.Thread | None = None
+        self._leases: threading.Thread | None = None
+        self._slots: set[str] = set()  # quota slots this replica holds (renewed with its leases)
+        self._unfreed: set[str] = set()  # slots given back here, not yet removed from the store
+        self.interrupted = self.reap()  # the jobs of replicas that died (this one's last run among them)
         self.open()
 
     def open(self) -> None:
@@ -179,6 +236,9 @@ class JobQueue:
                 self._watchdog = threading.Thread(target=self._watch, args=(self._watch_stop,),
                                                   name="mezan-watchdog", daemon=True)
                 self._watchdog.start()
+                self._leases = threading.Thread(target=self._hold, args=(self._watch_stop,), name="mezan-leases",
+                                                daemon=True)
+                self._leases.start()
 
     def _spawn(self) -> None:
         t = threading.Thread(target=self._worker, name=f"mezan-solver-{self._spawned}", daemon=True)
@@ -215,8 +275,9 @@ class JobQueue:
 
     # ---- submitting -------------------------------------------------------------------------
     def submit(self, work: Work, *, job: bool = False, owner: str | None = None,
-               quota: int | None = None) -> tuple[str | None, Future]:
-        """Queue a solve; ``job=True`` persists it as a job (returns its id). ``quota``: the most solves the
+               quota: int | None = None, body: dict[str, Any] | None = None) -> tuple[str | None, Future]:
+        """Queue a solve; ``job=True`` persists it as a job (returns its id), with its request ``body`` (route and
+        checked body) so that another replica can take it over while it waits. ``quota``: the most solves the
         owner may hold (queued + running; None: no quota and no reserve — the local, no-auth use). Raises
         QueueFull or QuotaExceeded."""
         task = _Task(work, Future(), secrets.token_hex(8) if job else None, owner)
@@ -235,16 +296,49 @@ class JobQueue:
                 raise QuotaExceeded(f"server nearly full: the last {self.reserved} queue slots are kept for keys "
                                     f"with no solve in progress, and this key has {held}",
                                     self._retry_after_locked(owner))
+            if quota is not None or task.job_id:
+                now = time.time()
+                with self.store.transaction() as db:  # its quota slot and its job row: both or neither
+                    if quota is not None:
+                        self._take_slot(db, task, quota, now)
+                    if task.job_id:
+                        db.execute("INSERT INTO jobs (id, route, solver, status, created, curve, owner, replica, "
+                                   "lease_until, body) VALUES (?, ?, ?, 'queued', ?, '[]', ?, ?, ?, ?)",
+                                   (task.job_id, work.route, work.solver, now, owner, self.replica, now + self.lease,
+                                    None if body is None else json.dumps(body)))
+                if task.slot:
+                    self._slots.add(task.slot)
             if task.job_id:
-                with self.store.transaction() as db:
-                    db.execute("INSERT INTO jobs (id, route, solver, status, created, curve, owner) "
-                               "VALUES (?, ?, ?, 'queued', ?, '[]', ?)",
-                               (task.job_id, work.route, work.solver, time.time(), owner))
                 self._live[task.job_id] = task
             self._held[owner] = held + 1
             self._waiting.append(task)
             self._cond.notify()
         return task.job_id, task.future
+
+    def _take_slot(self, db: Any, task: _Task, quota: int, now: float) -> None:
+        """Take one of the owner's ``quota`` slots, counted over every replica on the store (under a lock named
+        after the owner, so two replicas cannot both take the last one); QuotaExceeded when none is left."""
+        self.store.lock(db, f"quota:{task.owner}")
+        held = int(db.execute("SELECT COUNT(*) FROM solve_slots WHERE owner = ? AND lease_until >= ?",
+                              (task.owner, now)).fetchone()[0])
+        if held >= quota:
+            raise QuotaExceeded(f"quota exceeded: this key already has {held} solves queued or running (its quota "
+                                f"is {quota})", self._retry_after_locked(task.owner))
+        task.slot = secrets.token_hex(8)
+        db.execute("INSERT INTO solve_slots (id, owner, replica, lease_until) VALUES (?, ?, ?, ?)",
+                   (task.slot, task.owner, self.replica, now + self.lease))
+
+    def _free_slots(self, slots: list[str]) -> None:
+        """Give quota slots back (those the store could not take now are retried at the next lease round)."""
+        try:
+            with self.store.transaction() as db:
+                db.executemany("DELETE FROM solve_slots WHERE id = ?", [(slot,) for slot in slots])
+        except StoreError as exc:
+            log.warning("quota slots not given back yet: %s", exc)
+            return
+        with self._cond:
+            self._slots.difference_update(slots)
+            self._unfreed.difference_update(slots)
 
     def retry_after(self, owner: str | None = None) -> int:
         """Seconds a refused client should wait: for an owner, until the first of its solves should end;
@@ -289,22 +383,44 @@ class JobQueue:
         return [self.get(r[0]) for r in rows]
 
     def cancel(self, job_id: str) -> Job:
-        """Cancel a job: a queued one never starts; a running one stops and keeps its best-so-far."""
+        """Cancel a job: a queued one never starts; a running one stops and keeps its best-so-far. A job another
+        replica holds is flagged for it (it stops the job at its next renewal; this waits for that), and one whose
+        replica is dead is cancelled here."""
         job = self.get(job_id)
         if job.status in FINAL:
             return job
+        if job_id in self._live:
+            self._cancel_here(job_id, wait_for=CANCEL_WAIT)
+            return self.get(job_id)
+        now = time.time()
+        with self.store.transaction() as db:
+            db.execute("UPDATE jobs SET cancel = 1 WHERE id = ?", (job_id,))
+            db.execute("UPDATE jobs SET status = 'cancelled', finished = ?, error = 'cancelled after its replica "
+                       "stopped; its best-so-far is kept' WHERE id = ? AND status IN ('queued', 'running') AND "
+                       "(lease_until IS NULL OR lease_until < ?)", (now, job_id, now))
+        deadline = time.monotonic() + CANCEL_WAIT + self._poll()
+        while time.monotonic() < deadline:
+            job = self.get(job_id)
+            if job.status in FINAL:
+                break
+            time.sleep(0.05)
+        return job
+
+    def _cancel_here(self, job_id: str, wait_for: float) -> None:
+        """Cancel a job of this replica's; wait up to ``wait_for`` seconds for a running one to hand back its best."""
         with self._cond:
             task = self._live.get(job_id)
-            queued = task is not None and task in self._waiting
+            if task is None:
+                return
+            queued = task in self._waiting
             if queued:
                 self._waiting.remove(task)
         if queued:
             self._settle(task, "cancelled", None, "cancelled before it started")
-            return self.get(job_id)
-        if task is not None:
-            task.stop.set()
-            wait([task.future], timeout=CANCEL_WAIT)  # the solver returns its best (solvers poll stop often)
-        return self.get(job_id)
+            return
+        task.stop.set()
+        if wait_for > 0:
+            wait([task.future], timeout=wait_for)  # the solver returns its best (solvers poll stop often)
 
     def abandon(self, future: Future) -> None:
         """The client of a synchronous solve went away: drop the solve if it is still queued, stop it if it
@@ -378,15 +494,25 @@ class JobQueue:
             now = time.monotonic()
             if task.job_id and now - task.written >= PROGRESS_EVERY:
                 task.written = now
-                with self.store.transaction() as db:
-                    db.execute("UPDATE jobs SET best = ?, elapsed = ?, curve = ? WHERE id = ? AND status = 'running'",
-                               (float(best), float(elapsed), json.dumps(task.curve), task.job_id))
+                try:
+                    with self.store.transaction() as db:
+                        db.execute("UPDATE jobs SET best = ?, elapsed = ?, curve = ? WHERE id = ? AND status = "
+                                   "'running' AND replica = ?",
+                                   (float(best), float(elapsed), json.dumps(task.curve), task.job_id, self.replica))
+                except StoreUnavailable as exc:  # the solve goes on; the next write may reach the store
+                    log.warning("progress of job %s not written: %s", task.job_id, exc)
         return progress
 
     def _run(self, task: _Task) -> None:
         if task.job_id:
-            with self.store.transaction() as db:
-                db.execute("UPDATE jobs SET status = 'running', started = ? WHERE id = ?", (time.time(), task.job_id))
+            with self.store.transaction() as db:  # started only while this replica holds it: never run twice
+                claimed = db.execute("UPDATE jobs SET status = 'running', started = ?, attempts = attempts + 1 WHERE "
+                                     "id = ? AND status = 'queued' AND replica = ?",
+                                     (time.time(), task.job_id, self.replica)).rowcount
+            if not claimed:
+                task.job_id_lost = True
+                self._settle(task, "cancelled", None, "taken over by another replica or cancelled")
+                return
         try:
             if self.executor is not None and task.work.remote is not None:
                 record = task.work.remote(self.executor, task.stop, self._progress(task))
@@ -445,6 +571,10 @@ class JobQueue:
                 self._held[task.owner] = left
             else:
                 self._held.pop(task.owner, None)
+            if task.slot:
+                self._unfreed.add(task.slot)
+        if task.slot:
+            self._free_slots([task.slot])
 
     def _finish(self, task: _Task, status: str, result: dict[str, Any] | None, error: str | None) -> None:
         self.on_finish(task.work.solver, status if result is None else str(result.get("status", status)))
@@ -457,12 +587,111 @@ class JobQueue:
             best = task.final
         if task.started is not None:  # a job that ran: its elapsed is its whole run, not its last improvement
             elapsed = time.monotonic() - task.started
+        if task.job_id_lost:  # another replica holds this job now: its row is theirs to write
+            return
+        values = (status, time.time(), best if isinstance(best, (int, float)) else None, elapsed,
+                  json.dumps(task.curve), None if result is None else json.dumps(result, default=str), error,
+                  task.job_id, self.replica)
+        deadline = time.monotonic() + FINISH_RETRY
+        while True:
+            try:
+                with self.store.transaction() as db:
+                    db.execute("UPDATE jobs SET status = ?, finished = ?, best = ?, elapsed = ?, curve = ?, "
+                               "result = ?, error = ? WHERE id = ? AND replica = ?", values)
+                return
+            except StoreUnavailable:  # the end of a job is not dropped for a store restarting: retried a while
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    # ---- leases (replicas) ------------------------------------------------------------------
+    def _poll(self) -> float:
+        """Seconds between two renewals of this replica's leases (and checks for cancels sent to other replicas)."""
+        return min(1.0, self.lease / 3.0)
+
+    def _hold(self, stop: threading.Event) -> None:
+        """The lease thread: renew this replica's leases, act on cancels flagged by other replicas, take over the
+        jobs of dead replicas; a store that cannot be reached is retried at the next round."""
+        while not stop.wait(self._poll()):
+            try:
+                self.renew()
+                self.reap()
+            except StoreError as exc:
+                log.warning("job leases not renewed: %s", exc)
+            except Exception:  # the lease thread must outlive anything it finds
+                log.exception("lease thread error")
+
+    def renew(self) -> None:
+        """Extend the leases of this replica's queued and running jobs; stop those another replica cancelled."""
+        if self._unfreed:
+            self._free_slots(list(self._unfreed))
+        if not self._live and not self._slots:
+            return
+        now = time.time()
         with self.store.transaction() as db:
-            db.execute("UPDATE jobs SET status = ?, finished = ?, best = ?, elapsed = ?, curve = ?, result = ?, "
-                       "error = ? WHERE id = ?",
-                       (status, time.time(), best if isinstance(best, (int, float)) else None, elapsed,
-                        json.dumps(task.curve), None if result is None else json.dumps(result, default=str), error,
-                        task.job_id))
+            db.execute("UPDATE solve_slots SET lease_until = ? WHERE replica = ?", (now + self.lease, self.replica))
+            db.execute("UPDATE jobs SET lease_until = ? WHERE replica = ? AND status IN ('queued', 'running')",
+                       (now + self.lease, self.replica))
+            flagged = [row[0] for row in db.execute("SELECT id FROM jobs WHERE replica = ? AND cancel = 1 AND status "
+                                                    "IN ('queued', 'running')", (self.replica,)).fetchall()]
+        for job_id in flagged:
+            self._cancel_here(job_id, wait_for=0.0)
+
+    def reap(self) -> int:
+        """Claim the jobs of dead replicas (see the module docstring): take over the queued ones (when ``resume`` can
+        rebuild them), mark the running ones interrupted with their best kept. Returns how many were interrupted."""
+        now = time.time()
+        resumed: list[tuple[str, str, dict[str, Any], str | None]] = []
+        interrupted = 0
+        gone = self._gone_here(now)
+        with self.store.transaction() as db:  # only dead replicas' rows are read (and locked): never a live one's
+            rows = db.execute("SELECT id, status, route, body, owner FROM jobs WHERE status IN ('queued', 'running') "
+                              "AND (replica IS NULL OR replica != ?) AND (replica IS NULL OR lease_until IS NULL OR "
+                              "lease_until < ?" + "".join(" OR replica = ?" for _ in gone) + ") ORDER BY created "
+                              "LIMIT 64" + self.store.skip_locked, (self.replica, now, *gone)).fetchall()
+            for job_id, status, route, body, owner in rows:
+                if status == "queued" and body is not None and self.resume is not None and not self._closed:
+                    db.execute("UPDATE jobs SET replica = ?, lease_until = ? WHERE id = ?",
+                               (self.replica, now + self.lease, job_id))
+                    resumed.append((job_id, route, json.loads(body), owner))
+                else:
+                    interrupted += db.execute("UPDATE jobs SET status = 'interrupted', finished = ?, error = ? WHERE "
+                                              "id = ? AND status IN ('queued', 'running')",
+                                              (now, INTERRUPTED, job_id)).rowcount
+            db.execute("DELETE FROM solve_slots WHERE lease_until < ?", (now - 60.0,))  # of replicas long gone
+        for job_id, route, body, owner in resumed:
+            self._adopt(job_id, route, body, owner)
+        return interrupted
+
+    def _gone_here(self, now: float) -> list[str]:
+        """The replicas on this machine whose leases still run but whose processes are gone (killed): their jobs are
+        taken at once rather than a lease later."""
+        rows = self.store.query("SELECT DISTINCT replica FROM jobs WHERE status IN ('queued', 'running') AND "
+                                "replica >= ? AND replica < ? AND replica != ? AND lease_until >= ?",
+                                (f"{HOST}:", f"{HOST};", self.replica, now))
+        return [r[0] for r in rows if not replica_alive(r[0], now + 1.0, now)][:32]
+
+    def _adopt(self, job_id: str, route: str, body: dict[str, Any], owner: str | None) -> None:
+        """Queue here a job taken over from a dead replica (its row already names this one); one that can no longer
+        be rebuilt (its key revoked, a limit lowered) fails with the reason."""
+        assert self.resume is not None
+        try:
+            work = self.resume(route, body, owner)
+        except Exception as exc:
+            with self.store.transaction() as db:
+                db.execute("UPDATE jobs SET status = 'failed', finished = ?, error = ? WHERE id = ? AND replica = ?",
+                           (time.time(), f"could not be taken over from a stopped replica: {exc}", job_id,
+                            self.replica))
+            return
+        task = _Task(work, Future(), job_id, owner)
+        task.future.add_done_callback(lambda f: f.cancelled() or f.exception())  # nobody waits for it
+        with self._cond:
+            self._live[job_id] = task
+            self._held[owner] = self._held.get(owner, 0) + 1
+            self._waiting.append(task)
+            self.taken_over += 1
+            self._cond.notify()
+        log.info("job %s taken over from a stopped replica", job_id)
 
     # ---- the watchdog -----------------------------------------------------------------------
     def _watch(self, stop: threading.Event) -> None:
@@ -476,13 +705,14 @@ class JobQueue:
         """One round: fail the solves that overran their time limit + grace and replace their threads;
         replace worker threads that died."""
         now = time.monotonic()
-        stuck, lost = [], []
+        stuck: list[_Task] = []
+        lost: list[_Task] = []
         with self._cond:
             if self._closed:
                 return
             for task in list(self._active):
                 limit = task.work.time_limit
-                if not task.settled and now - task.started > limit + self.grace(limit):
+                if not task.settled and now - (task.started or now) > limit + self.grace(limit):
                     task.stuck = True
                     self._active.discard(task)
                     self._running -= 1
@@ -503,9 +733,9 @@ class JobQueue:
                 self._spawn()
         for task in stuck:
             task.stop.set()
+            overrun = now - (task.started or now) - task.work.time_limit
             log.error("solve %s (%s) still running %.1f s past its time limit of %.1f s: failed, worker replaced",
-                      task.job_id or "(synchronous)", task.work.solver, now - task.started - task.work.time_limit,
-                      task.work.time_limit)
+                      task.job_id or "(synchronous)", task.work.solver, overrun, task.work.time_limit)
             self._settle(task, "failed", None, STUCK, SolverStuck(STUCK))
         for task in lost:
             self._settle(task, "failed", None, "the worker running this solve died", RuntimeError("worker died"))

@@ -5,9 +5,10 @@ A key is ``mzn_`` + 32 random bytes (URL-safe base64): with that much entropy a 
 safe hash (no dictionary to attack) and lets a request be authenticated with one indexed lookup.
 
 A browser logs in once (``POST /login`` with the key as a form field) and gets a session cookie: a
-random id, mapped in this process's memory to the key's id until it expires, so the key itself is never
-in a URL, a link or a log line. A session stands for its key only while the key is live (revoking the
-key ends its sessions at their next request).
+random id, mapped to the key's id until it expires — in the store (:class:`StoreSessions`, what the service uses: a
+session made on one replica works on every other, and survives a restart; only the id's sha256 is stored) or in one
+process's memory (:class:`Sessions`) —, so the key itself is never in a URL, a link or a log line. A session stands
+for its key only while the key is live (revoking the key ends its sessions at their next request).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -24,18 +24,6 @@ from mezan.errors import InvalidParameterError
 from mezan.service.config import SCOPES
 from mezan.store import Store
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    hash TEXT NOT NULL UNIQUE,
-    rate_per_minute REAL,
-    created REAL NOT NULL,
-    revoked REAL,
-    quota INTEGER
-);
-"""
 _COLUMNS = "id, name, scope, rate_per_minute, created, revoked, quota"
 
 PREFIX = "mzn_"
@@ -63,24 +51,9 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _migrate(store: Store) -> None:
-    """Add the columns later versions introduced to a key table created by an earlier one (idempotent, safe
-    when several processes open the same store at once)."""
-    with store.transaction() as db:
-        columns = {row[1] for row in db.execute("PRAGMA table_info(api_keys)")}
-        if "quota" not in columns:
-            try:
-                db.execute("ALTER TABLE api_keys ADD COLUMN quota INTEGER")
-            except sqlite3.OperationalError as exc:  # another process added it between our read and write
-                if "duplicate column" not in str(exc):
-                    raise
-
-
 class KeyStore:
     def __init__(self, store: Store) -> None:
-        self.store = store
-        store.define(_SCHEMA)
-        _migrate(store)
+        self.store = store  # its table is the store's (mezan.store.migrations, version 2)
 
     def create(self, scope: str, name: str | None = None, rate_per_minute: float | None = None,
                quota: int | None = None) -> tuple[str, ApiKey]:
@@ -165,3 +138,75 @@ class Sessions:
     def drop(self, session: str) -> None:
         with self._lock:
             self._sessions.pop(session, None)
+
+
+class StoreSessions:
+    """Login sessions of the page in the store's ``sessions`` table: every replica on one database knows every
+    session, and a restart logs no one out. Only the sha256 of a session's id is stored.
+
+    Parameters
+    ----------
+    store : mezan.store.Store
+        The store (its migrations made the table).
+    lifetime : float
+        Seconds a session lasts.
+    clock : callable, optional
+        Seconds since the epoch.
+    """
+
+    PURGE_EVERY = 60.0  # seconds between two removals of expired sessions
+
+    def __init__(self, store: Store, lifetime: float, clock=time.time) -> None:
+        self.store, self.lifetime, self._clock = store, lifetime, clock
+        self._purged = 0.0
+
+    def create(self, key_id: str) -> str:
+        """A new session.
+
+        Parameters
+        ----------
+        key_id : str
+            The key the session stands for.
+
+        Returns
+        -------
+        str
+            The session's id (the cookie's value; only its sha256 is stored).
+        """
+        session = secrets.token_urlsafe(32)
+        now = self._clock()
+        with self.store.transaction() as db:
+            if now - self._purged > self.PURGE_EVERY:
+                self._purged = now
+                db.execute("DELETE FROM sessions WHERE expires <= ?", (now,))
+            db.execute("INSERT INTO sessions (hash, key_id, expires) VALUES (?, ?, ?)",
+                       (digest(session), key_id, now + self.lifetime))
+        return session
+
+    def key_id(self, session: str) -> str | None:
+        """The key a live session stands for.
+
+        Parameters
+        ----------
+        session : str
+            The session's id (the cookie's value).
+
+        Returns
+        -------
+        str or None
+            The key's id, or None for an unknown or expired session.
+        """
+        rows = self.store.query("SELECT key_id FROM sessions WHERE hash = ? AND expires > ?",
+                                (digest(session), self._clock()))
+        return str(rows[0][0]) if rows else None
+
+    def drop(self, session: str) -> None:
+        """End a session (logging out).
+
+        Parameters
+        ----------
+        session : str
+            The session's id.
+        """
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE hash = ?", (digest(session),))

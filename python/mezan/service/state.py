@@ -18,10 +18,10 @@ from pydantic import BaseModel, ValidationError
 from mezan.dist import DistError
 from mezan.errors import MezanError, SolverFailedError
 from mezan.meta import MetaFlow
-from mezan.service.auth import Auth
+from mezan.service.auth import LOCAL, Auth
 from mezan.service.config import ServiceConfig
 from mezan.service.jobs import Job, JobNotFound, JobQueue, QueueFull, QuotaExceeded, SolverStuck
-from mezan.service.keys import ApiKey, KeyStore, Sessions
+from mezan.service.keys import ApiKey, KeyStore, Sessions, StoreSessions
 from mezan.service.metrics import Metrics
 from mezan.service.routes import ROUTE_TYPES, Admission, Work, parse
 from mezan.service.schemas import QAPRequest, wire_model
@@ -43,6 +43,28 @@ def field_errors(errors: Any, prefix: tuple[str, ...] = ()) -> list[dict[str, st
             for e in errors]
 
 
+def admission(config: ServiceConfig, key: ApiKey) -> Admission:
+    """The size and time check of a caller, for a direct request and for each composite subproblem."""
+    limit = config.max_size.get(key.scope, 0) if config.auth else max(config.max_size.values())
+    return Admission(limit, key.scope, config.max_time_limit)
+
+
+@dataclass
+class JobResumer:
+    """Rebuilds a queued job that this replica takes over from a stopped one: its stored body admitted again for its
+    owner's key (which must still be live)."""
+
+    config: ServiceConfig
+    keys: KeyStore
+    metaflow: MetaFlow
+
+    def __call__(self, route: str, body: dict[str, Any], owner: str | None) -> Work:
+        key = self.keys.live(owner) if self.config.auth and owner is not None else LOCAL
+        if key is None:
+            raise MezanError(f"its key {owner} was revoked")
+        return parse(route, body, admit=admission(self.config, key), metaflow=self.metaflow)
+
+
 @dataclass
 class Service:
     """One service's state: its configuration, store, keys and sessions, the solver queue and MetaFlow."""
@@ -51,7 +73,7 @@ class Service:
     store: Store
     metrics: Metrics
     keys: KeyStore
-    sessions: Sessions
+    sessions: Sessions | StoreSessions
     auth: Auth
     queue: JobQueue
     metaflow: MetaFlow
@@ -62,9 +84,7 @@ class Service:
     # ---- admission ----------------------------------------------------------------------------------
     def admission(self, key: ApiKey) -> Admission:
         """The size and time check of this caller, for a direct request and for each composite subproblem."""
-        config = self.config
-        limit = config.max_size.get(key.scope, 0) if config.auth else max(config.max_size.values())
-        return Admission(limit, key.scope, config.max_time_limit)
+        return admission(self.config, key)
 
     def admit(self, route: str, body: dict[str, Any], key: ApiKey) -> Work:
         return parse(route, body, admit=self.admission(key), metaflow=self.metaflow)
@@ -89,10 +109,11 @@ class Service:
         return checked.model_dump() if route == "qapflow" else checked.model_dump(exclude_none=True)
 
     # ---- the queue ----------------------------------------------------------------------------------
-    def enqueue(self, work: Work, key: ApiKey, job: bool = False) -> Any:
+    def enqueue(self, work: Work, key: ApiKey, job: bool = False, body: dict[str, Any] | None = None) -> Any:
+        """Queue a solve (a job, with its ``body`` — route included — when ``job``); 429 or 503 when refused."""
         quota = (key.quota or self.config.key_quota) if self.config.auth else None
         try:
-            return self.queue.submit(work, job=job, owner=key.id, quota=quota)
+            return self.queue.submit(work, job=job, owner=key.id, quota=quota, body=body)
         except QuotaExceeded as exc:
             raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
         except QueueFull as exc:

@@ -22,8 +22,9 @@ async def submit_job(request: Request, body: dict[str, Any] = Body(openapi_examp
     graphflow, dualflow, evoflow or mezan). The job is visible to this key (and admins) only."""
     body = dict(body)
     route = body.pop("route", None)
-    work = await state.admit_async(request, route, state.validated(route, body), key)
-    job_id, _ = state.enqueue(work, key, job=True)
+    checked = state.validated(route, body)
+    work = await state.admit_async(request, route, checked, key)
+    job_id, _ = state.enqueue(work, key, job=True, body=checked)
     return {"id": job_id, "status": "queued"}
 
 

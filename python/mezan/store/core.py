@@ -1,25 +1,30 @@
-"""The embedded store: one SQLite file under ``$MEZAN_HOME`` (default ``~/.mezan/``) holding MEZAN's state.
+"""The store of MEZAN's state: one SQLite file under ``$MEZAN_HOME`` (default ``~/.mezan/``), or a PostgreSQL database
+named by a URL that several processes (service replicas) share.
 
 MetaFlow's history (every solve), ratings and trained artifacts (clusterings, selector models) live
 here; later components (the service's API keys and jobs) add their own tables to the same file
-through :meth:`Store.define`, :meth:`Store.transaction` and :meth:`Store.query`.
+through :meth:`Store.define`, :meth:`Store.transaction` and :meth:`Store.query`, in SQLite's dialect (the PostgreSQL
+backend translates it: :mod:`mezan.store.postgres`). The store's own schema is versioned
+(:mod:`mezan.store.migrations`).
 
 Trust: what is read back is checked before it is used. A history row whose checksum does not match, a value of the
 wrong kind, or an artifact not signed by this store raises :class:`StoredDataError`, naming the row or artifact.
 Artifacts are pickles, so each carries an HMAC-SHA256 of its name and bytes under a key kept beside the store file
 (``<store>.key``, created with mode 0600 on the first write; a ``":memory:"`` store keeps a key of its own in
-memory): an artifact from another store, or altered in this one, is refused before it is unpickled.
+memory; a PostgreSQL store's key is ``$MEZAN_STORE_KEY_FILE`` or ``postgresql.key`` under ``$MEZAN_HOME``, outside the
+database, shared by its replicas): an artifact from another store, or altered in this one, is refused before it is
+unpickled.
 
 Durability and concurrency: WAL journal, ``synchronous=NORMAL`` (a committed transaction survives the
 death of the process that wrote it), ``busy_timeout`` of 30 s so that several processes can write at
 once, and every write is one transaction — a row is either entirely there or not at all. Each
 history row also carries a sha256 checksum of its canonical content, so :meth:`Store.verify` can
-prove that nothing was torn or altered.
+prove that nothing was torn or altered. A PostgreSQL store has the server's durability (a committed transaction is
+on its disk) and isolation; a server that cannot be reached raises :class:`StoreUnavailable`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import itertools
@@ -28,11 +33,6 @@ import math
 import os
 import pickle
 import platform
-import re
-import sqlite3
-import stat
-import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,49 +41,16 @@ from pathlib import Path
 from typing import Any
 
 from mezan import __version__
-from mezan.errors import MezanError
+from mezan.store.errors import StoredDataError, StoreError
+from mezan.store.home import mezan_home
+from mezan.store.migrations import migrate
+from mezan.store.postgres import PostgresBackend, is_url
+from mezan.store.sqlite import SQLiteBackend
 
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS solves (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created REAL NOT NULL,
-    fingerprint TEXT NOT NULL,
-    problem_type TEXT NOT NULL,
-    features TEXT NOT NULL,
-    solver TEXT NOT NULL,
-    time_limit REAL,
-    objective REAL,
-    lower_bound REAL,
-    best_known REAL,
-    wall_time REAL,
-    seed TEXT,
-    status TEXT,
-    race TEXT,
-    version TEXT NOT NULL,
-    machine TEXT NOT NULL,
-    checksum TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS solves_by_fingerprint ON solves (fingerprint);
-CREATE TABLE IF NOT EXISTS ratings (
-    scope TEXT NOT NULL, solver TEXT NOT NULL, rating REAL NOT NULL, games INTEGER NOT NULL,
-    PRIMARY KEY (scope, solver)
-);
-CREATE TABLE IF NOT EXISTS artifacts (name TEXT PRIMARY KEY, created REAL NOT NULL, payload BLOB NOT NULL);
-"""
+SCHEMA_VERSION = 1  # the legacy `meta` row; the schema's own versions are mezan.store.migrations'
 
 SOLVE_FIELDS = ("created", "fingerprint", "problem_type", "features", "solver", "time_limit", "objective",
                 "lower_bound", "best_known", "wall_time", "seed", "status", "race", "version", "machine")
-
-
-class StoreError(MezanError):
-    """The store file cannot be opened or is not a MEZAN store."""
-
-
-class StoredDataError(StoreError):
-    """Data read back from the store fails its checks: altered, foreign or of the wrong kind."""
 
 
 ARTIFACT_MAGIC = b"MZA1"  # signed artifact: magic, 32-byte HMAC-SHA256 of its name and pickle, the pickle
@@ -94,18 +61,8 @@ def _signature(key: bytes, name: str, data: bytes) -> bytes:
     return hmac.new(key, name.encode() + b"\0" + data, hashlib.sha256).digest()
 
 
-def mezan_home() -> Path:
-    """Return the folder of MEZAN's state: ``$MEZAN_HOME``, or ``~/.mezan`` when it is unset or empty.
-
-    Returns
-    -------
-    pathlib.Path
-        The folder (not created here).
-    """
-    return Path(os.environ.get("MEZAN_HOME") or Path.home() / ".mezan")
-
-
 def default_path() -> Path:
+    """The default SQLite file, ``mezan.db`` under :func:`mezan_home`."""
     return mezan_home() / "mezan.db"
 
 
@@ -163,48 +120,64 @@ class SolveRecord:
 
 
 class Store:
-    """The SQLite store of MEZAN's state (see :mod:`mezan.store`).
+    """The store of MEZAN's state (see :mod:`mezan.store`): one interface, two backends.
 
-    Opening a file store creates its folder and file when missing. One connection per thread; safe to share between
-    threads and processes.
+    Opening a file store creates its folder and file when missing; opening any store applies its missing schema
+    migrations (:mod:`mezan.store.migrations`). Safe to share between threads and processes.
 
     Parameters
     ----------
     path : str, os.PathLike or None, optional
-        The SQLite file; None for the default, ``mezan.db`` under :func:`mezan_home`; ``":memory:"`` for a private,
-        unsaved store. A URL (``postgres://...``) is refused: only SQLite files are supported.
+        The SQLite file; None for ``$MEZAN_STORE`` when it is set, else the default, ``mezan.db`` under
+        :func:`mezan_home`; ``":memory:"`` for a private, unsaved store; a ``postgresql://`` URL for a PostgreSQL
+        database (libpq's URL form, e.g. ``postgresql://mezan:secret@db:5432/mezan``).
 
     Raises
     ------
     StoreError
-        When the store's folder cannot be made, the file cannot be opened as an SQLite database, or it holds
-        another schema version.
+        When the store's folder cannot be made, the file cannot be opened as an SQLite database, the URL is not a
+        PostgreSQL one, or the store holds a schema version this MEZAN does not know.
+    StoreUnavailable
+        When a PostgreSQL server cannot be reached.
     """
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
-        if isinstance(path, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", path):
-            raise StoreError(f"store {path.split('://')[0]}://...: a store is an SQLite file (a path) or ':memory:'; "
-                             f"server databases are not supported by this version")
-        self.path: Path | str = default_path() if path is None else (path if path == ":memory:" else Path(path))
-        self._local = threading.local()
-        self._memory: sqlite3.Connection | None = None
-        # ":memory:" is one connection shared by every thread: its transactions (and executescript, which commits
-        # whatever is pending) take turns under this lock; file stores have a connection per thread instead
-        self._memory_lock = threading.RLock()
-        self._memory_key = os.urandom(32)  # signs a ":memory:" store's artifacts (a file store's key is a file)
-        if isinstance(self.path, Path):
-            self._make_folder(self.path.parent)
-        with self._serial():
-            self._connection().executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
+        if path is None and os.environ.get("MEZAN_STORE"):
+            path = os.environ["MEZAN_STORE"]
+        self._backend: SQLiteBackend | PostgresBackend
+        if is_url(path):
+            self._backend = PostgresBackend(str(path))
+        elif isinstance(path, str) and "://" in path and path.split("://")[0].replace("+", "").isalnum():
+            raise StoreError(f"store {path.split('://')[0]}://...: a store is an SQLite file (a path), ':memory:' or "
+                             f"a PostgreSQL URL (postgresql://user@host:port/database)")
+        else:
+            file = default_path() if path is None else (path if path == ":memory:" else Path(path))
+            if isinstance(file, Path):
+                self._make_folder(file.parent)
+            self._backend = SQLiteBackend(file)
+        self.path: Path | str = self._backend.path
+        self.dialect = self._backend.name
+        self._defined: set[str] = set()
+        migrate(self._backend)
         with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise StoreError(f"{self.path}: schema version {row[0]}, this MEZAN reads {SCHEMA_VERSION}")
+        if int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(f"{self.location}: schema version {row[0]}, this MEZAN reads {SCHEMA_VERSION}")
 
     def __repr__(self) -> str:
-        return f"Store({str(self.path)!r})"
+        return f"Store({self.location!r})"
+
+    @property
+    def location(self) -> str:
+        """The file, or the URL without its password: for messages."""
+        return self._backend.location
+
+    @property
+    def skip_locked(self) -> str:
+        """What follows a ``SELECT`` that claims rows for this transaction only: ``FOR UPDATE SKIP LOCKED`` on
+        PostgreSQL, nothing on SQLite (whose write transaction already excludes every other writer)."""
+        return self._backend.skip_locked
 
     @staticmethod
     def _make_folder(folder: Path) -> None:
@@ -221,61 +194,77 @@ class Store:
             raise StoreError(f"the store's folder {folder} is not a folder")
 
     # ---- connections ------------------------------------------------------------------------
-    def _connection(self) -> sqlite3.Connection:
-        if self.path == ":memory:":
-            if self._memory is None:
-                self._memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-            return self._memory
-        db = getattr(self._local, "db", None)
-        if db is None:
-            try:
-                db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("PRAGMA busy_timeout=30000")
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(f"cannot open the MEZAN store {self.path}: {exc}") from exc
-            self._local.db = db
-        return db
-
-    def _serial(self) -> Any:
-        return self._memory_lock if self.path == ":memory:" else contextlib.nullcontext()
+    def _connection(self) -> Any:
+        """This thread's SQLite connection (an SQLite store only: tests alter rows through it)."""
+        if not isinstance(self._backend, SQLiteBackend):
+            raise StoreError(f"{self.location}: a PostgreSQL store has no single connection; use transaction()")
+        return self._backend.connection()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._serial():
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            else:
-                db.execute("COMMIT")
+    def _transaction(self) -> Iterator[Any]:
+        with self._backend.transaction() as db:
+            yield db
 
     def define(self, schema: str) -> None:
-        """Create a component's own tables (idempotent ``CREATE ... IF NOT EXISTS`` statements)."""
-        with self._serial():
-            self._connection().executescript(schema)
+        """Create a component's own tables (idempotent ``CREATE ... IF NOT EXISTS`` statements, SQLite's types).
 
-    def transaction(self):
-        """One write transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on error) for a
-        component's own tables: ``with store.transaction() as db: db.execute(...)``."""
+        Parameters
+        ----------
+        schema : str
+            The statements, ``;``-separated.
+        """
+        if self.dialect == "sqlite":
+            self._backend.script(schema)
+        elif schema not in self._defined:  # a server database: once per process, under the schema lock
+            self._backend.script(schema)
+            self._defined.add(schema)
+
+    def transaction(self) -> Any:
+        """One write transaction (rolled back on error) for a component's own tables: ``with store.transaction() as
+        db: db.execute(sql, args)``, in SQLite's dialect (``?`` placeholders) on either backend."""
         return self._transaction()
 
+    def lock(self, db: Any, name: str) -> None:
+        """Hold a lock named ``name`` until the transaction ``db`` ends, so that a read-then-write (a count
+        against a quota) is atomic across processes: a PostgreSQL advisory lock; nothing on SQLite, whose write
+        transaction already excludes every other writer.
+
+        Parameters
+        ----------
+        db : connection
+            The transaction (from :meth:`transaction`).
+        name : str
+            What is locked (e.g. ``"quota:<key id>"``).
+        """
+        self._backend.lock(db, name)
+
     def query(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of one read-only statement."""
-        return self._connection().execute(sql, args).fetchall()
+        """Rows of one read-only statement.
+
+        Parameters
+        ----------
+        sql : str
+            The statement, SQLite's dialect (``?`` placeholders).
+        args : tuple or list, optional
+            Its arguments.
+
+        Returns
+        -------
+        list of tuple
+            The rows.
+        """
+        return self._backend.query(sql, args)
+
+    def _one(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self._backend.query(sql, args)
+        return rows[0] if rows else None
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        """Close this thread's connection (SQLite) or the pool (PostgreSQL)."""
+        self._backend.close()
 
     # ---- history ----------------------------------------------------------------------------
-    def append_solve(self, *, after: Callable[[sqlite3.Connection, int], Any] | None = None, **fields: Any) -> int:
+    def append_solve(self, *, after: Callable[[Any, int], Any] | None = None, **fields: Any) -> int:
         """Append one solve (fields of :data:`SOLVE_FIELDS`; ``features`` a dict) in one transaction; ``after(db,
         solve_id)`` makes more writes in that same transaction (e.g. marking the solve warm-started), so that no reader
         sees the row without them."""
@@ -329,7 +318,7 @@ class Store:
         if where:
             query += " WHERE " + " AND ".join(where)
         query = query.replace("SELECT id, ", "SELECT id, checksum, ", 1)
-        rows = self._connection().execute(query + " ORDER BY id", args).fetchall()
+        rows = self.query(query + " ORDER BY id", args)
         return [self._record(r) for r in rows]
 
     def _record(self, r: tuple[Any, ...]) -> SolveRecord:
@@ -337,7 +326,7 @@ class Store:
         values = dict(zip(("id", "checksum", *SOLVE_FIELDS), r, strict=True))
         matches = checksum_matches(values)
         del values["checksum"]
-        where = f"{self.path}: history row {values['id']}"
+        where = f"{self.location}: history row {values['id']}"
         if not matches:
             raise StoredDataError(f"{where} fails its checksum (altered outside MEZAN); `mezan meta verify` lists "
                                   f"such rows")
@@ -354,43 +343,39 @@ class Store:
 
     def latest_solve(self, fingerprint: str) -> SolveRecord | None:
         """The last recorded solve of a fingerprint (checked), or None: one row, whatever the history holds."""
-        row = self._connection().execute("SELECT id, checksum, " + ", ".join(SOLVE_FIELDS) + " FROM solves WHERE "
-                                         "fingerprint = ? ORDER BY id DESC LIMIT 1", (fingerprint,)).fetchone()
+        row = self._one("SELECT id, checksum, " + ", ".join(SOLVE_FIELDS) + " FROM solves WHERE "
+                                         "fingerprint = ? ORDER BY id DESC LIMIT 1", (fingerprint,))
         return None if row is None else self._record(row)
 
     def history_generation(self) -> str:
         """Changes whenever history rows are deleted (:meth:`delete_solves`, :meth:`reset`): what is derived from the
         history and kept (MetaFlow's tallies) is rebuilt then. Appending does not change it."""
-        row = self._connection().execute("SELECT value FROM meta WHERE key = 'history_generation'").fetchone()
+        row = self._one("SELECT value FROM meta WHERE key = 'history_generation'")
         return "0" if row is None else str(row[0])
 
     @staticmethod
-    def _next_generation(db: sqlite3.Connection) -> None:
+    def _next_generation(db: Any) -> None:
         db.execute("INSERT INTO meta VALUES ('history_generation', '1') ON CONFLICT (key) DO UPDATE SET value = "
-                   "CAST(CAST(value AS INTEGER) + 1 AS TEXT)")
+                   "CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)")
 
     def count_solves(self) -> int:
-        return int(self._connection().execute("SELECT COUNT(*) FROM solves").fetchone()[0])
+        return int(self.query("SELECT COUNT(*) FROM solves")[0][0])
 
     def best_objective(self, fingerprint: str, sense: str = "min") -> float | None:
         """The best (lowest, or highest for sense="max") objective ever recorded for a fingerprint."""
         aggregate = {"min": "MIN", "max": "MAX"}[sense]
-        row = self._connection().execute(f"SELECT {aggregate}(objective) FROM solves WHERE fingerprint = ?",
-                                         (fingerprint,)).fetchone()
+        row = self.query(f"SELECT {aggregate}(objective) FROM solves WHERE fingerprint = ?", (fingerprint,))[0]
         if row[0] is not None and not isinstance(row[0], int | float):
-            raise StoredDataError(f"{self.path}: a history row of {fingerprint} holds a non-numeric objective "
+            raise StoredDataError(f"{self.location}: a history row of {fingerprint} holds a non-numeric objective "
                                   f"{row[0]!r}")
         return None if row[0] is None else float(row[0])
 
     def verify(self) -> tuple[int, list[int]]:
         """(rows checked, ids of the rows that fail the checks of :meth:`solves`: checksum, kinds) plus SQLite's own
         integrity check."""
-        db = self._connection()
-        status = db.execute("PRAGMA integrity_check").fetchone()[0]
-        if status != "ok":
-            raise StoreError(f"{self.path}: SQLite integrity check failed: {status}")
+        self._backend.integrity_check()
         bad = []
-        rows = db.execute("SELECT id, checksum, " + ", ".join(SOLVE_FIELDS) + " FROM solves").fetchall()
+        rows = self.query("SELECT id, checksum, " + ", ".join(SOLVE_FIELDS) + " FROM solves")
         for r in rows:
             try:
                 self._record(r)
@@ -416,21 +401,21 @@ class Store:
             args += [exclude_prefix, exclude_prefix[:-1] + chr(ord(exclude_prefix[-1]) + 1)]
         if limit is not None:
             query += f" ORDER BY solver LIMIT {int(limit)}"
-        rows = self._connection().execute(query, args).fetchall()
+        rows = self.query(query, args)
         for solver, rating, games in rows:
             if (not isinstance(rating, int | float) or not math.isfinite(rating) or not isinstance(games, int)
                     or games < 0):
-                raise StoredDataError(f"{self.path}: rating of {solver!r} in scope {scope!r} is not a finite number "
-                                      f"with a non-negative count of games: {rating!r}, {games!r}")
+                raise StoredDataError(f"{self.location}: rating of {solver!r} in scope {scope!r} is not a finite "
+                                      f"number with a non-negative count of games: {rating!r}, {games!r}")
         return {solver: (float(rating), int(games)) for solver, rating, games in rows}
 
     def has_untyped_rating_scopes(self) -> bool:
         """Whether ratings of an older store remain (scopes ``global`` and ``cluster:<k>``, for every type at once)."""
-        return self._connection().execute("SELECT 1 FROM ratings WHERE scope = 'global' OR (scope >= 'cluster:' AND "
-                                          "scope < 'cluster;') LIMIT 1").fetchone() is not None
+        return self._one("SELECT 1 FROM ratings WHERE scope = 'global' OR (scope >= 'cluster:' AND "
+                                          "scope < 'cluster;') LIMIT 1") is not None
 
     def rating_scopes(self) -> list[str]:
-        return [r[0] for r in self._connection().execute("SELECT DISTINCT scope FROM ratings ORDER BY scope")]
+        return [r[0] for r in self.query("SELECT DISTINCT scope FROM ratings ORDER BY scope")]
 
     def set_ratings(self, scope: str, ratings: dict[str, tuple[float, int]]) -> None:
         with self._transaction() as db:
@@ -455,40 +440,7 @@ class Store:
     # ---- artifacts (clusterings, trained models) --------------------------------------------
     def _artifact_key(self, create: bool) -> bytes | None:
         """The key that signs this store's artifacts (None: there is none and ``create`` is False)."""
-        if not isinstance(self.path, Path):
-            return self._memory_key
-        path = Path(f"{self.path}.key")
-        if create and not path.exists():  # written whole under another name, then linked: never seen half-written
-            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(os.urandom(32))
-                    f.flush()
-                    os.fsync(f.fileno())
-                with contextlib.suppress(FileExistsError):  # another process linked its key first: use theirs
-                    os.link(temporary, path)
-            finally:
-                os.unlink(temporary)
-        try:
-            info = path.stat()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise StoredDataError(f"{path}: cannot read the store's key: {exc.strerror or exc}") from None
-        if not stat.S_ISREG(info.st_mode):
-            raise StoredDataError(f"{path}: the store's key must be a file, found a "
-                                  f"{'folder' if stat.S_ISDIR(info.st_mode) else 'special file'}")
-        if info.st_mode & 0o077:  # as ssh does with a private key: a key others can read or replace signs nothing
-            raise StoredDataError(f"{path}: the store's key has permissions {stat.S_IMODE(info.st_mode):04o}, readable "
-                                  f"or writable by others; it signs MetaFlow's artifacts, so it must be private "
-                                  f"(chmod 600 {path})")
-        try:
-            key = path.read_bytes()
-        except OSError as exc:
-            raise StoredDataError(f"{path}: cannot read the store's key: {exc.strerror or exc}") from None
-        if len(key) != 32:
-            raise StoredDataError(f"{path}: not a MEZAN store key (32 bytes expected, found {len(key)})")
-        return key
+        return self._backend.artifact_key(create)
 
     def put_artifact(self, name: str, value: Any) -> None:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -499,17 +451,17 @@ class Store:
             db.execute("INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?)", (name, time.time(), payload))
 
     def artifact_time(self, name: str) -> float | None:
-        row = self._connection().execute("SELECT created FROM artifacts WHERE name = ?", (name,)).fetchone()
+        row = self._one("SELECT created FROM artifacts WHERE name = ?", (name,))
         return None if row is None else float(row[0])
 
     def get_artifact(self, name: str, kind: type | None = None) -> Any:
         """The stored object, or None when there is none. It is unpickled only when its signature is this store's
         (see the module docstring), and must then be an instance of ``kind`` (when given); else
         :class:`StoredDataError`."""
-        row = self._connection().execute("SELECT payload FROM artifacts WHERE name = ?", (name,)).fetchone()
+        row = self._one("SELECT payload FROM artifacts WHERE name = ?", (name,))
         if row is None:
             return None
-        payload, where = row[0], f"{self.path}: artifact {name!r}"
+        payload, where = row[0], f"{self.location}: artifact {name!r}"
         if not isinstance(payload, bytes) or not payload.startswith(ARTIFACT_MAGIC) or len(payload) < 36:
             raise StoredDataError(f"{where} is not a signed MEZAN artifact (written by another program or an older "
                                   f"MEZAN); rebuild it (`mezan meta train` / `mezan meta recluster`)")
@@ -528,7 +480,7 @@ class Store:
         return value
 
     def artifact_names(self) -> list[str]:
-        return [r[0] for r in self._connection().execute("SELECT name FROM artifacts ORDER BY name")]
+        return [r[0] for r in self.query("SELECT name FROM artifacts ORDER BY name")]
 
     def delete_solves(self, ids: list[int]) -> None:
         """Remove history rows by id (``mezan meta verify --repair``: rows that fail their checksum)."""
@@ -549,7 +501,7 @@ class Store:
             self._next_generation(db)
             db.execute("DELETE FROM ratings")
             db.execute("DELETE FROM artifacts")
-            present = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            present = self._backend.tables(db)
             for table in ("solutions", "warm_started"):  # mezan.meta.memory's tables, once it has created them
                 if table in present:
                     db.execute(f"DELETE FROM {table}")
