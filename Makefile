@@ -15,7 +15,7 @@ TEST_PACKAGES   := chromium postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # what an install is built from: a change to any of these reinstalls, nothing else does
 SOURCES := pyproject.toml CMakeLists.txt $(shell find cpp python third_party -type f \
-             -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
+             -not -path '*/__pycache__/*' -not -path '*/.mypy_cache/*' -not -name '*.pyc' 2>/dev/null)
 PYTEST_WORKERS ?= 2
 # the suite's pytest plugins, loaded by name: loaded through their entry points instead, pytest would rewrite the
 # assertions of every module of their packages in every worker (schemathesis and hypothesis: about 9 s each)
@@ -64,9 +64,7 @@ $(VENV)/.installed-dev: $(WHEEL_STAMP) | $(PY)
 
 lint: system-deps install-dev
 	$(PY) -m ruff check .
-	cd python && ../$(PY) -m mypy --config-file ../pyproject.toml mezan/__init__.py mezan/problems mezan/errors.py \
-	  mezan/running.py mezan/registry.py mezan/isolated.py mezan/store mezan/c2sc mezan/results.py \
-	  mezan/qap/result.py mezan/deprecation.py
+	cd python && ../$(PY) -m mypy --config-file ../pyproject.toml --cache-dir ../.mypy_cache  # the modules: [tool.mypy] files
 
 # the documentation site in docs/_build/html; warnings are errors
 docs: system-deps install-dev

@@ -80,8 +80,8 @@ def test_stop_ends_a_solve_promptly(solver):
 @pytest.mark.parametrize("solver", SOLVERS, ids=IDS)
 def test_the_same_seed_gives_the_same_objective(solver):
     small, _ = instances(solver.problem_type)
-    first = solver.solve(small, time_limit=0.5, seed=7)
-    second = solver.solve(small, time_limit=0.5, seed=7)
+    first = solver.solve(small, time_limit=0.25, seed=7)  # the small instances are solved well within it
+    second = solver.solve(small, time_limit=0.25, seed=7)
     assert first.objective == pytest.approx(second.objective, rel=1e-9, abs=1e-9)
 
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from mezan.bench.registry import Registry
 from mezan.errors import InvalidParameterError
@@ -148,6 +147,8 @@ def load(registry: Registry, experiment: str, *, target_gap: float = 0.0) -> Dat
 def bootstrap_interval(values: np.ndarray, statistic: Any = np.mean, *, confidence: float = 0.95,
                        resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
     """A BCa bootstrap interval (scipy.stats.bootstrap); a constant sample's interval is the point itself."""
+    from scipy import stats  # on first use: ~1 s of start-up that every `mezan bench` command would pay
+
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     if values.size == 0:
@@ -186,6 +187,8 @@ def a12_magnitude(value: float) -> str:
 def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
     """Nemenyi's critical difference of average ranks: q_alpha sqrt(k (k + 1) / (6 N)), q_alpha the studentized
     range quantile over sqrt 2 (Demšar 2006, eq. in section 3.2.2)."""
+    from scipy import stats  # on first use: ~1 s of start-up that every `mezan bench` command would pay
+
     q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
     return float(q * math.sqrt(k * (k + 1) / (6.0 * n)))
 
@@ -193,6 +196,8 @@ def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
 def friedman(matrix: np.ndarray, alpha: float = 0.05) -> dict[str, Any]:
     """Friedman's test on an (instances x solvers) matrix of losses: the statistic, its p-value, the Iman–Davenport
     F and p-value, the average ranks (1 = best), Nemenyi's critical difference and pairwise p-values."""
+    from scipy import stats  # on first use: ~1 s of start-up that every `mezan bench` command would pay
+
     n, k = matrix.shape
     ranks = np.vstack([stats.rankdata(row) for row in matrix])
     average = ranks.mean(axis=0)
@@ -234,6 +239,8 @@ def friedman(matrix: np.ndarray, alpha: float = 0.05) -> dict[str, Any]:
 def wilcoxon(x: Any, y: Any) -> dict[str, Any]:
     """The Wilcoxon signed-rank test of paired losses (zero differences split between the signs): R+, R-, the
     statistic min(R+, R-) and the two-sided p-value; all-zero differences are a tie, not a test."""
+    from scipy import stats  # on first use: ~1 s of start-up that every `mezan bench` command would pay
+
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     d = x - y
     if np.all(d == 0):

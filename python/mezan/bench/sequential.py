@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from mezan.errors import InvalidParameterError
 
@@ -50,8 +50,8 @@ def spending(kind: str, alpha: float, gamma: float = 1.0):
             return lambda t: alpha * t
         return lambda t: alpha * (1 - math.exp(-gamma * t)) / (1 - math.exp(-gamma))
     if kind == "obf":  # each side spends alpha / 2 with the one-sided O'Brien–Fleming-type function
-        z = stats.norm.isf(alpha / 4)
-        return lambda t: 0.0 if t <= 0 else 4 * stats.norm.sf(z / math.sqrt(t))
+        z = -special.ndtri(alpha / 4)  # the normal's upper alpha/4 quantile (scipy.stats.norm.isf)
+        return lambda t: 0.0 if t <= 0 else 4 * _cdf(-z / math.sqrt(t))
     if kind == "pocock":
         return lambda t: alpha * math.log(1 + (math.e - 1) * t)
     raise InvalidParameterError(f"spending: unknown family {kind!r}; families: hsd, obf, pocock")
@@ -149,7 +149,9 @@ class Design:
 
 def fixed_sample(alpha: float, beta: float, effect: float) -> int:
     """Pairs of the fixed-sample two-sided paired t-test with power ``1 - beta`` at ``effect`` (exact noncentral t)."""
-    n = max(2, math.ceil(((stats.norm.isf(alpha / 2) + stats.norm.isf(beta)) / effect) ** 2))
+    from scipy import stats  # start-up: scipy.stats takes about 1 s to load; only this sizing needs it (noncentral t)
+
+    n = max(2, math.ceil(((-special.ndtri(alpha / 2) - special.ndtri(beta)) / effect) ** 2))
     while True:
         crit = stats.t.isf(alpha / 2, n - 1)
         nc = effect * math.sqrt(n)
