@@ -15,9 +15,10 @@ and starts a replacement, so a solver that never returns costs a thread, never t
 worker thread that died is replaced the same way.
 A job is a row of the ``jobs`` table from submission on: status queued -> running -> done | failed |
 cancelled | interrupted, its progress (best objective, elapsed, the anytime curve) written at most
-every ``PROGRESS_EVERY`` seconds while it runs. A server that shuts down marks its queued and running
-jobs ``interrupted`` (a running one keeps its best-so-far as result). Finished results are served
-from the table after any restart.
+every ``PROGRESS_EVERY`` seconds while it runs. A server that shuts down marks its running jobs ``interrupted``
+(each keeps its best-so-far as result) and hands its queued ones back to the store, still queued and held by no
+replica, for another replica or the next start to take over. Finished results are served from the table after any
+restart.
 
 Replicas (several servers on one store, :mod:`mezan.store`): each job row names the replica that holds it and a lease
 (``lease_until``) that replica renews every ``lease / 3`` seconds (at most every second) while the job is queued or
@@ -671,6 +672,26 @@ class JobQueue:
                                 (f"{HOST}:", f"{HOST};", self.replica, now))
         return [r[0] for r in rows if not replica_alive(r[0], now + 1.0, now)][:32]
 
+    def _hand_back(self, task: _Task) -> bool:
+        """Give a job that never started back to the store (queued, no replica: any replica's next reap takes it);
+        False if it cannot be taken over (no job, no stored request, no ``resume``, the store unreachable)."""
+        if task.job_id is None or self.resume is None:
+            return False
+        try:
+            with self.store.transaction() as db:
+                handed = db.execute("UPDATE jobs SET replica = NULL, lease_until = NULL WHERE id = ? AND replica = ? "
+                                    "AND status = 'queued' AND body IS NOT NULL",
+                                    (task.job_id, self.replica)).rowcount
+        except StoreError as exc:
+            log.warning("job %s not handed back: %s", task.job_id, exc)
+            return False
+        if not handed:
+            return False
+        task.job_id_lost = True  # its row is no longer this replica's to write
+        self._settle(task, "queued", None, None)  # frees its slot and ends its future; the row stays queued
+        log.info("job %s handed back to the store for another replica", task.job_id)
+        return True
+
     def _adopt(self, job_id: str, route: str, body: dict[str, Any], owner: str | None) -> None:
         """Queue here a job taken over from a dead replica (its row already names this one); one that can no longer
         be rebuilt (its key revoked, a limit lowered) fails with the reason."""
@@ -741,16 +762,18 @@ class JobQueue:
             self._settle(task, "failed", None, "the worker running this solve died", RuntimeError("worker died"))
 
     def close(self, wait: float = 10.0) -> None:
-        """Shut down: waiting solves never start (their jobs become ``interrupted``), running ones are
-        told to stop and their jobs end ``interrupted`` with the best-so-far as result; waits up to
-        ``wait`` seconds for them."""
+        """Shut down: waiting jobs are handed back to the store, still queued and held by no replica, for another
+        replica (or this one, started again) to take over; waiting solves that cannot be (a synchronous call, a job
+        without its stored request) end ``interrupted``; running ones are told to stop and their jobs end
+        ``interrupted`` with the best-so-far as result. Waits up to ``wait`` seconds for them."""
         with self._cond:
             self._closed = True
             waiting, self._waiting = list(self._waiting), deque()
             self._cond.notify_all()
             self._watch_stop.set()
         for task in waiting:
-            self._settle(task, "interrupted", None, "the server stopped before this job started")
+            if not self._hand_back(task):
+                self._settle(task, "interrupted", None, "the server stopped before this job started")
         for task in list(self._live.values()):
             task.stop.set()
         with self._cond:
