@@ -247,7 +247,8 @@ def test_rows_written_by_earlier_versions_read_back_and_kinds_are_checked_by_ver
 
 
 def test_a_signed_artifact_is_bound_to_its_name_and_one_that_cannot_be_unpickled_is_refused(place):
-    from mezan.store import ARTIFACT_MAGIC, _signature
+    from mezan.store import ARTIFACT_MAGIC
+    from mezan.store.core import _signature
 
     store = Store(place())
     store.put_artifact("clustering:tsp", [1, 2])

@@ -86,7 +86,8 @@ def test_the_core_installs_alone_and_passes_its_tests(tmp_path):
         refused = subprocess.run([python, "-c", f"import {component}"], capture_output=True, text=True, env=env)
         assert refused.returncode == 1 and "MissingExtraError" in refused.stderr, refused.stderr
         assert f"pip install 'mezan[{extra}]'" in refused.stderr
-    subprocess.run([*pip, "install", "-q", "--no-compile", f"{wheel}[test]"], check=True, timeout=600)  # pytest, scipy
+    # the test extra: pytest, hypothesis and scipy (the drop-in's reference)
+    subprocess.run([*pip, "install", "-q", "--no-compile", f"{wheel}[test]"], check=True, timeout=600)
     tests = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *CORE_TESTS],
                            cwd=REPO, capture_output=True, text=True, env=env, timeout=1200)
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]

@@ -114,15 +114,22 @@ py::dict rots_trajectory(const Array<T>& A, const Array<T>& B, const Array<int>&
 
 /// Breakout local search from p0 for `moves` moves (whole cycles, at least that many moves): the moves done, then
 /// the current and best permutations and costs and the jump magnitude. reference: on DeltaTable (the plain table)
-/// instead of PermutedDeltaTable — the same search, so every field must agree.
+/// and the plain scalar scan instead of PermutedDeltaTable and the vectorised one — the same search, so every field
+/// must agree. fixed: location of each facility or -1 (p must put the fixed ones there; they never move).
 template <class T>
 py::dict breakout_trajectory(const Array<T>& A, const Array<T>& B, const Array<int>& p0, std::uint64_t seed,
-                             std::int64_t moves, bool reference) {
+                             std::int64_t moves, bool reference, const std::optional<Array<int>>& fixed) {
   const qap::Instance<T> inst = make_instance(A, B);
   const int* start = require_permutation(p0, inst.n(), "p");
   if (moves < 0) throw InvalidParameter("moves must be >= 0");
+  std::vector<int> fx;
+  if (fixed) {
+    if (fixed->ndim() != 1 || fixed->shape(0) != inst.n())
+      throw InvalidParameter("fixed must have one entry per facility, got shape " + shape_of(*fixed));
+    fx = require_fixed(*fixed, inst.n());
+  }
   const std::vector<int> p(start, start + inst.n());
-  const std::vector<int> movable = qap::movable_facilities(inst.n(), {});
+  const std::vector<int> movable = qap::movable_facilities(inst.n(), fx);
   auto run = [&](auto& search) {
     StopToken stop;
     Incumbent incumbent(stop);
@@ -161,9 +168,9 @@ void bind_testing(py::module_ t) {
         py::arg("iterations"), py::arg("fixed") = py::none(), py::arg("reference") = false, py::arg("tenure_max") = 0.0,
         py::arg("aspiration") = 0.0, py::arg("simd") = true, py::arg("narrow") = true, py::arg("clock_period") = 0);
   t.def("breakout_trajectory_i64", &breakout_trajectory<std::int64_t>, py::arg("A"), py::arg("B"), py::arg("p"),
-        py::arg("seed"), py::arg("moves"), py::arg("reference") = false);
+        py::arg("seed"), py::arg("moves"), py::arg("reference") = false, py::arg("fixed") = py::none());
   t.def("breakout_trajectory_f64", &breakout_trajectory<double>, py::arg("A"), py::arg("B"), py::arg("p"),
-        py::arg("seed"), py::arg("moves"), py::arg("reference") = false);
+        py::arg("seed"), py::arg("moves"), py::arg("reference") = false, py::arg("fixed") = py::none());
   t.def("cpu_has_avx2", &qap::cpu_has_avx2, "True if the AVX2 copies of the hot loops run on this CPU");
   t.def(
       "measure_clock_hz",

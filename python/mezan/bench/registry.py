@@ -259,6 +259,7 @@ class Registry:
                   run.get("lower_bound"), run.get("wall_time"), run.get("iterations"), run.get("memory_mb"),
                   json.dumps(run.get("trace") or []), run["env_id"], time.time())
         with self.store.transaction() as db:
+            self.store.lock(db, "bench_runs")  # ids commit in increasing order: runs(since=) never skips one
             cursor = db.execute(f"INSERT OR IGNORE INTO bench_runs ({', '.join(RUN_FIELDS[1:])}) VALUES "
                                 f"({', '.join('?' * len(values))})", values)
             return cursor.rowcount == 1

@@ -189,6 +189,7 @@ def remember(store: Store, problem: Any, result: Any) -> bool:
     text = json.dumps(array.tolist(), separators=(",", ":"))
     solver = str(result.solver or "")
     with store.transaction() as db:  # checked and replaced in one transaction: a concurrent better one is not lost
+        store.lock(db, f"solution:{key}")  # (PostgreSQL: a plain SELECT locks nothing; replicas wait here)
         row = db.execute(f"SELECT {_COLUMNS} FROM solutions WHERE fingerprint = ?", (key,)).fetchone()
         try:
             current = None if row is None else _checked(problem, key, row)

@@ -104,6 +104,7 @@ def catch_up(store: Store, kind: str, clustering: Clustering | None) -> None:
     stamp = None if clustering is None else store.artifact_time(f"clustering:{kind}")
     generation = store.history_generation()
     with store.transaction() as db:
+        store.lock(db, f"tallies:{kind}")  # one folder at a time (replicas): no row folded twice
         state = db.execute("SELECT through, clustering, generation FROM tally_state WHERE problem_type = ?",
                            (kind,)).fetchone()
         if state is None or state[1] != stamp or state[2] != generation or not isinstance(state[0], int):

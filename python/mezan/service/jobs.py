@@ -598,7 +598,8 @@ class JobQueue:
             try:
                 with self.store.transaction() as db:
                     db.execute("UPDATE jobs SET status = ?, finished = ?, best = ?, elapsed = ?, curve = ?, "
-                               "result = ?, error = ? WHERE id = ? AND replica = ?", values)
+                               "result = ?, error = ? WHERE id = ? AND replica = ? AND status IN ('queued', "
+                               "'running')", values)  # an end another replica already wrote (cancel, take-over) stays
                 return
             except StoreUnavailable:  # the end of a job is not dropped for a store restarting: retried a while
                 if time.monotonic() > deadline:
@@ -631,10 +632,20 @@ class JobQueue:
         now = time.time()
         with self.store.transaction() as db:
             db.execute("UPDATE solve_slots SET lease_until = ? WHERE replica = ?", (now + self.lease, self.replica))
-            db.execute("UPDATE jobs SET lease_until = ? WHERE replica = ? AND status IN ('queued', 'running')",
-                       (now + self.lease, self.replica))
+            lost = []  # live here, but the row is no longer this replica's (taken over or ended while it was cut off)
+            for job_id in list(self._live):  # only the jobs this replica runs or queues: a row it failed to end
+                renewed = db.execute("UPDATE jobs SET lease_until = ? WHERE id = ? AND replica = ? AND status IN "
+                                     "('queued', 'running')", (now + self.lease, job_id, self.replica)).rowcount
+                if not renewed:
+                    lost.append(job_id)
             flagged = [row[0] for row in db.execute("SELECT id FROM jobs WHERE replica = ? AND cancel = 1 AND status "
                                                     "IN ('queued', 'running')", (self.replica,)).fetchall()]
+        for job_id in lost:
+            task = self._live.get(job_id)
+            if task is not None and task.job_id_lost is False and not task.settled:
+                task.job_id_lost = True  # its row says how it ended elsewhere: nothing more is written to it
+                log.warning("job %s was taken over or ended by another replica: stopped here", job_id)
+                self._cancel_here(job_id, wait_for=0.0)
         for job_id in flagged:
             self._cancel_here(job_id, wait_for=0.0)
 
@@ -651,7 +662,10 @@ class JobQueue:
                               "lease_until < ?" + "".join(" OR replica = ?" for _ in gone) + ") ORDER BY created "
                               "LIMIT 64" + self.store.skip_locked, (self.replica, now, *gone)).fetchall()
             for job_id, status, route, body, owner in rows:
-                if status == "queued" and body is not None and self.resume is not None and not self._closed:
+                resumable = status == "queued" and body is not None and self.resume is not None
+                if resumable and self._closed:  # shutting down: left queued for a replica that runs
+                    continue
+                if resumable:
                     db.execute("UPDATE jobs SET replica = ?, lease_until = ? WHERE id = ?",
                                (self.replica, now + self.lease, job_id))
                     resumed.append((job_id, route, json.loads(body), owner))

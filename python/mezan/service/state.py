@@ -110,7 +110,8 @@ class Service:
 
     # ---- the queue ----------------------------------------------------------------------------------
     def enqueue(self, work: Work, key: ApiKey, job: bool = False, body: dict[str, Any] | None = None) -> Any:
-        """Queue a solve (a job, with its ``body`` — route included — when ``job``); 429 or 503 when refused."""
+        """Queue a solve (a job, with its checked ``body`` when ``job``: with the route, which the job row keeps,
+        another replica can rebuild it); 429 or 503 when refused."""
         quota = (key.quota or self.config.key_quota) if self.config.auth else None
         try:
             return self.queue.submit(work, job=job, owner=key.id, quota=quota, body=body)

@@ -15,7 +15,7 @@ from mezan.store.core import (
     SOLVE_FIELDS,
     SolveRecord,
     Store,
-    _signature,
+    _signature,  # noqa: F401  (importable as before, when the store was one module; not public)
     canonical_sha256,
     checksum,
     checksum_matches,
@@ -28,5 +28,5 @@ from mezan.store.migrations import LATEST as LATEST_MIGRATION
 from mezan.store.postgres import is_url
 
 __all__ = ["ARTIFACT_MAGIC", "LATEST_MIGRATION", "REAL_FIELDS", "SCHEMA_VERSION", "SOLVE_FIELDS", "SolveRecord",
-           "Store", "StoreError", "StoreUnavailable", "StoredDataError", "_signature", "canonical_sha256", "checksum",
+           "Store", "StoreError", "StoreUnavailable", "StoredDataError", "canonical_sha256", "checksum",
            "checksum_matches", "default_path", "is_url", "machine", "mezan_home"]

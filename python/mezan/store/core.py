@@ -158,6 +158,14 @@ class Store:
         self.path: Path | str = self._backend.path
         self.dialect = self._backend.name
         self._defined: set[str] = set()
+        try:
+            self._check_schema()
+        except BaseException:
+            self._backend.close()  # a refused store keeps no pool, thread or connection open
+            raise
+
+    def _check_schema(self) -> None:
+        """Apply the migrations this store lacks; StoreError when it was written by a newer MEZAN."""
         migrate(self._backend)
         with self._transaction() as db:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -289,6 +297,10 @@ class Store:
         row["checksum"] = checksum(row)
         columns = ", ".join(row)
         with self._transaction() as db:
+            # one appender at a time, from the id's allocation to the commit: ids commit in increasing order, so a
+            # reader that remembers the last id it saw (MetaFlow's tallies) never skips one (PostgreSQL hands out
+            # identity values at INSERT, not at commit)
+            self._backend.lock(db, "solves")
             cursor = db.execute(f"INSERT INTO solves ({columns}) VALUES ({', '.join('?' * len(row))})",
                                 tuple(row.values()))
             solve_id = int(cursor.lastrowid or 0)

@@ -81,10 +81,23 @@ def shown_url(url: str) -> str:
         The URL with its password as ``***``.
     """
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc if parts.password is None else parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = re.sub(r"(^|&)(password|passfile)=[^&]*", r"\1\2=***", parts.query)  # libpq reads them there too
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _setting(name: str, default, kind):
+    """A positive number from the environment variable ``name`` (``default`` when unset); StoreError naming it."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise StoreError(f"${name} must be a positive {kind.__name__}, got {text!r}") from None
+    if not value > 0:
+        raise StoreError(f"${name} must be a positive {kind.__name__}, got {text!r}")
+    return value
 
 
 def placeholders(sql: str) -> str:
@@ -174,8 +187,8 @@ class PostgresBackend:
         self.location = shown_url(url)
         self._tables: dict[str, _Table] = {}
         self._local = threading.local()
-        size = pool_size or int(os.environ.get("MEZAN_STORE_POOL", "12"))
-        self.timeout = timeout or float(os.environ.get("MEZAN_STORE_TIMEOUT") or POOL_TIMEOUT)
+        size = pool_size or _setting("MEZAN_STORE_POOL", 12, int)
+        self.timeout = timeout or _setting("MEZAN_STORE_TIMEOUT", POOL_TIMEOUT, float)
         self.pool = ConnectionPool(url, min_size=1, max_size=size, timeout=self.timeout, open=False,
                                    check=ConnectionPool.check_connection, name="mezan-store",
                                    kwargs={"connect_timeout": max(1, int(self.timeout))})

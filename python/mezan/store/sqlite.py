@@ -33,6 +33,9 @@ class SQLiteBackend:
     skip_locked = ""  # BEGIN IMMEDIATE already holds the one write lock: a claim cannot race another
 
     def __init__(self, path: Path | str) -> None:
+        if sqlite3.sqlite_version_info < (3, 35):  # UPSERT ... RETURNING: the shared rate and login buckets
+            raise StoreError(f"the SQLite store needs SQLite 3.35 or newer; this Python's sqlite3 module has "
+                             f"{sqlite3.sqlite_version}")
         self.path = path
         self.location = str(path)
         self._local = threading.local()

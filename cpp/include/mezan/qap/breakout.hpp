@@ -28,7 +28,8 @@
 // random move O(n^2); the table is permuted_delta_table.hpp's (its update vectorised, 3.5-4x faster per
 // move at n = 500-1,000 than DeltaTable's), and the descent's scan reads each row once as a vectorised
 // minimum, returning to the row only when it holds a better swap. Nothing is allocated per move.
-// Memory: the delta table and the pair clock, m^2 each. The object is
+// Memory: the table's copies of the data (A, B, the permuted B, and their transposes if asymmetric: up
+// to 5 n^2 values), the delta table and the pair clock (m^2 each). The object is
 // restartable: start(p) (re)initialises it, run() continues for `cycles` cycles or `max_moves` moves or
 // until the stop token fires, offering every new best to the shared Incumbent.
 #pragma once
@@ -36,6 +37,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -176,7 +178,8 @@ class BreakoutSearch {
       T best = T(0);
       for (int a = 0; a + 1 < m; ++a) {
         const T* row = table_.row(a);
-        if (!(row_least(row, a + 1, m) < best)) continue;  // most rows: read once, vectorised
+        if constexpr (!std::is_same_v<Table, DeltaTable<T>>)  // the reference (DeltaTable) keeps the plain scan
+          if (!(row_least(row, a + 1, m) < best)) continue;   // most rows: read once, vectorised
         for (int b = a + 1; b < m; ++b)  // the first entry of the row's least value, as one scalar pass finds it
           if (row[b] < best) {
             best = row[b];

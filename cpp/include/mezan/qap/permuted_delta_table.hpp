@@ -2,7 +2,8 @@
 // with the flow/distance data laid out so that every loop of a move is contiguous and vectorisable.
 // It computes exactly what DeltaTable (delta_table.hpp) computes — the same entries, by the same
 // formulas, with the same floating-point operations in the same order — only faster. RobustTabu
-// (tabu.hpp) runs on it; DeltaTable stays the plain reference (and serves local search and breakout).
+// (tabu.hpp) and BreakoutSearch (breakout.hpp) run on it; DeltaTable stays the plain reference (and
+// serves local search).
 //
 // A move (exchange the locations of movable facilities r = movable[a], s = movable[b]) costs O(n^2):
 //  1. Permuted distances. BP[i][k] = B[p_i][p_k] (row i: the distances seen from facility i's location,
