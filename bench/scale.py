@@ -37,6 +37,7 @@ import sys
 import time
 
 import numpy as np
+from memory import status_kib  # bench/memory.py: a field of /proc/self/status, in KiB
 
 from mezan import _core
 from mezan.qap import generate, solve
@@ -53,14 +54,6 @@ def instance(family: str, n: int):
     if family == "ring":
         return generate.ring_circulant(n, seed=0)
     raise SystemExit(f"--families: unknown family {family!r}; families: {', '.join(FAMILIES)}")
-
-
-def status_kib(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def reset_peak() -> int:
