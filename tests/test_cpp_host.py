@@ -22,10 +22,11 @@ def run(cmd, **kw):
 
 @pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake not installed")
 def test_cpp_host_builds_against_the_installed_package_and_solves(tmp_path):
-    # A Debug build: what is tested is the installed package config and the C++ API, and a Debug build compiles in
-    # half the time of a Release one and runs the library with its assertions on.
+    # A build without optimisation or debug information (CMake's "None" type: no flags, so -O0, and NDEBUG unset):
+    # what is tested is the installed package config and the C++ API, with the library's assertions on. It compiles
+    # in 0.75x the CPU time of a Debug build (Eigen's templates without -g) and under half that of a Release one.
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
-    gen += ["-DCMAKE_BUILD_TYPE=Debug"]
+    gen += ["-DCMAKE_BUILD_TYPE=None"]
     build, prefix, host = tmp_path / "build", tmp_path / "prefix", tmp_path / "host"
     run(["cmake", "-S", REPO, "-B", build, *gen, "-DMEZAN_BUILD_PYTHON=OFF", f"-DCMAKE_INSTALL_PREFIX={prefix}"])
     run(["cmake", "--build", build, "-j", "2"])

@@ -92,6 +92,20 @@ def test_lap_is_optimal(n, seed):
     assert cost == best
 
 
+@pytest.mark.parametrize(("n", "seed"), [(1, 0), (2, 1), (5, 2), (9, 3), (30, 4)])
+def test_lap_duals_certify_the_optimum(n, seed):
+    # Branch and bound prunes a child f -> l when its parent's bound plus the reduced cost of (f, l) reaches the
+    # incumbent: that needs dual feasibility (no negative reduced cost), complementary slackness on the assignment,
+    # and duals that sum to the cost.
+    rng = np.random.default_rng(seed)
+    C = rng.integers(-5, 30, (n, n)).astype(float)
+    assignment, cost, u, v = _core._testing.lap_duals(C)
+    reduced = C - u[:, None] - v[None, :]
+    assert reduced.min() >= -1e-9
+    assert np.abs(reduced[np.arange(n), assignment]).max() <= 1e-9
+    assert u.sum() + v.sum() == pytest.approx(cost, abs=1e-9) and cost == C[np.arange(n), assignment].sum()
+
+
 def test_lap_rejects_non_finite_costs():
     C = np.ones((3, 3))
     C[1, 2] = np.inf

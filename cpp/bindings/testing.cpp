@@ -1,6 +1,7 @@
 // mezan._core._testing: hooks for the tests and timers for the benchmarks, kept out of the public
 // module. Each exposes one core routine on its own (an operator, the delta table, a gradient).
 #include "common.hpp"
+#include "mezan/core/lap.hpp"
 #include "mezan/core/rng.hpp"
 #include "mezan/evo/operators.hpp"
 #include "mezan/qap/delta_table.hpp"
@@ -171,6 +172,15 @@ void bind_testing(py::module_ t) {
         py::arg("seed"), py::arg("moves"), py::arg("reference") = false, py::arg("fixed") = py::none());
   t.def("breakout_trajectory_f64", &breakout_trajectory<double>, py::arg("A"), py::arg("B"), py::arg("p"),
         py::arg("seed"), py::arg("moves"), py::arg("reference") = false, py::arg("fixed") = py::none());
+  t.def(
+      "lap_duals",
+      [](const Array<double>& C) {
+        const int n = require_square(C, "cost");
+        const LapResult r = solve_lap(C.data(), n);
+        const auto vec = [](const std::vector<double>& x) { return py::array_t<double>(x.size(), x.data()); };
+        return py::make_tuple(to_array(r.assignment), r.cost, vec(r.row_dual), vec(r.col_dual));
+      },
+      py::arg("cost"), "solve_lap with its optimal dual potentials (row, column): the certificate branch and bound uses");
   t.def("cpu_has_avx2", &qap::cpu_has_avx2, "True if the AVX2 copies of the hot loops run on this CPU");
   t.def(
       "measure_clock_hz",

@@ -65,6 +65,8 @@ LapResult solve_lap(const double* cost, int n) {
     } while (j0 != 0);
   }
   for (int j = 1; j <= n; ++j) out.assignment[row_of[j] - 1] = j - 1;
+  out.row_dual.assign(u.begin() + 1, u.end());
+  out.col_dual.assign(v.begin() + 1, v.end());
   for (int i = 0; i < n; ++i) out.cost += cost[static_cast<long>(i) * n + out.assignment[i]];
   return out;
 }

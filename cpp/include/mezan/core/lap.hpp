@@ -11,6 +11,11 @@ namespace mezan {
 struct LapResult {
   std::vector<int> assignment;  // assignment[i] = column assigned to row i
   double cost = 0.0;            // sum_i C[i, assignment[i]]
+  // Optimal dual potentials: row_dual[i] + col_dual[j] <= C[i, j] for every cell, with equality on the
+  // assignment, so sum(row_dual) + sum(col_dual) = cost. The reduced cost C[i, j] - row_dual[i] - col_dual[j]
+  // of a cell is what forcing row i onto column j adds at least: every assignment using (i, j) costs at
+  // least cost + that reduced cost (LP duality), the test branch and bound prunes children with.
+  std::vector<double> row_dual, col_dual;
 };
 
 /// Solve a dense n x n LAP given row-major costs. Throws std::invalid_argument on non-finite costs.
