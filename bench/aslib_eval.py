@@ -11,8 +11,13 @@ evaluation runs for seeds --seed .. --seed + N - 1: m̂ is then the mean over th
 `<approach>_by_seed`), anchors are judged on that mean, and the seconds are the slowest seed's. One seed's m̂ moves a
 small scenario by up to 0.1 (README), so compare approaches on several.
 
+Approach ``configured`` is the nested per-scenario configuration (mezan.meta.configure.evaluate_configured): inside
+every outer fold, Optuna configures the whole pipeline on the training folds only, within --configure seconds for the
+whole scenario; run it beside ``auto`` (``--approaches auto,configured``) to measure what configuration gains.
+
     python bench/aslib_eval.py [--aslib ../shared/aslib] [--scenarios A,B]
-                               [--approaches regression,pairwise,knn,sunny,auto] [--seeds 1] [--no-schedules]
+                               [--approaches regression,pairwise,knn,sunny,auto,configured] [--configure 600]
+                               [--seeds 1] [--no-schedules]
                                [--feature-steps auto|default|all] [--switch-alpha 0.1] [--select-features]
                                [--workers 2 | --scheduler ADDRESS] [--json FILE]
 """
@@ -22,11 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from mezan.meta.aslib import read_scenario, score_costs
+from mezan.meta.configure import evaluate_configured
 from mezan.meta.schedules import evaluate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +57,9 @@ def main() -> None:
                         help="auto's level for leaving regression (default: the selector's, 0.1; 0: lowest inner cost)")
     parser.add_argument("--select-features", action="store_true",
                         help="selectors keep the features of at least mean forest importance (per fit, training rows)")
-    parser.add_argument("--workers", type=int, default=2, help="processes running the folds")
+    parser.add_argument("--workers", type=int, default=2, help="processes running the folds (configured: the trials)")
+    parser.add_argument("--configure", type=float, default=600.0,
+                        help="approach 'configured': seconds per scenario for the nested configuration and evaluation")
     parser.add_argument("--scheduler", default=None, help="run the folds on this Dask scheduler instead")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
@@ -72,10 +81,16 @@ def main() -> None:
             m_hats, seconds, presolved, no_features = [], [], [], []
             for seed in range(args.seed, args.seed + args.seeds):
                 started = time.perf_counter()
-                result = evaluate(scenario, approach=approach, seed=seed, schedules=not args.no_schedules,
-                                  feature_steps=args.feature_steps, workers=args.workers, executor=args.scheduler,
-                                  **({} if args.switch_alpha is None else {"switch_alpha": args.switch_alpha}),
-                                  **({"select_features": True} if args.select_features else {}))
+                if approach == "configured":  # nested: configured inside every outer fold on its training folds
+                    nested = evaluate_configured(scenario, budget=args.configure, seed=seed, workers=args.workers,
+                                                 executor=args.scheduler)
+                    result = nested.evaluation
+                    row.setdefault("configured_folds", []).append([f.to_dict() for f in nested.folds])
+                else:
+                    result = evaluate(scenario, approach=approach, seed=seed, schedules=not args.no_schedules,
+                                      feature_steps=args.feature_steps, workers=args.workers, executor=args.scheduler,
+                                      **({} if args.switch_alpha is None else {"switch_alpha": args.switch_alpha}),
+                                      **({"select_features": True} if args.select_features else {}))
                 seconds.append(time.perf_counter() - started)
                 s = score_costs(scenario, result.costs)
                 m_hats.append(s.m_hat)
@@ -91,11 +106,17 @@ def main() -> None:
                 row["presolved_share"] = float(np.mean(presolved))
                 row["no_features_folds"] = max(no_features)
         row["auto_used"] = used
+        chosen = Counter(f["configuration"]["approach"] for seed in row.get("configured_folds", []) for f in seed)
+        row["configured_approaches"] = dict(chosen)
         rows.append(row)
         print(f"{scenario.name:<24}" + "".join(f"{row[a]:>12.3f}" for a in approaches)
               + f"{ANCHORS.get(scenario.name, float('nan')):>9.3f}{','.join(sorted(set(used))):>30}"
-              + f"{row.get('auto_seconds', float('nan')):>8.0f}{row.get('presolved_share', float('nan')):>10.2f}",
-              flush=True)
+              + f"{row.get('auto_seconds', float('nan')):>8.0f}{row.get('presolved_share', float('nan')):>10.2f}"
+              + (f"  configured {row['configured_seconds']:.0f} s: " + ", ".join(f"{a} x{k}" for a, k in chosen.items())
+                 if "configured" in approaches else ""), flush=True)
+    if {"auto", "configured"} <= set(approaches):
+        lower = sum(r["configured"] < r["auto"] for r in rows)
+        print(f"configured below auto on {lower} of {len(rows)}")
     for approach in approaches:
         values = [r[approach] for r in rows]
         below = sum(r[approach] <= ANCHORS.get(r["scenario"], -np.inf) for r in rows)

@@ -7,6 +7,9 @@
     mezan meta reset --yes
     mezan meta aslib evaluate DIR [--approach auto|regression|pairwise|knn|ensemble|forest_mean] [--seed K] [--json]
         [--selections FILE [--force]] [--feature-steps auto|default|all]
+        [--configure SECONDS] [--config FILE]
+    mezan meta aslib configure DIR --budget SECONDS [--out FILE [--force]] [--config FILE] [--seed K] [--workers N]
+        [--json]
     mezan meta aslib export DIR [--type T] [--seed K] [--force]
 
 Every command takes ``--store PATH`` (default ``$MEZAN_HOME/mezan.db``). ``race`` and ``tournament`` run their solves
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +37,10 @@ from mezan.dist import make_executor
 from mezan.errors import InvalidParameterError
 from mezan.meta.aslib import read_scenario, score, score_costs
 from mezan.meta.aslib_export import export_history
+from mezan.meta.configure import DEFAULT, configure, evaluate_configured, read_config
 from mezan.meta.metaflow import MetaFlow
 from mezan.meta.races import run_races
-from mezan.meta.schedules import evaluate
+from mezan.meta.schedules import FEATURE_STEPS, evaluate
 from mezan.meta.selectors import EVALUATED
 from mezan.outputs import check_output, check_output_folder, write_atomic
 from mezan.qap import read_qaplib
@@ -284,14 +289,37 @@ NO_FEATURES = (  # the "note" of a row, when it applies
     "every training instance)")
 
 
-def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
-    """Out-of-fold decisions on the scenario's cv.arff folds, scored by ASlib's conventions (mezan.meta.aslib)."""
-
-
+def _evaluation_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``evaluate`` is run with: a ``--config`` file's configuration, or the command's own options (with
+    ``--configure``, each fold's search decides)."""
+    if getattr(args, "config", None) and getattr(args, "configure", None) is None:
+        return read_config(args.config).evaluate_options()
     if args.approach not in EVALUATED:
         raise InvalidParameterError(f"--approach must be one of {', '.join(EVALUATED)}; got {args.approach!r}")
-    if getattr(args, "feature_steps", "auto") not in ("auto", "default", "all"):
-        raise InvalidParameterError(f"--feature-steps must be auto, default or all; got {args.feature_steps!r}")
+    if getattr(args, "feature_steps", "auto") not in FEATURE_STEPS:
+        raise InvalidParameterError(f"--feature-steps must be one of {', '.join(FEATURE_STEPS)}; got "
+                                    f"{args.feature_steps!r}")
+    return {"approach": args.approach, "schedules": getattr(args, "schedules", True),
+            "feature_steps": getattr(args, "feature_steps", "auto"),
+            "select_features": getattr(args, "select_features", False)}
+
+
+def _evaluate_one(scenario: Any, args: argparse.Namespace, options: dict[str, Any], seed: int, executor: Any,
+                  advance: Any) -> tuple[Any, list[dict[str, Any]] | None]:
+    """(the evaluation, per fold the configuration found: only with ``--configure``) of one scenario."""
+    workers = getattr(args, "workers", None) or os.cpu_count() or 1
+    budget = getattr(args, "configure", None)
+    if budget is None:
+        return evaluate(scenario, seed=seed, workers=workers, executor=executor, progress=advance, **options), None
+    start = read_config(args.config) if getattr(args, "config", None) else DEFAULT
+    nested = evaluate_configured(scenario, budget=budget, seed=seed, workers=workers, executor=executor, start=start,
+                                 progress=advance)
+    return nested.evaluation, [found.to_dict() for found in nested.folds]
+
+
+def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
+    """Out-of-fold decisions on the scenario's cv.arff folds, scored by ASlib's conventions (mezan.meta.aslib)."""
+    options = _evaluation_options(args)
     seed = check_seed(args.seed, name="--seed")
     force = getattr(args, "force", False)
     if args.selections:  # refused now, not after the whole evaluation
@@ -300,25 +328,25 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
     scheduler = getattr(args, "scheduler", None) or os.environ.get("MEZAN_SCHEDULER")
     executor = None
     if scheduler or getattr(args, "local_cluster", None):
-
         executor = make_executor(scheduler, local_cluster=getattr(args, "local_cluster", None), quiet=True)
     try:
         with Progress(transient=True, disable=args.json) as bar:
             for folder in _scenario_folders(args.dir):
                 scenario = read_scenario(folder)
                 task = bar.add_task(scenario.name, total=len(set(scenario.folds.tolist())))
-                evaluation = evaluate(scenario, approach=args.approach, seed=seed,
-                                      schedules=getattr(args, "schedules", True),
-                                      feature_steps=getattr(args, "feature_steps", "auto"),
-                                      select_features=getattr(args, "select_features", False),
-                                      workers=getattr(args, "workers", None) or os.cpu_count() or 1,
-                                      executor=executor, progress=lambda _, task=task: bar.advance(task))
+                started = time.perf_counter()
+                evaluation, configured = _evaluate_one(scenario, args, options, seed, executor,
+                                                       lambda _, task=task: bar.advance(task))
                 s = score_costs(scenario, evaluation.costs)
                 presolved = int(evaluation.presolved(scenario).sum())  # solved by a pre-solving slot
-                rows.append({"scenario": scenario.name, "approach": args.approach,
+                rows.append({"scenario": scenario.name, "approach": options["approach"],
                              "used": sorted(set(evaluation.used)), "selector": s.selector, "sbs": s.sbs,
                              "sbs_algorithm": s.sbs_algorithm, "vbs": s.vbs, "m_hat": _defined(s.m_hat),
-                             "gap_closed": _defined(s.gap_closed), "presolved_instances": presolved})
+                             "gap_closed": _defined(s.gap_closed), "presolved_instances": presolved,
+                             "seconds": round(time.perf_counter() - started, 3)})
+                if configured is not None:
+                    rows[-1]["approach"] = "configured"
+                    rows[-1]["configured_folds"] = configured
                 if evaluation.featureless:
                     rows[-1]["note"] = NO_FEATURES
                 selections.append(selections_record(scenario, evaluation))
@@ -336,7 +364,51 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
               f"SBS {r['sbs']:.4g} ({r['sbs_algorithm']}), VBS {r['vbs']:.4g}; "
               + (f"m_hat {r['m_hat']:.3f}, gap closed {r['gap_closed']:.3f}" if r["m_hat"] is not None
                  else "m_hat undefined: the single best is the virtual best (no gap to close)")
-              + (f" ({r['note']})" if "note" in r else ""))
+              + (f" ({r['note']})" if "note" in r else "") + f"; {r['seconds']:.1f} s")
+    return 0
+
+
+def cmd_aslib_configure(args: argparse.Namespace) -> int:
+    """Configure the selection pipeline on one scenario (all its instances, by inner cross-validation) and write the
+    configuration that ``evaluate --config`` reads; the trials are kept beside ``--out`` (``FILE.trials``), so the
+    same command again resumes the search."""
+    folders = _scenario_folders(args.dir)
+    if len(folders) != 1:
+        raise InvalidParameterError(f"{args.dir}: configure takes one scenario folder; this folder holds "
+                                    f"{len(folders)}")
+    seed = check_seed(args.seed, name="--seed")
+    force = getattr(args, "force", False)
+    if args.out:
+        check_output(args.out, option="--out", force=force or Path(f"{args.out}.trials").exists())
+    start = read_config(args.config) if getattr(args, "config", None) else DEFAULT
+    scenario = read_scenario(folders[0])
+    scheduler = getattr(args, "scheduler", None) or os.environ.get("MEZAN_SCHEDULER")
+    executor = None
+    if scheduler or getattr(args, "local_cluster", None):
+        executor = make_executor(scheduler, local_cluster=getattr(args, "local_cluster", None), quiet=True)
+    try:
+        with Progress(transient=True, disable=args.json) as bar:
+            task = bar.add_task(f"{scenario.name}: configuring", total=args.budget)
+            found = configure(scenario, budget=args.budget, seed=seed, executor=executor,
+                              workers=getattr(args, "workers", None) or os.cpu_count() or 1,
+                              storage=f"{args.out}.trials" if args.out else None, start=start,
+                              progress=lambda trials, seconds, best: bar.update(
+                                  task, completed=min(seconds, args.budget),
+                                  description=f"{scenario.name}: {trials} trials, best inner cost {best:.4g}"))
+    finally:
+        if executor is not None:
+            executor.close()
+    record = {"scenario": scenario.name, "seed": seed, "budget": args.budget, **found.to_dict()}
+    if args.out:
+        write_atomic(args.out, json.dumps(record, indent=1) + "\n", option="--out", force=True)
+    if args.json:
+        print(json.dumps(record, indent=1))
+        return 0
+    default = record["default_inner_cost"]
+    print(f"{scenario.name}: {found.trials} trials in {found.seconds:.1f} s (ended by {found.ended}); inner cost "
+          f"{found.inner_cost:.4g}" + (f" against the default's {default:.4g}" if default is not None else "")
+          + (f"; written to {args.out}" if args.out else ""))
+    print("  " + ", ".join(f"{k}={v}" for k, v in found.config.to_dict().items()))
     return 0
 
 
@@ -476,14 +548,45 @@ def aslib_app() -> typer.Typer:
                                                            "of each fit's training rows"),
                  workers: int = typer.Option(None, "--workers", min=1,
                                              help="processes running the folds (default: the CPU count; same result)"),
+                 configure_budget: float = typer.Option(None, "--configure", min=0.001,
+                                                        help="configure the pipeline inside every outer fold, on its "
+                                                             "training folds only, within this many seconds in all "
+                                                             "(nested: the m_hat reported is out of sample)"),
+                 config: str = typer.Option(None, "--config",
+                                            help="a configuration file (meta aslib configure --out): its choices "
+                                                 "replace --approach, --schedules, --feature-steps and "
+                                                 "--select-features; with --configure, where each fold's search "
+                                                 "starts"),
                  scheduler: str = SCHEDULER, local_cluster: int = LOCAL_CLUSTER):
         """Cross-validate a selector on the scenario's cv.arff folds: mean cost, SBS, VBS, m_hat, gap closed."""
         return cmd_aslib_evaluate(argparse.Namespace(dir=directory, approach=approach, seed=seed, json=json_,
                                                      select_features=select_features,
                                                      selections=selections, force=force, schedules=schedules,
-                                                     workers=workers,
+                                                     workers=workers, configure=configure_budget, config=config,
                                                      feature_steps=feature_steps, scheduler=scheduler,
                                                      local_cluster=local_cluster))
+
+    @aslib.command("configure")
+    def configure_command(directory: str = typer.Argument(..., help="an ASlib scenario folder"),
+                          budget: float = typer.Option(..., "--budget", min=0.001,
+                                                       help="seconds for the search (wall clock)"),
+                          out: str = typer.Option(None, "--out",
+                                                  help="write the configuration here (JSON; evaluate --config reads "
+                                                       "it); the trials are kept in FILE.trials, and the same command "
+                                                       "again resumes from them"),
+                          force: bool = typer.Option(False, "--force", help="overwrite an existing --out file"),
+                          config: str = typer.Option(None, "--config",
+                                                     help="start the search from this configuration file (default: "
+                                                          "MetaFlow's default pipeline)"),
+                          seed: int = common.seed_option(help="seeds the search, the inner folds and the selectors"),
+                          workers: int = typer.Option(None, "--workers", min=1,
+                                                      help="processes running the trials (default: the CPU count)"),
+                          scheduler: str = SCHEDULER, local_cluster: int = LOCAL_CLUSTER, json_: bool = JSON):
+        """Configure the whole selection pipeline for one scenario (Optuna over inner cross-validation)."""
+        return cmd_aslib_configure(argparse.Namespace(dir=directory, budget=budget, out=out, force=force, config=config,
+                                                      seed=seed,
+                                                      workers=workers, scheduler=scheduler,
+                                                      local_cluster=local_cluster, json=json_))
 
     return aslib
 

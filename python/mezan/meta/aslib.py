@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ import arff  # liac-arff
 import numpy as np
 import yaml
 
-from mezan.errors import InvalidProblemError
+from mezan.errors import InvalidParameterError, InvalidProblemError
 from mezan.inputs import check_size, read_text
 
 PAR_FACTOR = 10.0
@@ -142,6 +142,19 @@ class Scenario:
         values = -values if self.maximize else values  # lower is better from here on
         worst = np.nanmax(values) if np.isfinite(values).any() else 0.0
         return np.where(np.isfinite(values), values, worst)  # a failed run: the worst cost seen
+
+    def subset(self, rows: np.ndarray, folds: np.ndarray) -> Scenario:
+        """The scenario on ``rows`` only (a boolean mask or indices), with ``folds`` (one per kept row) as its
+        cross-validation split: how an inner cross-validation sees the training folds, and nothing else."""
+        rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=int)
+        folds = np.asarray(folds, dtype=int)
+        if folds.shape != rows.shape:
+            raise InvalidParameterError(f"folds must give one fold per kept row ({len(rows)}); got shape "
+                                        f"{folds.shape}")
+        return replace(self, instances=[self.instances[i] for i in rows], performance=self.performance[rows],
+                       ok=self.ok[rows], features=self.features[rows],
+                       step_costs=None if self.step_costs is None else self.step_costs[rows],
+                       step_status=None if self.step_status is None else self.step_status[rows], folds=folds)
 
     def steps_closure(self, steps: list[str]) -> list[str]:
         """The steps with everything they require, in the scenario's order of step columns."""

@@ -22,7 +22,7 @@ pays for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,8 @@ from mezan.running import check_seed
 SLOT_SHARES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
 MAX_SLOTS = 2
 MAX_PRESOLVE_SHARE = 0.1
+FEATURE_STEPS = ("auto", "default", "all")
+"""Which feature steps a fold computes (:func:`evaluate_fold`'s ``feature_steps``)."""
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,11 @@ def _cost(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, plan: Plan) -
     return float(_costs(scenario, rows, picks, plan).mean())
 
 
-def choose_plan(scenario: Scenario, rows: np.ndarray, picks: np.ndarray,
-                steps: tuple[str, ...] | None = None) -> Plan:
+def choose_plan(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, steps: tuple[str, ...] | None = None, *,
+                slots: int = MAX_SLOTS, share: float = MAX_PRESOLVE_SHARE) -> Plan:
     """The plan with the lowest mean cost on the training ``rows`` (a boolean mask) given the selector's out-of-fold
-    ``picks`` there, made with the features of ``steps`` (None: the default steps) — see the module docstring.
-    Quality scenarios: ``Plan(steps=steps)``."""
+    ``picks`` there, made with the features of ``steps`` (None: the default steps), with at most ``slots`` pre-solving
+    slots of at most ``share`` x cutoff in all — see the module docstring. Quality scenarios: ``Plan(steps=steps)``."""
     if not scenario.runtime:
         return Plan(steps=steps)
     cutoff = float(scenario.cutoff)  # type: ignore[arg-type]
@@ -76,11 +78,11 @@ def choose_plan(scenario: Scenario, rows: np.ndarray, picks: np.ndarray,
     best, best_cost = starts[0], _cost(scenario, rows, picks, starts[0])
     for start in starts:
         plan, cost = start, _cost(scenario, rows, picks, start)
-        for _ in range(MAX_SLOTS):
+        for _ in range(slots):
             spent = sum(seconds for _, seconds in plan.presolve)
-            candidates = [Plan((*plan.presolve, (a, share * cutoff)), plan.steps, plan.fallback)
-                          for a in range(len(scenario.algorithms)) for share in SLOT_SHARES
-                          if spent + share * cutoff <= MAX_PRESOLVE_SHARE * cutoff
+            candidates = [Plan((*plan.presolve, (a, slot * cutoff)), plan.steps, plan.fallback)
+                          for a in range(len(scenario.algorithms)) for slot in SLOT_SHARES
+                          if spent + slot * cutoff <= share * cutoff
                           and a not in {used for used, _ in plan.presolve}]
             scored = [(_cost(scenario, rows, picks, c), k) for k, c in enumerate(candidates)]
             if not scored:
@@ -144,7 +146,8 @@ def feature_step_choices(scenario: Scenario) -> list[tuple[str, ...] | None]:
 
 
 def _steps_by_probe(scenario: Scenario, train: np.ndarray, choices: list[tuple[str, ...] | None], approach: str,
-                    seed: int, **selector_options: Any) -> tuple[tuple[str, ...] | None, np.ndarray, str]:
+                    seed: int, plan_options: dict[str, Any],
+                    **selector_options: Any) -> tuple[tuple[str, ...] | None, np.ndarray, str]:
     """(steps, the probe's inner out-of-fold picks with them, the probe): the feature-step set whose probe selector
     has the lowest inner out-of-fold cost on the training rows, inside its best plan. The probe is ``approach``
     itself, or the (fast) regression forest for ``auto`` and ``ensemble``, whose inner cross-validation fits every
@@ -156,7 +159,8 @@ def _steps_by_probe(scenario: Scenario, train: np.ndarray, choices: list[tuple[s
         x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))][train]
         selector = AlgorithmSelector(probe, seed=seed, log_costs=scenario.runtime, **selector_options)
         picks = selector.out_of_fold(x, costs[train], probe)
-        scored.append((_cost(scenario, train, picks, choose_plan(scenario, train, picks, steps)), k, picks))
+        scored.append((_cost(scenario, train, picks, choose_plan(scenario, train, picks, steps, **plan_options)), k,
+                       picks))
     _, k, picks = min(scored, key=lambda item: item[:2])
     return choices[k], picks, probe
 
@@ -175,14 +179,22 @@ def _sunny_fold(scenario: Scenario, train: np.ndarray, test: np.ndarray,
 
 
 def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed: int = 0, schedules: bool = True,
-                  feature_steps: str = "auto", **selector_options: Any) -> tuple[np.ndarray, Plan, str, list[Schedule]]:
+                  feature_steps: str = "auto", presolve_slots: int = MAX_SLOTS,
+                  presolve_share: float = MAX_PRESOLVE_SHARE,
+                  **selector_options: Any) -> tuple[np.ndarray, Plan, str, list[Schedule]]:
     """One fold of :func:`evaluate`: (the picks on the fold's instances, its plan, the approach used, per-instance
     schedules — empty but for ``sunny``), from a selector and a plan fitted on the other folds only. With
     ``schedules`` on a runtime scenario, the feature steps are chosen too (``feature_steps="auto"``: among
-    :func:`feature_step_choices`, by a probe selector's inner out-of-fold cost inside its best plan); the selector
-    sees only the features of the steps its plan computes. ``approach="sunny"``: :func:`_sunny_fold`."""
-    if feature_steps not in ("auto", "default", "all"):
-        raise InvalidParameterError(f"feature_steps must be auto, default or all; got {feature_steps!r}")
+    :func:`feature_step_choices`, by a probe selector's inner out-of-fold cost inside its best plan), and the plan
+    has at most ``presolve_slots`` pre-solving slots taking at most ``presolve_share`` x cutoff; the selector sees
+    only the features of the steps its plan computes. ``approach="sunny"``: :func:`_sunny_fold`."""
+    if feature_steps not in FEATURE_STEPS:
+        raise InvalidParameterError(f"feature_steps must be one of {', '.join(FEATURE_STEPS)}; got {feature_steps!r}")
+    if isinstance(presolve_slots, bool) or not isinstance(presolve_slots, (int, np.integer)) or presolve_slots < 0:
+        raise InvalidParameterError(f"presolve_slots must be an integer >= 0; got {presolve_slots!r}")
+    if not (isinstance(presolve_share, (int, float)) and 0.0 <= presolve_share <= 1.0):
+        raise InvalidParameterError(f"presolve_share (of the cutoff) must be in [0, 1]; got {presolve_share!r}")
+    plan_options = {"slots": int(presolve_slots), "share": float(presolve_share)}
     costs = scenario.costs()
     test = scenario.folds == fold
     train = ~test
@@ -194,12 +206,13 @@ def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed
     if feature_steps != "auto" or len(choices) == 1:
         steps = choices[-1] if feature_steps == "all" else None
     else:
-        steps, picks, probe = _steps_by_probe(scenario, train, choices, approach, seed, **selector_options)
+        steps, picks, probe = _steps_by_probe(scenario, train, choices, approach, seed, plan_options,
+                                              **selector_options)
         probed = picks if probe == approach else None
     x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))]
 
     def judge(picks: np.ndarray) -> np.ndarray:  # an approach's out-of-fold picks, costed with their best plan
-        return _costs(scenario, train, picks, choose_plan(scenario, train, picks, steps))
+        return _costs(scenario, train, picks, choose_plan(scenario, train, picks, steps, **plan_options))
 
     model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, judge=judge if planned else None,
                               **selector_options)
@@ -208,7 +221,7 @@ def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed
         model.inner_picks = probed
     plan = Plan(steps=steps)
     if planned:
-        plan = choose_plan(scenario, train, model.fit_inner_picks(x[train], costs[train]), steps)
+        plan = choose_plan(scenario, train, model.fit_inner_picks(x[train], costs[train]), steps, **plan_options)
     picks = model.predict(x[test]) if plan.fallback is None else np.full(test.sum(), plan.fallback)
     return picks, plan, model.chosen, [()] * int(test.sum())
 
@@ -226,10 +239,6 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
     The folds run as tasks on ``executor`` (:mod:`mezan.dist`: an executor, a Dask client or address), or, without
     one, in ``workers`` local processes (1: here); the result is the same (every fold is seeded alone)."""
     seed = check_seed(seed)
-    n = len(scenario.instances)
-    algorithm = np.zeros(n, dtype=int)
-    plans: list[Plan] = [Plan()] * n
-    out = np.zeros(n)
     folds = sorted(set(int(v) for v in scenario.folds))
     options = {"approach": approach, "seed": seed, "schedules": schedules, **selector_options}
 
@@ -251,10 +260,22 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
             if own is not None:
                 own.close()
 
+    return evaluation_of(scenario, folds, run_folds(), progress)
+
+
+def evaluation_of(scenario: Scenario, folds: list[int],
+                  decisions: Iterable[tuple[np.ndarray, Plan, str, list[Schedule]]],
+                  progress: Callable[[int], Any] | None = None) -> Evaluation:
+    """The :class:`Evaluation` of per-fold decisions (:func:`evaluate_fold`'s results, in the order of ``folds``):
+    each fold's instances get its picks, plan and schedules, costed by :func:`mezan.meta.aslib.plan_costs`."""
+    n = len(scenario.instances)
+    algorithm = np.zeros(n, dtype=int)
+    plans: list[Plan] = [Plan()] * n
+    out = np.zeros(n)
     used = []
     featureless = False
     found: list[Schedule] = [()] * n
-    for f, (picks, plan, chosen, fold_schedules) in zip(folds, run_folds(), strict=True):
+    for f, (picks, plan, chosen, fold_schedules) in zip(folds, decisions, strict=True):
         test = scenario.folds == f
         algorithm[test] = picks
         whole = np.zeros(n, dtype=int)
@@ -271,6 +292,5 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
             progress(f)
     return Evaluation(algorithm, plans, out, used, found if any(found) else None, featureless)
 
-
-__all__ = ["MAX_SLOTS", "SLOT_SHARES", "Evaluation", "Plan", "choose_plan", "evaluate", "evaluate_fold",
-           "feature_step_choices", "solved_in_schedule"]
+__all__ = ["FEATURE_STEPS", "MAX_PRESOLVE_SHARE", "MAX_SLOTS", "SLOT_SHARES", "Evaluation", "Plan", "choose_plan",
+           "evaluate", "evaluate_fold", "evaluation_of", "feature_step_choices", "solved_in_schedule"]

@@ -101,6 +101,9 @@ def _contenders(costs: np.ndarray) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
+IMPUTE = ("median", "mean")
+"""How a selector fills a missing feature value (``AlgorithmSelector.impute``): its column's training median or mean."""
+
 SWITCH_MIN_ROWS = 10
 """``auto`` leaves its default only on evidence from at least this many training rows where the costs differ."""
 
@@ -124,10 +127,11 @@ def _cheaper(mine: np.ndarray, theirs: np.ndarray, alpha: float) -> bool:
     return bool(np.isfinite(p) and p < alpha)
 
 
-def _prepare(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(medians, means, scales, spans) of training features, for imputation and standardisation: a value that is
-    missing (NaN, or not finite) is imputed by its column's median over the training rows, by 0 in a column missing on
-    every training row; a column with values beyond :data:`LARGE` is divided by its span (largest magnitude) first."""
+def _prepare(features: np.ndarray, impute: str = "median") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(fills, means, scales, spans) of training features, for imputation and standardisation: a value that is
+    missing (NaN, or not finite) is imputed by its column's median (``impute="mean"``: mean) over the training rows,
+    by 0 in a column missing on every training row; a column with values beyond :data:`LARGE` is divided by its span
+    (largest magnitude) first."""
     features = np.asarray(features, dtype=float)
     finite = np.isfinite(features)
     seen = finite.any(axis=0)
@@ -135,8 +139,8 @@ def _prepare(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     if seen.any():  # only the columns with a value: numpy warns of an all-NaN slice otherwise
         observed = np.where(finite, features, np.nan)[:, seen]
         with np.errstate(over="ignore", invalid="ignore"):  # values near the float limit: handled below
-            middle = np.nanmedian(observed, axis=0)
-        if not np.isfinite(middle).all():  # the mean of the two middle values overflowed: the lower one
+            middle = np.nanmedian(observed, axis=0) if impute == "median" else np.nanmean(observed, axis=0)
+        if not np.isfinite(middle).all():  # the mean of the middle (or all) values overflowed: the median's lower one
             middle = np.where(np.isfinite(middle), middle, np.nanquantile(observed, 0.5, axis=0, method="lower"))
         medians[seen] = middle
     filled = np.where(finite, features, medians)
@@ -180,6 +184,8 @@ class AlgorithmSelector:
     centre: bool = True  # regression: each instance's targets minus their mean (see the module docstring)
     switch_alpha: float = 0.1  # auto: leaves regression only on this evidence (see the module docstring); 0: argmin
     select_features: bool = False  # keep the features of at least mean importance in a forest of the training data
+    leaf: int = 2  # the forests' min_samples_leaf
+    impute: str = "median"  # a missing feature value: its column's training "median" or "mean"
     chosen: str = ""
     inner_picks: Any = field(default=None, repr=False)  # out-of-fold picks on the training rows (inner CV)
     judge: Any = field(default=None, repr=False)  # judge(picks) -> per-row costs of out-of-fold picks (default: costs)
@@ -198,6 +204,11 @@ class AlgorithmSelector:
         if self.approach not in (*APPROACHES, "auto", FALLBACK):
             raise InvalidParameterError(f"approach must be one of auto, {', '.join(APPROACHES)}; got {self.approach!r}")
         self.seed = check_seed(self.seed)
+        if self.impute not in IMPUTE:
+            raise InvalidParameterError(f"impute must be one of {', '.join(IMPUTE)}; got {self.impute!r}")
+        if isinstance(self.leaf, bool) or not isinstance(self.leaf, (int, np.integer)) or self.leaf < 1:
+            raise InvalidParameterError(f"leaf (the forests' min_samples_leaf) must be an integer >= 1; got "
+                                        f"{self.leaf!r}")
         if not 0.0 <= self.switch_alpha < 1.0:
             raise InvalidParameterError(f"switch_alpha must be in [0, 1) (0: the lowest inner cost decides); got "
                                         f"{self.switch_alpha!r}")
@@ -207,7 +218,7 @@ class AlgorithmSelector:
             self.chosen = FALLBACK
         else:
             self.chosen = self._choose(features, costs) if self.approach == "auto" else self.approach
-        self._prep = _prepare(features)
+        self._prep = _prepare(features, self.impute)
         self._columns = None
         if self.select_features and self.chosen != FALLBACK:
             self._columns = self._selected(self._transform(features), costs)
@@ -245,7 +256,8 @@ class AlgorithmSelector:
         return AlgorithmSelector(approach, seed=self.seed, log_costs=self.log_costs, trees=self.trees,
                                  pairwise_trees=self.pairwise_trees, neighbours=self.neighbours, jobs=self.jobs,
                                  max_features=self.max_features, joint=self.joint, centre=self.centre,
-                                 select_features=self.select_features if select_features is None else select_features)
+                                 select_features=self.select_features if select_features is None else select_features,
+                                 leaf=self.leaf, impute=self.impute)
 
     def out_of_fold_scores(self, features: np.ndarray, costs: np.ndarray, approach: str) -> np.ndarray:
         """Scores (rows x algorithms) of ``approach`` on the given (training) rows, each row scored by a selector
@@ -304,7 +316,7 @@ class AlgorithmSelector:
         if y.ndim == 2 and y.shape[1] == 1:  # one algorithm: scikit-learn wants (and warns for) a 1-d target
             y = y[:, 0]
         return RandomForestRegressor(n_estimators=self.trees, random_state=sklearn_seed(self.seed), n_jobs=self.jobs,
-                                     min_samples_leaf=2, max_features=self.max_features).fit(x, y)
+                                     min_samples_leaf=self.leaf, max_features=self.max_features).fit(x, y)
 
     def _relative_target(self, costs: np.ndarray) -> np.ndarray:
         y = self._target(costs)
@@ -353,7 +365,7 @@ class AlgorithmSelector:
             if weight.sum() == 0 or len(np.unique(label[weight > 0])) < 2:
                 return a, b, int(np.sum(weight * (label == 1)) >= np.sum(weight * (label == 0)))
             clf = RandomForestClassifier(n_estimators=self.pairwise_trees, random_state=sklearn_seed(self.seed),
-                                         n_jobs=1, min_samples_leaf=2)
+                                         n_jobs=1, min_samples_leaf=self.leaf)
             return a, b, clf.fit(x[weight > 0], label[weight > 0], sample_weight=weight[weight > 0])
 
         keep = _contenders(costs)
