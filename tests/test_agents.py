@@ -388,7 +388,7 @@ def test_a_real_study_runs_end_to_end_and_its_report_renders(tmp_path, capsys):
     store, report = tmp_path / "study.db", tmp_path / "study.html"
     spec = tmp_path / "study.json"
     spec.write_text(json.dumps({"solvers": ["rots", "anneal"], "instances": [
-        "generated:grid_manhattan,taillard_a:25:0-4"], "time": 0.2}))
+        "generated:grid_manhattan,taillard_a:25:0-4"], "time": 0.1}))
     began = time.perf_counter()
     assert main(["study", str(spec), "--out", str(report), "--store", str(store), "--json"]) == 0
     elapsed = time.perf_counter() - began

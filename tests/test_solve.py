@@ -229,9 +229,9 @@ def test_a_stop_whose_is_set_raises_stops_the_solve_and_names_stop(name):
 def test_a_budget_past_the_clocks_range_runs_until_stopped(method, time_limit):
     problem = generate.taillard_a(30, seed=2)
     stop = threading.Event()
-    timer = threading.Timer(0.4, stop.set)
+    timer = threading.Timer(0.2, stop.set)
     timer.start()
     started = time.perf_counter()
     result = solve(problem, None, method=method, time_limit=time_limit, seed=0, stop=stop)
-    assert 0.35 < time.perf_counter() - started < 2.0  # it searched (no deadline in the past), and stopped on request
+    assert 0.15 < time.perf_counter() - started < 2.0  # it searched (no deadline in the past), and stopped on request
     assert result.status == "cancelled" and result.iterations > 0
