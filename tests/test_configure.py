@@ -102,6 +102,11 @@ def test_the_nested_evaluation_never_reads_the_outer_test_fold():
     assert one.folds[0].config == other.folds[0].config and one.folds[0].inner_cost == other.folds[0].inner_cost
     assert np.array_equal(one.evaluation.algorithm[test], other.evaluation.algorithm[test])  # same features, picks
     assert not np.array_equal(one.evaluation.costs[test], other.evaluation.costs[test])  # but other costs
+    with LocalExecutor(2) as threads:  # the folds as tasks: the same searches, the same decisions
+        parallel = evaluate_configured(s, budget=600, seed=3, max_trials=4, start=START, fixed=FIXED,
+                                       executor=threads)
+    assert [f.config for f in parallel.folds] == [f.config for f in one.folds]
+    assert np.array_equal(parallel.evaluation.costs, one.evaluation.costs)
 
 
 def write_scenario(folder: Path, s: Scenario) -> Path:

@@ -399,31 +399,52 @@ def evaluate_configured(scenario: Scenario, *, budget: float, seed: int = 0, fol
                         start: Configuration = DEFAULT, fixed: tuple[str, ...] = (),
                         progress: Callable[[int], Any] | None = None) -> ConfiguredEvaluation:
     """Nested evaluation: for every outer fold of the scenario's ``cv.arff``, :func:`configure` on the other folds
-    only, then the fold decided by the configuration found. ``budget`` is the whole evaluation's wall-clock seconds:
-    each fold's search gets an equal share of what is left, less a tenth kept for fitting the folds' final
-    selectors. ``max_trials``, ``start`` and ``fixed`` are :func:`configure`'s, per fold; ``progress(fold)`` after
-    each outer fold."""
+    only, then the fold decided by the configuration found.
+
+    The outer folds run as tasks on ``executor`` (or ``workers`` local processes; 1: here, one after the other),
+    each searching one trial after the other, so that a fold's search stops on its own clock. ``budget`` is the whole
+    evaluation's wall-clock seconds: with c folds running at once, each fold's search gets 0.9 x budget x c / folds
+    (a tenth is kept for fitting the folds' final selectors). ``max_trials``, ``start`` and ``fixed`` are
+    :func:`configure`'s, per fold; ``progress(fold)`` after each outer fold, in fold order."""
     budget = _check_budget(budget)
     seed = check_seed(seed)
-    started = time.perf_counter()
     outer = sorted(set(int(v) for v in scenario.folds))
-    found: list[Configured] = []
-    decisions = []
-    own = LocalExecutor(workers, processes=True) if executor is None and workers > 1 else None
-    try:
-        for k, fold in enumerate(outer):
-            train = np.flatnonzero(scenario.folds != fold)
-            inner = scenario.subset(train, inner_folds(len(train), folds, seed))
-            share = 0.9 * (budget - (time.perf_counter() - started)) / (len(outer) - k)
-            found.append(configure(inner, budget=max(share, 1e-3), seed=seed, folds=folds, executor=own or executor,
-                                   max_trials=max_trials, start=start, fixed=fixed))
-            decisions.append(evaluate_fold(scenario, fold, seed=seed, **found[-1].config.evaluate_options()))
+    options = {"seed": seed, "folds": folds, "max_trials": max_trials, "start": start, "fixed": tuple(fixed)}
+    results: list[tuple[Configured, Any]] = []
+    if executor is None and workers <= 1:
+        share = 0.9 * budget / len(outer)
+        for fold in outer:
+            results.append(_configured_fold((scenario, fold, share, options)))
             if progress is not None:
                 progress(fold)
-    finally:
-        if own is not None:
-            own.close()
-    return ConfiguredEvaluation(evaluation_of(scenario, outer, decisions), found)
+    else:
+        own = LocalExecutor(min(workers, len(outer)), processes=True) if executor is None else None
+        try:
+            with executor_from(own or executor) as ex:
+                share = 0.9 * budget * min(ex.capacity, len(outer)) / len(outer)
+                tasks = [ex.submit(_configured_fold, (scenario, fold, share, options)) for fold in outer]
+                try:
+                    for fold, task in zip(outer, tasks, strict=True):  # in fold order: the result does not depend
+                        results.append(task.result())                   # on which fold ends first
+                        if progress is not None:
+                            progress(fold)
+                finally:
+                    for task in tasks:
+                        task.cancel()
+        finally:
+            if own is not None:
+                own.close()
+    return ConfiguredEvaluation(evaluation_of(scenario, outer, [d for _, d in results]), [c for c, _ in results])
+
+
+def _configured_fold(task: tuple[Scenario, int, float, dict[str, Any]]) -> tuple[Configured, Any]:
+    """One outer fold of :func:`evaluate_configured`: (what the search on its training folds found, the fold's
+    decisions by that configuration)."""
+    scenario, fold, share, options = task
+    train = np.flatnonzero(scenario.folds != fold)
+    inner = scenario.subset(train, inner_folds(len(train), options["folds"], options["seed"]))
+    found = configure(inner, budget=max(share, 1e-3), **options)
+    return found, evaluate_fold(scenario, fold, seed=options["seed"], **found.config.evaluate_options())
 
 
 def read_config(path: str | Path) -> Configuration:
