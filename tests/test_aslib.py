@@ -359,20 +359,20 @@ def test_auto_leaves_regression_only_on_evidence():
 
 
 def test_the_switch_test_handles_ties_constant_and_infinite_differences():
-    from mezan.meta.selectors import SWITCH_MIN_ROWS, _cheaper
+    from mezan.meta.selectors import SWITCH_MIN_ROWS, cheaper
 
     base = np.full(40, 5.0)
-    assert not _cheaper(base.copy(), base, 0.05)  # all tied: nothing to switch for
+    assert not cheaper(base.copy(), base, 0.05)  # all tied: nothing to switch for
     few = base.copy()
     few[:SWITCH_MIN_ROWS - 1] = 1.0
-    assert not _cheaper(few, base, 0.05)  # too few rows differ
+    assert not cheaper(few, base, 0.05)  # too few rows differ
     constant = base.copy()
     constant[:20] = 4.0  # every differing row one unit cheaper: no spread, the sign decides (no scipy warning)
-    assert _cheaper(constant, base, 0.05) and not _cheaper(base, constant, 0.05)
-    assert not _cheaper(np.where(constant < 5.0, -np.inf, 5.0), base, 0.05)  # infinite costs never decide
+    assert cheaper(constant, base, 0.05) and not cheaper(base, constant, 0.05)
+    assert not cheaper(np.where(constant < 5.0, -np.inf, 5.0), base, 0.05)  # infinite costs never decide
     near = constant.copy()
     near[0] = 4.0 - 1e-12  # almost constant: scipy's precision-loss warning is not an error here
-    assert _cheaper(near, base, 0.05)
+    assert cheaper(near, base, 0.05)
 
 
 @pytest.mark.slow

@@ -71,6 +71,20 @@ def test_the_first_trial_is_the_start_and_the_best_is_never_worse_on_the_inner_c
     assert found.inner_cost == pytest.approx(inner_cost(s, found.config, seed=1))  # the best is what it says
 
 
+def test_the_start_is_left_only_for_a_trial_cheaper_on_the_evidence():
+    s = planted()
+    # kNN over all 36 training rows of an inner fold is the single best on every instance: a poor start
+    poor = Configuration(approach="knn", neighbours=64)
+    found = configure(s, budget=600, seed=4, max_trials=8, start=poor, fixed=FIXED)
+    assert found.config.neighbours < 64 and found.inner_cost < found.default_cost
+    assert found.best_cost <= found.inner_cost
+    # with switch_alpha=0 the lowest inner cost decides, whatever the evidence
+    plain = configure(s, budget=600, seed=4, max_trials=8, start=poor, fixed=FIXED, switch_alpha=0)
+    assert plain.inner_cost == plain.best_cost
+    with pytest.raises(InvalidParameterError, match="switch_alpha must be in"):
+        configure(s, budget=600, start=poor, switch_alpha=1.5)
+
+
 def test_the_search_resumes_from_its_journal_and_runs_on_an_executor(tmp_path):
     s = planted()
     journal = tmp_path / "trials.journal"

@@ -52,11 +52,14 @@ from mezan.meta.schedules import (
     evaluate_fold,
     evaluation_of,
 )
-from mezan.meta.selectors import AUTO_APPROACHES, IMPUTE
+from mezan.meta.selectors import AUTO_APPROACHES, IMPUTE, cheaper
 from mezan.running import check_seed
 
 INNER_FOLDS = 3
 """Inner cross-validation folds a trial scores a configuration by."""
+
+SWITCH_ALPHA = 0.1
+""":func:`configure` leaves its start only for a trial cheaper at this level (see there)."""
 
 CONFIG_APPROACHES = ("auto", *AUTO_APPROACHES, "forest_mean")
 """The approaches a configuration chooses among (``auto``: the default, its own inner choice)."""
@@ -208,38 +211,46 @@ def inner_folds(n: int, folds: int, seed: int) -> np.ndarray:
     return np.random.default_rng(check_seed(seed)).permutation(n) % folds + 1
 
 
-def inner_cost(scenario: Scenario, config: Configuration, *, seed: int = 0, folds: int = INNER_FOLDS) -> float:
-    """The mean cost of ``config``'s out-of-fold decisions over all of ``scenario``'s instances, by an inner
+def inner_costs(scenario: Scenario, config: Configuration, *, seed: int = 0, folds: int = INNER_FOLDS) -> np.ndarray:
+    """The cost of ``config``'s out-of-fold decision on each of ``scenario``'s instances, by an inner
     cross-validation of ``folds`` seeded folds (the scenario's own folds are not used)."""
     inner = scenario.subset(np.arange(len(scenario.instances)), inner_folds(len(scenario.instances), folds, seed))
-    return float(evaluate(inner, seed=seed, **config.evaluate_options()).costs.mean())
+    return evaluate(inner, seed=seed, **config.evaluate_options()).costs
 
 
-def _trial_task(task: tuple[Scenario, dict[str, Any], int, int]) -> tuple[float, float]:
-    """(inner cost, seconds) of one trial: what an executor's worker runs."""
+def inner_cost(scenario: Scenario, config: Configuration, *, seed: int = 0, folds: int = INNER_FOLDS) -> float:
+    """The mean of :func:`inner_costs`: what a trial scores a configuration by."""
+    return float(inner_costs(scenario, config, seed=seed, folds=folds).mean())
+
+
+def _trial_task(task: tuple[Scenario, dict[str, Any], int, int]) -> tuple[np.ndarray, float]:
+    """(per-instance inner costs, seconds) of one trial: what an executor's worker runs."""
     scenario, values, seed, folds = task
     started = time.perf_counter()
-    cost = inner_cost(scenario, Configuration(**values), seed=seed, folds=folds)
-    return cost, time.perf_counter() - started
+    costs = inner_costs(scenario, Configuration(**values), seed=seed, folds=folds)
+    return costs, time.perf_counter() - started
 
 
 @dataclass(frozen=True)
 class Configured:
-    """What :func:`configure` found: the best ``config`` by ``inner_cost``, the default's inner cost (None when the
-    budget ended before the default was scored: ``config`` is then the default), the trials scored (in this call and
-    before it, with a resumed storage), the seconds this call took, and why it ``ended`` ("budget" or "trials")."""
+    """What :func:`configure` found: the chosen ``config`` and its ``inner_cost``, the start's inner cost
+    (``default_cost``; None when the budget ended before the start was scored: ``config`` is then the start), the
+    lowest inner cost of any trial (``best_cost``: the chosen one's only when the evidence says so, see
+    :func:`configure`), the trials scored (in this call and before it, with a resumed storage), the seconds this call
+    took, and why it ``ended`` ("budget" or "trials")."""
 
     config: Configuration
     inner_cost: float | None
     default_cost: float | None
+    best_cost: float | None
     trials: int
     seconds: float
     ended: str
 
     def to_dict(self) -> dict[str, Any]:
         return {"configuration": self.config.to_dict(), "inner_cost": self.inner_cost,
-                "default_inner_cost": self.default_cost, "trials": self.trials, "seconds": round(self.seconds, 3),
-                "ended": self.ended}
+                "default_inner_cost": self.default_cost, "best_inner_cost": self.best_cost, "trials": self.trials,
+                "seconds": round(self.seconds, 3), "ended": self.ended}
 
 
 def _check_budget(budget: Any, name: str = "budget") -> float:
@@ -268,9 +279,15 @@ def _start_cost(study: Any, wanted: dict[str, Any]) -> float | None:
 
 def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = INNER_FOLDS, executor: Any = None,
               workers: int = 1, storage: str | Path | None = None, max_trials: int | None = None,
-              start: Configuration = DEFAULT, fixed: tuple[str, ...] = (),
+              start: Configuration = DEFAULT, fixed: tuple[str, ...] = (), switch_alpha: float = SWITCH_ALPHA,
               progress: Callable[[int, float, float], Any] | None = None) -> Configured:
     """Configure the selection pipeline for ``scenario`` (all of its instances: give it the training folds only).
+
+    The configuration returned is the start unless a trial beat it on the evidence: the lowest inner cost among the
+    trials whose per-instance inner costs are lower than the start's by a one-sided paired t-test at
+    ``switch_alpha`` split over the other trials (Bonferroni) — the rule ``auto`` leaves regression by
+    (:func:`mezan.meta.selectors.cheaper`). The lowest inner cost alone let noise decide: on a small inner
+    cross-validation, the minimum over many trials is biased low.
 
     Parameters
     ----------
@@ -294,6 +311,8 @@ def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = 
         The first trial, and the values of the dimensions a trial does not sample.
     fixed : tuple of str, default ()
         Names of :data:`SPACE` held at ``start``'s values (not searched).
+    switch_alpha : float, default 0.1
+        The level at which a trial must beat the start (0: the lowest inner cost decides).
     progress : callable, optional
         ``progress(trials, seconds, best inner cost)`` after every trial.
 
@@ -309,6 +328,9 @@ def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = 
                                     f"got {folds!r}")
     if max_trials is not None and (isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1):
         raise InvalidParameterError(f"max_trials must be an integer >= 1; got {max_trials!r}")
+    if not (isinstance(switch_alpha, (int, float)) and 0.0 <= switch_alpha < 1.0):
+        raise InvalidParameterError(f"switch_alpha must be in [0, 1) (0: the lowest inner cost decides); got "
+                                    f"{switch_alpha!r}")
     unknown = sorted(set(fixed) - set(SPACE))
     if unknown:
         raise InvalidParameterError(f"fixed: unknown name(s) {', '.join(map(repr, unknown))}; known: "
@@ -324,11 +346,27 @@ def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = 
         if own is not None:
             own.close()
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    best = min(complete, key=lambda t: t.value) if complete else None
-    config = start if best is None else Configuration(**{**asdict(start), **best.params})
-    return Configured(config, None if best is None else float(best.value),
-                      _start_cost(study, _start_params(searched, start)), len(complete), time.perf_counter() - started,
-                      ended)
+    chosen = _chosen(complete, _start_params(searched, start), switch_alpha)
+    config = start if chosen is None else Configuration(**{**asdict(start), **chosen.params})
+    return Configured(config, None if chosen is None else float(chosen.value),
+                      _start_cost(study, _start_params(searched, start)),
+                      min((float(t.value) for t in complete), default=None), len(complete),
+                      time.perf_counter() - started, ended)
+
+
+def _chosen(complete: list[Any], start_params: dict[str, Any], alpha: float) -> Any:
+    """The trial :func:`configure` returns: the start, unless some trials are cheaper on the evidence (see there);
+    then the one of those with the lowest inner cost. None when no trial was scored."""
+    if not complete:
+        return None
+    start = next((t for t in complete if t.params == start_params), None)
+    if start is None or alpha <= 0:  # no start to compare with (or the plain minimum asked for)
+        return min(complete, key=lambda t: t.value)
+    base = np.asarray(start.user_attrs.get("costs", []))
+    others = [t for t in complete if t is not start]
+    better = [t for t in others if t.value < start.value and len(t.user_attrs.get("costs", [])) == len(base)
+              and cheaper(np.asarray(t.user_attrs["costs"]), base, alpha / len(others))]
+    return min(better, key=lambda t: t.value) if better else start
 
 
 @dataclass(frozen=True)
@@ -358,8 +396,8 @@ def _search(study: Any, trials: _Trials, deadline: float, executor: Any, max_tri
     if executor is None:  # here, one trial after the other
         while (max_trials is None or done < max_trials) and room():
             trial = study.ask()
-            cost, seconds = _trial_task(trials.task(trial))
-            study.tell(trial, cost)
+            costs, seconds = _trial_task(trials.task(trial))
+            _tell(study, trial, costs)
             done, slowest = done + 1, max(slowest, seconds)
             if progress is not None:
                 progress(done, time.perf_counter() - started, study.best_value)
@@ -376,13 +414,19 @@ def _search(study: Any, trials: _Trials, deadline: float, executor: Any, max_tri
         while running:
             task = next(iter(ex.as_completed(list(running))))
             trial = running.pop(task)
-            cost, seconds = task.result()
-            study.tell(trial, cost)
+            costs, seconds = task.result()
+            _tell(study, trial, costs)
             done, slowest = done + 1, max(slowest, seconds)
             if progress is not None:
                 progress(done, time.perf_counter() - started, study.best_value)
             fill()
     return "trials" if max_trials is not None and done >= max_trials else "budget"
+
+
+def _tell(study: Any, trial: Any, costs: np.ndarray) -> None:
+    """Record a trial: its mean inner cost, and the per-instance costs the final choice tests (kept in the journal)."""
+    trial.set_user_attr("costs", [float(c) for c in costs])
+    study.tell(trial, float(np.mean(costs)))
 
 
 @dataclass(frozen=True)
@@ -397,6 +441,7 @@ class ConfiguredEvaluation:
 def evaluate_configured(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = INNER_FOLDS,
                         executor: Any = None, workers: int = 1, max_trials: int | None = None,
                         start: Configuration = DEFAULT, fixed: tuple[str, ...] = (),
+                        switch_alpha: float = SWITCH_ALPHA,
                         progress: Callable[[int], Any] | None = None) -> ConfiguredEvaluation:
     """Nested evaluation: for every outer fold of the scenario's ``cv.arff``, :func:`configure` on the other folds
     only, then the fold decided by the configuration found.
@@ -404,12 +449,13 @@ def evaluate_configured(scenario: Scenario, *, budget: float, seed: int = 0, fol
     The outer folds run as tasks on ``executor`` (or ``workers`` local processes; 1: here, one after the other),
     each searching one trial after the other, so that a fold's search stops on its own clock. ``budget`` is the whole
     evaluation's wall-clock seconds: with c folds running at once, each fold's search gets 0.9 x budget x c / folds
-    (a tenth is kept for fitting the folds' final selectors). ``max_trials``, ``start`` and ``fixed`` are
-    :func:`configure`'s, per fold; ``progress(fold)`` after each outer fold, in fold order."""
+    (a tenth is kept for fitting the folds' final selectors). ``max_trials``, ``start``, ``fixed`` and
+    ``switch_alpha`` are :func:`configure`'s, per fold; ``progress(fold)`` after each outer fold, in fold order."""
     budget = _check_budget(budget)
     seed = check_seed(seed)
     outer = sorted(set(int(v) for v in scenario.folds))
-    options = {"seed": seed, "folds": folds, "max_trials": max_trials, "start": start, "fixed": tuple(fixed)}
+    options = {"seed": seed, "folds": folds, "max_trials": max_trials, "start": start, "fixed": tuple(fixed),
+               "switch_alpha": switch_alpha}
     results: list[tuple[Configured, Any]] = []
     if executor is None and workers <= 1:
         share = 0.9 * budget / len(outer)
@@ -461,6 +507,6 @@ def read_config(path: str | Path) -> Configuration:
         raise InvalidParameterError(f"{path}: {exc}") from None
 
 
-__all__ = ["CONFIG_APPROACHES", "DEFAULT", "INNER_FOLDS", "SPACE", "Configuration", "Configured",
-           "ConfiguredEvaluation", "Param", "configure", "evaluate_configured", "inner_cost", "inner_folds",
-           "read_config"]
+__all__ = ["CONFIG_APPROACHES", "DEFAULT", "INNER_FOLDS", "SPACE", "SWITCH_ALPHA", "Configuration", "Configured",
+           "ConfiguredEvaluation", "Param", "configure", "evaluate_configured", "inner_cost", "inner_costs",
+           "inner_folds", "read_config"]

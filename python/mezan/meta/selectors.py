@@ -108,7 +108,7 @@ SWITCH_MIN_ROWS = 10
 """``auto`` leaves its default only on evidence from at least this many training rows where the costs differ."""
 
 
-def _cheaper(mine: np.ndarray, theirs: np.ndarray, alpha: float) -> bool:
+def cheaper(mine: np.ndarray, theirs: np.ndarray, alpha: float) -> bool:
     """Whether the per-row costs ``mine`` are lower than ``theirs`` (paired, same rows): a one-sided paired t-test at
     ``alpha`` on the rows where they differ (at least :data:`SWITCH_MIN_ROWS`; differences all equal: their sign)."""
     from scipy.stats import ttest_rel  # start-up time: mezan.solve imports mezan.meta
@@ -301,7 +301,7 @@ class AlgorithmSelector:
         default = AUTO_APPROACHES[0]
         others = [a for a in AUTO_APPROACHES if a != default]
         switch = [a for a in others if self.inner_costs[a] < self.inner_costs[default]
-                  and (self.switch_alpha <= 0 or _cheaper(judged[a], judged[default], self.switch_alpha / len(others)))]
+                  and (self.switch_alpha <= 0 or cheaper(judged[a], judged[default], self.switch_alpha / len(others)))]
         best = min([default, *switch], key=lambda a: (self.inner_costs[a], AUTO_APPROACHES.index(a)))
         self.inner_picks = picks[best]
         return best
