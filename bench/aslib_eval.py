@@ -57,7 +57,7 @@ def main() -> None:
                         help="auto's level for leaving regression (default: the selector's, 0.1; 0: lowest inner cost)")
     parser.add_argument("--select-features", action="store_true",
                         help="selectors keep the features of at least mean forest importance (per fit, training rows)")
-    parser.add_argument("--workers", type=int, default=2, help="processes running the folds (configured: the trials)")
+    parser.add_argument("--workers", type=int, default=2, help="processes running the folds")
     parser.add_argument("--configure", type=float, default=600.0,
                         help="approach 'configured': seconds per scenario for the nested configuration and evaluation")
     parser.add_argument("--scheduler", default=None, help="run the folds on this Dask scheduler instead")

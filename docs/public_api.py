@@ -19,6 +19,8 @@ PUBLIC: dict[str, list[str] | None] = {
     "mezan.evo": None,
     "mezan.meta": None,
     "mezan.meta.aslib": ["read_scenario", "score", "rescore", "Scenario", "Score"],
+    "mezan.meta.configure": ["configure", "evaluate_configured", "read_config", "Configuration", "Configured",
+                             "ConfiguredEvaluation", "SPACE"],
     "mezan.flows": None,
     "mezan.c2sc": None,
     "mezan.problems": None,

@@ -47,8 +47,12 @@ def test_the_space_is_the_one_list_of_the_configurations_fields_and_the_defaults
 
 
 @pytest.mark.parametrize(("values", "message"), [
-    ({"aproach": "knn"}, "unknown name(s) 'aproach'; known: approach, trees"),
-    ({"approach": "svm"}, "approach must be one of auto, regression"),
+    ({"aproach": "knn"}, "unknown name(s) 'aproach'; known: approach, select_features, trees"),
+    ({f"k{i}": 1 for i in range(40)}, "unknown name(s) 'k0', 'k1', 'k10', 'k11', 'k12' and 35 more; known:"),
+    ({"approach": "svm"}, "approach must be one of 'auto', 'regression'"),
+    ({"max_features": 0.3}, "max_features must be one of 'sqrt', 'log2', '0.3', '0.6', '1.0'; got 0.3"),
+    ({"trees": 10**400}, "trees must be an integer in [30, 300]; got an integer of 401 digits"),
+    ({"impute": "x" * 1000}, "impute must be one of 'median', 'mean'; got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."),
     ({"trees": 5000}, "trees must be an integer in [30, 300]; got 5000"),
     ({"trees": 50.5}, "trees must be an integer in [30, 300]; got 50.5"),
     ({"leaf": True}, "leaf must be an integer in [1, 12]; got True"),
@@ -95,6 +99,11 @@ def test_the_search_resumes_from_its_journal_and_runs_on_an_executor(tmp_path):
     assert (first.trials, again.trials) == (2, 5)
     assert again.default_cost == first.default_cost  # the start was scored once, in the first call
     assert again.inner_cost <= first.inner_cost
+    # another start is another search, in the same journal: its own start is scored, nothing is mixed in
+    other = configure(s, budget=600, seed=2, max_trials=1, start=replace(START, neighbours=5), fixed=FIXED,
+                      storage=journal)
+    assert other.trials == 1 and other.config == replace(START, neighbours=5)
+    assert other.default_cost == pytest.approx(inner_cost(s, replace(START, neighbours=5), seed=2))
 
 
 def test_a_budget_spent_at_once_still_returns_the_start_or_one_scored_trial():
@@ -166,6 +175,13 @@ def test_the_cli_configures_writes_a_file_that_evaluate_reads_and_refuses_a_bad_
     bad.write_text(json.dumps({"configuration": {"trees": "many"}}))
     assert main(["meta", "aslib", "evaluate", str(folder), "--config", str(bad)]) != 0
     assert "bad.json: configuration: trees must be an integer in [30, 300]; got 'many'" in capsys.readouterr().err
+    for text in ("[" * 100_000, '{"trees": ' + "9" * 5000 + "}", "not json", ""):  # deep, huge number, not JSON
+        bad.write_text(text)
+        assert main(["meta", "aslib", "evaluate", str(folder), "--config", str(bad)]) != 0
+        err = capsys.readouterr().err
+        assert "configuration file" in err and "Traceback" not in err and len(err) < 600, err
+    assert main(["meta", "aslib", "evaluate", str(folder), "--config", str(tmp_path)]) != 0
+    assert "Traceback" not in capsys.readouterr().err
     # nested, each fold's search starting from the file (a budget its first trial spends): a configuration per fold
     assert main(["meta", "aslib", "evaluate", str(folder), "--configure", "0.01", "--config", str(start),
                  "--workers", "1", "--json"]) == 0

@@ -12,7 +12,8 @@ from mezan.errors import MezanError
 
 EXTRAS: dict[str, tuple[str, ...]] = {
     "flows": ("scipy", "ortools", "networkx"),
-    "meta": ("scipy", "sklearn", "arff", "yaml", "optuna"),
+    "meta": ("scipy", "sklearn", "arff", "yaml"),
+    "configure": ("optuna",),
     "bench": ("scipy", "statsmodels", "scikit_posthocs"),
     "service": ("fastapi", "uvicorn", "prometheus_client"),
     "postgres": ("psycopg", "psycopg_pool"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -37,7 +38,6 @@ from mezan.dist import make_executor
 from mezan.errors import InvalidParameterError
 from mezan.meta.aslib import read_scenario, score, score_costs
 from mezan.meta.aslib_export import export_history
-from mezan.meta.configure import DEFAULT, configure, evaluate_configured, read_config
 from mezan.meta.metaflow import MetaFlow
 from mezan.meta.races import run_races
 from mezan.meta.schedules import FEATURE_STEPS, evaluate
@@ -289,11 +289,11 @@ NO_FEATURES = (  # the "note" of a row, when it applies
     "every training instance)")
 
 
-def _evaluation_options(args: argparse.Namespace) -> dict[str, Any]:
-    """What ``evaluate`` is run with: a ``--config`` file's configuration, or the command's own options (with
-    ``--configure``, each fold's search decides)."""
-    if getattr(args, "config", None) and getattr(args, "configure", None) is None:
-        return read_config(args.config).evaluate_options()
+def _evaluation_options(args: argparse.Namespace, config: Any) -> dict[str, Any]:
+    """What ``evaluate`` is run with: the ``--config`` file's configuration, or the command's own options (with
+    ``--configure``, each fold's search decides them, starting from the file's configuration or the default)."""
+    if config is not None and getattr(args, "configure", None) is None:
+        return config.evaluate_options()
     if args.approach not in EVALUATED:
         raise InvalidParameterError(f"--approach must be one of {', '.join(EVALUATED)}; got {args.approach!r}")
     if getattr(args, "feature_steps", "auto") not in FEATURE_STEPS:
@@ -304,23 +304,37 @@ def _evaluation_options(args: argparse.Namespace) -> dict[str, Any]:
             "select_features": getattr(args, "select_features", False)}
 
 
-def _evaluate_one(scenario: Any, args: argparse.Namespace, options: dict[str, Any], seed: int, executor: Any,
-                  advance: Any) -> tuple[Any, list[dict[str, Any]] | None]:
-    """(the evaluation, per fold the configuration found: only with ``--configure``) of one scenario."""
-    workers = getattr(args, "workers", None) or os.cpu_count() or 1
-    budget = getattr(args, "configure", None)
+def _evaluate_one(scenario: Any, options: dict[str, Any], start: Any, budget: float | None, seed: int, workers: int,
+                  executor: Any, advance: Any) -> tuple[Any, list[dict[str, Any]] | None]:
+    """(the evaluation, per fold the configuration found: only with a ``budget``, nested from ``start``) of one
+    scenario."""
     if budget is None:
         return evaluate(scenario, seed=seed, workers=workers, executor=executor, progress=advance, **options), None
-    start = read_config(args.config) if getattr(args, "config", None) else DEFAULT
+    from mezan.meta.configure import evaluate_configured  # optional: the configure extra (Optuna), and start-up time
+
     nested = evaluate_configured(scenario, budget=budget, seed=seed, workers=workers, executor=executor, start=start,
                                  progress=advance)
     return nested.evaluation, [found.to_dict() for found in nested.folds]
 
 
+def _configuration(path: str | None) -> Any:
+    """The configuration in a ``--config`` file (None without one)."""
+    if not path:
+        return None
+    from mezan.meta.configure import read_config  # optional: the configure extra (Optuna), and start-up time
+
+    return read_config(path)
+
+
 def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
     """Out-of-fold decisions on the scenario's cv.arff folds, scored by ASlib's conventions (mezan.meta.aslib)."""
-    options = _evaluation_options(args)
+    budget = getattr(args, "configure", None)
+    if budget is not None and not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
+        raise InvalidParameterError(f"--configure must be a positive number of seconds; got {budget!r}")
+    config = _configuration(getattr(args, "config", None))
+    options = _evaluation_options(args, config)
     seed = check_seed(args.seed, name="--seed")
+    workers = getattr(args, "workers", None) or os.cpu_count() or 1
     force = getattr(args, "force", False)
     if args.selections:  # refused now, not after the whole evaluation
         check_output(args.selections, option="--selections", force=force, store=getattr(args, "store", None))
@@ -335,7 +349,7 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
                 scenario = read_scenario(folder)
                 task = bar.add_task(scenario.name, total=len(set(scenario.folds.tolist())))
                 started = time.perf_counter()
-                evaluation, configured = _evaluate_one(scenario, args, options, seed, executor,
+                evaluation, configured = _evaluate_one(scenario, options, config, budget, seed, workers, executor,
                                                        lambda _, task=task: bar.advance(task))
                 s = score_costs(scenario, evaluation.costs)
                 presolved = int(evaluation.presolved(scenario).sum())  # solved by a pre-solving slot
@@ -376,11 +390,18 @@ def cmd_aslib_configure(args: argparse.Namespace) -> int:
     if len(folders) != 1:
         raise InvalidParameterError(f"{args.dir}: configure takes one scenario folder; this folder holds "
                                     f"{len(folders)}")
+    from mezan.meta.configure import DEFAULT, configure  # optional: the configure extra (Optuna), and start-up time
+
     seed = check_seed(args.seed, name="--seed")
+    if not (isinstance(args.budget, (int, float)) and math.isfinite(args.budget) and args.budget > 0):
+        raise InvalidParameterError(f"--budget must be a positive number of seconds; got {args.budget!r}")
     force = getattr(args, "force", False)
-    if args.out:
-        check_output(args.out, option="--out", force=force or Path(f"{args.out}.trials").exists())
-    start = read_config(args.config) if getattr(args, "config", None) else DEFAULT
+    trials = Path(f"{args.out}.trials") if args.out else None
+    if trials is not None and trials.exists() and not trials.is_file():
+        raise InvalidParameterError(f"--out: {trials} (where the trials are kept) exists and is not a file")
+    if args.out:  # an existing --out is overwritten without --force when its trials are resumed
+        check_output(args.out, option="--out", force=force or (trials is not None and trials.is_file()))
+    start = _configuration(getattr(args, "config", None)) or DEFAULT
     scenario = read_scenario(folders[0])
     scheduler = getattr(args, "scheduler", None) or os.environ.get("MEZAN_SCHEDULER")
     executor = None
@@ -391,7 +412,7 @@ def cmd_aslib_configure(args: argparse.Namespace) -> int:
             task = bar.add_task(f"{scenario.name}: configuring", total=args.budget)
             found = configure(scenario, budget=args.budget, seed=seed, executor=executor,
                               workers=getattr(args, "workers", None) or os.cpu_count() or 1,
-                              storage=f"{args.out}.trials" if args.out else None, start=start,
+                              storage=trials, start=start,
                               progress=lambda trials, seconds, best: bar.update(
                                   task, completed=min(seconds, args.budget),
                                   description=f"{scenario.name}: {trials} trials, best inner cost {best:.4g}"))
@@ -405,8 +426,9 @@ def cmd_aslib_configure(args: argparse.Namespace) -> int:
         print(json.dumps(record, indent=1))
         return 0
     default = record["default_inner_cost"]
-    print(f"{scenario.name}: {found.trials} trials in {found.seconds:.1f} s (ended by {found.ended}); inner cost "
-          f"{found.inner_cost:.4g}" + (f" against the default's {default:.4g}" if default is not None else "")
+    print(f"{scenario.name}: {found.trials} trials in {found.seconds:.1f} s (ended by {found.ended})"
+          + (f"; inner cost {found.inner_cost:.4g}" if found.inner_cost is not None else "; no trial scored")
+          + (f" against the start's {default:.4g}" if default is not None else "")
           + (f"; written to {args.out}" if args.out else ""))
     print("  " + ", ".join(f"{k}={v}" for k, v in found.config.to_dict().items()))
     return 0
@@ -550,8 +572,10 @@ def aslib_app() -> typer.Typer:
                                              help="processes running the folds (default: the CPU count; same result)"),
                  configure_budget: float = typer.Option(None, "--configure", min=0.001,
                                                         help="configure the pipeline inside every outer fold, on its "
-                                                             "training folds only, within this many seconds in all "
-                                                             "(nested: the m_hat reported is out of sample)"),
+                                                             "training folds only, within this many seconds per "
+                                                             "scenario (nested: the m_hat reported is out of sample); "
+                                                             "the search then decides --approach, --schedules, "
+                                                             "--feature-steps and --select-features"),
                  config: str = typer.Option(None, "--config",
                                             help="a configuration file (meta aslib configure --out): its choices "
                                                  "replace --approach, --schedules, --feature-steps and "

@@ -5,14 +5,15 @@ optimiser.
 A :class:`Configuration` fixes every choice :func:`mezan.meta.schedules.evaluate` makes by default: the approach and
 its hyperparameters (forest sizes, leaf size, features per split, neighbours, ``auto``'s switching level), the
 imputation of missing features, feature selection, which feature steps are computed, and the pre-solving schedule's
-size (slots, share of the cutoff). :data:`SPACE` is the one list of those choices: the optimiser samples it, a
-configuration file is checked against it, and the docs print it.
+size (slots, share of the cutoff). :data:`SPACE` is the one list of those choices: the optimiser samples it and a
+configuration file is checked against it.
 
 :func:`configure` searches the space on the rows it is given and nothing else: each trial scores a configuration by
 an inner cross-validation of the whole pipeline (``inner_folds`` folds of those rows, drawn from the seed; per inner
 fold a selector and a plan are fitted on the others), by the mean cost (PAR10 or quality) of its out-of-fold
-decisions. The first trial is the default configuration, so the configuration returned is never worse than the
-default *on the inner cross-validation* (the outer folds say whether that holds out of sample).
+decisions. The first trial is the start (the default configuration unless another is given), and the search leaves
+it only for a trial cheaper on the evidence (:func:`configure`), so the configuration returned is never worse than
+the start *on the inner cross-validation* (the outer folds say whether that holds out of sample).
 :func:`evaluate_configured` is the honest (nested) evaluation: inside every outer fold of the scenario's ``cv.arff``,
 :func:`configure` runs on the training folds only, and the fold's test instances are then decided by the
 configuration it found.
@@ -26,6 +27,7 @@ says how long it took. Trials run on any :mod:`mezan.dist` executor (threads, pr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -35,13 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import optuna  # the meta extra (mezan.meta checks it is installed before this module loads)
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
 
 from mezan.dist import LocalExecutor, executor_from
 from mezan.errors import InvalidParameterError
-from mezan.inputs import read_text
+from mezan.extras import require
+from mezan.inputs import read_json, shown
 from mezan.meta.aslib import Scenario
 from mezan.meta.schedules import (
     FEATURE_STEPS,
@@ -55,8 +55,17 @@ from mezan.meta.schedules import (
 from mezan.meta.selectors import AUTO_APPROACHES, IMPUTE, cheaper
 from mezan.running import check_seed
 
+require("mezan.meta.configure (per-scenario configuration)", "configure")  # names the extra before Optuna is needed
+
+import optuna  # noqa: E402 - after the check that names the extra it comes with
+from optuna.storages import JournalStorage  # noqa: E402
+from optuna.storages.journal import JournalFileBackend  # noqa: E402
+
 INNER_FOLDS = 3
 """Inner cross-validation folds a trial scores a configuration by."""
+
+MAX_CONFIG_BYTES = 64 * 1024
+"""The largest configuration file read (one is a few hundred bytes)."""
 
 SWITCH_ALPHA = 0.1
 """:func:`configure` leaves its start only for a trial cheaper at this level (see there)."""
@@ -80,37 +89,50 @@ class Param:
     runtime_only: bool = False
 
     def check(self, name: str, value: Any) -> Any:
-        """``value`` if it is in this dimension, else an error naming ``name``."""
+        """``value`` if it is in this dimension, else an error naming ``name`` (the value shown cut short)."""
+        got = _shown(value)
         if self.kind == "choice":
-            if value not in self.choices or isinstance(value, bool) != any(isinstance(c, bool) for c in self.choices):
+            if isinstance(value, bool) != any(isinstance(c, bool) for c in self.choices) or value not in self.choices:
                 raise InvalidParameterError(f"configuration: {name} must be one of "
-                                            f"{', '.join(map(str, self.choices))}; got {value!r}")
+                                            f"{', '.join(map(repr, self.choices))}; got {got}")
             return value
         integral = self.kind == "int"
-        number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        if not number or (integral and int(value) != value) or not self.low <= value <= self.high:
+        number = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+        if isinstance(value, bool) or not number or (integral and int(value) != value) \
+                or not self.low <= value <= self.high:  # an int of any size compares without overflow
             what = "an integer" if integral else "a number"
             raise InvalidParameterError(f"configuration: {name} must be {what} in [{self.low:g}, {self.high:g}]; "
-                                        f"got {value!r}")
+                                        f"got {got}")
         return int(value) if integral else float(value)
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """A value for a message: its repr, cut to ``limit`` characters (a file's content is never echoed at length)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"an integer of {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _forests(c: dict[str, Any]) -> bool:
     return c["approach"] in ("auto", "regression", "ensemble", "forest_mean") or c.get("select_features", False)
 
 
+def _pairwise(c: dict[str, Any]) -> bool:
+    return c["approach"] in ("auto", "pairwise", "ensemble")
+
+
 SPACE: dict[str, Param] = {
     "approach": Param("choice", CONFIG_APPROACHES),
+    "select_features": Param("choice", (False, True)),
     "trees": Param("int", low=30, high=300, log=True, used=_forests),
-    "pairwise_trees": Param("int", low=10, high=60, log=True,
-                            used=lambda c: c["approach"] in ("auto", "pairwise", "ensemble")),
-    "max_features": Param("choice", ("sqrt", "log2", "0.3", "0.6", "1.0")),
-    "leaf": Param("int", low=1, high=12, log=True),
+    "pairwise_trees": Param("int", low=10, high=60, log=True, used=_pairwise),
+    "max_features": Param("choice", ("sqrt", "log2", "0.3", "0.6", "1.0"), used=_forests),
+    "leaf": Param("int", low=1, high=12, log=True, used=lambda c: _forests(c) or _pairwise(c)),
     "neighbours": Param("int", low=3, high=64, log=True, used=lambda c: c["approach"] in ("auto", "knn", "ensemble")),
     "centre": Param("choice", (True, False), used=_forests),
     "switch_alpha": Param("choice", (0.0, 0.02, 0.05, 0.1, 0.2), used=lambda c: c["approach"] == "auto"),
     "impute": Param("choice", IMPUTE),
-    "select_features": Param("choice", (False, True)),
     "schedules": Param("choice", (True, False), runtime_only=True),
     "feature_steps": Param("choice", FEATURE_STEPS, used=lambda c: c.get("schedules", True), runtime_only=True),
     "presolve_slots": Param("int", low=0, high=3, used=lambda c: c.get("schedules", True), runtime_only=True),
@@ -119,15 +141,51 @@ SPACE: dict[str, Param] = {
                             runtime_only=True),
 }
 """The configuration space: name -> :class:`Param`, in the order Optuna samples it (a dimension's ``used`` reads the
-ones before it). ``max_features`` is the forests' features per split (a share of them, or a rule)."""
+ones before it). ``max_features`` is the regression forests' features per split (a share of them, or a rule);
+``leaf`` the minimum leaf size of every forest, the pairwise classifiers' too."""
 
 
 @dataclass(frozen=True)
 class Configuration:
-    """Every choice of the selection pipeline; the defaults are MetaFlow's default pipeline (``approach="auto"``),
-    chosen on the seven reference scenarios as a group (docs: benchmarks). The fields are :data:`SPACE`'s names."""
+    """Every choice of the selection pipeline, one field per name of :data:`SPACE`.
+
+    The defaults are MetaFlow's default pipeline (``approach="auto"``), chosen on the seven reference scenarios as a
+    group (docs: benchmarks).
+
+    Parameters
+    ----------
+    approach : str, default "auto"
+        The selector's approach (:data:`CONFIG_APPROACHES`).
+    select_features : bool, default False
+        Keep only the features of at least mean importance in a forest of the training rows.
+    trees : int, default 100
+        Trees of the regression forests.
+    pairwise_trees : int, default 25
+        Trees of each pairwise classifier.
+    max_features : str, default "sqrt"
+        Features tried per split of the regression forests: "sqrt", "log2" or a share ("0.3", "0.6", "1.0").
+    leaf : int, default 2
+        The forests' minimum leaf size.
+    neighbours : int, default 16
+        kNN's neighbourhood.
+    centre : bool, default True
+        Regression on relative costs (each instance's minus their mean).
+    switch_alpha : float, default 0.1
+        ``auto``'s level for leaving regression.
+    impute : str, default "median"
+        How a missing feature is filled: "median" or "mean" of its training column.
+    schedules : bool, default True
+        Runtime scenarios: choose a plan (pre-solving schedule and feature steps) per fold.
+    feature_steps : str, default "auto"
+        The feature steps computed: "auto" (chosen per fold), "default" or "all".
+    presolve_slots : int, default 2
+        Pre-solving slots at most.
+    presolve_share : float, default 0.1
+        The pre-solving schedule's share of the cutoff at most.
+    """
 
     approach: str = "auto"
+    select_features: bool = False
     trees: int = 100
     pairwise_trees: int = 25
     max_features: str = "sqrt"
@@ -136,7 +194,6 @@ class Configuration:
     centre: bool = True
     switch_alpha: float = 0.1
     impute: str = "median"
-    select_features: bool = False
     schedules: bool = True
     feature_steps: str = "auto"
     presolve_slots: int = MAX_SLOTS
@@ -144,22 +201,51 @@ class Configuration:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Configuration:
-        """A configuration from a mapping of some of its fields (the rest keep their defaults), each checked
-        against :data:`SPACE`; an unknown name is an error that lists the known ones."""
+        """Make a configuration from a mapping of some of its fields, each checked against :data:`SPACE`.
+
+        Parameters
+        ----------
+        values : dict
+            Names of :data:`SPACE` to values; the names not given keep their defaults.
+
+        Returns
+        -------
+        Configuration
+            The configuration.
+
+        Raises
+        ------
+        InvalidParameterError
+            Naming the field whose value is not in its dimension, or the unknown names (and the known ones).
+        """
         if not isinstance(values, dict):
             raise InvalidParameterError(f"configuration must be a mapping of names to values; got "
                                         f"{type(values).__name__}")
-        unknown = sorted(set(values) - set(SPACE))
+        unknown = sorted(map(str, set(values) - set(SPACE)))
         if unknown:
-            raise InvalidParameterError(f"configuration: unknown name(s) {', '.join(map(repr, unknown))}; known: "
-                                        f"{', '.join(SPACE)}")
+            listed = ", ".join(_shown(u) for u in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5
+                                                                   else "")
+            raise InvalidParameterError(f"configuration: unknown name(s) {listed}; known: {', '.join(SPACE)}")
         return cls(**{name: SPACE[name].check(name, value) for name, value in values.items()})
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a plain mapping (what a configuration file holds).
+
+        Returns
+        -------
+        dict
+            Name -> value, for every field.
+        """
         return asdict(self)
 
     def selector_options(self) -> dict[str, Any]:
-        """What :class:`mezan.meta.selectors.AlgorithmSelector` takes of this configuration."""
+        """Return the options :class:`mezan.meta.selectors.AlgorithmSelector` takes of this configuration.
+
+        Returns
+        -------
+        dict
+            Keyword arguments of the selector.
+        """
         share = {"sqrt": "sqrt", "log2": "log2"}.get(self.max_features)
         return {"trees": self.trees, "pairwise_trees": self.pairwise_trees, "neighbours": self.neighbours,
                 "max_features": share if share is not None else float(self.max_features), "leaf": self.leaf,
@@ -167,8 +253,13 @@ class Configuration:
                 "select_features": self.select_features}
 
     def evaluate_options(self) -> dict[str, Any]:
-        """The keyword arguments of :func:`mezan.meta.schedules.evaluate` (and ``evaluate_fold``) for this
-        configuration."""
+        """Return the keyword arguments of :func:`mezan.meta.schedules.evaluate` for this configuration.
+
+        Returns
+        -------
+        dict
+            The approach, the plan's options and the selector's options.
+        """
         return {"approach": self.approach, "schedules": self.schedules, "feature_steps": self.feature_steps,
                 "presolve_slots": self.presolve_slots, "presolve_share": self.presolve_share,
                 **self.selector_options()}
@@ -233,11 +324,25 @@ def _trial_task(task: tuple[Scenario, dict[str, Any], int, int]) -> tuple[np.nda
 
 @dataclass(frozen=True)
 class Configured:
-    """What :func:`configure` found: the chosen ``config`` and its ``inner_cost``, the start's inner cost
-    (``default_cost``; None when the budget ended before the start was scored: ``config`` is then the start), the
-    lowest inner cost of any trial (``best_cost``: the chosen one's only when the evidence says so, see
-    :func:`configure`), the trials scored (in this call and before it, with a resumed storage), the seconds this call
-    took, and why it ``ended`` ("budget" or "trials")."""
+    """What :func:`configure` found.
+
+    Parameters
+    ----------
+    config : Configuration
+        The configuration chosen (the start unless a trial beat it on the evidence; see :func:`configure`).
+    inner_cost : float or None
+        Its mean inner cross-validation cost; None when no trial was scored (``config`` is then the start).
+    default_cost : float or None
+        The start's inner cost (the default pipeline's unless another start was given); None if it was not scored.
+    best_cost : float or None
+        The lowest inner cost of any trial.
+    trials : int
+        The trials scored (in this call and before it, with a resumed storage).
+    seconds : float
+        The seconds this call took.
+    ended : str
+        Why the search ended: "budget" or "trials".
+    """
 
     config: Configuration
     inner_cost: float | None
@@ -248,6 +353,14 @@ class Configured:
     ended: str
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the record as plain JSON values (what ``mezan meta aslib configure --out`` writes).
+
+        Returns
+        -------
+        dict
+            ``configuration`` (a mapping), ``inner_cost``, ``default_inner_cost``, ``best_inner_cost``, ``trials``,
+            ``seconds`` and ``ended``.
+        """
         return {"configuration": self.config.to_dict(), "inner_cost": self.inner_cost,
                 "default_inner_cost": self.default_cost, "best_inner_cost": self.best_cost, "trials": self.trials,
                 "seconds": round(self.seconds, 3), "ended": self.ended}
@@ -259,14 +372,24 @@ def _check_budget(budget: Any, name: str = "budget") -> float:
     return float(budget)
 
 
-def _study(scenario: Scenario, seed: int, storage: str | Path | None, start_params: dict[str, Any]) -> Any:
+def _study(scenario: Scenario, seed: int, storage: str | Path | None, identity: dict[str, Any]) -> Any:
+    """The study of one search: named by everything its trials' costs depend on (the scenario and its rows, the
+    seed, the inner folds, the start and the dimensions searched), so that a journal resumes only the same search;
+    the start is enqueued unless a trial already scored (or waits to score) it. The sampler's seed moves on with the
+    trials already kept, so that a resumed search does not draw its first proposals again."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=seed % 2**32, n_startup_trials=8)
     store = None if storage is None else JournalStorage(JournalFileBackend(str(storage)))
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    name = f"{scenario.name}-{len(scenario.instances)}-seed{seed}-{digest}"
+    kept = len(optuna.load_study(study_name=name, storage=store).trials) if store is not None and name in {
+        s.study_name for s in optuna.get_all_study_summaries(store)} else 0
+    sampler = optuna.samplers.TPESampler(seed=(seed + kept) % 2**32, n_startup_trials=8)
     study = optuna.create_study(direction="minimize", sampler=sampler, storage=store, load_if_exists=True,
-                                study_name=f"{scenario.name}-seed{seed}-{len(scenario.instances)}")
-    if not study.trials:
-        study.enqueue_trial(start_params)
+                                study_name=name)
+    start = identity["start"]
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.WAITING)
+    if not any(t.state in states and t.params == start for t in study.trials):
+        study.enqueue_trial(start)
     return study
 
 
@@ -336,7 +459,8 @@ def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = 
         raise InvalidParameterError(f"fixed: unknown name(s) {', '.join(map(repr, unknown))}; known: "
                                     f"{', '.join(SPACE)}")
     searched = _searched(scenario.runtime, tuple(fixed))
-    study = _study(scenario, seed, storage, _start_params(searched, start))
+    study = _study(scenario, seed, storage, {"start": _start_params(searched, start), "searched": searched,
+                                             "folds": folds, "rows": scenario.instances})
     started = time.perf_counter()
     own = LocalExecutor(workers, processes=True) if executor is None and workers > 1 else None
     try:
@@ -386,40 +510,47 @@ class _Trials:
 
 def _search(study: Any, trials: _Trials, deadline: float, executor: Any, max_trials: int | None,
             progress: Callable[[int, float, float], Any] | None, started: float) -> str:
-    """Ask, run and tell trials until the deadline or ``max_trials``; returns why it ended."""
+    """Ask, run and tell trials until the deadline or ``max_trials``; returns why it ended. A trial that raises (or
+    is interrupted) is recorded as failed, with every trial still running, before the error goes on."""
     done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
     slowest = 0.0
+    running: dict[Any, Any] = {}  # task (or None: run here) -> its trial
 
     def room() -> bool:
-        return time.perf_counter() + slowest <= deadline
+        return (max_trials is None or done + len(running) < max_trials) and time.perf_counter() + slowest <= deadline
 
-    if executor is None:  # here, one trial after the other
-        while (max_trials is None or done < max_trials) and room():
-            trial = study.ask()
-            costs, seconds = _trial_task(trials.task(trial))
-            _tell(study, trial, costs)
-            done, slowest = done + 1, max(slowest, seconds)
-            if progress is not None:
-                progress(done, time.perf_counter() - started, study.best_value)
-        return "trials" if max_trials is not None and done >= max_trials else "budget"
-    with executor_from(executor) as ex:
-        running: dict[Any, Any] = {}
+    def told(trial: Any, result: tuple[np.ndarray, float]) -> None:
+        nonlocal done, slowest
+        costs, seconds = result
+        _tell(study, trial, costs)
+        done, slowest = done + 1, max(slowest, seconds)
+        if progress is not None:
+            progress(done, time.perf_counter() - started, study.best_value)
 
-        def fill() -> None:
-            while len(running) < ex.capacity and (max_trials is None or done + len(running) < max_trials) and room():
+    try:
+        if executor is None:  # here, one trial after the other
+            while room():
                 trial = study.ask()
-                running[ex.submit(_trial_task, trials.task(trial))] = trial
-
-        fill()
-        while running:
-            task = next(iter(ex.as_completed(list(running))))
-            trial = running.pop(task)
-            costs, seconds = task.result()
-            _tell(study, trial, costs)
-            done, slowest = done + 1, max(slowest, seconds)
-            if progress is not None:
-                progress(done, time.perf_counter() - started, study.best_value)
-            fill()
+                running[None] = trial
+                result = _trial_task(trials.task(trial))
+                del running[None]
+                told(trial, result)
+        else:
+            with executor_from(executor) as ex:
+                while True:
+                    while len(running) < ex.capacity and room():
+                        trial = study.ask()
+                        running[ex.submit(_trial_task, trials.task(trial))] = trial
+                    if not running:
+                        break
+                    task = next(iter(ex.as_completed(list(running))))
+                    told(running.pop(task), task.result())
+    except BaseException:
+        for task, trial in running.items():
+            if task is not None:
+                task.cancel()
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        raise
     return "trials" if max_trials is not None and done >= max_trials else "budget"
 
 
@@ -431,8 +562,15 @@ def _tell(study: Any, trial: Any, costs: np.ndarray) -> None:
 
 @dataclass(frozen=True)
 class ConfiguredEvaluation:
-    """:func:`evaluate_configured`'s result: the out-of-fold ``evaluation`` (as :func:`mezan.meta.schedules.evaluate`
-    returns it) and, per outer fold in order, what :func:`configure` found on its training folds."""
+    """What :func:`evaluate_configured` returns.
+
+    Parameters
+    ----------
+    evaluation : mezan.meta.schedules.Evaluation
+        The out-of-fold decisions and their costs, as :func:`mezan.meta.schedules.evaluate` returns them.
+    folds : list of Configured
+        Per outer fold, in order, what :func:`configure` found on its training folds.
+    """
 
     evaluation: Evaluation
     folds: list[Configured]
@@ -443,14 +581,47 @@ def evaluate_configured(scenario: Scenario, *, budget: float, seed: int = 0, fol
                         start: Configuration = DEFAULT, fixed: tuple[str, ...] = (),
                         switch_alpha: float = SWITCH_ALPHA,
                         progress: Callable[[int], Any] | None = None) -> ConfiguredEvaluation:
-    """Nested evaluation: for every outer fold of the scenario's ``cv.arff``, :func:`configure` on the other folds
-    only, then the fold decided by the configuration found.
+    """Evaluate per-scenario configuration honestly: configured inside every outer fold on its training folds only.
+
+    For every outer fold of the scenario's ``cv.arff``, :func:`configure` runs on the other folds only, then the
+    fold's instances are decided by the configuration found.
 
     The outer folds run as tasks on ``executor`` (or ``workers`` local processes; 1: here, one after the other),
     each searching one trial after the other, so that a fold's search stops on its own clock. ``budget`` is the whole
-    evaluation's wall-clock seconds: with c folds running at once, each fold's search gets 0.9 x budget x c / folds
-    (a tenth is kept for fitting the folds' final selectors). ``max_trials``, ``start``, ``fixed`` and
-    ``switch_alpha`` are :func:`configure`'s, per fold; ``progress(fold)`` after each outer fold, in fold order."""
+    evaluation's wall-clock seconds: with c folds running at once, each fold's search gets 0.9 x budget / the
+    number of waves of c folds (a tenth is kept for fitting the folds' final selectors); each fold's first trial runs
+    whatever its share.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario, with its ``cv.arff`` folds.
+    budget : float
+        Wall-clock seconds for the whole evaluation.
+    seed : int, default 0
+        Seeds every fold's search, inner folds and selectors.
+    folds : int, default 3
+        Inner cross-validation folds per trial.
+    executor : Executor or str or distributed.Client or None, optional
+        Where the outer folds run (:func:`mezan.dist.executor_from`); None: ``workers`` local processes.
+    workers : int, default 1
+        Local worker processes when no ``executor`` is given (1: here).
+    max_trials : int, optional
+        Per fold, as :func:`configure`'s.
+    start : Configuration, default DEFAULT
+        Where every fold's search starts.
+    fixed : tuple of str, default ()
+        Names of :data:`SPACE` held at ``start``'s values.
+    switch_alpha : float, default 0.1
+        As :func:`configure`'s.
+    progress : callable, optional
+        ``progress(fold)`` after each outer fold, in fold order.
+
+    Returns
+    -------
+    ConfiguredEvaluation
+        The out-of-fold evaluation and each fold's configuration.
+    """
     budget = _check_budget(budget)
     seed = check_seed(seed)
     outer = sorted(set(int(v) for v in scenario.folds))
@@ -467,7 +638,7 @@ def evaluate_configured(scenario: Scenario, *, budget: float, seed: int = 0, fol
         own = LocalExecutor(min(workers, len(outer)), processes=True) if executor is None else None
         try:
             with executor_from(own or executor) as ex:
-                share = 0.9 * budget * min(ex.capacity, len(outer)) / len(outer)
+                share = 0.9 * budget / math.ceil(len(outer) / min(ex.capacity, len(outer)))  # per wave of folds
                 tasks = [ex.submit(_configured_fold, (scenario, fold, share, options)) for fold in outer]
                 try:
                     for fold, task in zip(outer, tasks, strict=True):  # in fold order: the result does not depend
@@ -494,17 +665,31 @@ def _configured_fold(task: tuple[Scenario, int, float, dict[str, Any]]) -> tuple
 
 
 def read_config(path: str | Path) -> Configuration:
-    """The configuration a ``mezan meta aslib configure --out FILE`` wrote (or a JSON mapping of names to values)."""
-    text = read_text(path, what="configuration file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidParameterError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    """Read the configuration a ``mezan meta aslib configure --out FILE`` wrote.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file: that record, or a JSON mapping of names of :data:`SPACE` to values.
+
+    Returns
+    -------
+    Configuration
+        The configuration, checked against :data:`SPACE`.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the file and the field whose value is wrong, or a file that is missing or a folder.
+    InvalidProblemError
+        When the file is too large, not UTF-8, not JSON or nested too deep.
+    """
+    data = read_json(path, what="configuration file", max_bytes=MAX_CONFIG_BYTES)
     values = data.get("configuration", data) if isinstance(data, dict) else data
     try:
         return Configuration.from_dict(values)
     except InvalidParameterError as exc:
-        raise InvalidParameterError(f"{path}: {exc}") from None
+        raise InvalidParameterError(f"{shown(path)}: {exc}") from None
 
 
 __all__ = ["CONFIG_APPROACHES", "DEFAULT", "INNER_FOLDS", "SPACE", "SWITCH_ALPHA", "Configuration", "Configured",
