@@ -106,10 +106,11 @@ def test_the_search_resumes_from_its_journal_and_runs_on_an_executor(tmp_path):
     assert other.default_cost == pytest.approx(inner_cost(s, replace(START, neighbours=5), seed=2))
 
 
-def test_a_budget_spent_at_once_still_returns_the_start_or_one_scored_trial():
-    found = configure(planted(), budget=1e-6, seed=0, start=START, fixed=FIXED)
-    assert found.ended == "budget" and found.trials <= 1
-    assert found.config == START if found.trials == 0 else found.inner_cost == found.default_cost
+def test_a_budget_spent_at_once_cuts_even_the_start_and_returns_it_unscored():
+    found = configure(planted(), budget=1e-6, seed=0, start=Configuration(approach="regression", trees=30))
+    # the start ran its first inner fold (a forest and a plan: far more than a microsecond), then stopped
+    assert found.ended == "budget" and found.trials == 0 and found.inner_cost is None and found.default_cost is None
+    assert found.config == Configuration(approach="regression", trees=30)
 
 
 def test_the_nested_evaluation_never_reads_the_outer_test_fold():
@@ -161,8 +162,8 @@ def test_the_cli_configures_writes_a_file_that_evaluate_reads_and_refuses_a_bad_
     start = tmp_path / "start.json"
     start.write_text(json.dumps({"approach": "knn", "neighbours": 4}))
     out = tmp_path / "config.json"
-    # a budget spent by the first trial (the start): the configuration written is the best of the trials it ran
-    assert main(["meta", "aslib", "configure", str(folder), "--budget", "0.01", "--config", str(start), "--out",
+    # a kNN start takes milliseconds: it is scored well within the budget
+    assert main(["meta", "aslib", "configure", str(folder), "--budget", "1", "--config", str(start), "--out",
                  str(out), "--workers", "1", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["scenario"] == "PLANTED3" and record["trials"] >= 1 and json.loads(out.read_text()) == record
@@ -182,9 +183,10 @@ def test_the_cli_configures_writes_a_file_that_evaluate_reads_and_refuses_a_bad_
         assert "configuration file" in err and "Traceback" not in err and len(err) < 600, err
     assert main(["meta", "aslib", "evaluate", str(folder), "--config", str(tmp_path)]) != 0
     assert "Traceback" not in capsys.readouterr().err
-    # nested, each fold's search starting from the file (a budget its first trial spends): a configuration per fold
+    # nested, each fold's search starting from the file, with a budget that cuts even the start: the start per fold
     assert main(["meta", "aslib", "evaluate", str(folder), "--configure", "0.01", "--config", str(start),
                  "--workers", "1", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["approach"] == "configured" and len(row["configured_folds"]) == 4
-    assert all(f["trials"] <= 1 and f["configuration"]["approach"] == "knn" for f in row["configured_folds"])
+    assert all(f["configuration"] == {**DEFAULT.to_dict(), "approach": "knn", "neighbours": 4}
+               for f in row["configured_folds"] if f["trials"] == 0)

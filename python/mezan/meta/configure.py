@@ -19,10 +19,12 @@ the start *on the inner cross-validation* (the outer folds say whether that hold
 configuration it found.
 
 Budgets are wall-clock seconds. A trial is not started when the trials so far say it would end past the budget (the
-slowest finished trial is the estimate; the first ``capacity`` trials always start, the default among them), and the
-trials in flight are waited for, so a search overruns its budget by at most one trial: :attr:`Configured.seconds`
-says how long it took. Trials run on any :mod:`mezan.dist` executor (threads, processes, a Dask cluster); with a
-``storage`` file the trials are kept (Optuna's journal), and calling again with the same file resumes the search.
+slowest finished trial is the estimate; the first ``capacity`` trials always start, the start among them), and a
+trial still running at the deadline stops after its current inner fold (it is recorded as pruned, and not scored):
+a search overruns its budget by at most one inner fold of one trial, and when even the start was cut, the start is
+returned unscored. :attr:`Configured.seconds` says how long it took. Trials run on any :mod:`mezan.dist` executor
+(threads, processes, a Dask cluster); with a ``storage`` file the trials are kept (Optuna's journal), and calling
+again with the same file resumes the search.
 """
 
 from __future__ import annotations
@@ -302,11 +304,25 @@ def inner_folds(n: int, folds: int, seed: int) -> np.ndarray:
     return np.random.default_rng(check_seed(seed)).permutation(n) % folds + 1
 
 
-def inner_costs(scenario: Scenario, config: Configuration, *, seed: int = 0, folds: int = INNER_FOLDS) -> np.ndarray:
+class _OutOfTime(Exception):
+    """A trial's search ran out of time between two of its inner folds."""
+
+
+def inner_costs(scenario: Scenario, config: Configuration, *, seed: int = 0, folds: int = INNER_FOLDS,
+                deadline: float | None = None) -> np.ndarray | None:
     """The cost of ``config``'s out-of-fold decision on each of ``scenario``'s instances, by an inner
-    cross-validation of ``folds`` seeded folds (the scenario's own folds are not used)."""
+    cross-validation of ``folds`` seeded folds (the scenario's own folds are not used); None when the wall clock
+    (``time.time()``) passed ``deadline`` after some inner fold, before the last."""
     inner = scenario.subset(np.arange(len(scenario.instances)), inner_folds(len(scenario.instances), folds, seed))
-    return evaluate(inner, seed=seed, **config.evaluate_options()).costs
+
+    def on_time(_: int) -> None:
+        if deadline is not None and time.time() > deadline:
+            raise _OutOfTime
+
+    try:
+        return evaluate(inner, seed=seed, progress=on_time, **config.evaluate_options()).costs
+    except _OutOfTime:
+        return None
 
 
 def inner_cost(scenario: Scenario, config: Configuration, *, seed: int = 0, folds: int = INNER_FOLDS) -> float:
@@ -314,11 +330,12 @@ def inner_cost(scenario: Scenario, config: Configuration, *, seed: int = 0, fold
     return float(inner_costs(scenario, config, seed=seed, folds=folds).mean())
 
 
-def _trial_task(task: tuple[Scenario, dict[str, Any], int, int]) -> tuple[np.ndarray, float]:
-    """(per-instance inner costs, seconds) of one trial: what an executor's worker runs."""
-    scenario, values, seed, folds = task
+def _trial_task(task: tuple[Scenario, dict[str, Any], int, int, float]) -> tuple[np.ndarray | None, float]:
+    """(per-instance inner costs, or None when it ran out of time; seconds) of one trial: what an executor's worker
+    runs. ``task``'s last entry is the search's deadline on the wall clock (``time.time()``)."""
+    scenario, values, seed, folds, deadline = task
     started = time.perf_counter()
-    costs = inner_costs(scenario, Configuration(**values), seed=seed, folds=folds)
+    costs = inner_costs(scenario, Configuration(**values), seed=seed, folds=folds, deadline=deadline)
     return costs, time.perf_counter() - started
 
 
@@ -417,7 +434,7 @@ def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = 
     scenario : Scenario
         The rows to configure on; its ``cv.arff`` folds are not used (the trials draw ``folds`` inner folds).
     budget : float
-        Wall-clock seconds for the search (see the module docstring for how a trial in flight is counted).
+        Wall-clock seconds for the search (a trial in flight at the end stops after its current inner fold).
     seed : int, default 0
         Seeds the sampler, the inner folds and the selectors.
     folds : int, default 3
@@ -504,24 +521,32 @@ class _Trials:
     start: Configuration
     searched: list[str]
 
-    def task(self, trial: Any) -> tuple[Scenario, dict[str, Any], int, int]:
-        return self.scenario, _sample(trial, self.searched, self.start).to_dict(), self.seed, self.folds
+    def task(self, trial: Any, deadline: float) -> tuple[Scenario, dict[str, Any], int, int, float]:
+        return self.scenario, _sample(trial, self.searched, self.start).to_dict(), self.seed, self.folds, deadline
 
 
 def _search(study: Any, trials: _Trials, deadline: float, executor: Any, max_trials: int | None,
             progress: Callable[[int, float, float], Any] | None, started: float) -> str:
-    """Ask, run and tell trials until the deadline or ``max_trials``; returns why it ended. A trial that raises (or
-    is interrupted) is recorded as failed, with every trial still running, before the error goes on."""
+    """Ask, run and tell trials until the deadline or ``max_trials``; returns why it ended. A trial still running at
+    the deadline stops after its current inner fold and is recorded as pruned (the search then ends); a trial that
+    raises (or is interrupted) is recorded as failed, with every trial still running, before the error goes on."""
     done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
     slowest = 0.0
+    out_of_time = False
     running: dict[Any, Any] = {}  # task (or None: run here) -> its trial
+    wall_deadline = time.time() + (deadline - time.perf_counter())  # the trials may run in other processes
 
     def room() -> bool:
-        return (max_trials is None or done + len(running) < max_trials) and time.perf_counter() + slowest <= deadline
+        return (not out_of_time and (max_trials is None or done + len(running) < max_trials)
+                and time.perf_counter() + slowest <= deadline)
 
-    def told(trial: Any, result: tuple[np.ndarray, float]) -> None:
-        nonlocal done, slowest
+    def told(trial: Any, result: tuple[np.ndarray | None, float]) -> None:
+        nonlocal done, slowest, out_of_time
         costs, seconds = result
+        if costs is None:  # cut at the deadline
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            out_of_time = True
+            return
         _tell(study, trial, costs)
         done, slowest = done + 1, max(slowest, seconds)
         if progress is not None:
@@ -532,7 +557,7 @@ def _search(study: Any, trials: _Trials, deadline: float, executor: Any, max_tri
             while room():
                 trial = study.ask()
                 running[None] = trial
-                result = _trial_task(trials.task(trial))
+                result = _trial_task(trials.task(trial, wall_deadline))
                 del running[None]
                 told(trial, result)
         else:
@@ -540,7 +565,7 @@ def _search(study: Any, trials: _Trials, deadline: float, executor: Any, max_tri
                 while True:
                     while len(running) < ex.capacity and room():
                         trial = study.ask()
-                        running[ex.submit(_trial_task, trials.task(trial))] = trial
+                        running[ex.submit(_trial_task, trials.task(trial, wall_deadline))] = trial
                     if not running:
                         break
                     task = next(iter(ex.as_completed(list(running))))

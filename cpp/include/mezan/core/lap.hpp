@@ -1,8 +1,10 @@
 // Linear assignment problem (LAP): min over permutations p of sum_i C[i, p(i)].
 //
 // Shortest augmenting path with dual potentials, the Jonker–Volgenant scheme (Jonker & Volgenant,
-// Computing 38, 1987) without the initialisation heuristics: one Dijkstra-like search per row over
-// reduced costs C[i,j] - u[i] - v[j] >= 0. O(n^3) time, O(n) extra memory. Costs must be finite.
+// Computing 38, 1987): column reduction, then row reduction, assign the rows whose cheapest reduced
+// cell is in a free column; then one Dijkstra-like search per row left over reduced costs
+// C[i,j] - u[i] - v[j] >= 0 (JV's augmenting row reduction is not used). O(n^3) time, O(n) extra
+// memory. Costs must be finite.
 #pragma once
 #include <vector>
 
