@@ -497,12 +497,15 @@ def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = 
 
 def _chosen(complete: list[Any], start_params: dict[str, Any], alpha: float) -> Any:
     """The trial :func:`configure` returns: the start, unless some trials are cheaper on the evidence (see there);
-    then the one of those with the lowest inner cost. None when no trial was scored."""
+    then the one of those with the lowest inner cost. None (the start, unscored) when no trial was scored, or when
+    the start was not (cut at the deadline while another trial ended): there is no evidence to leave it."""
     if not complete:
         return None
-    start = next((t for t in complete if t.params == start_params), None)
-    if start is None or alpha <= 0:  # no start to compare with (or the plain minimum asked for)
+    if alpha <= 0:  # the plain minimum asked for
         return min(complete, key=lambda t: t.value)
+    start = next((t for t in complete if t.params == start_params), None)
+    if start is None:
+        return None
     base = np.asarray(start.user_attrs.get("costs", []))
     others = [t for t in complete if t is not start]
     better = [t for t in others if t.value < start.value and len(t.user_attrs.get("costs", [])) == len(base)
