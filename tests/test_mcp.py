@@ -319,6 +319,11 @@ def test_the_server_exits_at_end_of_input_while_a_study_runs(tmp_path):
 def test_a_cancelled_study_stops_its_runs(tmp_path):
     async def body():
         async with Client(_server(tmp_path), read_timeout_seconds=120) as client:
+            # A refused call first: it loads ATLAS (the tool imports it on first use, and an import runs to its end
+            # whatever is cancelled: on a loaded machine it outlasted the 3 s below and was measured as the study)
+            refused = await client.call_tool("study", {**STUDY, "time_limit": -1})
+            assert refused.is_error and "time_limit" in refused.content[0].text
+
             async def long_call():
                 await client.call_tool("study", STUDY)
 
