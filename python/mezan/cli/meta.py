@@ -326,6 +326,14 @@ def _configuration(path: str | None) -> Any:
     return read_config(path)
 
 
+def _cluster(args: argparse.Namespace) -> Any:
+    """The Dask executor of ``--scheduler`` (or $MEZAN_SCHEDULER) or ``--local-cluster``; None: local processes."""
+    scheduler = getattr(args, "scheduler", None) or os.environ.get("MEZAN_SCHEDULER")
+    if scheduler or getattr(args, "local_cluster", None):
+        return make_executor(scheduler, local_cluster=getattr(args, "local_cluster", None), quiet=True)
+    return None
+
+
 def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
     """Out-of-fold decisions on the scenario's cv.arff folds, scored by ASlib's conventions (mezan.meta.aslib)."""
     budget = getattr(args, "configure", None)
@@ -339,10 +347,7 @@ def cmd_aslib_evaluate(args: argparse.Namespace) -> int:
     if args.selections:  # refused now, not after the whole evaluation
         check_output(args.selections, option="--selections", force=force, store=getattr(args, "store", None))
     rows, selections = [], []
-    scheduler = getattr(args, "scheduler", None) or os.environ.get("MEZAN_SCHEDULER")
-    executor = None
-    if scheduler or getattr(args, "local_cluster", None):
-        executor = make_executor(scheduler, local_cluster=getattr(args, "local_cluster", None), quiet=True)
+    executor = _cluster(args)
     try:
         with Progress(transient=True, disable=args.json) as bar:
             for folder in _scenario_folders(args.dir):
@@ -403,10 +408,7 @@ def cmd_aslib_configure(args: argparse.Namespace) -> int:
         check_output(args.out, option="--out", force=force or (trials is not None and trials.is_file()))
     start = _configuration(getattr(args, "config", None)) or DEFAULT
     scenario = read_scenario(folders[0])
-    scheduler = getattr(args, "scheduler", None) or os.environ.get("MEZAN_SCHEDULER")
-    executor = None
-    if scheduler or getattr(args, "local_cluster", None):
-        executor = make_executor(scheduler, local_cluster=getattr(args, "local_cluster", None), quiet=True)
+    executor = _cluster(args)
     try:
         with Progress(transient=True, disable=args.json) as bar:
             task = bar.add_task(f"{scenario.name}: configuring", total=args.budget)

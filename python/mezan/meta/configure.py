@@ -53,6 +53,7 @@ from mezan.meta.schedules import (
     evaluate,
     evaluate_fold,
     evaluation_of,
+    fold_results,
 )
 from mezan.meta.selectors import AUTO_APPROACHES, IMPUTE, cheaper
 from mezan.running import check_seed
@@ -655,30 +656,16 @@ def evaluate_configured(scenario: Scenario, *, budget: float, seed: int = 0, fol
     outer = sorted(set(int(v) for v in scenario.folds))
     options = {"seed": seed, "folds": folds, "max_trials": max_trials, "start": start, "fixed": tuple(fixed),
                "switch_alpha": switch_alpha}
+    def tasks(parallel: int) -> list[tuple[Scenario, int, float, dict[str, Any]]]:
+        share = 0.9 * budget / math.ceil(len(outer) / parallel)  # per wave of `parallel` folds
+        return [(scenario, fold, share, options) for fold in outer]
+
     results: list[tuple[Configured, Any]] = []
-    if executor is None and workers <= 1:
-        share = 0.9 * budget / len(outer)
-        for fold in outer:
-            results.append(_configured_fold((scenario, fold, share, options)))
-            if progress is not None:
-                progress(fold)
-    else:
-        own = LocalExecutor(min(workers, len(outer)), processes=True) if executor is None else None
-        try:
-            with executor_from(own or executor) as ex:
-                share = 0.9 * budget / math.ceil(len(outer) / min(ex.capacity, len(outer)))  # per wave of folds
-                tasks = [ex.submit(_configured_fold, (scenario, fold, share, options)) for fold in outer]
-                try:
-                    for fold, task in zip(outer, tasks, strict=True):  # in fold order: the result does not depend
-                        results.append(task.result())                   # on which fold ends first
-                        if progress is not None:
-                            progress(fold)
-                finally:
-                    for task in tasks:
-                        task.cancel()
-        finally:
-            if own is not None:
-                own.close()
+    for fold, result in zip(outer, fold_results(_configured_fold, tasks, executor=executor, workers=workers,
+                                                count=len(outer)), strict=True):
+        results.append(result)
+        if progress is not None:
+            progress(fold)
     return ConfiguredEvaluation(evaluation_of(scenario, outer, [d for _, d in results]), [c for c, _ in results])
 
 

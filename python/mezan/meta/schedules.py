@@ -242,25 +242,33 @@ def evaluate(scenario: Scenario, *, approach: str = "auto", seed: int = 0, sched
     folds = sorted(set(int(v) for v in scenario.folds))
     options = {"approach": approach, "seed": seed, "schedules": schedules, **selector_options}
 
-    def run_folds() -> Iterator[tuple[np.ndarray, Plan, str, list[Schedule]]]:
-        if executor is None and workers <= 1:
-            yield from (evaluate_fold(scenario, f, **options) for f in folds)
-            return
-        own = LocalExecutor(min(workers, len(folds)), processes=True) if executor is None else None
-        try:
-            with executor_from(own or executor) as ex:
-                tasks = [ex.submit(_fold_task, (scenario, f, options)) for f in folds]
-                try:
-                    for task in tasks:  # in fold order: the evaluation does not depend on which fold ends first
-                        yield task.result()
-                finally:
-                    for task in tasks:
-                        task.cancel()
-        finally:
-            if own is not None:
-                own.close()
+    decisions = fold_results(_fold_task, lambda _: [(scenario, f, options) for f in folds], executor=executor,
+                             workers=workers, count=len(folds))
+    return evaluation_of(scenario, folds, decisions, progress)
 
-    return evaluation_of(scenario, folds, run_folds(), progress)
+
+def fold_results(fn: Callable[[Any], Any], tasks: Callable[[int], list[Any]], *, executor: Any, workers: int,
+                 count: int) -> Iterator[Any]:
+    """``fn(task)`` for every task, in order: here when there is no ``executor`` and ``workers <= 1``, else as tasks on
+    ``executor`` (or ``min(workers, count)`` local processes). ``tasks(c)`` makes the ``count`` tasks knowing that c
+    run at once. The results come in task order (they do not depend on which ends first); the tasks not yet done are
+    cancelled when the caller stops early."""
+    if executor is None and workers <= 1:
+        yield from (fn(task) for task in tasks(1))
+        return
+    own = LocalExecutor(min(workers, count), processes=True) if executor is None else None
+    try:
+        with executor_from(own or executor) as ex:
+            submitted = ex.map(fn, tasks(min(ex.capacity, count)))
+            try:
+                for task in submitted:
+                    yield task.result()
+            finally:
+                for task in submitted:
+                    task.cancel()
+    finally:
+        if own is not None:
+            own.close()
 
 
 def evaluation_of(scenario: Scenario, folds: list[int],
@@ -293,4 +301,5 @@ def evaluation_of(scenario: Scenario, folds: list[int],
     return Evaluation(algorithm, plans, out, used, found if any(found) else None, featureless)
 
 __all__ = ["FEATURE_STEPS", "MAX_PRESOLVE_SHARE", "MAX_SLOTS", "SLOT_SHARES", "Evaluation", "Plan", "choose_plan",
-           "evaluate", "evaluate_fold", "evaluation_of", "feature_step_choices", "solved_in_schedule"]
+           "evaluate", "evaluate_fold", "evaluation_of", "feature_step_choices", "fold_results",
+           "solved_in_schedule"]

@@ -48,7 +48,8 @@ class BranchAndBound {
   /// fixed: empty, or location of each facility (-1 if free): fixed facilities are assigned first.
   explicit BranchAndBound(const Instance<T>& inst, std::vector<int> fixed = {})
       : inst_(inst), n_(inst.n()), fixed_(fixed.empty() ? std::vector<int>(n_, -1) : std::move(fixed)),
-        p_(n_, -1), done_(n_, 0), used_(n_, 0), lin_(static_cast<std::size_t>(n_ + 1) * n_ * n_, 0.0) {
+        p_(n_, -1), done_(n_, 0), used_(n_, 0), lin_(static_cast<std::size_t>(n_ + 1) * n_ * n_, 0.0),
+        rc_(static_cast<std::size_t>(n_) * n_ * n_, 0.0) {
     order_.resize(n_);
     std::iota(order_.begin(), order_.end(), 0);
     std::vector<double> weight(n_, 0.0);
@@ -202,13 +203,13 @@ class BranchAndBound {
     const int f = order_[depth];
     const bool leaf_next = depth + 1 == n_;
     std::vector<std::pair<double, int>> children;
-    std::vector<double> child_rc(leaf_next ? 0 : static_cast<std::size_t>(n_) * n_);  // row l: child f -> l's rc
+    double* child_rc = rc_.data() + static_cast<std::size_t>(depth) * n_ * n_;  // row l: child f -> l's rc
     for (int l = 0; l < n_; ++l) {
       if (used_[l] || (fixed_[f] >= 0 && l != fixed_[f])) continue;
       const double inherited = lower + rc[l];
       if (pruned(inherited)) continue;
       const double c = cost + assign(depth, f, l);
-      const double b = std::max(inherited, bound(depth + 1, c, leaf_next ? nullptr : &child_rc[static_cast<std::size_t>(l) * n_]));
+      const double b = std::max(inherited, bound(depth + 1, c, leaf_next ? nullptr : child_rc + static_cast<std::size_t>(l) * n_));
       unassign(f, l);
       if (!pruned(b)) children.emplace_back(b, l);
     }
@@ -221,7 +222,7 @@ class BranchAndBound {
         best_p_ = p_;
         incumbent_->offer(best_, best_p_);
       } else {
-        search(depth + 1, c, b, &child_rc[static_cast<std::size_t>(l) * n_]);
+        search(depth + 1, c, b, child_rc + static_cast<std::size_t>(l) * n_);
       }
       unassign(f, l);
       if (aborted_) return;
@@ -234,6 +235,7 @@ class BranchAndBound {
   std::vector<char> done_, used_;
   std::vector<std::vector<int>> a_sorted_, b_sorted_;
   std::vector<double> lin_, fa_, fb_, cost_;
+  std::vector<double> rc_;  // per depth, per child location: the reduced costs the child's node branches with
   std::vector<int> rows_, cols_;
   double best_ = 0;
   StopToken* stop_ = nullptr;
