@@ -15,11 +15,14 @@ Approach ``configured`` is the nested per-scenario configuration (mezan.meta.con
 every outer fold, Optuna configures the whole pipeline on the training folds only, within --configure seconds for the
 whole scenario; run it beside ``auto`` (``--approaches auto,configured``) to measure what configuration gains.
 
+``--synthetic IxAxF`` runs a synthetic runtime scenario of I instances, A algorithms and F features instead
+(mezan.meta.synthetic: ten folds, four feature steps): what a selector costs at a size the reference scenarios lack.
+
     python bench/aslib_eval.py [--aslib ../shared/aslib] [--scenarios A,B]
                                [--approaches regression,pairwise,knn,sunny,auto,configured] [--configure 600]
                                [--seeds 1] [--no-schedules]
                                [--feature-steps auto|default|all] [--switch-alpha 0.1] [--select-features]
-                               [--workers 2 | --scheduler ADDRESS] [--json FILE]
+                               [--workers 2 | --scheduler ADDRESS] [--synthetic 3000x70x300] [--json FILE]
 """
 
 from __future__ import annotations
@@ -28,19 +31,35 @@ import argparse
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from mezan.meta.aslib import read_scenario, score_costs
+from mezan.meta.aslib import Scenario, read_scenario, score_costs
 from mezan.meta.configure import evaluate_configured
 from mezan.meta.schedules import evaluate
+from mezan.meta.synthetic import synthetic_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 ANCHORS = {"SAT11-HAND": 0.31, "SAT11-INDU": 0.77, "SAT11-RAND": 0.02, "QBF-2011": 0.05, "CSP-2010": 0.20,
            "MAXSAT12-PMS": 0.14, "CSP-Minizinc-Obj-2016": 0.025}
 """Published m̂ (lower is better), as the issue lists them: ICON 2015 best with feature costs, LLAMA 10-fold for
 SAT11-INDU, the 2017 best for CSP-Minizinc-Obj-2016 (on a smaller version)."""
+
+
+def _reference(aslib: str, names: str) -> Iterator[Scenario]:
+    folders = sorted(p for p in Path(aslib).iterdir() if (p / "description.txt").exists())
+    wanted = set(names.split(",")) if names else None
+    return (read_scenario(p) for p in folders if wanted is None or p.name in wanted)
+
+
+def _synthetic(parser: argparse.ArgumentParser, spec: str) -> list[Scenario]:
+    try:
+        instances, algorithms, features = (int(v) for v in spec.lower().split("x"))
+    except ValueError:
+        parser.error(f"--synthetic must be IxAxF (instances x algorithms x features), e.g. 3000x70x300; got {spec!r}")
+    return [synthetic_scenario(instances=instances, algorithms=algorithms, features=features)]
 
 
 def main() -> None:
@@ -61,20 +80,17 @@ def main() -> None:
     parser.add_argument("--configure", type=float, default=600.0,
                         help="approach 'configured': seconds per scenario for the nested configuration and evaluation")
     parser.add_argument("--scheduler", default=None, help="run the folds on this Dask scheduler instead")
+    parser.add_argument("--synthetic", default="", help="IxAxF: a synthetic scenario of that size instead")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
-    folders = sorted(p for p in Path(args.aslib).iterdir() if (p / "description.txt").exists())
-    if args.scenarios:
-        wanted = set(args.scenarios.split(","))
-        folders = [p for p in folders if p.name in wanted]
+    scenarios = _synthetic(parser, args.synthetic) if args.synthetic else _reference(args.aslib, args.scenarios)
     approaches = [a for a in args.approaches.split(",") if a]
     rows = []
     print(f"{'scenario':<24}" + "".join(f"{a:>12}" for a in approaches)
           + f"{'anchor':>9}{'auto used':>30}{'auto s':>8}{'presolved':>10}")
-    for folder in folders:
-        scenario = read_scenario(folder)
+    for scenario in scenarios:
         row = {"scenario": scenario.name, "sbs": None, "vbs": None, "schedules": not args.no_schedules}
         used: list[str] = []
         for approach in approaches:

@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 
 from mezan.errors import InvalidParameterError, InvalidProblemError
-from mezan.meta.aslib import read_scenario, score, selection_costs
-from mezan.meta.selectors import AlgorithmSelector, cross_validate
+from mezan.meta import selectors
+from mezan.meta.aslib import read_scenario, score, score_costs, selection_costs
+from mezan.meta.schedules import evaluate
+from mezan.meta.selectors import LARGE, AlgorithmSelector, _contenders, _modelled, _portfolio, cross_validate
+from mezan.meta.synthetic import synthetic_scenario
 
 SHARED = Path(os.environ.get("MEZAN_ASLIB", Path(__file__).resolve().parents[2] / "shared" / "aslib"))
 
@@ -779,3 +782,79 @@ def test_one_algorithm_huge_and_missing_feature_values_give_sane_numbers_without
         assert row["vbs"] <= row["selector"] <= 1000 and row["vbs"] <= row["sbs"], what
         if what == "one algorithm":  # every selector runs it: no gap to close
             assert row["sbs"] == row["vbs"] and row["m_hat"] is None
+
+
+def test_large_portfolios_are_cut_to_their_most_complementary_part(monkeypatch):
+    # C is the single best; from it, A adds most to the oracle (it is best where C is weak), then B
+    costs = np.array([[1.0, 9.0, 4.0, 8.0], [1.0, 9.0, 4.0, 8.0], [9.0, 2.0, 4.0, 3.0], [9.0, 9.0, 4.0, 9.0]])
+    assert _portfolio(costs, np.arange(4), 1).tolist() == [2]
+    assert _portfolio(costs, np.arange(4), 2).tolist() == [0, 2]
+    assert _portfolio(costs, np.arange(4), 3).tolist() == [0, 1, 2]  # B (2 on row 3) before D (3 there)
+    assert _portfolio(costs, np.arange(4), 9).tolist() == [0, 1, 2, 3]
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 4))
+    group = (x[:, 0] > 0).astype(int) + 2 * (x[:, 1] > 0).astype(int)  # four kinds of instance
+    costs = rng.uniform(50.0, 100.0, (300, 30))
+    costs[np.arange(300), group] = rng.uniform(1.0, 5.0, 300)  # algorithm k is the fast one on kind k
+    for k in range(26):  # and each other algorithm is the best on one instance
+        costs[10 * k, 4 + k] = 0.5
+    monkeypatch.setattr(selectors, "PAIRWISE_WORK", 10**9)
+    assert len(_contenders(costs)) == 30 and len(_modelled(costs)) == 30  # within the work limits: all
+    monkeypatch.setattr(selectors, "PAIRWISE_WORK", 6 * 250)  # 4 contenders (6 pairs) on 250 rows
+    monkeypatch.setattr(selectors, "OUTPUT_WORK", 5 * 250)  # 5 outputs
+    assert _contenders(costs[:250]).tolist() == [0, 1, 2, 3]
+    assert _modelled(costs[:250])[:4].tolist() == [0, 1, 2, 3] and len(_modelled(costs[:250])) == 5
+    pairwise = AlgorithmSelector("pairwise", pairwise_trees=10).fit(x[:250], costs[:250])
+    assert len(pairwise._models) == 6
+    regression = AlgorithmSelector("regression", trees=30).fit(x[:250], costs[:250])
+    scores = regression.scores(x[250:])
+    assert (scores[:, _modelled(costs[:250])] < LARGE).all() and (np.sort(scores, axis=1)[:, 5:] == LARGE).all()
+    for model in (pairwise, regression):
+        assert (model.predict(x[250:]) == group[250:]).mean() >= 0.9
+
+
+def test_auto_reuses_inner_scores_it_is_given_and_checks_them():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(90, 3))
+    costs = np.column_stack([np.where(x[:, 0] > 0, 1.0, 30.0), np.where(x[:, 0] > 0, 30.0, 1.0), np.full(90, 10.0)])
+    plain = AlgorithmSelector("auto", trees=20, pairwise_trees=5).fit(x, costs)
+    probe = AlgorithmSelector("regression", trees=20, pairwise_trees=5)
+    given = AlgorithmSelector("auto", trees=20, pairwise_trees=5).fit(
+        x, costs, inner_scores={"regression": probe.out_of_fold_scores(x, costs, "regression")})
+    assert given.chosen == plain.chosen and given.inner_costs == plain.inner_costs
+    assert (given.predict(x) == plain.predict(x)).all()
+    with pytest.raises(InvalidParameterError, match=r"inner_scores must map base approaches .* got 'regression' "
+                                                    r"with shape \(90, 2\)"):
+        AlgorithmSelector("auto").fit(x, costs, inner_scores={"regression": np.zeros((90, 2))})
+    with pytest.raises(InvalidParameterError, match="got 'ensemble'"):
+        AlgorithmSelector("auto").fit(x, costs, inner_scores={"ensemble": np.zeros((90, 3))})
+
+
+def test_a_synthetic_scenario_has_the_shape_asked_for_and_structure_a_selector_finds():
+    s = synthetic_scenario(instances=400, algorithms=12, features=40, steps=4, seed=5)
+    assert s.performance.shape == (400, 12) and s.features.shape == (400, 40) and s.step_costs.shape == (400, 4)
+    assert s.runtime and s.name == "SYNTHETIC-400x12x40-s5"
+    assert s.default_steps == ["step0", "step1"] and s.steps["step2"].requires == ("step1",)
+    assert sorted(f for step in s.steps.values() for f in step.provides) == s.feature_names
+    assert sorted(np.bincount(s.folds)[1:]) == [40] * 10
+    assert (s.ok == np.isfinite(s.performance)).all() and (s.performance[s.ok] <= s.cutoff).all()
+    assert 0.01 < (~s.ok).mean() < 0.5 and 0.005 < np.isnan(s.features).mean() < 0.05
+    again = synthetic_scenario(instances=400, algorithms=12, features=40, steps=4, seed=5)
+    assert np.array_equal(again.performance, s.performance, equal_nan=True)
+    assert not np.array_equal(synthetic_scenario(instances=400, algorithms=12, features=40, seed=6).performance,
+                              s.performance, equal_nan=True)
+    m_hat = score_costs(s, evaluate(s, approach="regression", schedules=False, trees=30).costs).m_hat
+    assert m_hat < 0.6  # the features tell the algorithms apart (the single best is 1, the oracle 0)
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"instances": 5}, "instances must be an integer >= 20; got 5"),
+    ({"algorithms": 1.5}, "algorithms must be an integer >= 2; got 1.5"),
+    ({"features": 2, "steps": 3}, "features must be an integer >= 3; got 2"),
+    ({"cutoff": float("inf")}, "cutoff must be a positive number of seconds; got inf"),
+    ({"seed": -1}, "seed"),
+])
+def test_a_synthetic_scenario_names_the_argument_that_is_wrong(arguments, message):
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        synthetic_scenario(**arguments)

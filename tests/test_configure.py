@@ -190,3 +190,16 @@ def test_the_cli_configures_writes_a_file_that_evaluate_reads_and_refuses_a_bad_
     assert row["approach"] == "configured" and len(row["configured_folds"]) == 4
     assert all(f["configuration"] == {**DEFAULT.to_dict(), "approach": "knn", "neighbours": 4}
                for f in row["configured_folds"] if f["trials"] == 0)
+
+
+def test_a_search_keeps_room_for_the_work_after_it():
+    s = planted()
+    # with room kept for 100 slowest trials after the search, a 1 s budget holds only the first trial (a trial of
+    # kNN on 48 rows takes well over 10 ms); without it, several
+    kept = configure(s, budget=1.0, seed=4, start=START, fixed=FIXED, keep=100)
+    assert kept.trials == 1 and kept.ended == "budget" and kept.config == START
+    free = configure(s, budget=1.0, seed=4, start=START, fixed=FIXED)
+    assert free.trials > 1
+    with pytest.raises(InvalidParameterError, match=r"keep \(work after the search, in slowest trials\) must be in "
+                                                    r"\[0, 100\]; got -1"):
+        configure(s, budget=1.0, keep=-1)

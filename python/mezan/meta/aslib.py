@@ -696,7 +696,8 @@ def _read_folds(vpath: Path, row_of: dict[str, int], inst_list: list[str]) -> np
 
 def plan_costs(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | None = None,
                presolve: Sequence[tuple[int, float]] = (),
-               schedules: Sequence[Sequence[tuple[int, float]] | None] | None = None) -> np.ndarray:
+               schedules: Sequence[Sequence[tuple[int, float]] | None] | None = None,
+               costs: np.ndarray | None = None) -> np.ndarray:
     """Per-instance cost of a plan on every instance: run the ``presolve`` schedule ((algorithm index, seconds) in
     order: an algorithm that solves the instance within its slot ends the run there, at the time it took), then
     compute the feature ``steps`` (default: the scenario's default steps; ``[]``: none), then run ``algorithm[i]``
@@ -705,8 +706,9 @@ def plan_costs(scenario: Scenario, algorithm: np.ndarray, steps: list[str] | Non
 
     Runtime scenarios charge every slot and step paid before the instance was solved, end the run at a step whose
     status is ``presolved``, and count a run whose total passes the cutoff as a timeout (10 x cutoff). Quality
-    scenarios cost the chosen algorithm's value (schedules and feature costs do not apply)."""
-    costs = scenario.costs()
+    scenarios cost the chosen algorithm's value (schedules and feature costs do not apply). ``costs``: the
+    scenario's :meth:`Scenario.costs`, when the caller scores many plans of one scenario and has them already."""
+    costs = scenario.costs() if costs is None else costs
     n = len(scenario.instances)
     chosen = costs[np.arange(n), np.asarray(algorithm, dtype=int)]
     if not scenario.runtime:

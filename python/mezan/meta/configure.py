@@ -73,6 +73,12 @@ MAX_CONFIG_BYTES = 64 * 1024
 SWITCH_ALPHA = 0.1
 """:func:`configure` leaves its start only for a trial cheaper at this level (see there)."""
 
+FINAL_FIT = 0.6
+"""What fitting an outer fold's selector costs, as a share of one trial of :data:`INNER_FOLDS` inner folds: one fit
+on all the training rows against three on two thirds of them (forests grow a little faster than the rows). Measured
+on a synthetic scenario of 3,000 instances and 70 algorithms (bench/aslib_eval.py --synthetic): see the benchmarks
+page. :func:`evaluate_configured` keeps this much of its slowest trial at the end of each fold's share."""
+
 CONFIG_APPROACHES = ("auto", *AUTO_APPROACHES, "forest_mean")
 """The approaches a configuration chooses among (``auto``: the default, its own inner choice)."""
 
@@ -421,7 +427,7 @@ def _start_cost(study: Any, wanted: dict[str, Any]) -> float | None:
 def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = INNER_FOLDS, executor: Any = None,
               workers: int = 1, storage: str | Path | None = None, max_trials: int | None = None,
               start: Configuration = DEFAULT, fixed: tuple[str, ...] = (), switch_alpha: float = SWITCH_ALPHA,
-              progress: Callable[[int, float, float], Any] | None = None) -> Configured:
+              keep: float = 0.0, progress: Callable[[int, float, float], Any] | None = None) -> Configured:
     """Configure the selection pipeline for ``scenario`` (all of its instances: give it the training folds only).
 
     The configuration returned is the start unless a trial beat it on the evidence: the lowest inner cost among the
@@ -454,6 +460,10 @@ def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = 
         Names of :data:`SPACE` held at ``start``'s values (not searched).
     switch_alpha : float, default 0.1
         The level at which a trial must beat the start (0: the lowest inner cost decides).
+    keep : float, default 0.0
+        Work the caller does after the search, as a multiple of the slowest trial, that ``budget`` must also hold: a
+        trial starts only when it and that work fit, and a trial in flight stops when only that work's time is left
+        (:func:`evaluate_configured` keeps its fold's final fit).
     progress : callable, optional
         ``progress(trials, seconds, best inner cost)`` after every trial.
 
@@ -472,6 +482,9 @@ def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = 
     if not (isinstance(switch_alpha, (int, float)) and 0.0 <= switch_alpha < 1.0):
         raise InvalidParameterError(f"switch_alpha must be in [0, 1) (0: the lowest inner cost decides); got "
                                     f"{switch_alpha!r}")
+    if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0.0 <= keep <= 100.0:
+        raise InvalidParameterError(f"keep (work after the search, in slowest trials) must be in [0, 100]; got "
+                                    f"{keep!r}")
     unknown = sorted(set(fixed) - set(SPACE))
     if unknown:
         raise InvalidParameterError(f"fixed: unknown name(s) {', '.join(map(repr, unknown))}; known: "
@@ -483,7 +496,7 @@ def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = 
     own = LocalExecutor(workers, processes=True) if executor is None and workers > 1 else None
     try:
         ended = _search(study, _Trials(scenario, seed, folds, start, searched), started + budget, own or executor,
-                        max_trials, progress, started)
+                        max_trials, progress, started, float(keep))
     finally:
         if own is not None:
             own.close()
@@ -530,10 +543,11 @@ class _Trials:
 
 
 def _search(study: Any, trials: _Trials, deadline: float, executor: Any, max_trials: int | None,
-            progress: Callable[[int, float, float], Any] | None, started: float) -> str:
-    """Ask, run and tell trials until the deadline or ``max_trials``; returns why it ended. A trial still running at
-    the deadline stops after its current inner fold and is recorded as pruned (the search then ends); a trial that
-    raises (or is interrupted) is recorded as failed, with every trial still running, before the error goes on."""
+            progress: Callable[[int, float, float], Any] | None, started: float, keep: float) -> str:
+    """Ask, run and tell trials until the deadline (less ``keep`` slowest trials) or ``max_trials``; returns why it
+    ended. A trial still running at that time stops after its current inner fold and is recorded as pruned (the
+    search then ends); a trial that raises (or is interrupted) is recorded as failed, with every trial still running,
+    before the error goes on."""
     done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
     slowest = 0.0
     out_of_time = False
@@ -542,7 +556,10 @@ def _search(study: Any, trials: _Trials, deadline: float, executor: Any, max_tri
 
     def room() -> bool:
         return (not out_of_time and (max_trials is None or done + len(running) < max_trials)
-                and time.perf_counter() + slowest <= deadline)
+                and time.perf_counter() + slowest * (1.0 + keep) <= deadline)
+
+    def cut() -> float:  # when a trial submitted now stops: the time left for the work after the search is kept
+        return wall_deadline - keep * slowest
 
     def told(trial: Any, result: tuple[np.ndarray | None, float]) -> None:
         nonlocal done, slowest, out_of_time
@@ -561,7 +578,7 @@ def _search(study: Any, trials: _Trials, deadline: float, executor: Any, max_tri
             while room():
                 trial = study.ask()
                 running[None] = trial
-                result = _trial_task(trials.task(trial, wall_deadline))
+                result = _trial_task(trials.task(trial, cut()))
                 del running[None]
                 told(trial, result)
         else:
@@ -569,7 +586,7 @@ def _search(study: Any, trials: _Trials, deadline: float, executor: Any, max_tri
                 while True:
                     while len(running) < ex.capacity and room():
                         trial = study.ask()
-                        running[ex.submit(_trial_task, trials.task(trial, wall_deadline))] = trial
+                        running[ex.submit(_trial_task, trials.task(trial, cut()))] = trial
                     if not running:
                         break
                     task = next(iter(ex.as_completed(list(running))))
@@ -617,9 +634,10 @@ def evaluate_configured(scenario: Scenario, *, budget: float, seed: int = 0, fol
 
     The outer folds run as tasks on ``executor`` (or ``workers`` local processes; 1: here, one after the other),
     each searching one trial after the other, so that a fold's search stops on its own clock. ``budget`` is the whole
-    evaluation's wall-clock seconds: with c folds running at once, each fold's search gets 0.9 x budget / the
-    number of waves of c folds (a tenth is kept for fitting the folds' final selectors); each fold's first trial runs
-    whatever its share.
+    evaluation's wall-clock seconds: with c folds running at once, each fold gets budget / the number of waves of c
+    folds, for its search and its final fit (the search keeps room for the fit: :data:`FINAL_FIT` of its slowest
+    trial). Each fold's first trial starts whatever its share, and stops after an inner fold when the share is
+    spent: the budget is then overrun by at most an inner fold and the final fit, per wave.
 
     Parameters
     ----------
@@ -657,7 +675,7 @@ def evaluate_configured(scenario: Scenario, *, budget: float, seed: int = 0, fol
     options = {"seed": seed, "folds": folds, "max_trials": max_trials, "start": start, "fixed": tuple(fixed),
                "switch_alpha": switch_alpha}
     def tasks(parallel: int) -> list[tuple[Scenario, int, float, dict[str, Any]]]:
-        share = 0.9 * budget / math.ceil(len(outer) / parallel)  # per wave of `parallel` folds
+        share = budget / math.ceil(len(outer) / parallel)  # per wave of `parallel` folds
         return [(scenario, fold, share, options) for fold in outer]
 
     results: list[tuple[Configured, Any]] = []
@@ -675,7 +693,7 @@ def _configured_fold(task: tuple[Scenario, int, float, dict[str, Any]]) -> tuple
     scenario, fold, share, options = task
     train = np.flatnonzero(scenario.folds != fold)
     inner = scenario.subset(train, inner_folds(len(train), options["folds"], options["seed"]))
-    found = configure(inner, budget=max(share, 1e-3), **options)
+    found = configure(inner, budget=max(share, 1e-3), keep=FINAL_FIT * INNER_FOLDS / options["folds"], **options)
     return found, evaluate_fold(scenario, fold, seed=options["seed"], **found.config.evaluate_options())
 
 

@@ -52,16 +52,18 @@ class Plan:
     fallback: int | None = None
 
 
-def _costs(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, plan: Plan) -> np.ndarray:
-    """Each of ``rows``' cost when ``plan`` runs with the selector's ``picks`` there."""
+def _costs(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, plan: Plan,
+           costs: np.ndarray | None = None) -> np.ndarray:
+    """Each of ``rows``' cost when ``plan`` runs with the selector's ``picks`` there (``costs``: the scenario's)."""
     algorithm = np.zeros(len(scenario.instances), dtype=int)
     algorithm[rows] = picks if plan.fallback is None else plan.fallback
     steps = None if plan.steps is None else list(plan.steps)
-    return plan_costs(scenario, algorithm, steps, plan.presolve)[rows]
+    return plan_costs(scenario, algorithm, steps, plan.presolve, costs=costs)[rows]
 
 
-def _cost(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, plan: Plan) -> float:
-    return float(_costs(scenario, rows, picks, plan).mean())
+def _cost(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, plan: Plan,
+          costs: np.ndarray | None = None) -> float:
+    return float(_costs(scenario, rows, picks, plan, costs).mean())
 
 
 def choose_plan(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, steps: tuple[str, ...] | None = None, *,
@@ -72,19 +74,20 @@ def choose_plan(scenario: Scenario, rows: np.ndarray, picks: np.ndarray, steps: 
     if not scenario.runtime:
         return Plan(steps=steps)
     cutoff = float(scenario.cutoff)  # type: ignore[arg-type]
-    sbs = int(np.argmin(scenario.costs()[rows].mean(axis=0)))
+    costs = scenario.costs()  # once: every candidate plan is scored on it
+    sbs = int(np.argmin(costs[rows].mean(axis=0)))
     computes = scenario.default_steps if steps is None else steps
     starts = [Plan(steps=steps)] + ([Plan(steps=(), fallback=sbs)] if computes else [])
-    best, best_cost = starts[0], _cost(scenario, rows, picks, starts[0])
+    best, best_cost = starts[0], _cost(scenario, rows, picks, starts[0], costs)
     for start in starts:
-        plan, cost = start, _cost(scenario, rows, picks, start)
+        plan, cost = start, _cost(scenario, rows, picks, start, costs)
         for _ in range(slots):
             spent = sum(seconds for _, seconds in plan.presolve)
             candidates = [Plan((*plan.presolve, (a, slot * cutoff)), plan.steps, plan.fallback)
                           for a in range(len(scenario.algorithms)) for slot in SLOT_SHARES
                           if spent + slot * cutoff <= share * cutoff
                           and a not in {used for used, _ in plan.presolve}]
-            scored = [(_cost(scenario, rows, picks, c), k) for k, c in enumerate(candidates)]
+            scored = [(_cost(scenario, rows, picks, c, costs), k) for k, c in enumerate(candidates)]
             if not scored:
                 break
             value, k = min(scored)
@@ -148,7 +151,7 @@ def feature_step_choices(scenario: Scenario) -> list[tuple[str, ...] | None]:
 def _steps_by_probe(scenario: Scenario, train: np.ndarray, choices: list[tuple[str, ...] | None], approach: str,
                     seed: int, plan_options: dict[str, Any],
                     **selector_options: Any) -> tuple[tuple[str, ...] | None, np.ndarray, str]:
-    """(steps, the probe's inner out-of-fold picks with them, the probe): the feature-step set whose probe selector
+    """(steps, the probe's inner out-of-fold scores with them, the probe): the feature-step set whose probe selector
     has the lowest inner out-of-fold cost on the training rows, inside its best plan. The probe is ``approach``
     itself, or the (fast) regression forest for ``auto`` and ``ensemble``, whose inner cross-validation fits every
     approach."""
@@ -158,11 +161,12 @@ def _steps_by_probe(scenario: Scenario, train: np.ndarray, choices: list[tuple[s
     for k, steps in enumerate(choices):
         x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))][train]
         selector = AlgorithmSelector(probe, seed=seed, log_costs=scenario.runtime, **selector_options)
-        picks = selector.out_of_fold(x, costs[train], probe)
+        scores = selector.out_of_fold_scores(x, costs[train], probe)
+        picks = np.argmin(scores, axis=1)
         scored.append((_cost(scenario, train, picks, choose_plan(scenario, train, picks, steps, **plan_options)), k,
-                       picks))
-    _, k, picks = min(scored, key=lambda item: item[:2])
-    return choices[k], picks, probe
+                       scores))
+    _, k, scores = min(scored, key=lambda item: item[:2])
+    return choices[k], scores, probe
 
 
 def _sunny_fold(scenario: Scenario, train: np.ndarray, test: np.ndarray,
@@ -202,13 +206,13 @@ def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed
         return _sunny_fold(scenario, train, test, feature_steps)
     planned = schedules and scenario.runtime
     choices = feature_step_choices(scenario) if planned else [None]
-    probed: np.ndarray | None = None  # the approach's own inner picks, when it was its own probe
+    known: dict[str, np.ndarray] = {}  # the probe's inner out-of-fold scores: not computed twice
     if feature_steps != "auto" or len(choices) == 1:
         steps = choices[-1] if feature_steps == "all" else None
     else:
-        steps, picks, probe = _steps_by_probe(scenario, train, choices, approach, seed, plan_options,
-                                              **selector_options)
-        probed = picks if probe == approach else None
+        steps, scores, probe = _steps_by_probe(scenario, train, choices, approach, seed, plan_options,
+                                               **selector_options)
+        known = {probe: scores}
     x = scenario.features[:, scenario.feature_mask(None if steps is None else list(steps))]
 
     def judge(picks: np.ndarray) -> np.ndarray:  # an approach's out-of-fold picks, costed with their best plan
@@ -216,9 +220,9 @@ def evaluate_fold(scenario: Scenario, fold: int, *, approach: str = "auto", seed
 
     model = AlgorithmSelector(approach, seed=seed, log_costs=scenario.runtime, judge=judge if planned else None,
                               **selector_options)
-    model.fit(x[train], costs[train])
-    if probed is not None:  # the same seeded inner cross-validation: not run twice
-        model.inner_picks = probed
+    model.fit(x[train], costs[train], inner_scores=known if approach == "auto" else None)
+    if approach in known:  # the same seeded inner cross-validation: not run twice
+        model.inner_picks = np.argmin(known[approach], axis=1)
     plan = Plan(steps=steps)
     if planned:
         plan = choose_plan(scenario, train, model.fit_inner_picks(x[train], costs[train]), steps, **plan_options)

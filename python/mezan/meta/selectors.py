@@ -90,15 +90,50 @@ def _borda(scores: list[np.ndarray]) -> np.ndarray:
     return np.mean([rankdata(s, axis=1) for s in scores], axis=0)
 
 
+PAIRWISE_WORK = 60_000
+"""At most this many (pair x training row) classifier rows in one pairwise fit: k contenders cost k (k - 1) / 2
+forests, each on at most every training row (those where the pair's costs differ). Beyond it the contenders are cut
+to the largest portfolio within it (:func:`_portfolio`): on 1,800 rows and 300 features a pair costs about 0.12 s,
+so 70 contenders (2,415 pairs) would cost 5 minutes a fit, and 8 (28 pairs) cost 4 s."""
+
+OUTPUT_WORK = 40_000
+"""At most this many (algorithm x training row) targets in one regression forest: the joint forest's split search
+costs in proportion to its outputs (2.9 s for 70 outputs against 1.1 s for 5, on 1,800 rows and 300 features).
+Beyond it the forest predicts the largest portfolio within it (:func:`_portfolio`) and the other algorithms are never
+picked. The reference scenarios' largest (QBF-2014: 14 x 1,128; MAXSAT15-PMS-INDU: 29 x 541) are under 16k."""
+
+
+def _portfolio(costs: np.ndarray, candidates: np.ndarray, limit: int) -> np.ndarray:
+    """At most ``limit`` of the ``candidates`` (column indices, sorted): all of them when they fit; else, from the
+    single best among them, greedily the one that most lowers the training rows' oracle (the mean over rows of the
+    lowest cost among those kept; ties to the lower index) — the portfolio's most complementary part."""
+    if len(candidates) <= limit:
+        return candidates
+    sbs = int(candidates[np.argmin(costs[:, candidates].mean(axis=0))])
+    chosen, oracle = [sbs], costs[:, sbs]
+    while len(chosen) < limit:
+        rest = [int(a) for a in candidates if a not in chosen]
+        pick = rest[int(np.argmin([np.minimum(oracle, costs[:, a]).mean() for a in rest]))]
+        chosen.append(pick)
+        oracle = np.minimum(oracle, costs[:, pick])
+    return np.sort(np.array(chosen))
+
+
 def _contenders(costs: np.ndarray) -> np.ndarray:
     """The algorithms the pairwise vote compares: those best on at least one training instance (where not all tie), and
     the single best (an algorithm never best anywhere rarely is the right pick; k algorithms cost k (k - 1) / 2
-    classifiers)."""
+    classifiers) — at most the largest portfolio within :data:`PAIRWISE_WORK`."""
     best = costs.min(axis=1, keepdims=True)
     differs = costs.max(axis=1) > best[:, 0]  # an instance where all tie (e.g. all time out) tells nothing
     keep = (costs[differs] <= best[differs]).any(axis=0)
     keep[int(np.argmin(costs.mean(axis=0)))] = True
-    return np.flatnonzero(keep)
+    limit = max(2, int((1 + np.sqrt(1 + 8 * PAIRWISE_WORK / max(1, len(costs)))) // 2))  # k (k - 1) / 2 x rows
+    return _portfolio(costs, np.flatnonzero(keep), limit)
+
+
+def _modelled(costs: np.ndarray) -> np.ndarray:
+    """The algorithms a regression forest predicts: all, or the largest portfolio within :data:`OUTPUT_WORK`."""
+    return _portfolio(costs, np.arange(costs.shape[1]), max(2, OUTPUT_WORK // max(1, len(costs))))
 
 
 IMPUTE = ("median", "mean")
@@ -195,12 +230,22 @@ class AlgorithmSelector:
     _train: Any = field(default=None, repr=False)
     _columns: Any = field(default=None, repr=False)  # select_features: the kept feature columns
 
-    def fit(self, features: np.ndarray, costs: np.ndarray) -> AlgorithmSelector:
+    def fit(self, features: np.ndarray, costs: np.ndarray, *,
+            inner_scores: dict[str, np.ndarray] | None = None) -> AlgorithmSelector:
+        """Fit on (features, costs). ``inner_scores``: out-of-fold scores (rows x algorithms) of base approaches on
+        these rows, already computed with this selector's options and seed (e.g. by a probe selector): ``auto``'s
+        inner cross-validation uses them instead of fitting those approaches again."""
         features = np.asarray(features, dtype=float)
         costs = np.asarray(costs, dtype=float)
         if features.ndim != 2 or costs.ndim != 2 or features.shape[0] != costs.shape[0]:
             raise InvalidParameterError(f"features (instances x features) and costs (instances x algorithms) must have "
                                         f"one row per instance; got {features.shape} and {costs.shape}")
+        known = dict(inner_scores or {})
+        for name, scores in known.items():
+            if name not in BASE_APPROACHES or np.shape(scores) != costs.shape:
+                raise InvalidParameterError(f"inner_scores must map base approaches ({', '.join(BASE_APPROACHES)}) to "
+                                            f"(rows x algorithms) scores of shape {costs.shape}; got {name!r} with "
+                                            f"shape {np.shape(scores)}")
         if self.approach not in (*APPROACHES, "auto", FALLBACK):
             raise InvalidParameterError(f"approach must be one of auto, {', '.join(APPROACHES)}; got {self.approach!r}")
         self.seed = check_seed(self.seed)
@@ -217,7 +262,7 @@ class AlgorithmSelector:
         if features.shape[1] == 0:  # nothing tells the instances apart: the single best (see FALLBACK)
             self.chosen = FALLBACK
         else:
-            self.chosen = self._choose(features, costs) if self.approach == "auto" else self.approach
+            self.chosen = self._choose(features, costs, known) if self.approach == "auto" else self.approach
         self._prep = _prepare(features, self.impute)
         self._columns = None
         if self.select_features and self.chosen != FALLBACK:
@@ -290,8 +335,9 @@ class AlgorithmSelector:
                                                 self.chosen)
         return self.inner_picks
 
-    def _choose(self, features: np.ndarray, costs: np.ndarray) -> str:
-        scores = {a: self.out_of_fold_scores(features, costs, a) for a in BASE_APPROACHES}
+    def _choose(self, features: np.ndarray, costs: np.ndarray, known: dict[str, np.ndarray]) -> str:
+        scores = {a: np.asarray(known[a], dtype=float) if a in known else self.out_of_fold_scores(features, costs, a)
+                  for a in BASE_APPROACHES}
         scores["ensemble"] = _borda([scores[a] for a in BASE_APPROACHES])
         rows = np.arange(len(costs))
         picks = {a: np.argmin(scores[a], axis=1) for a in AUTO_APPROACHES}
@@ -325,15 +371,24 @@ class AlgorithmSelector:
         return y
 
     def _fit_regression(self, x: np.ndarray, costs: np.ndarray) -> Any:
-        y = self._relative_target(costs)
+        modelled = _modelled(costs)
+        # the same (C) layout as costs: a column-indexed copy is F-ordered, and its row means would round differently
+        y = self._relative_target(np.ascontiguousarray(costs[:, modelled]))
         if self.joint:  # one multi-output forest: every algorithm's cost predicted from the same trees
-            return [self._forest(x, y)]
-        return [self._forest(x, y[:, a]) for a in range(costs.shape[1])]
+            return modelled, [self._forest(x, y)]
+        return modelled, [self._forest(x, y[:, a]) for a in range(len(modelled))]
 
     def _scores_regression(self, x: np.ndarray) -> np.ndarray:
+        modelled, models = self._models
         if self.joint:
-            return np.asarray(self._models[0].predict(x)).reshape(len(x), -1)
-        return np.column_stack([m.predict(x) for m in self._models])
+            predicted = np.asarray(models[0].predict(x)).reshape(len(x), -1)
+        else:
+            predicted = np.column_stack([m.predict(x) for m in models])
+        if len(modelled) == self._train[1].shape[1]:
+            return predicted
+        scores = np.full((len(x), self._train[1].shape[1]), LARGE)  # an algorithm not modelled: never picked
+        scores[:, modelled] = predicted
+        return scores
 
     def _fit_forest_mean(self, x: np.ndarray, costs: np.ndarray) -> Any:
         forest = self._forest(x, self._relative_target(costs))  # always one multi-output forest
