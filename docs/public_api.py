@@ -21,6 +21,7 @@ PUBLIC: dict[str, list[str] | None] = {
     "mezan.meta.aslib": ["read_scenario", "score", "rescore", "Scenario", "Score"],
     "mezan.meta.configure": ["configure", "evaluate_configured", "read_config", "Configuration", "Configured",
                              "ConfiguredEvaluation", "SPACE"],
+    "mezan.meta.synthetic": ["synthetic_scenario"],
     "mezan.flows": None,
     "mezan.c2sc": None,
     "mezan.problems": None,
