@@ -17,17 +17,10 @@ using RowMajorMap = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen
 
 namespace {
 
-std::vector<int> lap_rows(const Matrix& cost) {
-  const int m = static_cast<int>(cost.rows());
-  std::vector<double> c(static_cast<std::size_t>(m) * m);
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < m; ++j) c[static_cast<std::size_t>(i) * m + j] = cost(i, j);
-  return solve_lap(c.data(), m).assignment;
-}
-
 /// The relaxation shared by FAQ and Nesterov: f(P) = tr(A^T P B P^T) over P = fixed part + the
 /// doubly stochastic block D on (free facilities x free locations); gradients and curvature on the
-/// full n x n matrices (RelaxationProducts: GEMM, or FFT for structured matrices), rounding by LAP.
+/// full n x n matrices (RelaxationProducts: GEMM, or FFT for structured matrices), rounding by LAP. Its buffers
+/// (the LAP's costs and arrays, the vertex's permutation) are kept across steps: a step allocates nothing.
 class Relaxation {
  public:
   Relaxation(const double* a_data, const double* b_data, int n, const std::vector<int>& fixed, Products products,
@@ -75,11 +68,23 @@ class Relaxation {
     return f;
   }
 
+  /// The LAP's assignment on the m x m block: argmin over permutations q of sum_i sign * C(i, q(i)) (sign -1:
+  /// the permutation closest to C).
+  const std::vector<int>& assign(const Matrix& C, double sign) {
+    const int m = this->m();
+    lap_cost_.resize(static_cast<std::size_t>(m) * m);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < m; ++j) lap_cost_[static_cast<std::size_t>(i) * m + j] = sign * C(i, j);
+    solve_lap(lap_cost_.data(), m, lap_work_, lap_);
+    return lap_.assignment;
+  }
+
   /// f(R) = tr(A^T R B R^T) along R = Q - P from the last gradient point P to the vertex Q (the
   /// permutation q on the free block). f is a quadratic form, so f(Q - P) = f(Q) - <grad f(P), Q> + f(P):
   /// one QAP objective and one sum over the permutation, O(n^2), no matrix product.
-  double curvature_to_vertex(const std::vector<int>& q, double f_at_P) const {
-    std::vector<int> perm(n_);
+  double curvature_to_vertex(const std::vector<int>& q, double f_at_P) {
+    std::vector<int>& perm = perm_;
+    perm.resize(n_);
     double g_at_Q = 0;
     for (int i = 0; i < n_; ++i) {
       if (fixed_[i] >= 0) perm[i] = fixed_[i];
@@ -90,9 +95,9 @@ class Relaxation {
   }
 
   /// The permutation closest to D (maximise <D, Q> by LAP), fixed facilities in place, and its f.
-  FaqResult round(const Matrix& D, int iterations) const {
+  FaqResult round(const Matrix& D, int iterations) {
     const int m = this->m();
-    const std::vector<int> q = m > 0 ? lap_rows(-D) : std::vector<int>{};
+    const std::vector<int> q = m > 0 ? assign(D, -1.0) : std::vector<int>{};
     FaqResult result;
     result.iterations = iterations;
     result.products = products_.path();
@@ -122,18 +127,26 @@ class Relaxation {
   std::vector<int> fixed_, rows_, cols_;
   RelaxationProducts products_;
   Matrix P_, G_;  // the last gradient point (fixed part included) and the gradient there
+  std::vector<double> lap_cost_;  // the LAP's m x m costs, row-major
+  LapWorkspace lap_work_;
+  LapResult lap_;
+  std::vector<int> perm_;  // the vertex's full permutation
 };
 
 bool out_of_time(StopToken* stop, double until_fraction) {
   return stop && (stop->should_stop() || (stop->has_deadline() && stop->time_fraction() >= until_fraction));
 }
 
-/// Sinkhorn–Knopp: scale the rows and columns of a positive matrix until it is doubly stochastic.
-void sinkhorn(Matrix& K, int sweeps, double tol) {
+/// Sinkhorn–Knopp: scale the rows and columns of a positive matrix until it is doubly stochastic. `rows` and
+/// `cols` hold the sums (kept by the caller across calls: no allocation once sized).
+void sinkhorn(Matrix& K, int sweeps, double tol, Eigen::VectorXd& rows, Eigen::RowVectorXd& cols) {
   for (int sweep = 0; sweep < sweeps; ++sweep) {
-    K.array().colwise() /= K.rowwise().sum().array();
-    K.array().rowwise() /= K.colwise().sum().array();
-    if ((K.rowwise().sum().array() - 1.0).abs().maxCoeff() < tol) break;
+    rows.noalias() = K.rowwise().sum();
+    K.array().colwise() /= rows.array();
+    cols.noalias() = K.colwise().sum();
+    K.array().rowwise() /= cols.array();
+    rows.noalias() = K.rowwise().sum();
+    if ((rows.array() - 1.0).abs().maxCoeff() < tol) break;
   }
 }
 
@@ -143,7 +156,9 @@ std::vector<double> randomized_start(int m, Rng& rng) {
   Matrix K(m, m);
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < m; ++j) K(i, j) = rng.uniform() + 1e-3;
-  sinkhorn(K, 500, 1e-10);
+  Eigen::VectorXd rows(m);
+  Eigen::RowVectorXd cols(m);
+  sinkhorn(K, 500, 1e-10, rows, cols);
   std::vector<double> out(static_cast<std::size_t>(m) * m);
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < m; ++j) out[static_cast<std::size_t>(i) * m + j] = 0.5 * (1.0 / m + K(i, j));
@@ -160,7 +175,7 @@ FaqResult faq(const double* a_data, const double* b_data, int n, const std::vect
   for (int it = 0; it < options.max_iter && m > 1; ++it) {
     if (out_of_time(stop, options.until_time_fraction)) break;
     const double f = relax.gradient(D, Gsub);
-    const std::vector<int> q = lap_rows(Gsub);
+    const std::vector<int>& q = relax.assign(Gsub, 1.0);
     Rsub = -D;
     for (int i = 0; i < m; ++i) Rsub(i, q[i]) += 1.0;
     const double lin = (Gsub.array() * Rsub.array()).sum();
@@ -185,6 +200,8 @@ FaqResult nesterov(const double* a_data, const double* b_data, int n, const std:
   Relaxation relax(a_data, b_data, n, fixed, options.products, "nesterov");
   const int m = relax.m();
   Matrix X = relax.start(P0, "nesterov"), X_prev = X, Y(m, m), G;
+  Eigen::VectorXd rows(m);
+  Eigen::RowVectorXd cols(m);
   Matrix best_X = X;
   double best_f = std::numeric_limits<double>::infinity(), prev_f = best_f;
   double t = 1.0;
@@ -204,7 +221,7 @@ FaqResult nesterov(const double* a_data, const double* b_data, int n, const std:
     const double scale = G.cwiseAbs().maxCoeff();
     X_prev = X;
     X = Y.array() * (-(options.step / (scale > 0 ? scale : 1.0)) * G.array()).exp();
-    sinkhorn(X, options.sinkhorn_sweeps, 1e-9);
+    sinkhorn(X, options.sinkhorn_sweeps, 1e-9, rows, cols);
     t = (f > prev_f) ? 1.0 : t_next;  // adaptive restart (O'Donoghue & Candes 2015) on an increase
     prev_f = f;
     done = it + 1;

@@ -9,26 +9,41 @@
 namespace mezan {
 
 LapResult solve_lap(const double* cost, int n) {
+  LapWorkspace work;
   LapResult out;
-  out.assignment.assign(n, -1);
-  if (n <= 0) return out;
+  solve_lap(cost, n, work, out);
+  return out;
+}
+
+void solve_lap(const double* cost, int n, LapWorkspace& work, LapResult& out) {
+  out.assignment.assign(n > 0 ? n : 0, -1);
+  out.cost = 0.0;
+  out.row_dual.clear();
+  out.col_dual.clear();
+  if (n <= 0) return;
   for (long k = 0; k < static_cast<long>(n) * n; ++k)
     if (!std::isfinite(cost[k]))
       throw InvalidProblem("solve_lap: cost[" + std::to_string(k / n) + "][" +
                            std::to_string(k % n) + "] is not finite");
 
   const double inf = std::numeric_limits<double>::infinity();
-  // 1-based arrays; column 0 is the virtual source of each augmentation.
-  std::vector<double> u(n + 1, 0.0), v(n + 1, 0.0), min_to(n + 1);
-  std::vector<int> row_of(n + 1, 0), prev(n + 1, 0);
-  std::vector<char> used(n + 1);
+  // 1-based arrays; column 0 is the virtual source of each augmentation. assign() keeps their capacity.
+  std::vector<double>&u = work.u, &v = work.v, &min_to = work.min_to;
+  std::vector<int>&row_of = work.row_of, &prev = work.prev;
+  std::vector<char>&used = work.used, &assigned = work.assigned;
+  u.assign(n + 1, 0.0);
+  v.assign(n + 1, 0.0);
+  min_to.assign(n + 1, inf);
+  row_of.assign(n + 1, 0);
+  prev.assign(n + 1, 0);
+  used.assign(n + 1, 0);
+  assigned.assign(n + 1, 0);
 
   // Start from a partial assignment on tight cells (Jonker & Volgenant's initialisation, in its two cheapest steps):
   // column reduction (v[j] = the column's minimum; its row takes the column when still free), then row reduction
   // of the rows left (u[i] = the row's least reduced cost; the row takes that column when it is free). The
   // potentials stay feasible and every assigned cell tight, so the augmentations below need only run for the rows
   // left, and give the same optimum.
-  std::vector<char> assigned(n + 1, 0);
   for (int j = 1; j <= n; ++j) {
     int best = 1;
     for (int i = 2; i <= n; ++i)
@@ -98,7 +113,6 @@ LapResult solve_lap(const double* cost, int n) {
   out.row_dual.assign(u.begin() + 1, u.end());
   out.col_dual.assign(v.begin() + 1, v.end());
   for (int i = 0; i < n; ++i) out.cost += cost[static_cast<long>(i) * n + out.assignment[i]];
-  return out;
 }
 
 }  // namespace mezan

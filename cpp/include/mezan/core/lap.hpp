@@ -20,7 +20,20 @@ struct LapResult {
   std::vector<double> row_dual, col_dual;
 };
 
-/// Solve a dense n x n LAP given row-major costs. Throws std::invalid_argument on non-finite costs.
+/// The working arrays of solve_lap (potentials, shortest-path labels, the matching). A caller that solves many
+/// LAPs — branch and bound's nodes, FAQ's Frank-Wolfe steps — keeps one workspace and one LapResult, and solves
+/// without allocating once their capacity fits the largest n.
+struct LapWorkspace {
+  std::vector<double> u, v, min_to;
+  std::vector<int> row_of, prev;
+  std::vector<char> used, assigned;
+};
+
+/// Solve a dense n x n LAP given row-major costs, into `out`, with `work`'s arrays. Throws InvalidProblem on
+/// non-finite costs.
+void solve_lap(const double* cost, int n, LapWorkspace& work, LapResult& out);
+
+/// The same, with arrays of its own.
 LapResult solve_lap(const double* cost, int n);
 
 }  // namespace mezan

@@ -155,7 +155,8 @@ class BranchAndBound {
             l[static_cast<std::size_t>(i) * n_ + k] + static_cast<double>(inst_.a(i, i) * inst_.b(k, k)) + msp;
       }
     }
-    const LapResult lap = solve_lap(cost_.data(), m);
+    solve_lap(cost_.data(), m, lap_work_, lap_);  // the node's LAP, in buffers kept across nodes
+    const LapResult& lap = lap_;
     if (rc) {
       const int r = static_cast<int>(std::find(rows_.begin(), rows_.end(), order_[depth]) - rows_.begin());
       for (int c = 0; c < m; ++c)
@@ -235,6 +236,8 @@ class BranchAndBound {
   std::vector<char> done_, used_;
   std::vector<std::vector<int>> a_sorted_, b_sorted_;
   std::vector<double> lin_, fa_, fb_, cost_;
+  LapWorkspace lap_work_;  // the nodes' LAPs reuse these arrays: no allocation per node
+  LapResult lap_;
   std::vector<double> rc_;  // per depth, per child location: the reduced costs the child's node branches with
   std::vector<int> rows_, cols_;
   double best_ = 0;
