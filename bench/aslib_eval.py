@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mezan.errors import InvalidParameterError
 from mezan.meta.aslib import Scenario, read_scenario, score_costs
 from mezan.meta.configure import evaluate_configured
 from mezan.meta.schedules import evaluate
@@ -57,9 +58,10 @@ def _reference(aslib: str, names: str) -> Iterator[Scenario]:
 def _synthetic(parser: argparse.ArgumentParser, spec: str) -> list[Scenario]:
     try:
         instances, algorithms, features = (int(v) for v in spec.lower().split("x"))
-    except ValueError:
-        parser.error(f"--synthetic must be IxAxF (instances x algorithms x features), e.g. 3000x70x300; got {spec!r}")
-    return [synthetic_scenario(instances=instances, algorithms=algorithms, features=features)]
+        return [synthetic_scenario(instances=instances, algorithms=algorithms, features=features)]
+    except (ValueError, InvalidParameterError) as exc:
+        parser.error(f"--synthetic must be IxAxF (instances x algorithms x features), e.g. 3000x70x300; got {spec!r}"
+                     f" ({exc})")
 
 
 def main() -> None:
@@ -85,6 +87,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
+    if args.synthetic and args.scenarios:
+        parser.error("give --synthetic or --scenarios, not both")
     scenarios = _synthetic(parser, args.synthetic) if args.synthetic else _reference(args.aslib, args.scenarios)
     approaches = [a for a in args.approaches.split(",") if a]
     rows = []

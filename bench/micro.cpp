@@ -18,9 +18,9 @@
 #include "mezan/qap/faq.hpp"
 #include "mezan/qap/tabu.hpp"
 
-// Every heap allocation of the process goes through malloc (operator new calls it, and so do Eigen's buffers, its
-// GEMM's packing blocks among them): this definition interposes glibc's and counts, the count read around the timed
-// loops.
+// Allocations are counted at malloc, which operator new and Eigen's buffers (its GEMM's packing blocks among them)
+// call: this definition interposes glibc's, and the count is read around the timed loops. calloc, realloc and the
+// aligned allocators are not counted (nothing timed here calls them); not for sanitizer builds, which replace malloc.
 static std::atomic<std::int64_t> g_allocations{0};
 extern "C" void* __libc_malloc(std::size_t size);
 extern "C" void* malloc(std::size_t size) {

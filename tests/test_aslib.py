@@ -16,7 +16,7 @@ from mezan.errors import InvalidParameterError, InvalidProblemError
 from mezan.meta import selectors
 from mezan.meta.aslib import read_scenario, score, score_costs, selection_costs
 from mezan.meta.schedules import evaluate
-from mezan.meta.selectors import LARGE, AlgorithmSelector, _contenders, _modelled, _portfolio, cross_validate
+from mezan.meta.selectors import UNPICKED, AlgorithmSelector, _contenders, _modelled, _portfolio, cross_validate
 from mezan.meta.synthetic import synthetic_scenario
 
 SHARED = Path(os.environ.get("MEZAN_ASLIB", Path(__file__).resolve().parents[2] / "shared" / "aslib"))
@@ -809,9 +809,18 @@ def test_large_portfolios_are_cut_to_their_most_complementary_part(monkeypatch):
     assert len(pairwise._models) == 6
     regression = AlgorithmSelector("regression", trees=30).fit(x[:250], costs[:250])
     scores = regression.scores(x[250:])
-    assert (scores[:, _modelled(costs[:250])] < LARGE).all() and (np.sort(scores, axis=1)[:, 5:] == LARGE).all()
+    assert np.isfinite(scores[:, _modelled(costs[:250])]).all() and (np.sort(scores, axis=1)[:, 5:] == UNPICKED).all()
     for model in (pairwise, regression):
         assert (model.predict(x[250:]) == group[250:]).mean() >= 0.9
+    # a selector stored before the caps has no _algorithms (the class default, None, is read): pairwise reads its
+    # contenders off its pairs, and a regression forest of every algorithm needs none
+    before = pairwise.scores(x[250:])
+    del pairwise.__dict__["_algorithms"]
+    assert np.array_equal(pairwise.scores(x[250:]), before)
+    every = AlgorithmSelector("regression", trees=30).fit(x[:100], costs[:100, :6])
+    before = every.scores(x[250:])
+    del every.__dict__["_algorithms"]
+    assert np.array_equal(every.scores(x[250:]), before)
 
 
 def test_auto_reuses_inner_scores_it_is_given_and_checks_them():
@@ -822,8 +831,13 @@ def test_auto_reuses_inner_scores_it_is_given_and_checks_them():
     probe = AlgorithmSelector("regression", trees=20, pairwise_trees=5)
     given = AlgorithmSelector("auto", trees=20, pairwise_trees=5).fit(
         x, costs, inner_scores={"regression": probe.out_of_fold_scores(x, costs, "regression")})
-    assert given.chosen == plain.chosen and given.inner_costs == plain.inner_costs
+    assert given.chosen == plain.chosen and given.inner_costs == plain.inner_costs  # the probe's are auto's own
     assert (given.predict(x) == plain.predict(x)).all()
+    # scores given are used as they are, not fitted again: regression "picks" algorithm 2 everywhere
+    always_c = np.tile([1.0, 1.0, 0.0], (90, 1))
+    told = AlgorithmSelector("auto", trees=20, pairwise_trees=5).fit(x, costs, inner_scores={"regression": always_c})
+    assert told.inner_costs["regression"] == pytest.approx(10.0) and plain.inner_costs["regression"] < 5.0
+    assert told.inner_costs["knn"] == plain.inner_costs["knn"]
     with pytest.raises(InvalidParameterError, match=r"inner_scores must map base approaches .* got 'regression' "
                                                     r"with shape \(90, 2\)"):
         AlgorithmSelector("auto").fit(x, costs, inner_scores={"regression": np.zeros((90, 2))})

@@ -5,6 +5,7 @@ reads an outer test fold, and the CLI's configure / evaluate --config / --config
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from mezan.cli import main
 from mezan.dist import LocalExecutor
 from mezan.errors import InvalidParameterError
+from mezan.meta import configure as configure_module
 from mezan.meta.aslib import FeatureStep, Scenario
 from mezan.meta.configure import DEFAULT, SPACE, Configuration, configure, evaluate_configured, inner_cost, read_config
 
@@ -192,14 +194,24 @@ def test_the_cli_configures_writes_a_file_that_evaluate_reads_and_refuses_a_bad_
                for f in row["configured_folds"] if f["trials"] == 0)
 
 
-def test_a_search_keeps_room_for_the_work_after_it():
+def test_a_search_keeps_room_for_the_work_after_it(monkeypatch):
     s = planted()
-    # with room kept for 100 slowest trials after the search, a 1 s budget holds only the first trial (a trial of
-    # kNN on 48 rows takes well over 10 ms); without it, several
-    kept = configure(s, budget=1.0, seed=4, start=START, fixed=FIXED, keep=100)
+
+    def trial(scenario, config, *, seed, folds, deadline):  # inner_costs' interface
+        time.sleep(0.05)  # every trial takes 50 ms of wall clock, whatever the machine's load
+        return np.full(len(scenario.instances), 1.0)
+
+    monkeypatch.setattr(configure_module, "inner_costs", trial)
+    # room kept for 100 slowest trials after the search: after the first trial (50 ms) a 2 s budget has none left
+    kept = configure(s, budget=2.0, seed=4, start=START, fixed=FIXED, keep=100)
     assert kept.trials == 1 and kept.ended == "budget" and kept.config == START
-    free = configure(s, budget=1.0, seed=4, start=START, fixed=FIXED)
-    assert free.trials > 1
+    # room for 10 of them (0.5 s): trials run until 1.5 s are spent, about 30
+    some = configure(s, budget=2.0, seed=4, start=START, fixed=FIXED, keep=10)
+    free = configure(s, budget=2.0, seed=4, start=START, fixed=FIXED)
+    assert 5 <= some.trials < free.trials and some.seconds < free.seconds
     with pytest.raises(InvalidParameterError, match=r"keep \(work after the search, in slowest trials\) must be in "
                                                     r"\[0, 100\]; got -1"):
         configure(s, budget=1.0, keep=-1)
+    with pytest.raises(InvalidParameterError, match=r"folds must be an integer in \[2, 48\] \(the instances\); "
+                                                    r"got 0"):
+        evaluate_configured(s, budget=1.0, folds=0)

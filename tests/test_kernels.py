@@ -106,6 +106,22 @@ def test_lap_duals_certify_the_optimum(n, seed):
     assert u.sum() + v.sum() == pytest.approx(cost, abs=1e-9) and cost == C[np.arange(n), assignment].sum()
 
 
+def test_lap_buffers_kept_across_sizes_give_what_fresh_ones_give():
+    # branch and bound's nodes and FAQ's steps solve LAP after LAP in one workspace: sizes that grow and shrink, and a
+    # refused matrix in between, must leave nothing behind
+    rng = np.random.default_rng(7)
+    sizes = [7, 2, 1, 9, 3, 5]
+    costs = [rng.integers(-5, 30, (n, n)).astype(float) for n in sizes]
+    bad = np.ones((4, 4))
+    bad[2, 1] = np.nan
+    solved = _core._testing.lap_sequence([*costs[:3], bad, *costs[3:]])
+    assert solved[3] is None
+    for C, got in zip(costs, solved[:3] + solved[4:], strict=True):
+        fresh = _core._testing.lap_duals(C)
+        assert np.array_equal(got[0], fresh[0]) and got[1] == fresh[1]
+        assert np.array_equal(got[2], fresh[2]) and np.array_equal(got[3], fresh[3])
+
+
 def test_lap_rejects_non_finite_costs():
     C = np.ones((3, 3))
     C[1, 2] = np.inf

@@ -1,6 +1,7 @@
 // mezan._core._testing: hooks for the tests and timers for the benchmarks, kept out of the public
 // module. Each exposes one core routine on its own (an operator, the delta table, a gradient).
 #include "common.hpp"
+#include "mezan/core/errors.hpp"
 #include "mezan/core/lap.hpp"
 #include "mezan/core/rng.hpp"
 #include "mezan/evo/operators.hpp"
@@ -181,6 +182,28 @@ void bind_testing(py::module_ t) {
         return py::make_tuple(to_array(r.assignment), r.cost, vec(r.row_dual), vec(r.col_dual));
       },
       py::arg("cost"), "solve_lap with its optimal dual potentials (row, column): the certificate branch and bound uses");
+  t.def(
+      "lap_sequence",
+      [](const std::vector<Array<double>>& costs) {
+        // one workspace and one result for every LAP, as branch and bound and FAQ keep them; a LAP that is refused
+        // (a non-finite cost) gives None and the next one goes on in the same buffers
+        LapWorkspace work;
+        LapResult r;
+        py::list out;
+        for (const auto& C : costs) {
+          const int n = require_square(C, "cost");
+          try {
+            solve_lap(C.data(), n, work, r);
+          } catch (const InvalidProblem&) {
+            out.append(py::none());
+            continue;
+          }
+          const auto vec = [](const std::vector<double>& x) { return py::array_t<double>(x.size(), x.data()); };
+          out.append(py::make_tuple(to_array(r.assignment), r.cost, vec(r.row_dual), vec(r.col_dual)));
+        }
+        return out;
+      },
+      py::arg("costs"), "solve_lap on each cost matrix in turn, reusing one LapWorkspace and LapResult");
   t.def("cpu_has_avx2", &qap::cpu_has_avx2, "True if the AVX2 copies of the hot loops run on this CPU");
   t.def(
       "measure_clock_hz",

@@ -20,7 +20,8 @@ namespace {
 /// The relaxation shared by FAQ and Nesterov: f(P) = tr(A^T P B P^T) over P = fixed part + the
 /// doubly stochastic block D on (free facilities x free locations); gradients and curvature on the
 /// full n x n matrices (RelaxationProducts: GEMM, or FFT for structured matrices), rounding by LAP. Its buffers
-/// (the LAP's costs and arrays, the vertex's permutation) are kept across steps: a step allocates nothing.
+/// (the LAP's costs and arrays, the vertex's permutation) are kept across steps: MEZAN's code allocates nothing
+/// per step (Eigen's GEMM still allocates its packing buffers, two per product).
 class Relaxation {
  public:
   Relaxation(const double* a_data, const double* b_data, int n, const std::vector<int>& fixed, Products products,

@@ -16,7 +16,8 @@ LapResult solve_lap(const double* cost, int n) {
 }
 
 void solve_lap(const double* cost, int n, LapWorkspace& work, LapResult& out) {
-  out.assignment.assign(n > 0 ? n : 0, -1);
+  if (n < 0) throw InvalidProblem("solve_lap: n must be >= 0; got " + std::to_string(n));
+  out.assignment.assign(n, -1);
   out.cost = 0.0;
   out.row_dual.clear();
   out.col_dual.clear();

@@ -391,6 +391,12 @@ class Configured:
                 "seconds": round(self.seconds, 3), "ended": self.ended}
 
 
+def _check_folds(folds: Any, scenario: Scenario) -> None:
+    if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= len(scenario.instances):
+        raise InvalidParameterError(f"folds must be an integer in [2, {len(scenario.instances)}] (the instances); "
+                                    f"got {folds!r}")
+
+
 def _check_budget(budget: Any, name: str = "budget") -> float:
     if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget) or budget <= 0:
         raise InvalidParameterError(f"{name} must be a positive number of seconds; got {budget!r}")
@@ -442,7 +448,8 @@ def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = 
     scenario : Scenario
         The rows to configure on; its ``cv.arff`` folds are not used (the trials draw ``folds`` inner folds).
     budget : float
-        Wall-clock seconds for the search (a trial in flight at the end stops after its current inner fold).
+        Wall-clock seconds for the search and the ``keep`` work after it (a trial in flight at the end stops after
+        its current inner fold).
     seed : int, default 0
         Seeds the sampler, the inner folds and the selectors.
     folds : int, default 3
@@ -475,9 +482,7 @@ def configure(scenario: Scenario, *, budget: float, seed: int = 0, folds: int = 
     """
     budget = _check_budget(budget)
     seed = check_seed(seed)
-    if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= len(scenario.instances):
-        raise InvalidParameterError(f"folds must be an integer in [2, {len(scenario.instances)}] (the instances); "
-                                    f"got {folds!r}")
+    _check_folds(folds, scenario)
     if max_trials is not None and (isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1):
         raise InvalidParameterError(f"max_trials must be an integer >= 1; got {max_trials!r}")
     if not (isinstance(switch_alpha, (int, float)) and 0.0 <= switch_alpha < 1.0):
@@ -672,6 +677,7 @@ def evaluate_configured(scenario: Scenario, *, budget: float, seed: int = 0, fol
     """
     budget = _check_budget(budget)
     seed = check_seed(seed)
+    _check_folds(folds, scenario)
     outer = sorted(set(int(v) for v in scenario.folds))
     options = {"seed": seed, "folds": folds, "max_trials": max_trials, "start": start, "fixed": tuple(fixed),
                "switch_alpha": switch_alpha}

@@ -13,7 +13,9 @@ Fitted on no feature column at all, every approach runs the training rows' singl
   (one multi-output forest: the trees' splits are shared by all algorithms, each leaf holds a cost per algorithm;
   ``joint=False``: one forest per algorithm, the empirical performance models of SATzilla 2009 and LLAMA's
   regression approach); the algorithm with the lowest prediction. The joint forest was 2-20x faster and at or
-  below the per-algorithm forests' m-hat on all seven reference scenarios (bench/aslib_eval.py).
+  below the per-algorithm forests' m-hat on all seven reference scenarios (bench/aslib_eval.py). On a large
+  portfolio the forest predicts at most :data:`OUTPUT_WORK` (algorithm x training row) targets: the portfolio's most
+  complementary part (:func:`_portfolio`).
   ``centre`` (default): the targets are relative, each instance's (log) costs minus their mean over the algorithms.
   A split then pays for telling the algorithms apart, not for telling hard instances from easy ones (which moves
   every algorithm alike and does not change the pick): the forest's squared error over centred targets is, up to a
@@ -22,7 +24,8 @@ Fitted on no feature column at all, every approach runs the training rows' singl
   CSP-Minizinc-Obj-2016 0.428 -> 0.273) at the same cost.
 - ``pairwise``: for every pair of contenders (the algorithms best on some training instance, and the single best) a
   random-forest classifier of "which is cheaper", each training instance weighted by the cost difference; the
-  algorithm with the most votes (SATzilla 2011's cost-sensitive pairwise classification).
+  algorithm with the most votes (SATzilla 2011's cost-sensitive pairwise classification). At most the contenders
+  whose pairs fit :data:`PAIRWISE_WORK` classifier rows are compared (the most complementary, :func:`_portfolio`).
 - ``knn``: the k nearest training instances in the standardised feature space; the algorithm with the lowest
   total cost over them (SUNNY's neighbourhood, restricted to one algorithm).
 - ``forest_mean``: the (centred, joint) regression forest used as an adaptive neighbourhood (the weights of
@@ -82,6 +85,9 @@ CLIP = 1e6
 """Standardised values are clipped to [-CLIP, CLIP]: a test value millions of training deviations away (or 1e308)
 stays finite, and within float32 (scikit-learn's trees), and no less far from every training row."""
 
+UNPICKED = np.inf
+"""The score of an algorithm a fitted model does not rank (beyond the work caps below): never the minimum."""
+
 
 def _borda(scores: list[np.ndarray]) -> np.ndarray:
     """Mean rank of each algorithm over the score matrices (rows x algorithms, lower is better; ties share ranks)."""
@@ -94,20 +100,21 @@ PAIRWISE_WORK = 60_000
 """At most this many (pair x training row) classifier rows in one pairwise fit: k contenders cost k (k - 1) / 2
 forests, each on at most every training row (those where the pair's costs differ). Beyond it the contenders are cut
 to the largest portfolio within it (:func:`_portfolio`): on 1,800 rows and 300 features a pair costs about 0.12 s,
-so 70 contenders (2,415 pairs) would cost 5 minutes a fit, and 8 (28 pairs) cost 4 s."""
+so 70 contenders (2,415 pairs) would cost 5 minutes a fit, and 8 (28 pairs) cost 3.4 s."""
 
 OUTPUT_WORK = 40_000
 """At most this many (algorithm x training row) targets in one regression forest: the joint forest's split search
 costs in proportion to its outputs (2.9 s for 70 outputs against 1.1 s for 5, on 1,800 rows and 300 features).
 Beyond it the forest predicts the largest portfolio within it (:func:`_portfolio`) and the other algorithms are never
-picked. The reference scenarios' largest (QBF-2014: 14 x 1,128; MAXSAT15-PMS-INDU: 29 x 541) are under 16k."""
+picked (:data:`UNPICKED`). The reference scenarios' largest (QBF-2014: 14 x 1,128; MAXSAT15-PMS-INDU: 29 x 541) are
+under 16k."""
 
 
 def _portfolio(costs: np.ndarray, candidates: np.ndarray, limit: int) -> np.ndarray:
-    """At most ``limit`` of the ``candidates`` (column indices, sorted): all of them when they fit; else, from the
-    single best among them, greedily the one that most lowers the training rows' oracle (the mean over rows of the
-    lowest cost among those kept; ties to the lower index) — the portfolio's most complementary part."""
-    if len(candidates) <= limit:
+    """At most ``limit`` (at least 1) of the ``candidates`` (column indices, sorted): all of them when they fit;
+    else, from the single best among them, greedily the one that most lowers the training rows' oracle (the mean over
+    rows of the lowest cost among those kept; ties to the lower index) — the portfolio's most complementary part."""
+    if len(candidates) <= max(1, limit):
         return candidates
     sbs = int(candidates[np.argmin(costs[:, candidates].mean(axis=0))])
     chosen, oracle = [sbs], costs[:, sbs]
@@ -229,6 +236,9 @@ class AlgorithmSelector:
     _prep: Any = field(default=None, repr=False)
     _train: Any = field(default=None, repr=False)
     _columns: Any = field(default=None, repr=False)  # select_features: the kept feature columns
+    # the algorithms the fitted model ranks (regression: those it predicts; pairwise: the contenders), the others
+    # never picked; None: every algorithm (and a selector stored before the work caps: its own rule, see there)
+    _algorithms: Any = field(default=None, repr=False)
 
     def fit(self, features: np.ndarray, costs: np.ndarray, *,
             inner_scores: dict[str, np.ndarray] | None = None) -> AlgorithmSelector:
@@ -268,6 +278,7 @@ class AlgorithmSelector:
         if self.select_features and self.chosen != FALLBACK:
             self._columns = self._selected(self._transform(features), costs)
         x = self._transform(features)
+        self._algorithms = None
         self._models = getattr(self, f"_fit_{self.chosen}")(x, costs)
         self._train = (x, costs)
         return self
@@ -364,30 +375,34 @@ class AlgorithmSelector:
         return RandomForestRegressor(n_estimators=self.trees, random_state=sklearn_seed(self.seed), n_jobs=self.jobs,
                                      min_samples_leaf=self.leaf, max_features=self.max_features).fit(x, y)
 
-    def _relative_target(self, costs: np.ndarray) -> np.ndarray:
+    def _relative_target(self, costs: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+        """The forests' targets: (log) costs, of ``columns`` only when given (whether to take logs is decided on all
+        of them), centred per row over those columns."""
         y = self._target(costs)
+        if columns is not None:  # C order, as y: a column-indexed copy is F-ordered, its row means round differently
+            y = np.ascontiguousarray(y[:, columns])
         if self.centre:  # relative costs: the forest's splits serve the ranking, not the instance's hardness
             y = y - y.mean(axis=1, keepdims=True)
         return y
 
     def _fit_regression(self, x: np.ndarray, costs: np.ndarray) -> Any:
         modelled = _modelled(costs)
-        # the same (C) layout as costs: a column-indexed copy is F-ordered, and its row means would round differently
-        y = self._relative_target(np.ascontiguousarray(costs[:, modelled]))
+        if len(modelled) < costs.shape[1]:
+            self._algorithms = modelled
+        y = self._relative_target(costs, self._algorithms)
         if self.joint:  # one multi-output forest: every algorithm's cost predicted from the same trees
-            return modelled, [self._forest(x, y)]
-        return modelled, [self._forest(x, y[:, a]) for a in range(len(modelled))]
+            return [self._forest(x, y)]
+        return [self._forest(x, y[:, a]) for a in range(y.shape[1])]
 
     def _scores_regression(self, x: np.ndarray) -> np.ndarray:
-        modelled, models = self._models
         if self.joint:
-            predicted = np.asarray(models[0].predict(x)).reshape(len(x), -1)
+            predicted = np.asarray(self._models[0].predict(x)).reshape(len(x), -1)
         else:
-            predicted = np.column_stack([m.predict(x) for m in models])
-        if len(modelled) == self._train[1].shape[1]:
+            predicted = np.column_stack([m.predict(x) for m in self._models])
+        if self._algorithms is None:
             return predicted
-        scores = np.full((len(x), self._train[1].shape[1]), LARGE)  # an algorithm not modelled: never picked
-        scores[:, modelled] = predicted
+        scores = np.full((len(x), self._train[1].shape[1]), UNPICKED)
+        scores[:, self._algorithms] = predicted
         return scores
 
     def _fit_forest_mean(self, x: np.ndarray, costs: np.ndarray) -> Any:
@@ -423,13 +438,19 @@ class AlgorithmSelector:
                                          n_jobs=1, min_samples_leaf=self.leaf)
             return a, b, clf.fit(x[weight > 0], label[weight > 0], sample_weight=weight[weight > 0])
 
-        keep = _contenders(costs)
+        self._algorithms = keep = _contenders(costs)
         return [fit_pair((int(a), int(b))) for i, a in enumerate(keep) for b in keep[i + 1:]]
 
     def _scores_pairwise(self, x: np.ndarray) -> np.ndarray:
         k = self._train[1].shape[1]
         votes = np.full((len(x), k), -1.0)  # below any contender's votes: never chosen
-        votes[:, _contenders(self._train[1])] = 0.0
+        # a selector stored before the work caps kept no contenders: its rule then was the uncapped one, and every
+        # contender has a fitted pair (or there is one contender, the single best, and no pair)
+        contenders = self._algorithms
+        if contenders is None:
+            paired = sorted({int(a) for a, b, _ in self._models} | {int(b) for a, b, _ in self._models})
+            contenders = paired or _contenders(self._train[1])
+        votes[:, contenders] = 0.0
         for a, b, model in self._models:
             a_wins = np.full(len(x), float(model)) if isinstance(model, int) else model.predict_proba(x)[:, -1]
             if not isinstance(model, int) and list(model.classes_) == [0]:

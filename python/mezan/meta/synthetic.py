@@ -78,7 +78,7 @@ def synthetic_scenario(*, instances: int = 3000, algorithms: int = 70, features:
     features = _check_size("features", features, steps)
     families = _check_size("families", families, 1)
     latent = _check_size("latent", latent, 1)
-    if not (isinstance(cutoff, (int, float)) and np.isfinite(cutoff) and cutoff > 0):
+    if isinstance(cutoff, bool) or not (isinstance(cutoff, (int, float)) and np.isfinite(cutoff) and cutoff > 0):
         raise InvalidParameterError(f"cutoff must be a positive number of seconds; got {cutoff!r}")
     seed = check_seed(seed)
     rng = np.random.default_rng(seed)

@@ -49,7 +49,8 @@ class BranchAndBound {
   explicit BranchAndBound(const Instance<T>& inst, std::vector<int> fixed = {})
       : inst_(inst), n_(inst.n()), fixed_(fixed.empty() ? std::vector<int>(n_, -1) : std::move(fixed)),
         p_(n_, -1), done_(n_, 0), used_(n_, 0), lin_(static_cast<std::size_t>(n_ + 1) * n_ * n_, 0.0),
-        rc_(static_cast<std::size_t>(n_) * n_ * n_, 0.0) {
+        rc_(static_cast<std::size_t>(n_) * n_ * n_, 0.0), children_(static_cast<std::size_t>(n_)) {
+    for (auto& level : children_) level.reserve(static_cast<std::size_t>(n_));
     order_.resize(n_);
     std::iota(order_.begin(), order_.end(), 0);
     std::vector<double> weight(n_, 0.0);
@@ -203,7 +204,8 @@ class BranchAndBound {
     ++nodes_;
     const int f = order_[depth];
     const bool leaf_next = depth + 1 == n_;
-    std::vector<std::pair<double, int>> children;
+    std::vector<std::pair<double, int>>& children = children_[static_cast<std::size_t>(depth)];  // kept per depth
+    children.clear();
     double* child_rc = rc_.data() + static_cast<std::size_t>(depth) * n_ * n_;  // row l: child f -> l's rc
     for (int l = 0; l < n_; ++l) {
       if (used_[l] || (fixed_[f] >= 0 && l != fixed_[f])) continue;
@@ -239,6 +241,7 @@ class BranchAndBound {
   LapWorkspace lap_work_;  // the nodes' LAPs reuse these arrays: no allocation per node
   LapResult lap_;
   std::vector<double> rc_;  // per depth, per child location: the reduced costs the child's node branches with
+  std::vector<std::vector<std::pair<double, int>>> children_;  // per depth: its node's (bound, location) children
   std::vector<int> rows_, cols_;
   double best_ = 0;
   StopToken* stop_ = nullptr;
