@@ -14,6 +14,7 @@ namespace mezan::qap {
 
 using Matrix = Eigen::MatrixXd;
 using RowMajorMap = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+using RowMajorOut = Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 
 namespace {
 
@@ -74,8 +75,7 @@ class Relaxation {
   const std::vector<int>& assign(const Matrix& C, double sign) {
     const int m = this->m();
     lap_cost_.resize(static_cast<std::size_t>(m) * m);
-    for (int i = 0; i < m; ++i)
-      for (int j = 0; j < m; ++j) lap_cost_[static_cast<std::size_t>(i) * m + j] = sign * C(i, j);
+    RowMajorOut(lap_cost_.data(), m, m) = sign * C;
     solve_lap(lap_cost_.data(), m, lap_work_, lap_);
     return lap_.assignment;
   }
@@ -84,15 +84,14 @@ class Relaxation {
   /// permutation q on the free block). f is a quadratic form, so f(Q - P) = f(Q) - <grad f(P), Q> + f(P):
   /// one QAP objective and one sum over the permutation, O(n^2), no matrix product.
   double curvature_to_vertex(const std::vector<int>& q, double f_at_P) {
-    std::vector<int>& perm = perm_;
-    perm.resize(n_);
+    perm_.resize(n_);
     double g_at_Q = 0;
     for (int i = 0; i < n_; ++i) {
-      if (fixed_[i] >= 0) perm[i] = fixed_[i];
+      if (fixed_[i] >= 0) perm_[i] = fixed_[i];
     }
-    for (int i = 0; i < m(); ++i) perm[rows_[i]] = cols_[q[i]];
-    for (int i = 0; i < n_; ++i) g_at_Q += G_(i, perm[i]);
-    return objective_of(perm) - g_at_Q + f_at_P;
+    for (int i = 0; i < m(); ++i) perm_[rows_[i]] = cols_[q[i]];
+    for (int i = 0; i < n_; ++i) g_at_Q += G_(i, perm_[i]);
+    return objective_of(perm_) - g_at_Q + f_at_P;
   }
 
   /// The permutation closest to D (maximise <D, Q> by LAP), fixed facilities in place, and its f.
@@ -139,10 +138,11 @@ bool out_of_time(StopToken* stop, double until_fraction) {
 }
 
 /// Sinkhorn–Knopp: scale the rows and columns of a positive matrix until it is doubly stochastic. `rows` and
-/// `cols` hold the sums (kept by the caller across calls: no allocation once sized).
+/// `cols` hold the sums (kept by the caller across calls: no allocation once sized); a sweep's row sums, which
+/// its convergence test reads, are the next sweep's divisors.
 void sinkhorn(Matrix& K, int sweeps, double tol, Eigen::VectorXd& rows, Eigen::RowVectorXd& cols) {
+  rows.noalias() = K.rowwise().sum();
   for (int sweep = 0; sweep < sweeps; ++sweep) {
-    rows.noalias() = K.rowwise().sum();
     K.array().colwise() /= rows.array();
     cols.noalias() = K.colwise().sum();
     K.array().rowwise() /= cols.array();

@@ -120,7 +120,7 @@ def _portfolio(costs: np.ndarray, candidates: np.ndarray, limit: int) -> np.ndar
     chosen, oracle = [sbs], costs[:, sbs]
     while len(chosen) < limit:
         rest = [int(a) for a in candidates if a not in chosen]
-        pick = rest[int(np.argmin([np.minimum(oracle, costs[:, a]).mean() for a in rest]))]
+        pick = rest[int(np.argmin(np.minimum(oracle[:, None], costs[:, rest]).mean(axis=0)))]
         chosen.append(pick)
         oracle = np.minimum(oracle, costs[:, pick])
     return np.sort(np.array(chosen))
