@@ -12,7 +12,8 @@ mode against BLS (mean over seeds; a tie is within 1e-9 relative). Cells are app
 finish, and a run started again skips the cells already there (interrupt and resume freely).
 
     python bench/qap_vs_bls.py [--budgets 10,60] [--seeds 3] [--sizes 80,100,150] [--min-n 40]
-                               [--kinds taillard_a,...] [--modes auto,balance,portfolio] [--out FILE]
+                               [--kinds taillard_a,...] [--modes auto,balance,portfolio] [--names REGEX]
+                               [--out FILE]
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def instances(args) -> list[tuple[str, str, object, float | None]]:
         name, n, value = line.split(",")
         bks[name] = (int(n), float(value))
     for name, (n, value) in sorted(bks.items(), key=lambda item: (item[1][0], item[0])):
+        if args.names is not None and not re.fullmatch(args.names, name):
+            continue
         if n >= args.min_n and (folder / f"{name}.dat").exists():
             out.append((family_of(name), name, read_qaplib(folder / f"{name}.dat"), value))
     for kind in args.kinds:
@@ -110,6 +113,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--sizes", default="80,100,150")
     parser.add_argument("--min-n", type=int, default=40)
+    parser.add_argument("--names", default=None, help="regular expression: only the QAPLIB instances it matches")
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--modes", default="auto,balance,portfolio")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "qap_vs_bls.json"))

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from mezan.errors import InvalidParameterError
+from mezan.errors import InvalidParameterError, InvalidProblemError
 from mezan.qap import MODES, generate, load, solve
-from mezan.qap.features import adaptive_method, detect_structure, features
+from mezan.qap.features import adaptive_method, detect_structure, features, is_dense
 from mezan.qap.solve import auto_method
 
 from conftest import numpy_objective
@@ -19,7 +19,9 @@ def test_modes_return_valid_permutations_within_the_time_limit(mode, problem):
     assert sorted(result.permutation.tolist()) == list(range(problem.n))
     assert result.objective == numpy_objective(problem.A, problem.B, result.permutation)
     assert result.wall_time < 0.5 + 0.5
-    expected = {"auto": auto_method(problem.n, 0.5)[0], "islands": auto_method(problem.n, 0.5)[0],  # one round
+    both_dense = is_dense(problem.A) and is_dense(problem.B)
+    expected = {"auto": auto_method(problem.n, 0.5, both_dense=both_dense)[0],
+                "islands": auto_method(problem.n, 0.5)[0],  # one round, without the dense-data rule
                 "instance_adaptive": adaptive_method(features(problem))[0]}.get(mode, MODES[mode])
     assert result.mode == mode and result.method == expected and result.explanation
     assert result.to_dict()["mode"] == mode
@@ -48,10 +50,31 @@ def test_auto_policy_by_size_and_budget():
     assert auto_method(1000, 1.0, ("dense", "grid_manhattan"))[0] == "fft"
     assert auto_method(1000, 60.0, ("dense", "grid_manhattan"))[0] == "balance"
     assert auto_method(1000, 60.0)[0] == "balance"
+    assert auto_method(60, 10.0, both_dense=True)[0] == "memetic"
+    assert auto_method(25, 10.0, both_dense=True)[0] == "rots"  # the size rules come first
+    assert auto_method(1000, 1.0, both_dense=True)[0] == "hybrid"
     result = solve(load("nug12"), None, mode="auto", time_limit=10.0, seed=0)
     assert result.method == "bnb" and result.status == "optimal" and result.objective == 578
     assert result.bound_method == "branch_and_bound" and result.lower_bound == 578
     assert "exact branch and bound" in result.explanation
+
+
+def test_auto_reads_whether_both_matrices_are_dense():
+    dense, sparse = generate.taillard_a(40, seed=1), generate.taillard_b(40, seed=1)
+    assert is_dense(dense.A) and is_dense(dense.B)
+    assert not (is_dense(sparse.A) and is_dense(sparse.B))
+    M = np.ones((20, 20))
+    M[0, 1:] = 0  # 19 of 380 off-diagonal entries zero: 95 % non-zero, still dense
+    assert is_dense(M)
+    M[1, 2] = 0  # one more: below 95 %
+    assert not is_dense(M)
+    assert is_dense(np.ones((20, 20)) - np.eye(20))  # the diagonal does not count
+    with pytest.raises(InvalidProblemError, match=r"square matrix, got shape \(3, 4\)"):
+        is_dense(np.ones((3, 4)))
+    for problem, method in ((dense, "memetic"), (sparse, "balance")):
+        result = solve(problem, None, mode="auto", max_iter=2000, time_limit=None, seed=0)
+        assert result.method == method
+        assert ("both matrices dense" in result.explanation) == (method == "memetic")
 
 
 def test_auto_is_the_default_and_method_or_mode_not_both():

@@ -110,6 +110,13 @@ void bind_qap(py::module_ m) {
   py::register_exception<qap::QaplibError>(m, "QaplibError", PyExc_ValueError);
   m.def("int64_safe", &qap::int64_safe, py::arg("max_abs_a"), py::arg("max_abs_b"), py::arg("n"));
   m.attr("MAX_OBJECTIVE_SCALE") = qap::kMaxObjectiveScale;
+  m.def(
+      "dense_matrix",
+      [](const Array<double>& M) {
+        const int n = require_square(M, "M");
+        return qap::dense_matrix(M.data(), n);
+      },
+      py::arg("M"), "At least 95 % of the square matrix M's off-diagonal entries are non-zero (the core's rule).");
   m.def("qap_method_names", &qap::method_names,
         "The QAP methods by name, in the core's order: the one table Python's METHODS, the CLI and the docs read.");
   bind_typed<std::int64_t>(m, "i64", "SolveReportI64");

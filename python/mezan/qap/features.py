@@ -28,6 +28,15 @@ def detect_structure(M: np.ndarray, tol: float = 1e-9) -> str:
     return _core.detect_structure(M, float(tol))[0]
 
 
+def is_dense(M: np.ndarray) -> bool:
+    """True when at least 95 % of the square matrix's off-diagonal entries are non-zero (the C++ core's rule, which
+    ``auto`` and the memetic search's defaults read: both matrices dense is QAPLIB's tai..a, rou, had, lipa)."""
+    M = np.ascontiguousarray(M, dtype=np.float64)
+    if M.ndim != 2 or M.shape[0] != M.shape[1]:
+        raise InvalidProblemError(f"is_dense needs a square matrix, got shape {M.shape}")
+    return bool(_core.dense_matrix(M))
+
+
 def _dominance(M: np.ndarray) -> float:
     """Coefficient of variation x 100 of the off-diagonal entries (flow/distance dominance)."""
     off = M[~np.eye(M.shape[0], dtype=bool)].astype(np.float64)

@@ -2,7 +2,9 @@
 the worker threads of a Dask cluster.
 
 Algorithm. k islands (k = the executor's capacity, one per worker thread) each run the search auto mode chooses for
-the instance at the round's budget (``balance`` — breakout local search and the relaxation — above n = 30) in R
+the instance at the round's budget, read without the dense-data rule (``balance`` — breakout local search and the
+relaxation — above n = 30, on dense data too: a slice starts from the island's elite, which the memetic search,
+starting from a random population, would ignore) in R
 synchronous rounds: R = min(6, ⌊time limit / 1 s⌋), at least 1, each an R-th of the time limit (or of ``max_iter``
 per island when there is no time limit). A round is one task per island: it starts from the island's elite (its
 best permutation so far), runs its slice and returns its new elite. Between rounds the client migrates along a ring:
@@ -70,7 +72,7 @@ def solve_islands(problem: QAPProblem, *, executor: Any, time_limit: float | Non
     error (a defect, not a lost worker); a lost scheduler raises :class:`mezan.dist.SchedulerLost`."""
     began = time.perf_counter()
     rounds, slice_seconds, slice_iter = plan_rounds(time_limit, max_iter)
-    method, _ = auto_method(problem.n, slice_seconds)
+    method, _ = auto_method(problem.n, slice_seconds)  # both_dense left False: see the module docstring
     wire = to_wire(problem)
     with executor_from(executor) as ex:
         k = ex.capacity

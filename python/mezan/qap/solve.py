@@ -13,7 +13,7 @@ from mezan import _core
 from mezan.deprecation import renamed
 from mezan.errors import InstanceTooLargeError, InvalidParameterError, PartialMatchError
 from mezan.problems import QAPProblem, max_abs
-from mezan.qap.features import adaptive_method, detect_structure, features
+from mezan.qap.features import adaptive_method, detect_structure, features, is_dense
 from mezan.qap.result import QAPResult
 from mezan.running import (
     MAX_THREADS,
@@ -65,7 +65,8 @@ def budget_is_short(n: int, time_limit: float | None) -> bool:
     return time_limit is not None and 0 < time_limit < 5 * TABLE_INIT_SECONDS_PER_N3 * n**3
 
 
-def auto_method(n: int, time_limit: float | None, structures: tuple[str, str] = ("dense", "dense")) -> tuple[str, str]:
+def auto_method(n: int, time_limit: float | None, structures: tuple[str, str] = ("dense", "dense"),
+                both_dense: bool = False) -> tuple[str, str]:
     """The "auto" mode's size-based policy: (method, why).
 
     n <= 15: exact branch and bound (proves optimality within seconds on QAPLIB-like instances, returns
@@ -73,9 +74,13 @@ def auto_method(n: int, time_limit: float | None, structures: tuple[str, str] = 
     relaxation first — ``fft`` when ``structures`` (of A and B, from
     :func:`mezan.qap.features.detect_structure`) has a structured matrix, else ``hybrid``; n <= 30:
     robust tabu search (reaches the best-known values of the QAPLIB instances of that size within a
-    second); larger: ``balance`` — breakout local search and the relaxation in slices under a bandit controller
-    (measured against the published BLS on every family of ``bench/qap_vs_bls.py``; the memetic algorithm it
-    replaced lost by 1.7 % on a Taillard-b instance where search with adaptive perturbation reaches 0 %).
+    second); larger, when ``both_dense`` (both matrices at least 95 % non-zero, :func:`mezan.qap.features.is_dense`:
+    unstructured random data such as Taillard-a): ``memetic`` — a population of robust-tabu-improved solutions,
+    with its dense-data defaults (robust tabu search is the strongest local method on such data, Taillard 1995;
+    measured in ``bench/frontier.py`` and on the benchmarks page); larger otherwise: ``balance`` — breakout local
+    search and the relaxation in slices under a bandit controller (measured against the published BLS on every family
+    of ``bench/qap_vs_bls.py``; the memetic search lost by 1.7 % on a Taillard-b instance where search with adaptive
+    perturbation reaches 0 %).
     """
     if n <= EXACT_MAX_N:
         return "bnb", f"n = {n} <= {EXACT_MAX_N}: exact branch and bound"
@@ -87,6 +92,9 @@ def auto_method(n: int, time_limit: float | None, structures: tuple[str, str] = 
         return "hybrid", f"time limit {time_limit:g} s is short for n = {n}: relaxation first, then RoTS"
     if n <= SMALL_MAX_N:
         return "rots", f"n = {n} <= {SMALL_MAX_N}: robust tabu search"
+    if both_dense:
+        return "memetic", (f"n = {n} > {SMALL_MAX_N}, both matrices dense: memetic search (a population improved by "
+                           "robust tabu search)")
     return "balance", (f"n = {n} > {SMALL_MAX_N}: balance (breakout local search and the relaxation, effort shifted "
                        "to the side that improves)")
 
@@ -401,7 +409,8 @@ def solve(
     mode : str, optional
         A QAPFlow mode, a key of :data:`mezan.qap.MODES`: hybrid, nesterov, fft, aggressive, enhanced, balance,
         portfolio, instance_adaptive, auto (the default when no ``method`` is given: exact branch and bound for
-        n <= 15, RoTS up to n = 30, balance above; :func:`auto_method`) or islands (auto's search on every
+        n <= 15, RoTS up to n = 30, above it memetic when both matrices are dense and balance otherwise;
+        :func:`auto_method`) or islands (auto's search on every
         thread of ``executor``, in rounds with ring migration). The result records the mode, the method that
         ran and why (``explanation``).
     advisor : callable, optional
@@ -555,7 +564,8 @@ def choose(request: Request) -> Choice:
     if mode == "auto":
         short = n > EXACT_MAX_N and budget_is_short(n, time_limit)
         structures = (detect_structure(problem.A), detect_structure(problem.B)) if short else ("dense", "dense")
-        return Choice.of(mode, auto_method(n, time_limit, structures))
+        both_dense = n > SMALL_MAX_N and is_dense(problem.A) and is_dense(problem.B)
+        return Choice.of(mode, auto_method(n, time_limit, structures, both_dense))
     if mode == "fft":
         return Choice("fft", mode, fft_explanation(problem))
     if mode == "instance_adaptive":

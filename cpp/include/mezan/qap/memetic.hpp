@@ -3,7 +3,12 @@
 // Benlic & Hao's BMA (Benlic & Hao 2015, Computers & OR 54).
 //
 //  * population: `population` random permutations, each improved by RoTS for `improve_iters`
-//    iterations (default 300 n);
+//    iterations. Defaults read the data: 10 members and 300 n iterations; on data where both
+//    matrices are dense (both_matrices_dense: Taillard-a, lipa, rou), 20 members and 100 n, i.e.
+//    more children and more diversity for the same work. Measured on tai60a, one thread, 4 seeds,
+//    equal RoTS iterations: mean gap 0.46 % (10, 300 n) against 0.39 % (20, 100 n) after 6e6
+//    iterations, 0.30 % (20, 100 n) after 2.4e7; on tai60b (sparse flows) the dense setting lost
+//    (0.09 % against 0 % after 6e6), hence the rule;
 //  * generation: two distinct parents drawn uniformly, a crossover from EvoFlow's operators
 //    (uniform-like by default; PMX and OX too), RoTS on the child, then EvoFlow's distance-based
 //    replacement (copies dropped, near-copies compete with their nearest member, otherwise the worst
@@ -23,8 +28,8 @@
 namespace mezan::qap {
 
 struct MemeticOptions {
-  int population = 10;
-  std::int64_t improve_iters = 0;  // <= 0: 300 n
+  int population = 0;              // <= 0: 20 on dense data (both_matrices_dense), else 10
+  std::int64_t improve_iters = 0;  // <= 0: 100 n on dense data, else 300 n
   int stagnation = 20;
   evo::Crossover crossover = evo::Crossover::uniform;
 };
@@ -34,8 +39,9 @@ std::int64_t memetic(const Instance<T>& inst, const std::vector<int>& movable, c
                      Rng& rng, StopToken& stop, Incumbent& incumbent, std::int64_t max_iter,
                      const MemeticOptions& opt = {}, const TabuOptions& tabu_opt = {}) {
   const int n = inst.n();
-  const int pop = std::max(2, opt.population);
-  const std::int64_t L = opt.improve_iters > 0 ? opt.improve_iters : 300LL * n;
+  const bool dense = both_matrices_dense(inst);
+  const int pop = opt.population > 0 ? std::max(2, opt.population) : dense ? 20 : 10;
+  const std::int64_t L = opt.improve_iters > 0 ? opt.improve_iters : (dense ? 100LL : 300LL) * n;
   RobustTabu<T> tabu(inst, movable, rng.next(), tabu_opt);
   std::int64_t used = 0;
   auto budget_left = [&] { return max_iter <= 0 || used < max_iter; };

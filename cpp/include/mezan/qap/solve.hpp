@@ -118,22 +118,6 @@ struct SolveReport {
   std::string summary;          // balance / portfolio: what the controller did (BalanceStats::summary)
 };
 
-/// True when both matrices have at least 95 % non-zero entries off the diagonal: QAPLIB's unstructured random
-/// classes (tai..a, rou, had, lipa; of those with n <= 20 a few are sparser) and the generated Taillard-a and lipa. In
-/// every structured class of ../shared/qaplib (bur, chr, els, esc, kra, nug, scr, ste, tai..b, tho, wil) and in the
-/// generated grids, rings and Taillard-b, one matrix is at most 90 % non-zero. Cost O(n^2).
-template <class T>
-bool both_matrices_dense(const Instance<T>& inst) {
-  const int n = inst.n();
-  const auto dense = [n](auto row) {
-    std::int64_t nonzero = 0;
-    for (int i = 0; i < n; ++i)
-      for (int j = 0; j < n; ++j) nonzero += i != j && row(i)[j] != T(0);
-    return nonzero >= 0.95 * n * (n - 1);
-  };
-  return dense([&](int i) { return inst.a_row(i); }) && dense([&](int i) { return inst.b_row(i); });
-}
-
 /// The members of a multi-thread portfolio in the order threads take them: `first`, then the default order
 /// (balance — breakout and the relaxation with randomised starts —, iterated, memetic, hybrid, anneal, rots,
 /// breakout) without repeats. The first two cover the families where single modes fail (bench/balance.py):
