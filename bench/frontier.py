@@ -60,7 +60,7 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     out = Path(args.out)
     cells = json.loads(out.read_text()) if out.exists() else []
-    done = {(c["instance"], c["mode"], c["seed"], c["time"]) for c in cells}
+    done = {(c["instance"], c["mode"], c["seed"], c["time"], bool(c.get("reference"))) for c in cells}
     todo = instances(Path(args.qaplib))
     runs = [(name, problem, best_known, seed, mode, args.time, False)
             for name, problem, best_known, _ in todo for seed in range(args.seeds) for mode in modes]
@@ -69,12 +69,14 @@ def main() -> None:
                  for name, problem, best_known, _ in todo if best_known is None
                  for mode in args.reference_modes.split(",") if mode]
     for name, problem, best_known, seed, mode, seconds, reference in runs:
-        if (name, mode, seed, seconds) in done:
+        if (name, mode, seed, seconds, reference) in done:
             continue
         r = solve(problem, None, mode=mode, time_limit=seconds, seed=seed, threads=args.threads,
                   lower_bound=False, target=best_known)
         cells.append({"instance": name, "mode": mode, "seed": seed, "objective": float(r.objective),
-                      "best_known": best_known, "time": seconds, "threads": args.threads, "reference": reference})
+                      "best_known": best_known, "time": seconds, "threads": args.threads, "reference": reference,
+                      "method": r.method})
+        done.add((name, mode, seed, seconds, reference))
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(cells, indent=1))
         print(f"{name} {mode} seed {seed} {seconds:g} s: {r.objective:.10g}", flush=True)

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ int main(int argc, char** argv) try {
   if (!data.integral) throw std::invalid_argument("FILE.dat: integer data expected");
   const double reference = std::stod(argv[2]);
   const std::int64_t iterations = std::stoll(argv[3]);
+  if (iterations <= 0) throw std::invalid_argument("ITERATIONS must be > 0 (it is the only budget)");
   const int seed = std::stoi(argv[4]);
   const int n = data.n;
   Instance<std::int64_t> inst(n, std::vector<std::int64_t>(data.a.begin(), data.a.end()),

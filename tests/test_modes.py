@@ -53,6 +53,11 @@ def test_auto_policy_by_size_and_budget():
     assert auto_method(60, 10.0, both_dense=True)[0] == "memetic"
     assert auto_method(25, 10.0, both_dense=True)[0] == "rots"  # the size rules come first
     assert auto_method(1000, 1.0, both_dense=True)[0] == "hybrid"
+    # memetic only when the budget covers a few builds of its population (~1e-6 n^3 s each)
+    assert auto_method(500, 60.0, both_dense=True)[0] == "balance"
+    assert auto_method(500, 600.0, both_dense=True)[0] == "memetic"
+    assert auto_method(150, 30.0, both_dense=True)[0] == "memetic"
+    assert auto_method(1000, None, both_dense=True)[0] == "memetic"
     result = solve(load("nug12"), None, mode="auto", time_limit=10.0, seed=0)
     assert result.method == "bnb" and result.status == "optimal" and result.objective == 578
     assert result.bound_method == "branch_and_bound" and result.lower_bound == 578
@@ -75,6 +80,17 @@ def test_auto_reads_whether_both_matrices_are_dense():
         result = solve(problem, None, mode="auto", max_iter=2000, time_limit=None, seed=0)
         assert result.method == method
         assert ("both matrices dense" in result.explanation) == (method == "memetic")
+
+
+@pytest.mark.parametrize("mode", ["auto", "enhanced"])
+def test_the_memetic_search_starts_from_the_callers_solution(mode):
+    problem = generate.taillard_a(40, seed=3)
+    start = solve(problem, None, method="rots", max_iter=4000, time_limit=None, seed=1)
+    result = solve(problem, None, mode=mode, max_iter=50, time_limit=None, seed=2, initial=start.permutation)
+    assert result.method == "memetic"
+    assert result.objective <= start.objective  # 50 iterations from random starts end far above it
+    random_only = solve(problem, None, mode=mode, max_iter=50, time_limit=None, seed=2)
+    assert random_only.objective > start.objective
 
 
 def test_auto_is_the_default_and_method_or_mode_not_both():

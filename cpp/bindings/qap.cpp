@@ -117,6 +117,8 @@ void bind_qap(py::module_ m) {
         return qap::dense_matrix(M.data(), n);
       },
       py::arg("M"), "At least 95 % of the square matrix M's off-diagonal entries are non-zero (the core's rule).");
+  m.def("memetic_setup_iterations", &qap::memetic_setup_iterations, py::arg("n"), py::arg("dense"),
+        "RoTS iterations the memetic search spends on its default population before any crossover.");
   m.def("qap_method_names", &qap::method_names,
         "The QAP methods by name, in the core's order: the one table Python's METHODS, the CLI and the docs read.");
   bind_typed<std::int64_t>(m, "i64", "SolveReportI64");

@@ -50,9 +50,9 @@ def solver_entries() -> list[dict]:
                        ("balance", "QAPFlow balance: relaxation and breakout sides exchanging, a bandit between"),
                        ("portfolio", "QAPFlow portfolio: complementary solvers sharing the incumbent"),
                        ("aggressive", "QAPFlow aggressive: iterated RoTS on all threads"),
-                       ("islands", "QAPFlow islands: auto's search on every executor thread, rounds with migration"),
+                       ("islands", "QAPFlow islands: auto (dense rule off) per executor thread, migrating"),
                        ("instance_adaptive", "QAPFlow instance_adaptive: rule set on instance features"),
-                       ("auto", "QAPFlow auto: exact for n <= 15, else by size and budget")):
+                       ("auto", "QAPFlow auto: exact for n <= 15, else by size, budget and density")):
         entries.append({"name": f"qapflow.{mode}", "problem_type": "qap", "run": runner(mode=mode), "description": text,
                         "takes_advisor": mode in ("auto", "instance_adaptive", "portfolio"), "takes_initial": True,
                         "options": OPTIONS})

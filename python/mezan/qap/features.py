@@ -30,10 +30,12 @@ def detect_structure(M: np.ndarray, tol: float = 1e-9) -> str:
 
 def is_dense(M: np.ndarray) -> bool:
     """True when at least 95 % of the square matrix's off-diagonal entries are non-zero (the C++ core's rule, which
-    ``auto`` and the memetic search's defaults read: both matrices dense is QAPLIB's tai..a, rou, had, lipa)."""
+    ``auto`` and the memetic search's defaults read: both matrices dense is QAPLIB's tai..a, rou, had, lipa). A NaN
+    counts as non-zero; a matrix of size 0 or 1 has no off-diagonal entry and counts as dense."""
+    shape = np.shape(M)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise InvalidProblemError(f"is_dense needs a square matrix, got shape {shape}")
     M = np.ascontiguousarray(M, dtype=np.float64)
-    if M.ndim != 2 or M.shape[0] != M.shape[1]:
-        raise InvalidProblemError(f"is_dense needs a square matrix, got shape {M.shape}")
     return bool(_core.dense_matrix(M))
 
 

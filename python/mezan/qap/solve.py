@@ -50,13 +50,24 @@ MODES = {
     "portfolio": "portfolio",
     "instance_adaptive": None,  # chosen from instance features by features.adaptive_method()
     "auto": None,  # chosen per instance by auto_method()
-    "islands": None,  # auto's search on every thread of an executor, in rounds with migration (mezan.qap.islands)
+    "islands": None,  # auto's choice, dense rule off, per executor thread; rounds with migration (mezan.qap.islands)
 }
 """The ten QAPFlow modes and the algorithm each runs (see the README)."""
 
 EXACT_MAX_N = 15
 SMALL_MAX_N = 30
 TABLE_INIT_SECONDS_PER_N3 = 6e-10  # RoTS delta-table initialisation, n = 2,000 symmetric: 4.8 s
+TABU_ITERATION_SECONDS_PER_N2 = 5e-10  # one RoTS iteration: 2.2 us at n = 60, 119 us at n = 500, 1,079 us at 1,000
+MEMETIC_SETUPS = 3
+"""The dense-data rule runs the memetic search only when the budget covers this many builds of its population."""
+
+
+def memetic_pays(n: int, time_limit: float | None) -> bool:
+    """True when the budget covers :data:`MEMETIC_SETUPS` builds of the memetic search's dense-data population
+    (``_core.memetic_setup_iterations``: 20 members x 100 n RoTS iterations, ~5e-10 n^2 s each): about 10 s at
+    n = 150, 125 s at n = 500. Below that the population is a few random-start tabu runs, and ``balance`` is kept."""
+    setup = _core.memetic_setup_iterations(n, True) * TABU_ITERATION_SECONDS_PER_N2 * n**2
+    return time_limit is None or not math.isfinite(time_limit) or time_limit >= MEMETIC_SETUPS * setup
 
 
 def budget_is_short(n: int, time_limit: float | None) -> bool:
@@ -75,9 +86,10 @@ def auto_method(n: int, time_limit: float | None, structures: tuple[str, str] = 
     :func:`mezan.qap.features.detect_structure`) has a structured matrix, else ``hybrid``; n <= 30:
     robust tabu search (reaches the best-known values of the QAPLIB instances of that size within a
     second); larger, when ``both_dense`` (both matrices at least 95 % non-zero, :func:`mezan.qap.features.is_dense`:
-    unstructured random data such as Taillard-a): ``memetic`` — a population of robust-tabu-improved solutions,
-    with its dense-data defaults (robust tabu search is the strongest local method on such data, Taillard 1995;
-    measured in ``bench/frontier.py`` and on the benchmarks page); larger otherwise: ``balance`` — breakout local
+    unstructured random data such as Taillard-a) and the budget covers a few builds of its population
+    (:func:`memetic_pays`): ``memetic`` — a population of robust-tabu-improved solutions, with its dense-data
+    defaults (robust tabu search is the strongest local method on such data, Taillard 1995; measured in
+    ``bench/frontier.py`` and on the benchmarks page); larger otherwise: ``balance`` — breakout local
     search and the relaxation in slices under a bandit controller (measured against the published BLS on every family
     of ``bench/qap_vs_bls.py``; the memetic search lost by 1.7 % on a Taillard-b instance where search with adaptive
     perturbation reaches 0 %).
@@ -92,7 +104,7 @@ def auto_method(n: int, time_limit: float | None, structures: tuple[str, str] = 
         return "hybrid", f"time limit {time_limit:g} s is short for n = {n}: relaxation first, then RoTS"
     if n <= SMALL_MAX_N:
         return "rots", f"n = {n} <= {SMALL_MAX_N}: robust tabu search"
-    if both_dense:
+    if both_dense and memetic_pays(n, time_limit):
         return "memetic", (f"n = {n} > {SMALL_MAX_N}, both matrices dense: memetic search (a population improved by "
                            "robust tabu search)")
     return "balance", (f"n = {n} > {SMALL_MAX_N}: balance (breakout local search and the relaxation, effort shifted "
@@ -409,8 +421,8 @@ def solve(
     mode : str, optional
         A QAPFlow mode, a key of :data:`mezan.qap.MODES`: hybrid, nesterov, fft, aggressive, enhanced, balance,
         portfolio, instance_adaptive, auto (the default when no ``method`` is given: exact branch and bound for
-        n <= 15, RoTS up to n = 30, above it memetic when both matrices are dense and balance otherwise;
-        :func:`auto_method`) or islands (auto's search on every
+        n <= 15, RoTS up to n = 30, above it memetic when both matrices are dense and the budget allows, balance
+        otherwise; :func:`auto_method`) or islands (auto's choice without the dense-data rule, on every
         thread of ``executor``, in rounds with ring migration). The result records the mode, the method that
         ran and why (``explanation``).
     advisor : callable, optional

@@ -2,13 +2,14 @@
 // crossovers, in the spirit of Drezner's hybrid GA (Drezner 2003, INFORMS J. Computing 15) and
 // Benlic & Hao's BMA (Benlic & Hao 2015, Computers & OR 54).
 //
-//  * population: `population` random permutations, each improved by RoTS for `improve_iters`
-//    iterations. Defaults read the data: 10 members and 300 n iterations; on data where both
-//    matrices are dense (both_matrices_dense: Taillard-a, lipa, rou), 20 members and 100 n, i.e.
-//    more children and more diversity for the same work. Measured on tai60a, one thread, 4 seeds,
-//    equal RoTS iterations: mean gap 0.46 % (10, 300 n) against 0.39 % (20, 100 n) after 6e6
-//    iterations, 0.30 % (20, 100 n) after 2.4e7; on tai60b (sparse flows) the dense setting lost
-//    (0.09 % against 0 % after 6e6), hence the rule;
+//  * population: `population` permutations — the caller's start if it gives one, random ones for
+//    the rest —, each improved by RoTS for `improve_iters` iterations. Defaults read the data
+//    (memetic_defaults): 10 members and 300 n iterations; on data where both matrices are dense
+//    (both_matrices_dense: Taillard-a, lipa, rou, had), 20 members and 100 n. The shorter child
+//    runs are what pays there: measured on tai60a, one thread, 4 seeds, equal RoTS iterations, mean
+//    gap after 6e6 iterations 0.46 % (10, 300 n), 0.40 % (10, 100 n), 0.39 % (20, 100 n); after
+//    2.4e7, 0.30 % (20, 100 n) against 0.38 % (30, 100 n) and 0.45 % (20, 200 n). On tai60b
+//    (sparse flows) the dense setting lost (0.09 % against 0 % after 6e6), hence the rule;
 //  * generation: two distinct parents drawn uniformly, a crossover from EvoFlow's operators
 //    (uniform-like by default; PMX and OX too), RoTS on the child, then EvoFlow's distance-based
 //    replacement (copies dropped, near-copies compete with their nearest member, otherwise the worst
@@ -19,6 +20,7 @@
 // RoTS iterations in total; every improvement goes to the shared Incumbent.
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "mezan/evo/engine.hpp"
@@ -34,14 +36,27 @@ struct MemeticOptions {
   evo::Crossover crossover = evo::Crossover::uniform;
 };
 
+/// The defaults above for n and the data's density: {population, improve_iters}.
+inline std::pair<int, std::int64_t> memetic_defaults(int n, bool dense) {
+  return dense ? std::pair<int, std::int64_t>{20, 100LL * n} : std::pair<int, std::int64_t>{10, 300LL * n};
+}
+
+/// RoTS iterations spent building the default population (population x improve_iters), before any crossover.
+inline std::int64_t memetic_setup_iterations(int n, bool dense) {
+  const auto [population, improve] = memetic_defaults(n, dense);
+  return population * improve;
+}
+
+/// `start`: the caller's starting permutation (the first member), or empty for random members only.
 template <class T>
 std::int64_t memetic(const Instance<T>& inst, const std::vector<int>& movable, const std::vector<int>& fixed,
                      Rng& rng, StopToken& stop, Incumbent& incumbent, std::int64_t max_iter,
-                     const MemeticOptions& opt = {}, const TabuOptions& tabu_opt = {}) {
+                     const MemeticOptions& opt = {}, const TabuOptions& tabu_opt = {},
+                     const std::vector<int>& start = {}) {
   const int n = inst.n();
-  const bool dense = both_matrices_dense(inst);
-  const int pop = opt.population > 0 ? std::max(2, opt.population) : dense ? 20 : 10;
-  const std::int64_t L = opt.improve_iters > 0 ? opt.improve_iters : (dense ? 100LL : 300LL) * n;
+  const auto [default_population, default_improve] = memetic_defaults(n, both_matrices_dense(inst));
+  const int pop = opt.population > 0 ? std::max(2, opt.population) : default_population;
+  const std::int64_t L = opt.improve_iters > 0 ? opt.improve_iters : default_improve;
   RobustTabu<T> tabu(inst, movable, rng.next(), tabu_opt);
   std::int64_t used = 0;
   auto budget_left = [&] { return max_iter <= 0 || used < max_iter; };
@@ -55,8 +70,9 @@ std::int64_t memetic(const Instance<T>& inst, const std::vector<int>& movable, c
   };
   evo::Population population(n, pop, evo::Distance::hamming);
   std::vector<int> p;
+  if (!start.empty()) incumbent.offer(static_cast<double>(objective(inst, start)), start);  // never worse than it
   for (int k = 0; k < pop && !stop.should_stop() && budget_left(); ++k) {
-    p = random_permutation(n, fixed, rng);
+    p = k == 0 && !start.empty() ? start : random_permutation(n, fixed, rng);
     const double f = improve(p);
     population.set(k, p.data(), f);
   }
@@ -104,7 +120,7 @@ std::int64_t memetic(const Instance<T>& inst, const std::vector<int>& movable, c
   return used;
 }
 
-/// Iterated robust tabu search: RoTS runs of `round_iters` iterations (default 200 n), each from a
+/// Iterated robust tabu search: RoTS runs of `round_iters` iterations (default 300 n), each from a
 /// perturbation (n/8 to n/4 random swaps) of this run's best — or, every fourth round, of the
 /// shared incumbent, so that threads working together share what they found.
 template <class T>

@@ -169,7 +169,8 @@ std::int64_t run_one(const Instance<T>& inst, const SolveOptions& opt, int k, St
       return seeded_branch_and_bound(inst, opt.fixed, movable, p, opt.initial.empty(), opt.tabu, rng, stop, inc, cap,
                                      proven);
     case Method::memetic:
-      return memetic(inst, movable, opt.fixed, rng, stop, inc, cap, MemeticOptions{}, opt.tabu);
+      return memetic(inst, movable, opt.fixed, rng, stop, inc, cap, MemeticOptions{}, opt.tabu,
+                     from_initial ? p : std::vector<int>{});
     case Method::iterated:
       return iterated_tabu(inst, movable, p, rng, stop, inc, cap, 0, opt.tabu);
     case Method::hybrid:
