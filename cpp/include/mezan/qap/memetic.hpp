@@ -7,7 +7,7 @@
 //    (memetic_defaults): 10 members and 300 n iterations; on data where both matrices are dense
 //    (both_matrices_dense: Taillard-a, lipa, rou, had), 20 members and 100 n. The shorter child
 //    runs are what pays there: measured on tai60a, one thread, 4 seeds, equal RoTS iterations, mean
-//    gap after 6e6 iterations 0.46 % (10, 300 n), 0.40 % (10, 100 n), 0.39 % (20, 100 n); after
+//    gap after 6e6 iterations 0.46 % (10, 300 n), 0.39 % (10, 100 n), 0.39 % (20, 100 n); after
 //    2.4e7, 0.30 % (20, 100 n) against 0.38 % (30, 100 n) and 0.45 % (20, 200 n). On tai60b
 //    (sparse flows) the dense setting lost (0.09 % against 0 % after 6e6), hence the rule;
 //  * generation: two distinct parents drawn uniformly, a crossover from EvoFlow's operators
